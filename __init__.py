@@ -1,0 +1,7 @@
+"""progres: the plan de progrès of a groupement de commandes, as immutable events.
+
+The import root ``progres`` is this folder (see pyproject.toml): ``progres.domain`` is ``domain/``,
+``progres.services`` is ``services/`` and so on.
+"""
+
+__version__ = "0.1.0"

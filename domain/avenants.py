@@ -1,0 +1,183 @@
+"""Avenants (modification de marché, CCP R2194-1 to R2194-9): legal bases, caps and the CAO flag.
+
+The rules are pure functions of the marché's figures so that they can be read and tested alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from progres.domain.errors import (
+    AvenantBasisNotAllowed,
+    AvenantCapExceeded,
+    EmptyAvenant,
+    InvalidInput,
+)
+from progres.domain.values import DocumentRef, MarcheNature, parse_decimal, require_text
+
+HUNDRED = Decimal(100)
+# L1414-4 CGCT: an avenant raising the amount by more than 5 % needs the CAO's opinion.
+CAO_THRESHOLD_PERCENT = Decimal(5)
+# R2194-3 (pouvoir adjudicateur): each modification of R2194-2 or R2194-5 is capped at 50 %.
+PER_MODIFICATION_CAP_PERCENT = Decimal(50)
+# R2194-8: modifications de faible montant, cumulated: 10 % for supplies and services, 15 % for works,
+# and below the European threshold (2026-2027 figure for collectivités' supplies and services).
+DE_MINIMIS_CAP_PERCENT = {MarcheNature.FOURNITURES: Decimal(10), MarcheNature.SERVICES: Decimal(10),
+                          MarcheNature.TRAVAUX: Decimal(15)}
+DEFAULT_EU_THRESHOLD = Decimal(216_000)
+
+
+class LegalBasis(StrEnum):
+    R2194_1 = "R2194-1"  # clause de réexamen
+    R2194_2 = "R2194-2"  # prestations supplémentaires devenues nécessaires
+    R2194_3 = "R2194-3"  # (cap of R2194-2, cited with it)
+    R2194_4 = "R2194-4"  # (successive modifications of R2194-2 / R2194-5)
+    R2194_5 = "R2194-5"  # circonstances imprévues
+    R2194_6 = "R2194-6"  # remplacement du titulaire
+    R2194_7 = "R2194-7"  # modifications non substantielles
+    R2194_8 = "R2194-8"  # modifications de faible montant
+    R2194_9 = "R2194-9"  # (cumulative rule of R2194-8)
+
+
+class AvenantStatus(StrEnum):
+    PROPOSED = "proposed"
+    SIGNED = "signed"
+    NOTIFIED = "notified"
+    ABANDONED = "abandoned"
+
+
+PER_MODIFICATION_BASES = {LegalBasis.R2194_2, LegalBasis.R2194_3, LegalBasis.R2194_4, LegalBasis.R2194_5}
+DE_MINIMIS_BASES = {LegalBasis.R2194_8, LegalBasis.R2194_9}
+
+
+@dataclass
+class AvenantChanges:
+    """What an avenant changes: the amount (HT, signed), the duration, the titulaires, the plan."""
+
+    amount_delta: Decimal = Decimal(0)
+    duration_delta_months: int = 0
+    titulaire_ids: list[UUID] | None = None
+    plan_changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> AvenantChanges:
+        duration = data.get("duration_delta_months", 0) or 0
+        if not isinstance(duration, int) or isinstance(duration, bool):
+            raise InvalidInput("changes.duration_delta_months", rule="must be a whole number of months")
+        titulaires = data.get("titulaire_ids")
+        plan_changes = list(data.get("plan_changes") or [])
+        for index, change in enumerate(plan_changes):
+            if change.get("kind") != "add_axis":
+                raise InvalidInput(f"changes.plan_changes[{index}].kind", rule="only 'add_axis' is supported")
+            require_text(change.get("key"), f"changes.plan_changes[{index}].key", 64)
+            require_text(change.get("title"), f"changes.plan_changes[{index}].title", 255)
+        changes = cls(
+            amount_delta=parse_decimal(data.get("amount_delta", 0) or 0, "changes.amount_delta"),
+            duration_delta_months=duration,
+            titulaire_ids=[UUID(str(t)) for t in titulaires] if titulaires is not None else None,
+            plan_changes=plan_changes,
+        )
+        if changes.is_empty():
+            raise EmptyAvenant("changes")
+        return changes
+
+    def is_empty(self) -> bool:
+        return (self.amount_delta == 0 and self.duration_delta_months == 0
+                and self.titulaire_ids is None and not self.plan_changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "amount_delta": self.amount_delta,
+            "duration_delta_months": self.duration_delta_months,
+            "titulaire_ids": [str(t) for t in self.titulaire_ids] if self.titulaire_ids is not None else None,
+            "plan_changes": self.plan_changes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AvenantChanges:
+        titulaires = data.get("titulaire_ids")
+        return cls(
+            amount_delta=Decimal(str(data["amount_delta"])),
+            duration_delta_months=int(data["duration_delta_months"]),
+            titulaire_ids=[UUID(t) for t in titulaires] if titulaires is not None else None,
+            plan_changes=list(data["plan_changes"]),
+        )
+
+
+@dataclass
+class Avenant:
+    number: int
+    basis: LegalBasis
+    reason: str
+    changes: AvenantChanges
+    cumulative_percent: Decimal
+    needs_cao_opinion: bool
+    decision: dict[str, str] | None = None
+    status: AvenantStatus = AvenantStatus.PROPOSED
+    signed_on: date | None = None
+    notified_on: date | None = None
+    document: DocumentRef | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "number": self.number, "basis": self.basis.value, "status": self.status.value,
+            "reason": self.reason, "amount_delta": str(self.changes.amount_delta),
+            "duration_delta_months": self.changes.duration_delta_months,
+            "cumulative_percent": str(self.cumulative_percent), "needs_cao_opinion": self.needs_cao_opinion,
+            "signed_on": self.signed_on.isoformat() if self.signed_on else None,
+            "notified_on": self.notified_on.isoformat() if self.notified_on else None,
+            "decision": self.decision,
+        }
+
+
+def percent_of(amount: Decimal, initial: Decimal) -> Decimal:
+    return (amount * HUNDRED / initial).quantize(Decimal("0.01"))
+
+
+def check_avenant(
+    basis: LegalBasis,
+    changes: AvenantChanges,
+    *,
+    nature: MarcheNature,
+    initial_amount: Decimal,
+    has_clause_reexamen: bool,
+    earlier: list[Avenant],
+    eu_threshold: Decimal = DEFAULT_EU_THRESHOLD,
+) -> Decimal:
+    """Checks an avenant against the rules of its legal basis; returns the cumulative change in %."""
+    live = [a for a in earlier if a.status is not AvenantStatus.ABANDONED]
+    cumulative = sum((a.changes.amount_delta for a in live), Decimal(0)) + changes.amount_delta
+    if basis is LegalBasis.R2194_1 and not has_clause_reexamen:
+        raise AvenantBasisNotAllowed(
+            "basis", rule="R2194-1 needs a clause de réexamen in the marché, and this marché has none"
+        )
+    if basis is LegalBasis.R2194_6 and changes.titulaire_ids is None:
+        raise AvenantBasisNotAllowed("basis", rule="R2194-6 is the replacement of the titulaire: name the new one")
+    if basis in PER_MODIFICATION_BASES:
+        reached = percent_of(abs(changes.amount_delta), initial_amount)
+        if reached > PER_MODIFICATION_CAP_PERCENT:
+            raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=PER_MODIFICATION_CAP_PERCENT,
+                                     scope="each modification", reached=reached)
+    if basis in DE_MINIMIS_BASES:
+        small = sum((abs(a.changes.amount_delta) for a in live if a.basis in DE_MINIMIS_BASES), Decimal(0))
+        small += abs(changes.amount_delta)
+        cap = DE_MINIMIS_CAP_PERCENT[nature]
+        reached = percent_of(small, initial_amount)
+        if reached > cap:
+            raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=cap,
+                                     scope="cumulated over the small modifications", reached=reached)
+        if small >= eu_threshold:
+            raise AvenantBasisNotAllowed(
+                "changes.amount_delta",
+                rule=f"small modifications must stay below the European threshold of {eu_threshold} € HT",
+            )
+    return percent_of(cumulative, initial_amount)
+
+
+def needs_cao_opinion(cumulative_percent: Decimal) -> bool:
+    return cumulative_percent > CAO_THRESHOLD_PERCENT

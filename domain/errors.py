@@ -1,0 +1,172 @@
+"""Named domain errors: each has a stable code, the field it concerns and a message a person can act on.
+
+User-facing message templates live here and nowhere else, so that they can be translated in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """A command was refused by a rule of the domain; nothing was written."""
+
+    code: ClassVar[str] = "domain_error"
+    template: ClassVar[str] = "the command was refused"
+    field: str | None
+
+    def __init__(self, field: str | None = None, **details: Any) -> None:
+        self.field = field
+        self.details = details
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = self.template.format(**self.details)
+        return f"{self.field}: {text}" if self.field else text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+def _error(name: str, code: str, template: str, base: type[DomainError] = DomainError) -> type[DomainError]:
+    return type(name, (base,), {"code": code, "template": template, "__doc__": template})
+
+
+class InvalidInput(DomainError):
+    """A value does not respect its format or range."""
+
+    code = "invalid_input"
+    template = "{rule}"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    template = "no {kind} with id {id}"
+
+
+class AlreadyExists(DomainError):
+    code = "already_exists"
+    template = "{kind} {id} already exists"
+
+
+# Organisations and values
+InvalidSiret = _error("InvalidSiret", "invalid_siret", "'{value}' is not a valid SIRET: {rule}")
+OrganisationNotFound = _error("OrganisationNotFound", "organisation_not_found", "no organisation with id {id}", NotFound)
+OrganisationAlreadyRegistered = _error(
+    "OrganisationAlreadyRegistered", "organisation_already_registered",
+    "an organisation with SIRET {siret} is already registered", AlreadyExists,
+)
+
+# Groupements
+GroupementNotFound = _error("GroupementNotFound", "groupement_not_found", "no groupement with id {id}", NotFound)
+GroupementAlreadyExists = _error(
+    "GroupementAlreadyExists", "groupement_already_exists", "groupement {id} already exists", AlreadyExists
+)
+CoordonnateurMustBeBuyer = _error(
+    "CoordonnateurMustBeBuyer", "coordonnateur_must_be_buyer",
+    "the coordonnateur must be a collectivité or an EPLE, not a {kind}",
+)
+MemberMustBeBuyer = _error(
+    "MemberMustBeBuyer", "member_must_be_buyer", "a member must be a collectivité or an EPLE, not a {kind}"
+)
+AlreadyMember = _error("AlreadyMember", "already_member", "organisation {org} is already an active member")
+NotAMember = _error("NotAMember", "not_a_member", "organisation {org} is not an active member on {on}")
+CoordonnateurCannotLeave = _error(
+    "CoordonnateurCannotLeave", "coordonnateur_cannot_leave",
+    "the coordonnateur cannot leave the groupement it coordinates",
+)
+DateBeforeMembership = _error(
+    "DateBeforeMembership", "date_before_membership", "leaving on {on} is before joining on {joined}"
+)
+DateBeforeConvention = _error(
+    "DateBeforeConvention", "date_before_convention", "{on} is before the convention was signed on {signed}"
+)
+InactiveMember = _error(
+    "InactiveMember", "inactive_member", "organisation {org} is not an active member of the groupement during {when}"
+)
+
+# Marchés
+MarcheNotFound = _error("MarcheNotFound", "marche_not_found", "no marché with id {id}", NotFound)
+MarcheAlreadyNotified = _error(
+    "MarcheAlreadyNotified", "marche_already_notified", "marché {id} is already notified", AlreadyExists
+)
+MarcheClosed = _error("MarcheClosed", "marche_closed", "marché {id} is closed: it can only be read")
+TitulaireMustBeSupplier = _error(
+    "TitulaireMustBeSupplier", "titulaire_must_be_supplier", "a titulaire must be a supplier, not a {kind}"
+)
+CloseBeforeNotification = _error(
+    "CloseBeforeNotification", "close_before_notification", "closing on {on} is before notification on {notified}"
+)
+
+# Plans
+PlanNotFound = _error("PlanNotFound", "plan_not_found", "no plan de progrès with id {id}", NotFound)
+PlanAlreadyExists = _error(
+    "PlanAlreadyExists", "plan_already_exists", "marché {marche} already has a plan de progrès", AlreadyExists
+)
+PlanClosed = _error(
+    "PlanClosed", "plan_closed", "the plan de progrès is closed by its bilan final: it can only be read"
+)
+UnknownAxis = _error("UnknownAxis", "unknown_axis", "no axis {id} in this plan")
+UnknownObjective = _error("UnknownObjective", "unknown_objective", "no objective {id} in this plan")
+UnknownIndicator = _error("UnknownIndicator", "unknown_indicator", "no indicator {id} in this plan")
+UnknownAction = _error("UnknownAction", "unknown_action", "no action {id} in this plan")
+DuplicateKey = _error("DuplicateKey", "duplicate_key", "{kind} {key} already exists in this plan")
+InvalidIndicator = _error("InvalidIndicator", "invalid_indicator", "{rule}")
+InvalidActionTransition = _error(
+    "InvalidActionTransition", "invalid_action_transition", "an action cannot go from {current} to {new}"
+)
+InvalidGainSharing = _error("InvalidGainSharing", "invalid_gain_sharing", "{rule}")
+
+# Measures
+MeasureNotFound = _error("MeasureNotFound", "measure_not_found", "no measure with id {id}", NotFound)
+MeasureAlreadyRecorded = _error(
+    "MeasureAlreadyRecorded", "measure_already_recorded",
+    "a measure of this indicator for this member and period is already recorded: correct it instead",
+)
+WrongValueKind = _error("WrongValueKind", "wrong_value_kind", "{rule}")
+PeriodOutsideMarche = _error(
+    "PeriodOutsideMarche", "period_outside_marche", "period {period} is outside the marché ({start} to {end})"
+)
+WrongScope = _error("WrongScope", "wrong_scope", "{rule}")
+UnchangedCorrection = _error(
+    "UnchangedCorrection", "unchanged_correction", "the correction gives the value already recorded"
+)
+
+# Proposals
+ProposalNotFound = _error("ProposalNotFound", "proposal_not_found", "no proposition with id {id}", NotFound)
+NotEntitled = _error("NotEntitled", "not_entitled", "organisation {org} is neither an active member nor the titulaire")
+ProposalNotPending = _error(
+    "ProposalNotPending", "proposal_not_pending", "the proposition is {status}: it can no longer be {action}"
+)
+
+# Reviews and decisions
+ReviewNotFound = _error("ReviewNotFound", "review_not_found", "no revue with id {id}", NotFound)
+ReviewNotHeld = _error("ReviewNotHeld", "review_not_held", "the revue is {status}: it must be held (and not closed) to {action}")
+ReviewAlreadyHeld = _error("ReviewAlreadyHeld", "review_already_held", "the revue is already {status}")
+ProposalOfAnotherPlan = _error(
+    "ProposalOfAnotherPlan", "proposal_of_another_plan", "the proposition belongs to another plan"
+)
+AlreadyDecidedInReview = _error(
+    "AlreadyDecidedInReview", "already_decided_in_review", "this revue already decided on proposition {id}"
+)
+
+# Avenants
+AvenantNotFound = _error("AvenantNotFound", "avenant_not_found", "no avenant number {number} on this marché", NotFound)
+AvenantWrongState = _error("AvenantWrongState", "avenant_wrong_state", "avenant {number} is {status}: cannot {action}")
+AvenantCapExceeded = _error(
+    "AvenantCapExceeded", "avenant_cap_exceeded",
+    "{basis} allows at most {cap} % of the initial amount ({scope}); this avenant would reach {reached} %",
+)
+AvenantBasisNotAllowed = _error("AvenantBasisNotAllowed", "avenant_basis_not_allowed", "{rule}")
+DecisionNotAccepted = _error(
+    "DecisionNotAccepted", "decision_not_accepted",
+    "an avenant that follows the plan must follow an accepted proposition; this one is {status}",
+)
+EmptyAvenant = _error("EmptyAvenant", "empty_avenant", "an avenant must change something")
+
+# Services
+ConcurrencyConflict = _error(
+    "ConcurrencyConflict", "concurrency_conflict",
+    "the command met concurrent changes {attempts} times in a row; try again",
+)

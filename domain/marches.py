@@ -1,0 +1,285 @@
+"""Marché public awarded by a groupement: notified, amended by avenants, closed at its end."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from progres.domain.avenants import (
+    Avenant,
+    AvenantChanges,
+    AvenantStatus,
+    LegalBasis,
+    check_avenant,
+    needs_cao_opinion,
+)
+from progres.domain.base import ProgresAggregate
+from progres.domain.errors import (
+    AvenantNotFound,
+    AvenantWrongState,
+    CloseBeforeNotification,
+    DecisionNotAccepted,
+    InvalidInput,
+    MarcheClosed,
+    TitulaireMustBeSupplier,
+)
+from progres.domain.groupements import Groupement
+from progres.domain.ids import derive_id
+from progres.domain.organisations import Organisation
+from progres.domain.values import (
+    DocumentRef,
+    MarcheNature,
+    OrganisationKind,
+    Period,
+    add_months,
+    days,
+    parse_decimal,
+    parse_enum,
+    require_text,
+)
+
+DECP_ID_MAX_LENGTH = 16
+CPV_PATTERN = re.compile(r"\d{8}(-\d)?")
+
+
+def check_titulaires(titulaires: list[Organisation]) -> list[UUID]:
+    if not titulaires:
+        raise InvalidInput("titulaires", rule="a marché needs at least one titulaire")
+    for organisation in titulaires:
+        if organisation.kind is not OrganisationKind.SUPPLIER:
+            raise TitulaireMustBeSupplier("titulaires", kind=organisation.kind.value)
+    return [t.id for t in titulaires]
+
+
+class Marche(ProgresAggregate):
+    """The public contract of a groupement (DECP's `marche`), with its avenants."""
+
+    @staticmethod
+    def create_id(groupement_id: UUID, code: str) -> UUID:
+        return derive_id("marche", groupement_id, code)
+
+    @classmethod
+    def notify(
+        cls,
+        groupement: Groupement,
+        code: str,
+        object: str,
+        cpv: str,
+        nature: str,
+        titulaires: list[Organisation],
+        initial_amount: Any,
+        duration_months: int,
+        notified_on: date,
+        has_clause_reexamen: bool,
+        lots: list[dict[str, Any]] | None = None,
+    ) -> Marche:
+        code = require_text(code, "code", 64)
+        if len(code) > DECP_ID_MAX_LENGTH:
+            raise InvalidInput("code", rule=f"a DECP marché id has at most {DECP_ID_MAX_LENGTH} characters")
+        if not CPV_PATTERN.fullmatch(cpv or ""):
+            raise InvalidInput("cpv", rule=f"'{cpv}' is not a CPV code (8 digits, optionally -check digit)")
+        amount = parse_decimal(initial_amount, "initial_amount")
+        if amount <= 0:
+            raise InvalidInput("initial_amount", rule="the initial amount HT must be positive")
+        if not isinstance(duration_months, int) or duration_months <= 0:
+            raise InvalidInput("duration_months", rule="the duration must be a positive number of months")
+        if notified_on < groupement.signed_on:
+            raise InvalidInput("notified_on", rule="a marché is notified after its groupement is constituted")
+        checked_lots = []
+        for index, lot in enumerate(lots or []):
+            checked_lots.append({"number": int(lot["number"]),
+                                 "title": require_text(lot.get("title"), f"lots[{index}].title", 255)})
+        return cls(
+            groupement_id=groupement.id,
+            code=code,
+            object=require_text(object, "object", 1000),
+            cpv=cpv,
+            nature=parse_enum(MarcheNature, nature, "nature").value,
+            lots=checked_lots,
+            titulaire_ids=check_titulaires(titulaires),
+            initial_amount=amount,
+            duration_months=duration_months,
+            notified_on=notified_on,
+            has_clause_reexamen=bool(has_clause_reexamen),
+        )
+
+    @event("Notified")
+    def __init__(
+        self,
+        groupement_id: UUID,
+        code: str,
+        object: str,
+        cpv: str,
+        nature: str,
+        lots: list[dict[str, Any]],
+        titulaire_ids: list[UUID],
+        initial_amount: Decimal,
+        duration_months: int,
+        notified_on: date,
+        has_clause_reexamen: bool,
+    ) -> None:
+        self.groupement_id = groupement_id
+        self.code = code
+        self.object = object
+        self.cpv = cpv
+        self.nature = MarcheNature(nature)
+        self.lots = list(lots)
+        self.titulaire_ids = list(titulaire_ids)
+        self.initial_amount = initial_amount
+        self.duration_months = duration_months
+        self.notified_on = notified_on
+        self.has_clause_reexamen = has_clause_reexamen
+        self.avenants: list[Avenant] = []
+        self.closed_on: date | None = None
+
+    # Derived figures
+    @property
+    def current_amount(self) -> Decimal:
+        return self.initial_amount + sum(
+            (a.changes.amount_delta for a in self.notified_avenants()), Decimal(0)
+        )
+
+    @property
+    def current_duration_months(self) -> int:
+        return self.duration_months + sum(a.changes.duration_delta_months for a in self.notified_avenants())
+
+    @property
+    def end_on(self) -> date:
+        return add_months(self.notified_on, self.current_duration_months) - days(1)
+
+    @property
+    def execution_period(self) -> Period:
+        return Period(self.notified_on, self.end_on)
+
+    @property
+    def cumulative_change_percent(self) -> Decimal:
+        delta = self.current_amount - self.initial_amount
+        return (delta * 100 / self.initial_amount).quantize(Decimal("0.01"))
+
+    def notified_avenants(self) -> list[Avenant]:
+        return [a for a in self.avenants if a.status is AvenantStatus.NOTIFIED]
+
+    def is_titulaire(self, organisation_id: UUID) -> bool:
+        return organisation_id in self.titulaire_ids
+
+    def check_open(self) -> None:
+        if self.closed_on is not None:
+            raise MarcheClosed("marche", id=self.code)
+
+    def avenant(self, number: int) -> Avenant:
+        for avenant in self.avenants:
+            if avenant.number == number:
+                return avenant
+        raise AvenantNotFound("number", number=number)
+
+    # Avenants
+    def propose_avenant(
+        self,
+        basis: str,
+        reason: str,
+        changes: dict[str, Any],
+        decision: dict[str, str] | None = None,
+        decision_outcome: str | None = None,
+        new_titulaires: list[Organisation] | None = None,
+    ) -> int:
+        self.check_open()
+        legal_basis = parse_enum(LegalBasis, basis, "basis")
+        parsed = AvenantChanges.parse(changes)
+        if new_titulaires is not None:
+            parsed.titulaire_ids = check_titulaires(new_titulaires)
+        if decision is not None and decision_outcome != "accepted":
+            raise DecisionNotAccepted("decision", status=decision_outcome or "unknown")
+        if self.current_duration_months + parsed.duration_delta_months <= 0:
+            raise InvalidInput("changes.duration_delta_months", rule="the marché would have no duration left")
+        cumulative = check_avenant(
+            legal_basis, parsed, nature=self.nature, initial_amount=self.initial_amount,
+            has_clause_reexamen=self.has_clause_reexamen, earlier=self.avenants,
+        )
+        number = len(self.avenants) + 1
+        self._avenant_proposed(
+            number=number, basis=legal_basis.value, reason=require_text(reason, "reason"),
+            changes=parsed.as_dict(), decision=decision, cumulative_percent=cumulative,
+            needs_cao_opinion=needs_cao_opinion(cumulative),
+        )
+        return number
+
+    def sign_avenant(self, number: int, signed_on: date, document: DocumentRef | None) -> None:
+        self.check_open()
+        avenant = self.avenant(number)
+        if avenant.status is not AvenantStatus.PROPOSED:
+            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="sign it")
+        self._avenant_signed(number=number, signed_on=signed_on,
+                             document=document.as_dict() if document else None)
+
+    def notify_avenant(self, number: int, notified_on: date) -> Avenant:
+        self.check_open()
+        avenant = self.avenant(number)
+        if avenant.status is not AvenantStatus.SIGNED:
+            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="notify it")
+        assert avenant.signed_on is not None
+        if notified_on < avenant.signed_on:
+            raise InvalidInput("notified_on", rule="an avenant is notified on or after its signature")
+        self._avenant_notified(number=number, notified_on=notified_on)
+        return avenant
+
+    def abandon_avenant(self, number: int, reason: str) -> None:
+        self.check_open()
+        avenant = self.avenant(number)
+        if avenant.status not in (AvenantStatus.PROPOSED, AvenantStatus.SIGNED):
+            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="abandon it")
+        self._avenant_abandoned(number=number, reason=require_text(reason, "reason"))
+
+    def close(self, on: date) -> None:
+        self.check_open()
+        if on < self.notified_on:
+            raise CloseBeforeNotification("on", on=on, notified=self.notified_on)
+        self._closed(on=on)
+
+    @event("AvenantProposed")
+    def _avenant_proposed(
+        self, number: int, basis: str, reason: str, changes: dict[str, Any],
+        decision: dict[str, str] | None, cumulative_percent: Decimal, needs_cao_opinion: bool,
+    ) -> None:
+        self.avenants.append(Avenant(
+            number=number, basis=LegalBasis(basis), reason=reason,
+            changes=AvenantChanges.from_dict(changes), cumulative_percent=cumulative_percent,
+            needs_cao_opinion=needs_cao_opinion, decision=decision,
+        ))
+
+    @event("AvenantSigned")
+    def _avenant_signed(self, number: int, signed_on: date, document: dict[str, str] | None) -> None:
+        avenant = self.avenant(number)
+        avenant.status = AvenantStatus.SIGNED
+        avenant.signed_on = signed_on
+        avenant.document = DocumentRef.from_dict(document)
+
+    @event("AvenantNotified")
+    def _avenant_notified(self, number: int, notified_on: date) -> None:
+        avenant = self.avenant(number)
+        avenant.status = AvenantStatus.NOTIFIED
+        avenant.notified_on = notified_on
+        if avenant.changes.titulaire_ids is not None:
+            self.titulaire_ids = list(avenant.changes.titulaire_ids)
+
+    @event("AvenantAbandoned")
+    def _avenant_abandoned(self, number: int, reason: str) -> None:
+        self.avenant(number).status = AvenantStatus.ABANDONED
+
+    @event("Closed")
+    def _closed(self, on: date) -> None:
+        self.closed_on = on
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id), "code": self.code, "object": self.object, "cpv": self.cpv,
+            "nature": self.nature.value, "initial_amount": str(self.initial_amount),
+            "current_amount": str(self.current_amount), "duration_months": self.current_duration_months,
+            "notified_on": self.notified_on.isoformat(), "end_on": self.end_on.isoformat(),
+            "cumulative_change_percent": str(self.cumulative_change_percent),
+            "avenants": [a.summary() for a in self.avenants],
+        }

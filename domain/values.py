@@ -1,0 +1,269 @@
+"""Value objects and vocabularies shared by the aggregates: SIRET, periods, documents, enumerations."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from progres.domain.errors import InvalidInput, InvalidSiret
+
+E = TypeVar("E", bound=StrEnum)
+
+# La Poste's establishments share one SIREN whose SIRETs follow another key rule (INSEE).
+_LA_POSTE_SIREN = "356000000"
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+@dataclass(frozen=True)
+class Siret:
+    """A French establishment number: 14 digits whose Luhn key is valid."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        value = self.value.replace(" ", "")
+        object.__setattr__(self, "value", value)
+        if not re.fullmatch(r"\d{14}", value):
+            raise InvalidSiret("siret", value=self.value, rule="it must be exactly 14 digits")
+        if value.startswith(_LA_POSTE_SIREN) and value != "35600000000048":
+            if sum(int(c) for c in value) % 5 != 0:
+                raise InvalidSiret("siret", value=value, rule="its La Poste key is wrong")
+        elif not luhn_valid(value):
+            raise InvalidSiret("siret", value=value, rule="its Luhn key is wrong (a digit is mistyped?)")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def siret_with_key(prefix13: str) -> str:
+    """Completes 13 digits with the Luhn key digit (used to make example SIRETs)."""
+    for last in "0123456789":
+        if luhn_valid(prefix13 + last):
+            return prefix13 + last
+    raise AssertionError("unreachable: one key digit always fits")
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year = day.year + month_index // 12
+    month = month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A closed interval of days [start, end], e.g. a semester or a month of measures."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise InvalidInput("period", rule=f"the period ends ({self.end}) before it starts ({self.start})")
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        return cls(date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
+
+    @classmethod
+    def semester(cls, year: int, half: int) -> Period:
+        if half == 1:
+            return cls(date(year, 1, 1), date(year, 6, 30))
+        return cls(date(year, 7, 1), date(year, 12, 31))
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> Period:
+        return cls(parse_date(start, "period.start"), parse_date(end, "period.end"))
+
+    def overlaps(self, other: Period) -> bool:
+        return self.start <= other.end and other.start <= self.end
+
+    def within(self, other: Period) -> bool:
+        return other.start <= self.start and self.end <= other.end
+
+    def key(self) -> str:
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    def __str__(self) -> str:
+        return self.key()
+
+
+def parse_date(value: str | date, field: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(field, rule=f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def parse_decimal(value: Any, field: str) -> Decimal:
+    if isinstance(value, bool):
+        raise InvalidInput(field, rule="a number is expected, not a boolean")
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(field, rule=f"'{value}' is not a number") from None
+    if not number.is_finite():
+        raise InvalidInput(field, rule="the number must be finite")
+    return number
+
+
+def require_text(value: Any, field: str, max_length: int = 2000) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(field, rule="must not be empty")
+    if len(value) > max_length:
+        raise InvalidInput(field, rule=f"must be at most {max_length} characters")
+    return value.strip()
+
+
+def parse_enum(kind: type[E], value: Any, field: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidInput(field, rule=f"'{value}' is not one of: {allowed}") from None
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """A document (convention, minutes, signed avenant, evidence) referenced by its content hash."""
+
+    sha256: str
+    name: str
+    media_type: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise InvalidInput("document.sha256", rule="must be 64 lowercase hexadecimal digits (SHA-256)")
+        require_text(self.name, "document.name", 255)
+        if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", self.media_type):
+            raise InvalidInput("document.media_type", rule=f"'{self.media_type}' is not a media type")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str] | None) -> DocumentRef | None:
+        if data is None:
+            return None
+        return cls(data["sha256"], data["name"], data["media_type"])
+
+    def as_dict(self) -> dict[str, str]:
+        return {"sha256": self.sha256, "name": self.name, "media_type": self.media_type}
+
+
+class OrganisationKind(StrEnum):
+    COLLECTIVITE = "collectivite"
+    EPLE = "eple"
+    SUPPLIER = "supplier"
+    AUDIT_BODY = "audit_body"
+
+    @property
+    def is_buyer(self) -> bool:
+        return self in (OrganisationKind.COLLECTIVITE, OrganisationKind.EPLE)
+
+
+class MarcheNature(StrEnum):
+    FOURNITURES = "fournitures"
+    SERVICES = "services"
+    TRAVAUX = "travaux"
+
+
+class ObjectiveKind(StrEnum):
+    MOYENS = "moyens"
+    RESULTATS = "resultats"
+
+
+class IndicatorKind(StrEnum):
+    QUANTITATIVE = "quantitative"
+    QUALITATIVE = "qualitative"
+
+
+class Direction(StrEnum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+
+
+class Periodicity(StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    SEMESTRIAL = "semestrial"
+    YEARLY = "yearly"
+
+
+class Scope(StrEnum):
+    MEMBER = "member"
+    GROUPEMENT = "groupement"
+
+
+class Aggregation(StrEnum):
+    SUM = "sum"
+    MEAN = "mean"
+    WEIGHTED_MEAN = "weighted_mean"
+    NONE = "none"
+
+
+class ActionOwner(StrEnum):
+    TITULAIRE = "titulaire"
+    ACHETEUR = "acheteur"
+    JOINT = "joint"
+
+
+class ActionStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class ProposalKind(StrEnum):
+    INNOVATION = "innovation"
+    SERVICE_IMPROVEMENT = "service_improvement"
+    SUR_QUALITE_REDUCTION = "sur_qualite_reduction"
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    POSTPONED = "postponed"
+
+
+class ParticipantFunction(StrEnum):
+    BUYER = "buyer"
+    COOK = "cook"
+    GESTIONNAIRE = "gestionnaire"
+    ELECTED_OFFICIAL = "elected_official"
+    SUPPLIER = "supplier"
+    TEACHER = "teacher"
+    OTHER = "other"
+
+
+class PointKind(StrEnum):
+    CONSTRAINT = "constraint"
+    NEED = "need"
+    DIFFICULTY = "difficulty"
+    IDEA = "idea"
+
+
+class Settlement(StrEnum):
+    PRICE_REDUCTION = "price_reduction"
+    REBATE = "rebate"
+    REINVESTMENT = "reinvestment"

@@ -1,0 +1,152 @@
+"""The event-sourced application: persistence set-up, retries on conflicts, idempotent commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import event
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import Environment
+
+from progres.domain.base import ProgresAggregate
+from progres.domain.errors import ConcurrencyConflict, DomainError, InvalidInput, NotFound
+from progres.domain.groupements import Groupement
+from progres.domain.ids import derive_id
+from progres.domain.marches import Marche
+from progres.domain.plans import ProgressPlan
+
+A = TypeVar("A", bound=ProgresAggregate)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class CommandReceipt(ProgresAggregate):
+    """Written with a command's events when the client gave a command id: a retry finds it and
+    gets the first answer back instead of doing the work twice."""
+
+    @staticmethod
+    def create_id(command_id: str) -> UUID:
+        return derive_id("command", command_id)
+
+    @event("Accepted")
+    def __init__(self, command_id: str, command: str, result_id: str | None, position: int | None) -> None:
+        self.command_id = command_id
+        self.command = command
+        self.result_id = result_id
+        self.position = position
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: the id of what it wrote, the log position it reached, whether it was a replay."""
+
+    id: str | None
+    position: int
+    replayed: bool = False
+    attempts: int = 1
+
+
+class CommandIdReused(DomainError):
+    code = "command_id_reused"
+    template = "command id {command_id} was already used for {command}"
+
+
+class ProgresApplication(Application[UUID]):
+    """Infrastructure shared by every command: stores, snapshots, retries and receipts."""
+
+    name = "progres"
+    snapshotting_intervals = {Groupement: 50, Marche: 50, ProgressPlan: 50}  # noqa: RUF012 - library API
+
+    def __init__(self, env: dict[str, str], retries: int = 8, snapshot_interval: int = 50) -> None:
+        self.retries = retries
+        self.conflicts_retried = 0
+        self.snapshotting_intervals = {kind: snapshot_interval for kind in type(self).snapshotting_intervals}
+        super().__init__(env=env)
+
+    def construct_env(self, name: str, env: dict[str, str] | None = None) -> Environment:
+        # Only what Settings derived: the library would otherwise read os.environ itself.
+        values = {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})}
+        return Environment(name, values)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # Reading aggregates
+    def load(self, kind: type[A], aggregate_id: UUID, error: type[NotFound]) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise error("id", id=aggregate_id) from None
+        if not isinstance(aggregate, kind):
+            raise error("id", id=aggregate_id)
+        return aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+    # Running commands
+    def execute(
+        self,
+        command: str,
+        command_id: str | None,
+        action: Callable[[], tuple[UUID | str | None, Sequence[ProgresAggregate]]],
+    ) -> CommandResult:
+        """Runs action (which loads, decides and returns what to save), retrying on conflicts."""
+        if command_id is not None and (not isinstance(command_id, str) or not 0 < len(command_id) <= 128):
+            raise InvalidInput("command_id", rule="a command id is a text of 1 to 128 characters")
+        receipt_id = CommandReceipt.create_id(command_id) if command_id else None
+        for attempt in range(1, self.retries + 1):
+            if receipt_id is not None and receipt_id in self.repository:
+                return self._replay(receipt_id, command)
+            result_id, aggregates = action()
+            pending = [a for a in aggregates if a.pending_events]
+            position = self.max_notification_id()
+            if receipt_id is not None and command_id is not None:
+                result = str(result_id) if result_id is not None else None
+                pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result,
+                                              position=None))
+            try:
+                recordings = self.save(*pending)
+            except IntegrityError:
+                self.conflicts_retried += 1
+                continue
+            if recordings:
+                position = max(r.notification.id for r in recordings)
+            return CommandResult(str(result_id) if result_id is not None else None, position or 0,
+                                 attempts=attempt)
+        raise ConcurrencyConflict(None, attempts=self.retries)
+
+    def _replay(self, receipt_id: UUID, command: str) -> CommandResult:
+        receipt = self.repository.get(receipt_id)
+        assert isinstance(receipt, CommandReceipt)
+        if receipt.command != command:
+            raise CommandIdReused("command_id", command_id=receipt.command_id, command=receipt.command)
+        position = self.max_notification_id() or 0
+        return CommandResult(receipt.result_id, position, replayed=True)
+
+    # Reading the log
+    def max_notification_id(self) -> int | None:
+        return self.recorder.max_notification_id()
+
+    def iter_notifications(self, start: int = 1, batch: int = 1000) -> Iterator[Any]:
+        while True:
+            notifications = self.recorder.select_notifications(start=start, limit=batch)
+            if not notifications:
+                return
+            yield from notifications
+            start = notifications[-1].id + 1

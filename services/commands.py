@@ -1,0 +1,372 @@
+"""One short method per command of the domain: load, decide, save (with retries and receipts)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from progres.domain.errors import (
+    GroupementAlreadyExists,
+    GroupementNotFound,
+    InvalidInput,
+    MarcheAlreadyNotified,
+    MarcheNotFound,
+    MeasureAlreadyRecorded,
+    MeasureNotFound,
+    OrganisationAlreadyRegistered,
+    OrganisationNotFound,
+    PlanAlreadyExists,
+    PlanNotFound,
+    ProposalNotFound,
+    ReviewNotFound,
+)
+from progres.domain.groupements import Groupement
+from progres.domain.ids import derive_id
+from progres.domain.marches import Marche
+from progres.domain.measures import Measure, measure_id
+from progres.domain.organisations import Organisation
+from progres.domain.plans import ProgressPlan
+from progres.domain.proposals import Proposal
+from progres.domain.reviews import Review
+from progres.domain.values import DocumentRef, Period, Siret, parse_date
+from progres.services.applications import CommandResult, ProgresApplication
+
+Day = date | str
+Doc = dict[str, str] | None
+
+
+def _uuid(value: UUID | str, field: str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise InvalidInput(field, rule=f"'{value}' is not an id") from None
+
+
+def _doc(data: Doc) -> DocumentRef | None:
+    return DocumentRef.from_dict(data)
+
+
+class Progres(ProgresApplication):
+    """The commands of progres. Each returns a CommandResult; a refused command raises a DomainError."""
+
+    # Loading helpers
+    def organisation(self, organisation_id: UUID | str) -> Organisation:
+        return self.load(Organisation, _uuid(organisation_id, "organisation_id"), OrganisationNotFound)
+
+    def groupement(self, groupement_id: UUID | str) -> Groupement:
+        return self.load(Groupement, _uuid(groupement_id, "groupement_id"), GroupementNotFound)
+
+    def marche(self, marche_id: UUID | str) -> Marche:
+        return self.load(Marche, _uuid(marche_id, "marche_id"), MarcheNotFound)
+
+    def plan(self, plan_id: UUID | str) -> ProgressPlan:
+        return self.load(ProgressPlan, _uuid(plan_id, "plan_id"), PlanNotFound)
+
+    def proposal(self, proposal_id: UUID | str) -> Proposal:
+        return self.load(Proposal, _uuid(proposal_id, "proposal_id"), ProposalNotFound)
+
+    def review(self, review_id: UUID | str) -> Review:
+        return self.load(Review, _uuid(review_id, "review_id"), ReviewNotFound)
+
+    def measure(self, measure_id_: UUID | str) -> Measure:
+        return self.load(Measure, _uuid(measure_id_, "measure_id"), MeasureNotFound)
+
+    def plan_context(self, plan_id: UUID | str) -> tuple[ProgressPlan, Groupement, Marche]:
+        plan = self.plan(plan_id)
+        return plan, self.groupement(plan.groupement_id), self.marche(plan.marche_id)
+
+    @staticmethod
+    def new_id(kind: str, command_id: str | None) -> UUID:
+        return derive_id(kind, command_id) if command_id else uuid4()
+
+    # Organisations and groupements
+    def register_organisation(self, siret: str, name: str, kind: str, command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            org_id = Organisation.create_id(Siret(siret).value)
+            if self.exists(org_id):
+                raise OrganisationAlreadyRegistered("siret", siret=siret)
+            return org_id, [Organisation.register(siret, name, kind)]
+        return self.execute("register_organisation", command_id, action)
+
+    def constitute_groupement(
+        self, code: str, name: str, purpose: str, permanent: bool, coordonnateur_id: UUID | str,
+        signed_on: Day, convention: Doc = None, shares_member_details: bool = False, command_id: str | None = None,
+    ) -> CommandResult:
+        def action() -> Any:
+            if self.exists(Groupement.create_id(code)):
+                raise GroupementAlreadyExists("code", id=code)
+            groupement = Groupement.constitute(
+                code, name, purpose, permanent, self.organisation(coordonnateur_id),
+                parse_date(signed_on, "signed_on"), _doc(convention), shares_member_details,
+            )
+            return groupement.id, [groupement]
+        return self.execute("constitute_groupement", command_id, action)
+
+    def admit_member(self, groupement_id: UUID | str, organisation_id: UUID | str, on: Day,
+                     command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            groupement = self.groupement(groupement_id)
+            groupement.admit(self.organisation(organisation_id), parse_date(on, "on"))
+            return groupement.id, [groupement]
+        return self.execute("admit_member", command_id, action)
+
+    def release_member(self, groupement_id: UUID | str, organisation_id: UUID | str, on: Day,
+                       command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            groupement = self.groupement(groupement_id)
+            groupement.release(_uuid(organisation_id, "organisation_id"), parse_date(on, "on"))
+            return groupement.id, [groupement]
+        return self.execute("release_member", command_id, action)
+
+    # Marchés
+    def notify_marche(
+        self, groupement_id: UUID | str, code: str, object: str, cpv: str, nature: str,
+        titulaire_ids: list[UUID | str], initial_amount: Any, duration_months: int, notified_on: Day,
+        has_clause_reexamen: bool = False, lots: list[dict[str, Any]] | None = None, command_id: str | None = None,
+    ) -> CommandResult:
+        def action() -> Any:
+            groupement = self.groupement(groupement_id)
+            if self.exists(Marche.create_id(groupement.id, code)):
+                raise MarcheAlreadyNotified("code", id=code)
+            marche = Marche.notify(
+                groupement, code, object, cpv, nature, [self.organisation(t) for t in titulaire_ids],
+                initial_amount, duration_months, parse_date(notified_on, "notified_on"), has_clause_reexamen, lots,
+            )
+            return marche.id, [marche]
+        return self.execute("notify_marche", command_id, action)
+
+    def close_marche(self, marche_id: UUID | str, on: Day, command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            marche = self.marche(marche_id)
+            marche.close(parse_date(on, "on"))
+            return marche.id, [marche]
+        return self.execute("close_marche", command_id, action)
+
+    # Plan de progrès
+    def draw_up_plan(self, marche_id: UUID | str, title: str, command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            marche = self.marche(marche_id)
+            if self.exists(ProgressPlan.create_id(marche.id)):
+                raise PlanAlreadyExists("marche_id", marche=marche.code)
+            plan = ProgressPlan.draw_up(marche, title)
+            return plan.id, [plan]
+        return self.execute("draw_up_plan", command_id, action)
+
+    def _on_plan(self, command: str, plan_id: UUID | str, command_id: str | None, change: Any) -> CommandResult:
+        def action() -> Any:
+            plan = self.plan(plan_id)
+            change(plan)
+            return plan.id, [plan]
+        return self.execute(command, command_id, action)
+
+    def add_axis(self, plan_id: UUID | str, key: str, title: str, description: str = "",
+                 command_id: str | None = None) -> CommandResult:
+        return self._on_plan("add_axis", plan_id, command_id, lambda p: p.add_axis(key, title, description))
+
+    def add_objective(self, plan_id: UUID | str, key: str, axis_key: str, title: str, kind: str,
+                      command_id: str | None = None) -> CommandResult:
+        return self._on_plan("add_objective", plan_id, command_id,
+                             lambda p: p.add_objective(key, axis_key, title, kind))
+
+    def define_indicator(self, plan_id: UUID | str, spec: dict[str, Any], command_id: str | None = None) -> CommandResult:
+        return self._on_plan("define_indicator", plan_id, command_id, lambda p: p.define_indicator(spec))
+
+    def plan_action(
+        self, plan_id: UUID | str, key: str, axis_key: str, title: str, owner: str, due_on: Day,
+        owner_organisation_id: UUID | str | None = None, member_ids: list[UUID | str] | None = None,
+        command_id: str | None = None,
+    ) -> CommandResult:
+        owner_id = _uuid(owner_organisation_id, "owner_organisation_id") if owner_organisation_id else None
+        members = [_uuid(m, "member_ids") for m in member_ids or []]
+        return self._on_plan("plan_action", plan_id, command_id, lambda p: p.plan_action(
+            key, axis_key, title, owner, parse_date(due_on, "due_on"), owner_id, members))
+
+    def change_action_status(self, plan_id: UUID | str, key: str, status: str, on: Day, note: str = "",
+                             command_id: str | None = None) -> CommandResult:
+        return self._on_plan("change_action_status", plan_id, command_id,
+                             lambda p: p.change_action_status(key, status, parse_date(on, "on"), note))
+
+    def commit_resource(self, plan_id: UUID | str, party: str, description: str, amount: Any = None,
+                        command_id: str | None = None) -> CommandResult:
+        return self._on_plan("commit_resource", plan_id, command_id,
+                             lambda p: p.commit_resource(party, description, amount))
+
+    def schedule_milestone(self, plan_id: UUID | str, key: str, title: str, due_on: Day,
+                           command_id: str | None = None) -> CommandResult:
+        return self._on_plan("schedule_milestone", plan_id, command_id,
+                             lambda p: p.schedule_milestone(key, title, parse_date(due_on, "due_on")))
+
+    def define_gain_sharing(
+        self, plan_id: UUID | str, basis: str, reference: str, period_months: int, shares: dict[str, Any],
+        member_split: str, settlement: str, command_id: str | None = None,
+    ) -> CommandResult:
+        return self._on_plan("define_gain_sharing", plan_id, command_id, lambda p: p.define_gain_sharing(
+            basis, reference, period_months, shares, member_split, settlement))
+
+    def define_governance(self, plan_id: UUID | str, body: str, participants: list[str],
+                          review_frequency_months: int, command_id: str | None = None) -> CommandResult:
+        return self._on_plan("define_governance", plan_id, command_id,
+                             lambda p: p.define_governance(body, participants, review_frequency_months))
+
+    def declare_purchase_volume(self, plan_id: UUID | str, member_id: UUID | str, amount: Any,
+                                command_id: str | None = None) -> CommandResult:
+        member = _uuid(member_id, "member_id")
+        return self._on_plan("declare_purchase_volume", plan_id, command_id,
+                             lambda p: p.declare_purchase_volume(member, amount))
+
+    def close_plan_with_bilan_final(self, plan_id: UUID | str, on: Day, summary: str, document: Doc = None,
+                                    command_id: str | None = None) -> CommandResult:
+        return self._on_plan("close_plan_with_bilan_final", plan_id, command_id,
+                             lambda p: p.close_with_bilan_final(parse_date(on, "on"), summary, _doc(document)))
+
+    # Measures
+    def record_measure(
+        self, plan_id: UUID | str, indicator_key: str, member_id: UUID | str | None, period_start: Day,
+        period_end: Day, source: str, recorded_by: UUID | str, recorded_on: Day, value: Any = None,
+        assessment: str | None = None, evidence: Doc = None, command_id: str | None = None,
+    ) -> CommandResult:
+        member = _uuid(member_id, "member_id") if member_id is not None else None
+        period = Period.parse(str(period_start), str(period_end))
+
+        def action() -> Any:
+            plan, groupement, marche = self.plan_context(plan_id)
+            if self.exists(measure_id(plan.id, indicator_key, member, period)):
+                raise MeasureAlreadyRecorded("period")
+            measure = Measure.record(
+                plan, groupement, marche, indicator_key=indicator_key, member_id=member, period=period,
+                value=value, assessment=assessment, source=source, recorded_by=_uuid(recorded_by, "recorded_by"),
+                recorded_on=parse_date(recorded_on, "recorded_on"), evidence=_doc(evidence),
+            )
+            return measure.id, [measure]
+        return self.execute("record_measure", command_id, action)
+
+    def correct_measure(
+        self, measure_id_: UUID | str, reason: str, corrected_by: UUID | str, corrected_on: Day,
+        value: Any = None, assessment: str | None = None, evidence: Doc = None, command_id: str | None = None,
+    ) -> CommandResult:
+        def action() -> Any:
+            measure = self.measure(measure_id_)
+            plan, groupement, marche = self.plan_context(measure.plan_id)
+            measure.correct(plan, groupement, marche, value=value, assessment=assessment, reason=reason,
+                            corrected_by=_uuid(corrected_by, "corrected_by"),
+                            corrected_on=parse_date(corrected_on, "corrected_on"), evidence=_doc(evidence))
+            return measure.id, [measure]
+        return self.execute("correct_measure", command_id, action)
+
+    # Proposals, reviews and decisions
+    def submit_proposal(
+        self, plan_id: UUID | str, author_id: UUID | str, axis_key: str, kind: str, title: str, content: str,
+        expected_impact: str, submitted_on: Day, expected_gain: Any = None, command_id: str | None = None,
+    ) -> CommandResult:
+        proposal_id = self.new_id("proposal", command_id)
+
+        def action() -> Any:
+            plan, groupement, marche = self.plan_context(plan_id)
+            proposal = Proposal.submit(
+                proposal_id, plan, groupement, marche, author_id=_uuid(author_id, "author_id"), axis_key=axis_key,
+                kind=kind, title=title, content=content, expected_impact=expected_impact,
+                expected_gain=expected_gain, submitted_on=parse_date(submitted_on, "submitted_on"),
+            )
+            return proposal.id, [proposal]
+        return self.execute("submit_proposal", command_id, action)
+
+    def withdraw_proposal(self, proposal_id: UUID | str, by: UUID | str, on: Day, reason: str,
+                          command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            proposal = self.proposal(proposal_id)
+            proposal.withdraw(_uuid(by, "by"), parse_date(on, "on"), reason)
+            return proposal.id, [proposal]
+        return self.execute("withdraw_proposal", command_id, action)
+
+    def schedule_review(self, plan_id: UUID | str, title: str, scheduled_on: Day,
+                        command_id: str | None = None) -> CommandResult:
+        review_id = self.new_id("review", command_id)
+
+        def action() -> Any:
+            review = Review.schedule(review_id, self.plan(plan_id), title, parse_date(scheduled_on, "scheduled_on"))
+            return review.id, [review]
+        return self.execute("schedule_review", command_id, action)
+
+    def hold_review(self, review_id: UUID | str, held_on: Day, participants: list[dict[str, Any]],
+                    minutes: Doc = None, command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            review = self.review(review_id)
+            self.plan(review.plan_id).check_open()
+            review.hold(parse_date(held_on, "held_on"), participants, _doc(minutes))
+            return review.id, [review]
+        return self.execute("hold_review", command_id, action)
+
+    def raise_point(self, review_id: UUID | str, kind: str, text: str, raised_by: dict[str, Any],
+                    command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            review = self.review(review_id)
+            review.raise_point(kind, text, raised_by)
+            return review.id, [review]
+        return self.execute("raise_point", command_id, action)
+
+    def decide(self, review_id: UUID | str, proposal_id: UUID | str, outcome: str, reasons: str,
+               command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            review, proposal = self.review(review_id), self.proposal(proposal_id)
+            self.plan(review.plan_id).check_open()
+            review.decide(proposal, outcome, reasons)
+            return proposal.id, [review, proposal]
+        return self.execute("decide", command_id, action)
+
+    def close_review(self, review_id: UUID | str, on: Day, command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            review = self.review(review_id)
+            review.close(parse_date(on, "on"))
+            return review.id, [review]
+        return self.execute("close_review", command_id, action)
+
+    # Avenants
+    def propose_avenant(
+        self, marche_id: UUID | str, basis: str, reason: str, changes: dict[str, Any],
+        proposal_id: UUID | str | None = None, command_id: str | None = None,
+    ) -> CommandResult:
+        def action() -> Any:
+            marche = self.marche(marche_id)
+            decision, outcome = None, None
+            if proposal_id is not None:
+                proposal = self.proposal(proposal_id)
+                outcome = proposal.status
+                last = proposal.decisions[-1] if proposal.decisions else {}
+                decision = {"proposal_id": str(proposal.id), "review_id": str(last.get("review_id", ""))}
+            titulaires = changes.get("titulaire_ids")
+            new_titulaires = [self.organisation(t) for t in titulaires] if titulaires is not None else None
+            number = marche.propose_avenant(basis, reason, changes, decision, outcome, new_titulaires)
+            return f"{marche.id}#{number}", [marche]
+        return self.execute("propose_avenant", command_id, action)
+
+    def sign_avenant(self, marche_id: UUID | str, number: int, signed_on: Day, document: Doc = None,
+                     command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            marche = self.marche(marche_id)
+            marche.sign_avenant(number, parse_date(signed_on, "signed_on"), _doc(document))
+            return f"{marche.id}#{number}", [marche]
+        return self.execute("sign_avenant", command_id, action)
+
+    def notify_avenant(self, marche_id: UUID | str, number: int, notified_on: Day,
+                       command_id: str | None = None) -> CommandResult:
+        """Notifies an avenant; plan changes it carries (a new axis) enter the plan in the same transaction."""
+        def action() -> Any:
+            marche = self.marche(marche_id)
+            avenant = marche.notify_avenant(number, parse_date(notified_on, "notified_on"))
+            changed: list[Any] = [marche]
+            if avenant.changes.plan_changes:
+                plan = self.plan(ProgressPlan.create_id(marche.id))
+                for change in avenant.changes.plan_changes:
+                    plan.add_axis(change["key"], change["title"], change.get("description", ""), number)
+                changed.append(plan)
+            return f"{marche.id}#{number}", changed
+        return self.execute("notify_avenant", command_id, action)
+
+    def abandon_avenant(self, marche_id: UUID | str, number: int, reason: str,
+                        command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            marche = self.marche(marche_id)
+            marche.abandon_avenant(number, reason)
+            return f"{marche.id}#{number}", [marche]
+        return self.execute("abandon_avenant", command_id, action)

@@ -1,0 +1,62 @@
+"""The one place where configuration is read: environment variables prefixed PROGRES_ (or a .env file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """progres settings; every field can be set as PROGRES_<FIELD> (e.g. PROGRES_STORE=postgres)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROGRES_", env_file=".env", extra="ignore")
+
+    store: Literal["sqlite", "postgres"] = Field(
+        "sqlite", description="sqlite: embedded files in data_dir; postgres: a PostgreSQL server"
+    )
+    data_dir: Path = Field(Path("progres-data"), description="where the embedded SQLite store lives")
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str = "progres"
+    postgres_password: SecretStr = SecretStr("progres")
+    postgres_dbname: str = "progres"
+    postgres_schema: str = Field("public", description="schema of the event store tables")
+    postgres_pool_size: int = Field(5, ge=1)
+    postgres_max_overflow: int = Field(10, ge=0)
+    snapshot_interval: int = Field(50, ge=2, description="events between snapshots of long-lived aggregates")
+    command_retries: int = Field(8, ge=1, description="attempts on optimistic concurrency conflicts")
+    require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "events.sqlite3"
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing library's configuration, derived from these settings only."""
+        if self.store == "sqlite":
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
+            "POSTGRES_DBNAME": self.postgres_dbname,
+            "POSTGRES_SCHEMA": self.postgres_schema,
+            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_PRE_PING": "y",
+        }
+
+    def describe_store(self) -> str:
+        if self.store == "sqlite":
+            return f"SQLite at {self.sqlite_path}"
+        return f"PostgreSQL {self.postgres_user}@{self.postgres_host}:{self.postgres_port}/{self.postgres_dbname}"
