@@ -136,7 +136,13 @@ class Avenant:
 
 
 def percent_of(amount: Decimal, initial: Decimal) -> Decimal:
+    """For display: the amount as a percentage of the initial amount, rounded to 0.01."""
     return (amount * HUNDRED / initial).quantize(Decimal("0.01"))
+
+
+def above(amount: Decimal, initial: Decimal, cap_percent: Decimal) -> bool:
+    """Exact comparison, never on a rounded percentage (50.001 % is above 50 %)."""
+    return amount * HUNDRED > cap_percent * initial
 
 
 def check_avenant(
@@ -149,7 +155,7 @@ def check_avenant(
     earlier: list[Avenant],
     eu_threshold: Decimal = DEFAULT_EU_THRESHOLD,
 ) -> Decimal:
-    """Checks an avenant against the rules of its legal basis; returns the cumulative change in %."""
+    """Checks an avenant against the rules of its legal basis; returns the cumulative change (amount)."""
     live = [a for a in earlier if a.status is not AvenantStatus.ABANDONED]
     cumulative = sum((a.changes.amount_delta for a in live), Decimal(0)) + changes.amount_delta
     if basis is LegalBasis.R2194_1 and not has_clause_reexamen:
@@ -159,25 +165,26 @@ def check_avenant(
     if basis is LegalBasis.R2194_6 and changes.titulaire_ids is None:
         raise AvenantBasisNotAllowed("basis", rule="R2194-6 is the replacement of the titulaire: name the new one")
     if basis in PER_MODIFICATION_BASES:
-        reached = percent_of(abs(changes.amount_delta), initial_amount)
-        if reached > PER_MODIFICATION_CAP_PERCENT:
+        if above(abs(changes.amount_delta), initial_amount, PER_MODIFICATION_CAP_PERCENT):
             raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=PER_MODIFICATION_CAP_PERCENT,
-                                     scope="each modification", reached=reached)
+                                     scope="each modification",
+                                     reached=percent_of(abs(changes.amount_delta), initial_amount))
     if basis in DE_MINIMIS_BASES:
         small = sum((abs(a.changes.amount_delta) for a in live if a.basis in DE_MINIMIS_BASES), Decimal(0))
         small += abs(changes.amount_delta)
         cap = DE_MINIMIS_CAP_PERCENT[nature]
-        reached = percent_of(small, initial_amount)
-        if reached > cap:
+        if above(small, initial_amount, cap):
             raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=cap,
-                                     scope="cumulated over the small modifications", reached=reached)
+                                     scope="cumulated over the small modifications",
+                                     reached=percent_of(small, initial_amount))
         if small >= eu_threshold:
             raise AvenantBasisNotAllowed(
                 "changes.amount_delta",
                 rule=f"small modifications must stay below the European threshold of {eu_threshold} € HT",
             )
-    return percent_of(cumulative, initial_amount)
+    return cumulative
 
 
-def needs_cao_opinion(cumulative_percent: Decimal) -> bool:
-    return cumulative_percent > CAO_THRESHOLD_PERCENT
+def needs_cao_opinion(cumulative_change: Decimal, initial_amount: Decimal) -> bool:
+    """L1414-4 CGCT: an increase of more than 5 % of the initial amount goes to the CAO first."""
+    return above(cumulative_change, initial_amount, CAO_THRESHOLD_PERCENT)

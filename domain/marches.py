@@ -17,6 +17,7 @@ from progres.domain.avenants import (
     LegalBasis,
     check_avenant,
     needs_cao_opinion,
+    percent_of,
 )
 from progres.domain.base import ProgresAggregate
 from progres.domain.errors import (
@@ -203,8 +204,9 @@ class Marche(ProgresAggregate):
         number = len(self.avenants) + 1
         self._avenant_proposed(
             number=number, basis=legal_basis.value, reason=require_text(reason, "reason"),
-            changes=parsed.as_dict(), decision=decision, cumulative_percent=cumulative,
-            needs_cao_opinion=needs_cao_opinion(cumulative),
+            changes=parsed.as_dict(), decision=decision,
+            cumulative_percent=percent_of(cumulative, self.initial_amount),
+            needs_cao_opinion=needs_cao_opinion(cumulative, self.initial_amount),
         )
         return number
 

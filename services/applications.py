@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -123,7 +125,9 @@ class ProgresApplication(Application[UUID]):
             try:
                 recordings = self.save(*pending)
             except IntegrityError:
+                # Someone wrote the same aggregate meanwhile: back off a little, reload and decide again.
                 self.conflicts_retried += 1
+                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter, not security
                 continue
             if recordings:
                 position = max(r.notification.id for r in recordings)

@@ -370,3 +370,21 @@ class Progres(ProgresApplication):
             marche.abandon_avenant(number, reason)
             return f"{marche.id}#{number}", [marche]
         return self.execute("abandon_avenant", command_id, action)
+
+    # Reading (until the read models of projections/ serve these)
+    def list_groupements(self) -> list[Groupement]:
+        ids = [n.originator_id for n in self.iter_notifications() if n.topic.endswith("Groupement.Constituted")]
+        return [self.groupement(i) for i in ids]
+
+    def history(self, aggregate_id: UUID | str) -> list[dict[str, Any]]:
+        events = list(self.events.get(_uuid(aggregate_id, "aggregate_id")))
+        if not events:
+            raise InvalidInput("aggregate_id", rule=f"no events for {aggregate_id}")
+        return [
+            {"version": e.originator_version, "timestamp": e.timestamp.isoformat(timespec="seconds"),
+             "type": type(e).__qualname__,
+             "details": ", ".join(f"{k}={v}" for k, v in vars(e).items()
+                                  if k not in ("originator_id", "originator_version", "timestamp",
+                                               "originator_topic"))[:300]}
+            for e in events
+        ]

@@ -155,7 +155,7 @@ def build_plan(run: ScenarioRunner, s: SeedScenario) -> None:
         ("deliveries_per_week", "livraisons", "Nombre de passages par semaine", "passages", 2, 1, "decrease", "mean"),
         ("basket_per_delivery", "livraisons", "Panier moyen par passage", "€ HT", 180, 360, "increase", "mean"),
         ("price_per_delivery", "livraisons", "Prix moyen par passage", "€ HT", 25, 15, "decrease", "mean"),
-        ("waste_weight", "gaspillage", "Poids des déchets", "kg", 900, 700, "decrease", "sum"),
+        ("waste_weight", "gaspillage", "Poids des déchets par lycée", "kg", 900, 700, "decrease", "mean"),
     ]:
         run("define_indicator", **p, spec={
             "key": spec[0], "objective_key": spec[1], "name": spec[2], "kind": "quantitative", "unit": spec[3],
@@ -342,3 +342,40 @@ def avenant_new_axis(run: ScenarioRunner, s: SeedScenario) -> None:
             {"kind": "add_axis", "key": "satisfaction", "title": "Améliorer la satisfaction des convives"}]})
     run("sign_avenant", marche_id=s.marche, number=2, signed_on="2023-07-20", document=document("avenant-2.pdf"))
     run("notify_avenant", marche_id=s.marche, number=2, notified_on="2023-07-25")
+
+
+def summarise(app: Progres, s: SeedScenario) -> dict[str, Any]:
+    """The figures the demo prints: what the plan brought, from the aggregates the scenario wrote."""
+    from progres.projections.aggregation import achievement, aggregate  # noqa: PLC0415
+
+    plan, groupement, marche = app.plan_context(s.plan)
+    measures = [app.measure(m) for m in dict.fromkeys(s.measures)]
+    indicators = []
+    for indicator in plan.indicators.values():
+        if not indicator.is_quantitative:
+            last = [m for m in measures if m.indicator_key == indicator.key][-1]
+            indicators.append({"name": indicator.name, "unit": "", "first": "", "last": last.assessment or "",
+                               "target": "(qualitatif)", "achievement": ""})
+            continue
+        by_period: dict[Period, list[tuple[Any, Decimal]]] = {}
+        for m in measures:
+            if m.indicator_key == indicator.key and m.value is not None:
+                by_period.setdefault(m.period, []).append((m.member_id, m.value))
+        periods = sorted(by_period)
+        first = aggregate(indicator.aggregation, by_period[periods[0]], plan.purchase_volumes)
+        last = aggregate(indicator.aggregation, by_period[periods[-1]], plan.purchase_volumes)
+        target = indicator.target_on(periods[-1].end)
+        indicators.append({"name": indicator.name, "unit": indicator.unit, "first": first, "last": last,
+                           "target": target, "achievement": achievement(indicator.baseline, target, last)})
+    proposals = [app.proposal(p) for p in s.proposals.values()]
+    return {
+        "groupement": groupement.name, "members": len({m.organisation_id for m in groupement.memberships}),
+        "marche": f"{marche.code} — {marche.object}", "initial_amount": marche.initial_amount,
+        "current_amount": marche.current_amount, "cumulative_change_percent": marche.cumulative_change_percent,
+        "avenants": [a.summary() for a in marche.avenants],
+        "axes": [a.title for a in plan.axes.values()], "indicators": indicators,
+        "actions_done": sum(1 for a in plan.actions.values() if a.status.value == "done"),
+        "actions": len(plan.actions),
+        "proposals": {p.title: p.status for p in proposals}, "reviews": len(s.reviews),
+        "measures": len(set(s.measures)), "plan_closed": plan.is_closed,
+    }

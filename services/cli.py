@@ -1,0 +1,142 @@
+"""The `progres` command line: thin commands that translate arguments and delegate to services."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from progres.domain.errors import DomainError
+from progres.services.bootstrap import bootstrap
+from progres.services.commands import Progres
+from progres.services.settings import Settings
+
+app = typer.Typer(help="progres: the plan de progrès of a groupement de commandes, as immutable events.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory of the embedded SQLite store")]
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+
+
+def open_app(data_dir: Path | None) -> tuple[Settings, Progres]:
+    settings = settings_for(data_dir)
+    return settings, bootstrap(settings)
+
+
+@app.command()
+def init(data_dir: DataDir = None) -> None:
+    """Create the event store (tables) if it does not exist yet."""
+    settings, progres = open_app(data_dir)
+    head = progres.max_notification_id() or 0
+    console.print(f"[green]Store ready[/]: {settings.describe_store()} — {head} events.")
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    reset: Annotated[bool, typer.Option(help="start from an empty SQLite store (deletes the demo's file)")] = False,
+) -> None:
+    """Play the seed's story: the lycées of Lens, the "Beurre Œuf Fromage" marché and its plan de progrès."""
+    from progres.services.demo import run_seed_scenario, summarise  # noqa: PLC0415 - only this command needs it
+
+    settings = settings_for(data_dir)
+    if reset and settings.store == "sqlite" and settings.sqlite_path.exists():
+        settings.sqlite_path.unlink()
+    progres = bootstrap(settings)
+    if progres.max_notification_id():
+        console.print(f"[red]The store already holds events[/] ({settings.describe_store()}). The demo needs an "
+                      "empty store: run [bold]progres demo --reset[/] or choose another --data-dir.")
+        raise typer.Exit(1)
+    started = time.perf_counter()
+    with console.status("Playing the seed scenario (2 years of a plan de progrès)…"):
+        scenario = run_seed_scenario(progres)
+    elapsed = time.perf_counter() - started
+    print_summary(summarise(progres, scenario))
+    events = progres.max_notification_id() or 0
+    console.print(f"\n[bold]{scenario.commands}[/] commands wrote [bold]{events}[/] events in "
+                  f"[bold]{elapsed:.2f} s[/] on {settings.describe_store()}.")
+    console.print(f"Plan id: {scenario.plan} — try [bold]progres plan {scenario.plan}[/]")
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    console.rule(f"[bold]{summary['groupement']}[/]")
+    console.print(f"{summary['members']} members · marché {summary['marche']}")
+    console.print(f"Amount HT: {summary['initial_amount']} € → {summary['current_amount']} € "
+                  f"(cumulative change {summary['cumulative_change_percent']} %)")
+    avenants = Table("Avenant", "Basis", "Δ amount", "Cumulative %", "CAO opinion", "Notified", "Reason",
+                     title="Avenants")
+    for a in summary["avenants"]:
+        avenants.add_row(str(a["number"]), a["basis"], a["amount_delta"], a["cumulative_percent"],
+                         "yes" if a["needs_cao_opinion"] else "no", a["notified_on"] or "-", a["reason"])
+    console.print(avenants)
+    indicators = Table("Indicator", "Unit", "First", "Last", "Target", "Achieved %", title="Indicators (groupement)")
+    for i in summary["indicators"]:
+        indicators.add_row(i["name"], i["unit"] or "", str(i["first"]), str(i["last"]), str(i["target"]),
+                           str(i["achievement"] or ""))
+    console.print(indicators)
+    proposals = Table("Proposition", "Outcome", title="Propositions")
+    for title, status in summary["proposals"].items():
+        proposals.add_row(title, status)
+    console.print(proposals)
+    console.print(f"Axes: {'; '.join(summary['axes'])}")
+    console.print(f"Actions done: {summary['actions_done']}/{summary['actions']} · revues held: "
+                  f"{summary['reviews']} · measures: {summary['measures']} · bilan final: "
+                  f"{'closed' if summary['plan_closed'] else 'open'}")
+
+
+@app.command()
+def groupements(data_dir: DataDir = None) -> None:
+    """List the groupements on this platform."""
+    _, progres = open_app(data_dir)
+    table = Table("Id", "Code", "Name", "Members", title="Groupements")
+    for groupement in progres.list_groupements():
+        active = len({m.organisation_id for m in groupement.memberships if m.left_on is None})
+        table.add_row(str(groupement.id), groupement.code, groupement.name, str(active))
+    console.print(table)
+
+
+@app.command()
+def plan(plan_id: str, data_dir: DataDir = None) -> None:
+    """Show a plan de progrès: axes, objectives, indicators and actions."""
+    _, progres = open_app(data_dir)
+    the_plan = progres.plan(plan_id)
+    tree = Tree(f"[bold]{the_plan.title}[/]{' (closed by its bilan final)' if the_plan.is_closed else ''}")
+    for axis in the_plan.axes.values():
+        branch = tree.add(f"[bold cyan]{axis.title}[/]" + (f" (avenant {axis.added_by_avenant})"
+                                                           if axis.added_by_avenant else ""))
+        for objective in (o for o in the_plan.objectives.values() if o.axis_key == axis.key):
+            node = branch.add(f"{objective.title} [dim]({objective.kind.value})[/]")
+            for ind in (i for i in the_plan.indicators.values() if i.objective_key == objective.key):
+                target = f"{ind.baseline} → {ind.target} {ind.unit}" if ind.is_quantitative else "qualitative"
+                node.add(f"[green]{ind.name}[/] [dim]{target}, {ind.scope.value}, {ind.periodicity.value}[/]")
+        for action in (a for a in the_plan.actions.values() if a.axis_key == axis.key):
+            branch.add(f"[yellow]action[/] {action.title} [dim]({action.owner.value}, due {action.due_on}, "
+                       f"{action.status.value})[/]")
+    console.print(tree)
+
+
+@app.command()
+def history(aggregate_id: str, data_dir: DataDir = None) -> None:
+    """Show every event of one aggregate (groupement, marché, plan, measure, proposition, revue)."""
+    _, progres = open_app(data_dir)
+    table = Table("Version", "Recorded at", "Event", "Details", title=f"History of {aggregate_id}")
+    for event in progres.history(aggregate_id):
+        table.add_row(str(event["version"]), event["timestamp"], event["type"], event["details"])
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except DomainError as error:
+        console.print(f"[red]{error.code}[/]: {error.message}")
+        raise SystemExit(2) from None
