@@ -140,3 +140,7 @@ def main() -> None:
     except DomainError as error:
         console.print(f"[red]{error.code}[/]: {error.message}")
         raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
