@@ -164,11 +164,11 @@ def check_avenant(
         )
     if basis is LegalBasis.R2194_6 and changes.titulaire_ids is None:
         raise AvenantBasisNotAllowed("basis", rule="R2194-6 is the replacement of the titulaire: name the new one")
-    if basis in PER_MODIFICATION_BASES:
-        if above(abs(changes.amount_delta), initial_amount, PER_MODIFICATION_CAP_PERCENT):
-            raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=PER_MODIFICATION_CAP_PERCENT,
-                                     scope="each modification",
-                                     reached=percent_of(abs(changes.amount_delta), initial_amount))
+    delta = abs(changes.amount_delta)
+    if basis in PER_MODIFICATION_BASES and above(delta, initial_amount, PER_MODIFICATION_CAP_PERCENT):
+        raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=PER_MODIFICATION_CAP_PERCENT,
+                                 scope="each modification",
+                                 reached=percent_of(abs(changes.amount_delta), initial_amount))
     if basis in DE_MINIMIS_BASES:
         small = sum((abs(a.changes.amount_delta) for a in live if a.basis in DE_MINIMIS_BASES), Decimal(0))
         small += abs(changes.amount_delta)

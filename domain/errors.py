@@ -52,7 +52,9 @@ class AlreadyExists(DomainError):
 
 # Organisations and values
 InvalidSiret = _error("InvalidSiret", "invalid_siret", "'{value}' is not a valid SIRET: {rule}")
-OrganisationNotFound = _error("OrganisationNotFound", "organisation_not_found", "no organisation with id {id}", NotFound)
+OrganisationNotFound = _error(
+    "OrganisationNotFound", "organisation_not_found", "no organisation with id {id}", NotFound
+)
 OrganisationAlreadyRegistered = _error(
     "OrganisationAlreadyRegistered", "organisation_already_registered",
     "an organisation with SIRET {siret} is already registered", AlreadyExists,
@@ -142,7 +144,9 @@ ProposalNotPending = _error(
 
 # Reviews and decisions
 ReviewNotFound = _error("ReviewNotFound", "review_not_found", "no revue with id {id}", NotFound)
-ReviewNotHeld = _error("ReviewNotHeld", "review_not_held", "the revue is {status}: it must be held (and not closed) to {action}")
+ReviewNotHeld = _error(
+    "ReviewNotHeld", "review_not_held", "the revue is {status}: it must be held (and not closed) to {action}"
+)
 ReviewAlreadyHeld = _error("ReviewAlreadyHeld", "review_already_held", "the revue is already {status}")
 ProposalOfAnotherPlan = _error(
     "ProposalOfAnotherPlan", "proposal_of_another_plan", "the proposition belongs to another plan"

@@ -3,6 +3,7 @@ gain sharing and governance; closed by its bilan final, after which it can only 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -139,7 +140,7 @@ def parse_indicator(spec: dict[str, Any]) -> dict[str, Any]:
     for index, step in enumerate(spec.get("trajectory") or []):
         trajectory.append({"from": parse_date(step.get("from"), f"indicator.trajectory[{index}].from"),
                            "target": parse_decimal(step.get("target"), f"indicator.trajectory[{index}].target")})
-    if any(b["from"] <= a["from"] for a, b in zip(trajectory, trajectory[1:], strict=False)):
+    if any(b["from"] <= a["from"] for a, b in itertools.pairwise(trajectory)):
         raise InvalidIndicator("indicator.trajectory", rule="trajectory steps must be in strictly increasing dates")
     checked["trajectory"] = trajectory
     if spec.get("target") is not None:

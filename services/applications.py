@@ -76,7 +76,7 @@ class ProgresApplication(Application[UUID]):
     def __init__(self, env: dict[str, str], retries: int = 8, snapshot_interval: int = 50) -> None:
         self.retries = retries
         self.conflicts_retried = 0
-        self.snapshotting_intervals = {kind: snapshot_interval for kind in type(self).snapshotting_intervals}
+        self.snapshotting_intervals = dict.fromkeys(type(self).snapshotting_intervals, snapshot_interval)
         super().__init__(env=env)
 
     def construct_env(self, name: str, env: dict[str, str] | None = None) -> Environment:
@@ -127,7 +127,7 @@ class ProgresApplication(Application[UUID]):
             except IntegrityError:
                 # Someone wrote the same aggregate meanwhile: back off a little, reload and decide again.
                 self.conflicts_retried += 1
-                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter, not security
+                time.sleep(random.uniform(0, 0.002 * attempt))
                 continue
             if recordings:
                 position = max(r.notification.id for r in recordings)

@@ -169,7 +169,8 @@ class Progres(ProgresApplication):
         return self._on_plan("add_objective", plan_id, command_id,
                              lambda p: p.add_objective(key, axis_key, title, kind))
 
-    def define_indicator(self, plan_id: UUID | str, spec: dict[str, Any], command_id: str | None = None) -> CommandResult:
+    def define_indicator(self, plan_id: UUID | str, spec: dict[str, Any],
+                         command_id: str | None = None) -> CommandResult:
         return self._on_plan("define_indicator", plan_id, command_id, lambda p: p.define_indicator(spec))
 
     def plan_action(

@@ -201,7 +201,7 @@ def build_plan(run: ScenarioRunner, s: SeedScenario) -> None:
     run("define_governance", **p, body="Comité de pilotage du plan de progrès",
         participants=["acheteur BOF de la Région", "chefs de cuisine", "gestionnaires", "titulaire"],
         review_frequency_months=6)
-    for index, member in enumerate(s.lycees + [s.late_lycee]):
+    for index, member in enumerate([*s.lycees, s.late_lycee]):
         run("declare_purchase_volume", **p, member_id=member, amount=str(60000 + 5000 * index))
 
 

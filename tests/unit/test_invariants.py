@@ -441,7 +441,7 @@ CLOSED_PLAN_COMMANDS: list[tuple[str, Callable[[Any], Any]]] = [
     ("define_indicator", lambda w: w.app.define_indicator(w.plan, indicator(key="late"))),
     ("change_action_status", lambda w: w.app.change_action_status(w.plan, "sourcing", "done", "2024-01-01")),
     ("record_measure", lambda w: w.measure()),
-    ("submit_proposal", lambda w: proposal(w)),
+    ("submit_proposal", proposal),
     ("schedule_review", lambda w: w.app.schedule_review(w.plan, "Après", "2024-02-01")),
     ("close_again", lambda w: w.app.close_plan_with_bilan_final(w.plan, "2024-02-01", "encore")),
 ]
