@@ -136,7 +136,7 @@ def parse_indicator(spec: dict[str, Any]) -> dict[str, Any]:
     checked["aggregation"] = parse_enum(Aggregation, spec.get("aggregation", "mean"), "indicator.aggregation").value
     if spec.get("baseline") is not None:
         checked["baseline"] = parse_decimal(spec["baseline"], "indicator.baseline")
-    trajectory = []
+    trajectory: list[dict[str, Any]] = []
     for index, step in enumerate(spec.get("trajectory") or []):
         trajectory.append({"from": parse_date(step.get("from"), f"indicator.trajectory[{index}].from"),
                            "target": parse_decimal(step.get("target"), f"indicator.trajectory[{index}].target")})
