@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from uuid import UUID
+from typing import Any
 
 from progres.domain.values import Aggregation
 
@@ -13,8 +13,8 @@ PLACES = Decimal("0.01")
 
 def aggregate(
     rule: Aggregation,
-    values: Sequence[tuple[UUID | None, Decimal]],
-    weights: Mapping[UUID, Decimal] | None = None,
+    values: Sequence[tuple[Any, Decimal]],
+    weights: Mapping[Any, Decimal] | None = None,
 ) -> Decimal | None:
     """Combines (member, value) pairs; a weighted mean falls back to the plain mean without weights."""
     if not values:

@@ -21,6 +21,7 @@ from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
 from progres.domain.marches import Marche
 from progres.domain.plans import ProgressPlan
+from progres.projections.facts import Fact, fact_from_event
 
 A = TypeVar("A", bound=ProgresAggregate)
 
@@ -50,6 +51,9 @@ class CommandReceipt(ProgresAggregate):
         self.command = command
         self.result_id = result_id
         self.position = position
+
+
+RECEIPT_TOPIC_SUFFIX = "CommandReceipt.Accepted"
 
 
 @dataclass(frozen=True)
@@ -147,10 +151,17 @@ class ProgresApplication(Application[UUID]):
     def max_notification_id(self) -> int | None:
         return self.recorder.max_notification_id()
 
-    def iter_notifications(self, start: int = 1, batch: int = 1000) -> Iterator[Any]:
+    def iter_notifications(self, start: int = 1, stop: int | None = None, batch: int = 1000) -> Iterator[Any]:
         while True:
-            notifications = self.recorder.select_notifications(start=start, limit=batch)
+            notifications = self.recorder.select_notifications(start=start, limit=batch, stop=stop)
             if not notifications:
                 return
             yield from notifications
             start = notifications[-1].id + 1
+
+    def facts(self, start: int = 1, stop: int | None = None, batch: int = 1000) -> Iterator[Fact]:
+        """The log from position `start` (to `stop`, inclusive) as facts for the projections."""
+        for notification in self.iter_notifications(start, stop, batch):
+            if notification.topic.endswith(RECEIPT_TOPIC_SUFFIX):
+                continue
+            yield fact_from_event(notification.id, self.mapper.to_domain_event(notification))

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     postgres_schema: str = Field("public", description="schema of the event store tables")
     postgres_pool_size: int = Field(5, ge=1)
     postgres_max_overflow: int = Field(10, ge=0)
+    views_schema: str = Field("progres_views", description="PostgreSQL schema of the read models")
+    projection_batch_size: int = Field(500, ge=1, description="facts projected per transaction")
     snapshot_interval: int = Field(50, ge=2, description="events between snapshots of long-lived aggregates")
     command_retries: int = Field(8, ge=1, description="attempts on optimistic concurrency conflicts")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")

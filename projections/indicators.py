@@ -1,0 +1,139 @@
+"""Indicator arithmetic shared by the views: series per member, groupement aggregates, targets, status."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from progres.domain.values import Aggregation
+from progres.projections.aggregation import achievement, aggregate
+
+
+@dataclass(frozen=True)
+class Point:
+    member_id: str | None
+    period_start: str
+    period_end: str
+    value: Decimal | None
+    assessment: str | None
+    measure_id: str
+    positions: tuple[int, ...]
+
+
+def index_measures(plan: dict[str, Any]) -> dict[str, dict[str | None, list[Point]]]:
+    """indicator key → member id (None for the groupement) → points in period order."""
+    index: dict[str, dict[str | None, list[Point]]] = defaultdict(lambda: defaultdict(list))
+    for m in plan["measures"].values():
+        value = Decimal(m["value"]) if m["value"] is not None else None
+        index[m["indicator_key"]][m["member_id"]].append(
+            Point(m["member_id"], m["period_start"], m["period_end"], value, m["assessment"], m["id"],
+                  tuple(m["positions"])))
+    for by_member in index.values():
+        for points in by_member.values():
+            points.sort(key=lambda p: (p.period_start, p.period_end))
+    return index
+
+
+def target_on(indicator: dict[str, Any], day: str) -> Decimal | None:
+    steps = [Decimal(s["target"]) for s in indicator.get("trajectory") or [] if s["from"] <= day]
+    if steps:
+        return steps[-1]
+    return Decimal(indicator["target"]) if indicator.get("target") is not None else None
+
+
+def decimal_or_none(value: Any) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def is_met(indicator: dict[str, Any], value: Decimal, target: Decimal) -> bool:
+    return value >= target if indicator.get("direction") == "increase" else value <= target
+
+
+def status(indicator: dict[str, Any], value: Decimal | None, target: Decimal | None, finished: bool) -> str:
+    if value is None or target is None:
+        return "no_data"
+    if is_met(indicator, value, target):
+        return "met"
+    return "not_met" if finished else "in_progress"
+
+
+@dataclass(frozen=True)
+class PeriodFigure:
+    period_start: str
+    period_end: str
+    value: Decimal | None
+    members: int
+    positions: tuple[int, ...]
+
+
+def groupement_series(indicator: dict[str, Any], by_member: dict[str | None, list[Point]],
+                      weights: dict[str, Any]) -> list[PeriodFigure]:
+    """The groupement's figure per period, combining members with the indicator's aggregation rule."""
+    per_period: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    for points in by_member.values():
+        for point in points:
+            per_period[(point.period_start, point.period_end)].append(point)
+    rule = Aggregation(indicator.get("aggregation") or "none")
+    volumes = {member: Decimal(v) for member, v in weights.items()}
+    figures = []
+    for (start, end), points in sorted(per_period.items()):
+        numbers = [(p.member_id, p.value) for p in points if p.value is not None]
+        value = aggregate(rule, numbers, volumes) if numbers else None
+        positions = tuple(sorted(pos for p in points for pos in p.positions))
+        figures.append(PeriodFigure(start, end, value, len(points), positions))
+    return figures
+
+
+def fmt(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def indicator_summary(indicator: dict[str, Any], points: Iterable[Point], finished: bool) -> dict[str, Any]:
+    """First and last values of one series against baseline and target (the target in force for the
+    last measured period); a qualitative indicator gives its latest assessment and never a percentage."""
+    points = list(points)
+    if indicator["kind"] == "qualitative":
+        last = points[-1] if points else None
+        return {"latest_assessment": last.assessment if last else None,
+                "latest_period": last.period_end if last else None, "measures": len(points),
+                "status": "assessed" if last else "no_data",
+                "positions": sorted(p for point in points for p in point.positions)}
+    numeric = [p for p in points if p.value is not None]
+    first, last = (numeric[0], numeric[-1]) if numeric else (None, None)
+    baseline = decimal_or_none(indicator.get("baseline"))
+    target = target_on(indicator, last.period_end) if last else decimal_or_none(indicator.get("target"))
+    last_value = last.value if last else None
+    return {
+        "baseline": fmt(baseline), "target": fmt(target), "first": fmt(first.value) if first else None,
+        "first_period": first.period_end if first else None, "last": fmt(last_value),
+        "last_period": last.period_end if last else None,
+        "achievement": fmt(achievement(baseline, target, last_value)),
+        "status": status(indicator, last_value, target, finished), "measures": len(numeric),
+        "positions": sorted(p for point in numeric for p in point.positions),
+    }
+
+
+def finished_at(marche: dict[str, Any] | None, plan: dict[str, Any], day: date) -> bool:
+    if plan.get("bilan_final") is not None:
+        return True
+    return bool(marche and marche.get("closed_on"))
+
+
+@dataclass
+class PlanFigures:
+    """What every view of one plan needs, computed once per plan: measures by indicator and member,
+    and the groupement's series per indicator."""
+
+    index: dict[str, dict[str | None, list[Point]]]
+    series: dict[str, list[PeriodFigure]]
+
+    @classmethod
+    def of(cls, plan: dict[str, Any]) -> PlanFigures:
+        index = index_measures(plan)
+        series = {key: groupement_series(indicator, index.get(key, {}), plan["purchase_volumes"])
+                  for key, indicator in plan["indicators"].items() if indicator["kind"] == "quantitative"}
+        return cls(index, series)

@@ -1,0 +1,69 @@
+"""MemberViewProjection: what one member of the groupement sees of a plan.
+
+Fed by every fact of its groupement's ledger (see ledger.py); computed by `member_view(ledger, plan, member)`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from progres.projections.indicators import PlanFigures, finished_at, fmt, indicator_summary, target_on
+from progres.projections.ledger import Ledger
+
+NAME = "member_view"
+
+
+def is_member(ledger: Ledger, organisation_id: str) -> bool:
+    groupement = ledger.get("groupement") or {}
+    return any(m["organisation_id"] == organisation_id for m in groupement.get("memberships", []))
+
+
+def active_on(ledger: Ledger, organisation_id: str, day: str) -> bool:
+    return any(m["organisation_id"] == organisation_id and m["joined_on"] <= day
+               and (m["left_on"] is None or day < m["left_on"])
+               for m in (ledger.get("groupement") or {}).get("memberships", []))
+
+
+def view_day(ledger: Ledger) -> str:
+    return (ledger.get("last_timestamp") or date.min.isoformat())[:10]
+
+
+def member_view(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigures | None = None) -> dict[str, Any]:
+    plan = ledger["plans"][plan_id]
+    marche = ledger["marches"].get(plan["marche_id"])
+    day = view_day(ledger)
+    finished = finished_at(marche, plan, date.fromisoformat(day))
+    figures = figures or PlanFigures.of(plan)
+    indicators = []
+    for indicator in plan["indicators"].values():
+        by_member = figures.index.get(indicator["key"], {})
+        own = by_member.get(member_id if indicator["scope"] == "member" else None, [])
+        series = figures.series.get(indicator["key"], [])
+        measures = [plan["measures"][p.measure_id] for p in own]
+        indicators.append({
+            "key": indicator["key"], "name": indicator["name"], "kind": indicator["kind"],
+            "scope": indicator["scope"], "unit": indicator.get("unit"), "direction": indicator.get("direction"),
+            "trajectory": indicator.get("trajectory") or [], "target_in_force": fmt(target_on(indicator, day))
+            if indicator["kind"] == "quantitative" else None,
+            "observations": [{k: m[k] for k in ("period_start", "period_end", "value", "assessment", "source",
+                                            "corrections", "positions")} for m in measures],
+            **indicator_summary(indicator, own, finished),
+            "groupement": [{"period_end": f.period_end, "value": fmt(f.value), "members": f.members}
+                           for f in series] if indicator["kind"] == "quantitative" else [],
+        })
+    return {
+        "plan_id": plan_id, "member_id": member_id, "groupement_id": ledger["id"], "position": ledger["position"],
+        "active": active_on(ledger, member_id, day), "as_of_day": day,
+        "indicators": indicators,
+        "actions": [a for a in plan["actions"].values() if not a["member_ids"] or member_id in a["member_ids"]],
+        "proposals": [p for p in plan["proposals"].values() if p["author_id"] == member_id],
+        "decisions": [{"review_id": r["id"], "held_on": r["held_on"], **d} for r in plan["reviews"].values()
+                      for d in r["decisions"]],
+        "avenants": [a for a in (marche or {}).get("avenants", {}).values() if a["status"] == "notified"],
+    }
+
+
+def member_ids(ledger: Ledger) -> list[str]:
+    groupement = ledger.get("groupement") or {}
+    return list(dict.fromkeys(m["organisation_id"] for m in groupement.get("memberships", [])))

@@ -1,0 +1,108 @@
+"""PlanBalanceProjection: the bilan du plan at a date (final once the plan is closed)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from progres.projections.indicators import PlanFigures, Point, finished_at, fmt, indicator_summary
+from progres.projections.ledger import Ledger
+from progres.projections.member_view import member_ids, view_day
+from progres.projections.plan_dashboard import action_state
+
+NAME = "plan_balance"
+HUNDRED = Decimal(100)
+
+
+def groupement_points(indicator: dict[str, Any], figures: PlanFigures) -> list[Point]:
+    if indicator["scope"] == "groupement" or indicator["kind"] == "qualitative":
+        return figures.index.get(indicator["key"], {}).get(None, [])
+    return [Point(None, f.period_start, f.period_end, f.value, None, "", f.positions)
+            for f in figures.series[indicator["key"]]]
+
+
+def gains(plan: dict[str, Any], accepted: list[dict[str, Any]], members: list[str]) -> dict[str, Any]:
+    """Expected gains of accepted propositions, split between parties, then members, per the rule."""
+    total = sum((Decimal(p["expected_gain"]) for p in accepted if p["expected_gain"] is not None), Decimal(0))
+    rule = plan.get("gain_sharing")
+    if rule is None:
+        return {"total": fmt(total), "rule": None, "parties": {}, "members": {}}
+    parties = {party: fmt((total * Decimal(share) / HUNDRED).quantize(Decimal("0.01")))
+               for party, share in rule["shares"].items()}
+    buyer_share = total * Decimal(rule["shares"].get("acheteur", 0)) / HUNDRED
+    volumes = {m: Decimal(plan["purchase_volumes"].get(m, 0)) for m in members}
+    if rule["member_split"] == "purchase_volume" and sum(volumes.values()) > 0:
+        weights = volumes
+    else:
+        weights = {m: Decimal(1) for m in members}
+    weight_total = sum(weights.values(), Decimal(0))
+    per_member = {m: fmt((buyer_share * w / weight_total).quantize(Decimal("0.01")))
+                  for m, w in weights.items() if w > 0} if weight_total else {}
+    return {"total": fmt(total), "rule": rule, "parties": parties, "members": per_member}
+
+
+def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = None) -> dict[str, Any]:
+    plan = ledger["plans"][plan_id]
+    marche = ledger["marches"].get(plan["marche_id"]) or {}
+    day = view_day(ledger)
+    finished = finished_at(marche, plan, date.fromisoformat(day))
+    figures = figures or PlanFigures.of(plan)
+    index = figures.index
+    axes = []
+    for axis in plan["axes"].values():
+        objectives = []
+        for objective in (o for o in plan["objectives"].values() if o["axis_key"] == axis["key"]):
+            indicators = []
+            for indicator in (i for i in plan["indicators"].values() if i["objective_key"] == objective["key"]):
+                points = groupement_points(indicator, figures)
+                indicators.append({"key": indicator["key"], "name": indicator["name"], "kind": indicator["kind"],
+                                   "unit": indicator.get("unit"), **indicator_summary(indicator, points, finished)})
+            objectives.append({"key": objective["key"], "title": objective["title"], "kind": objective["kind"],
+                               "indicators": indicators})
+        actions = [a for a in plan["actions"].values() if a["axis_key"] == axis["key"]]
+        axes.append({"key": axis["key"], "title": axis["title"], "added_by_avenant": axis["added_by_avenant"],
+                     "objectives": objectives, "actions": len(actions)})
+    actions_by_owner: dict[str, Counter[str]] = defaultdict(Counter)
+    for action in plan["actions"].values():
+        actions_by_owner[action["owner"]][action_state(action, day)] += 1
+        actions_by_owner[action["owner"]]["total"] += 1
+    proposals = list(plan["proposals"].values())
+    statuses = Counter(p["status"] for p in proposals)
+    accepted = [p for p in proposals if p["status"] == "accepted"]
+    avenants = sorted(marche.get("avenants", {}).values(), key=lambda a: a["number"])
+    notified = [a for a in avenants if a["status"] == "notified"]
+    initial = Decimal(marche["initial_amount"]) if marche else Decimal(0)
+    change = sum((Decimal(a["changes"]["amount_delta"]) for a in notified), Decimal(0))
+    members = [m for m in member_ids(ledger) if m != (ledger.get("groupement") or {}).get("coordonnateur_id")]
+    return {
+        "plan_id": plan_id, "groupement_id": ledger["id"], "title": plan["title"], "position": ledger["position"],
+        "as_of_day": day, "final": plan.get("bilan_final") is not None, "bilan_final": plan.get("bilan_final"),
+        "axes": axes,
+        "actions": {owner: dict(c) for owner, c in sorted(actions_by_owner.items())},
+        "proposals": {"submitted": len(proposals), "accepted": statuses["accepted"],
+                      "rejected": statuses["rejected"], "withdrawn": statuses["withdrawn"],
+                      "pending": statuses["submitted"] + statuses["postponed"],
+                      "expected_impact": [{"title": p["title"], "status": p["status"],
+                                           "expected_impact": p["expected_impact"],
+                                           "expected_gain": p["expected_gain"]} for p in proposals]},
+        "reviews": {"held": sum(1 for r in plan["reviews"].values() if r["held_on"]),
+                    "points": [pt for r in plan["reviews"].values() for pt in r["points"]]},
+        "avenants": [{"number": a["number"], "basis": a["basis"], "status": a["status"], "reason": a["reason"],
+                      "amount_delta": a["changes"]["amount_delta"], "notified_on": a["notified_on"],
+                      "cumulative_percent": a["cumulative_percent"], "needs_cao_opinion": a["needs_cao_opinion"]}
+                     for a in avenants],
+        "marche": {"initial_amount": fmt(initial), "current_amount": fmt(initial + change),
+                   "cumulative_change_percent": fmt((change * HUNDRED / initial).quantize(Decimal("0.01")))
+                   if initial else None},
+        "gains": gains(plan, accepted, members),
+        "members": {m: member_breakdown(plan, index, m, finished) for m in members},
+    }
+
+
+def member_breakdown(plan: dict[str, Any], index: dict[str, dict[str | None, list[Point]]], member: str,
+                     finished: bool) -> dict[str, Any]:
+    return {indicator["key"]: {k: v for k, v in indicator_summary(
+                indicator, index.get(indicator["key"], {}).get(member, []), finished).items() if k != "positions"}
+            for indicator in plan["indicators"].values() if indicator["scope"] == "member"}

@@ -1,0 +1,197 @@
+"""Runners: follow the notification log and keep the read models exactly once.
+
+Each batch of facts is folded into the groupements' ledgers by the reducer of ledger.py; the ledgers,
+the routes, the derived views of every touched plan, the history rows and the new tracking position
+are written in one transaction, guarded by the position the batch started from. A runner killed at
+any moment leaves either the whole batch or none of it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Protocol
+
+from progres.projections.facts import Fact
+from progres.projections.history import history_row
+from progres.projections.indicators import PlanFigures
+from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route
+from progres.projections.member_view import member_ids, member_view
+from progres.projections.plan_balance import plan_balance
+from progres.projections.plan_dashboard import plan_dashboard
+from progres.projections.stores.sql import Batch, SqlStore, StaleTracking, pack
+
+ALIAS = "views"
+FIRST_GENERATION = "views_v1"
+Progress = Callable[[int, int], None]  # (position reached, head)
+
+
+class FactSource(Protocol):
+    def facts(self, start: int = 1, stop: int | None = None, batch: int = 1000) -> Any: ...
+    def max_notification_id(self) -> int | None: ...
+
+
+def derived_views(ledger: Ledger) -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
+    """Every view of every plan of a groupement: the rows a batch writes for it."""
+    views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {
+        "member_views": [], "plan_dashboards": [], "plan_balances": []}
+    if ledger["id"] == DIRECTORY:
+        return views
+    members = member_ids(ledger)
+    for plan_id, plan in ledger["plans"].items():
+        figures = PlanFigures.of(plan)
+        group = ledger["id"]
+        views["plan_dashboards"].append((plan_id, "", group, plan_dashboard(ledger, plan_id, figures)))
+        views["plan_balances"].append((plan_id, "", group, plan_balance(ledger, plan_id, figures)))
+        for member in members:
+            views["member_views"].append((plan_id, member, group, member_view(ledger, plan_id, member, figures)))
+    return views
+
+
+@dataclass
+class ProjectionRunner:
+    """Keeps one generation of the read models up to date with the log."""
+
+    source: FactSource
+    store: SqlStore
+    projection: str = ""
+    batch_size: int = 500
+    checkpoint_every: int = 5000
+    _state: Replay | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.projection:
+            self.projection = self.store.active(ALIAS) or FIRST_GENERATION
+            if self.store.active(ALIAS) is None:
+                self.store.activate(ALIAS, self.projection)
+
+    @property
+    def position(self) -> int:
+        return self.store.position(self.projection)
+
+    def lag(self) -> int:
+        return max(0, (self.source.max_notification_id() or 0) - self.position)
+
+    def state(self) -> Replay:
+        """The reducer state at the tracked position, loaded once and kept while this runner is the writer."""
+        position = self.position
+        if self._state is None or self._state.position != position:
+            self._state = Replay(self.store.load_ledgers(self.projection), self.store.load_routes(self.projection),
+                                 position)
+        return self._state
+
+    def run_batch(self) -> int:
+        """Projects the next batch of facts; returns how many facts it handled."""
+        state = self.state()
+        start = state.position
+        facts: list[Fact] = list(islice(self.source.facts(start + 1, batch=self.batch_size), self.batch_size))
+        if not facts:
+            return 0
+        try:
+            batch = self.fold(state, facts, start)
+            self.store.commit_batch(self.projection, start, facts[-1].position, batch)
+        except StaleTracking:
+            self._state = None
+            return 0
+        except BaseException:
+            self._state = None  # the in-memory state ran ahead of the store: reload it next time
+            raise
+        state.position = facts[-1].position
+        return len(facts)
+
+    def fold(self, state: Replay, facts: list[Fact], start: int) -> Batch:
+        touched: set[str] = set()
+        new_routes: dict[str, Route] = {}
+        history = []
+        for fact in facts:
+            known = fact.aggregate_id in state.routes
+            route = state.feed(fact)
+            history.append(history_row(fact, route))
+            if route is not None:
+                touched.add(route.groupement_id)
+                if not known:
+                    new_routes[fact.aggregate_id] = route
+        end = facts[-1].position
+        ledgers = {g: state.ledgers[g] for g in touched}
+        views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
+        for ledger in ledgers.values():
+            for table, rows in derived_views(ledger).items():
+                views.setdefault(table, []).extend(rows)
+        checkpoints = [(g, end, pack(ledger)) for g, ledger in ledgers.items()
+                       if end // self.checkpoint_every > start // self.checkpoint_every]
+        return Batch(ledgers, new_routes, views, history, checkpoints)
+
+    def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
+        """Runs batches until the log head (or `until`) is reached; returns the facts handled."""
+        handled = 0
+        head = self.source.max_notification_id() or 0
+        while self.position < (until or head):
+            count = self.run_batch()
+            if count == 0:
+                if self.position >= (until or self.source.max_notification_id() or 0):
+                    break
+                continue
+            handled += count
+            if progress:
+                progress(self.position, head)
+        return handled
+
+    def ensure(self, position: int, timeout: float = 10.0) -> int:
+        """Read-your-writes: returns once the views include `position`, projecting what is missing."""
+        deadline = time.monotonic() + timeout
+        while self.position < position:
+            if self.run_batch() == 0 and time.monotonic() > deadline:
+                raise TimeoutError(f"read models did not reach position {position} within {timeout} s")
+        return self.position
+
+
+def next_generation(current: str) -> str:
+    """views_v1 -> views_v2: the name a rebuild builds under, beside the generation in use."""
+    stem, _, number = current.rpartition("_v")
+    return f"{stem}_v{int(number) + 1}" if stem and number.isdigit() else f"{current}_v2"
+
+
+def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress | None = None,
+            batch: int = 5000, checkpoint_every: int = 5000) -> dict[str, Any]:
+    """Builds a generation from the whole log beside the one in use, then lets it take over.
+
+    Facts are folded in memory (history rows and checkpoints written as it goes); ledgers and views
+    are written once, with the tracking position, in the last transaction; the new generation then
+    catches up with whatever arrived meanwhile and becomes the one that serves reads.
+    """
+    store.drop(name)
+    head = source.max_notification_id() or 0
+    state = Replay()
+    history: list[dict[str, Any]] = []
+    checkpoints: list[tuple[str, int, bytes]] = []
+    last_checkpoint = 0
+    started = time.perf_counter()
+    for fact in source.facts(1, stop=head, batch=batch):
+        route = state.feed(fact)
+        history.append(history_row(fact, route))
+        if fact.position // checkpoint_every > last_checkpoint // checkpoint_every:
+            last_checkpoint = fact.position
+            checkpoints.extend((g, fact.position, pack(ledger)) for g, ledger in state.ledgers.items()
+                               if ledger["position"] > fact.position - checkpoint_every)
+        if len(history) >= batch:
+            store.write_rows(name, history, checkpoints)
+            history, checkpoints = [], []
+            if progress:
+                progress(fact.position, head)
+    folded = time.perf_counter() - started
+    views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
+    for ledger in state.ledgers.values():
+        for table, rows in derived_views(ledger).items():
+            views.setdefault(table, []).extend(rows)
+    store.commit_batch(name, 0, state.position, Batch(state.ledgers, state.routes, views, history, checkpoints))
+    if progress:
+        progress(state.position, head)
+    runner = ProjectionRunner(source, store, name)
+    runner.catch_up()
+    previous = store.activate(ALIAS, name)
+    if previous and previous != name:
+        store.drop(previous)
+    return {"projection": name, "replaced": previous, "events": state.position, "fold_seconds": folded,
+            "seconds": time.perf_counter() - started}

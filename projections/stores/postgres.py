@@ -1,0 +1,30 @@
+"""Read models in PostgreSQL, in a schema of their own, separate from the event store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from progres.projections.stores.sql import Cursor, Dialect, SqlStore
+
+
+class PostgresStore(SqlStore):
+    def __init__(self, conninfo: str, schema: str, pool_size: int = 4) -> None:
+        self.schema = schema
+        self.dialect = Dialect(placeholder="%s", prefix=f'"{schema}".', json_type="TEXT", blob_type="BYTEA",
+                               bigint="BIGINT")
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True)
+        self.create_tables()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self.pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+            yield cursor  # type: ignore[misc]
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,262 @@
+"""The read-model store: reducer states (ledgers), routes, derived views, history, checkpoints and the
+tracking position, written together in one transaction per batch so that each fact counts once."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from progres.projections.ledger import Ledger, Route
+
+VIEW_TABLES = ("member_views", "plan_dashboards", "plan_balances")
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def execute(self, query: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, query: str, params: Iterable[Sequence[Any]]) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    placeholder: str
+    prefix: str  # schema qualifier, e.g. "progres_views." or ""
+    json_type: str
+    blob_type: str
+    bigint: str
+
+    def sql(self, query: str) -> str:
+        return query.replace("{p}", self.prefix).replace("?", self.placeholder)
+
+
+def schema_statements(d: Dialect) -> list[str]:
+    return [d.sql(q) for q in (
+        "CREATE TABLE IF NOT EXISTS {p}tracking (projection TEXT PRIMARY KEY, position " + d.bigint + " NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {p}active (alias TEXT PRIMARY KEY, projection TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {p}ledgers (projection TEXT, groupement_id TEXT, position " + d.bigint
+        + ", state " + d.json_type + ", PRIMARY KEY (projection, groupement_id))",
+        "CREATE TABLE IF NOT EXISTS {p}routes (projection TEXT, aggregate_id TEXT, groupement_id TEXT, "
+        "plan_id TEXT, PRIMARY KEY (projection, aggregate_id))",
+        "CREATE TABLE IF NOT EXISTS {p}member_views (projection TEXT, plan_id TEXT, member_id TEXT, "
+        "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
+        + ", PRIMARY KEY (projection, plan_id, member_id))",
+        "CREATE TABLE IF NOT EXISTS {p}plan_dashboards (projection TEXT, plan_id TEXT, member_id TEXT, "
+        "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
+        + ", PRIMARY KEY (projection, plan_id, member_id))",
+        "CREATE TABLE IF NOT EXISTS {p}plan_balances (projection TEXT, plan_id TEXT, member_id TEXT, "
+        "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
+        + ", PRIMARY KEY (projection, plan_id, member_id))",
+        "CREATE TABLE IF NOT EXISTS {p}history (projection TEXT, position " + d.bigint + ", groupement_id TEXT, "
+        "plan_id TEXT, organisation_id TEXT, aggregate_id TEXT, version INTEGER, type TEXT, timestamp TEXT, "
+        "PRIMARY KEY (projection, position))",
+        "CREATE INDEX IF NOT EXISTS history_by_time ON {p}history (projection, timestamp)",
+        "CREATE INDEX IF NOT EXISTS history_by_groupement ON {p}history (projection, groupement_id, position)",
+        "CREATE INDEX IF NOT EXISTS history_by_aggregate ON {p}history (projection, aggregate_id, position)",
+        "CREATE TABLE IF NOT EXISTS {p}checkpoints (projection TEXT, groupement_id TEXT, position " + d.bigint
+        + ", state " + d.blob_type + ", PRIMARY KEY (projection, groupement_id, position))",
+    )]
+
+
+def pack(state: Ledger) -> bytes:
+    return zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 1)
+
+
+def unpack(data: bytes) -> Ledger:
+    return json.loads(zlib.decompress(bytes(data)))  # type: ignore[no-any-return]
+
+
+@dataclass
+class Batch:
+    """Everything one batch of facts changed, written in one transaction with the new position."""
+
+    ledgers: dict[str, Ledger]
+    routes: dict[str, Route]
+    views: dict[str, list[tuple[str, str, str, dict[str, Any]]]]  # table -> (plan, member, groupement, doc)
+    history: list[dict[str, Any]]
+    checkpoints: list[tuple[str, int, bytes]]  # (groupement, position, packed ledger)
+
+
+class SqlStore:
+    """Shared SQL for both stores; subclasses give connections and the dialect."""
+
+    dialect: Dialect
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Releases connections."""
+
+    def q(self, query: str) -> str:
+        return self.dialect.sql(query)
+
+    def create_tables(self) -> None:
+        with self.transaction() as cur:
+            for statement in schema_statements(self.dialect):
+                cur.execute(statement)
+
+    # Generations: an alias names the generation that serves reads
+    def active(self, alias: str) -> str | None:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT projection FROM {p}active WHERE alias = ?"), [alias])
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def activate(self, alias: str, projection: str) -> str | None:
+        """Points the alias at a generation; returns the one it replaced."""
+        previous = self.active(alias)
+        with self.transaction() as cur:
+            cur.execute(self.q("DELETE FROM {p}active WHERE alias = ?"), [alias])
+            cur.execute(self.q("INSERT INTO {p}active (alias, projection) VALUES (?, ?)"), [alias, projection])
+        return previous
+
+    def drop(self, projection: str) -> None:
+        with self.transaction() as cur:
+            for table in ("tracking", "ledgers", "routes", *VIEW_TABLES, "history", "checkpoints"):
+                cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"), [projection])
+
+    # Reading
+    def position(self, projection: str) -> int:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT position FROM {p}tracking WHERE projection = ?"), [projection])
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def load_ledgers(self, projection: str) -> dict[str, Ledger]:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ?"), [projection])
+            return {row[0]: self.load_json(row[1]) for row in cur.fetchall()}
+
+    def load_routes(self, projection: str) -> dict[str, Route]:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT aggregate_id, groupement_id, plan_id FROM {p}routes WHERE projection = ?"),
+                        [projection])
+            return {row[0]: Route(row[1], row[2]) for row in cur.fetchall()}
+
+    def view(self, table: str, projection: str, plan_id: str, member_id: str = "") -> tuple[int, Any] | None:
+        assert table in VIEW_TABLES
+        with self.transaction() as cur:
+            cur.execute(self.q(f"SELECT position, doc FROM {{p}}{table} WHERE projection = ? AND plan_id = ? "
+                               "AND member_id = ?"), [projection, plan_id, member_id])
+            row = cur.fetchone()
+        return (int(row[0]), self.load_json(row[1])) if row else None
+
+    def rows(self, table: str, projection: str) -> list[tuple[Any, ...]]:
+        """Every row of a generation, in key order (for comparing generations and rebuilds)."""
+        keys = {"history": "position", "ledgers": "groupement_id", "routes": "aggregate_id"}.get(
+            table, "plan_id, member_id")
+        columns = "*"
+        with self.transaction() as cur:
+            cur.execute(self.q(f"SELECT {columns} FROM {{p}}{table} WHERE projection = ? ORDER BY {keys}"),
+                        [projection])
+            return [tuple(self.load_json(v) if isinstance(v, str) and v[:1] in "{[" else v for v in row)
+                    for row in cur.fetchall()]
+
+    def position_at(self, projection: str, timestamp: str) -> int:
+        """The last log position recorded at or before a time (the history index serves as time index)."""
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND timestamp <= ?"),
+                        [projection, timestamp])
+            row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def route(self, projection: str, aggregate_id: str) -> Route | None:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT groupement_id, plan_id FROM {p}routes WHERE projection = ? AND aggregate_id = ?"),
+                        [projection, aggregate_id])
+            row = cur.fetchone()
+        return Route(row[0], row[1]) if row else None
+
+    def checkpoint_before(self, projection: str, groupement_id: str, position: int) -> tuple[int, Ledger] | None:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT position, state FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"
+                               " AND position <= ? ORDER BY position DESC LIMIT 1"),
+                        [projection, groupement_id, position])
+            row = cur.fetchone()
+        return (int(row[0]), unpack(row[1])) if row else None
+
+    def history(self, projection: str, filters: dict[str, Any], after: int = 0, limit: int = 100,
+                until: str | None = None) -> list[dict[str, Any]]:
+        clauses, params = ["projection = ?", "position > ?"], [projection, after]
+        for column in ("groupement_id", "plan_id", "organisation_id", "aggregate_id", "type"):
+            if filters.get(column):
+                clauses.append(f"{column} = ?")
+                params.append(filters[column])
+        if filters.get("since"):
+            clauses.append("timestamp >= ?")
+            params.append(filters["since"])
+        if until:
+            clauses.append("timestamp <= ?")
+            params.append(until)
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT position, groupement_id, plan_id, organisation_id, aggregate_id, version, "
+                               f"type, timestamp FROM {{p}}history WHERE {' AND '.join(clauses)} "
+                               "ORDER BY position LIMIT ?"), [*params, limit])
+            names = ("position", "groupement_id", "plan_id", "organisation_id", "aggregate_id", "version", "type",
+                     "timestamp")
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    # Writing
+    def dump_json(self, value: Any) -> Any:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    def load_json(self, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str | bytes) else value
+
+    def commit_batch(self, projection: str, expected: int, new: int, batch: Batch) -> bool:
+        """Writes a batch and moves tracking from `expected` to `new`; False if another runner moved it."""
+        with self.transaction() as cur:
+            if expected == 0:
+                cur.execute(self.q("INSERT INTO {p}tracking (projection, position) VALUES (?, 0) "
+                                   "ON CONFLICT (projection) DO NOTHING"), [projection])
+            cur.execute(self.q("UPDATE {p}tracking SET position = ? WHERE projection = ? AND position = ?"),
+                        [new, projection, expected])
+            if cur.rowcount != 1:
+                raise StaleTracking(projection)
+            cur.executemany(self.q(
+                "INSERT INTO {p}ledgers (projection, groupement_id, position, state) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (projection, groupement_id) DO UPDATE SET position = excluded.position, "
+                "state = excluded.state"),
+                [(projection, g, ledger["position"], self.dump_json(ledger)) for g, ledger in batch.ledgers.items()])
+            cur.executemany(self.q(
+                "INSERT INTO {p}routes (projection, aggregate_id, groupement_id, plan_id) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (projection, aggregate_id) DO NOTHING"),
+                [(projection, a, r.groupement_id, r.plan_id) for a, r in batch.routes.items()])
+            for table, rows in batch.views.items():
+                cur.executemany(self.q(
+                    f"INSERT INTO {{p}}{table} (projection, plan_id, member_id, groupement_id, position, doc) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (projection, plan_id, member_id) DO UPDATE SET "
+                    "groupement_id = excluded.groupement_id, position = excluded.position, doc = excluded.doc"),
+                    [(projection, plan, member, g, new, self.dump_json(doc)) for plan, member, g, doc in rows])
+            self._insert_rows(cur, projection, batch.history, batch.checkpoints)
+        return True
+
+    def write_rows(self, projection: str, history: list[dict[str, Any]],
+                   checkpoints: list[tuple[str, int, bytes]]) -> None:
+        """History rows and checkpoints alone: a rebuild writes them as it goes, before its last batch."""
+        with self.transaction() as cur:
+            self._insert_rows(cur, projection, history, checkpoints)
+
+    def _insert_rows(self, cur: Cursor, projection: str, history: list[dict[str, Any]],
+                     checkpoints: list[tuple[str, int, bytes]]) -> None:
+        cur.executemany(self.q(
+            "INSERT INTO {p}history (projection, position, groupement_id, plan_id, organisation_id, "
+            "aggregate_id, version, type, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            [(projection, h["position"], h["groupement_id"], h["plan_id"], h["organisation_id"],
+              h["aggregate_id"], h["version"], h["type"], h["timestamp"]) for h in history])
+        cur.executemany(self.q(
+            "INSERT INTO {p}checkpoints (projection, groupement_id, position, state) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (projection, groupement_id, position) DO NOTHING"),
+            [(projection, g, position, state) for g, position, state in checkpoints])
+
+
+class StaleTracking(Exception):
+    """Another runner advanced this projection meanwhile: the batch was not written."""

@@ -1,0 +1,82 @@
+"""Wiring of the read models: which store, which generation, the runner and the as-of reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from progres.projections.as_of import AsOf
+from progres.projections.runner import ALIAS, ProjectionRunner, Progress, next_generation, rebuild
+from progres.projections.stores.postgres import PostgresStore
+from progres.projections.stores.sql import SqlStore
+from progres.projections.stores.sqlite import SqliteStore
+from progres.services.applications import ProgresApplication
+from progres.services.settings import Settings
+
+
+def open_store(settings: Settings) -> SqlStore:
+    if settings.store == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteStore(settings.data_dir / "views.sqlite3")
+    conninfo = (f"host={settings.postgres_host} port={settings.postgres_port} user={settings.postgres_user} "
+                f"password={settings.postgres_password.get_secret_value()} dbname={settings.postgres_dbname}")
+    return PostgresStore(conninfo, settings.views_schema)
+
+
+@dataclass
+class ReadModels:
+    """The read side: views as fresh as asked, their lag, and reconstruction as of any position."""
+
+    app: ProgresApplication
+    store: SqlStore
+    batch_size: int = 500
+    _runner: ProjectionRunner | None = None
+
+    @classmethod
+    def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
+        return cls(app, open_store(settings), settings.projection_batch_size)
+
+    @property
+    def runner(self) -> ProjectionRunner:
+        """The runner of the generation in use; a rebuild that took over is followed from then on."""
+        active = self.store.active(ALIAS)
+        if self._runner is None or (active is not None and active != self._runner.projection):
+            self._runner = ProjectionRunner(self.app, self.store, active or "", batch_size=self.batch_size)
+        return self._runner
+
+    @property
+    def projection(self) -> str:
+        return self.runner.projection
+
+    def rebuild(self, name: str | None = None, progress: Progress | None = None) -> dict[str, Any]:
+        return rebuild(self.app, self.store, name or next_generation(self.projection), progress)
+
+    def fresh(self, min_position: int | None) -> None:
+        """Read-your-writes: project up to the position a client saw (the whole log if None)."""
+        target = min_position if min_position is not None else (self.app.max_notification_id() or 0)
+        self.runner.ensure(target)
+
+    def _view(self, table: str, plan_id: str, member_id: str, min_position: int | None) -> dict[str, Any] | None:
+        self.fresh(min_position)
+        found = self.store.view(table, self.projection, plan_id, member_id)
+        return found[1] if found else None
+
+    def member_view(self, plan_id: str, member_id: str, min_position: int | None = None) -> dict[str, Any] | None:
+        return self._view("member_views", plan_id, member_id, min_position)
+
+    def plan_dashboard(self, plan_id: str, min_position: int | None = None) -> dict[str, Any] | None:
+        return self._view("plan_dashboards", plan_id, "", min_position)
+
+    def plan_balance(self, plan_id: str, min_position: int | None = None) -> dict[str, Any] | None:
+        return self._view("plan_balances", plan_id, "", min_position)
+
+    def as_of(self) -> AsOf:
+        return AsOf(self.app, self.store, self.projection)
+
+    def status(self) -> dict[str, Any]:
+        head = self.app.max_notification_id() or 0
+        position = self.runner.position
+        return {"projection": self.projection, "position": position, "head": head, "lag": head - position}
+
+    def close(self) -> None:
+        self.store.close()
