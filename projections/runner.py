@@ -138,6 +138,13 @@ class ProjectionRunner:
                 progress(self.position, head)
         return handled
 
+    def follow(self, wait: Callable[[float], None], stop: Callable[[], bool], idle: float = 1.0) -> None:
+        """Projects as facts arrive: `wait` blocks until the store says new events exist (LISTEN/NOTIFY
+        on PostgreSQL) or `idle` seconds passed (polling on SQLite)."""
+        while not stop():
+            if self.run_batch() == 0:
+                wait(idle)
+
     def ensure(self, position: int, timeout: float = 10.0) -> int:
         """Read-your-writes: returns once the views include `position`, projecting what is missing."""
         deadline = time.monotonic() + timeout

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
 from progres.domain.errors import DomainError
 from progres.services.bootstrap import bootstrap
 from progres.services.commands import Progres
+from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 
 app = typer.Typer(help="progres: the plan de progrès of a groupement de commandes, as immutable events.",
@@ -132,6 +136,105 @@ def history(aggregate_id: str, data_dir: DataDir = None) -> None:
     for event in progres.history(aggregate_id):
         table.add_row(str(event["version"]), event["timestamp"], event["type"], event["details"])
     console.print(table)
+
+
+projections = typer.Typer(help="Read models: status, rebuild, run.", no_args_is_help=True)
+app.add_typer(projections, name="projections")
+
+
+def open_read_models(data_dir: Path | None) -> tuple[Settings, Progres, ReadModels]:
+    settings, progres = open_app(data_dir)
+    return settings, progres, ReadModels.open(progres, settings)
+
+
+@projections.command("status")
+def projections_status(data_dir: DataDir = None) -> None:
+    """Position of the read models in the log, and their lag behind its head."""
+    _, _, models = open_read_models(data_dir)
+    status = models.status()
+    console.print(f"{status['projection']}: position {status['position']} of {status['head']} "
+                  f"(lag {status['lag']} events)")
+
+
+@projections.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="name of the new generation (default: next version)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Rebuild every read model from the whole log beside the ones in use, then switch to it."""
+    _, progres, models = open_read_models(data_dir)
+    head = progres.max_notification_id() or 0
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("Rebuilding the read models", total=head)
+        result = models.rebuild(name, lambda position, total: bar.update(task, completed=position, total=total))
+    console.print(f"[green]{result['projection']}[/] built from {result['events']} events in "
+                  f"{result['seconds']:.2f} s and now serves reads"
+                  + (f" (replacing {result['replaced']})." if result["replaced"] else "."))
+
+
+@projections.command("run")
+def projections_run(
+    follow: Annotated[bool, typer.Option(help="keep running and project new events as they arrive")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Bring the read models up to date with the log (and keep them so with --follow)."""
+    settings, _, models = open_read_models(data_dir)
+    handled = models.runner.catch_up()
+    console.print(f"Projected {handled} events; {models.status()['lag']} behind.")
+    if follow:
+        console.print("Following the log (Ctrl-C to stop)…")
+        with contextlib.suppress(KeyboardInterrupt):
+            models.follow(settings, stop=lambda: False)
+
+
+@app.command()
+def bilan(
+    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
+    as_of: Annotated[str | None, typer.Option(help="time (ISO 8601) the balance is reconstructed at")] = None,
+    position: Annotated[int | None, typer.Option(help="log position the balance is reconstructed at")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the balance as JSON")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """The bilan du plan: now, or as it stood at a past time or log position."""
+    _, _, models = open_read_models(data_dir)
+    models.fresh(None)
+    if as_of is None and position is None:
+        balance = models.plan_balance(plan_id)
+    else:
+        balance = models.as_of().plan_balance(plan_id, position=position, timestamp=as_of)
+    if balance is None:
+        console.print(f"[red]plan_not_found[/]: no plan de progrès with id {plan_id}")
+        raise typer.Exit(2)
+    if as_json:
+        print(json.dumps(balance, ensure_ascii=False, indent=2))
+        return
+    print_balance(balance)
+
+
+def print_balance(balance: dict[str, Any]) -> None:
+    kind = "Bilan final" if balance["final"] else "Bilan du plan"
+    console.rule(f"[bold]{kind} — {balance['title']}[/] (log position {balance['position']})")
+    table = Table("Axis", "Indicator", "Baseline", "First", "Last", "Target", "Achieved %", "Status")
+    for axis in balance["axes"]:
+        for objective in axis["objectives"]:
+            for ind in objective["indicators"]:
+                if ind["kind"] == "qualitative":
+                    table.add_row(axis["title"], ind["name"], "", "", ind["latest_assessment"] or "-", "", "",
+                                  ind["status"])
+                else:
+                    table.add_row(axis["title"], f"{ind['name']} ({ind['unit']})", ind["baseline"], ind["first"],
+                                  ind["last"], ind["target"], ind["achievement"], ind["status"])
+    console.print(table)
+    p = balance["proposals"]
+    console.print(f"Propositions: {p['submitted']} submitted, {p['accepted']} accepted, {p['rejected']} rejected, "
+                  f"{p['pending']} pending · revues held: {balance['reviews']['held']}")
+    m = balance["marche"]
+    console.print(f"Marché: {m['initial_amount']} € → {m['current_amount']} € HT "
+                  f"(cumulative change {m['cumulative_change_percent']} %) · avenants: {len(balance['avenants'])}")
+    gains = balance["gains"]
+    console.print(f"Expected gains of accepted propositions: {gains['total']} € — shares: "
+                  + ", ".join(f"{party} {amount} €" for party, amount in gains["parties"].items()))
 
 
 def main() -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import sql
+
 from progres.projections.as_of import AsOf
-from progres.projections.runner import ALIAS, ProjectionRunner, Progress, next_generation, rebuild
+from progres.projections.runner import ALIAS, Progress, ProjectionRunner, next_generation, rebuild
 from progres.projections.stores.postgres import PostgresStore
 from progres.projections.stores.sql import SqlStore
 from progres.projections.stores.sqlite import SqliteStore
 from progres.services.applications import ProgresApplication
+from progres.services.bootstrap import notify_channel, postgres_connect
 from progres.services.settings import Settings
 
 
@@ -77,6 +82,20 @@ class ReadModels:
         head = self.app.max_notification_id() or 0
         position = self.runner.position
         return {"projection": self.projection, "position": position, "head": head, "lag": head - position}
+
+    def follow(self, settings: Settings, stop: Callable[[], bool], idle: float = 1.0) -> None:
+        """Keeps the views up to date until `stop()`: woken by NOTIFY on PostgreSQL, polling on SQLite."""
+        if settings.store != "postgres":
+            self.runner.follow(time.sleep, stop, idle)
+            return
+        with postgres_connect(settings, autocommit=True) as connection:
+            connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(settings))))
+
+            def wait(timeout: float) -> None:
+                for _ in connection.notifies(timeout=timeout, stop_after=1):
+                    pass
+
+            self.runner.follow(wait, stop, idle)
 
     def close(self) -> None:
         self.store.close()
