@@ -134,3 +134,9 @@ def build_world(app: Progres) -> World:
 @pytest.fixture
 def world(memory_app: Progres) -> World:
     return build_world(memory_app)
+
+
+@pytest.fixture
+def world_factory():
+    """build_world as a fixture, for tests (e.g. hypothesis) that build a fresh world per example."""
+    return build_world

@@ -157,7 +157,7 @@ class SqlStore:
         with self.transaction() as cur:
             cur.execute(self.q(f"SELECT {columns} FROM {{p}}{table} WHERE projection = ? ORDER BY {keys}"),
                         [projection])
-            return [tuple(self.load_json(v) if isinstance(v, str) and v[:1] in "{[" else v for v in row)
+            return [tuple(self.load_json(v) if isinstance(v, str) and v.startswith(("{", "[")) else v for v in row)
                     for row in cur.fetchall()]
 
     def position_at(self, projection: str, timestamp: str) -> int:
@@ -170,8 +170,8 @@ class SqlStore:
 
     def route(self, projection: str, aggregate_id: str) -> Route | None:
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT groupement_id, plan_id FROM {p}routes WHERE projection = ? AND aggregate_id = ?"),
-                        [projection, aggregate_id])
+            cur.execute(self.q("SELECT groupement_id, plan_id FROM {p}routes "
+                               "WHERE projection = ? AND aggregate_id = ?"), [projection, aggregate_id])
             row = cur.fetchone()
         return Route(row[0], row[1]) if row else None
 
