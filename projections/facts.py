@@ -13,6 +13,8 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 SKIPPED = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
@@ -49,6 +51,39 @@ class Fact:
     @property
     def day(self) -> str:
         return self.timestamp[:10]
+
+
+def _dashed(hex_id: str) -> str:
+    return f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+
+
+# The stored forms of eventsourcing's transcodings (and ours), turned into the plain forms of `plain()`.
+TRANSCODED: dict[str, Any] = {
+    "uuid_hex": _dashed,
+    "decimal_str": str,
+    "date_iso": str,
+    "datetime_iso": str,
+}
+
+
+def _untranscode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return TRANSCODED[value["_type_"]](value["_data_"])
+        return {k: _untranscode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untranscode(v) for v in value]
+    return value
+
+
+def fact_from_record(position: int, originator_id: Any, version: int, topic: str, state: bytes) -> Fact:
+    """The fast path: a fact straight from a stored event's JSON, without building the domain event.
+    It gives exactly what fact_from_event gives (a test holds them equal over the seed scenario)."""
+    data = orjson.loads(state)
+    timestamp = data.pop("timestamp")["_data_"]
+    data.pop("originator_topic", None)
+    return Fact(position, str(originator_id), version, topic.rpartition(":")[2], timestamp,
+                {k: _untranscode(v) for k, v in data.items()})
 
 
 def fact_from_event(position: int, event: Any) -> Fact:

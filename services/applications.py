@@ -21,7 +21,7 @@ from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
 from progres.domain.marches import Marche
 from progres.domain.plans import ProgressPlan
-from progres.projections.facts import Fact, fact_from_event
+from progres.projections.facts import Fact, fact_from_record
 
 A = TypeVar("A", bound=ProgresAggregate)
 
@@ -164,4 +164,5 @@ class ProgresApplication(Application[UUID]):
         for notification in self.iter_notifications(start, stop, batch):
             if notification.topic.endswith(RECEIPT_TOPIC_SUFFIX):
                 continue
-            yield fact_from_event(notification.id, self.mapper.to_domain_event(notification))
+            yield fact_from_record(notification.id, notification.originator_id, notification.originator_version,
+                                   notification.topic, notification.state)

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from progres.domain.errors import (
+    DomainError,
     GroupementAlreadyExists,
     GroupementNotFound,
     InvalidInput,
@@ -241,6 +242,49 @@ class Progres(ProgresApplication):
             )
             return measure.id, [measure]
         return self.execute("record_measure", command_id, action)
+
+    def import_measures(
+        self, plan_id: UUID | str, rows: list[dict[str, Any]], recorded_by: UUID | str, recorded_on: Day,
+        source: str, command_id: str | None = None,
+    ) -> CommandResult:
+        """Records many measures at once (a member's purchase file): all of them, or none.
+
+        Each row has indicator_key, member_id (None for the groupement), period_start, period_end and a
+        value or an assessment. A refused row is named in the error's field (rows[i].…)."""
+        attempts = 0
+
+        def action() -> Any:
+            nonlocal attempts
+            attempts += 1
+            plan, groupement, marche = self.plan_context(plan_id)
+            by, on = _uuid(recorded_by, "recorded_by"), parse_date(recorded_on, "recorded_on")
+            measures: dict[UUID, Measure] = {}
+            for index, row in enumerate(rows):
+                try:
+                    measure = self._import_row(plan, groupement, marche, row, by, on, source,
+                                               check_store=attempts > 1)
+                except DomainError as error:
+                    error.field = f"rows[{index}].{error.field}" if error.field else f"rows[{index}]"
+                    raise
+                if measure.id in measures:
+                    raise MeasureAlreadyRecorded(f"rows[{index}].period")
+                measures[measure.id] = measure
+            return plan.id, list(measures.values())
+        return self.execute("import_measures", command_id, action)
+
+    def _import_row(self, plan: ProgressPlan, groupement: Groupement, marche: Marche, row: dict[str, Any],
+                    by: UUID, on: date, source: str, check_store: bool) -> Measure:
+        member = _uuid(row["member_id"], "member_id") if row.get("member_id") else None
+        period = Period.parse(str(row.get("period_start")), str(row.get("period_end")))
+        # The first attempt lets the store's unique key find duplicates (one insert, no lookups);
+        # only a retry after a conflict looks each row up, to name the one already recorded.
+        if check_store and self.exists(measure_id(plan.id, str(row.get("indicator_key")), member, period)):
+            raise MeasureAlreadyRecorded("period")
+        return Measure.record(
+            plan, groupement, marche, indicator_key=str(row.get("indicator_key")), member_id=member, period=period,
+            value=row.get("value"), assessment=row.get("assessment"), source=source, recorded_by=by,
+            recorded_on=on, evidence=None,
+        )
 
     def correct_measure(
         self, measure_id_: UUID | str, reason: str, corrected_by: UUID | str, corrected_on: Day,

@@ -3,12 +3,13 @@ tracking position, written together in one transaction per batch so that each fa
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import orjson
 
 from progres.projections.ledger import Ledger, Route
 
@@ -65,11 +66,11 @@ def schema_statements(d: Dialect) -> list[str]:
 
 
 def pack(state: Ledger) -> bytes:
-    return zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 1)
+    return zlib.compress(orjson.dumps(state), 1)
 
 
 def unpack(data: bytes) -> Ledger:
-    return json.loads(zlib.decompress(bytes(data)))  # type: ignore[no-any-return]
+    return orjson.loads(zlib.decompress(bytes(data)))  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -206,10 +207,10 @@ class SqlStore:
 
     # Writing
     def dump_json(self, value: Any) -> Any:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return orjson.dumps(value).decode()
 
     def load_json(self, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str | bytes) else value
+        return orjson.loads(value) if isinstance(value, str | bytes) else value
 
     def commit_batch(self, projection: str, expected: int, new: int, batch: Batch) -> bool:
         """Writes a batch and moves tracking from `expected` to `new`; False if another runner moved it."""

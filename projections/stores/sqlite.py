@@ -26,7 +26,7 @@ class SqliteStore(SqlStore):
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
             self.local.connection = connection
-        return connection  # type: ignore[no-any-return]
+        return connection
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:

@@ -111,7 +111,7 @@ def test_views_followed_while_writers_write_equal_a_rebuild(views_settings, worl
                                     "2022-05-01")
                 app.correct_measure(measure, "relevé revu", world.region, "2024-01-10", value=30 + n)
                 app.declare_purchase_volume(world.plan, member, 1000 * (n + 1))
-        except Exception as error:  # noqa: BLE001 - collected and reported by the test
+        except Exception as error:
             errors.append(error)
 
     writers = [threading.Thread(target=writer, args=(i,)) for i in range(3)]

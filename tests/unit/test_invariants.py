@@ -451,3 +451,31 @@ CLOSED_PLAN_COMMANDS: list[tuple[str, Callable[[Any], Any]]] = [
 def test_after_the_bilan_final_the_plan_can_only_be_read(world, name, command):
     world.app.close_plan_with_bilan_final(world.plan, "2024-01-15", "Bilan final")
     refused(world, e.PlanClosed, lambda: command(world))
+
+
+# Imports
+def test_an_import_with_one_bad_row_records_nothing_and_names_the_row(world):
+    rows = [{"indicator_key": "egalim_share", "member_id": world.lycees[i % 3], "period_start": "2022-01-01",
+             "period_end": "2022-06-30", "value": 30 + i} for i in range(3)]
+    rows.append({"indicator_key": "egalim_share", "member_id": world.outsider, "period_start": "2022-01-01",
+                 "period_end": "2022-06-30", "value": 12})
+    error = refused(world, e.InactiveMember, lambda: world.app.import_measures(
+        world.plan, rows, world.region, "2022-07-01", "fichier d'achats"))
+    assert error.field == "rows[3].member_id"
+
+
+def test_an_import_refuses_a_row_already_recorded(world):
+    world.measure()
+    row = {"indicator_key": "egalim_share", "member_id": world.lycees[0], "period_start": "2022-01-01",
+           "period_end": "2022-06-30", "value": 31}
+    error = refused(world, e.MeasureAlreadyRecorded, lambda: world.app.import_measures(
+        world.plan, [row], world.region, "2022-07-01", "fichier"))
+    assert error.field == "rows[0].period"
+
+
+def test_an_import_records_every_row(world):
+    rows = [{"indicator_key": "egalim_share", "member_id": m, "period_start": "2022-01-01",
+             "period_end": "2022-06-30", "value": 30} for m in world.lycees]
+    head = world.head()
+    world.app.import_measures(world.plan, rows, world.region, "2022-07-01", "fichier")
+    assert world.head() == head + 3

@@ -112,3 +112,17 @@ def test_the_dashboard_counts_actions_by_owner_and_state(seed):
     assert sum(sum(c.values()) for c in dashboard["actions"].values()) == 12
     assert dashboard["actions"]["acheteur"]["cancelled"] == 1
     assert dashboard["reviews"]["held"] == 4
+
+
+def test_the_fast_fact_decoder_gives_what_the_domain_events_give():
+    from progres.projections.facts import fact_from_event, fact_from_record  # noqa: PLC0415
+    from progres.services.commands import Progres  # noqa: PLC0415
+
+    app = Progres(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    run_seed_scenario(app)
+    notifications = [n for n in app.iter_notifications() if "CommandReceipt" not in n.topic]
+    assert len(notifications) > 250
+    for n in notifications:
+        slow = fact_from_event(n.id, app.mapper.to_domain_event(n))
+        fast = fact_from_record(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+        assert fast == slow, n.topic
