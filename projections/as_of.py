@@ -7,6 +7,9 @@ facts between the checkpoint and the position are replayed.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +18,18 @@ from progres.projections.member_view import member_view
 from progres.projections.plan_balance import plan_balance
 from progres.projections.runner import FactSource
 from progres.projections.stores.sql import SqlStore
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Loading a checkpoint makes many objects at once; the cyclic collector has nothing to find there."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class UnknownPlan(LookupError):
@@ -51,6 +66,10 @@ class AsOf:
         return self.source.max_notification_id() or 0
 
     def ledger(self, groupement_id: str, position: int) -> Ledger:
+        with paused_gc():
+            return self._ledger(groupement_id, position)
+
+    def _ledger(self, groupement_id: str, position: int) -> Ledger:
         checkpoint = self.store.checkpoint_before(self.projection, groupement_id, position)
         start, ledger = checkpoint if checkpoint else (0, new_ledger(groupement_id))
         routes = _LazyRoutes(self.store, self.projection)
@@ -73,7 +92,9 @@ class AsOf:
         return ledger
 
     def plan_balance(self, plan_id: str, position: int | None = None, timestamp: str | None = None) -> dict[str, Any]:
-        return plan_balance(self.plan_ledger(plan_id, self.position_for(position, timestamp)), plan_id)
+        ledger = self.plan_ledger(plan_id, self.position_for(position, timestamp))
+        with paused_gc():
+            return plan_balance(ledger, plan_id)
 
     def member_view(self, plan_id: str, member_id: str, position: int | None = None,
                     timestamp: str | None = None) -> dict[str, Any]:

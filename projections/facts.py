@@ -82,8 +82,10 @@ def fact_from_record(position: int, originator_id: Any, version: int, topic: str
     data = orjson.loads(state)
     timestamp = data.pop("timestamp")["_data_"]
     data.pop("originator_topic", None)
-    return Fact(position, str(originator_id), version, topic.rpartition(":")[2], timestamp,
-                {k: _untranscode(v) for k, v in data.items()})
+    for key, value in data.items():
+        if type(value) is dict or type(value) is list:
+            data[key] = _untranscode(value)
+    return Fact(position, str(originator_id), version, topic.rpartition(":")[2], timestamp, data)
 
 
 def fact_from_event(position: int, event: Any) -> Fact:

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from progres.domain.values import Aggregation
 from progres.projections.aggregation import achievement, aggregate
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     member_id: str | None
     period_start: str
     period_end: str
     value: Decimal | None
     assessment: str | None
     measure_id: str
-    positions: tuple[int, ...]
+    positions: Sequence[int]
 
 
 def index_measures(plan: dict[str, Any]) -> dict[str, dict[str | None, list[Point]]]:
@@ -31,7 +30,7 @@ def index_measures(plan: dict[str, Any]) -> dict[str, dict[str | None, list[Poin
         value = Decimal(m["value"]) if m["value"] is not None else None
         index[m["indicator_key"]][m["member_id"]].append(
             Point(m["member_id"], m["period_start"], m["period_end"], value, m["assessment"], m["id"],
-                  tuple(m["positions"])))
+                  m["positions"]))
     for by_member in index.values():
         for points in by_member.values():
             points.sort(key=lambda p: (p.period_start, p.period_end))
@@ -61,13 +60,12 @@ def status(indicator: dict[str, Any], value: Decimal | None, target: Decimal | N
     return "not_met" if finished else "in_progress"
 
 
-@dataclass(frozen=True)
-class PeriodFigure:
+class PeriodFigure(NamedTuple):
     period_start: str
     period_end: str
     value: Decimal | None
     members: int
-    positions: tuple[int, ...]
+    positions: Sequence[int]
 
 
 def groupement_series(indicator: dict[str, Any], by_member: dict[str | None, list[Point]],
@@ -101,7 +99,7 @@ def indicator_summary(indicator: dict[str, Any], points: Iterable[Point], finish
         return {"latest_assessment": last.assessment if last else None,
                 "latest_period": last.period_end if last else None, "measures": len(points),
                 "status": "assessed" if last else "no_data",
-                "positions": sorted(p for point in points for p in point.positions)}
+                "positions": {"latest": sorted(last.positions) if last else []}}
     numeric = [p for p in points if p.value is not None]
     first, last = (numeric[0], numeric[-1]) if numeric else (None, None)
     baseline = decimal_or_none(indicator.get("baseline"))
@@ -113,7 +111,9 @@ def indicator_summary(indicator: dict[str, Any], points: Iterable[Point], finish
         "last_period": last.period_end if last else None,
         "achievement": fmt(achievement(baseline, target, last_value)),
         "status": status(indicator, last_value, target, finished), "measures": len(numeric),
-        "positions": sorted(p for point in numeric for p in point.positions),
+        # Where each figure comes from: the log positions of the measures and corrections behind it.
+        "positions": {"first": sorted(first.positions) if first else [],
+                      "last": sorted(last.positions) if last else []},
     }
 
 

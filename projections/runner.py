@@ -8,11 +8,16 @@ any moment leaves either the whole batch or none of it.
 
 from __future__ import annotations
 
+import gc
 import time
+import zlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
+
+import orjson
 
 from progres.projections.facts import Fact
 from progres.projections.history import history_row
@@ -175,24 +180,36 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
     checkpoints: list[tuple[str, int, bytes]] = []
     last_checkpoint = 0
     started = time.perf_counter()
-    for fact in source.facts(1, stop=head, batch=batch):
-        route = state.feed(fact)
-        history.append(history_row(fact, route))
-        if fact.position // checkpoint_every > last_checkpoint // checkpoint_every:
-            last_checkpoint = fact.position
-            checkpoints.extend((g, fact.position, pack(ledger)) for g, ledger in state.ledgers.items()
-                               if ledger["position"] > fact.position - checkpoint_every)
-        if len(history) >= batch:
-            store.write_rows(name, history, checkpoints)
-            history, checkpoints = [], []
-            if progress:
-                progress(fact.position, head)
+    # The fold creates millions of small objects and frees none: the cyclic collector would walk them
+    # all again and again for nothing, so it rests while folding.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    # History rows and checkpoints are compressed and written by a second thread while folding goes on.
+    with ThreadPoolExecutor(1) as writer:
+        pending: list[Future[None]] = []
+        for fact in source.facts(1, stop=head, batch=batch):
+            route = state.feed(fact)
+            history.append(history_row(fact, route))
+            if fact.position // checkpoint_every > last_checkpoint // checkpoint_every:
+                last_checkpoint = fact.position
+                checkpoints.extend((g, fact.position, orjson.dumps(ledger)) for g, ledger in state.ledgers.items()
+                                   if ledger["position"] > fact.position - checkpoint_every)
+            if len(history) >= batch:
+                pending.append(writer.submit(_write_rows, store, name, history, checkpoints))
+                history, checkpoints = [], []
+                if progress:
+                    progress(fact.position, head)
+        for future in pending:
+            future.result()
+    if gc_was_enabled:
+        gc.enable()
     folded = time.perf_counter() - started
     views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
     for ledger in state.ledgers.values():
         for table, rows in derived_views(ledger).items():
             views.setdefault(table, []).extend(rows)
-    store.commit_batch(name, 0, state.position, Batch(state.ledgers, state.routes, views, history, checkpoints))
+    packed = [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints]
+    store.commit_batch(name, 0, state.position, Batch(state.ledgers, state.routes, views, history, packed))
     if progress:
         progress(state.position, head)
     runner = ProjectionRunner(source, store, name)
@@ -202,3 +219,8 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
         store.drop(previous)
     return {"projection": name, "replaced": previous, "events": state.position, "fold_seconds": folded,
             "seconds": time.perf_counter() - started}
+
+
+def _write_rows(store: SqlStore, name: str, history: list[dict[str, Any]],
+                checkpoints: list[tuple[str, int, bytes]]) -> None:
+    store.write_rows(name, history, [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints])

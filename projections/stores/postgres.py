@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -26,6 +27,15 @@ class PostgresStore(SqlStore):
     def transaction(self) -> Iterator[Cursor]:
         with self.pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
             yield cursor  # type: ignore[misc]
+
+    def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+            sql.Identifier(self.schema), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with cur.copy(statement) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
 
     def close(self) -> None:
         self.pool.close()

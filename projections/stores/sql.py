@@ -42,7 +42,7 @@ def schema_statements(d: Dialect) -> list[str]:
         "CREATE TABLE IF NOT EXISTS {p}tracking (projection TEXT PRIMARY KEY, position " + d.bigint + " NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {p}active (alias TEXT PRIMARY KEY, projection TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {p}ledgers (projection TEXT, groupement_id TEXT, position " + d.bigint
-        + ", state " + d.json_type + ", PRIMARY KEY (projection, groupement_id))",
+        + ", state " + d.blob_type + ", PRIMARY KEY (projection, groupement_id))",
         "CREATE TABLE IF NOT EXISTS {p}routes (projection TEXT, aggregate_id TEXT, groupement_id TEXT, "
         "plan_id TEXT, PRIMARY KEY (projection, aggregate_id))",
         "CREATE TABLE IF NOT EXISTS {p}member_views (projection TEXT, plan_id TEXT, member_id TEXT, "
@@ -134,7 +134,7 @@ class SqlStore:
     def load_ledgers(self, projection: str) -> dict[str, Ledger]:
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ?"), [projection])
-            return {row[0]: self.load_json(row[1]) for row in cur.fetchall()}
+            return {row[0]: unpack(row[1]) for row in cur.fetchall()}
 
     def load_routes(self, projection: str) -> dict[str, Route]:
         with self.transaction() as cur:
@@ -226,11 +226,10 @@ class SqlStore:
                 "INSERT INTO {p}ledgers (projection, groupement_id, position, state) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (projection, groupement_id) DO UPDATE SET position = excluded.position, "
                 "state = excluded.state"),
-                [(projection, g, ledger["position"], self.dump_json(ledger)) for g, ledger in batch.ledgers.items()])
-            cur.executemany(self.q(
-                "INSERT INTO {p}routes (projection, aggregate_id, groupement_id, plan_id) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (projection, aggregate_id) DO NOTHING"),
-                [(projection, a, r.groupement_id, r.plan_id) for a, r in batch.routes.items()])
+                [(projection, g, ledger["position"], pack(ledger)) for g, ledger in batch.ledgers.items()])
+            # Routes of aggregates the batch met for the first time: new by construction.
+            self.bulk_insert(cur, "routes", ("projection", "aggregate_id", "groupement_id", "plan_id"),
+                             [(projection, a, r.groupement_id, r.plan_id) for a, r in batch.routes.items()])
             for table, rows in batch.views.items():
                 cur.executemany(self.q(
                     f"INSERT INTO {{p}}{table} (projection, plan_id, member_id, groupement_id, position, doc) "
@@ -248,15 +247,18 @@ class SqlStore:
 
     def _insert_rows(self, cur: Cursor, projection: str, history: list[dict[str, Any]],
                      checkpoints: list[tuple[str, int, bytes]]) -> None:
-        cur.executemany(self.q(
-            "INSERT INTO {p}history (projection, position, groupement_id, plan_id, organisation_id, "
-            "aggregate_id, version, type, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            [(projection, h["position"], h["groupement_id"], h["plan_id"], h["organisation_id"],
-              h["aggregate_id"], h["version"], h["type"], h["timestamp"]) for h in history])
-        cur.executemany(self.q(
-            "INSERT INTO {p}checkpoints (projection, groupement_id, position, state) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (projection, groupement_id, position) DO NOTHING"),
-            [(projection, g, position, state) for g, position, state in checkpoints])
+        self.bulk_insert(cur, "history", ("projection", "position", "groupement_id", "plan_id", "organisation_id",
+                                          "aggregate_id", "version", "type", "timestamp"),
+                         [(projection, h["position"], h["groupement_id"], h["plan_id"], h["organisation_id"],
+                           h["aggregate_id"], h["version"], h["type"], h["timestamp"]) for h in history])
+        self.bulk_insert(cur, "checkpoints", ("projection", "groupement_id", "position", "state"),
+                         [(projection, g, position, state) for g, position, state in checkpoints])
+
+    def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        """Inserts rows that cannot exist yet (PostgreSQL does it with COPY)."""
+        if rows:
+            marks = ", ".join("?" for _ in columns)
+            cur.executemany(self.q(f"INSERT INTO {{p}}{table} ({', '.join(columns)}) VALUES ({marks})"), rows)
 
 
 class StaleTracking(Exception):

@@ -21,6 +21,7 @@ from progres.projections.ledger import Replay
 from progres.projections.member_view import member_view
 from progres.projections.plan_balance import plan_balance
 from progres.projections.runner import ProjectionRunner, rebuild
+from progres.projections.stores.sql import unpack
 from progres.projections.stores.sqlite import SqliteStore
 from progres.services.commands import Progres
 
@@ -105,8 +106,8 @@ def test_incremental_rebuilt_and_as_of_views_agree(world_factory, operations, cu
             rebuilt_rows = docs(rebuilt, "views_v1", table) if table.endswith("s") and table != "ledgers" \
                 else rebuilt.rows(table, "views_v1")
             if table == "ledgers":
-                live_rows = [(r[1], r[3]) for r in live_rows]
-                rebuilt_rows = [(r[1], r[3]) for r in rebuilt_rows]
+                live_rows = [(r[1], unpack(r[3])) for r in live_rows]
+                rebuilt_rows = [(r[1], unpack(r[3])) for r in rebuilt_rows]
             assert live_rows == rebuilt_rows, table
 
         as_of = AsOf(app, live, runner.projection)

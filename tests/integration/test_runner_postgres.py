@@ -15,6 +15,7 @@ import pytest
 from psycopg import sql
 
 from progres.projections.runner import rebuild
+from progres.projections.stores.sql import unpack
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.demo import run_seed_scenario
 from progres.services.read_models import ReadModels, open_store
@@ -40,7 +41,7 @@ def comparable(store, projection: str, table: str) -> list:
     if table in ("member_views", "plan_dashboards", "plan_balances"):
         return [(r[1], r[2], r[5]) for r in rows]  # plan, member, document (not the batch position)
     if table == "ledgers":
-        return [(r[1], r[3]) for r in rows]
+        return [(r[1], unpack(r[3])) for r in rows]
     return [r[1:] for r in rows]
 
 
