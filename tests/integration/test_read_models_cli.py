@@ -1,0 +1,56 @@
+"""The read side from the command line, on the embedded store: rebuild takes over, bilan as of a past position."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from progres.services.bootstrap import bootstrap
+from progres.services.read_models import ReadModels
+from progres.services.settings import Settings
+
+
+def progres(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "progres.services.cli", *args, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=300, check=False,
+                          env={"COLUMNS": "200", "PATH": ""})
+
+
+def test_a_rebuild_builds_a_new_generation_that_takes_over_with_the_same_views(tmp_path):
+    assert progres("demo", data_dir=tmp_path).returncode == 0
+    settings = Settings(data_dir=tmp_path)
+    app = bootstrap(settings)
+    models = ReadModels.open(app, settings)
+    models.fresh(None)
+    before = {table: [(r[1], r[2], r[5]) for r in models.store.rows(table, "views_v1")]
+              for table in ("member_views", "plan_dashboards", "plan_balances")}
+    result = progres("projections", "rebuild", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "views_v2" in result.stdout
+    assert models.projection == "views_v2"
+    assert models.store.rows("member_views", "views_v1") == [], "the replaced generation is dropped"
+    after = {table: [(r[1], r[2], r[5]) for r in models.store.rows(table, "views_v2")] for table in before}
+    assert after == before
+    status = progres("projections", "status", data_dir=tmp_path)
+    assert "lag 0" in status.stdout
+
+
+def test_the_bilan_as_of_a_past_position_is_the_balance_the_log_gave_then(tmp_path):
+    assert progres("demo", data_dir=tmp_path).returncode == 0
+    app = bootstrap(Settings(data_dir=tmp_path))
+    plan = next(f.aggregate_id for f in app.facts() if f.kind == "ProgressPlan.DrawnUp")
+    avenant = next(f.position for f in app.facts() if f.kind == "Marche.AvenantNotified")
+    before = json.loads(progres("bilan", "--plan", plan, "--position", str(avenant - 1), "--json",
+                                data_dir=tmp_path).stdout)
+    after = json.loads(progres("bilan", "--plan", plan, "--position", str(avenant), "--json",
+                               data_dir=tmp_path).stdout)
+    assert before["marche"]["current_amount"] == "480000.00"
+    assert after["marche"]["current_amount"] == "468000.00"  # avenant 1: −12 000 € HT
+    assert before["position"] == avenant - 1
+    now = json.loads(progres("bilan", "--plan", plan, "--json", data_dir=tmp_path).stdout)
+    assert now["final"]
+    assert now["marche"]["current_amount"] == "496000.00"
+    timestamp = next(f.timestamp for f in app.facts() if f.position == avenant)
+    at_time = json.loads(progres("bilan", "--plan", plan, "--as-of", timestamp, "--json", data_dir=tmp_path).stdout)
+    assert at_time == after
