@@ -84,6 +84,10 @@ DateBeforeMembership = _error(
 DateBeforeConvention = _error(
     "DateBeforeConvention", "date_before_convention", "{on} is before the convention was signed on {signed}"
 )
+AuditorMustBeAuditBody = _error(
+    "AuditorMustBeAuditBody", "auditor_must_be_audit_body", "an auditor must be an audit body, not a {kind}"
+)
+AlreadyAssigned = _error("AlreadyAssigned", "already_assigned", "organisation {org} is already assigned")
 InactiveMember = _error(
     "InactiveMember", "inactive_member", "organisation {org} is not an active member of the groupement during {when}"
 )

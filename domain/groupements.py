@@ -11,7 +11,9 @@ from eventsourcing.domain import event
 
 from progres.domain.base import ProgresAggregate
 from progres.domain.errors import (
+    AlreadyAssigned,
     AlreadyMember,
+    AuditorMustBeAuditBody,
     CoordonnateurCannotLeave,
     CoordonnateurMustBeBuyer,
     DateBeforeConvention,
@@ -22,7 +24,7 @@ from progres.domain.errors import (
 )
 from progres.domain.ids import derive_id
 from progres.domain.organisations import Organisation
-from progres.domain.values import DocumentRef, Period, require_text
+from progres.domain.values import DocumentRef, OrganisationKind, Period, require_text
 
 
 @dataclass
@@ -91,6 +93,7 @@ class Groupement(ProgresAggregate):
         self.convention = DocumentRef.from_dict(convention)
         self.shares_member_details = shares_member_details
         self.memberships: list[Membership] = [Membership(coordonnateur_id, signed_on)]
+        self.auditor_ids: list[UUID] = []
 
     # Commands
     def admit(self, organisation: Organisation, on: date) -> None:
@@ -112,6 +115,17 @@ class Groupement(ProgresAggregate):
         if on <= current.joined_on:
             raise DateBeforeMembership("on", on=on, joined=current.joined_on)
         self._member_left(organisation_id=organisation_id, on=on)
+
+    def assign_auditor(self, organisation: Organisation) -> None:
+        if organisation.kind is not OrganisationKind.AUDIT_BODY:
+            raise AuditorMustBeAuditBody("organisation", kind=organisation.kind.value)
+        if organisation.id in self.auditor_ids:
+            raise AlreadyAssigned("organisation", org=organisation.name)
+        self._auditor_assigned(organisation_id=organisation.id)
+
+    @event("AuditorAssigned")
+    def _auditor_assigned(self, organisation_id: UUID) -> None:
+        self.auditor_ids.append(organisation_id)
 
     @event("MemberJoined")
     def _member_joined(self, organisation_id: UUID, on: date) -> None:

@@ -37,6 +37,7 @@ def _constituted(ledger: Ledger, fact: Fact) -> None:
         "coordonnateur_id": d["coordonnateur_id"], "signed_on": d["signed_on"],
         "shares_member_details": d["shares_member_details"],
         "memberships": [{"organisation_id": d["coordonnateur_id"], "joined_on": d["signed_on"], "left_on": None}],
+        "auditor_ids": [],
     }
 
 
@@ -50,6 +51,10 @@ def _member_left(ledger: Ledger, fact: Fact) -> None:
         if membership["organisation_id"] == fact.data["organisation_id"]:
             membership["left_on"] = fact.data["on"]
             return
+
+
+def _auditor_assigned(ledger: Ledger, fact: Fact) -> None:
+    ledger["groupement"].setdefault("auditor_ids", []).append(fact.data["organisation_id"])
 
 
 def _marche_notified(ledger: Ledger, fact: Fact) -> None:
@@ -225,6 +230,7 @@ GROUPEMENT_HANDLERS: dict[str, Callable[[Ledger, Fact], None]] = {
     "Groupement.Constituted": _constituted,
     "Groupement.MemberJoined": _member_joined,
     "Groupement.MemberLeft": _member_left,
+    "Groupement.AuditorAssigned": _auditor_assigned,
     "Marche.Notified": _marche_notified,
     "Marche.AvenantProposed": _avenant_proposed,
     "Marche.AvenantSigned": _avenant_signed,

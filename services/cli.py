@@ -237,6 +237,29 @@ def print_balance(balance: dict[str, Any]) -> None:
                   + ", ".join(f"{party} {amount} €" for party, amount in gains["parties"].items()))
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on (default: PROGRES_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: PROGRES_PORT)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the GraphQL API (/graphql, GraphiQL in development), /health and /ready."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    settings = settings_for(data_dir)
+    updates: dict[str, Any] = {"host": host or settings.host, "port": port or settings.port}
+    settings = settings.model_copy(update=updates)
+    console.print(f"progres serving on http://{settings.host}:{settings.port}/graphql ({settings.environment}, "
+                  f"{settings.describe_store()})")
+    if settings.workers > 1:
+        uvicorn.run("progres.services.app:create_app", factory=True, host=settings.host, port=settings.port,
+                    workers=settings.workers, log_level="warning")
+    else:
+        from progres.services.app import create_app  # noqa: PLC0415
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
 def main() -> None:
     try:
         app()

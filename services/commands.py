@@ -120,6 +120,14 @@ class Progres(ProgresApplication):
             return groupement.id, [groupement]
         return self.execute("release_member", command_id, action)
 
+    def assign_auditor(self, groupement_id: UUID | str, organisation_id: UUID | str,
+                       command_id: str | None = None) -> CommandResult:
+        def action() -> Any:
+            groupement = self.groupement(groupement_id)
+            groupement.assign_auditor(self.organisation(organisation_id))
+            return groupement.id, [groupement]
+        return self.execute("assign_auditor", command_id, action)
+
     # Marchés
     def notify_marche(
         self, groupement_id: UUID | str, code: str, object: str, cpv: str, nature: str,

@@ -116,6 +116,7 @@ def build_groupement_and_marche(run: ScenarioRunner, s: SeedScenario) -> None:
     for lycee in s.lycees:
         run("admit_member", groupement_id=s.groupement, organisation_id=lycee, on="2021-09-01")
     run("admit_member", groupement_id=s.groupement, organisation_id=s.late_lycee, on="2022-09-01")
+    run("assign_auditor", groupement_id=s.groupement, organisation_id=s.auditor)
     s.marche = run(
         "notify_marche", groupement_id=s.groupement, code="2022-BOF-01",
         object="Fourniture de beurre, œufs et fromages pour les lycées du bassin de Lens", cpv="15500000-3",

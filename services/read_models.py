@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
 
 from progres.projections.as_of import AsOf
+from progres.projections.ledger import Ledger, Route
 from progres.projections.runner import ALIAS, Progress, ProjectionRunner, next_generation, rebuild
 from progres.projections.stores.postgres import PostgresStore
 from progres.projections.stores.sql import SqlStore
@@ -36,6 +37,7 @@ class ReadModels:
     store: SqlStore
     batch_size: int = 500
     _runner: ProjectionRunner | None = None
+    _cache: dict[str, tuple[int, Ledger]] = field(default_factory=dict)
 
     @classmethod
     def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
@@ -96,6 +98,19 @@ class ReadModels:
                     pass
 
             self.runner.follow(wait, stop, idle)
+
+    def ledgers(self, groupement_ids: list[str] | None = None) -> dict[str, Ledger]:
+        """Ledgers as the read side holds them, from a process cache refreshed by position (one query to
+        check, one to load what changed)."""
+        positions = self.store.ledger_positions(self.projection, groupement_ids)
+        stale = [g for g, position in positions.items() if self._cache.get(g, (-1, None))[0] != position]
+        if stale:
+            for g, ledger in self.store.load_ledger_states(self.projection, stale).items():
+                self._cache[g] = (ledger["position"], ledger)
+        return {g: self._cache[g][1] for g in positions if g in self._cache}
+
+    def route(self, aggregate_id: str) -> Route | None:
+        return self.store.route(self.projection, aggregate_id)
 
     def close(self) -> None:
         self.store.close()

@@ -14,6 +14,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PROGRES_", env_file=".env", extra="ignore")
 
+    environment: Literal["development", "production"] = Field(
+        "development", description="production: no GraphiQL, no introspection, no development identity header"
+    )
+    host: str = Field("127.0.0.1", description="address `progres serve` listens on")
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, description="uvicorn worker processes")
+    graphql_max_depth: int = Field(12, ge=2)
+    graphql_max_tokens: int = Field(4000, ge=100)
+    graphql_max_aliases: int = Field(20, ge=1)
     store: Literal["sqlite", "postgres"] = Field(
         "sqlite", description="sqlite: embedded files in data_dir; postgres: a PostgreSQL server"
     )

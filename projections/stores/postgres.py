@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from progres.projections.stores.sql import Cursor, Dialect, SqlStore
+from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, SqlStore
 
 
 class PostgresStore(SqlStore):
@@ -26,7 +26,7 @@ class PostgresStore(SqlStore):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         with self.pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
-            yield cursor  # type: ignore[misc]
+            yield CountingCursor(cursor, self)  # type: ignore[misc]
 
     def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:

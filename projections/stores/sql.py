@@ -84,10 +84,33 @@ class Batch:
     checkpoints: list[tuple[str, int, bytes]]  # (groupement, position, packed ledger)
 
 
+class CountingCursor:
+    """Counts the statements sent, so that tests can bound the SQL a query costs."""
+
+    def __init__(self, cursor: Any, store: SqlStore) -> None:
+        self._cursor, self._store = cursor, store
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self._store.statements += 1
+        return self._cursor.execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        self._store.statements += 1
+        return self._cursor.executemany(*args, **kwargs)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        self._store.statements += 1
+        return self._cursor.copy(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
 class SqlStore:
     """Shared SQL for both stores; subclasses give connections and the dialect."""
 
     dialect: Dialect
+    statements: int = 0
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -134,6 +157,27 @@ class SqlStore:
     def load_ledgers(self, projection: str) -> dict[str, Ledger]:
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ?"), [projection])
+            return {row[0]: unpack(row[1]) for row in cur.fetchall()}
+
+    def ledger_positions(self, projection: str, groupement_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """Positions of ledgers (all of them, or those named): what a cache needs to know is fresh."""
+        query = "SELECT groupement_id, position FROM {p}ledgers WHERE projection = ?"
+        params: list[Any] = [projection]
+        if groupement_ids is not None:
+            if not groupement_ids:
+                return {}
+            query += f" AND groupement_id IN ({', '.join('?' for _ in groupement_ids)})"
+            params.extend(groupement_ids)
+        with self.transaction() as cur:
+            cur.execute(self.q(query), params)
+            return {row[0]: int(row[1]) for row in cur.fetchall()}
+
+    def load_ledger_states(self, projection: str, groupement_ids: Sequence[str]) -> dict[str, Ledger]:
+        if not groupement_ids:
+            return {}
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ? AND groupement_id "
+                               f"IN ({', '.join('?' for _ in groupement_ids)})"), [projection, *groupement_ids])
             return {row[0]: unpack(row[1]) for row in cur.fetchall()}
 
     def load_routes(self, projection: str) -> dict[str, Route]:

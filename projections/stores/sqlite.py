@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from progres.projections.stores.sql import Cursor, Dialect, SqlStore
+from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, SqlStore
 
 
 class SqliteStore(SqlStore):
@@ -34,7 +34,7 @@ class SqliteStore(SqlStore):
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
         try:
-            yield cursor  # type: ignore[misc]
+            yield CountingCursor(cursor, self)  # type: ignore[misc]
         except BaseException:
             cursor.execute("ROLLBACK")
             raise

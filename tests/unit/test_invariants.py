@@ -479,3 +479,7 @@ def test_an_import_records_every_row(world):
     head = world.head()
     world.app.import_measures(world.plan, rows, world.region, "2022-07-01", "fichier")
     assert world.head() == head + 3
+
+
+def test_an_auditor_must_be_an_audit_body(world):
+    refused(world, e.AuditorMustBeAuditBody, lambda: world.app.assign_auditor(world.groupement, world.lycees[0]))

@@ -1,0 +1,52 @@
+"""What a GraphQL request carries: the process's services and the acting organisation and role."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from strawberry.fastapi import BaseContext
+from strawberry.types import Info
+
+from progres.services.access import Access
+from progres.services.commands import Progres
+from progres.services.policy import Actor
+from progres.services.read_models import ReadModels
+from progres.services.settings import Settings
+
+R = TypeVar("R")
+
+
+@dataclass
+class Services:
+    """Wired once per process by services/app.py."""
+
+    settings: Settings
+    app: Progres
+    models: ReadModels
+    access: Access
+
+
+class ProgresContext(BaseContext):
+    def __init__(self, services: Services, actor: Actor | None) -> None:
+        super().__init__()
+        self.services = services
+        self.actor = actor
+
+
+def context_of(info: Info) -> ProgresContext:
+    return info.context  # type: ignore[no-any-return]
+
+
+def actor_of(info: Info) -> Actor:
+    actor = context_of(info).actor
+    if actor is None:
+        raise PermissionError("unauthenticated: say who acts (organisation and role)")
+    return actor
+
+
+async def off_loop(function: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Stores and commands are synchronous: run them beside the event loop."""
+    return await asyncio.to_thread(function, *args, **kwargs)

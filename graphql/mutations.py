@@ -1,0 +1,98 @@
+"""Mutations: one per command of services/commands.py, generated from the command's own signature so that
+the API and the services cannot drift apart. Each checks the policy, runs the command, and answers with
+the id written and the log position, or a typed error; a `commandId` makes a retry safe."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import asdict, is_dataclass
+from datetime import date
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from progres.domain.errors import DomainError
+from progres.graphql.context import actor_of, context_of, off_loop
+from progres.graphql.types import DocumentInput, MutationResult, UserError
+from progres.services.commands import Progres
+
+COMMANDS = [
+    "register_organisation", "constitute_groupement", "admit_member", "release_member", "assign_auditor",
+    "notify_marche", "close_marche", "draw_up_plan", "add_axis", "add_objective", "define_indicator",
+    "plan_action", "change_action_status", "commit_resource", "schedule_milestone", "define_gain_sharing",
+    "define_governance", "declare_purchase_volume", "close_plan_with_bilan_final", "record_measure",
+    "import_measures", "correct_measure", "submit_proposal", "withdraw_proposal", "schedule_review", "hold_review",
+    "raise_point", "decide", "close_review", "propose_avenant", "sign_avenant", "notify_avenant",
+    "abandon_avenant",
+]
+
+# Python annotations of the commands → GraphQL input types.
+TYPE_MAP: dict[str, Any] = {
+    "str": str, "int": int, "bool": bool, "UUID | str": strawberry.ID, "date | str": date, "Any": JSON,
+    "dict[str, Any]": JSON, "list[dict[str, Any]]": list[JSON], "list[UUID | str]": list[strawberry.ID],
+    "list[str]": list[str], "dict[str, str] | None": DocumentInput | None, "str | None": str | None,
+    "UUID | str | None": strawberry.ID | None, "list[UUID | str] | None": list[strawberry.ID] | None,
+    "list[dict[str, Any]] | None": list[JSON] | None,
+}
+ALIASES = {"Day": "date | str", "Doc": "dict[str, str] | None"}
+
+
+def graphql_type(annotation: str) -> Any:
+    text = ALIASES.get(annotation, annotation)
+    if text not in TYPE_MAP:
+        raise TypeError(f"no GraphQL input type for {annotation!r}")
+    return TYPE_MAP[text]
+
+
+def plain_argument(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, list):
+        return [plain_argument(v) for v in value]
+    return value
+
+
+def camel(name: str) -> str:
+    head, *rest = name.rstrip("_").split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def make_mutation(command: str) -> Any:
+    method = getattr(Progres, command)
+    signature = inspect.signature(method)
+    parameters = [inspect.Parameter("info", inspect.Parameter.KEYWORD_ONLY, annotation=Info)]
+    for name, parameter in signature.parameters.items():
+        if name == "self":
+            continue
+        kind = graphql_type(str(parameter.annotation))
+        if parameter.default is None and typing.get_origin(kind) is not typing.Union and "None" not in str(kind):
+            kind = kind | None  # an argument the command defaults to None is optional in GraphQL too
+        parameters.append(inspect.Parameter(name.rstrip("_"), inspect.Parameter.KEYWORD_ONLY, annotation=kind,
+                                            default=parameter.default))
+    renamed = {name.rstrip("_"): name for name in signature.parameters if name.endswith("_")}
+
+    async def resolver(info: Info, **kwargs: Any) -> MutationResult:
+        services, actor = context_of(info).services, actor_of(info)
+        arguments = {renamed.get(k, k): plain_argument(v) for k, v in kwargs.items()}
+        try:
+            await off_loop(services.access.authorize_command, actor, command, arguments)
+            result = await off_loop(getattr(services.app, command), **arguments)
+        except DomainError as error:
+            return MutationResult(ok=False, id=None, position=None, error=UserError.from_error(error))
+        return MutationResult(ok=True, id=strawberry.ID(result.id) if result.id else None, position=result.position,
+                              replayed=result.replayed)
+
+    resolver.__signature__ = inspect.Signature(parameters, return_annotation=MutationResult)  # type: ignore[attr-defined]
+    resolver.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": MutationResult}
+    resolver.__name__ = command
+    description = (inspect.getdoc(method) or command.replace("_", " ").capitalize()).split("\n")[0]
+    return strawberry.mutation(resolver=resolver, name=camel(command), description=description)
+
+
+Mutation = strawberry.type(
+    type("Mutation", (), {"__annotations__": {}, **{command: make_mutation(command) for command in COMMANDS}}),
+    description="Every command of progres. Refused commands write nothing and say why.",
+)

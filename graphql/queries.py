@@ -1,0 +1,127 @@
+"""Queries: thin resolvers over the read models, filtered by the access policy."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from progres.domain.errors import InvalidInput
+from progres.graphql.context import actor_of, context_of, off_loop
+from progres.graphql.permissions import IsAuthenticated
+from progres.graphql.types import (
+    Connection,
+    Edge,
+    Event,
+    EventFilter,
+    Groupement,
+    MemberView,
+    Organisation,
+    PageInfo,
+    Plan,
+    PlanBalance,
+    paginate,
+)
+from progres.projections.ledger import DIRECTORY
+from progres.services.access import Unknown
+
+AUTH = [IsAuthenticated]
+
+
+def event_page(rows: list[dict], first: int) -> Connection[Event]:
+    edges = [Edge(cursor=str(r["position"]), node=Event.from_row(r)) for r in rows[:first]]
+    return Connection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > first,
+                                                      end_cursor=edges[-1].cursor if edges else None),
+                      total_count=len(edges))
+
+
+def position_cursor(after: str | None) -> int:
+    try:
+        return int(after) if after else 0
+    except ValueError:
+        raise InvalidInput("after", rule="an event cursor is a log position") from None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Organisations known to the platform.", permission_classes=AUTH)
+    async def organisations(self, info: Info, first: int = 100, after: str | None = None) -> Connection[Organisation]:
+        ledgers = await off_loop(context_of(info).services.models.ledgers, [DIRECTORY])
+        directory = ledgers.get(DIRECTORY, {}).get("organisations", {})
+        return paginate([Organisation.from_ledger(o) for o in directory.values()], first, after)
+
+    @strawberry.field(description="The groupements the caller takes part in (or audits).", permission_classes=AUTH)
+    async def groupements(self, info: Info) -> list[Groupement]:
+        services = context_of(info).services
+        readable = await off_loop(services.access.readable_groupements, actor_of(info))
+        ledgers = await off_loop(services.models.ledgers, readable)
+        return [Groupement.from_ledger(ledgers[g]) for g in readable if g in ledgers]
+
+    @strawberry.field(description="A plan de progrès: axes → objectives → indicators → measures, and the rest.",
+                      permission_classes=AUTH)
+    async def plan(self, info: Info, id: strawberry.ID, min_position: int | None = None) -> Plan:
+        services, actor = context_of(info).services, actor_of(info)
+        if min_position:
+            await off_loop(services.models.fresh, min_position)
+        groupement_id, parties = await off_loop(services.access.readable_plan, actor, str(id))
+        ledger = (await off_loop(services.models.ledgers, [groupement_id]))[groupement_id]
+        return Plan.from_ledger(ledger, str(id), services.access.visible_members(actor, parties))
+
+    @strawberry.field(description="What a member sees of a plan, now or as of a time or log position.",
+                      permission_classes=AUTH)
+    async def member_view(self, info: Info, plan_id: strawberry.ID, member_id: strawberry.ID,
+                          as_of: str | None = None, position: int | None = None,
+                          min_position: int | None = None) -> MemberView:
+        services = context_of(info).services
+        await off_loop(services.access.check_member_view, actor_of(info), str(plan_id), str(member_id))
+        if as_of is not None or position is not None:
+            doc = await off_loop(services.models.as_of().member_view, str(plan_id), str(member_id), position, as_of)
+        else:
+            doc = await off_loop(services.models.member_view, str(plan_id), str(member_id), min_position)
+        if doc is None:
+            raise Unknown("member_id", kind="member view", id=member_id)
+        return MemberView.from_doc(doc)
+
+    @strawberry.field(description="The bilan du plan, now or as of a time (ISO 8601) or a log position.",
+                      permission_classes=AUTH)
+    async def plan_balance(self, info: Info, plan_id: strawberry.ID, as_of: str | None = None,
+                           position: int | None = None, min_position: int | None = None) -> PlanBalance:
+        services = context_of(info).services
+        await off_loop(services.access.readable_plan, actor_of(info), str(plan_id))
+        if as_of is not None or position is not None:
+            doc = await off_loop(services.models.as_of().plan_balance, str(plan_id), position, as_of)
+        else:
+            doc = await off_loop(services.models.plan_balance, str(plan_id), min_position)
+        if doc is None:
+            raise Unknown("plan_id", kind="plan", id=plan_id)
+        return PlanBalance.from_doc(doc)
+
+    @strawberry.field(description="Auditors: the events of a groupement, filtered, in log order.",
+                      permission_classes=AUTH)
+    async def events(self, info: Info, filter: EventFilter, first: int = 100,
+                     after: str | None = None) -> Connection[Event]:
+        services = context_of(info).services
+        groupement_id = str(filter.groupement_id) if filter.groupement_id else None
+        if groupement_id is None and filter.plan_id:
+            groupement_id = await off_loop(services.access.groupement_of, str(filter.plan_id))
+        if groupement_id is None:
+            raise InvalidInput("filter.groupementId", rule="name the groupement (or plan) whose events you read")
+        await off_loop(services.access.check_history, actor_of(info), groupement_id)
+        if not 0 < first <= 1000:
+            raise InvalidInput("first", rule="ask for 1 to 1000 events")
+        filters = {"groupement_id": groupement_id, "plan_id": filter.plan_id, "type": filter.type,
+                   "organisation_id": filter.organisation_id, "aggregate_id": filter.aggregate_id,
+                   "since": filter.since}
+        rows = await off_loop(services.models.store.history, services.models.projection, filters,
+                              position_cursor(after), first + 1, filter.until)
+        return event_page(rows, first)
+
+    @strawberry.field(description="Auditors: the history of any entity (groupement, marché, plan, measure…).",
+                      permission_classes=AUTH)
+    async def history(self, info: Info, aggregate_id: strawberry.ID, first: int = 100,
+                      after: str | None = None) -> Connection[Event]:
+        services = context_of(info).services
+        groupement_id = await off_loop(services.access.groupement_of, str(aggregate_id))
+        await off_loop(services.access.check_history, actor_of(info), groupement_id)
+        rows = await off_loop(services.models.store.history, services.models.projection,
+                              {"aggregate_id": str(aggregate_id)}, position_cursor(after), first + 1)
+        return event_page(rows, first)

@@ -1,0 +1,59 @@
+"""The GraphQL schema of progres, with its safety limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions.disable_introspection import DisableIntrospection
+
+from progres.domain.errors import DomainError
+from progres.graphql.mutations import Mutation
+from progres.graphql.queries import Query
+from progres.graphql.subscriptions import Subscription
+from progres.services.settings import Settings
+
+
+def shown_to_clients(error: GraphQLError) -> bool:
+    """Errors a client can act on are shown; anything else is masked as an internal error."""
+    original = error.original_error
+    if original is None:
+        return True  # syntax, validation and limit errors
+    return isinstance(original, DomainError | PermissionError | ValueError)
+
+
+class ErrorCodes(SchemaExtension):
+    """Gives every error a client can act on a stable code (and the field at fault) in its extensions."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            original = error.original_error
+            if isinstance(original, DomainError):
+                error.extensions = {**(error.extensions or {}), "code": original.code, "field": original.field}
+            elif isinstance(original, PermissionError):
+                error.extensions = {**(error.extensions or {}), "code": "unauthenticated"}
+            elif original is None and "code" not in (error.extensions or {}):
+                error.extensions = {**(error.extensions or {}), "code": "bad_request"}
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        ErrorCodes,
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        MaskErrors(should_mask_error=lambda error: not shown_to_clients(error),
+                   error_message="internal error: it was logged; try again or tell the platform's operators"),
+    ]
+    if settings.environment == "production":
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+
+
+schema = build_schema(Settings(environment="development"))
