@@ -16,45 +16,16 @@ import argparse
 import statistics
 import time
 import uuid
-from datetime import date
 
 import orjson
 from psycopg import sql
 
-from progres.domain.values import Period, siret_with_key
 from progres.projections.as_of import AsOf
 from progres.projections.runner import rebuild
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.read_models import open_store
 from progres.services.settings import Settings
-
-AGGREGATIONS = ["mean", "sum", "weighted_mean"]
-
-
-def setup(app, members: int, indicators: int, months: int) -> tuple[str, list[str], str]:
-    org = lambda prefix, name, kind: app.register_organisation(siret_with_key(prefix), name, kind).id  # noqa: E731
-    region = org("2000537670001", "Région Hauts-de-France", "collectivite")
-    titulaire = org("4190012340001", "Laiterie des Flandres", "supplier")
-    groupement = app.constitute_groupement("GC-REGION", "Groupement régional", "Restauration des lycées", True,
-                                           region, "2021-06-01").id
-    lycees = []
-    for index in range(members):
-        lycee = org(f"1960{index:05d}0001"[:13], f"Lycée {index}", "eple")
-        app.admit_member(groupement, lycee, "2021-09-01")
-        lycees.append(lycee)
-    marche = app.notify_marche(groupement, "2022-REG-01", "Denrées", "15500000-3", "fournitures", [titulaire],
-                               "12000000", months, "2022-01-01", has_clause_reexamen=True).id
-    plan = app.draw_up_plan(marche, "Plan régional").id
-    app.add_axis(plan, "axe", "Axe")
-    app.add_objective(plan, "obj", "axe", "Objectif", "resultats")
-    for i in range(indicators):
-        app.define_indicator(plan, {"key": f"ind_{i}", "objective_key": "obj", "name": f"Indicateur {i}",
-                                    "kind": "quantitative", "unit": "kg", "baseline": 100, "target": 80,
-                                    "direction": "decrease", "periodicity": "monthly", "scope": "member",
-                                    "aggregation": AGGREGATIONS[i % 3]})
-    for index, lycee in enumerate(lycees):
-        app.declare_purchase_volume(plan, lycee, 50000 + 100 * index)
-    return region, lycees, plan
+from progres.services.workload import import_months, setup_region
 
 
 def main() -> None:
@@ -80,21 +51,17 @@ def main() -> None:
 
 def run(app, store, settings: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    region, lycees, plan = setup(app, args.members, args.indicators, args.months)
+    region, lycees, plan = setup_region(app, args.members, args.indicators, args.months)
     setup_events = app.max_notification_id()
     print(f"setup: {setup_events} events ({len(lycees)} lycées) in {time.perf_counter() - started:.1f} s")
 
     appended, append_seconds, third_year_position = 0, 0.0, 0
     third = args.months * 5 // 8  # month 31 of 48: the third year
-    for month in range(args.months):
-        period = Period.month(2022 + month // 12, month % 12 + 1)
-        rows = [{"indicator_key": f"ind_{i}", "member_id": lycee, "period_start": period.start,
-                 "period_end": period.end, "value": 100 - (month * 20 / args.months) + (n % 7)}
-                for n, lycee in enumerate(lycees) for i in range(args.indicators)]
-        t = time.perf_counter()
-        result = app.import_measures(plan, rows, region, date(2026, 1, 1), "fichier d'achats mensuel")
+    t = time.perf_counter()
+    for month, rows, result in import_months(app, plan, region, lycees, args.indicators, args.months):
         append_seconds += time.perf_counter() - t
-        appended += len(rows)
+        appended += rows
+        t = time.perf_counter()
         if month == third:
             third_year_position = result.position
     head = app.max_notification_id()

@@ -14,6 +14,30 @@ from progres.domain.errors import DomainError
 from progres.graphql.mutations import Mutation
 from progres.graphql.queries import Query
 from progres.graphql.subscriptions import Subscription
+from progres.graphql.types import (
+    Action,
+    Avenant,
+    Axis,
+    DocumentInput,
+    Event,
+    EventFilter,
+    Groupement,
+    Indicator,
+    Marche,
+    Measure,
+    Membership,
+    MemberView,
+    MutationResult,
+    Objective,
+    Organisation,
+    PageInfo,
+    Plan,
+    PlanBalance,
+    Proposal,
+    Review,
+    UserError,
+    describe_fields,
+)
 from progres.services.settings import Settings
 
 
@@ -22,7 +46,7 @@ def shown_to_clients(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return True  # syntax, validation and limit errors
-    return isinstance(original, DomainError | PermissionError | ValueError)
+    return isinstance(original, DomainError | PermissionError | ValueError | GraphQLError)
 
 
 class ErrorCodes(SchemaExtension):
@@ -41,18 +65,23 @@ class ErrorCodes(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": "bad_request"}
 
 
+describe_fields(UserError, MutationResult, PageInfo, Organisation, Membership, Avenant, Marche, Measure, Indicator,
+                Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView, PlanBalance,
+                DocumentInput, EventFilter)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Any] = [
         ErrorCodes,
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-        MaskErrors(should_mask_error=lambda error: not shown_to_clients(error),
-                   error_message="internal error: it was logged; try again or tell the platform's operators"),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaskErrors(should_mask_error=lambda error: not shown_to_clients(error),
+                           error_message="internal error: it was logged; try again or tell the platform's operators"),
     ]
     if settings.environment == "production":
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 

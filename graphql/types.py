@@ -41,15 +41,15 @@ class PageInfo:
 
 @strawberry.type(description="An item of a connection with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Cursor of this item, for `after`.")
+    node: T = strawberry.field(description="The item.")
 
 
 @strawberry.type(description="A page of a list that can grow (Relay cursor connection).")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-    total_count: int
+    edges: list[Edge[T]] = strawberry.field(description="Items of this page.")
+    page_info: PageInfo = strawberry.field(description="Pagination state.")
+    total_count: int = strawberry.field(description="Number of items in the whole list (events: in this page).")
 
 
 def encode_cursor(offset: int) -> str:
@@ -390,3 +390,48 @@ class EventFilter:
     type: str | None = None
     since: str | None = strawberry.field(default=None, description="ISO 8601 time, inclusive.")
     until: str | None = strawberry.field(default=None, description="ISO 8601 time, inclusive.")
+
+
+# Words of the glossary that describe the fields that carry them, wherever a field has no description.
+GLOSSARY = {
+    "id": "Stable identifier.", "code": "Code given by the buyers (DECP id for a marché).", "name": "Name.",
+    "title": "Title, in the users' words.", "siret": "SIRET (14 digits, Luhn key checked).",
+    "purpose": "Purpose stated by the convention constitutive.", "key": "Key, unique within the plan.",
+    "organisation_id": "The organisation concerned.", "joined_on": "Date the membership starts.",
+    "left_on": "Date the membership ends (exclusive), if it ended.", "coordonnateur_id": "The coordonnateur.",
+    "members": "Members with their dates, the coordonnateur first.", "marches": "Marchés of the groupement.",
+    "plan_ids": "Plans de progrès of the groupement's marchés.", "object": "Object of the marché.",
+    "cpv": "CPV code.", "nature": "fournitures, services or travaux.", "duration_months": "Duration in months.",
+    "notified_on": "Date of notification.", "titulaire_ids": "The titulaire(s).", "closed_on": "Date closed.",
+    "avenants": "Avenants, in number order.", "number": "Number of the avenant, from 1.", "reason": "Why.",
+    "signed_on": "Date signed.", "indicator_key": "Indicator measured.", "period_start": "First day of the period.",
+    "period_end": "Last day of the period.", "source": "Where the figure comes from.", "unit": "Unit of measure.",
+    "baseline": "Value at the start.", "target": "Final target.", "direction": "increase or decrease.",
+    "periodicity": "monthly, quarterly, semestrial or yearly.", "indicators": "Indicators of the objective.",
+    "description": "Description.", "objectives": "Objectives of the axis.", "axis_key": "Axis concerned.",
+    "due_on": "Due date.", "status_on": "Date of the last status change.", "marche_id": "The marché.",
+    "groupement_id": "The groupement.", "plan_id": "The plan de progrès.", "axes": "Axes of the plan.",
+    "actions": "Actions of the plan.", "resources": "Moyens et ressources committed by each party.",
+    "milestones": "Calendrier prévisionnel: dated milestones.", "gain_sharing": "Valeurs et partage des gains.",
+    "governance": "Gouvernance: body, participants, review frequency.", "reviews": "Revues of the plan.",
+    "author_id": "Organisation that submitted it.", "kind": "Kind.", "content": "What is proposed.",
+    "expected_impact": "Expected impact, in words.", "expected_gain": "Expected gain, € HT a year.",
+    "submitted_on": "Date submitted.", "decisions": "Decisions taken, with their reasons.",
+    "scheduled_on": "Date planned.", "held_on": "Date held.", "participants": "Who took part, with their function.",
+    "member_id": "The member.", "active": "Whether the member is active at the view's date.",
+    "aggregate_id": "Entity the event belongs to.", "version": "Version of the entity after the event.",
+    "timestamp": "Time the event was recorded (UTC).", "has_next_page": "More items follow.",
+    "end_cursor": "Cursor of the last item, for `after`.", "edges": "Items of this page.", "cursor": "Cursor.",
+    "node": "The item.", "page_info": "Pagination state.", "total_count": "Number of items in the whole list.",
+    "sha256": "SHA-256 of the document's content.", "media_type": "Media type, e.g. application/pdf.",
+    "duration_delta_months": "Change of the duration, in months.", "position": "Position in the log.",
+    "cumulative_change_percent": "Cumulative change of the marché's amount against its initial amount, in %.",
+    "since": "From this time (ISO 8601).", "until": "Until this time (ISO 8601).", "type": "Event type.",
+}
+
+
+def describe_fields(*types: type) -> None:
+    for kind in types:
+        for field_ in kind.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+            if not field_.description:
+                field_.description = GLOSSARY.get(field_.python_name)

@@ -20,6 +20,9 @@ from progres.services.bootstrap import notify_channel, postgres_connect
 from progres.services.settings import Settings
 
 
+ACTIVE_RECHECK_SECONDS = 1.0
+
+
 def open_store(settings: Settings) -> SqlStore:
     if settings.store == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -38,6 +41,7 @@ class ReadModels:
     batch_size: int = 500
     _runner: ProjectionRunner | None = None
     _cache: dict[str, tuple[int, Ledger]] = field(default_factory=dict)
+    _checked_at: float = 0.0
 
     @classmethod
     def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
@@ -45,10 +49,13 @@ class ReadModels:
 
     @property
     def runner(self) -> ProjectionRunner:
-        """The runner of the generation in use; a rebuild that took over is followed from then on."""
-        active = self.store.active(ALIAS)
-        if self._runner is None or (active is not None and active != self._runner.projection):
-            self._runner = ProjectionRunner(self.app, self.store, active or "", batch_size=self.batch_size)
+        """The runner of the generation in use; a rebuild that took over is followed within a second."""
+        now = time.monotonic()
+        if self._runner is None or now - self._checked_at > ACTIVE_RECHECK_SECONDS:
+            active = self.store.active(ALIAS)
+            self._checked_at = now
+            if self._runner is None or (active is not None and active != self._runner.projection):
+                self._runner = ProjectionRunner(self.app, self.store, active or "", batch_size=self.batch_size)
         return self._runner
 
     @property
@@ -56,7 +63,9 @@ class ReadModels:
         return self.runner.projection
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> dict[str, Any]:
-        return rebuild(self.app, self.store, name or next_generation(self.projection), progress)
+        result = rebuild(self.app, self.store, name or next_generation(self.projection), progress)
+        self._checked_at = 0.0  # follow the new generation at once
+        return result
 
     def fresh(self, min_position: int | None) -> None:
         """Read-your-writes: project up to the position a client saw (the whole log if None)."""

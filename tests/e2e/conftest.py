@@ -1,0 +1,128 @@
+"""A real `progres serve` process on PostgreSQL, and a client that speaks to it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from psycopg import sql
+
+from progres.domain.organisations import Organisation
+from progres.domain.values import siret_with_key
+from progres.graphql.mutations import camel
+from progres.graphql.schema import schema
+from progres.services.bootstrap import postgres_connect
+from progres.services.demo import REGION, TITULAIRE
+from progres.services.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    settings: Settings
+    process: subprocess.Popen[bytes]
+
+    def post(self, query: str, variables: dict[str, Any] | None = None, actor: str | None = None,
+             headers: dict[str, str] | None = None) -> dict[str, Any]:
+        sent = {**(headers or {}), **({"x-progres-actor": actor} if actor else {})}
+        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
+                              headers=sent, timeout=60)
+        return {"status": response.status_code, **response.json()}
+
+
+@pytest.fixture
+def server(postgres_ready) -> Iterator[Server]:
+    suffix = uuid.uuid4().hex[:10]
+    settings = Settings(store="postgres", postgres_schema=f"e2e_{suffix}", views_schema=f"e2e_views_{suffix}")
+    port = free_port()
+    env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
+           "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_ENVIRONMENT": "development"}
+    process = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"progres serve did not become ready: {process.stderr.read().decode()[-2000:]}")
+        time.sleep(0.2)
+    yield Server(url, settings, process)
+    process.terminate()
+    process.wait(timeout=20)
+    with postgres_connect(settings, autocommit=True) as connection:
+        for schema_name in (settings.postgres_schema, settings.views_schema):
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name)))
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+REGION_ID = str(Organisation.create_id(siret_with_key(REGION[0])))
+TITULAIRE_ID = str(Organisation.create_id(siret_with_key(TITULAIRE[0])))
+ACTING_FOR = ("recorded_by", "corrected_by", "author_id", "by")
+
+
+def actor_for(command: str, arguments: dict[str, Any]) -> str:
+    """Who sends each command of the scenario: the party the command acts for."""
+    if command == "register_organisation":
+        return "platform:admin"
+    org = next((str(arguments[a]) for a in ACTING_FOR if arguments.get(a)), REGION_ID)
+    role = "coordonnateur" if org == REGION_ID else "titulaire" if org == TITULAIRE_ID else "acheteur"
+    return f"{org}:{role}"
+
+
+class GraphQLRunner:
+    """Runs each command of a scenario as the GraphQL mutation of the same name, over HTTP."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.count = 0
+        self.fields = schema._schema.mutation_type.fields
+
+    def __call__(self, command: str, **arguments: Any) -> str:
+        name = camel(command)
+        variables = {camel(k): jsonable(v) for k, v in arguments.items()}
+        types = {arg: str(self.fields[name].args[arg].type) for arg in variables}
+        for arg, kind in types.items():
+            if kind.startswith("DocumentInput") and variables[arg] is not None:
+                variables[arg] = {camel(k): v for k, v in variables[arg].items()}
+        definitions = ", ".join(f"${arg}: {kind}" for arg, kind in types.items())
+        passed = ", ".join(f"{arg}: ${arg}" for arg in variables)
+        query = (f"mutation({definitions}) {{ {name}({passed}) {{ ok id position error {{ code field message }} }} }}")
+        answer = self.server.post(query, variables, actor=actor_for(command, arguments))
+        assert "errors" not in answer, (command, query, answer)
+        result = answer["data"][name]
+        assert result["ok"], (command, result["error"])
+        self.count += 1
+        return str(result["id"])
