@@ -19,7 +19,6 @@ from progres.services.applications import ProgresApplication
 from progres.services.bootstrap import notify_channel, postgres_connect
 from progres.services.settings import Settings
 
-
 ACTIVE_RECHECK_SECONDS = 1.0
 
 

@@ -26,7 +26,7 @@ class PostgresStore(SqlStore):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         with self.pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
-            yield CountingCursor(cursor, self)  # type: ignore[misc]
+            yield CountingCursor(cursor, self)
 
     def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:

@@ -34,7 +34,7 @@ class SqliteStore(SqlStore):
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
         try:
-            yield CountingCursor(cursor, self)  # type: ignore[misc]
+            yield CountingCursor(cursor, self)
         except BaseException:
             cursor.execute("ROLLBACK")
             raise

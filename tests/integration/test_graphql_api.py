@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +56,7 @@ def test_every_type_and_field_of_ours_is_described():
     from graphql import GraphQLInputObjectType, GraphQLObjectType  # noqa: PLC0415
 
     generic = ("Query", "Mutation", "Subscription")
-    for name, kind in schema._schema.type_map.items():  # noqa: SLF001
+    for name, kind in schema._schema.type_map.items():
         if name.startswith("__") or not isinstance(kind, GraphQLObjectType | GraphQLInputObjectType):
             continue
         if name not in generic and "Connection" not in name and not name.endswith("Edge"):
