@@ -241,6 +241,7 @@ class Progres(ProgresApplication):
 
         def action() -> Any:
             plan, groupement, marche = self.plan_context(plan_id)
+            plan.check_open()  # a closed plan says so before anything else
             if self.exists(measure_id(plan.id, indicator_key, member, period)):
                 raise MeasureAlreadyRecorded("period")
             measure = Measure.record(
