@@ -7,7 +7,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.extensions.disable_introspection import DisableIntrospection
 
 from progres.domain.errors import DomainError
@@ -73,6 +81,8 @@ describe_fields(UserError, MutationResult, PageInfo, Organisation, Membership, A
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Any] = [
+        lambda: ParserCache(maxsize=256),  # clients repeat the same operations: parse and validate them once
+        lambda: ValidationCache(maxsize=256),
         ErrorCodes,
         lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

@@ -64,6 +64,7 @@ class ProjectionRunner:
     projection: str = ""
     batch_size: int = 500
     checkpoint_every: int = 5000
+    max_batch_size: int = 20000
     _state: Replay | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -91,7 +92,10 @@ class ProjectionRunner:
         """Projects the next batch of facts; returns how many facts it handled."""
         state = self.state()
         start = state.position
-        facts: list[Fact] = list(islice(self.source.facts(start + 1, batch=self.batch_size), self.batch_size))
+        # Views are recomputed once per batch, whatever its size: far behind, take bigger batches.
+        behind = (self.source.max_notification_id() or 0) - start
+        size = self.batch_size if behind <= 4 * self.batch_size else min(behind, self.max_batch_size)
+        facts: list[Fact] = list(islice(self.source.facts(start + 1, batch=min(size, 5000)), size))
         if not facts:
             return 0
         try:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
@@ -43,6 +44,11 @@ def actor_from(headers: Any, settings: Settings) -> Actor | None:
         raise IdentityRefused(f"'{value}' is not '<organisation id>:<role>'") from None
 
 
+class ProgresGraphQLRouter(GraphQLRouter[ProgresContext, None]):
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)  # views are large JSON documents: encode them fast
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     application = bootstrap(settings)
@@ -66,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return ProgresContext(services, actor_from(connection.headers, settings))
 
     development = settings.environment == "development"
-    router = GraphQLRouter(build_schema(settings), context_getter=context, graphql_ide="graphiql" if development
+    router = ProgresGraphQLRouter(build_schema(settings), context_getter=context, graphql_ide="graphiql" if development
                            else None, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
     api = FastAPI(title="progres", lifespan=lifespan)
     api.include_router(router, prefix="/graphql")

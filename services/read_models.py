@@ -41,6 +41,8 @@ class ReadModels:
     _runner: ProjectionRunner | None = None
     _cache: dict[str, tuple[int, Ledger]] = field(default_factory=dict)
     _checked_at: float = 0.0
+    _routes: dict[tuple[str, str], Route] = field(default_factory=dict)
+    followed: bool = False  # True while a runner follows the log in this process (a server)
 
     @classmethod
     def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
@@ -72,7 +74,8 @@ class ReadModels:
         self.runner.ensure(target)
 
     def _view(self, table: str, plan_id: str, member_id: str, min_position: int | None) -> dict[str, Any] | None:
-        self.fresh(min_position)
+        if min_position is not None or not self.followed:
+            self.fresh(min_position)  # a server's runner keeps up by itself: only a client's position is awaited
         found = self.store.view(table, self.projection, plan_id, member_id)
         return found[1] if found else None
 
@@ -95,6 +98,7 @@ class ReadModels:
 
     def follow(self, settings: Settings, stop: Callable[[], bool], idle: float = 1.0) -> None:
         """Keeps the views up to date until `stop()`: woken by NOTIFY on PostgreSQL, polling on SQLite."""
+        self.followed = True
         if settings.store != "postgres":
             self.runner.follow(time.sleep, stop, idle)
             return
@@ -118,7 +122,14 @@ class ReadModels:
         return {g: self._cache[g][1] for g in positions if g in self._cache}
 
     def route(self, aggregate_id: str) -> Route | None:
-        return self.store.route(self.projection, aggregate_id)
+        """Routes never change once written: they are cached for the life of the process."""
+        key = (self.projection, aggregate_id)
+        if key not in self._routes:
+            route = self.store.route(self.projection, aggregate_id)
+            if route is None:
+                return None
+            self._routes[key] = route
+        return self._routes[key]
 
     def close(self) -> None:
         self.store.close()

@@ -1,0 +1,123 @@
+"""Benchmark of the GraphQL API: `memberView` and `planBalance` on the 300-member workload, PostgreSQL,
+a real `progres serve` process, clients on loopback sending at a fixed rate (open loop).
+
+Prints, per query: requests sent and answered, the rate achieved, p50 / p95 / max latency.
+Run: .venv/bin/python bench/graphql.py [--members 300 --months 48 --rate 100 --seconds 20]
+(PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+from psycopg import sql
+
+from progres.services.bootstrap import bootstrap, postgres_connect
+from progres.services.read_models import ReadModels
+from progres.services.settings import Settings
+from progres.services.workload import build_region
+
+MEMBER_VIEW = "query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { position document } }"
+BALANCE = "query($p: ID!) { planBalance(planId: $p) { position final document } }"
+
+
+async def load(url: str, query: str, variables, actor, rate: float, seconds: float) -> dict:
+    latencies: list[float] = []
+    failures = 0
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+        async def one(i: int) -> None:
+            nonlocal failures
+            started = time.perf_counter()
+            vars_, who = variables(i), actor(i)
+            response = await client.post(url, json={"query": query, "variables": vars_},
+                                         headers={"x-progres-actor": who})
+            if response.status_code != 200 or response.json().get("errors"):
+                failures += 1
+            latencies.append(time.perf_counter() - started)
+
+        tasks = []
+        begin = time.perf_counter()
+        total = int(rate * seconds)
+        for i in range(total):
+            delay = begin + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - begin
+    latencies.sort()
+    return {"sent": total, "failed": failures, "rate": total / elapsed,
+            "p50": statistics.median(latencies) * 1000, "p95": latencies[int(0.95 * len(latencies)) - 1] * 1000,
+            "max": latencies[-1] * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=300)
+    parser.add_argument("--indicators", type=int, default=12)
+    parser.add_argument("--months", type=int, default=48)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(store="postgres", postgres_schema=f"gbench_{suffix}", views_schema=f"gbench_views_{suffix}")
+    app = bootstrap(settings)
+    try:
+        started = time.perf_counter()
+        region, lycees, plan = build_region(app, args.members, args.indicators, args.months)
+        models = ReadModels.open(app, settings)
+        models.rebuild()
+        models.close()
+        print(f"workload: {app.max_notification_id()} events, {len(lycees)} members, read models built, "
+              f"in {time.perf_counter() - started:.0f} s")
+        run_server_and_load(settings, region, lycees, plan, args)
+    finally:
+        app.close()
+        with postgres_connect(settings, autocommit=True) as connection:
+            for schema in (settings.postgres_schema, settings.views_schema):
+                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan: str,
+                        args: argparse.Namespace) -> None:
+    port = 18000 + random.randint(0, 999)  # noqa: S311 - a port, not a secret
+    env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
+           "PROGRES_VIEWS_SCHEMA": settings.views_schema}
+    server = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=open(os.devnull, "w") if not os.environ.get("BENCH_SERVER_LOG") else open(os.environ["BENCH_SERVER_LOG"], "w"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        graphql = f"{url}/graphql"
+        warm = asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: f"{region}:coordonnateur",
+                                10, 1))
+        del warm
+        view = asyncio.run(load(graphql, MEMBER_VIEW, lambda i: {"p": plan, "m": lycees[i % len(lycees)]},
+                                lambda i: f"{lycees[i % len(lycees)]}:acheteur", args.rate, args.seconds))
+        balance = asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: f"{region}:coordonnateur",
+                                   args.rate, args.seconds))
+        for name, figures in (("memberView", view), ("planBalance", balance)):
+            print(f"{name:<12} sent {figures['sent']} at {figures['rate']:.1f} req/s, {figures['failed']} failed; "
+                  f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, max {figures['max']:.1f} ms")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
