@@ -89,11 +89,13 @@ def main() -> None:
 
 def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan: str,
                         args: argparse.Namespace) -> None:
-    port = 18000 + random.randint(0, 999)  # noqa: S311 - a port, not a secret
+    port = 18000 + random.randint(0, 999)
     env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
            "PROGRES_VIEWS_SCHEMA": settings.views_schema}
-    server = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=open(os.devnull, "w") if not os.environ.get("BENCH_SERVER_LOG") else open(os.environ["BENCH_SERVER_LOG"], "w"))
+    log_path = os.environ.get("BENCH_SERVER_LOG", os.devnull)  # where the server's own messages go
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

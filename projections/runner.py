@@ -41,9 +41,10 @@ class FactSource(Protocol):
 def derived_views(ledger: Ledger) -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
     """Every view of every plan of a groupement: the rows a batch writes for it."""
     views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {
-        "member_views": [], "plan_dashboards": [], "plan_balances": []}
-    if ledger["id"] == DIRECTORY:
+        "member_views": [], "plan_dashboards": [], "plan_balances": [], "groupement_parties": []}
+    if ledger["id"] == DIRECTORY or ledger.get("groupement") is None:
         return views
+    views["groupement_parties"].append((ledger["id"], "", ledger["id"], parties_of(ledger)))
     members = member_ids(ledger)
     for plan_id, plan in ledger["plans"].items():
         figures = PlanFigures.of(plan)
@@ -53,6 +54,19 @@ def derived_views(ledger: Ledger) -> dict[str, list[tuple[str, str, str, dict[st
         for member in members:
             views["member_views"].append((plan_id, member, group, member_view(ledger, plan_id, member, figures)))
     return views
+
+
+def parties_of(ledger: Ledger) -> dict[str, Any]:
+    """The small document access checks read: who coordinates, who is a member, titulaire or auditor."""
+    groupement = ledger["groupement"]
+    return {
+        "groupement_id": ledger["id"], "coordonnateur_id": groupement["coordonnateur_id"],
+        "member_ids": sorted({m["organisation_id"] for m in groupement["memberships"]}),
+        "titulaire_ids": sorted({t for m in ledger["marches"].values() for t in m["titulaire_ids"]}),
+        "auditor_ids": sorted(groupement.get("auditor_ids", [])),
+        "shares_member_details": bool(groupement.get("shares_member_details")),
+        "plan_ids": sorted(ledger["plans"]), "position": ledger["position"],
+    }
 
 
 @dataclass

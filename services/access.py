@@ -43,8 +43,8 @@ class Access:
     policy: Policy
 
     def parties(self, groupement_id: str) -> Parties | None:
-        ledger = self.models.ledgers([groupement_id]).get(groupement_id)
-        return Parties.of_ledger(ledger) if ledger and ledger.get("groupement") else None
+        doc = self.models.parties(groupement_id)
+        return Parties.of_document(doc) if doc else None
 
     def groupement_of(self, aggregate_id: str) -> str | None:
         route = self.models.route(str(aggregate_id))
@@ -98,9 +98,8 @@ class Access:
         self.policy.check(actor, READ_HISTORY, parties)
 
     def readable_groupements(self, actor: Actor) -> list[str]:
-        ledgers = self.models.ledgers()
-        return [g for g, ledger in ledgers.items() if ledger.get("groupement")
-                and self.policy.allowed(actor, READ_PLAN, Parties.of_ledger(ledger))]
+        return [doc["groupement_id"] for doc in self.models.all_parties()
+                if self.policy.allowed(actor, READ_PLAN, Parties.of_document(doc))]
 
 
 def error_payload(error: DomainError) -> dict[str, Any]:

@@ -45,6 +45,11 @@ class Parties:
     shares_member_details: bool = False
 
     @classmethod
+    def of_document(cls, doc: dict[str, Any]) -> Parties:
+        return cls(doc["groupement_id"], doc["coordonnateur_id"], frozenset(doc["member_ids"]),
+                   frozenset(doc["titulaire_ids"]), frozenset(doc["auditor_ids"]), doc["shares_member_details"])
+
+    @classmethod
     def of_ledger(cls, ledger: dict[str, Any]) -> Parties:
         groupement = ledger["groupement"]
         titulaires = {t for m in ledger["marches"].values() for t in m["titulaire_ids"]}

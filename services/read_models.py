@@ -38,6 +38,7 @@ class ReadModels:
     app: ProgresApplication
     store: SqlStore
     batch_size: int = 500
+    max_batch_size: int = 20000
     _runner: ProjectionRunner | None = None
     _cache: dict[str, tuple[int, Ledger]] = field(default_factory=dict)
     _checked_at: float = 0.0
@@ -46,7 +47,7 @@ class ReadModels:
 
     @classmethod
     def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
-        return cls(app, open_store(settings), settings.projection_batch_size)
+        return cls(app, open_store(settings), settings.projection_batch_size, settings.projection_max_batch_size)
 
     @property
     def runner(self) -> ProjectionRunner:
@@ -56,7 +57,8 @@ class ReadModels:
             active = self.store.active(ALIAS)
             self._checked_at = now
             if self._runner is None or (active is not None and active != self._runner.projection):
-                self._runner = ProjectionRunner(self.app, self.store, active or "", batch_size=self.batch_size)
+                self._runner = ProjectionRunner(self.app, self.store, active or "", batch_size=self.batch_size,
+                                                max_batch_size=max(self.batch_size, self.max_batch_size))
         return self._runner
 
     @property
@@ -120,6 +122,13 @@ class ReadModels:
             for g, ledger in self.store.load_ledger_states(self.projection, stale).items():
                 self._cache[g] = (ledger["position"], ledger)
         return {g: self._cache[g][1] for g in positions if g in self._cache}
+
+    def parties(self, groupement_id: str) -> dict[str, Any] | None:
+        found = self.store.view("groupement_parties", self.projection, groupement_id, "")
+        return found[1] if found else None
+
+    def all_parties(self) -> list[dict[str, Any]]:
+        return self.store.documents("groupement_parties", self.projection)
 
     def route(self, aggregate_id: str) -> Route | None:
         """Routes never change once written: they are cached for the life of the process."""

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     postgres_max_overflow: int = Field(10, ge=0)
     views_schema: str = Field("progres_views", description="PostgreSQL schema of the read models")
     projection_batch_size: int = Field(500, ge=1, description="facts projected per transaction")
+    projection_max_batch_size: int = Field(
+        20000, ge=1, description="largest batch a runner takes when far behind (views are recomputed per batch)")
     snapshot_interval: int = Field(50, ge=2, description="events between snapshots of long-lived aggregates")
     command_retries: int = Field(8, ge=1, description="attempts on optimistic concurrency conflicts")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")

@@ -13,7 +13,7 @@ import orjson
 
 from progres.projections.ledger import Ledger, Route
 
-VIEW_TABLES = ("member_views", "plan_dashboards", "plan_balances")
+VIEW_TABLES = ("member_views", "plan_dashboards", "plan_balances", "groupement_parties")
 
 
 class Cursor(Protocol):
@@ -52,6 +52,10 @@ def schema_statements(d: Dialect) -> list[str]:
         "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
         + ", PRIMARY KEY (projection, plan_id, member_id))",
         "CREATE TABLE IF NOT EXISTS {p}plan_balances (projection TEXT, plan_id TEXT, member_id TEXT, "
+        "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
+        + ", PRIMARY KEY (projection, plan_id, member_id))",
+        # Who takes part in each groupement (plan_id holds the groupement's id): what access checks read.
+        "CREATE TABLE IF NOT EXISTS {p}groupement_parties (projection TEXT, plan_id TEXT, member_id TEXT, "
         "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
         + ", PRIMARY KEY (projection, plan_id, member_id))",
         "CREATE TABLE IF NOT EXISTS {p}history (projection TEXT, position " + d.bigint + ", groupement_id TEXT, "
@@ -193,6 +197,12 @@ class SqlStore:
                                "AND member_id = ?"), [projection, plan_id, member_id])
             row = cur.fetchone()
         return (int(row[0]), self.load_json(row[1])) if row else None
+
+    def documents(self, table: str, projection: str) -> list[Any]:
+        assert table in VIEW_TABLES
+        with self.transaction() as cur:
+            cur.execute(self.q(f"SELECT doc FROM {{p}}{table} WHERE projection = ?"), [projection])
+            return [self.load_json(row[0]) for row in cur.fetchall()]
 
     def rows(self, table: str, projection: str) -> list[tuple[Any, ...]]:
         """Every row of a generation, in key order (for comparing generations and rebuilds)."""

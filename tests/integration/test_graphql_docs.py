@@ -55,6 +55,7 @@ def test_each_example_of_the_guide_runs(seeded, who, operation):
 
     result = asyncio.run(run())
     assert result.errors is None, result.errors
-    assert result.data and all(value is not None for value in result.data.values())
+    assert result.data
+    assert all(value is not None for value in result.data.values())
     if "recordMeasure" in operation:
         assert result.data["recordMeasure"]["error"]["code"] == "plan_closed"

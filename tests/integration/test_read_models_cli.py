@@ -17,7 +17,10 @@ def progres(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
                           env={"COLUMNS": "200", "PATH": ""})
 
 
-def test_a_rebuild_builds_a_new_generation_that_takes_over_with_the_same_views(tmp_path):
+def test_a_rebuild_builds_a_new_generation_that_takes_over_with_the_same_views(tmp_path, monkeypatch):
+    from progres.services import read_models  # noqa: PLC0415
+
+    monkeypatch.setattr(read_models, "ACTIVE_RECHECK_SECONDS", 0)  # see the other process's switch at once
     assert progres("demo", data_dir=tmp_path).returncode == 0
     settings = Settings(data_dir=tmp_path)
     app = bootstrap(settings)

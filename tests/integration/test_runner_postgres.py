@@ -24,7 +24,7 @@ pytestmark = pytest.mark.postgres
 
 SEMESTERS = [("2022-01-01", "2022-06-30"), ("2022-07-01", "2022-12-31"), ("2023-01-01", "2023-06-30"),
              ("2023-07-01", "2023-12-31")]
-COMPARED = ("member_views", "plan_dashboards", "plan_balances", "ledgers", "routes", "history")
+COMPARED = ("member_views", "plan_dashboards", "plan_balances", "groupement_parties", "ledgers", "routes", "history")
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def views_settings(pg_settings):
 
 def comparable(store, projection: str, table: str) -> list:
     rows = store.rows(table, projection)
-    if table in ("member_views", "plan_dashboards", "plan_balances"):
+    if table in ("member_views", "plan_dashboards", "plan_balances", "groupement_parties"):
         return [(r[1], r[2], r[5]) for r in rows]  # plan, member, document (not the batch position)
     if table == "ledgers":
         return [(r[1], unpack(r[3])) for r in rows]
@@ -60,7 +60,8 @@ def test_a_runner_killed_again_and_again_ends_with_the_views_of_a_clean_rebuild(
     run_seed_scenario(app)
     head = app.max_notification_id()
     env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": views_settings.postgres_schema,
-           "PROGRES_VIEWS_SCHEMA": views_settings.views_schema, "PROGRES_PROJECTION_BATCH_SIZE": "2"}
+           "PROGRES_VIEWS_SCHEMA": views_settings.views_schema, "PROGRES_PROJECTION_BATCH_SIZE": "2",
+           "PROGRES_PROJECTION_MAX_BATCH_SIZE": "2"}
     models = ReadModels.open(app, views_settings)
     kills, attempts, positions = 0, 0, []
     while kills < 10 and attempts < 60:
