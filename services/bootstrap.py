@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 from psycopg import sql
 
@@ -43,18 +46,36 @@ def install_event_notifications(settings: Settings) -> None:
             "FOR EACH STATEMENT EXECUTE FUNCTION {function}()").format(schema=schema, function=function))
 
 
+STARTUP_LOCK = 7_260_001  # advisory lock id: one process at a time creates tables and triggers
+
+
+@contextmanager
+def startup_lock(settings: Settings) -> Iterator[None]:
+    """Server workers start together: PostgreSQL refuses concurrent DDL on the same objects."""
+    with postgres_connect(settings, autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", [STARTUP_LOCK])
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", [STARTUP_LOCK])
+
+
 def bootstrap(settings: Settings | None = None) -> Progres:
     """Builds the application on the configured store, creating its tables if needed."""
     settings = settings or Settings()
     if settings.store == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    else:
+        return new_application(settings)
+    with startup_lock(settings):
         ensure_postgres_schema(settings)
-    app = Progres(
+        app = new_application(settings)
+        install_event_notifications(settings)
+    return app
+
+
+def new_application(settings: Settings) -> Progres:
+    return Progres(
         env=settings.eventsourcing_env(),
         retries=settings.command_retries,
         snapshot_interval=settings.snapshot_interval,
     )
-    if settings.store == "postgres":
-        install_event_notifications(settings)
-    return app

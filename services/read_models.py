@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class ReadModels:
         if stale:
             for g, ledger in self.store.load_ledger_states(self.projection, stale).items():
                 self._cache[g] = (ledger["position"], ledger)
+            gc.freeze()  # cached ledgers are long-lived: out of the collector's way (see ProjectionRunner.state)
         return {g: self._cache[g][1] for g in positions if g in self._cache}
 
     def parties(self, groupement_id: str) -> dict[str, Any] | None:

@@ -12,16 +12,23 @@ from psycopg_pool import ConnectionPool
 
 from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, SqlStore
 
+DDL_LOCK = 7_260_002
+
 
 class PostgresStore(SqlStore):
     def __init__(self, conninfo: str, schema: str, pool_size: int = 4) -> None:
         self.schema = schema
         self.dialect = Dialect(placeholder="%s", prefix=f'"{schema}".', json_type="TEXT", blob_type="BYTEA",
                                bigint="BIGINT")
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True)
-        self.create_tables()
+        # Processes starting together would run the same DDL at once, which PostgreSQL refuses.
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", [DDL_LOCK])
+            try:
+                connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                self.create_tables()
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", [DDL_LOCK])
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
