@@ -5,6 +5,7 @@ Prints, from one run:
 - events appended per second (measures imported month by month, 3,600 rows a command);
 - the raw rate of reading the same events table with psycopg (SELECT and JSON decode): the ceiling;
 - full-rebuild events per second, and its ratio to the raw rate;
+- the time to verify the hash chain over the whole log (`progres audit verify`);
 - the time to reconstruct the plan balance as of a time in the third year (median of 3).
 Run: .venv/bin/python bench/projections.py [--members 300 --indicators 12 --months 48]
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
@@ -22,6 +23,7 @@ from psycopg import sql
 
 from progres.projections.as_of import AsOf
 from progres.projections.runner import rebuild
+from progres.services.audit import verify
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.read_models import open_store
 from progres.services.settings import Settings
@@ -88,6 +90,12 @@ def run(app, store, settings: Settings, args: argparse.Namespace) -> None:
     print(f"full rebuild: {result['events']} events in {result['seconds']:.2f} s = {rebuild_rate:,.0f} events/s "
           f"({rebuild_rate / raw_rate:.0%} of the raw read); reading and folding alone {fold_rate:,.0f} events/s "
           f"({fold_rate / raw_rate:.0%})")
+
+    t = time.perf_counter()
+    verification = verify(settings)
+    assert verification.intact, verification.finding
+    print(f"hash chain verification (progres audit verify): {verification.checked} events in "
+          f"{time.perf_counter() - t:.2f} s")
 
     as_of = AsOf(app, store, "bench_v1")
     timestamp = store.history("bench_v1", {}, after=third_year_position - 1, limit=1)[0]["timestamp"]

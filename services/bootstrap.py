@@ -70,6 +70,9 @@ def bootstrap(settings: Settings | None = None) -> Progres:
         ensure_postgres_schema(settings)
         app = new_application(settings)
         install_event_notifications(settings)
+        from progres.services.audit import install_chain  # noqa: PLC0415 - audit imports this module
+
+        install_chain(settings)
     return app
 
 
