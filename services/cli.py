@@ -311,6 +311,39 @@ def audit_checkpoint(
     print(text)
 
 
+@audit.command("replay")
+def audit_replay(
+    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
+    until: Annotated[str | None, typer.Option(help="stop after this time (ISO 8601)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object a line: the event and the state")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Walk a plan's history event by event, with the plan's state after each one."""
+    from progres.projections.replay import replay_plan  # noqa: PLC0415
+
+    _, progres = open_app(data_dir)
+    steps = replay_plan(progres.facts(), plan_id, until)
+    if as_json:
+        for step in steps:
+            print(json.dumps(step, ensure_ascii=False))
+        return
+    table = Table("Position", "Recorded at", "Event", "Plan after it", title=f"Replay of plan {plan_id}")
+    count = 0
+    for step in steps:
+        count += 1
+        state = step["plan"]
+        summary = ("—" if not state["exists"] else
+                   f"{state['axes']} axes, {state['indicators']} indicators, {state['measures']} measures "
+                   f"({state['corrections']} corrected), propositions {state['proposals']}, revues "
+                   f"{state['reviews_held']}, avenants {state['avenants_notified']}, amount {state['current_amount']}"
+                   + (", closed" if state["closed"] else ""))
+        table.add_row(str(step["position"]), step["timestamp"][:19], step["type"], summary)
+    if count == 0:
+        console.print(f"[red]plan_not_found[/]: no event of plan {plan_id} in the log")
+        raise typer.Exit(2)
+    console.print(table)
+
+
 def main() -> None:
     try:
         app()
