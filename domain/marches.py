@@ -57,6 +57,28 @@ def check_titulaires(titulaires: list[Organisation]) -> list[UUID]:
     return [t.id for t in titulaires]
 
 
+# What the award says that open data (DECP) publishes and the plan itself does not use.
+PARTICULARS = {
+    "procedure": str, "ccag": str, "forme_prix": str, "types_prix": list, "techniques": list,
+    "modalites_execution": list, "considerations_sociales": list, "considerations_environnementales": list,
+    "lieu_execution": dict, "offres_recues": int, "marche_innovant": bool, "attribution_avance": bool,
+    "taux_avance": float, "type_groupement_operateurs": str, "sous_traitance_declaree": bool,
+    "date_publication": str,
+}
+
+
+def check_particulars(particulars: dict[str, Any]) -> dict[str, Any]:
+    for key, value in particulars.items():
+        expected = PARTICULARS.get(key)
+        if expected is None:
+            raise InvalidInput(f"particulars.{key}", rule=f"unknown; known: {', '.join(PARTICULARS)}")
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise InvalidInput(f"particulars.{key}", rule=f"must be a {expected.__name__}")
+    return dict(particulars)
+
+
 class Marche(ProgresAggregate):
     """The public contract of a groupement (DECP's `marche`), with its avenants."""
 
@@ -78,6 +100,7 @@ class Marche(ProgresAggregate):
         notified_on: date,
         has_clause_reexamen: bool,
         lots: list[dict[str, Any]] | None = None,
+        particulars: dict[str, Any] | None = None,
     ) -> Marche:
         code = require_text(code, "code", 64)
         if len(code) > DECP_ID_MAX_LENGTH:
@@ -107,6 +130,7 @@ class Marche(ProgresAggregate):
             duration_months=duration_months,
             notified_on=notified_on,
             has_clause_reexamen=bool(has_clause_reexamen),
+            particulars=check_particulars(particulars or {}),
         )
 
     @event("Notified")
@@ -123,6 +147,7 @@ class Marche(ProgresAggregate):
         duration_months: int,
         notified_on: date,
         has_clause_reexamen: bool,
+        particulars: dict[str, Any] | None = None,  # absent from events written before it existed
     ) -> None:
         self.groupement_id = groupement_id
         self.code = code
@@ -137,6 +162,7 @@ class Marche(ProgresAggregate):
         self.has_clause_reexamen = has_clause_reexamen
         self.avenants: list[Avenant] = []
         self.closed_on: date | None = None
+        self.particulars = dict(particulars or {})
 
     # Derived figures
     @property

@@ -35,7 +35,7 @@ TYPE_MAP: dict[str, Any] = {
     "dict[str, Any]": JSON, "list[dict[str, Any]]": list[JSON], "list[UUID | str]": list[strawberry.ID],
     "list[str]": list[str], "dict[str, str] | None": DocumentInput | None, "str | None": str | None,
     "UUID | str | None": strawberry.ID | None, "list[UUID | str] | None": list[strawberry.ID] | None,
-    "list[dict[str, Any]] | None": list[JSON] | None,
+    "list[dict[str, Any]] | None": list[JSON] | None, "dict[str, Any] | None": JSON | None,
 }
 ALIASES = {"Day": "date | str", "Doc": "dict[str, str] | None"}
 

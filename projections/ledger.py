@@ -61,9 +61,11 @@ def _marche_notified(ledger: Ledger, fact: Fact) -> None:
     d = fact.data
     ledger["marches"][fact.aggregate_id] = {
         "id": fact.aggregate_id, "code": d["code"], "object": d["object"], "cpv": d["cpv"], "nature": d["nature"],
-        "titulaire_ids": d["titulaire_ids"], "initial_amount": d["initial_amount"],
+        "titulaire_ids": d["titulaire_ids"], "titulaires_initial": list(d["titulaire_ids"]),
+        "initial_amount": d["initial_amount"],
         "duration_months": d["duration_months"], "notified_on": d["notified_on"],
         "has_clause_reexamen": d["has_clause_reexamen"], "lots": d["lots"], "avenants": {}, "closed_on": None,
+        "particulars": d.get("particulars") or {},
     }
 
 

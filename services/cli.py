@@ -344,6 +344,70 @@ def audit_replay(
     console.print(table)
 
 
+export = typer.Typer(help="Open data: DECP 2.0.3 and OCDS 1.1.5 (metrics extension) of a plan's marché.",
+                     no_args_is_help=True)
+app.add_typer(export, name="export")
+
+
+def plan_ledgers(data_dir: Path | None, plan_id: str) -> tuple[Settings, Any, Any]:
+    from progres.projections.ledger import DIRECTORY  # noqa: PLC0415
+
+    settings, _, models = open_read_models(data_dir)
+    models.fresh(None)
+    route = models.route(plan_id)
+    if route is None:
+        console.print(f"[red]plan_not_found[/]: no plan de progrès with id {plan_id}")
+        raise typer.Exit(2)
+    ledgers = models.ledgers([route.groupement_id, DIRECTORY])
+    return settings, ledgers[route.groupement_id], ledgers[DIRECTORY]
+
+
+def write_document(document: Any, output: Path | None) -> None:
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text + "\n")
+        console.print(f"written to {output}")
+
+
+@export.command("decp")
+def export_decp(
+    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
+    output: Annotated[Path | None, typer.Option(help="write to this file instead of printing")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """DECP 2.0.3 JSON of the plan's marché, its notified avenants as `modifications`."""
+    from progres.projections.exports import MissingParticulars, decp  # noqa: PLC0415
+
+    _, ledger, directory = plan_ledgers(data_dir, plan_id)
+    try:
+        write_document(decp(ledger, directory, plan_id), output)
+    except MissingParticulars as error:
+        console.print(f"[red]missing_particulars[/]: {error}")
+        raise typer.Exit(2) from None
+
+
+@export.command("ocds")
+def export_ocds(
+    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
+    kind: Annotated[str, typer.Option(help="releases (a release package) or record (a record package)")] = "releases",
+    output: Annotated[Path | None, typer.Option(help="write to this file instead of printing")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """OCDS 1.1.5 releases (one per change) or record, indicators as metrics."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from progres.projections.exports import ocds_releases, record_package, release_package  # noqa: PLC0415
+
+    _, ledger, directory = plan_ledgers(data_dir, plan_id)
+    publisher = directory["organisations"][ledger["groupement"]["coordonnateur_id"]]["name"]
+    releases = ocds_releases(ledger, directory, plan_id, publisher)
+    published = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    package = record_package if kind == "record" else release_package
+    write_document(package(releases, published, publisher), output)
+
+
 def main() -> None:
     try:
         app()

@@ -132,8 +132,10 @@ class Progres(ProgresApplication):
     def notify_marche(
         self, groupement_id: UUID | str, code: str, object: str, cpv: str, nature: str,
         titulaire_ids: list[UUID | str], initial_amount: Any, duration_months: int, notified_on: Day,
-        has_clause_reexamen: bool = False, lots: list[dict[str, Any]] | None = None, command_id: str | None = None,
+        has_clause_reexamen: bool = False, lots: list[dict[str, Any]] | None = None,
+        particulars: dict[str, Any] | None = None, command_id: str | None = None,
     ) -> CommandResult:
+        """Notifies the marché awarded by a groupement (particulars: what DECP publishes, see Marche)."""
         def action() -> Any:
             groupement = self.groupement(groupement_id)
             if self.exists(Marche.create_id(groupement.id, code)):
@@ -141,6 +143,7 @@ class Progres(ProgresApplication):
             marche = Marche.notify(
                 groupement, code, object, cpv, nature, [self.organisation(t) for t in titulaire_ids],
                 initial_amount, duration_months, parse_date(notified_on, "notified_on"), has_clause_reexamen, lots,
+                particulars,
             )
             return marche.id, [marche]
         return self.execute("notify_marche", command_id, action)

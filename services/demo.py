@@ -125,6 +125,16 @@ def build_groupement_and_marche(run: Any, s: SeedScenario) -> None:
         nature="fournitures", titulaire_ids=[s.titulaire], initial_amount="480000.00", duration_months=24,
         notified_on="2022-01-01", has_clause_reexamen=True,
         lots=[{"number": 1, "title": "Beurre, œufs et fromages"}],
+        particulars={
+            "procedure": "Appel d'offres ouvert", "ccag": "Fournitures courantes et services",
+            "forme_prix": "Unitaire", "types_prix": ["Définitif révisable"], "techniques": ["Accord-cadre"],
+            "modalites_execution": ["Bons de commande"], "considerations_sociales": ["Pas de considération sociale"],
+            "considerations_environnementales": ["Clause environnementale", "Critère environnemental"],
+            "lieu_execution": {"code": "62498", "type_code": "Code commune"}, "offres_recues": 4,
+            "marche_innovant": False, "attribution_avance": False, "taux_avance": 0,
+            "type_groupement_operateurs": "Pas de groupement", "sous_traitance_declaree": False,
+            "date_publication": "2022-01-10",
+        },
     )
 
 

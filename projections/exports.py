@@ -1,0 +1,232 @@
+"""Open data of a plan's marché: DECP 2.0.3 (the marché and its avenants as `modifications`) and OCDS 1.1.5
+(one release per change, avenants as `contractAmendment`, indicators as metrics), from the read models."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from progres.projections.ledger import Ledger
+
+OCID_PREFIX = "ocds-progres"
+
+
+class MissingParticulars(ValueError):
+    """The marché lacks what DECP requires and progres cannot know by itself."""
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.01")))
+
+
+def _siret(directory: Ledger, organisation_id: str) -> str:
+    return str(directory["organisations"][organisation_id]["siret"])
+
+
+def _titulaires(directory: Ledger, ids: list[str]) -> list[dict[str, Any]]:
+    return [{"titulaire": {"typeIdentifiant": "SIRET", "id": _siret(directory, t)}} for t in ids]
+
+
+def notified_avenants(marche: dict[str, Any]) -> list[dict[str, Any]]:
+    """Notified avenants in order of notification: DECP numbers them from 1 in that order."""
+    return sorted((a for a in marche["avenants"].values() if a["status"] == "notified"),
+                  key=lambda a: (a["notified_on"], a["number"]))
+
+
+REQUIRED_PARTICULARS = ("procedure", "ccag", "forme_prix", "types_prix", "techniques", "modalites_execution",
+                        "considerations_sociales", "considerations_environnementales", "lieu_execution",
+                        "offres_recues", "marche_innovant", "attribution_avance", "type_groupement_operateurs",
+                        "sous_traitance_declaree", "date_publication")
+
+
+def decp_marche(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, Any]:
+    marche = ledger["marches"][ledger["plans"][plan_id]["marche_id"]]
+    p = marche.get("particulars") or {}
+    missing = [k for k in REQUIRED_PARTICULARS if k not in p]
+    if missing:
+        raise MissingParticulars(f"the marché's particulars lack {', '.join(missing)} (give them at notification)")
+    amount, duration = Decimal(marche["initial_amount"]), marche["duration_months"]
+    modifications = []
+    for number, avenant in enumerate(notified_avenants(marche), start=1):
+        changes = avenant["changes"]
+        amount += Decimal(changes["amount_delta"])
+        duration += changes["duration_delta_months"]
+        modification: dict[str, Any] = {"id": number, "dateNotificationModification": avenant["notified_on"],
+                                         "datePublicationDonneesModification": avenant["notified_on"]}
+        if Decimal(changes["amount_delta"]):
+            modification["montant"] = _money(amount)
+        if changes["duration_delta_months"]:
+            modification["dureeMois"] = duration
+        if changes.get("titulaire_ids") is not None:
+            modification["titulaires"] = _titulaires(directory, changes["titulaire_ids"])
+        modifications.append({"modification": modification})
+    record: dict[str, Any] = {
+        "id": marche["code"], "acheteur": {"id": _siret(directory, ledger["groupement"]["coordonnateur_id"])},
+        "nature": "Marché", "objet": marche["object"], "codeCPV": marche["cpv"],
+        "techniques": {"technique": p["techniques"]}, "modalitesExecution": {"modaliteExecution":
+                                                                             p["modalites_execution"]},
+        "marcheInnovant": p["marche_innovant"], "ccag": p["ccag"], "offresRecues": p["offres_recues"],
+        "attributionAvance": p["attribution_avance"], "tauxAvance": p.get("taux_avance", 0),
+        "typeGroupementOperateurs": p["type_groupement_operateurs"], "procedure": p["procedure"],
+        "lieuExecution": {"code": p["lieu_execution"]["code"], "typeCode": p["lieu_execution"]["type_code"]},
+        "dureeMois": marche["duration_months"], "dateNotification": marche["notified_on"],
+        "datePublicationDonnees": p["date_publication"], "montant": _money(Decimal(marche["initial_amount"])),
+        "typesPrix": {"typePrix": p["types_prix"]}, "formePrix": p["forme_prix"],
+        "sousTraitanceDeclaree": p["sous_traitance_declaree"],
+        "titulaires": _titulaires(directory, marche["titulaires_initial"] if "titulaires_initial" in marche
+                                  else marche["titulaire_ids"]),
+        "considerationsSociales": {"considerationSociale": p["considerations_sociales"]},
+        "considerationsEnvironnementales": {"considerationEnvironnementale": p["considerations_environnementales"]},
+    }
+    if modifications:
+        record["modifications"] = modifications
+    return record
+
+
+def decp(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, Any]:
+    return {"marches": {"marche": [decp_marche(ledger, directory, plan_id)]}}
+
+
+# OCDS
+def _party(directory: Ledger, organisation_id: str, roles: list[str]) -> dict[str, Any]:
+    org = directory["organisations"][organisation_id]
+    return {"id": f"FR-SIRET-{org['siret']}", "name": org["name"], "roles": roles,
+            "identifier": {"scheme": "FR-SIRET", "id": org["siret"], "legalName": org["name"]}}
+
+
+def _datetime(day: str) -> str:
+    return f"{day}T00:00:00Z"
+
+
+def _metric(indicator: dict[str, Any], observations: list[dict[str, Any]]) -> dict[str, Any]:
+    metric: dict[str, Any] = {"id": indicator["key"], "title": indicator["name"]}
+    if observations:
+        metric["observations"] = observations
+    return metric
+
+
+def _targets(indicator: dict[str, Any]) -> list[dict[str, Any]]:
+    if indicator["kind"] != "quantitative":
+        return []
+    steps = indicator.get("trajectory") or []
+    targets = [{"id": f"{indicator['key']}-target-{step['from']}", "measure": float(step["target"]),
+                "unit": {"name": indicator["unit"]}, "period": {"startDate": _datetime(step["from"])}}
+               for step in steps]
+    targets.append({"id": f"{indicator['key']}-target", "measure": float(indicator["target"]),
+                    "unit": {"name": indicator["unit"]}})
+    return targets
+
+
+def _observations(indicator: dict[str, Any], measures: list[dict[str, Any]],
+                  directory: Ledger) -> list[dict[str, Any]]:
+    observations = []
+    for m in sorted(measures, key=lambda m: (m["period_start"], m["member_id"] or "")):
+        where = directory["organisations"].get(m["member_id"], {}).get("siret", "groupement") \
+            if m["member_id"] else "groupement"
+        observation: dict[str, Any] = {
+            "id": f"{indicator['key']}-{where}-{m['period_start']}",
+            "period": {"startDate": _datetime(m["period_start"]), "endDate": _datetime(m["period_end"])},
+            "measure": float(m["value"]) if m["value"] is not None else m["assessment"],
+        }
+        if indicator.get("unit"):
+            observation["unit"] = {"name": indicator["unit"]}
+        observations.append(observation)
+    return observations
+
+
+def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: str) -> list[dict[str, Any]]:
+    """One release per change: the award and contract with its agreed metrics, one `contractAmendment`
+    release per notified avenant, and an `implementation` release with the measures as observations."""
+    plan = ledger["plans"][plan_id]
+    marche = ledger["marches"][plan["marche_id"]]
+    ocid = f"{OCID_PREFIX}-{marche['id']}"
+    buyer = ledger["groupement"]["coordonnateur_id"]
+    parties = [_party(directory, buyer, ["buyer", "procuringEntity"])]
+    parties += [_party(directory, t, ["supplier"]) for t in marche["titulaire_ids"]]
+    initial = Decimal(marche["initial_amount"])
+    contract_id = f"{marche['code']}-contract"
+    agreed = [_metric(i, _targets(i)) for i in plan["indicators"].values()]
+    award_id = f"{marche['code']}-award"
+    base = {"ocid": ocid, "language": "fr", "initiationType": "tender",
+            "buyer": {"id": parties[0]["id"], "name": parties[0]["name"]}}
+    releases = [{
+        **base, "id": f"{ocid}-award", "date": _datetime(marche["notified_on"]), "tag": ["award", "contract"],
+        "parties": parties,
+        "awards": [{"id": award_id, "status": "active", "date": _datetime(marche["notified_on"]),
+                    "value": {"amount": _money(initial), "currency": "EUR"},
+                    "suppliers": [{"id": p["id"], "name": p["name"]} for p in parties[1:]]}],
+        "contracts": [{"id": contract_id, "awardID": award_id, "title": marche["object"], "status": "active",
+                       "value": {"amount": _money(initial), "currency": "EUR"},
+                       "dateSigned": _datetime(marche["notified_on"]), "agreedMetrics": agreed}],
+    }]
+    amount, previous = initial, f"{ocid}-award"
+    for number, avenant in enumerate(notified_avenants(marche), start=1):
+        amount += Decimal(avenant["changes"]["amount_delta"])
+        release_id = f"{ocid}-avenant-{number}"
+        releases.append({
+            **base, "id": release_id, "date": _datetime(avenant["notified_on"]), "tag": ["contractAmendment"],
+            "contracts": [{"id": contract_id, "awardID": award_id,
+                           "value": {"amount": _money(amount), "currency": "EUR"},
+                           "amendments": [{"id": str(number), "date": _datetime(avenant["notified_on"]),
+                                           "rationale": avenant["reason"],
+                                           "description": f"Avenant {number} ({avenant['basis']}): "
+                                                          f"{avenant['changes']['amount_delta']} € HT, "
+                                                          f"{avenant['cumulative_percent']} % cumulés",
+                                           "amendsReleaseID": previous, "releaseID": release_id}]}],
+        })
+        previous = release_id
+    by_indicator: dict[str, list[dict[str, Any]]] = {}
+    for m in plan["measures"].values():
+        by_indicator.setdefault(m["indicator_key"], []).append(m)
+    metrics = [_metric(i, _observations(i, by_indicator.get(key, []), directory))
+               for key, i in plan["indicators"].items()]
+    last_day = max((m["period_end"] for m in plan["measures"].values()), default=marche["notified_on"])
+    releases.append({**base, "id": f"{ocid}-implementation", "date": _datetime(last_day),
+                     "tag": ["implementation"],
+                     "contracts": [{"id": contract_id, "awardID": award_id,
+                                    "implementation": {"metrics": metrics}}]})
+    for release in releases:
+        release["publisher"] = {"name": publisher}
+    return releases
+
+
+def release_package(releases: list[dict[str, Any]], published: str, publisher: str) -> dict[str, Any]:
+    for release in releases:
+        release.pop("publisher", None)
+    return {"uri": f"urn:progres:{releases[0]['ocid']}:releases", "version": "1.1", "publishedDate": published,
+            "publisher": {"name": publisher}, "releases": releases,
+            "extensions": ["https://raw.githubusercontent.com/open-contracting-extensions/ocds_metrics_extension/"
+                           "master/extension.json"]}
+
+
+def compile_releases(releases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The compiled release: the latest value of every field, contracts merged by id (OCDS merge rules,
+    simplified to what these releases contain)."""
+    compiled: dict[str, Any] = {"ocid": releases[0]["ocid"], "id": f"{releases[0]['ocid']}-compiled",
+                                "tag": ["compiled"], "initiationType": "tender"}
+    contracts: dict[str, dict[str, Any]] = {}
+    for release in sorted(releases, key=lambda r: r["date"]):
+        for key, value in release.items():
+            if key in ("id", "tag", "contracts", "publisher"):
+                continue
+            compiled[key] = value
+        for contract in release.get("contracts", []):
+            merged = contracts.setdefault(contract["id"], {})
+            amendments = merged.get("amendments", []) + contract.get("amendments", [])
+            merged.update(contract)
+            if amendments:
+                merged["amendments"] = amendments
+    compiled["contracts"] = list(contracts.values())
+    return compiled
+
+
+def record_package(releases: list[dict[str, Any]], published: str, publisher: str) -> dict[str, Any]:
+    package_uri = f"urn:progres:{releases[0]['ocid']}:releases"
+    return {"uri": f"urn:progres:{releases[0]['ocid']}:record", "version": "1.1", "publishedDate": published,
+            "publisher": {"name": publisher},
+            "records": [{"ocid": releases[0]["ocid"],
+                         "releases": [{"url": f"{package_uri}#{r['id']}", "date": r["date"], "tag": r["tag"]}
+                                      for r in releases],
+                         "compiledRelease": compile_releases(releases)}]}
+
+

@@ -1,0 +1,136 @@
+"""DECP 2.0.3 and OCDS 1.1.5 (with the metrics extension) exports of the seed scenario validate against the
+shared schemas, read where the project keeps them (never copied by hand); a broken export is caught."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft4Validator, Draft7Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from progres.projections.exports import decp, ocds_releases, record_package, release_package
+from progres.projections.ledger import DIRECTORY, Replay
+from progres.services.commands import Progres
+from progres.services.demo import run_seed_scenario
+
+STANDARDS = Path(__file__).resolve().parents[3] / "shared" / "standards"
+OCDS = "https://standard.open-contracting.org/schema/1__1__5/"
+
+
+def load(relative: str) -> dict:
+    return json.loads((STANDARDS / relative).read_text())
+
+
+def merge_patch(target: dict, patch: dict) -> dict:
+    """JSON Merge Patch (RFC 7386), as the extension's README says to apply it."""
+    result = copy.deepcopy(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_patch(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+@pytest.fixture(scope="module")
+def seed():
+    app = Progres(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    scenario = run_seed_scenario(app)
+    replay = Replay().feed_all(app.facts())
+    return scenario, replay.ledgers[scenario.groupement], replay.ledgers[DIRECTORY]
+
+
+@pytest.fixture(scope="module")
+def ocds_validators():
+    release = merge_patch(load("ocds-1.1.5/release-schema.json"), load("ocds-metrics-extension/release-schema.json"))
+    registry = Registry().with_resources([
+        (f"{OCDS}release-schema.json", Resource.from_contents(release, default_specification=DRAFT4)),
+        (f"{OCDS}versioned-release-validation-schema.json",
+         Resource.from_contents(load("ocds-1.1.5/versioned-release-validation-schema.json"),
+                                default_specification=DRAFT4)),
+    ])
+    return {
+        "release": Draft4Validator(release, registry=registry),
+        "release_package": Draft4Validator(load("ocds-1.1.5/release-package-schema.json"), registry=registry),
+        "record_package": Draft4Validator(load("ocds-1.1.5/record-package-schema.json"), registry=registry),
+    }
+
+
+def errors(validator, document) -> list[str]:
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def test_the_decp_export_of_the_seed_validates_with_zero_errors(seed):
+    scenario, ledger, directory = seed
+    document = decp(ledger, directory, scenario.plan)
+    validator = Draft7Validator(load("decp-2.0.3/schema_decp_v2.0.3.json"))
+    assert errors(validator, document) == []
+    marche = document["marches"]["marche"][0]
+    assert len(marche["id"]) <= 16
+    assert [m["modification"]["id"] for m in marche["modifications"]] == [1, 2]
+    assert [m["modification"]["montant"] for m in marche["modifications"]] == [468000.0, 496000.0]
+
+
+def test_the_decp_validator_catches_a_broken_export(seed):
+    scenario, ledger, directory = seed
+    broken = decp(ledger, directory, scenario.plan)
+    del broken["marches"]["marche"][0]["acheteur"]
+    broken["marches"]["marche"][0]["codeCPV"] = "beurre"
+    found = errors(Draft7Validator(load("decp-2.0.3/schema_decp_v2.0.3.json")), broken)
+    assert any("acheteur" in e for e in found)
+    assert any("codeCPV" in e for e in found)
+
+
+def test_the_ocds_releases_and_record_validate_with_zero_errors(seed, ocds_validators):
+    scenario, ledger, directory = seed
+    releases = ocds_releases(ledger, directory, scenario.plan, "Région Hauts-de-France")
+    assert [r["tag"] for r in releases] == [["award", "contract"], ["contractAmendment"], ["contractAmendment"],
+                                             ["implementation"]]
+    for release in releases:
+        assert errors(ocds_validators["release"], release) == [], release["id"]
+    package = release_package(copy.deepcopy(releases), "2024-02-01T00:00:00Z", "Région Hauts-de-France")
+    assert errors(ocds_validators["release_package"], package) == []
+    record = record_package(copy.deepcopy(releases), "2024-02-01T00:00:00Z", "Région Hauts-de-France")
+    assert errors(ocds_validators["record_package"], record) == []
+    metrics = releases[-1]["contracts"][0]["implementation"]["metrics"]
+    egalim = next(m for m in metrics if m["id"] == "egalim_share")
+    assert len(egalim["observations"]) == 26  # six lycées in two semesters, seven in the two others
+    agreed = releases[0]["contracts"][0]["agreedMetrics"]
+    assert any(m["id"] == "egalim_share" and len(m["observations"]) == 3 for m in agreed)  # two steps + final
+    compiled = record["records"][0]["compiledRelease"]
+    assert compiled["contracts"][0]["value"]["amount"] == 496000.0
+    assert len(compiled["contracts"][0]["amendments"]) == 2
+
+
+def test_the_ocds_validator_catches_a_broken_release(seed, ocds_validators):
+    scenario, ledger, directory = seed
+    release = ocds_releases(ledger, directory, scenario.plan, "Région")[1]
+    del release["ocid"]
+    release["tag"] = ["avenant"]
+    found = errors(ocds_validators["release"], release)
+    assert any("ocid" in e for e in found)
+    assert any("avenant" in e for e in found)
+
+
+def test_the_export_commands_write_what_validates(tmp_path, ocds_validators):
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from progres.services.bootstrap import bootstrap  # noqa: PLC0415
+    from progres.services.settings import Settings  # noqa: PLC0415
+
+    scenario = run_seed_scenario(bootstrap(Settings(data_dir=tmp_path)))
+    decp_file, record_file = tmp_path / "decp.json", tmp_path / "record.json"
+    for args in (["decp", "--output", str(decp_file)], ["ocds", "--kind", "record", "--output", str(record_file)]):
+        result = subprocess.run([sys.executable, "-m", "progres.services.cli", "export", *args, "--plan",
+                                 scenario.plan, "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                                timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+    assert errors(Draft7Validator(load("decp-2.0.3/schema_decp_v2.0.3.json")), json.loads(decp_file.read_text())) == []
+    assert errors(ocds_validators["record_package"], json.loads(record_file.read_text())) == []
