@@ -137,3 +137,14 @@ def checkpoint(settings: Settings) -> dict[str, Any]:
     position, link = (row[0], bytes(row[1]).hex()) if row else (0, GENESIS.hex())
     return {"position": position, "link": link, "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "algorithm": "sha256(previous || position || aggregate id || version || topic || state)"}
+
+
+def link_at(settings: Settings, position: int) -> str | None:
+    """The chain's link at a log position (what a report built from that position cites)."""
+    if settings.store != "postgres":
+        return None
+    chain = sql.Identifier(settings.postgres_schema, "progres_chain")
+    with postgres_connect(settings) as connection:
+        row = connection.execute(sql.SQL("SELECT link FROM {} WHERE notification_id <= %s ORDER BY notification_id "
+                                         "DESC LIMIT 1").format(chain), [position]).fetchone()
+    return bytes(row[0]).hex() if row else None

@@ -188,15 +188,46 @@ def projections_run(
             models.follow(settings, stop=lambda: False)
 
 
-@app.command()
+bilan_app = typer.Typer(help="The bilan du plan: show it, report it, capitalise it.", invoke_without_command=True)
+app.add_typer(bilan_app, name="bilan")
+PlanOption = Annotated[str | None, typer.Option("--plan", help="id of the plan de progrès")]
+AsOfOption = Annotated[str | None, typer.Option(help="time (ISO 8601) to reconstruct it at")]
+PositionOption = Annotated[int | None, typer.Option(help="log position to reconstruct it at")]
+
+
+def ledger_for(data_dir: Path | None, plan_id: str, as_of: str | None, position: int | None) -> tuple[Any, ...]:
+    """The plan's ledger now, or as of a time or position, with the organisations' directory."""
+    from progres.projections.ledger import DIRECTORY  # noqa: PLC0415
+
+    settings, _, models = open_read_models(data_dir)
+    models.fresh(None)
+    route = models.route(plan_id)
+    if route is None:
+        console.print(f"[red]plan_not_found[/]: no plan de progrès with id {plan_id}")
+        raise typer.Exit(2)
+    reader = models.as_of()
+    at = reader.position_for(position, as_of)
+    ledger = reader.plan_ledger(plan_id, at) if (as_of or position is not None) else \
+        models.ledgers([route.groupement_id])[route.groupement_id]
+    directory = models.ledgers([DIRECTORY])[DIRECTORY]
+    return settings, ledger, directory, models, at
+
+
+@bilan_app.callback()
 def bilan(
-    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
-    as_of: Annotated[str | None, typer.Option(help="time (ISO 8601) the balance is reconstructed at")] = None,
-    position: Annotated[int | None, typer.Option(help="log position the balance is reconstructed at")] = None,
+    ctx: typer.Context,
+    plan_id: PlanOption = None,
+    as_of: AsOfOption = None,
+    position: PositionOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the balance as JSON")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """The bilan du plan: now, or as it stood at a past time or log position."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if plan_id is None:
+        console.print("[red]missing[/]: --plan PLAN_ID (or a subcommand: report, capitalisation)")
+        raise typer.Exit(2)
     _, _, models = open_read_models(data_dir)
     models.fresh(None)
     if as_of is None and position is None:
@@ -210,6 +241,61 @@ def bilan(
         print(json.dumps(balance, ensure_ascii=False, indent=2))
         return
     print_balance(balance)
+
+
+@bilan_app.command("report")
+def bilan_report(
+    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
+    format: Annotated[str, typer.Option(help="html, pdf, csv, xlsx or json")] = "html",
+    output: Annotated[Path | None, typer.Option(help="file to write (default: bilan-<plan>.<format>)")] = None,
+    as_of: AsOfOption = None,
+    position: PositionOption = None,
+    data_dir: DataDir = None,
+) -> None:
+    """The bilan report for elected officials and the supplier (in French), with its provenance."""
+    from progres.services.audit import link_at  # noqa: PLC0415
+    from progres.services.reports import bilan as reports  # noqa: PLC0415
+
+    if format not in ("html", "pdf", "csv", "xlsx", "json"):
+        console.print(f"[red]invalid_input[/]: format: '{format}' is not one of html, pdf, csv, xlsx, json")
+        raise typer.Exit(2)
+    settings, ledger, directory, _, at = ledger_for(data_dir, plan_id, as_of, position)
+    report = reports.build_report(ledger, directory, plan_id, link_at(settings, report_position(ledger, at)))
+    target = output or Path(f"bilan-{plan_id[:8]}.{format}")
+    with console.status(f"Writing the {format.upper()} report…"):
+        if format == "html":
+            target.write_text(reports.to_html(report), encoding="utf-8")
+        elif format == "pdf":
+            target.write_bytes(reports.to_pdf(report))
+        elif format == "csv":
+            target.write_text(reports.to_csv(report), encoding="utf-8")
+        elif format == "xlsx":
+            target.write_bytes(reports.to_xlsx(report))
+        else:
+            target.write_text(json.dumps(reports.to_json(report), ensure_ascii=False, indent=2), encoding="utf-8")
+    console.print(f"Report written to {target} (log position {report.position}).")
+
+
+def report_position(ledger: Any, at: int) -> int:
+    return min(int(ledger["position"]), at) if at else int(ledger["position"])
+
+
+@bilan_app.command("capitalisation")
+def bilan_capitalisation(
+    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
+    output: Annotated[Path | None, typer.Option(help="file to write (Markdown); printed otherwise")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """What the plan taught, for the next consultation: needs, constraints, decisions, avenants, indicators."""
+    from progres.services.reports.capitalisation import capitalisation  # noqa: PLC0415
+
+    _, ledger, directory, _, _ = ledger_for(data_dir, plan_id, None, None)
+    text = capitalisation(ledger, directory, plan_id)
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"written to {output}")
 
 
 def print_balance(balance: dict[str, Any]) -> None:
