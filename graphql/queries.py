@@ -19,9 +19,11 @@ from progres.graphql.types import (
     PageInfo,
     Plan,
     PlanBalance,
+    ReplayStep,
     paginate,
 )
 from progres.projections.ledger import DIRECTORY
+from progres.projections.replay import replay_plan
 from progres.services.access import Unknown
 
 AUTH = [IsAuthenticated]
@@ -120,6 +122,32 @@ class Query:
         rows = await off_loop(services.models.store.history, services.models.projection, filters,
                               position_cursor(after), first + 1, filter.until)
         return event_page(rows, first)
+
+    @strawberry.field(description="Auditors: a plan's history replayed, each event with the plan's state after it.",
+                      permission_classes=AUTH)
+    async def replay(self, info: Info, plan_id: strawberry.ID, until: str | None = None, first: int = 100,
+                     after: str | None = None) -> Connection[ReplayStep]:
+        services, actor = context_of(info).services, actor_of(info)
+
+        def steps() -> list[dict]:
+            groupement_id = services.access.groupement_of(str(plan_id))
+            services.access.check_history(actor, groupement_id)
+            after_position = position_cursor(after)
+            found = []
+            for step in replay_plan(services.app.facts(), str(plan_id), until):
+                if step["position"] > after_position:
+                    found.append(step)
+                    if len(found) > first:
+                        break
+            return found
+
+        if not 0 < first <= 1000:
+            raise InvalidInput("first", rule="ask for 1 to 1000 steps")
+        found = await off_loop(steps)
+        edges = [Edge(cursor=str(s["position"]), node=ReplayStep.from_step(s)) for s in found[:first]]
+        return Connection(edges=edges, page_info=PageInfo(has_next_page=len(found) > first,
+                                                          end_cursor=edges[-1].cursor if edges else None),
+                          total_count=len(edges))
 
     @strawberry.field(description="Auditors: the history of any entity (groupement, marché, plan, measure…).",
                       permission_classes=AUTH)

@@ -42,6 +42,7 @@ from progres.graphql.types import (
     Plan,
     PlanBalance,
     Proposal,
+    ReplayStep,
     Review,
     UserError,
     describe_fields,
@@ -73,9 +74,9 @@ class ErrorCodes(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": "bad_request"}
 
 
-describe_fields(UserError, MutationResult, PageInfo, Organisation, Membership, Avenant, Marche, Measure, Indicator,
-                Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView, PlanBalance,
-                DocumentInput, EventFilter)
+describe_fields(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure,
+                Indicator, Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView,
+                PlanBalance, DocumentInput, EventFilter)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

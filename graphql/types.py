@@ -346,6 +346,23 @@ class Event:
         return cls(**row)
 
 
+@strawberry.type(description="One step of an auditor's replay: an event and the plan's state after it.")
+class ReplayStep:
+    position: int
+    timestamp: str
+    type: str
+    aggregate_id: strawberry.ID
+    version: int
+    data: JSON = strawberry.field(description="The event's own data, as stored.")
+    plan: JSON = strawberry.field(description="The plan's state after the event (tree, activity, amount).")
+
+    @classmethod
+    def from_step(cls, step: dict[str, Any]) -> ReplayStep:
+        return cls(position=step["position"], timestamp=step["timestamp"], type=step["type"],
+                   aggregate_id=strawberry.ID(step["aggregate_id"]), version=step["version"], data=step["data"],
+                   plan=step["plan"])
+
+
 @strawberry.type(description="What one member sees of a plan: its indicators, actions, propositions, decisions.")
 class MemberView:
     plan_id: strawberry.ID
