@@ -179,3 +179,17 @@ def test_an_organisation_outside_the_groupement_cannot_tell_a_plan_exists(seeded
                       {"p": "00000000-0000-0000-0000-000000000000"}, actor=stranger)
     assert hidden.errors[0].message == missing.errors[0].message.replace(
         "00000000-0000-0000-0000-000000000000", scenario.plan)
+
+
+def test_an_auditor_replays_a_plan_through_graphql_and_a_member_may_not(seeded):
+    api, scenario = seeded
+    query = "query($p: ID!, $a: String) { replay(planId: $p, first: 500, after: $a) { edges { node { position type " \
+            "plan } } pageInfo { hasNextPage endCursor } } }"
+    steps = api.run(query, {"p": scenario.plan}, actor=f"{scenario.auditor}:auditeur")
+    assert steps.errors is None, steps.errors
+    nodes = [e["node"] for e in steps.data["replay"]["edges"]]
+    assert [n["position"] for n in nodes] == sorted(n["position"] for n in nodes)
+    assert nodes[-1]["type"] == "Marche.Closed"
+    assert nodes[-1]["plan"]["closed"]
+    denied = api.run(query, {"p": scenario.plan}, actor=f"{scenario.lycees[0]}:acheteur")
+    assert denied.errors[0].extensions["code"] == "forbidden"
