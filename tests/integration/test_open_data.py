@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from progres.projections.ledger import DIRECTORY, Replay
 from progres.services.commands import Progres
 from progres.services.demo import run_seed_scenario
 
-STANDARDS = Path(__file__).resolve().parents[3] / "shared" / "standards"
+# The shared standards sit beside the repository (as in CI); PROGRES_STANDARDS_DIR may point elsewhere.
+STANDARDS = Path(os.environ.get("PROGRES_STANDARDS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "standards")
 OCDS = "https://standard.open-contracting.org/schema/1__1__5/"
 
 
