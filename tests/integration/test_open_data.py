@@ -19,7 +19,8 @@ from progres.services.commands import Progres
 from progres.services.demo import run_seed_scenario
 
 # The shared standards sit beside the repository (as in CI); PROGRES_STANDARDS_DIR may point elsewhere.
-STANDARDS = Path(os.environ.get("PROGRES_STANDARDS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "standards")
+BESIDE = Path(__file__).resolve().parents[3] / "shared" / "standards"
+STANDARDS = Path(os.environ.get("PROGRES_STANDARDS_DIR") or BESIDE)
 OCDS = "https://standard.open-contracting.org/schema/1__1__5/"
 
 
