@@ -435,19 +435,6 @@ export = typer.Typer(help="Open data: DECP 2.0.3 and OCDS 1.1.5 (metrics extensi
 app.add_typer(export, name="export")
 
 
-def plan_ledgers(data_dir: Path | None, plan_id: str) -> tuple[Settings, Any, Any]:
-    from progres.projections.ledger import DIRECTORY  # noqa: PLC0415
-
-    settings, _, models = open_read_models(data_dir)
-    models.fresh(None)
-    route = models.route(plan_id)
-    if route is None:
-        console.print(f"[red]plan_not_found[/]: no plan de progrès with id {plan_id}")
-        raise typer.Exit(2)
-    ledgers = models.ledgers([route.groupement_id, DIRECTORY])
-    return settings, ledgers[route.groupement_id], ledgers[DIRECTORY]
-
-
 def write_document(document: Any, output: Path | None) -> None:
     text = json.dumps(document, ensure_ascii=False, indent=2)
     if output is None:
@@ -466,7 +453,7 @@ def export_decp(
     """DECP 2.0.3 JSON of the plan's marché, its notified avenants as `modifications`."""
     from progres.projections.exports import MissingParticulars, decp  # noqa: PLC0415
 
-    _, ledger, directory = plan_ledgers(data_dir, plan_id)
+    _, ledger, directory, _, _ = ledger_for(data_dir, plan_id, None, None)
     try:
         write_document(decp(ledger, directory, plan_id), output)
     except MissingParticulars as error:
@@ -486,7 +473,7 @@ def export_ocds(
 
     from progres.projections.exports import ocds_releases, record_package, release_package  # noqa: PLC0415
 
-    _, ledger, directory = plan_ledgers(data_dir, plan_id)
+    _, ledger, directory, _, _ = ledger_for(data_dir, plan_id, None, None)
     publisher = directory["organisations"][ledger["groupement"]["coordonnateur_id"]]["name"]
     releases = ocds_releases(ledger, directory, plan_id, publisher)
     published = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -45,19 +45,10 @@ def schema_statements(d: Dialect) -> list[str]:
         + ", state " + d.blob_type + ", PRIMARY KEY (projection, groupement_id))",
         "CREATE TABLE IF NOT EXISTS {p}routes (projection TEXT, aggregate_id TEXT, groupement_id TEXT, "
         "plan_id TEXT, PRIMARY KEY (projection, aggregate_id))",
-        "CREATE TABLE IF NOT EXISTS {p}member_views (projection TEXT, plan_id TEXT, member_id TEXT, "
-        "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
-        + ", PRIMARY KEY (projection, plan_id, member_id))",
-        "CREATE TABLE IF NOT EXISTS {p}plan_dashboards (projection TEXT, plan_id TEXT, member_id TEXT, "
-        "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
-        + ", PRIMARY KEY (projection, plan_id, member_id))",
-        "CREATE TABLE IF NOT EXISTS {p}plan_balances (projection TEXT, plan_id TEXT, member_id TEXT, "
-        "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
-        + ", PRIMARY KEY (projection, plan_id, member_id))",
-        # Who takes part in each groupement (plan_id holds the groupement's id): what access checks read.
-        "CREATE TABLE IF NOT EXISTS {p}groupement_parties (projection TEXT, plan_id TEXT, member_id TEXT, "
-        "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
-        + ", PRIMARY KEY (projection, plan_id, member_id))",
+        # One shape for every view (groupement_parties: plan_id holds the groupement, what access checks read).
+        *(f"CREATE TABLE IF NOT EXISTS {{p}}{table} (projection TEXT, plan_id TEXT, member_id TEXT, "
+          "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
+          + ", PRIMARY KEY (projection, plan_id, member_id))" for table in VIEW_TABLES),
         "CREATE TABLE IF NOT EXISTS {p}history (projection TEXT, position " + d.bigint + ", groupement_id TEXT, "
         "plan_id TEXT, organisation_id TEXT, aggregate_id TEXT, version INTEGER, type TEXT, timestamp TEXT, "
         "PRIMARY KEY (projection, position))",
