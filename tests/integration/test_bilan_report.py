@@ -107,6 +107,11 @@ def test_a_report_as_of_a_past_position_is_built_from_the_as_of_balance(seeded):
     assert past["position"] == position
     assert not past["balance"]["final"]
     assert past["balance"]["marche"]["current_amount"] == "468000.00"
+    timestamp = next(f.timestamp for f in app.facts() if f.position == position)
+    at_time = json.loads(report(data, scenario.plan, "json", "--as-of", timestamp).read_text())
+    assert at_time["balance"] == AsOf(app, models.store, models.projection).plan_balance(scenario.plan,
+                                                                                          timestamp=timestamp)
+    assert at_time["balance"] == past["balance"]
 
 
 def test_the_capitalisation_carries_needs_constraints_decisions_and_avenants(seeded):
