@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -117,7 +116,8 @@ def indicator_summary(indicator: dict[str, Any], points: Iterable[Point], finish
     }
 
 
-def finished_at(marche: dict[str, Any] | None, plan: dict[str, Any], day: date) -> bool:
+def finished_at(marche: dict[str, Any] | None, plan: dict[str, Any]) -> bool:
+    """Once the plan is closed by its bilan final (or its marché closed), a target not met is not met."""
     if plan.get("bilan_final") is not None:
         return True
     return bool(marche and marche.get("closed_on"))

@@ -33,7 +33,7 @@ def member_view(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
     plan = ledger["plans"][plan_id]
     marche = ledger["marches"].get(plan["marche_id"])
     day = view_day(ledger)
-    finished = finished_at(marche, plan, date.fromisoformat(day))
+    finished = finished_at(marche, plan)
     figures = figures or PlanFigures.of(plan)
     indicators = []
     for indicator in plan["indicators"].values():

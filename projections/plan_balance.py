@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +46,7 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
     plan = ledger["plans"][plan_id]
     marche = ledger["marches"].get(plan["marche_id"]) or {}
     day = view_day(ledger)
-    finished = finished_at(marche, plan, date.fromisoformat(day))
+    finished = finished_at(marche, plan)
     figures = figures or PlanFigures.of(plan)
     index = figures.index
     axes = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from progres.domain.errors import DomainError, NotFound
+from progres.domain.errors import NotFound
 from progres.services.policy import (
     MANAGE,
     MANAGING_COMMANDS,
@@ -100,7 +100,3 @@ class Access:
     def readable_groupements(self, actor: Actor) -> list[str]:
         return [doc["groupement_id"] for doc in self.models.all_parties()
                 if self.policy.allowed(actor, READ_PLAN, Parties.of_document(doc))]
-
-
-def error_payload(error: DomainError) -> dict[str, Any]:
-    return error.as_dict()

@@ -49,11 +49,10 @@ class CommandReceipt(ProgresAggregate):
         return derive_id("command", command_id)
 
     @event("Accepted")
-    def __init__(self, command_id: str, command: str, result_id: str | None, position: int | None) -> None:
+    def __init__(self, command_id: str, command: str, result_id: str | None) -> None:
         self.command_id = command_id
         self.command = command
         self.result_id = result_id
-        self.position = position
 
 
 RECEIPT_TOPIC_SUFFIX = "CommandReceipt.Accepted"
@@ -127,8 +126,7 @@ class ProgresApplication(Application[UUID]):
             position = self.max_notification_id()
             if receipt_id is not None and command_id is not None:
                 result = str(result_id) if result_id is not None else None
-                pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result,
-                                              position=None))
+                pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result))
             try:
                 recordings = self.save(*pending)
             except IntegrityError:

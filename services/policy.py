@@ -7,7 +7,6 @@ its aggregates (commands) or its ledger (reads), which say the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -113,6 +112,3 @@ class Policy:
     def check(self, actor: Actor, action: str, parties: Parties | None, subject: str | None = None) -> None:
         if not self.allowed(actor, action, parties, subject):
             raise Denied(None, actor=f"{actor.role.value} of organisation {actor.organisation_id}", action=action)
-
-    def readable_groupements(self, actor: Actor, all_parties: Iterable[Parties]) -> list[str]:
-        return [p.groupement_id for p in all_parties if self.allowed(actor, READ_PLAN, p)]
