@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(12, ge=2)
     graphql_max_tokens: int = Field(4000, ge=100)
     graphql_max_aliases: int = Field(20, ge=1)
+    oidc_issuer: str | None = Field(
+        None, description="issuer of the identity provider (Keycloak realm URL); unset: development identity")
+    oidc_audience: str = Field("progres-api", description="audience tokens must be meant for")
+    oidc_allowed_azp: tuple[str, ...] = Field(("progres-cli", "progres-web"), description="clients allowed to ask")
+    oidc_jwks_url: str | None = Field(None, description="where the signing keys are (default: the issuer's certs)")
+    oidc_leeway_seconds: int = Field(30, ge=0, le=60, description="clock leeway on exp and nbf")
     store: Literal["sqlite", "postgres"] = Field(
         "sqlite", description="sqlite: embedded files in data_dir; postgres: a PostgreSQL server"
     )
@@ -68,6 +74,10 @@ class Settings(BaseSettings):
             "POSTGRES_CONNECT_TIMEOUT": "10",
             "POSTGRES_PRE_PING": "y",
         }
+
+    @property
+    def jwks_url(self) -> str:
+        return self.oidc_jwks_url or f"{(self.oidc_issuer or '').rstrip('/')}/protocol/openid-connect/certs"
 
     def describe_store(self) -> str:
         if self.store == "sqlite":

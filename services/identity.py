@@ -1,0 +1,107 @@
+"""Who is acting: bearer tokens validated locally against the identity provider's keys (Keycloak's JWKS).
+
+Rules: RS256 only; signature by the key named in the token (`kid`), keys cached and fetched again for an
+unknown `kid` at most once per cooldown (a key rotation is followed without a restart); exact issuer;
+audience; allowed authorised party (`azp`); `exp` and `nbf` with a leeway of at most 60 s. The acting
+organisation is chosen per request and must be in the token's `organization` claim; the role must be one of
+the user's realm roles. Every refusal has a stable code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from progres.domain.organisations import Organisation
+from progres.services.policy import Actor, Role
+
+MAX_LEEWAY_SECONDS = 60
+ALGORITHM = "RS256"
+
+
+class TokenRefused(Exception):
+    """The request's identity cannot be trusted: answer 401 (or 403 for an organisation or role)."""
+
+    def __init__(self, code: str, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass(frozen=True)
+class TokenRules:
+    issuer: str
+    audience: str
+    allowed_azp: tuple[str, ...]
+    leeway: int = 30
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.leeway <= MAX_LEEWAY_SECONDS:
+            raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY_SECONDS} seconds")
+
+
+class TokenValidator:
+    def __init__(self, rules: TokenRules, jwks_url: str, cooldown_seconds: float = 10.0) -> None:
+        self.rules = rules
+        self.keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, cooldown_duration=cooldown_seconds,
+                                    timeout=10)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError:
+            raise TokenRefused("malformed_token", "the bearer token is not a JWT") from None
+        if header.get("alg") != ALGORITHM:
+            raise TokenRefused("algorithm_refused", f"only {ALGORITHM} tokens are accepted, not {header.get('alg')}")
+        try:
+            key = self.keys.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientError as error:
+            raise TokenRefused("unknown_key", f"no key of the identity provider signs this token ({error})") from None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key.key, algorithms=[ALGORITHM], audience=self.rules.audience, issuer=self.rules.issuer,
+                leeway=self.rules.leeway, options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenRefused("token_expired", "the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise TokenRefused("token_not_yet_valid", "the token is not valid yet (nbf)") from None
+        except jwt.InvalidIssuerError:
+            raise TokenRefused("wrong_issuer", "the token was issued by another identity provider") from None
+        except jwt.InvalidAudienceError:
+            raise TokenRefused("wrong_audience", f"the token is not meant for {self.rules.audience}") from None
+        except jwt.InvalidSignatureError:
+            raise TokenRefused("bad_signature", "the token's signature does not match its content") from None
+        except jwt.InvalidTokenError as error:
+            raise TokenRefused("invalid_token", f"the token is not acceptable: {error}") from None
+        if claims.get("azp") not in self.rules.allowed_azp:
+            raise TokenRefused("azp_refused", f"tokens obtained by client {claims.get('azp')!r} are not accepted")
+        return claims
+
+
+def organisations_of(claims: Mapping[str, Any]) -> set[str]:
+    """Keycloak's `organization` claim: a list of aliases, or a map of alias to details."""
+    value = claims.get("organization")
+    if isinstance(value, list):
+        return {str(v) for v in value}
+    if isinstance(value, dict):
+        return {str(k) for k in value}
+    return set()
+
+
+def actor_from_claims(claims: Mapping[str, Any], organisation: str | None, role: str | None) -> Actor:
+    """The acting organisation (its SIRET, the alias of its Keycloak organisation) and role of a request."""
+    if not organisation:
+        raise TokenRefused("organisation_missing", "say which organisation acts (X-Progres-Organisation: SIRET)")
+    if organisation not in organisations_of(claims):
+        raise TokenRefused("organisation_not_in_token", f"the user does not belong to organisation {organisation}",
+                           status=403)
+    granted = {r.value for r in Role} & set(claims.get("realm_access", {}).get("roles", []))
+    if role is None and len(granted) == 1:
+        role = next(iter(granted))
+    if role is None or role not in granted:
+        raise TokenRefused("role_not_in_token", f"role {role!r} is not one of the user's roles {sorted(granted)}",
+                           status=403)
+    return Actor(str(Organisation.create_id(organisation)), Role(role))
