@@ -5,7 +5,7 @@
 #   deploy/keycloak/keycloak.sh stop
 # Environment: KEYCLOAK_CACHE (default ~/.cache/progres/keycloak), KEYCLOAK_PORT (8180),
 # KEYCLOAK_MANAGEMENT_PORT (9000), KEYCLOAK_ADMIN / KEYCLOAK_ADMIN_PASSWORD (admin / admin),
-# KEYCLOAK_IMPORT (a directory of realm files to import at start).
+# KEYCLOAK_IMPORT (a directory of realm files to import at start), KEYCLOAK_FRESH=1 (start from empty data).
 set -euo pipefail
 VERSION=26.5.6
 SHA256=fa3dd5df90b9ac006712c2f0991be4e8a6cb30ac538e0439ce2f45fc40f4c692
@@ -29,6 +29,9 @@ fetch() {
 start() {
   fetch
   if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then echo "Keycloak already running"; return; fi
+  if [ "${KEYCLOAK_FRESH:-0}" = 1 ]; then
+    rm -rf "$HOME_DIR/data"  # a new, empty server: the realm files are imported again
+  fi
   if [ -n "${KEYCLOAK_IMPORT:-}" ]; then
     mkdir -p "$HOME_DIR/data/import" && cp "$KEYCLOAK_IMPORT"/*.json "$HOME_DIR/data/import/"
   fi
