@@ -481,6 +481,28 @@ def export_ocds(
     write_document(package(releases, published, publisher), output)
 
 
+keycloak_app = typer.Typer(help="Keycloak: provisioning of organisations.", no_args_is_help=True)
+app.add_typer(keycloak_app, name="keycloak")
+
+
+@keycloak_app.command("sync")
+def keycloak_sync(data_dir: DataDir = None) -> None:
+    """Make Keycloak Organizations match the platform's organisations and groupement memberships."""
+    from progres.projections.ledger import DIRECTORY  # noqa: PLC0415
+    from progres.services.provisioning import admin_client, sync, wanted_organisations  # noqa: PLC0415
+
+    settings, _, models = open_read_models(data_dir)
+    models.fresh(None)
+    parties = models.all_parties()
+    ledgers = models.ledgers([DIRECTORY, *[p["groupement_id"] for p in parties]])
+    codes = {g: ledger["groupement"]["code"] for g, ledger in ledgers.items() if ledger.get("groupement")}
+    wanted = wanted_organisations(ledgers.get(DIRECTORY, {}), parties, codes)
+    changes = sync(admin_client(settings), wanted)
+    for change in changes:
+        console.print(f"  {change}")
+    console.print(f"{len(changes)} change(s); {len(wanted)} organisations in sync with {settings.keycloak_url}.")
+
+
 def main() -> None:
     try:
         app()

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     oidc_allowed_azp: tuple[str, ...] = Field(("progres-cli", "progres-web"), description="clients allowed to ask")
     oidc_jwks_url: str | None = Field(None, description="where the signing keys are (default: the issuer's certs)")
     oidc_leeway_seconds: int = Field(30, ge=0, le=60, description="clock leeway on exp and nbf")
+    keycloak_url: str = Field("http://127.0.0.1:8180", description="Keycloak server, for `progres keycloak sync`")
+    keycloak_realm: str = "progres"
+    keycloak_client_id: str = Field("progres-provisioner", description="service account that provisions")
+    keycloak_client_secret: SecretStr = SecretStr("progres-provisioner-dev-secret")
     store: Literal["sqlite", "postgres"] = Field(
         "sqlite", description="sqlite: embedded files in data_dir; postgres: a PostgreSQL server"
     )
