@@ -93,10 +93,12 @@ class Query:
         services, actor = context_of(info).services, actor_of(info)
 
         def read() -> dict | None:
-            services.access.readable_plan(actor, str(plan_id))
+            _, parties = services.access.readable_plan(actor, str(plan_id))
             if as_of is not None or position is not None:
-                return services.models.as_of().plan_balance(str(plan_id), position, as_of)
-            return services.models.plan_balance(str(plan_id), min_position)
+                found = services.models.as_of().plan_balance(str(plan_id), position, as_of)
+            else:
+                found = services.models.plan_balance(str(plan_id), min_position)
+            return services.access.balance_for(actor, parties, found) if found else None
 
         doc = await off_loop(read)
         if doc is None:

@@ -34,12 +34,12 @@ class Subscription:
     @strawberry.subscription(description="The plan's balance, sent again each time it changes.")
     async def plan_balance_changes(self, info: Info, plan_id: strawberry.ID) -> AsyncGenerator[PlanBalance, None]:
         services, actor = context_of(info).services, actor_of(info)
-        await off_loop(services.access.readable_plan, actor, str(plan_id))
+        _, parties = await off_loop(services.access.readable_plan, actor, str(plan_id))
         seen = -1
         while True:
             found = await off_loop(services.models.store.view, "plan_balances", services.models.projection,
                                    str(plan_id), "")
             if found and found[1]["position"] != seen:
                 seen = found[1]["position"]
-                yield PlanBalance.from_doc(found[1])
+                yield PlanBalance.from_doc(services.access.balance_for(actor, parties, found[1]))
             await asyncio.sleep(POLL_SECONDS)

@@ -91,6 +91,16 @@ class Access:
             return None
         return {actor.organisation_id}
 
+    def balance_for(self, actor: Actor, parties: Parties, balance: dict[str, Any]) -> dict[str, Any]:
+        """The balance as the actor may see it: another member's breakdown and gain share only for those
+        who see every member's details (coordonnateur, auditors, or all when the convention shares them)."""
+        visible = self.visible_members(actor, parties)
+        if visible is None:
+            return balance
+        gains = balance["gains"]
+        return {**balance, "members": {m: v for m, v in balance["members"].items() if m in visible},
+                "gains": {**gains, "members": {m: v for m, v in gains["members"].items() if m in visible}}}
+
     def check_history(self, actor: Actor, groupement_id: str | None) -> None:
         parties = self.parties(groupement_id) if groupement_id else None
         if actor.role is Role.ADMIN:
