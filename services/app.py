@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     validator = None
     if settings.oidc_issuer:
         validator = TokenValidator(TokenRules(settings.oidc_issuer, settings.oidc_audience, settings.oidc_allowed_azp,
-                                              settings.oidc_leeway_seconds), settings.jwks_url)
+                                              settings.oidc_leeway_seconds), settings.jwks_url,
+                                   settings.oidc_jwks_cooldown_seconds)
     stop = threading.Event()
 
     @asynccontextmanager

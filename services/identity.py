@@ -45,7 +45,8 @@ class TokenRules:
 class TokenValidator:
     def __init__(self, rules: TokenRules, jwks_url: str, cooldown_seconds: float = 10.0) -> None:
         self.rules = rules
-        self.keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, cooldown_duration=cooldown_seconds,
+        # The key set is cached (not single keys): a key the realm disables leaves with the next fetch.
+        self.keys = jwt.PyJWKClient(jwks_url, cache_keys=False, lifespan=60, cooldown_duration=cooldown_seconds,
                                     timeout=10)
 
     def claims(self, token: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     oidc_audience: str = Field("progres-api", description="audience tokens must be meant for")
     oidc_allowed_azp: tuple[str, ...] = Field(("progres-cli", "progres-web"), description="clients allowed to ask")
     oidc_jwks_url: str | None = Field(None, description="where the signing keys are (default: the issuer's certs)")
+    oidc_jwks_cooldown_seconds: float = Field(10.0, gt=0, description="least time between two fetches of the keys")
     oidc_leeway_seconds: int = Field(30, ge=0, le=60, description="clock leeway on exp and nbf")
     keycloak_url: str = Field("http://127.0.0.1:8180", description="Keycloak server, for `progres keycloak sync`")
     keycloak_realm: str = "progres"
