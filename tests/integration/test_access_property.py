@@ -28,7 +28,8 @@ OPERATIONS = {
             "{ edges { node { memberId } } } } } } } }",
     "member_view": "query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { memberId document } }",
     "balance": "query($p: ID!) { planBalance(planId: $p) { document } }",
-    "events": "query($g: ID!) { events(filter: {groupementId: $g}, first: 1000) { edges { node { organisationId } } } }",
+    "events": "query($g: ID!) { events(filter: {groupementId: $g}, first: 1000) "
+              "{ edges { node { organisationId } } } }",
 }
 
 
