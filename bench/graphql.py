@@ -16,13 +16,18 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
+from typing import Any
 
 import httpx
 from psycopg import sql
 
+from progres.projections.ledger import DIRECTORY
 from progres.services.bootstrap import bootstrap, postgres_connect
+from progres.services.identity import LocalIssuer
 from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 from progres.services.workload import build_region
@@ -40,8 +45,7 @@ async def load(url: str, query: str, variables, actor, rate: float, seconds: flo
             started = time.perf_counter()
             vars_, who = variables(i), actor(i)
             try:
-                response = await client.post(url, json={"query": query, "variables": vars_},
-                                             headers={"x-progres-actor": who})
+                response = await client.post(url, json={"query": query, "variables": vars_}, headers=who)
             except httpx.TransportError:
                 failures += 1  # counted, with its latency, rather than ending the run
             else:
@@ -75,7 +79,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
-    settings = Settings(store="postgres", postgres_schema=f"gbench_{suffix}", views_schema=f"gbench_views_{suffix}")
+    settings = Settings(store="postgres", postgres_schema=f"gbench_{suffix}", views_schema=f"gbench_views_{suffix}",
+                        data_dir=Path(tempfile.mkdtemp(prefix="progres-bench-")))
     app = bootstrap(settings)
     try:
         started = time.perf_counter()
@@ -86,7 +91,7 @@ def main() -> None:
         settle(settings)
         print(f"workload: {app.max_notification_id()} events, {len(lycees)} members, read models built, "
               f"in {time.perf_counter() - started:.0f} s")
-        run_server_and_load(settings, region, lycees, plan, args)
+        run_server_and_load(settings, region, lycees, plan, args, token_headers(settings, app))
     finally:
         app.close()
         with postgres_connect(settings, autocommit=True) as connection:
@@ -103,11 +108,29 @@ def settle(settings: Settings) -> None:
                 connection.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(schema, table)))
 
 
+def token_headers(settings: Settings, app: Any) -> Any:
+    """Local identity mode: tokens minted with the server's key, one per organisation (by its id)."""
+    models = ReadModels.open(app, settings)
+    directory = models.ledgers([DIRECTORY])[DIRECTORY]["organisations"]
+    models.close()
+    issuer = LocalIssuer(settings.data_dir)
+    cache: dict[tuple[str, str], dict[str, str]] = {}
+
+    def headers(organisation_id: str, role: str) -> dict[str, str]:
+        if (organisation_id, role) not in cache:
+            siret = directory[organisation_id]["siret"]
+            cache[(organisation_id, role)] = {"authorization": f"Bearer {issuer.mint(siret, [role], 'progres-api')}",
+                                              "x-progres-organisation": siret}
+        return cache[(organisation_id, role)]
+    return headers
+
+
 def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan: str,
-                        args: argparse.Namespace) -> None:
+                        args: argparse.Namespace, headers: Any) -> None:
     port = 18000 + random.randint(0, 999)
     env = {"PROGRES_WORKERS": "2", **os.environ, "PROGRES_STORE": "postgres",
-           "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema, "PROGRES_VIEWS_SCHEMA": settings.views_schema}
+           "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema, "PROGRES_VIEWS_SCHEMA": settings.views_schema,
+           "PROGRES_DATA_DIR": str(settings.data_dir)}
     print(f"server: progres serve with {env['PROGRES_WORKERS']} worker(s); load: {args.rate:g} req/s for "
           f"{args.seconds:g} s per query, open loop, from this process")
     log_path = os.environ.get("BENCH_SERVER_LOG", os.devnull)  # where the server's own messages go
@@ -125,12 +148,12 @@ def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan
             time.sleep(0.2)
         graphql = f"{url}/graphql"
         # Warm every worker (first reads load caches) before measuring.
-        asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: f"{region}:coordonnateur", 20, 2))
+        asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: headers(region, "coordonnateur"), 20, 2))
         asyncio.run(load(graphql, MEMBER_VIEW, lambda i: {"p": plan, "m": lycees[i % len(lycees)]},
-                         lambda i: f"{lycees[i % len(lycees)]}:acheteur", 50, 3))
+                         lambda i: headers(lycees[i % len(lycees)], "acheteur"), 50, 3))
         view = asyncio.run(load(graphql, MEMBER_VIEW, lambda i: {"p": plan, "m": lycees[i % len(lycees)]},
-                                lambda i: f"{lycees[i % len(lycees)]}:acheteur", args.rate, args.seconds))
-        balance = asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: f"{region}:coordonnateur",
+                                lambda i: headers(lycees[i % len(lycees)], "acheteur"), args.rate, args.seconds))
+        balance = asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: headers(region, "coordonnateur"),
                                    args.rate, args.seconds))
         for name, figures in (("memberView", view), ("planBalance", balance)):
             print(f"{name:<12} sent {figures['sent']} at {figures['rate']:.1f} req/s, {figures['failed']} failed; "

@@ -18,12 +18,11 @@ from progres.graphql.context import ProgresContext, Services
 from progres.graphql.schema import build_schema
 from progres.services.access import Access
 from progres.services.bootstrap import bootstrap
-from progres.services.identity import TokenRefused, TokenRules, TokenValidator, actor_from_claims
+from progres.services.identity import LOOPBACK, LocalIssuer, TokenRefused, TokenRules, TokenValidator, actor_from_claims
 from progres.services.policy import Actor, Policy
 from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 
-ACTOR_HEADER = "x-progres-actor"
 ORGANISATION_HEADER = "x-progres-organisation"
 ROLE_HEADER = "x-progres-role"
 READY_MAX_LAG = 1000
@@ -35,21 +34,22 @@ class IdentityRefused(Exception):
         self.code, self.status = code, status
 
 
-def actor_from(headers: Any, settings: Settings, validator: TokenValidator | None = None) -> Actor | None:
-    """With an identity provider: the bearer token, the acting organisation (SIRET) and role headers.
-    Without one (development only): `X-Progres-Actor: <organisation id>:<role>`, refused in production."""
-    if validator is not None:
-        return actor_from_token(headers, validator)
-    value = headers.get(ACTOR_HEADER)
-    if value is None:
-        return None
+class LocalIdentityRefused(RuntimeError):
+    """The local identity mode was asked where it must not run."""
+
+
+def identity_validator(settings: Settings) -> TokenValidator:
+    """Keycloak's keys when an issuer is configured; otherwise the explicit local identity mode, which only a
+    development server on a loopback address may use."""
+    if settings.oidc_issuer:
+        return TokenValidator(TokenRules(settings.oidc_issuer, settings.oidc_audience, settings.oidc_allowed_azp,
+                                         settings.oidc_leeway_seconds), settings.jwks_url,
+                              settings.oidc_jwks_cooldown_seconds)
     if settings.environment == "production":
-        raise IdentityRefused("the development identity header is refused in production")
-    organisation, _, role = value.partition(":")
-    try:
-        return Actor.parse(organisation.strip(), role.strip())
-    except ValueError:
-        raise IdentityRefused(f"'{value}' is not '<organisation id>:<role>'") from None
+        raise LocalIdentityRefused("production needs an identity provider: set PROGRES_OIDC_ISSUER")
+    if settings.host not in LOOPBACK:
+        raise LocalIdentityRefused(f"local identity mode serves loopback addresses only, not {settings.host}")
+    return LocalIssuer(settings.data_dir).validator(settings.oidc_audience, settings.oidc_leeway_seconds)
 
 
 class ProgresGraphQLRouter(GraphQLRouter[ProgresContext, None]):
@@ -57,9 +57,8 @@ class ProgresGraphQLRouter(GraphQLRouter[ProgresContext, None]):
         return orjson.dumps(data)  # views are large JSON documents: encode them fast
 
 
-def actor_from_token(headers: Any, validator: TokenValidator) -> Actor | None:
-    if headers.get(ACTOR_HEADER) is not None:
-        raise IdentityRefused("the development identity header is refused: send a bearer token")
+def actor_from(headers: Any, validator: TokenValidator) -> Actor | None:
+    """The bearer token, then the acting organisation (SIRET) and role headers."""
     authorization = headers.get("authorization")
     if authorization is None:
         return None
@@ -78,11 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application = bootstrap(settings)
     models = ReadModels.open(application, settings)
     services = Services(settings, application, models, Access(models, Policy()))
-    validator = None
-    if settings.oidc_issuer:
-        validator = TokenValidator(TokenRules(settings.oidc_issuer, settings.oidc_audience, settings.oidc_allowed_azp,
-                                              settings.oidc_leeway_seconds), settings.jwks_url,
-                                   settings.oidc_jwks_cooldown_seconds)
+    validator = identity_validator(settings)
     stop = threading.Event()
 
     @asynccontextmanager
@@ -98,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def context(request: Request = None, websocket: WebSocket = None) -> ProgresContext:  # type: ignore[assignment]
         connection = request if request is not None else websocket
-        return ProgresContext(services, actor_from(connection.headers, settings, validator))
+        return ProgresContext(services, actor_from(connection.headers, validator))
 
     development = settings.environment == "development"
     router = ProgresGraphQLRouter(build_schema(settings), context_getter=context, graphql_ide="graphiql" if development

@@ -332,11 +332,19 @@ def serve(
     """Serve the GraphQL API (/graphql, GraphiQL in development), /health and /ready."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
+    from progres.services.app import LocalIdentityRefused, identity_validator  # noqa: PLC0415
+
     settings = settings_for(data_dir)
     updates: dict[str, Any] = {"host": host or settings.host, "port": port or settings.port}
     settings = settings.model_copy(update=updates)
+    try:
+        identity_validator(settings)
+    except LocalIdentityRefused as refusal:
+        console.print(f"[red]refused[/]: {refusal}")
+        raise typer.Exit(2) from None
+    identity = settings.oidc_issuer or "local identity mode (tokens from `progres dev-token`)"
     console.print(f"progres serving on http://{settings.host}:{settings.port}/graphql ({settings.environment}, "
-                  f"{settings.describe_store()})")
+                  f"{settings.describe_store()}, identity: {identity})")
     if settings.workers > 1:
         uvicorn.run("progres.services.app:create_app", factory=True, host=settings.host, port=settings.port,
                     workers=settings.workers, log_level="warning")
@@ -501,6 +509,30 @@ def keycloak_sync(data_dir: DataDir = None) -> None:
     for change in changes:
         console.print(f"  {change}")
     console.print(f"{len(changes)} change(s); {len(wanted)} organisations in sync with {settings.keycloak_url}.")
+
+
+@app.command("dev-token")
+def dev_token(
+    org: Annotated[str, typer.Option(help="SIRET of the acting organisation")],
+    role: Annotated[list[str], typer.Option(help="role(s): coordonnateur, acheteur, titulaire, auditeur, admin")],
+    hours: Annotated[int, typer.Option(help="lifetime of the token")] = 8,
+    data_dir: DataDir = None,
+) -> None:
+    """Local identity mode: mint a token signed by the key kept in the data directory (no Keycloak)."""
+    from progres.domain.values import Siret  # noqa: PLC0415
+    from progres.services.identity import LocalIssuer  # noqa: PLC0415
+    from progres.services.policy import Role  # noqa: PLC0415
+
+    settings = settings_for(data_dir)
+    if settings.oidc_issuer:
+        console.print("[red]refused[/]: an identity provider is configured (PROGRES_OIDC_ISSUER): ask it for tokens")
+        raise typer.Exit(2)
+    try:
+        siret, roles = Siret(org).value, [Role(r).value for r in role]
+    except (DomainError, ValueError) as error:
+        console.print(f"[red]invalid_input[/]: {error}")
+        raise typer.Exit(2) from None
+    print(LocalIssuer(settings.data_dir).mint(siret, roles, settings.oidc_audience, hours * 3600))
 
 
 def main() -> None:

@@ -9,11 +9,15 @@ the user's realm roles. Every refusal has a stable code.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from progres.domain.organisations import Organisation
 from progres.services.policy import Actor, Role
@@ -43,11 +47,23 @@ class TokenRules:
 
 
 class TokenValidator:
-    def __init__(self, rules: TokenRules, jwks_url: str, cooldown_seconds: float = 10.0) -> None:
+    def __init__(self, rules: TokenRules, jwks_url: str | None = None, cooldown_seconds: float = 10.0,
+                 local_key: Any = None) -> None:
         self.rules = rules
+        self.local_key = local_key  # local identity mode: the one key, no JWKS
         # The key set is cached (not single keys): a key the realm disables leaves with the next fetch.
         self.keys = jwt.PyJWKClient(jwks_url, cache_keys=False, lifespan=60, cooldown_duration=cooldown_seconds,
-                                    timeout=10)
+                                    timeout=10) if jwks_url else None
+
+    def signing_key(self, token: str, kid: str | None) -> Any:
+        if self.keys is None:
+            if kid != LOCAL_KID:
+                raise TokenRefused("unknown_key", "this token was not minted by this platform's local identity")
+            return self.local_key
+        try:
+            return self.keys.get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientError as error:
+            raise TokenRefused("unknown_key", f"no key of the identity provider signs this token ({error})") from None
 
     def claims(self, token: str) -> dict[str, Any]:
         try:
@@ -56,13 +72,10 @@ class TokenValidator:
             raise TokenRefused("malformed_token", "the bearer token is not a JWT") from None
         if header.get("alg") != ALGORITHM:
             raise TokenRefused("algorithm_refused", f"only {ALGORITHM} tokens are accepted, not {header.get('alg')}")
-        try:
-            key = self.keys.get_signing_key_from_jwt(token)
-        except jwt.PyJWKClientError as error:
-            raise TokenRefused("unknown_key", f"no key of the identity provider signs this token ({error})") from None
+        key = self.signing_key(token, header.get("kid"))
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key.key, algorithms=[ALGORITHM], audience=self.rules.audience, issuer=self.rules.issuer,
+                token, key, algorithms=[ALGORITHM], audience=self.rules.audience, issuer=self.rules.issuer,
                 leeway=self.rules.leeway, options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError:
@@ -106,3 +119,38 @@ def actor_from_claims(claims: Mapping[str, Any], organisation: str | None, role:
         raise TokenRefused("role_not_in_token", f"role {role!r} is not one of the user's roles {sorted(granted)}",
                            status=403)
     return Actor(str(Organisation.create_id(organisation)), Role(role))
+
+
+# Local identity mode: the embedded default, with no identity provider.
+LOCAL_ISSUER = "progres-local"
+LOCAL_KID = "progres-local"
+LOCAL_AZP = "progres-dev-token"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class LocalIssuer:
+    """Mints development tokens with a key kept in the data directory (`progres dev-token`)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "identity" / "local-signing-key.pem"
+
+    def private_key(self) -> Any:
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+            self.path.chmod(0o600)
+        return serialization.load_pem_private_key(self.path.read_bytes(), password=None)
+
+    def public_key(self) -> Any:
+        return self.private_key().public_key()
+
+    def mint(self, siret: str, roles: list[str], audience: str, lifetime_seconds: int = 8 * 3600) -> str:
+        now = int(time.time())
+        claims = {"iss": LOCAL_ISSUER, "aud": audience, "azp": LOCAL_AZP, "sub": f"local:{siret}", "iat": now,
+                  "exp": now + lifetime_seconds, "organization": [siret], "realm_access": {"roles": roles}}
+        return jwt.encode(claims, self.private_key(), algorithm=ALGORITHM, headers={"kid": LOCAL_KID})
+
+    def validator(self, audience: str, leeway: int) -> TokenValidator:
+        return TokenValidator(TokenRules(LOCAL_ISSUER, audience, (LOCAL_AZP,), leeway), local_key=self.public_key())

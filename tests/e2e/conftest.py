@@ -24,6 +24,7 @@ from progres.graphql.mutations import camel
 from progres.graphql.schema import schema
 from progres.services.bootstrap import postgres_connect
 from progres.services.demo import REGION, TITULAIRE
+from progres.services.identity import LocalIssuer
 from progres.services.settings import Settings
 
 
@@ -39,21 +40,31 @@ class Server:
     settings: Settings
     process: subprocess.Popen[bytes]
 
-    def post(self, query: str, variables: dict[str, Any] | None = None, actor: str | None = None,
+    def token(self, siret: str, role: str) -> str:
+        """A token of the server's local identity mode (the same key, in its data directory)."""
+        return LocalIssuer(self.settings.data_dir).mint(siret, [role], self.settings.oidc_audience)
+
+    def headers(self, actor: tuple[str, str]) -> dict[str, str]:
+        siret, role = actor
+        return {"authorization": f"Bearer {self.token(siret, role)}", "x-progres-organisation": siret}
+
+    def post(self, query: str, variables: dict[str, Any] | None = None, actor: tuple[str, str] | None = None,
              headers: dict[str, str] | None = None) -> dict[str, Any]:
-        sent = {**(headers or {}), **({"x-progres-actor": actor} if actor else {})}
+        sent = {**(headers or {}), **(self.headers(actor) if actor else {})}
         response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
                               headers=sent, timeout=60)
         return {"status": response.status_code, **response.json()}
 
 
 @pytest.fixture
-def server(postgres_ready) -> Iterator[Server]:
+def server(postgres_ready, tmp_path) -> Iterator[Server]:
     suffix = uuid.uuid4().hex[:10]
-    settings = Settings(store="postgres", postgres_schema=f"e2e_{suffix}", views_schema=f"e2e_views_{suffix}")
+    settings = Settings(store="postgres", postgres_schema=f"e2e_{suffix}", views_schema=f"e2e_views_{suffix}",
+                        data_dir=tmp_path)
     port = free_port()
     env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
-           "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_ENVIRONMENT": "development"}
+           "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_ENVIRONMENT": "development",
+           "PROGRES_DATA_DIR": str(tmp_path)}
     process = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -88,18 +99,19 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-REGION_ID = str(Organisation.create_id(siret_with_key(REGION[0])))
+REGION_SIRET = siret_with_key(REGION[0])
+REGION_ID = str(Organisation.create_id(REGION_SIRET))
 TITULAIRE_ID = str(Organisation.create_id(siret_with_key(TITULAIRE[0])))
 ACTING_FOR = ("recorded_by", "corrected_by", "author_id", "by")
 
 
-def actor_for(command: str, arguments: dict[str, Any]) -> str:
-    """Who sends each command of the scenario: the party the command acts for."""
+def actor_for(command: str, arguments: dict[str, Any], sirets: dict[str, str]) -> tuple[str, str]:
+    """Who sends each command of the scenario: the party the command acts for (SIRET, role)."""
     if command == "register_organisation":
-        return "platform:admin"
+        return REGION_SIRET, "admin"
     org = next((str(arguments[a]) for a in ACTING_FOR if arguments.get(a)), REGION_ID)
     role = "coordonnateur" if org == REGION_ID else "titulaire" if org == TITULAIRE_ID else "acheteur"
-    return f"{org}:{role}"
+    return sirets[org], role
 
 
 class GraphQLRunner:
@@ -108,6 +120,7 @@ class GraphQLRunner:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.count = 0
+        self.sirets: dict[str, str] = {}  # organisation id → SIRET, learnt as organisations are registered
         self.fields = schema._schema.mutation_type.fields
 
     def __call__(self, command: str, **arguments: Any) -> str:
@@ -120,9 +133,11 @@ class GraphQLRunner:
         definitions = ", ".join(f"${arg}: {kind}" for arg, kind in types.items())
         passed = ", ".join(f"{arg}: ${arg}" for arg in variables)
         query = (f"mutation({definitions}) {{ {name}({passed}) {{ ok id position error {{ code field message }} }} }}")
-        answer = self.server.post(query, variables, actor=actor_for(command, arguments))
+        answer = self.server.post(query, variables, actor=actor_for(command, arguments, self.sirets))
         assert "errors" not in answer, (command, query, answer)
         result = answer["data"][name]
         assert result["ok"], (command, result["error"])
         self.count += 1
+        if command == "register_organisation":
+            self.sirets[str(result["id"])] = arguments["siret"]
         return str(result["id"])

@@ -27,21 +27,21 @@ def test_the_seed_scenario_driven_through_mutations_reads_back_as_the_read_model
     runner = GraphQLRunner(server)
     scenario = run_seed_scenario(None, runner)
     assert runner.count > 250
-    head = server.post(f"{{ planBalance(planId: \"{scenario.plan}\") {{ position }} }}",
-                       actor=f"{REGION_ID}:coordonnateur")
+    coordonnateur = (runner.sirets[REGION_ID], "coordonnateur")
+    head = server.post(f'{{ planBalance(planId: "{scenario.plan}") {{ position }} }}', actor=coordonnateur)
     assert "errors" not in head, head
 
     app = bootstrap(server.settings)
     models = ReadModels.open(app, server.settings)
     last = app.max_notification_id()
     try:
-        balance = server.post(BALANCE, {"p": scenario.plan, "n": last}, actor=f"{REGION_ID}:coordonnateur")
+        balance = server.post(BALANCE, {"p": scenario.plan, "n": last}, actor=coordonnateur)
         assert balance["data"]["planBalance"]["final"]
         assert balance["data"]["planBalance"]["document"] == models.plan_balance(scenario.plan, last)
         assert balance["data"]["planBalance"]["document"]["marche"]["cumulative_change_percent"] == "3.33"
         for member in scenario.lycees:
             seen = server.post(MEMBER_VIEW, {"p": scenario.plan, "m": member, "n": last},
-                               actor=f"{member}:acheteur")
+                               actor=(runner.sirets[member], "acheteur"))
             assert "errors" not in seen, seen
             assert seen["data"]["memberView"]["document"] == models.member_view(scenario.plan, member, last)
     finally:
@@ -52,10 +52,10 @@ def test_the_seed_scenario_driven_through_mutations_reads_back_as_the_read_model
 SUBSCRIPTION = "subscription($p: ID!, $after: Int!) { planEvents(planId: $p, afterPosition: $after) { position type } }"
 
 
-async def subscribe(url: str, actor: str, plan: str, after: int, wanted: int) -> list[dict]:
+async def subscribe(url: str, headers: dict[str, str], plan: str, after: int, wanted: int) -> list[dict]:
     received: list[dict] = []
     async with websockets.connect(url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"],
-                                  additional_headers={"x-progres-actor": actor}) as socket:
+                                  additional_headers=headers) as socket:
         await socket.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await socket.recv())["type"] == "connection_ack"
         await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
@@ -83,12 +83,13 @@ def test_a_subscription_receives_the_events_of_mutations_made_meanwhile(server):
                     notified_on="2022-01-01")
     plan = runner("draw_up_plan", marche_id=marche, title="Plan")
     runner("add_axis", plan_id=plan, key="egalim", title="EGalim")
-    start = server.post(f"{{ planBalance(planId: \"{plan}\", minPosition: 1) {{ position }} }}",
-                        actor=f"{coordonnateur}:coordonnateur")["data"]["planBalance"]["position"]
+    actor = (runner.sirets[coordonnateur], "coordonnateur")
+    start = server.post(f'{{ planBalance(planId: "{plan}", minPosition: 1) {{ position }} }}',
+                        actor=actor)["data"]["planBalance"]["position"]
 
     results: list[list[dict]] = []
     listener = threading.Thread(target=lambda: results.append(asyncio.run(
-        subscribe(server.url, f"{coordonnateur}:coordonnateur", plan, start, 3))))
+        subscribe(server.url, server.headers(actor), plan, start, 3))))
     listener.start()
     for n in range(3):
         runner("add_objective", plan_id=plan, key=f"o{n}", axis_key="egalim", title=f"Objectif {n}", kind="moyens")

@@ -1,26 +1,38 @@
-"""A production server: no development identity header, no GraphiQL, no introspection."""
+"""Identity modes of a server: production needs an identity provider and hides the schema; the local
+identity mode runs only in development, on loopback; the old development header is gone."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
-from progres.services.app import create_app
+from progres.services.app import LocalIdentityRefused, create_app
 
 
-def test_production_refuses_the_development_header_and_hides_the_schema(sqlite_settings):
-    settings = sqlite_settings.model_copy(update={"environment": "production"})
+def test_production_refuses_the_local_identity_mode(sqlite_settings):
+    with pytest.raises(LocalIdentityRefused, match="identity provider"):
+        create_app(sqlite_settings.model_copy(update={"environment": "production"}))
+
+
+def test_the_local_identity_mode_serves_loopback_only(sqlite_settings):
+    with pytest.raises(LocalIdentityRefused, match="loopback"):
+        create_app(sqlite_settings.model_copy(update={"host": "0.0.0.0"}))
+
+
+def test_production_hides_graphiql_and_introspection(sqlite_settings):
+    settings = sqlite_settings.model_copy(update={"environment": "production",
+                                                  "oidc_issuer": "http://127.0.0.1:9/realms/progres"})
     with TestClient(create_app(settings)) as client:
-        refused = client.post("/graphql", json={"query": "{ groupements { id } }"},
-                              headers={"x-progres-actor": "x:admin"})
-        assert refused.status_code == 401
-        assert refused.json()["errors"][0]["extensions"]["code"] == "unauthenticated"
         introspection = client.post("/graphql", json={"query": "{ __schema { types { name } } }"})
         assert introspection.json().get("errors"), "introspection is off in production"
         assert client.get("/graphql", headers={"accept": "text/html"}).status_code != 200
 
 
-def test_development_serves_graphiql_and_introspection(sqlite_settings):
+def test_development_serves_graphiql_and_refuses_the_old_header(sqlite_settings):
     with TestClient(create_app(sqlite_settings)) as client:
         assert client.get("/graphql", headers={"accept": "text/html"}).status_code == 200
         introspection = client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
         assert introspection.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+        old = client.post("/graphql", json={"query": "{ groupements { id } }"},
+                          headers={"x-progres-actor": "someone:admin"})
+        assert old.json()["errors"][0]["extensions"]["code"] == "unauthenticated"
