@@ -42,7 +42,9 @@ start() {
   echo $! > "$PIDFILE"
   for _ in $(seq 1 180); do
     if curl -sf "http://127.0.0.1:$MANAGEMENT_PORT/health/ready" >/dev/null 2>&1; then
-      echo "Keycloak $VERSION ready on http://127.0.0.1:$PORT after $(python3 -c "import time; print(round(time.time() - $started, 1))") s"
+      message="Keycloak $VERSION ready on http://127.0.0.1:$PORT after $(python3 -c "import time; print(round(time.time() - $started, 1))") s"
+      echo "$message"
+      echo "$(date -u +%FT%TZ) $message" >> "$CACHE/startup.log"
       return
     fi
     kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { tail -20 "$CACHE/keycloak.log" >&2; exit 1; }
