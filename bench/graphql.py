@@ -114,14 +114,13 @@ def token_headers(settings: Settings, app: Any) -> Any:
     directory = models.ledgers([DIRECTORY])[DIRECTORY]["organisations"]
     models.close()
     issuer = LocalIssuer(settings.data_dir)
-    cache: dict[tuple[str, str], dict[str, str]] = {}
+    # Minted before the load, not during it: signing is the client's work, not the server's.
+    minted = {(org, role): {"authorization": f"Bearer {issuer.mint(o['siret'], [role], 'progres-api')}",
+                            "x-progres-organisation": o["siret"]}
+              for org, o in directory.items() for role in ("coordonnateur", "acheteur")}
 
     def headers(organisation_id: str, role: str) -> dict[str, str]:
-        if (organisation_id, role) not in cache:
-            siret = directory[organisation_id]["siret"]
-            cache[(organisation_id, role)] = {"authorization": f"Bearer {issuer.mint(siret, [role], 'progres-api')}",
-                                              "x-progres-organisation": siret}
-        return cache[(organisation_id, role)]
+        return minted[(organisation_id, role)]
     return headers
 
 

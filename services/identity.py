@@ -133,8 +133,15 @@ class LocalIssuer:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "identity" / "local-signing-key.pem"
+        self._key: Any = None
 
     def private_key(self) -> Any:
+        """Loaded once (loading checks the key, which costs milliseconds); created at first use."""
+        if self._key is None:
+            self._key = self._load_or_create()
+        return self._key
+
+    def _load_or_create(self) -> Any:
         if not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
