@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,6 +26,7 @@ from progres.projections.ledger import DIRECTORY
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.identity import LocalIssuer
 from progres.services.read_models import ReadModels
+from progres.services.serving import served
 from progres.services.settings import Settings
 from progres.services.workload import build_region
 
@@ -126,25 +124,13 @@ def token_headers(settings: Settings, app: Any) -> Any:
 
 def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan: str,
                         args: argparse.Namespace, headers: Any) -> None:
-    port = 18000 + random.randint(0, 999)
     env = {"PROGRES_WORKERS": "2", **os.environ, "PROGRES_STORE": "postgres",
            "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema, "PROGRES_VIEWS_SCHEMA": settings.views_schema,
            "PROGRES_DATA_DIR": str(settings.data_dir)}
     print(f"server: progres serve with {env['PROGRES_WORKERS']} worker(s); load: {args.rate:g} req/s for "
           f"{args.seconds:g} s per query, open loop, from this process")
     log_path = os.environ.get("BENCH_SERVER_LOG", os.devnull)  # where the server's own messages go
-    with open(log_path, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+    with open(log_path, "w") as log, served(env, log=log, timeout=120) as url:
         graphql = f"{url}/graphql"
         # Warm every worker (first reads load caches) before measuring.
         asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: headers(region, "coordonnateur"), 20, 2))
@@ -157,9 +143,6 @@ def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan
         for name, figures in (("memberView", view), ("planBalance", balance)):
             print(f"{name:<12} sent {figures['sent']} at {figures['rate']:.1f} req/s, {figures['failed']} failed; "
                   f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, max {figures['max']:.1f} ms")
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,20 +21,14 @@ from progres.graphql.schema import schema
 from progres.services.bootstrap import postgres_connect
 from progres.services.demo import REGION, TITULAIRE
 from progres.services.identity import LocalIssuer
+from progres.services.serving import served
 from progres.services.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
 class Server:
     url: str
     settings: Settings
-    process: subprocess.Popen[bytes]
 
     def token(self, siret: str, role: str) -> str:
         """A token of the server's local identity mode (the same key, in its data directory)."""
@@ -61,27 +51,11 @@ def server(postgres_ready, tmp_path) -> Iterator[Server]:
     suffix = uuid.uuid4().hex[:10]
     settings = Settings(store="postgres", postgres_schema=f"e2e_{suffix}", views_schema=f"e2e_views_{suffix}",
                         data_dir=tmp_path)
-    port = free_port()
     env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
            "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_ENVIRONMENT": "development",
            "PROGRES_DATA_DIR": str(tmp_path)}
-    process = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"progres serve did not become ready: {process.stderr.read().decode()[-2000:]}")
-        time.sleep(0.2)
-    yield Server(url, settings, process)
-    process.terminate()
-    process.wait(timeout=20)
+    with served(env) as url:
+        yield Server(url, settings)
     with postgres_connect(settings, autocommit=True) as connection:
         for schema_name in (settings.postgres_schema, settings.views_schema):
             connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name)))

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -25,6 +24,7 @@ from psycopg import sql
 
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.demo import run_seed_scenario
+from progres.services.serving import served
 from progres.services.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,25 +125,11 @@ def trusting_server(keycloak, postgres_ready) -> Iterator[Server]:
     scenario = run_seed_scenario(app)
     head = app.max_notification_id() or 0
     app.close()
-    port = 18700 + int(suffix[:3], 16) % 200
     env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
            "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_OIDC_ISSUER": keycloak.issuer,
            "PROGRES_OIDC_JWKS_COOLDOWN_SECONDS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None:
-            pytest.fail(process.stderr.read().decode()[-2000:])
-        time.sleep(0.2)
-    yield Server(url, settings, scenario, head)
-    process.terminate()
-    process.wait(timeout=20)
+    with served(env) as url:
+        yield Server(url, settings, scenario, head)
     with postgres_connect(settings, autocommit=True) as connection:
         for schema in (settings.postgres_schema, settings.views_schema):
             connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -1,0 +1,52 @@
+"""A `progres serve` process started from Python and awaited until ready (end-to-end tests, benchmarks)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+import httpx
+
+
+class ServerDidNotStart(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(env: dict[str, str], port: int | None = None, log: IO[str] | None = None,
+           timeout: float = 60.0) -> Iterator[str]:
+    """Starts `progres serve` with this environment, yields its URL once /ready answers, stops it after."""
+    port = port or free_port()
+    process = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=log or subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                said = process.stderr.read()[-2000:] if process.stderr else ""
+                raise ServerDidNotStart(f"progres serve did not become ready: {said}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
