@@ -11,8 +11,9 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from progres.services.access import Access
+from progres.services.bootstrap import bootstrap
 from progres.services.commands import Progres
-from progres.services.policy import Actor
+from progres.services.policy import Actor, Policy
 from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 
@@ -27,6 +28,13 @@ class Services:
     app: Progres
     models: ReadModels
     access: Access
+
+    @classmethod
+    def wire(cls, settings: Settings) -> Services:
+        """The application, its read models and the access policy, as a server (or a test) runs them."""
+        app = bootstrap(settings)
+        models = ReadModels.open(app, settings)
+        return cls(settings, app, models, Access(models, Policy()))
 
 
 class ProgresContext(BaseContext):

@@ -16,11 +16,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.schema import build_schema
-from progres.services.access import Access
-from progres.services.bootstrap import bootstrap
 from progres.services.identity import LOOPBACK, LocalIssuer, TokenRefused, TokenRules, TokenValidator, actor_from_claims
-from progres.services.policy import Actor, Policy
-from progres.services.read_models import ReadModels
+from progres.services.policy import Actor
 from progres.services.settings import Settings
 
 ORGANISATION_HEADER = "x-progres-organisation"
@@ -74,9 +71,8 @@ def actor_from(headers: Any, validator: TokenValidator) -> Actor | None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    application = bootstrap(settings)
-    models = ReadModels.open(application, settings)
-    services = Services(settings, application, models, Access(models, Policy()))
+    services = Services.wire(settings)
+    application, models = services.app, services.models
     validator = identity_validator(settings)
     stop = threading.Event()
 

@@ -15,11 +15,8 @@ from progres.domain.organisations import Organisation
 from progres.domain.values import siret_with_key
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.schema import build_schema
-from progres.services.access import Access
-from progres.services.bootstrap import bootstrap
 from progres.services.demo import run_seed_scenario
-from progres.services.policy import Actor, Policy
-from progres.services.read_models import ReadModels
+from progres.services.policy import Actor
 from progres.services.settings import Settings
 
 ROLES = ["coordonnateur", "acheteur", "titulaire", "auditeur", "admin"]
@@ -36,11 +33,9 @@ OPERATIONS = {
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     settings_ = Settings(store="sqlite", data_dir=tmp_path_factory.mktemp("access"))
-    app = bootstrap(settings_)
-    scenario = run_seed_scenario(app)
-    models = ReadModels.open(app, settings_)
-    models.fresh(None)
-    services = Services(settings_, app, models, Access(models, Policy()))
+    services = Services.wire(settings_)
+    scenario = run_seed_scenario(services.app)
+    services.models.fresh(None)
     stranger = str(Organisation.create_id(siret_with_key("9990000000001")))
     organisations = [scenario.region, *scenario.lycees, scenario.late_lycee, scenario.titulaire, scenario.auditor,
                      stranger]

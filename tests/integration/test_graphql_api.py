@@ -12,11 +12,8 @@ from progres.domain.values import siret_with_key
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.mutations import COMMANDS, camel
 from progres.graphql.schema import build_schema, schema
-from progres.services.access import Access
-from progres.services.bootstrap import bootstrap
 from progres.services.demo import run_seed_scenario
-from progres.services.policy import Actor, Policy
-from progres.services.read_models import ReadModels
+from progres.services.policy import Actor
 from progres.services.settings import Settings
 from progres.services.workload import build_region
 
@@ -25,9 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 class Api:
     def __init__(self, settings: Settings) -> None:
-        self.app = bootstrap(settings)
-        self.models = ReadModels.open(self.app, settings)
-        self.services = Services(settings, self.app, self.models, Access(self.models, Policy()))
+        self.services = Services.wire(settings)
+        self.app, self.models = self.services.app, self.services.models
         self.schema = build_schema(settings)
 
     def run(self, query: str, variables: dict[str, Any] | None = None, actor: str | None = "platform:admin") -> Any:

@@ -10,11 +10,8 @@ import pytest
 
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.schema import build_schema
-from progres.services.access import Access
-from progres.services.bootstrap import bootstrap
 from progres.services.demo import run_seed_scenario
-from progres.services.policy import Actor, Policy
-from progres.services.read_models import ReadModels
+from progres.services.policy import Actor
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "graphql.md"
 EXAMPLES = re.findall(r"```graphql\n# as: (\w+)\n(.*?)```", DOC.read_text(), re.DOTALL)
@@ -25,11 +22,10 @@ def seeded(tmp_path_factory):
     from progres.services.settings import Settings  # noqa: PLC0415
 
     settings = Settings(store="sqlite", data_dir=tmp_path_factory.mktemp("docs"))
-    app = bootstrap(settings)
-    scenario = run_seed_scenario(app)
-    models = ReadModels.open(app, settings)
-    models.fresh(None)
-    return Services(settings, app, models, Access(models, Policy())), build_schema(settings), scenario
+    services = Services.wire(settings)
+    scenario = run_seed_scenario(services.app)
+    services.models.fresh(None)
+    return services, build_schema(settings), scenario
 
 
 def test_the_guide_has_an_example_for_each_kind_of_user():
