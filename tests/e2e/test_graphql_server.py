@@ -103,4 +103,5 @@ def test_health_and_readiness(server):
     assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{server.url}/ready").json()
     assert ready["status"] == "ready"
-    assert ready["lag"] >= 0
+    assert ready["position"] == ready["head"] - ready["lag"]
+    assert ready["lag"] <= 1000  # the readiness threshold
