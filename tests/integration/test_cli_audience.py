@@ -19,8 +19,8 @@ from progres.services.bootstrap import bootstrap
 from progres.services.cli import app as cli_app
 from progres.services.cli_support import run
 from progres.services.demo import AUDITOR, LATE_LYCEE, LYCEES, REGION, TITULAIRE, run_seed_scenario
-from progres.services.settings import Settings
 from progres.services.reports.labels import label
+from progres.services.settings import Settings
 
 OPERATOR_NOTICE = "lecture en tant qu'opérateur du dépôt, avec un accès complet"
 LYCEE_NAMES = [name for _, name in [*LYCEES, LATE_LYCEE]]
@@ -57,8 +57,8 @@ def cli(seeded, capsys, monkeypatch):
 def report(cli, seeded, tmp_path: Path, fmt: str, *audience: str) -> tuple[str, str]:
     _, scenario = seeded
     target = tmp_path / f"bilan-{fmt}-{len(audience)}.{fmt}"
-    code, out, err = cli("bilan", "report", "--plan", scenario.plan, "--format", fmt, "--output", str(target),
-                         *audience)
+    code, _, err = cli("bilan", "report", "--plan", scenario.plan, "--format", fmt, "--output", str(target),
+                       *audience)
     assert code == 0, err
     return target.read_text(encoding="utf-8"), err
 
