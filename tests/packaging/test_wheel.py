@@ -29,20 +29,32 @@ def ignored(path: Path) -> bool:
     return path.name.startswith(".") or path.name in NOT_SOURCE or path.name.endswith(".egg-info")
 
 
+def tree_files(root: Path) -> list[Path]:
+    """The files of the source tree: what git tracks or would track (its ignore rules leave out virtualenvs,
+    caches, build output, mutation-testing copies…); a copy without git is walked instead."""
+    if (root / ".git").exists() and shutil.which("git"):
+        listed = subprocess.run(["git", "-C", str(root), "ls-files", "--cached", "--others", "--exclude-standard",
+                                 "-z"], capture_output=True, text=True, check=True, timeout=60).stdout
+        return [Path(name) for name in listed.split("\0") if name and (root / name).is_file()]
+    found = []
+    for directory, subdirectories, files in os.walk(root):
+        here = Path(directory)
+        subdirectories[:] = [d for d in subdirectories if not ignored(here / d)]
+        found += [(here / name).relative_to(root) for name in files if not ignored(here / name)]
+    return found
+
+
 def source_files(root: Path = ROOT) -> set[str]:
     """Every file of the package as the wheel should name it (progres/<path>), from the source tree."""
     found: set[str] = set()
-    for directory, subdirectories, files in os.walk(root):
-        here = Path(directory)
-        subdirectories[:] = [d for d in subdirectories if not ignored(here / d)
-                             and not (here == root and d in NOT_SHIPPED)]
-        for name in files:
-            relative = (here / name).relative_to(root).as_posix()
-            if here == root:  # the root folder is the package `progres`: its modules only
-                if name.endswith(".py") and name not in PROJECT_FILES:
-                    found.add(f"progres/{relative}")
-            elif not ignored(here / name) and not name.endswith((".pyc", ".pyo")):
-                found.add(f"progres/{relative}")
+    for relative in tree_files(root):
+        parts = relative.parts
+        if len(parts) == 1:  # the root folder is the package `progres`: its modules only
+            if relative.suffix == ".py" and relative.name not in PROJECT_FILES:
+                found.add(f"progres/{relative.as_posix()}")
+        elif parts[0] not in NOT_SHIPPED and not any(ignored(Path(p)) for p in parts) \
+                and relative.suffix not in (".pyc", ".pyo"):
+            found.add(f"progres/{relative.as_posix()}")
     return found
 
 
