@@ -27,6 +27,7 @@ from progres.services.cli_support import (
     RoleOption,
     audience,
     log_position,
+    parse_time,
     require_store,
     run,
     say,
@@ -400,9 +401,9 @@ app.add_typer(audit, name="audit")
 
 def postgres_only(settings: Settings) -> None:
     if settings.store != "postgres":
-        console.print("[red]unsupported[/]: the hash chain is kept by PostgreSQL triggers; the embedded SQLite "
-                      "store has none (set PROGRES_STORE=postgres)")
-        raise typer.Exit(2)
+        raise Refused("unsupported", "PROGRES_STORE", "la chaîne d'empreintes est tenue par des déclencheurs "
+                      "PostgreSQL ; le dépôt SQLite intégré n'en a pas (PROGRES_STORE=postgres)")
+    require_store(settings)
 
 
 @audit.command("verify")
@@ -455,6 +456,7 @@ def audit_replay(
     """Walk a plan's history event by event, with the plan's state after each one."""
     from progres.projections.replay import replay_plan  # noqa: PLC0415
 
+    until = parse_time(until, "--until") if until is not None else None
     _, progres = open_app(data_dir)
     steps = replay_plan(progres.facts(), plan_id, until)
     if as_json:
@@ -473,8 +475,7 @@ def audit_replay(
                    + (", closed" if state["closed"] else ""))
         table.add_row(str(step["position"]), step["timestamp"][:19], step["type"], summary)
     if count == 0:
-        console.print(f"[red]plan_not_found[/]: no event of plan {plan_id} in the log")
-        raise typer.Exit(2)
+        raise Refused("not_found", "--plan", say("plan_not_found", id=short(plan_id)))
     console.print(table)
 
 

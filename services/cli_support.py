@@ -255,12 +255,12 @@ class Reader:
                           f"{self.actor.organisation_id}", action="historique")) from None
 
 
-def parse_time(value: str) -> str:
+def parse_time(value: str, option: str = "--as-of") -> str:
     """An ISO 8601 date or time, as the log records times (UTC, isoformat); a date is its first instant."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise Refused("invalid_input", "--as-of", say("bad_time", value=short(value, 30))) from None
+        raise Refused("invalid_input", option, say("bad_time", value=short(value, 30))) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat()

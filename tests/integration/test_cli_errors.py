@@ -78,6 +78,10 @@ BAD = [  # (arguments after `--plan PLAN`, or with {plan}; code; field; words of
     (("dev-token", "--org", "123", "--role", "titulaire"), "invalid_input", "--org", "n'est pas un SIRET valide"),
     (("bilan", "report", "--plan", "{plan}", "--output", "/nonexistent-dir/bilan.html"), "io_error", None,
      "/nonexistent-dir/bilan.html"),
+    (("audit", "replay", "--plan", "{plan}", "--until", "tomorrow"), "invalid_input", "--until",
+     "n'est pas une date ISO 8601"),
+    (("audit", "replay", "--plan", "not-a-plan"), "not_found", "--plan", "aucun plan de progrès"),
+    (("audit", "verify"), "unsupported", "PROGRES_STORE", "PostgreSQL"),
 ]
 
 
