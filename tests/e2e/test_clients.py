@@ -154,7 +154,8 @@ def test_every_websocket_frame_is_a_text_frame(server):
         {"id": "x", "type": "subscribe", "payload": {"query": EVENTS, "variables": {"p": setup.plan, "after": 0}}}]))
     assert [json.loads(f)["type"] for f in denied] == ["connection_ack", "next", "complete"]
     refusal = json.loads(denied[1])["payload"]
-    assert refusal["data"] is None and refusal["errors"], refusal
+    assert refusal["data"] is None
+    assert refusal["errors"], refusal
     assert all(isinstance(frame, str) for frame in denied)
 
 
