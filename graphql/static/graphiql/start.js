@@ -7,11 +7,17 @@
   var ws = new URL(http.href);
   ws.protocol = http.protocol === "https:" ? "wss:" : "ws:";
   var fetcher = GraphiQL.createFetcher({ url: http.href, subscriptionUrl: ws.href });
+  // shown to the person who opens the page: in French, like every message of progres
   var intro = [
-    "# progres: the API of a plan de progrès.",
-    "# Say who acts in the Headers tab below (the same headers are sent in connection_init for subscriptions):",
-    '# {"Authorization": "Bearer <token>", "X-Progres-Organisation": "<SIRET>", "X-Progres-Role": "<role>"}',
-    "# A token in local identity mode: progres dev-token --org <SIRET> --role <role>",
+    "# progres : l'API GraphQL des plans de progrès.",
+    "# Dites qui agit dans l'onglet « Headers » ci-dessous :",
+    '#   {"Authorization": "Bearer <jeton>",',
+    '#    "X-Progres-Organisation": "<SIRET>",',
+    '#    "X-Progres-Role": "<rôle>"}',
+    "# Les abonnements (subscription) envoient ces en-têtes",
+    "# dans le message connection_init.",
+    "# Jeton de développement :",
+    "#   progres dev-token --org <SIRET> --role <rôle>",
     "",
     "query MyGroupements {",
     "  groupements { id code name }",
