@@ -57,7 +57,8 @@ def test_a_browser_without_network_renders_graphiql(tmp_path):
         dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
                               "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
-                              "--dump-dom", f"{url}/graphql"], capture_output=True, text=True, timeout=120).stdout
+                              "--dump-dom", f"{url}/graphql"], capture_output=True, text=True, timeout=120,
+                             check=True).stdout
     assert "graphiql-editors" in dom, dom[:2000]  # React rendered GraphiQL's editors
     assert "MyGroupements" in dom  # the default query, in the editor
     assert "Chargement de GraphiQL" not in dom  # the placeholder was replaced
