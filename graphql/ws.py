@@ -51,7 +51,7 @@ def credentials(headers: Mapping[str, str], payload: object) -> Mapping[str, str
     found: dict[str, str] = {}
     for key, value in payload.items():
         header = PAYLOAD_KEYS.get(str(key).lower())
-        if header is None:
+        if header is None or value is None:  # a client's `role: null` says "no role chosen"
             continue
         if not isinstance(value, str):
             raise CredentialsRefused(f"connection_init: `{str(key)[:40]}` must be a string", "malformed_token")
