@@ -15,7 +15,10 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from progres.graphql.context import ProgresContext, Services
+from progres.graphql.ide import OfflineGraphiQL, mount_graphiql
 from progres.graphql.schema import build_schema
+from progres.graphql.ws import CredentialsRefused, WebSocketIdentity
+from progres.services.cors import install_cors
 from progres.services.identity import LOOPBACK, LocalIssuer, TokenRefused, TokenRules, TokenValidator, actor_from_claims
 from progres.services.policy import Actor
 from progres.services.settings import Settings
@@ -25,10 +28,8 @@ ROLE_HEADER = "x-progres-role"
 READY_MAX_LAG = 1000
 
 
-class IdentityRefused(Exception):
-    def __init__(self, message: str, code: str = "unauthenticated", status: int = 401) -> None:
-        super().__init__(message)
-        self.code, self.status = code, status
+class IdentityRefused(CredentialsRefused):
+    """HTTP answers it with its status; a WebSocket closes with 4401/4403 (graphql/ws.py)."""
 
 
 class LocalIdentityRefused(RuntimeError):
@@ -49,9 +50,9 @@ def identity_validator(settings: Settings) -> TokenValidator:
     return LocalIssuer(settings.data_dir).validator(settings.oidc_audience, settings.oidc_leeway_seconds)
 
 
-class ProgresGraphQLRouter(GraphQLRouter[ProgresContext, None]):
+class ProgresGraphQLRouter(WebSocketIdentity, OfflineGraphiQL, GraphQLRouter[ProgresContext, None]):
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)  # views are large JSON documents: encode them fast
+        return orjson.dumps(data)  # views are large JSON documents: encode them fast (WebSocket: as text)
 
 
 def actor_from(headers: Any, validator: TokenValidator) -> Actor | None:
@@ -88,14 +89,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         application.close()
 
     async def context(request: Request = None, websocket: WebSocket = None) -> ProgresContext:  # type: ignore[assignment]
-        connection = request if request is not None else websocket
-        return ProgresContext(services, actor_from(connection.headers, validator))
+        if websocket is not None:  # identified at connection_init, from its payload or these headers (ws.py)
+            return ProgresContext(services, None)
+        return ProgresContext(services, actor_from(request.headers, validator))
 
     development = settings.environment == "development"
     router = ProgresGraphQLRouter(build_schema(settings), context_getter=context, graphql_ide="graphiql" if development
-                           else None, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+                           else None, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+                           identify=lambda headers: actor_from(headers, validator),
+                           allowed_origins=settings.cors_origins)
     api = FastAPI(title="progres", lifespan=lifespan)
     api.include_router(router, prefix="/graphql")
+    install_cors(api, settings.cors_origins)
+    if development:
+        mount_graphiql(api)
 
     @api.exception_handler(IdentityRefused)
     async def refused(_: Request, error: IdentityRefused) -> JSONResponse:

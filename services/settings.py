@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from progres.services.cors import parse_origins
 
 
 class Settings(BaseSettings):
@@ -53,6 +55,13 @@ class Settings(BaseSettings):
     snapshot_interval: int = Field(50, ge=2, description="events between snapshots of long-lived aggregates")
     command_retries: int = Field(8, ge=1, description="attempts on optimistic concurrency conflicts")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="origins whose pages may call the API (comma-separated); empty: no CORS headers at all")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> tuple[str, ...]:
+        return parse_origins(value)
 
     @property
     def sqlite_path(self) -> Path:
