@@ -1,0 +1,283 @@
+"""Reading ma cantine purchase files: CSV (comma, semicolon or tab) or XLSX, current or older format.
+
+The file is checked against our own Frictionless Table Schemas (services/schemas/achats.json and
+achats_ancien.json, which mirror ma cantine's), then against the rules a schema cannot say (dates in
+the future, local definitions without "local", the member's SIRET, the marché's period). All or
+nothing: every bad cell is named by line and column, in French, and no line is kept from a bad file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_DOWN, Decimal
+from pathlib import Path
+from typing import Any
+
+from frictionless import Resource, Schema
+
+from progres.domain.egalim import Family, Label, LocalDefinition, Origin
+from progres.domain.purchases import PurchaseFileRefused, PurchaseLine
+
+SCHEMAS = Path(__file__).parent / "schemas"
+CURRENT, OLD = "ma-cantine-12-colonnes", "ma-cantine-8-colonnes"
+SCHEMA_FILES = {CURRENT: SCHEMAS / "achats.json", OLD: SCHEMAS / "achats_ancien.json"}
+MAX_BYTES = 50 * 1024 * 1024
+MAX_ERRORS = 1000
+PREFIX = 40  # never echo more of a cell than this
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# French texts read by the people who import (one place).
+M = {
+    "empty": "le fichier est vide",
+    "too_big": "le fichier dépasse {size} Mo",
+    "not_xlsx": "le fichier XLSX n'a pas pu être lu",
+    "header_missing": "la première ligne doit contenir les noms des colonnes, dans l'ordre : {expected}",
+    "header_count": "la première ligne a {got} colonnes au lieu de {want} : {expected}",
+    "header_name": "ligne 1, colonne {index} : « {got} » au lieu de « {want} » (les colonnes doivent être "
+                   "dans l'ordre du modèle)",
+    "cells": "ligne {line} : {got} cellules au lieu de {want}",
+    "blank": "ligne {line} : ligne vide, à supprimer",
+    "required": "valeur obligatoire manquante",
+    "date": "« {cell} » n'est pas une date au format aaaa-mm-jj",
+    "number": "« {cell} » n'est pas un nombre (point comme séparateur décimal)",
+    "integer": "« {cell} » n'est pas un nombre entier",
+    "boolean": "« {cell} » n'est pas une valeur acceptée (OUI, oui, x, non, NON ou vide)",
+    "negative": "« {cell} » : la valeur ne peut pas être négative",
+    "siret": "« {cell} » n'est pas un SIRET (14 chiffres)",
+    "famille_produits": "« {cell} » n'est pas une famille de produits connue ({allowed})",
+    "categories_egalim": "« {cell} » contient une catégorie EGalim inconnue ({allowed})",
+    "caracteristiques": "« {cell} » contient une caractéristique inconnue ({allowed})",
+    "origine": "« {cell} » : origine attendue FRANCE ou EUROPE",
+    "definition_local": "« {cell} » : définition de local attendue parmi {allowed}",
+    "invalid": "« {cell} » n'est pas une valeur acceptée",
+    "future": "la date {cell} est dans le futur",
+    "outside": "la date {cell} est hors de la période d'exécution du marché ({start} au {end})",
+    "other_siret": "le SIRET « {cell} » n'est pas celui du membre importé ({siret})",
+    "local_without": "à laisser vide quand l'achat n'est pas local",
+    "km_without": "à laisser vide quand la définition de local n'est pas KM",
+    "both_origins": "EUROPE et FRANCE ne peuvent pas être données ensemble",
+}
+ALLOWED = {
+    "famille_produits": ", ".join(Family),
+    "categories_egalim": ", ".join(Label),
+    "caracteristiques": ", ".join([*Label, "EUROPE", "FRANCE", "CIRCUIT_COURT", "LOCAL"]),
+    "definition_local": "PAT, COMMUNE, DEPARTEMENT, REGION, KM",
+}
+OLD_LOCAL = {"AUTOUR_SERVICE": (LocalDefinition.KM, 200), "AUTRE": (LocalDefinition.KM, None)}
+
+
+@dataclass(frozen=True)
+class PurchaseFile:
+    sha256: str
+    filename: str
+    media_type: str
+    file_format: str
+    delimiter: str | None  # None for XLSX
+    lines: list[PurchaseLine]
+
+
+def short(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= PREFIX else text[:PREFIX] + "…"
+
+
+def schema_of(file_format: str) -> Schema:
+    return Schema.from_descriptor(str(SCHEMA_FILES[file_format]))
+
+
+def expected_header(file_format: str) -> list[str]:
+    return [field.name for field in schema_of(file_format).fields]
+
+
+def read(content: bytes, filename: str, *, siret: str, today: date,
+         window: tuple[date, date] | None = None) -> PurchaseFile:
+    """Reads and checks a whole file; raises PurchaseFileRefused naming every bad cell."""
+    if not content.strip():
+        raise PurchaseFileRefused([M["empty"]])
+    if len(content) > MAX_BYTES:
+        raise PurchaseFileRefused([M["too_big"].format(size=MAX_BYTES // 1024 // 1024)])
+    is_xlsx = content[:2] == b"PK" or filename.lower().endswith(".xlsx")
+    rows, delimiter = (xlsx_rows(content), None) if is_xlsx else csv_rows(content)
+    file_format = check_header(rows[0] if rows else [])
+    lines = check_rows(file_format, rows, siret=siret, today=today, window=window)
+    return PurchaseFile(hashlib.sha256(content).hexdigest(), filename[-255:] or "achats",
+                        XLSX_MEDIA_TYPE if is_xlsx else "text/csv", file_format, delimiter, lines)
+
+
+def decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("cp1252", errors="replace")  # spreadsheets saved "CSV (Windows)"
+
+
+def csv_rows(content: bytes) -> tuple[list[list[str]], str]:
+    text = decode(content)
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first.count)  # column names hold none of the three
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return trim_trailing_blanks(rows), delimiter
+
+
+def xlsx_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # a SIRET typed as a number comes back as a float
+    return str(value)
+
+
+def xlsx_rows(content: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook  # noqa: PLC0415 - only XLSX files need it
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a broken archive
+        raise PurchaseFileRefused([M["not_xlsx"]]) from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = [[xlsx_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    # Sheets often carry formatted but empty columns on the right: cut them at the header's width.
+    width = len(rows[0]) if rows else 0
+    while width and not rows[0][width - 1].strip():
+        width -= 1
+    return trim_trailing_blanks([row[:width] for row in rows])
+
+
+def trim_trailing_blanks(rows: list[list[str]]) -> list[list[str]]:
+    while rows and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def check_header(header: list[str]) -> str:
+    names = [name.strip().lstrip("\ufeff").lower() for name in header]
+    for file_format in (CURRENT, OLD):
+        if names == expected_header(file_format):
+            return file_format
+    want = expected_header(OLD if len(names) == 8 or "caracteristiques" in names else CURRENT)
+    listed = ", ".join(want)
+    if not names or not any(names):
+        raise PurchaseFileRefused([M["header_missing"].format(expected=listed)])
+    errors = []
+    if len(names) != len(want):
+        errors.append(M["header_count"].format(got=len(names), want=len(want), expected=listed))
+    errors += [M["header_name"].format(index=i + 1, got=short(got), want=wanted)
+               for i, (got, wanted) in enumerate(zip(names, want, strict=False)) if got != wanted]
+    raise PurchaseFileRefused(errors)
+
+
+def cell_error(line: int, column: str, message: str) -> str:
+    return f"ligne {line}, colonne {column} : {message}"
+
+
+CONSTRAINT = re.compile(r'constraint "(\w+)"')
+
+
+def frictionless_message(error: Any, field_type: str) -> str:
+    """Our French message for one of frictionless's cell errors."""
+    name, cell = error.field_name, short(error.cell)
+    if error.type == "missing-cell" or (error.type == "constraint-error" and "required" in error.note):
+        return M["required"]
+    if error.type == "type-error":
+        return M.get(field_type, M["invalid"]).format(cell=cell)
+    found = CONSTRAINT.search(error.note or "")
+    constraint = found.group(1) if found else ""
+    if constraint == "minimum":
+        return M["negative"].format(cell=cell)
+    if name == "siret":
+        return M["siret"].format(cell=cell)
+    return M.get(name, M["invalid"]).format(cell=cell, allowed=ALLOWED.get(name, ""))
+
+
+def check_rows(file_format: str, rows: list[list[str]], *, siret: str, today: date,
+               window: tuple[date, date] | None) -> list[PurchaseLine]:
+    width = len(rows[0])
+    errors: list[str] = []
+    good: list[list[str]] = [rows[0]]
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            errors.append(M["blank"].format(line=number))
+        elif len(row) != width:
+            errors.append(M["cells"].format(line=number, got=len(row), want=width))
+        good.append(row if len(row) == width else [""] * width)  # keeps line numbers aligned
+    lines: list[PurchaseLine] = []
+    types = {field.name: field.type for field in schema_of(file_format).fields}
+    with Resource(data=good, schema=schema_of(file_format)) as resource:
+        for row in resource.row_stream:
+            if len(errors) >= MAX_ERRORS:
+                break
+            if not any(cell.strip() for cell in good[row.row_number - 1]):
+                continue  # already named above
+            if row.errors:
+                for error in row.errors:
+                    message = frictionless_message(error, types.get(error.field_name, ""))
+                    errors.append(cell_error(row.row_number, error.field_name, message))
+                continue
+            line, problems = to_line(file_format, row.row_number, row.to_dict(), siret, today, window)
+            errors += problems
+            if line is not None:
+                lines.append(line)
+    if errors:
+        raise PurchaseFileRefused(errors)
+    return lines
+
+
+def labels_of(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def to_line(file_format: str, number: int, cells: dict[str, Any], siret: str, today: date,
+            window: tuple[date, date] | None) -> tuple[PurchaseLine | None, list[str]]:
+    """The rules no schema says, then the line itself."""
+    problems = []
+    day: date = cells["date"]
+    if day > today:
+        problems.append(cell_error(number, "date", M["future"].format(cell=day.isoformat())))
+    elif window is not None and not window[0] <= day <= window[1]:
+        problems.append(cell_error(number, "date", M["outside"].format(cell=day.isoformat(), start=window[0],
+                                                                       end=window[1])))
+    line_siret = str(cells["siret"]).strip()
+    if line_siret != siret:
+        problems.append(cell_error(number, "siret", M["other_siret"].format(cell=short(line_siret), siret=siret)))
+    if file_format == CURRENT:
+        labels = labels_of(cells["categories_egalim"])
+        origin = (cells["origine"] or "").strip() or None
+        circuit_court, local = bool(cells["est_circuit_court"]), bool(cells["est_local"])
+        definition = (cells["definition_local"] or "").strip() or None
+        km = cells["definition_local_km"]
+    else:
+        characteristics = labels_of(cells["caracteristiques"])
+        labels = [c for c in characteristics if c in Label.__members__]
+        origins = [c for c in characteristics if c in ("FRANCE", "EUROPE")]
+        if len(set(origins)) > 1:
+            problems.append(cell_error(number, "caracteristiques", M["both_origins"]))
+        origin = origins[0] if origins else None
+        circuit_court, local = "CIRCUIT_COURT" in characteristics, "LOCAL" in characteristics
+        old = (cells["definition_local"] or "").strip() or None
+        definition, km = OLD_LOCAL.get(old, (old, None)) if old else (None, None)
+    if definition is not None and not local:
+        problems.append(cell_error(number, "definition_local", M["local_without"]))
+    if km is not None and definition != LocalDefinition.KM:
+        problems.append(cell_error(number, "definition_local_km", M["km_without"]))
+    if problems:
+        return None, problems
+    price: Decimal = cells["prix_ht"]
+    cents = int(price.quantize(Decimal("0.01"), rounding=ROUND_HALF_DOWN) * 100)
+    return PurchaseLine(
+        number, line_siret, str(cells["description"]).strip()[:500], str(cells["fournisseur"] or "").strip()[:255],
+        day, cents, Family(str(cells["famille_produits"]).strip()), frozenset(Label(x) for x in labels),
+        Origin(origin) if origin else None, circuit_court, local,
+        LocalDefinition(definition) if definition else None, km,
+    ), []
