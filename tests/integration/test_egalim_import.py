@@ -1,0 +1,202 @@
+"""Purchase files imported on SQLite and PostgreSQL: shares computed as by hand, indicators fed with
+provenance, the diagnostic export, and refusals that write nothing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from progres.domain.errors import DomainError
+from progres.domain.measures import measure_id
+from progres.domain.purchases import PurchaseRegister
+from progres.domain.values import Period
+from progres.projections.egalim import diagnostic, period_totals, shares
+from progres.services.purchase_import import purchase_lines
+from progres.services.purchase_workload import FEEDS, HEADER, CanteenWorld, csv_bytes, setup_canteens
+
+# A small basket of one lycée. By hand (euros HT):
+#   S1 2023: meat 200 BIO+IGP (France) + meat 100 LABEL_ROUGE + fish 50 PECHE_DURABLE + fish 150 (none)
+#            + fruit 300 BIO+COMMERCE_EQUITABLE (local, PAT) + dairy 100 HVE+EXTERNALITES + other 100 PERFORMANCE
+#            total 1000; bio 200+300 = 500 (50 %); SIQO 100 (10 %; the IGP of the bio meat is not counted again);
+#            other EGalim 50+100 = 150 (15 %; HVE wins over EXTERNALITES); externalités/performance 100 (10 %);
+#            EGalim 850 (85 %); meat+fish EGalim (200+100+50) / (300+200) = 70 %; local 300 (30 %).
+#   S2 2023: other 400 BIO -> bio 100 %, EGalim 100 %.
+#   Year 2023: total 1400, local 300/1400 = 21.43 %, meat+fish still 70 %.
+BASKET = [
+    ["2023-01-05", "200.00", "VIANDES_VOLAILLES", "BIO,IGP", "FRANCE", "", "", "", ""],
+    ["2023-02-05", "100", "VIANDES_VOLAILLES", "LABEL_ROUGE", "", "", "", "", ""],
+    ["2023-02-06", "50.00", "PRODUITS_DE_LA_MER", "PECHE_DURABLE", "", "", "", "", ""],
+    ["2023-03-06", "150.00", "PRODUITS_DE_LA_MER", "", "EUROPE", "", "", "", ""],
+    ["2023-04-06", "300.00", "FRUITS_ET_LEGUMES", "BIO,COMMERCE_EQUITABLE", "FRANCE", "OUI", "OUI", "PAT", ""],
+    ["2023-05-06", "100.00", "PRODUITS_LAITIERS", "HVE,EXTERNALITES", "", "", "", "", ""],
+    ["2023-06-30", "100.00", "AUTRES", "PERFORMANCE", "", "", "", "", ""],
+    ["2023-07-10", "400.00", "AUTRES", "BIO", "", "", "", "", ""],
+]
+
+
+def basket_file(siret: str, rows: list[list[str]] = BASKET) -> bytes:
+    return csv_bytes(HEADER, [[siret, f"Achat {i}", "Fournisseur", *row[:6], *row[6:]]
+                              for i, row in enumerate(rows)], ";")
+
+
+@pytest.fixture
+def world(app) -> CanteenWorld:
+    return setup_canteens(app)
+
+
+def run_import(app, world: CanteenWorld, content: bytes, member: int = 0, by: str | None = None,
+               feeds: dict[str, str] | None = FEEDS, filename: str = "achats-2023.csv", command_id=None):
+    return app.import_purchases(world.plan, world.lycees[member], base64.b64encode(content).decode(), filename,
+                                by or world.lycees[member], "2024-01-20", feeds, command_id=command_id)
+
+
+def register_of(app, world: CanteenWorld) -> PurchaseRegister:
+    return app.repository.get(PurchaseRegister.create_id(UUID(world.plan), UUID(world.lycees[0])))
+
+
+def value_of(app, world: CanteenWorld, key: str, period: Period, member: int = 0) -> Decimal | None:
+    measure = app.measure(measure_id(UUID(world.plan), key, UUID(world.lycees[member]), period))
+    return measure.value
+
+
+def test_shares_of_a_small_basket_are_those_computed_by_hand(app, world):
+    result = run_import(app, world, basket_file(world.sirets[0]))
+    s1, s2, year = Period.semester(2023, 1), Period.semester(2023, 2), Period.parse("2023-01-01", "2023-12-31")
+    assert value_of(app, world, "egalim_share", s1) == Decimal("85.00")
+    assert value_of(app, world, "bio_share", s1) == Decimal("50.00")
+    assert value_of(app, world, "egalim_share", s2) == Decimal("100.00")
+    assert value_of(app, world, "bio_share", s2) == Decimal("100.00")
+    assert value_of(app, world, "meat_fish_share", year) == Decimal("70.00")
+    assert value_of(app, world, "local_share", year) == Decimal("21.43")
+
+    assert app.repository.get(UUID(result.id)).line_count == 8
+    register = register_of(app, world)
+    figures = shares(period_totals(register.totals, s1.start, s1.end))
+    assert figures["part_siqo"] == Decimal("10.00")
+    assert figures["part_egalim_autres"] == Decimal("15.00")
+    assert figures["part_externalites_performance"] == Decimal("10.00")
+    assert figures["part_egalim_hors_bio"] == Decimal("35.00")
+    assert figures["part_viandes_volailles_egalim"] == Decimal("100.00")
+    assert figures["part_produits_de_la_mer_egalim"] == Decimal("25.00")
+    assert figures["part_france"] == Decimal("50.00")
+    assert figures["valeur_totale"] == Decimal("1000.00")
+
+
+def test_the_annual_figures_are_exported_in_ma_cantine_diagnostic_field_names(app, world):
+    run_import(app, world, basket_file(world.sirets[0]))
+    register = register_of(app, world)
+    fields = diagnostic(period_totals(register.totals, date(2023, 1, 1), date(2023, 12, 31)), 2023)
+    expected = {
+        "valeur_totale": "1400.00", "valeur_bio": "900.00", "valeur_bio_dont_commerce_equitable": "300.00",
+        "valeur_siqo": "100.00", "valeur_egalim_autres": "150.00",
+        "valeur_egalim_autres_dont_commerce_equitable": "0.00", "valeur_externalites_performance": "100.00",
+        "valeur_viandes_volailles": "300.00", "valeur_viandes_volailles_egalim": "300.00",
+        "valeur_viandes_volailles_france": "200.00", "valeur_produits_de_la_mer": "200.00",
+        "valeur_produits_de_la_mer_egalim": "50.00", "valeur_viandes_volailles_bio": "200.00",
+        "valeur_viandes_volailles_aocaop_igp_stg": "0.00", "valeur_viandes_volailles_label_rouge": "100.00",
+        "valeur_produits_laitiers_hve": "100.00", "valeur_produits_laitiers_externalites": "0.00",
+        "valeur_produits_de_la_mer_non_egalim": "150.00", "valeur_fruits_et_legumes_local": "300.00",
+        "valeur_fruits_et_legumes_bio_dont_commerce_equitable": "300.00",
+    }
+    assert {k: str(fields[k]) for k in expected} == expected
+    assert "valeur_produits_de_la_mer_europe" not in fields  # Europe is asked from the 2026 campaign on
+
+
+def test_each_fed_measure_points_at_the_file_and_its_lines(app, world):
+    content = basket_file(world.sirets[0])
+    run_import(app, world, content)
+    s1 = Period.semester(2023, 1)
+    measure = app.measure(measure_id(UUID(world.plan), "egalim_share", UUID(world.lycees[0]), s1))
+    sha256 = hashlib.sha256(content).hexdigest()
+    assert measure.evidence.sha256 == sha256
+    assert measure.evidence.name == "achats-2023.csv"
+    assert "lignes 2 à 8 (7 achats)" in measure.source
+    lines = list(purchase_lines(app, UUID(world.plan), UUID(world.lycees[0]), s1))
+    assert [(h, line.line) for h, line in lines] == [(sha256, n) for n in range(2, 9)]
+    assert sum(line.cents for _, line in lines) == 100000
+
+
+def test_a_second_file_corrects_the_measures_it_changes_and_an_identical_file_is_refused(app, world):
+    s1 = Period.semester(2023, 1)
+    app.record_measure(world.plan, "egalim_share", world.lycees[0], "2023-01-01", "2023-06-30",
+                       "saisie du lycée", world.lycees[0], "2023-07-02", value=60)
+    run_import(app, world, basket_file(world.sirets[0]))
+    assert value_of(app, world, "egalim_share", s1) == Decimal("85.00")  # the typed value corrected, not twice
+    run_import(app, world, basket_file(world.sirets[0], [["2023-03-01", "1000", "AUTRES", "", "", "", "", "", ""]]),
+               filename="complement.csv")
+    measure = app.measure(measure_id(UUID(world.plan), "egalim_share", UUID(world.lycees[0]), s1))
+    assert measure.value == Decimal("42.50")  # 850 / 2000
+    assert len(measure.corrections) == 2
+    assert "complement.csv" in measure.corrections[-1]["reason"]
+
+    head = app.max_notification_id()
+    with pytest.raises(DomainError) as info:
+        run_import(app, world, basket_file(world.sirets[0]), filename="renamed.csv")
+    assert info.value.code == "purchase_file_already_imported"
+    assert info.value.field == "fichier"
+    assert app.max_notification_id() == head
+
+
+BROKEN = {
+    "wrong header order": (
+        lambda s: csv_bytes(["siret", "description", "date", "fournisseur", *HEADER[4:]], []),
+        "ligne 1, colonne 3 : « date » au lieu de « fournisseur » (les colonnes doivent être dans l'ordre du "
+        "modèle)"),
+    "unknown family": (
+        lambda s: basket_file(s, [["2023-01-05", "1", "LEGUMES", "", "", "", "", "", ""]]),
+        "ligne 2, colonne famille_produits : « LEGUMES » n'est pas une famille de produits connue (VIANDES_VOLAILLES,"
+        " CHARCUTERIE, PRODUITS_DE_LA_MER, FRUITS_ET_LEGUMES, PRODUITS_LAITIERS, BOULANGERIE, BOISSONS, AUTRES)"),
+    "bad date": (
+        lambda s: basket_file(s, [*BASKET, ["05/01/2023", "1", "AUTRES", "", "", "", "", "", ""]]),
+        "ligne 10, colonne date : « 05/01/2023 » n'est pas une date au format aaaa-mm-jj"),
+    "negative price": (
+        lambda s: basket_file(s, [*BASKET, ["2023-01-05", "-1", "AUTRES", "", "", "", "", "", ""]]),
+        "ligne 10, colonne prix_ht : « -1 » : la valeur ne peut pas être négative"),
+    "outside the marché": (
+        lambda s: basket_file(s, [["2022-12-31", "1", "AUTRES", "", "", "", "", "", ""]]),
+        "ligne 2, colonne date : la date 2022-12-31 est hors de la période d'exécution du marché (2023-01-01 au "
+        "2025-12-31)"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_file_is_refused_with_its_exact_message_and_writes_nothing(app, world, case):
+    make, message = BROKEN[case]
+    head = app.max_notification_id()
+    with pytest.raises(DomainError) as info:
+        run_import(app, world, make(world.sirets[0]))
+    assert info.value.code == "invalid_purchase_file"
+    assert info.value.field == "fichier"
+    assert message in info.value.errors
+    assert app.max_notification_id() == head
+    assert not app.exists(measure_id(UUID(world.plan), "egalim_share", UUID(world.lycees[0]),
+                                     Period.semester(2023, 1)))
+
+
+def test_only_the_member_itself_the_coordonnateur_or_the_titulaire_imports_its_purchases(app, world):
+    head = app.max_notification_id()
+    with pytest.raises(DomainError) as info:
+        run_import(app, world, basket_file(world.sirets[0]), by=world.lycees[1])
+    assert (info.value.code, info.value.field) == ("not_entitled", "recorded_by")
+    with pytest.raises(DomainError) as info:
+        run_import(app, world, basket_file(world.sirets[0]), feeds={"egalim_share": "part_inconnue"})
+    assert (info.value.code, info.value.field) == ("invalid_input", "feeds.egalim_share")
+    with pytest.raises(DomainError) as info:
+        run_import(app, world, basket_file(world.sirets[0]), feeds={"no_such_indicator": "part_bio"})
+    assert info.value.code == "unknown_indicator"
+    assert app.max_notification_id() == head
+    assert run_import(app, world, basket_file(world.sirets[0]), by=world.region).id
+
+
+def test_a_retried_import_returns_its_first_answer(app, world):
+    first = run_import(app, world, basket_file(world.sirets[0]), command_id="import-1")
+    head = app.max_notification_id()
+    again = run_import(app, world, basket_file(world.sirets[0]), command_id="import-1")
+    assert again.replayed
+    assert again.id == first.id
+    assert app.max_notification_id() == head
