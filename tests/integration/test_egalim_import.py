@@ -200,3 +200,81 @@ def test_a_retried_import_returns_its_first_answer(app, world):
     assert again.replayed
     assert again.id == first.id
     assert app.max_notification_id() == head
+
+
+def test_a_lycee_imports_its_purchase_file_through_the_graphql_mutation(sqlite_settings):
+    import asyncio  # noqa: PLC0415
+
+    from progres.graphql.context import ProgresContext, Services  # noqa: PLC0415
+    from progres.graphql.schema import build_schema  # noqa: PLC0415
+    from progres.services.policy import Actor  # noqa: PLC0415
+
+    services = Services.wire(sqlite_settings)
+    schema = build_schema(sqlite_settings)
+    world = setup_canteens(services.app)
+    mutation = ("mutation($plan: ID!, $member: ID!, $content: String!, $by: ID!, $feeds: JSON) { importPurchases("
+                "planId: $plan, memberId: $member, content: $content, filename: \"achats.csv\", importedBy: $by, "
+                "importedOn: \"2024-01-20\", feeds: $feeds) { ok id error { code field message } } }")
+    content = base64.b64encode(basket_file(world.sirets[0])).decode()
+
+    def run(actor: str, by: str, body: str = content) -> dict:
+        context = ProgresContext(services, Actor.parse(actor, "acheteur"))
+        variables = {"plan": world.plan, "member": world.lycees[0], "content": body, "by": by, "feeds": FEEDS}
+        result = asyncio.run(schema.execute(mutation, variables, context_value=context))
+        assert result.errors is None, result.errors
+        return result.data["importPurchases"]
+
+    head = services.app.max_notification_id()
+    denied = run(world.lycees[1], world.lycees[1])  # another lycée, acting for itself, on this lycée's file
+    assert (denied["ok"], denied["error"]["code"]) == (False, "not_entitled")
+    broken = run(world.lycees[0], world.lycees[0], "not base64!")
+    assert broken["error"] == {"code": "invalid_input", "field": "content",
+                               "message": "content: le contenu doit être le fichier encodé en base64"}
+    assert services.app.max_notification_id() == head
+    accepted = run(world.lycees[0], world.lycees[0])
+    assert accepted["ok"] is True
+    assert value_of(services.app, world, "egalim_share", Period.semester(2023, 1)) == Decimal("85.00")
+
+
+def test_the_command_line_imports_a_file_refuses_a_broken_one_and_prints_the_figures(tmp_path, sqlite_settings):
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from progres.services.bootstrap import bootstrap  # noqa: PLC0415
+
+    app = bootstrap(sqlite_settings)
+    world = setup_canteens(app)
+    app.close()
+
+    def progres(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "progres.services.cli", *args, "--data-dir",
+                               str(sqlite_settings.data_dir)], capture_output=True, text=True, timeout=120,
+                              env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+    broken = tmp_path / "casse.csv"
+    broken.write_bytes(basket_file(world.sirets[0], [["2023-01-05", "-1", "LEGUMES", "", "", "", "", "", ""]]))
+    refused = progres("import", "achats", str(broken), "--plan", world.plan, "--member", world.sirets[0],
+                      "--feed", "egalim_share=part_egalim", "--on", "2024-01-20")
+    assert refused.returncode == 2
+    assert "fichier refusé, rien n'est importé (2 erreur(s))" in refused.stdout
+    assert "ligne 2, colonne prix_ht : « -1 » : la valeur ne peut pas être négative" in refused.stdout
+
+    good = tmp_path / "achats.csv"
+    good.write_bytes(basket_file(world.sirets[0]))
+    accepted = progres("import", "achats", str(good), "--plan", world.plan, "--member", world.sirets[0],
+                       "--feed", "egalim_share=part_egalim", "--on", "2024-01-20")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "Import accepté : 8 achats (ma-cantine-12-colonnes)" in accepted.stdout
+    again = progres("import", "achats", str(good), "--plan", world.plan, "--member", world.sirets[0],
+                    "--on", "2024-01-21")
+    assert again.returncode == 2
+    assert "purchase_file_already_imported" in again.stdout
+
+    parts = progres("egalim", "parts", "--plan", world.plan, "--member", world.sirets[0], "--from", "2023-01-01",
+                    "--to", "2023-06-30", "--json")
+    assert json.loads(parts.stdout)["parts"]["part_egalim"] == "85.00"
+    declared = json.loads(progres("egalim", "teledeclaration", "--plan", world.plan, "--member", world.sirets[0],
+                                  "--year", "2023").stdout)
+    assert (declared["valeur_totale"], declared["valeur_bio"], declared["valeur_siqo"]) == ("1400.00", "900.00",
+                                                                                          "100.00")
