@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from progres.domain.egalim import Family, Group, Label, LocalDefinition, Origin, Purchase, group_of
 from progres.domain.purchases import PurchaseFileRefused, monthly_totals
-from progres.services.purchase_files import CURRENT, OLD, read
+from progres.services.purchase_files import CURRENT, OLD, compiled, read, reference_problems
 from progres.services.purchase_workload import HEADER, OLD_HEADER, csv_bytes
 
 SIRET = "21590001200014"
@@ -127,7 +127,6 @@ def test_every_bad_cell_is_named_by_line_and_column_in_french():
     after_blank = csv_bytes(HEADER, [ROWS[1]]).split(b"\n", 1)[1]  # a good line after a blank one
     content = csv_bytes(HEADER, rows) + b",,,,,,,,,,,\n" + after_blank
     assert refused(content) == [
-        "ligne 10 : ligne vide, à supprimer",
         "ligne 2, colonne famille_produits : « POISSONS » n'est pas une famille de produits connue "
         "(VIANDES_VOLAILLES, CHARCUTERIE, PRODUITS_DE_LA_MER, FRUITS_ET_LEGUMES, PRODUITS_LAITIERS, BOULANGERIE, "
         "BOISSONS, AUTRES)",
@@ -146,15 +145,36 @@ def test_every_bad_cell_is_named_by_line_and_column_in_french():
         "ligne 7, colonne definition_local : à laisser vide quand l'achat n'est pas local",
         "ligne 8, colonne definition_local_km : à laisser vide quand la définition de local n'est pas KM",
         "ligne 9, colonne siret : le SIRET « 21590001200022 » n'est pas celui du membre importé (21590001200014)",
+        "ligne 10 : ligne vide, à supprimer",
     ]
+
+
+def test_our_compiled_checks_flag_exactly_the_cells_frictionless_flags_against_the_same_schema():
+    rows = [HEADER, *[row[:] for row in ROWS]]
+    bad_cells = {("date", "2023-02-30"), ("date", "05/01/2023"), ("date", "2023-1-5"), ("prix_ht", "-0.01"),
+                 ("prix_ht", "1,5"), ("prix_ht", "1e3"), ("prix_ht", "abc"), ("famille_produits", "POISSONS"),
+                 ("famille_produits", " AUTRES "), ("categories_egalim", "BIO,,IGP"), ("categories_egalim", "bio"),
+                 ("origine", "France"), ("est_local", "Oui"), ("est_local", "NON"), ("definition_local_km", "5.5"),
+                 ("definition_local_km", "-1"), ("siret", "2159000120001"), ("description", ""), ("siret", "")}
+    for column, cell in sorted(bad_cells):
+        row = ROWS[1][:]
+        row[HEADER.index(column)] = cell
+        rows.append(row)
+    ours = set()
+    for number, row in enumerate(rows[1:], start=2):
+        for field, cell in zip(compiled(CURRENT), row, strict=True):
+            if field.read(cell)[1] is not None:
+                ours.add((number, field.name))
+    assert ours == reference_problems(CURRENT, rows)
+    assert len(ours) >= 10  # the verdicts differ from one cell to the next: both accept and refuse
 
 
 def test_a_date_in_the_future_and_a_cell_too_many_are_refused():
     rows = [[SIRET, "Pain", "", "2024-02-01", "1.5", "BOULANGERIE", "", "", "", "", "", ""],
             [SIRET, "Pain", "", "2023-02-01", "1.5", "BOULANGERIE", "", "", "", "", "", "", "en trop"]]
     assert refused(csv_bytes(HEADER, rows)) == [
-        "ligne 3 : 13 cellules au lieu de 12",
         "ligne 2, colonne date : la date 2024-02-01 est dans le futur",
+        "ligne 3 : 13 cellules au lieu de 12",
     ]
 
 
