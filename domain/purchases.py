@@ -6,8 +6,9 @@ fast to write and to replay, and every line keeps its number in the file for pro
 per plan and member keeps the monthly EGalim totals of all its imports (small: months × families ×
 totals), from which shares are computed for any period without reading the lines again.
 
-These events carry no `groupement_id`: the groupement ledger of the read models does not route them;
-the shares reach the read models as the measures they feed.
+The first events name their groupement, so the history index shows imports to the groupement's
+auditors; the ledger has no handler for them (no per-purchase document on the read side): the shares
+reach the read models as the measures they feed.
 """
 
 from __future__ import annotations
@@ -110,19 +111,20 @@ class PurchaseImport(ProgresAggregate):
         return derive_id("purchase-import", plan_id, sha256)
 
     @classmethod
-    def record(cls, plan_id: UUID, member_id: UUID, siret: str, sha256: str, filename: str, file_format: str,
-               lines: list[PurchaseLine], imported_by: UUID, imported_on: date) -> PurchaseImport:
-        purchase_import = cls(plan_id=plan_id, member_id=member_id, siret=siret, sha256=sha256, filename=filename,
-                              file_format=file_format, line_count=len(lines), imported_by=imported_by,
-                              imported_on=imported_on)
+    def record(cls, plan_id: UUID, groupement_id: UUID, member_id: UUID, siret: str, sha256: str, filename: str,
+               file_format: str, lines: list[PurchaseLine], imported_by: UUID, imported_on: date) -> PurchaseImport:
+        purchase_import = cls(plan_id=plan_id, groupement_id=groupement_id, member_id=member_id, siret=siret,
+                              sha256=sha256, filename=filename, file_format=file_format, line_count=len(lines),
+                              imported_by=imported_by, imported_on=imported_on)
         for start in range(0, len(lines), CHUNK_LINES):
             purchase_import._lines_recorded(rows=[line.row() for line in lines[start:start + CHUNK_LINES]])
         return purchase_import
 
     @event("Imported")
-    def __init__(self, plan_id: UUID, member_id: UUID, siret: str, sha256: str, filename: str, file_format: str,
-                 line_count: int, imported_by: UUID, imported_on: date) -> None:
+    def __init__(self, plan_id: UUID, groupement_id: UUID, member_id: UUID, siret: str, sha256: str, filename: str,
+                 file_format: str, line_count: int, imported_by: UUID, imported_on: date) -> None:
         self.plan_id = plan_id
+        self.groupement_id = groupement_id
         self.member_id = member_id
         self.siret = siret
         self.sha256 = sha256
@@ -147,8 +149,9 @@ class PurchaseRegister(ProgresAggregate):
         return derive_id("purchase-register", plan_id, member_id)
 
     @event("Opened")
-    def __init__(self, plan_id: UUID, member_id: UUID) -> None:
+    def __init__(self, plan_id: UUID, groupement_id: UUID, member_id: UUID) -> None:
         self.plan_id = plan_id
+        self.groupement_id = groupement_id
         self.member_id = member_id
         self.imports: dict[str, dict[str, Any]] = {}
         self.totals: MonthlyTotals = {}

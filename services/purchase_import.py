@@ -98,15 +98,16 @@ def import_purchases(
         fed = check_feeds(plan, feeds)
         register_id = PurchaseRegister.create_id(plan.id, member.id)
         register = app.repository.get(register_id) if app.exists(register_id) else PurchaseRegister(
-            plan_id=plan.id, member_id=member.id)
+            plan_id=plan.id, groupement_id=groupement.id, member_id=member.id)
         register.check_new(sha256)  # before reading: an identical file is refused at once
         if not parsed:
             window = marche.execution_period
-            parsed.append(purchase_files.read(content, filename, siret=member.siret, today=on,
+            today = min(on, date.today())  # an import dated ahead does not let future purchases in
+            parsed.append(purchase_files.read(content, filename, siret=member.siret, today=today,
                                               window=(window.start, window.end)))
         file = parsed[0]
-        purchase_import = PurchaseImport.record(plan.id, member.id, member.siret, sha256, file.filename,
-                                                file.file_format, file.lines, by, on)
+        purchase_import = PurchaseImport.record(plan.id, groupement.id, member.id, member.siret, sha256,
+                                                file.filename, file.file_format, file.lines, by, on)
         totals = monthly_totals(file.lines)
         register.add_import(purchase_import.id, sha256, len(file.lines), totals, on)
         evidence = DocumentRef(sha256, file.filename, file.media_type)

@@ -278,3 +278,27 @@ def test_the_command_line_imports_a_file_refuses_a_broken_one_and_prints_the_fig
                                   "--year", "2023").stdout)
     assert (declared["valeur_totale"], declared["valeur_bio"], declared["valeur_siqo"]) == ("1400.00", "900.00",
                                                                                           "100.00")
+
+
+def test_the_read_models_show_the_fed_shares_and_the_import_in_the_groupement_history(store_settings):
+    from progres.graphql.context import Services  # noqa: PLC0415
+
+    services = Services.wire(store_settings)
+    try:
+        app, models = services.app, services.models
+        world = setup_canteens(app)
+        result = run_import(app, world, basket_file(world.sirets[0]))
+        models.fresh(None)
+        view = models.member_view(world.plan, world.lycees[0])
+        egalim = next(i for i in view["indicators"] if i["key"] == "egalim_share")
+        assert [(o["period_start"], o["value"]) for o in egalim["observations"]] == [
+            ("2023-01-01", "85.00"), ("2023-07-01", "100.00")]
+        assert "sha256" in egalim["observations"][0]["source"]
+        rows = models.store.history(models.projection, {"aggregate_id": result.id})
+        assert [r["type"] for r in rows][:2] == ["PurchaseImport.Imported", "PurchaseImport.LinesRecorded"]
+        assert {r["groupement_id"] for r in rows} == {world.groupement}
+        ledger = models.ledgers([world.groupement])[world.groupement]
+        assert "Achat 3" not in str(ledger)  # no purchase line on the read side, only the measures they feed
+    finally:
+        services.models.close()
+        services.app.close()
