@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Family(StrEnum):
@@ -124,33 +125,43 @@ class Purchase:
     local: bool = False
 
 
-def bucket_keys(purchase: Purchase) -> list[str]:
+def bucket_keys(purchase: Purchase) -> tuple[str, ...]:
     """The totals a purchase adds to, for one family: what shares and the teledeclaration are made of."""
-    group = group_of(purchase.labels)
-    keys = ["total", group.value, "detail:" + detail_label_of(purchase.labels)]
-    if Label.BIO in purchase.labels and Label.COMMERCE_EQUITABLE in purchase.labels:
+    return keys_for(purchase.labels, purchase.origin, purchase.circuit_court, purchase.local)
+
+
+@lru_cache(maxsize=8192)
+def keys_for(labels: frozenset[Label], origin: Origin | None, circuit_court: bool, local: bool) -> tuple[str, ...]:
+    # Cached: a file has few distinct combinations of labels, origin and locality.
+    group = group_of(labels)
+    keys = ["total", group.value, "detail:" + detail_label_of(labels)]
+    if Label.BIO in labels and Label.COMMERCE_EQUITABLE in labels:
         keys.append("bio_dont_commerce_equitable")
-    if group is Group.EGALIM_AUTRES and Label.COMMERCE_EQUITABLE in purchase.labels:
+    if group is Group.EGALIM_AUTRES and Label.COMMERCE_EQUITABLE in labels:
         keys.append("egalim_autres_dont_commerce_equitable")
-    if purchase.origin is not None:
-        keys.append(purchase.origin.value.lower())
-    if purchase.circuit_court:
+    if origin is not None:
+        keys.append(origin.value.lower())
+    if circuit_court:
         keys.append("circuit_court")
-    if purchase.local:
+    if local:
         keys.append("local")
-    if purchase.origin is Origin.FRANCE or purchase.circuit_court or purchase.local:
+    if origin is Origin.FRANCE or circuit_court or local:
         keys.append("france_cc_local")  # "France" as the 2025 campaign counted it
-    return keys
+    return tuple(keys)
 
 
 # month ("2023-01") -> family -> key -> cents
 MonthlyTotals = dict[str, dict[str, dict[str, int]]]
 
 
+def add_amount(totals: MonthlyTotals, day: date, family: Family, keys: tuple[str, ...], cents: int) -> None:
+    bucket = totals.setdefault(f"{day.year:04d}-{day.month:02d}", {}).setdefault(family.value, {})
+    for key in keys:
+        bucket[key] = bucket.get(key, 0) + cents
+
+
 def add_to_totals(totals: MonthlyTotals, purchase: Purchase) -> None:
-    family = totals.setdefault(purchase.day.isoformat()[:7], {}).setdefault(purchase.family.value, {})
-    for key in bucket_keys(purchase):
-        family[key] = family.get(key, 0) + purchase.cents
+    add_amount(totals, purchase.day, purchase.family, bucket_keys(purchase), purchase.cents)
 
 
 def merge_totals(into: MonthlyTotals, other: MonthlyTotals) -> None:

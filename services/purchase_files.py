@@ -319,6 +319,26 @@ def labels_of(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
+FAMILIES = {family.value: family for family in Family}
+ORIGINS = {origin.value: origin for origin in Origin}
+DEFINITIONS = {definition.value: definition for definition in LocalDefinition}
+CENT = Decimal("0.01")
+
+
+@lru_cache(maxsize=4096)
+def label_set(text: str | None) -> frozenset[Label]:
+    return frozenset(Label(x) for x in labels_of(text))
+
+
+@lru_cache(maxsize=4096)
+def old_characteristics(text: str | None) -> tuple[frozenset[Label], tuple[str, ...], bool, bool]:
+    """The older format's one column, split into labels, origins, circuit court and local."""
+    characteristics = labels_of(text)
+    labels = frozenset(Label(c) for c in characteristics if c in Label.__members__)
+    origins = tuple(dict.fromkeys(c for c in characteristics if c in ("FRANCE", "EUROPE")))
+    return labels, origins, "CIRCUIT_COURT" in characteristics, "LOCAL" in characteristics
+
+
 def to_line(file_format: str, number: int, cells: dict[str, Any], siret: str, today: date,
             window: tuple[date, date] | None) -> tuple[PurchaseLine | None, list[str]]:
     """The rules no schema says, then the line itself."""
@@ -333,19 +353,16 @@ def to_line(file_format: str, number: int, cells: dict[str, Any], siret: str, to
     if line_siret != siret:
         problems.append(cell_error(number, "siret", M["other_siret"].format(cell=short(line_siret), siret=siret)))
     if file_format == CURRENT:
-        labels = labels_of(cells["categories_egalim"])
+        labels = label_set(cells["categories_egalim"])
         origin = (cells["origine"] or "").strip() or None
         circuit_court, local = bool(cells["est_circuit_court"]), bool(cells["est_local"])
         definition = (cells["definition_local"] or "").strip() or None
         km = cells["definition_local_km"]
     else:
-        characteristics = labels_of(cells["caracteristiques"])
-        labels = [c for c in characteristics if c in Label.__members__]
-        origins = [c for c in characteristics if c in ("FRANCE", "EUROPE")]
-        if len(set(origins)) > 1:
+        labels, origins, circuit_court, local = old_characteristics(cells["caracteristiques"])
+        if len(origins) > 1:
             problems.append(cell_error(number, "caracteristiques", M["both_origins"]))
         origin = origins[0] if origins else None
-        circuit_court, local = "CIRCUIT_COURT" in characteristics, "LOCAL" in characteristics
         old = (cells["definition_local"] or "").strip() or None
         definition, km = OLD_LOCAL.get(old, (old, None)) if old else (None, None)
     if definition is not None and not local:
@@ -355,10 +372,10 @@ def to_line(file_format: str, number: int, cells: dict[str, Any], siret: str, to
     if problems:
         return None, problems
     price: Decimal = cells["prix_ht"]
-    cents = int(price.quantize(Decimal("0.01"), rounding=ROUND_HALF_DOWN) * 100)
+    cents = int(price.quantize(CENT, rounding=ROUND_HALF_DOWN) * 100)
     return PurchaseLine(
         number, line_siret, str(cells["description"]).strip()[:500], str(cells["fournisseur"] or "").strip()[:255],
-        day, cents, Family(str(cells["famille_produits"]).strip()), frozenset(Label(x) for x in labels),
-        Origin(origin) if origin else None, circuit_court, local,
-        LocalDefinition(definition) if definition else None, km,
+        day, cents, FAMILIES[str(cells["famille_produits"]).strip()], labels,
+        ORIGINS[origin] if origin else None, circuit_court, local,
+        DEFINITIONS[definition] if definition else None, km,
     ), []

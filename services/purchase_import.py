@@ -21,7 +21,7 @@ from uuid import UUID
 from progres.domain.errors import DomainError, InvalidInput, NotAMember
 from progres.domain.measures import Measure, check_recorder, measure_id
 from progres.domain.plans import ProgressPlan
-from progres.domain.purchases import PurchaseImport, PurchaseLine, PurchaseRegister, monthly_totals
+from progres.domain.purchases import PurchaseImport, PurchaseLine, PurchaseRegister, monthly_totals, unpack_rows
 from progres.domain.values import DocumentRef, Period, Periodicity, parse_date
 from progres.projections.egalim import FIGURES, period_totals
 from progres.services import purchase_files
@@ -122,9 +122,10 @@ def feed_measures(app: Progres, plan: ProgressPlan, groupement: Any, marche: Any
                   by: UUID, on: date) -> list[Measure]:
     """Records (or corrects) one measure per fed indicator and period this file has purchases in."""
     measures = []
+    months = {(line.day.year, line.day.month) for line in file.lines}
     for key, figure in fed.items():
         indicator = plan.indicator(key)
-        periods = sorted({period_of(indicator.periodicity, line.day) for line in file.lines})
+        periods = sorted({period_of(indicator.periodicity, date(year, month, 1)) for year, month in months})
         for period in periods:
             value = FIGURES[figure](period_totals(register.totals, period.start, period.end))
             if value is None:
@@ -168,7 +169,7 @@ def purchase_lines(app: Progres, plan_id: UUID, member_id: UUID, period: Period 
     register = app.repository.get(register_id)
     for sha256, entry in register.imports.items():
         for stored in app.events.get(UUID(entry["import_id"])):
-            for row in getattr(stored, "rows", ()):
+            for row in unpack_rows(stored.packed) if hasattr(stored, "packed") else ():
                 line = PurchaseLine.from_row("", row)
                 if period is None or period.start <= line.day <= period.end:
                     yield sha256, line
