@@ -58,7 +58,7 @@ class PurchaseFileRefused(DomainError):
         shown = " ; ".join(errors[: self.SHOWN])
         more = f" ; … et {len(errors) - self.SHOWN} autre(s) erreur(s)" if len(errors) > self.SHOWN else ""
         count = f"{len(errors)} erreur(s)"
-        super().__init__("fichier", summary=f"{count} : {shown}{more}")
+        super().__init__("content", summary=f"{count} : {shown}{more}")
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "errors": self.errors[:200]}
@@ -177,7 +177,7 @@ class PurchaseRegister(ProgresAggregate):
 
     def check_new(self, sha256: str) -> None:
         if sha256 in self.imports:
-            raise PurchaseFileAlreadyImported("fichier", sha256=sha256[:12], on=self.imports[sha256]["on"])
+            raise PurchaseFileAlreadyImported("content", sha256=sha256[:12], on=self.imports[sha256]["on"])
 
     def add_import(self, import_id: UUID, sha256: str, line_count: int, totals: MonthlyTotals, on: date) -> None:
         self.check_new(sha256)

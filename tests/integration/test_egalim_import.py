@@ -138,7 +138,7 @@ def test_a_second_file_corrects_the_measures_it_changes_and_an_identical_file_is
     with pytest.raises(DomainError) as info:
         run_import(app, world, basket_file(world.sirets[0]), filename="renamed.csv")
     assert info.value.code == "purchase_file_already_imported"
-    assert info.value.field == "fichier"
+    assert info.value.field == "content"
     assert app.max_notification_id() == head
 
 
@@ -171,7 +171,7 @@ def test_a_broken_file_is_refused_with_its_exact_message_and_writes_nothing(app,
     with pytest.raises(DomainError) as info:
         run_import(app, world, make(world.sirets[0]))
     assert info.value.code == "invalid_purchase_file"
-    assert info.value.field == "fichier"
+    assert info.value.field == "content"
     assert message in info.value.errors
     assert app.max_notification_id() == head
     assert not app.exists(measure_id(UUID(world.plan), "egalim_share", UUID(world.lycees[0]),
@@ -230,6 +230,11 @@ def test_a_lycee_imports_its_purchase_file_through_the_graphql_mutation(sqlite_s
     broken = run(world.lycees[0], world.lycees[0], "not base64!")
     assert broken["error"] == {"code": "invalid_input", "field": "content",
                                "message": "content: le contenu doit être le fichier encodé en base64"}
+    negative = base64.b64encode(basket_file(world.sirets[0], [["2023-01-05", "-1", "AUTRES", "", "", "", "", "",
+                                                               ""]])).decode()
+    assert run(world.lycees[0], world.lycees[0], negative)["error"] == {
+        "code": "invalid_purchase_file", "field": "content",
+        "message": "content: 1 erreur(s) : ligne 2, colonne prix_ht : « -1 » : la valeur ne peut pas être négative"}
     assert services.app.max_notification_id() == head
     accepted = run(world.lycees[0], world.lycees[0])
     assert accepted["ok"] is True

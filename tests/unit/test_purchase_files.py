@@ -43,7 +43,7 @@ def refused(content: bytes, filename: str = "achats.csv") -> list[str]:
     with pytest.raises(PurchaseFileRefused) as info:
         read(content, filename, siret=SIRET, today=TODAY)
     assert info.value.code == "invalid_purchase_file"
-    assert info.value.field == "fichier"
+    assert info.value.field == "content"
     return info.value.errors
 
 
