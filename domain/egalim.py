@@ -123,15 +123,18 @@ class Purchase:
     origin: Origin | None = None
     circuit_court: bool = False
     local: bool = False
+    local_definition: LocalDefinition | None = None
 
 
 def bucket_keys(purchase: Purchase) -> tuple[str, ...]:
     """The totals a purchase adds to, for one family: what shares and the teledeclaration are made of."""
-    return keys_for(purchase.labels, purchase.origin, purchase.circuit_court, purchase.local)
+    return keys_for(purchase.labels, purchase.origin, purchase.circuit_court, purchase.local,
+                    purchase.local_definition)
 
 
 @lru_cache(maxsize=8192)
-def keys_for(labels: frozenset[Label], origin: Origin | None, circuit_court: bool, local: bool) -> tuple[str, ...]:
+def keys_for(labels: frozenset[Label], origin: Origin | None, circuit_court: bool, local: bool,
+             local_definition: LocalDefinition | None = None) -> tuple[str, ...]:
     # Cached: a file has few distinct combinations of labels, origin and locality.
     group = group_of(labels)
     keys = ["total", group.value, "detail:" + detail_label_of(labels)]
@@ -145,6 +148,8 @@ def keys_for(labels: frozenset[Label], origin: Origin | None, circuit_court: boo
         keys.append("circuit_court")
     if local:
         keys.append("local")
+        if local_definition is not None:  # e.g. "local:PAT", for a projet alimentaire territorial's plan
+            keys.append("local:" + local_definition.value)
     if origin is Origin.FRANCE or circuit_court or local:
         keys.append("france_cc_local")  # "France" as the 2025 campaign counted it
     return tuple(keys)

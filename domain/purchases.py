@@ -83,7 +83,8 @@ class PurchaseLine:
     local_km: int | None
 
     def purchase(self) -> Purchase:
-        return Purchase(self.day, self.cents, self.family, self.labels, self.origin, self.circuit_court, self.local)
+        return Purchase(self.day, self.cents, self.family, self.labels, self.origin, self.circuit_court, self.local,
+                        self.local_definition)
 
     def row(self) -> list[Any]:
         """The compact stored form: plain JSON values only (fast to encode, small in the log)."""
@@ -115,8 +116,8 @@ def unpack_rows(packed: str) -> list[list[Any]]:
 def monthly_totals(lines: list[PurchaseLine]) -> MonthlyTotals:
     totals: MonthlyTotals = {}
     for line in lines:
-        add_amount(totals, line.day, line.family, keys_for(line.labels, line.origin, line.circuit_court, line.local),
-                   line.cents)
+        keys = keys_for(line.labels, line.origin, line.circuit_court, line.local, line.local_definition)
+        add_amount(totals, line.day, line.family, keys, line.cents)
     return totals
 
 

@@ -77,6 +77,12 @@ SHARES: dict[str, Callable[[FamilyTotals], Decimal | None]] = {
     "part_europe": _of_total("europe"),
     "part_circuit_court": _of_total("circuit_court"),
     "part_local": _of_total("local"),
+    # Local purchases by the definition of local given (a PAT's plan counts "local:PAT").
+    "part_local_pat": _of_total("local:PAT"),
+    "part_local_commune": _of_total("local:COMMUNE"),
+    "part_local_departement": _of_total("local:DEPARTEMENT"),
+    "part_local_region": _of_total("local:REGION"),
+    "part_local_km": _of_total("local:KM"),
 }
 VALUES: dict[str, Callable[[FamilyTotals], Decimal | None]] = {
     "valeur_totale": lambda f: euros(total(f, "total")),

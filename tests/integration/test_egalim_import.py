@@ -84,6 +84,9 @@ def test_shares_of_a_small_basket_are_those_computed_by_hand(app, world):
     assert figures["part_viandes_volailles_egalim"] == Decimal("100.00")
     assert figures["part_produits_de_la_mer_egalim"] == Decimal("25.00")
     assert figures["part_france"] == Decimal("50.00")
+    assert figures["part_local_pat"] == Decimal("30.00")  # the fruit, local by the PAT's definition
+    assert figures["part_local_km"] is not None
+    assert figures["part_local_km"] == Decimal("0.00")
     assert figures["valeur_totale"] == Decimal("1000.00")
 
 
