@@ -212,6 +212,8 @@ class FieldCheck:
         """The typed value and, if the cell breaks the schema, the problem: required, type or constraint."""
         if cell == "":
             return None, ("required" if self.required else None)
+        if self.kind == "string":  # most columns: no conversion to make
+            return cell, ("pattern" if self.pattern is not None and not self.pattern.fullmatch(cell) else None)
         value = TYPE_READERS[self.kind](cell, self)
         if value is None:
             return None, "type"
