@@ -36,6 +36,7 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 # French texts read by the people who import (one place).
 M = {
     "empty": "le fichier est vide",
+    "no_lines": "le fichier ne contient aucun achat (seulement la ligne des noms de colonnes)",
     "too_big": "le fichier dépasse {size} Mo",
     "not_xlsx": "le fichier XLSX n'a pas pu être lu",
     "header_missing": "la première ligne doit contenir les noms des colonnes, dans l'ordre : {expected}",
@@ -303,6 +304,8 @@ def check_rows(file_format: str, rows: list[list[str]], *, siret: str, today: da
             lines.append(line)
     if errors:
         raise PurchaseFileRefused(errors)
+    if not lines:
+        raise PurchaseFileRefused([M["no_lines"]])
     return lines
 
 

@@ -188,6 +188,8 @@ def test_a_long_cell_is_echoed_by_a_short_prefix_only():
 def test_a_file_that_is_not_a_spreadsheet_is_refused():
     assert refused(b"PK\x03\x04 not a zip", "achats.xlsx") == ["le fichier XLSX n'a pas pu être lu"]
     assert refused(b"   \n", "achats.csv") == ["le fichier est vide"]
+    assert refused(csv_bytes(HEADER, [])) == ["le fichier ne contient aucun achat (seulement la ligne des noms de "
+                                              "colonnes)"]
 
 
 def test_a_purchase_with_bio_and_igp_counts_once_as_bio():
