@@ -125,7 +125,9 @@ def csv_rows(content: bytes) -> tuple[list[list[str]], str]:
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)  # column names hold none of the three
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return trim_trailing_blanks(rows), delimiter
+    while rows and not rows[-1]:
+        rows.pop()  # empty lines at the very end; rows of empty cells are refused, as ma cantine does
+    return rows, delimiter
 
 
 def xlsx_cell(value: Any) -> str:

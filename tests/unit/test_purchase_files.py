@@ -178,6 +178,12 @@ def test_a_date_in_the_future_and_a_cell_too_many_are_refused():
     ]
 
 
+def test_rows_of_empty_cells_are_refused_as_ma_cantine_refuses_them_but_a_final_newline_is_not():
+    content = csv_bytes(HEADER, ROWS[:1]) + b",,,,,,,,,,,\n,,,,,,,,,,,\n"
+    assert refused(content) == ["ligne 3 : ligne vide, à supprimer", "ligne 4 : ligne vide, à supprimer"]
+    assert len(read(csv_bytes(HEADER, ROWS[:1]) + b"\n\n", "achats.csv", siret=SIRET, today=TODAY).lines) == 1
+
+
 def test_a_long_cell_is_echoed_by_a_short_prefix_only():
     rows = [[SIRET, "Pain", "", "2023-02-01", "1.5", "X" * 5000, "", "", "", "", "", ""]]
     (error,) = refused(csv_bytes(HEADER, rows))
