@@ -165,10 +165,6 @@ def add_amount(totals: MonthlyTotals, day: date, family: Family, keys: tuple[str
         bucket[key] = bucket.get(key, 0) + cents
 
 
-def add_to_totals(totals: MonthlyTotals, purchase: Purchase) -> None:
-    add_amount(totals, purchase.day, purchase.family, bucket_keys(purchase), purchase.cents)
-
-
 def merge_totals(into: MonthlyTotals, other: MonthlyTotals) -> None:
     for month, families in other.items():
         target = into.setdefault(month, {})

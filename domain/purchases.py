@@ -1,7 +1,7 @@
 """Purchase imports: a member's purchase file (ma cantine format) recorded as events.
 
 One import is one command. Its lines are stored in chunks (one `LinesRecorded` event per
-`CHUNK_LINES` lines) so that 100,000 purchases are a few hundred events, not 100,000: the log stays
+`CHUNK_LINES` lines) so that 100,000 purchases are about a hundred events, not 100,000: the log stays
 fast to write and to replay, and every line keeps its number in the file for provenance. A register
 per plan and member keeps the monthly EGalim totals of all its imports (small: months × families ×
 totals), from which shares are computed for any period without reading the lines again.

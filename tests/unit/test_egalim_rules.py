@@ -6,7 +6,19 @@ from datetime import date
 
 import pytest
 
-from progres.domain.egalim import Group, Label, Territory, detail_label_of, group_of, threshold_on
+from progres.domain.egalim import (
+    Family,
+    Group,
+    Label,
+    LocalDefinition,
+    Origin,
+    Purchase,
+    Territory,
+    bucket_keys,
+    detail_label_of,
+    group_of,
+    threshold_on,
+)
 
 
 @pytest.mark.parametrize(("labels", "group", "detail"), [
@@ -43,3 +55,14 @@ def test_thresholds_are_dated_by_territory(territory, day, egalim, bio):
 
 def test_no_threshold_before_the_law_applied():
     assert threshold_on(Territory.HEXAGONE, date(2021, 12, 31)) is None
+
+
+def test_a_purchase_adds_to_its_group_once_and_to_every_information_it_carries():
+    purchase = Purchase(date(2023, 4, 6), 30000, Family.FRUITS_ET_LEGUMES,
+                        frozenset({Label.BIO, Label.COMMERCE_EQUITABLE, Label.IGP}), Origin.FRANCE,
+                        circuit_court=True, local=True, local_definition=LocalDefinition.PAT)
+    assert bucket_keys(purchase) == ("total", "bio", "detail:bio", "bio_dont_commerce_equitable", "france",
+                                     "circuit_court", "local", "local:PAT", "france_cc_local")
+    other = Purchase(date(2023, 4, 6), 100, Family.AUTRES, frozenset({Label.COMMERCE_EQUITABLE}), Origin.EUROPE)
+    assert bucket_keys(other) == ("total", "egalim_autres", "detail:commerce_equitable",
+                                  "egalim_autres_dont_commerce_equitable", "europe")
