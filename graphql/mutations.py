@@ -26,7 +26,7 @@ COMMANDS = [
     "define_governance", "declare_purchase_volume", "close_plan_with_bilan_final", "record_measure",
     "import_measures", "correct_measure", "submit_proposal", "withdraw_proposal", "schedule_review", "hold_review",
     "raise_point", "decide", "close_review", "propose_avenant", "sign_avenant", "notify_avenant",
-    "abandon_avenant",
+    "abandon_avenant", "import_purchases",
 ]
 
 # Python annotations of the commands → GraphQL input types.

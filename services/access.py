@@ -26,6 +26,7 @@ from progres.services.read_models import ReadModels
 # Which argument names the organisation a command acts for, when it is not the coordonnateur's.
 SUBJECTS = {
     "record_measure": (RECORD, "recorded_by"), "import_measures": (RECORD, "recorded_by"),
+    "import_purchases": (RECORD, "imported_by"),
     "correct_measure": (RECORD, "corrected_by"), "submit_proposal": (PROPOSE, "author_id"),
     "withdraw_proposal": (PROPOSE, "by"), "change_action_status": (REPORT_ACTION, None),
 }

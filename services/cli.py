@@ -591,6 +591,13 @@ def dev_token(
     print(LocalIssuer(settings.data_dir).mint(siret, roles, settings.oidc_audience, hours * 3600))
 
 
+# Purchase files and EGalim figures (services/import_cli.py)
+from progres.services.import_cli import egalim_app, import_app  # noqa: E402
+
+app.add_typer(import_app, name="import")
+app.add_typer(egalim_app, name="egalim")
+
+
 def main() -> None:
     raise SystemExit(run(app))
 

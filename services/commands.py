@@ -445,3 +445,16 @@ class Progres(ProgresApplication):
                                                "originator_topic"))[:300]}
             for e in events
         ]
+
+    # Purchase files (ma cantine format) and EGalim shares: services/purchase_import.py
+    def import_purchases(
+        self, plan_id: UUID | str, member_id: UUID | str, content: str, filename: str, imported_by: UUID | str,
+        imported_on: Day, feeds: dict[str, Any] | None = None, command_id: str | None = None,
+    ) -> CommandResult:
+        """Imports a member's ma cantine purchase file (base64) and feeds the plan's indicators with its shares.
+
+        feeds maps indicator keys to the figures of projections/egalim.py (e.g. {"egalim_share": "part_egalim"})."""
+        from progres.services.purchase_import import decode_content, import_purchases  # noqa: PLC0415
+
+        return import_purchases(self, plan_id, member_id, decode_content(content), filename, imported_by,
+                                imported_on, feeds, command_id)
