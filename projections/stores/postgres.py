@@ -20,7 +20,10 @@ class PostgresStore(SqlStore):
         self.schema = schema
         self.dialect = Dialect(placeholder="%s", prefix=f'"{schema}".', json_type="TEXT", blob_type="BYTEA",
                                bigint="BIGINT")
-        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True)
+        # Connections are checked when taken: after the server terminated them (restart, failover), a
+        # request gets a new one instead of an error.
+        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True,
+                                   check=ConnectionPool.check_connection)
         # Processes starting together would run the same DDL at once, which PostgreSQL refuses.
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", [DDL_LOCK])
