@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Ready only when the follower is up and the views are at most `ready_max_lag` events behind."""
         try:
             status = await asyncio.to_thread(models.status)
-        except Exception as error:  # noqa: BLE001 - the database is unreachable: not ready, say why briefly
+        except Exception as error:
             return JSONResponse({"status": "not ready", "reason": type(error).__name__}, status_code=503)
         if not models.follower_up:
             return JSONResponse({"status": "not ready", "reason": "projection follower down", **status},

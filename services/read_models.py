@@ -138,7 +138,7 @@ class ReadModels:
         while not stop():
             try:
                 self._follow(settings, stop, idle)
-            except Exception as error:  # noqa: BLE001 - any failure: reconnect rather than die silently
+            except Exception as error:
                 self.follower_up = False
                 self.follower_failures += 1
                 pause = min(settings.follower_max_backoff_seconds,
