@@ -109,13 +109,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @api.get("/ready")
     async def ready() -> JSONResponse:
         """Ready only when the follower is up and the views are at most `ready_max_lag` events behind."""
+        if not models.follower_up:  # said at once, without touching a database that may be gone
+            return JSONResponse({"status": "not ready", "reason": "projection follower down"}, status_code=503)
         try:
             status = await asyncio.to_thread(models.status)
-        except Exception as error:
+        except Exception as error:  # the database is unreachable: not ready, say why briefly
             return JSONResponse({"status": "not ready", "reason": type(error).__name__}, status_code=503)
-        if not models.follower_up:
-            return JSONResponse({"status": "not ready", "reason": "projection follower down", **status},
-                                status_code=503)
         if status["lag"] > settings.ready_max_lag:
             return JSONResponse({"status": "not ready", "reason": "lagging", **status}, status_code=503)
         return JSONResponse({"status": "ready", **status})

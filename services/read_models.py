@@ -24,7 +24,7 @@ from progres.services.bootstrap import notify_channel, postgres_connect
 from progres.services.settings import Settings
 
 ACTIVE_RECHECK_SECONDS = 1.0
-FOLLOWER_FIRST_BACKOFF_SECONDS = 0.1
+FOLLOWER_FIRST_BACKOFF_SECONDS = 0.2
 log = logging.getLogger("progres.read_models")
 
 
@@ -141,6 +141,7 @@ class ReadModels:
             except Exception as error:
                 self.follower_up = False
                 self.follower_failures += 1
+                self.purge_connections()
                 pause = min(settings.follower_max_backoff_seconds,
                             FOLLOWER_FIRST_BACKOFF_SECONDS * 2 ** (self.follower_failures - 1))
                 pause *= random.uniform(0.5, 1.0)  # jitter: workers do not reconnect in step
@@ -150,6 +151,17 @@ class ReadModels:
                 while not stop() and time.monotonic() < deadline:
                     time.sleep(min(0.05, pause))
         self.follower_up = False
+
+    def purge_connections(self) -> None:
+        """Discards every broken idle connection of both pools at once. Left to the pools' own checks, each
+        dead connection would be found by a request, which then sleeps the pool's backoff (1 s, 2 s, ...)."""
+        datastore = getattr(getattr(self.app, "recorder", None), "datastore", None)
+        for pool in (getattr(self.store, "pool", None), getattr(datastore, "pool", None)):
+            if pool is not None and hasattr(pool, "check"):
+                try:
+                    pool.check()
+                except Exception as error:  # the database may still be down: the next pass tries again
+                    log.warning("could not check connections (%s)", type(error).__name__)
 
     def _passed(self) -> None:
         """One successful pass of the follower: it is up (again)."""

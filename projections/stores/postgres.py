@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,10 +21,7 @@ class PostgresStore(SqlStore):
         self.schema = schema
         self.dialect = Dialect(placeholder="%s", prefix=f'"{schema}".', json_type="TEXT", blob_type="BYTEA",
                                bigint="BIGINT")
-        # Connections are checked when taken: after the server terminated them (restart, failover), a
-        # request gets a new one instead of an error.
-        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True,
-                                   check=ConnectionPool.check_connection)
+        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True)
         # Processes starting together would run the same DDL at once, which PostgreSQL refuses.
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", [DDL_LOCK])
@@ -35,8 +33,26 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self.pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
-            yield CountingCursor(cursor, self)
+        connection = self.live_connection()
+        try:
+            with connection.transaction(), connection.cursor() as cursor:
+                yield CountingCursor(cursor, self)
+        finally:
+            self.pool.putconn(connection)
+
+    def live_connection(self) -> psycopg.Connection[Any]:
+        """A pooled connection whose server end is alive. An idle connection has nothing to read unless its
+        backend ended (terminated, restarted: a FATAL message, then EOF), so one poll of the socket tells,
+        without a round trip. The pool's own check would ping every time and sleep a backoff (1 s, 2 s...)
+        for each dead connection it meets; here all of them are discarded at once."""
+        for _ in range(self.pool.max_size + 1):
+            connection = self.pool.getconn()
+            if not select.select([connection.fileno()], [], [], 0)[0]:
+                return connection
+            connection.close()
+            self.pool.putconn(connection)  # closed: the pool replaces it
+            self.pool.check()
+        return self.pool.getconn()
 
     def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
