@@ -105,7 +105,9 @@ class ProjectionRunner:
             self._state = Replay(self.store.load_ledgers(self.projection), self.store.load_routes(self.projection),
                                  position)
             # The state may hold millions of objects that live as long as the runner: keep the cyclic
-            # collector from walking them at every full collection (pauses of a second in a server).
+            # collector from walking them at every full collection (pauses of a second in a server). Garbage
+            # is collected first: whatever is frozen is never collected (see docs/performance.md, memory).
+            gc.collect()
             gc.freeze()
         return self._state
 
