@@ -31,7 +31,8 @@ from progres.services.settings import Settings
 SUBMIT = ("mutation($p: ID!, $a: ID!, $c: String, $t: String!) { submitProposal(planId: $p, authorId: $a, "
           "axisKey: \"egalim\", kind: \"innovation\", title: $t, content: \"Regrouper les livraisons\", "
           "expectedImpact: \"Moins de transport\", submittedOn: \"2022-04-01\", commandId: $c) { ok position } }")
-PLAN = "query($p: ID!, $n: Int) { plan(id: $p, minPosition: $n) { id proposals(first: 10) { totalCount edges { node { id status } } } } }"
+PLAN = ("query($p: ID!, $n: Int) { plan(id: $p, minPosition: $n) { id proposals(first: 10) "
+        "{ totalCount edges { node { id status } } } } }")
 MEMBER_VIEW = "query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { position document } }"
 
 

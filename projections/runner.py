@@ -111,36 +111,45 @@ class ProjectionRunner:
             gc.freeze()
         return self._state
 
-    def run_batch(self) -> int:
+    def run_batch(self, block: bool = True) -> int:
         """Projects the next batch of the log; returns how many log positions it advanced.
 
         A batch covers a range of positions, not a number of facts: events no read model uses (command
         receipts) are skipped but still passed, so tracking always reaches the head it saw. The head is
         read first; events up to it are all committed (the recorder serialises inserts), so none is missed.
+        With `block=False` it returns 0 at once when another thread is projecting with this runner.
         """
-        with self._lock:
-            state = self.state()
-            start = state.position
-            head = self.source.max_notification_id() or 0
-            if head <= start:
-                return 0
-            # Views are recomputed once per batch, whatever its size: far behind, take bigger batches.
-            behind = head - start
-            size = self.batch_size if behind <= 4 * self.batch_size else min(behind, self.max_batch_size)
-            facts: list[Fact] = list(islice(self.source.facts(start + 1, stop=head, batch=min(size, 5000)), size))
-            end = facts[-1].position if len(facts) == size else head
-            try:
-                batch = self.fold(state, facts, start, end)
-                self.store.commit_batch(self.projection, start, end, batch)
-            except StaleTracking:
-                self._state = None
-                return 0
-            except BaseException:
-                self._state = None  # the in-memory state ran ahead of the store: reload it next time
-                raise
-            state.position = end
-        with self.advanced:
-            self.advanced.notify_all()
+        if not self._lock.acquire(blocking=block):
+            return 0
+        try:
+            advanced = self._run_batch()
+        finally:
+            self._lock.release()
+        if advanced:
+            with self.advanced:
+                self.advanced.notify_all()
+        return advanced
+
+    def _run_batch(self) -> int:
+        state = self.state()
+        start = state.position
+        head = self.source.max_notification_id() or 0
+        if head <= start:
+            return 0
+        # Views are recomputed once per batch, whatever its size: far behind, take bigger batches.
+        behind = head - start
+        size = self.batch_size if behind <= 4 * self.batch_size else min(behind, self.max_batch_size)
+        facts: list[Fact] = list(islice(self.source.facts(start + 1, stop=head, batch=min(size, 5000)), size))
+        end = facts[-1].position if len(facts) == size else head
+        try:
+            batch = self.fold(state, facts, start, end)
+            self.store.commit_batch(self.projection, start, end, batch)
+        except StaleTracking:
+            self._state = None
+            return 0
+        except BaseException:
+            self._state = None  # the in-memory state ran ahead of the store: reload it next time
+            raise
         return end - start
 
     def fold(self, state: Replay, facts: list[Fact], start: int, end: int) -> Batch:
@@ -194,7 +203,7 @@ class ProjectionRunner:
         holds tracking), it waits for a batch to be committed instead of spinning."""
         deadline = time.monotonic() + timeout
         while self.position < position:
-            if self.run_batch() > 0:
+            if self.run_batch(block=False) > 0:  # a follower mid-batch is waited for below, with a deadline
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
