@@ -91,7 +91,7 @@ class ReadModels:
         self._checked_at = 0.0  # follow the new generation at once
         return result
 
-    def fresh(self, min_position: int | None, field: str = "minPosition") -> None:
+    def fresh(self, min_position: int | None, field: str | None = "minPosition") -> None:
         """Read-your-writes: project up to the position a client saw (the whole log if None).
 
         A position beyond the log's head is refused at once (nothing could ever satisfy it); otherwise the
