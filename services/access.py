@@ -62,7 +62,7 @@ class Access:
                                             and str(kwargs.get("coordonnateur_id")) == actor.organisation_id):
                 return
             raise Denied("coordonnateur_id", actor=actor.role.value, action="constitute a groupement for another")
-        self.models.fresh(None)  # parties as of the latest write, not as of the runner's last pass
+        self.models.fresh(None, field=None)  # parties as of the latest write, not as of the runner's last pass
         groupement_id = next((self.groupement_of(str(kwargs[a])) for a in ANCHORS if kwargs.get(a)), None)
         parties = self.parties(groupement_id) if groupement_id else None
         if command in SUBJECTS:

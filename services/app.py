@@ -3,6 +3,7 @@ with a runner that keeps the read models following the log for as long as the se
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,6 @@ from progres.services.settings import Settings
 
 ORGANISATION_HEADER = "x-progres-organisation"
 ROLE_HEADER = "x-progres-role"
-READY_MAX_LAG = 1000
 
 
 class IdentityRefused(CredentialsRefused):
@@ -115,11 +115,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @api.get("/ready")
     async def ready() -> JSONResponse:
+        """Ready only when the follower is up and the views are at most `ready_max_lag` events behind."""
+        if not models.follower_up:  # said at once, without touching a database that may be gone
+            return JSONResponse({"status": "not ready", "reason": "projection follower down"}, status_code=503)
         try:
-            status = models.status()
-        except Exception as error:
-            return JSONResponse({"status": "unavailable", "reason": type(error).__name__}, status_code=503)
-        ok = status["lag"] <= READY_MAX_LAG
-        return JSONResponse({"status": "ready" if ok else "lagging", **status}, status_code=200 if ok else 503)
+            status = await asyncio.to_thread(models.status)
+        except Exception as error:  # the database is unreachable: not ready, say why briefly
+            return JSONResponse({"status": "not ready", "reason": type(error).__name__}, status_code=503)
+        if status["lag"] > settings.ready_max_lag:
+            return JSONResponse({"status": "not ready", "reason": "lagging", **status}, status_code=503)
+        return JSONResponse({"status": "ready", **status})
 
     return api

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     projection_batch_size: int = Field(500, ge=1, description="facts projected per transaction")
     projection_max_batch_size: int = Field(
         20000, ge=1, description="largest batch a runner takes when far behind (views are recomputed per batch)")
+    ready_max_lag: int = Field(
+        100, ge=0, description="/ready answers 503 when the read models are more events than this behind the log")
+    read_wait_seconds: float = Field(
+        5.0, gt=0, le=60, description="longest a read waits for the read models to reach its minPosition")
+    follower_max_backoff_seconds: float = Field(
+        2.0, gt=0, description="longest pause between two reconnections of a server's projection follower")
     snapshot_interval: int = Field(50, ge=2, description="events between snapshots of long-lived aggregates")
     command_retries: int = Field(8, ge=1, description="attempts on optimistic concurrency conflicts")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")
@@ -86,7 +92,9 @@ class Settings(BaseSettings):
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
             "POSTGRES_CONNECT_TIMEOUT": "10",
-            "POSTGRES_PRE_PING": "y",
+            # No ping before each use: the library retries a statement that met a dead connection (10 times,
+            # 0.2 s apart), where the pool's ping would sleep a growing backoff (1 s, 2 s, 4 s...) per dead one.
+            "POSTGRES_PRE_PING": "n",
         }
 
     @property
