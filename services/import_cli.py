@@ -18,6 +18,7 @@ from progres.domain.purchases import PurchaseFileRefused, PurchaseRegister
 from progres.domain.values import Siret
 from progres.projections.egalim import FIGURES, by_family, diagnostic, period_totals, shares
 from progres.services.bootstrap import bootstrap
+from progres.services.cli_support import Refused, err_console, require_store
 from progres.services.commands import Progres
 from progres.services.settings import Settings
 
@@ -32,7 +33,9 @@ MemberOption = Annotated[str, typer.Option("--member", help="SIRET du membre (l'
 
 
 def open_app(data_dir: Path | None) -> Progres:
-    return bootstrap(Settings(data_dir=data_dir) if data_dir is not None else Settings())
+    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    require_store(settings)  # a command run in the wrong directory must not create an empty store
+    return bootstrap(settings)
 
 
 def organisation_id(siret: str) -> str:
@@ -44,9 +47,8 @@ def parse_feeds(feeds: list[str]) -> dict[str, str]:
     for feed in feeds:
         key, sep, figure = feed.partition("=")
         if not sep or not key or not figure:
-            console.print(f"[red]invalid_input[/]: --feed : « {feed[:40]} » n'est pas de la forme indicateur=part "
+            raise Refused("invalid_input", "--feed", f"« {feed[:40]} » n'est pas de la forme indicateur=part "
                           f"({', '.join(FIGURES)})")
-            raise typer.Exit(2)
         parsed[key.strip()] = figure.strip()
     return parsed
 
@@ -75,9 +77,9 @@ def import_achats(
             organisation_id(by) if by else member_id, on or date.today().isoformat(), parse_feeds(feed or []),
             command_id=command_id)
     except PurchaseFileRefused as error:
-        console.print(f"[red]{error.code}[/]: fichier refusé, rien n'est importé ({len(error.errors)} erreur(s)) :")
+        err_console.print(f"[red]{error.code}[/]: fichier refusé, rien n'est importé ({len(error.errors)} erreur(s)) :")
         for line in error.errors[:200]:
-            console.print(f"  - {line}", markup=False)
+            err_console.print(f"  - {line}", markup=False)
         raise typer.Exit(2) from None
     purchase_import = progres.repository.get(UUID(result.id))
     console.print(f"Import accepté : {purchase_import.line_count} achats ({purchase_import.file_format}), "
@@ -88,8 +90,7 @@ def import_achats(
 def register_of(progres: Progres, plan_id: str, member: str) -> PurchaseRegister:
     register_id = PurchaseRegister.create_id(UUID(plan_id), UUID(organisation_id(member)))
     if not progres.exists(register_id):
-        console.print("[red]not_found[/]: aucun achat importé pour ce membre dans ce plan")
-        raise typer.Exit(2)
+        raise Refused("not_found", "--member", "aucun achat importé pour ce membre dans ce plan")
     register = progres.repository.get(register_id)
     assert isinstance(register, PurchaseRegister)
     return register

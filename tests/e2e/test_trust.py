@@ -101,7 +101,7 @@ def test_a_receipt_at_the_end_of_the_log_stalls_nothing(server, tenants):
     assert mutation(server, ADD_AXIS, {"p": caller.plan, "k": "eco", "c": "retry-2"}, caller.coordinator)["ok"]
     ran = cli(server, "projections", "run")
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert '0 behind' in ran.stdout, ran.stdout + ran.stderr
+    assert 'retard 0' in ran.stdout, ran.stdout + ran.stderr
     rebuilt = cli(server, "projections", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     status = cli(server, "projections", "status")

@@ -265,8 +265,9 @@ def test_the_command_line_imports_a_file_refuses_a_broken_one_and_prints_the_fig
     refused = progres("import", "achats", str(broken), "--plan", world.plan, "--member", world.sirets[0],
                       "--feed", "egalim_share=part_egalim", "--on", "2024-01-20")
     assert refused.returncode == 2
-    assert "fichier refusé, rien n'est importé (2 erreur(s))" in refused.stdout
-    assert "ligne 2, colonne prix_ht : « -1 » : la valeur ne peut pas être négative" in refused.stdout
+    assert "fichier refusé, rien n'est importé (2 erreur(s))" in refused.stderr
+    assert "ligne 2, colonne prix_ht : « -1 » : la valeur ne peut pas être négative" in refused.stderr
+    assert refused.stdout == ""
 
     good = tmp_path / "achats.csv"
     good.write_bytes(basket_file(world.sirets[0]))
@@ -277,7 +278,8 @@ def test_the_command_line_imports_a_file_refuses_a_broken_one_and_prints_the_fig
     again = progres("import", "achats", str(good), "--plan", world.plan, "--member", world.sirets[0],
                     "--on", "2024-01-21")
     assert again.returncode == 2
-    assert "purchase_file_already_imported" in again.stdout
+    assert "purchase_file_already_imported" in again.stderr
+    assert again.stdout == ""
 
     parts = progres("egalim", "parts", "--plan", world.plan, "--member", world.sirets[0], "--from", "2023-01-01",
                     "--to", "2023-06-30", "--json")
