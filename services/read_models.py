@@ -23,7 +23,7 @@ from progres.services.bootstrap import notify_channel, postgres_connect
 from progres.services.settings import Settings
 
 ACTIVE_RECHECK_SECONDS = 1.0
-FOLLOWER_FIRST_BACKOFF_SECONDS = 0.2
+FOLLOWER_FIRST_BACKOFF_SECONDS = 0.5  # a database that just dropped every connection is given a moment
 log = logging.getLogger("progres.read_models")
 
 
