@@ -1,150 +1,466 @@
-"""Tamper evidence: a hash chain over the stored events in log order, kept by the database itself.
+"""Tamper evidence of the log: the keyed chain, the Merkle tree, signed tree heads and proofs (docs/audit.md).
 
-Each link is SHA-256 of the previous link, the event's log position, aggregate id, version, topic and
-stored state. A trigger writes the link in the same transaction as the event (PostgreSQL), so the
-chain cannot lag behind the log. `verify` re-derives the chain from the events and names the first
-position where the store disagrees with it: an event altered, deleted, inserted or reordered.
-A checkpoint (position and link of the chain head) exported outside the database lets anyone verify
-later that the chain itself was not rewritten.
+`verify` streams the log once, in position order, beside the chain table (services/audit_chain.py):
+it recomputes every leaf and keyed link, builds the RFC 9162 tree incrementally, and compares the tree with
+every signed head given when it reaches the head's size. It names the first bad position and its kind:
+altered, deleted, inserted, reordered, truncated, snapshot, or head (a head that cannot be trusted).
+`sign_head` signs (size, last position, root, time, key id) with the active Ed25519 key, only over a tree
+whose keyed chain verifies, and writes it to the witness directory. `prove_positions` and
+`prove_consistency` build proofs that `check_proof` verifies with nothing but public keys.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+import hmac
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
-from psycopg import sql
+from psycopg import IsolationLevel, sql
 from psycopg.rows import tuple_row
 
+from progres.services.audit_chain import CANONICAL_SQL, CHAIN_TABLE, GENESIS_LINK, canonical, leaf_of, parse_canonical
+from progres.services.audit_keys import Keyring, PublicKey, load_keyring
 from progres.services.bootstrap import postgres_connect
+from progres.services.merkle import FullTree, Tree, verify_consistency, verify_inclusion
 from progres.services.settings import Settings
 
-GENESIS = b""
+EVENTS_TABLE, SNAPSHOTS_TABLE = "progres_events", "progres_snapshots"  # PostgreSQL; the SQLite store's names:
+SQLITE_EVENTS_TABLE = "(SELECT rowid AS notification_id, * FROM stored_events)"  # the rowid is the position
+SQLITE_SNAPSHOTS_TABLE = "stored_snapshots"
+HEAD_FORMAT = "progres-tree-head-v1"
 
 
-def link_of(previous: bytes, position: int, originator_id: str, version: int, topic: str, state: bytes) -> bytes:
-    """The same computation as the database trigger (see install_chain)."""
-    digest = hashlib.sha256()
-    for part in (previous, position.to_bytes(8, "big", signed=True), str(originator_id).encode(),
-                 version.to_bytes(8, "big", signed=True), topic.encode(), bytes(state)):
-        digest.update(part)
-    return digest.digest()
+# Reading the log ---------------------------------------------------------------------------------------------
+
+class LogReader:
+    """The log in position order beside the chain rows, from one consistent snapshot of the store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def log_name(self) -> str:
+        if self.settings.store == "sqlite":
+            return f"sqlite:{self.settings.sqlite_path.resolve()}"
+        s = self.settings
+        return f"postgres:{s.postgres_host}:{s.postgres_port}/{s.postgres_dbname}/{s.postgres_schema}"
+
+    def entries(self, after: int = 0) -> Iterator[tuple[int, bytes | None, tuple[Any, ...] | None]]:
+        """(position, canonical bytes or None, chain row (previous, key id, leaf, link) or None)."""
+        connection, events, chain = (self._postgres if self.settings.store == "postgres" else self._sqlite)(after)
+        try:
+            event, link = next(events, None), next(chain, None)
+            while event is not None or link is not None:
+                if link is None or (event is not None and event[0] < link[0]):
+                    yield event[0], bytes(event[1]), None  # type: ignore[index]
+                    event = next(events, None)
+                elif event is None or link[0] < event[0]:
+                    yield link[0], None, link[1:]
+                    link = next(chain, None)
+                else:
+                    yield event[0], bytes(event[1]), link[1:]
+                    event, link = next(events, None), next(chain, None)
+        finally:
+            connection.close()
+
+    def _postgres(self, after: int) -> tuple[Any, Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]:
+        schema = self.settings.postgres_schema
+        connection = postgres_connect(self.settings)
+        # One snapshot for both cursors: a commit between them must not look like tampering.
+        connection.isolation_level = IsolationLevel.REPEATABLE_READ
+        connection.read_only = True
+        events = connection.cursor("audit_events", row_factory=tuple_row)
+        chain = connection.cursor("audit_chain", row_factory=tuple_row)
+        events.itersize = chain.itersize = 5000
+        events.execute(sql.SQL("SELECT notification_id, " + CANONICAL_SQL + " FROM {} WHERE notification_id > %s "
+                               "ORDER BY notification_id").format(sql.Identifier(schema, EVENTS_TABLE)), [after])
+        chain.execute(sql.SQL("SELECT notification_id, previous_id, key_id, leaf, link FROM {} WHERE "
+                              "notification_id > %s ORDER BY notification_id").format(
+            sql.Identifier(schema, CHAIN_TABLE)), [after])
+        return connection, iter(events), iter(chain)
+
+    def _sqlite(self, after: int) -> tuple[Any, Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]:
+        connection = sqlite3.connect(self.settings.sqlite_path, isolation_level=None)
+        connection.execute("BEGIN")  # one read snapshot for both cursors
+        events = connection.execute(f"SELECT notification_id, originator_id, originator_version, topic, state FROM "
+                                    f"{SQLITE_EVENTS_TABLE} WHERE notification_id > ? ORDER BY notification_id", [after])
+        chain = connection.execute(f"SELECT notification_id, previous_id, key_id, leaf, link FROM {CHAIN_TABLE} "
+                                   "WHERE notification_id > ? ORDER BY notification_id", [after])
+        canonical_rows = ((p, _sqlite_canonical(p, o, v, t, s)) for p, o, v, t, s in events)
+        return connection, canonical_rows, iter(chain)
+
+    def query(self, statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        """A diagnostic query on the events or chain table ({events}, {chain} in the statement)."""
+        if self.settings.store == "sqlite":
+            with sqlite3.connect(self.settings.sqlite_path) as connection:
+                text = statement.format(events=SQLITE_EVENTS_TABLE, chain=CHAIN_TABLE, snapshots=SQLITE_SNAPSHOTS_TABLE)
+                return connection.execute(text.replace("%s", "?"), params).fetchall()
+        schema = self.settings.postgres_schema
+        with postgres_connect(self.settings) as connection:
+            composed = sql.SQL(statement).format(events=sql.Identifier(schema, EVENTS_TABLE),
+                                                 chain=sql.Identifier(schema, CHAIN_TABLE),
+                                                 snapshots=sql.Identifier(schema, SNAPSHOTS_TABLE))
+            return connection.execute(composed, params).fetchall()
 
 
-def install_chain(settings: Settings) -> None:
-    """Creates the chain table and the trigger that extends it with every inserted event."""
-    schema = sql.Identifier(settings.postgres_schema)
-    function = sql.Identifier(settings.postgres_schema, "progres_chain_event")
-    chain = sql.Identifier(settings.postgres_schema, "progres_chain")
-    with postgres_connect(settings, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (notification_id BIGINT PRIMARY KEY, "
-                                   "link BYTEA NOT NULL)").format(chain))
-        connection.execute(sql.SQL(
-            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "DECLARE previous BYTEA; "
-            "BEGIN "
-            "SELECT link INTO previous FROM {chain} ORDER BY notification_id DESC LIMIT 1; "
-            "INSERT INTO {chain} VALUES (NEW.notification_id, sha256(coalesce(previous, ''::bytea) "
-            "|| int8send(NEW.notification_id) || convert_to(NEW.originator_id::text, 'UTF8') "
-            "|| int8send(NEW.originator_version::bigint) || convert_to(NEW.topic, 'UTF8') || NEW.state)); "
-            "RETURN NULL; END $$").format(function=function, chain=chain))
-        connection.execute(sql.SQL(
-            "CREATE OR REPLACE TRIGGER progres_events_chain AFTER INSERT ON {schema}.progres_events "
-            "FOR EACH ROW EXECUTE FUNCTION {function}()").format(schema=schema, function=function))
+def _sqlite_canonical(position: int, originator_id: str, version: int, topic: str | None, state: bytes | None) -> bytes:
+    try:
+        return canonical(position, UUID(hex=originator_id), version, topic or "", state or b"")
+    except (ValueError, TypeError):
+        return b""
 
+
+# Signed tree heads --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignedHead:
+    log: str
+    size: int
+    last_position: int
+    root: bytes
+    time: str
+    key_id: str
+    signature: bytes = b""
+    source: str = field(default="", compare=False)
+
+    def message(self) -> bytes:
+        return "\n".join([HEAD_FORMAT, self.log, str(self.size), str(self.last_position), self.root.hex(),
+                          self.time, self.key_id]).encode()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": HEAD_FORMAT, "log": self.log, "size": self.size, "last_position": self.last_position,
+                "root": self.root.hex(), "time": self.time, "key_id": self.key_id,
+                "signature": base64.b64encode(self.signature).decode()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "") -> SignedHead:
+        return cls(str(data["log"]), int(data["size"]), int(data["last_position"]), bytes.fromhex(data["root"]),
+                   str(data["time"]), str(data["key_id"]), base64.b64decode(data["signature"]), source)
+
+    def problem(self, trusted: dict[str, PublicKey], log: str | None = None) -> str | None:
+        """Why this head cannot be trusted, or None."""
+        key = trusted.get(self.key_id)
+        if key is None:
+            return f"signed by an unknown key ({self.key_id[:20]})"
+        if not key.verify(self.signature, self.message()):
+            return "its signature does not match its content"
+        if log is not None and self.log != log:
+            return "it is the head of another log"
+        return None
+
+
+def witness_dir(settings: Settings, log: str) -> Path:
+    base = settings.audit_witness_dir or settings.data_dir / "witness"
+    return base / re.sub(r"[^A-Za-z0-9_.-]+", "_", log).strip("_")
+
+
+def load_head(path: Path) -> SignedHead:
+    return SignedHead.from_json(json.loads(path.read_text()), str(path))
+
+
+def witnessed_heads(settings: Settings) -> list[SignedHead]:
+    directory = witness_dir(settings, LogReader(settings).log_name())
+    return [load_head(p) for p in sorted(directory.glob("head-*.json"))] if directory.is_dir() else []
+
+
+def write_head(settings: Settings, head: SignedHead) -> Path:
+    directory = witness_dir(settings, head.log)
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = re.sub(r"[^0-9]", "", head.time)
+    path = directory / f"head-{head.size:012d}-{stamp}.json"
+    path.write_text(json.dumps(head.to_json(), indent=2) + "\n")
+    return path
+
+
+# Verification ---------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Finding:
     position: int
-    problem: str  # altered, deleted, inserted, reordered
+    kind: str  # altered, deleted, inserted, reordered, truncated, snapshot, head
+    detail: str
 
     def __str__(self) -> str:
-        return f"position {self.position}: {self.problem}"
+        return f"position {self.position}: {self.kind} ({self.detail})"
+
+
+@dataclass
+class Walk:
+    """Where a walk of the log stands: the last verified position and link, and the tree so far."""
+
+    position: int = 0
+    link: bytes = GENESIS_LINK
+    tree: Tree = field(default_factory=Tree)
+    checked: int = 0
 
 
 @dataclass(frozen=True)
 class Verification:
     checked: int
     head_position: int
-    head_link: str
+    root: str
     finding: Finding | None
+    heads_checked: int = 0
 
     @property
     def intact(self) -> bool:
         return self.finding is None
 
 
-def _rows(settings: Settings, query: sql.Composable, params: list[Any]) -> Iterator[tuple[Any, ...]]:
-    with postgres_connect(settings) as connection, connection.transaction(), \
-            connection.cursor("audit", row_factory=tuple_row) as cursor:
-        cursor.itersize = 5000
-        cursor.execute(query, params)
-        yield from cursor
+def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = None,
+             heads: Iterable[SignedHead] = ()) -> tuple[Walk, Finding | None]:
+    """Checks every keyed link after `walk` and each head's root at its size; stops at the first problem."""
+    walk = walk or Walk()
+    pending = sorted(heads, key=lambda h: h.size)
+    pending = [h for h in pending if h.size > walk.tree.size]
+    agreed = walk.position
+    position, link, tree, checked = walk.position, walk.link, walk.tree, walk.checked
+    sha256, digest, pack = hashlib.sha256, hmac.digest, (lambda n: n.to_bytes(8, "big", signed=True))
+    next_size = pending[0].size if pending else -1
+    finding = None
+    for current, data, row in reader.entries(position):
+        if data is None:
+            finding = Finding(current, "deleted", "the chain links an event the store no longer has")
+            break
+        leaf = sha256(b"\x00" + data).digest()
+        if row is None:
+            finding = Finding(current, "inserted", "an event without a link: the application did not write it")
+            break
+        secret = secrets.get(row[1])
+        expected = digest(secret, pack(position) + link + pack(current) + leaf, "sha256") if secret else None
+        if expected is None or expected != bytes(row[3]):
+            finding = diagnose(reader, secrets, position, link, current, data, row)
+            break
+        position, link = current, expected
+        tree.append(leaf)
+        checked += 1
+        while tree.size == next_size:
+            head = pending.pop(0)
+            if tree.root() != head.root or position != head.last_position:
+                finding = Finding(agreed + 1, "altered", f"the first {head.size} events no longer give the root "
+                                  f"signed at {head.time}: the log was rewritten after position {agreed}")
+                break
+            agreed = position
+            next_size = pending[0].size if pending else -1
+        if finding:
+            break
+    walk.position, walk.link, walk.checked = position, link, checked
+    if finding is None and pending:
+        head = pending[-1]
+        finding = Finding(position + 1, "truncated", f"the store stops after position {position} ({tree.size} "
+                          f"events); a head signed at {head.time} covers {head.size} events up to position "
+                          f"{head.last_position}")
+    return walk, finding
 
 
-def verify(settings: Settings, start_position: int = 0, start_link: bytes = GENESIS) -> Verification:
-    """Re-derives the chain from the events after `start_position` and compares it with the stored chain.
-
-    Events and chain rows are read side by side in log order: a position in one and not in the other is
-    a deletion or an insertion; a link that differs is an alteration, or a reordering when the event's
-    content is found at another position."""
-    schema = settings.postgres_schema
-    events = _rows(settings, sql.SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
-        "WHERE notification_id > %s ORDER BY notification_id").format(sql.Identifier(schema, "progres_events")),
-        [start_position])
-    chain = _rows(settings, sql.SQL("SELECT notification_id, link FROM {} WHERE notification_id > %s "
-                                    "ORDER BY notification_id").format(sql.Identifier(schema, "progres_chain")),
-                  [start_position])
-    previous, checked, head = start_link, 0, start_position
-    event, link = next(events, None), next(chain, None)
-    while event is not None or link is not None:
-        if link is None or (event is not None and event[0] < link[0]):
-            return Verification(checked, head, previous.hex(), Finding(event[0], "inserted (no link was written "  # type: ignore[index]
-                                                                       "for this event)"))
-        if event is None or link[0] < event[0]:
-            return Verification(checked, head, previous.hex(), Finding(link[0], "deleted (the chain links an "
-                                                                       "event the store no longer has)"))
-        expected = link_of(previous, *event)
-        if expected != bytes(link[1]):
-            return Verification(checked, head, previous.hex(), Finding(event[0], _altered_or_reordered(
-                settings, event)))
-        previous, head, checked = expected, event[0], checked + 1
-        event, link = next(events, None), next(chain, None)
-    return Verification(checked, head, previous.hex(), None)
+def diagnose(reader: LogReader, secrets: dict[str, bytes], last: int, last_link: bytes, position: int,
+             data: bytes, row: tuple[Any, ...]) -> Finding:
+    """Names what happened at the first position whose link does not verify."""
+    previous, key_id, stored_leaf, link = row[0], row[1], bytes(row[2]), bytes(row[3])
+    body = data[8:]
+    for other, other_leaf in reader.query("SELECT notification_id, leaf FROM {chain} WHERE notification_id <> %s",
+                                          [position]):
+        if leaf_of(other.to_bytes(8, "big", signed=True) + body) == bytes(other_leaf):
+            return Finding(position, "reordered", f"the event recorded at position {other} is found here")
+    if previous > last:
+        return Finding(previous, "deleted", f"the link of position {position} follows position {previous}, which "
+                       f"the store no longer has (last intact position {last})")
+    secret = secrets.get(key_id)
+    if secret is not None and hmac.compare_digest(hmac.digest(
+            secret, last.to_bytes(8, "big", signed=True) + last_link + position.to_bytes(8, "big", signed=True)
+            + stored_leaf, "sha256"), link):
+        return Finding(position, "altered", "its content no longer gives the leaf its genuine link covers")
+    following = reader.query("SELECT previous_id FROM {chain} WHERE notification_id > %s ORDER BY notification_id "
+                             "LIMIT 1", [position])
+    if following and following[0][0] == position:
+        return Finding(position, "altered", "the event and its link were rewritten (the next link vouches for "
+                       "this position, not for this content)")
+    return Finding(position, "inserted", "an event whose link was not made with the application's key")
 
 
-def _altered_or_reordered(settings: Settings, event: tuple[Any, ...]) -> str:
-    """An event whose (aggregate, version) sits right elsewhere in the log was moved: a swap."""
-    position, originator_id, version = event[0], event[1], event[2]
-    rows = list(_rows(settings, sql.SQL(
-        "SELECT count(*) FROM {} WHERE originator_id = %s AND originator_version < %s AND notification_id > %s")
-        .format(sql.Identifier(settings.postgres_schema, "progres_events")), [originator_id, version, position]))
-    if rows and rows[0][0]:
-        return "reordered (an earlier version of its aggregate comes after it in the log)"
-    return "altered (its content no longer gives the link the chain holds)"
+def verify(settings: Settings, heads: Iterable[SignedHead] = (), trusted: dict[str, PublicKey] | None = None,
+           keyring: Keyring | None = None, app: Any = None) -> Verification:
+    """The whole log against the keyed chain, every head given, and (with `app`) the snapshots."""
+    keyring = keyring or load_keyring(settings, create=False)
+    trusted = trusted if trusted is not None else keyring.public_keys()
+    reader = LogReader(settings)
+    heads = list(heads)
+    for head in sorted(heads, key=lambda h: h.size):
+        problem = head.problem(trusted, reader.log_name())
+        if problem:
+            return Verification(0, 0, "", Finding(head.last_position, "head", f"{head.source or 'a head'}: "
+                                                                              f"{problem}"), 0)
+    walk, finding = walk_log(reader, keyring.secrets(), heads=heads)
+    if finding is None and app is not None:
+        finding = check_snapshots(settings, reader, app)
+    return Verification(walk.checked, walk.position, walk.tree.root().hex(), finding, len(heads))
 
 
-def checkpoint(settings: Settings) -> dict[str, Any]:
-    """The chain head, to export and keep outside the database (e.g. sent to the auditors)."""
-    schema = sql.Identifier(settings.postgres_schema, "progres_chain")
-    with postgres_connect(settings) as connection:
-        row = connection.execute(sql.SQL("SELECT notification_id, link FROM {} ORDER BY notification_id DESC "
-                                         "LIMIT 1").format(schema)).fetchone()
-    position, link = (row[0], bytes(row[1]).hex()) if row else (0, GENESIS.hex())
-    return {"position": position, "link": link, "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "algorithm": "sha256(previous || position || aggregate id || version || topic || state)"}
+def check_snapshots(settings: Settings, reader: LogReader, app: Any) -> Finding | None:
+    """Every snapshot must equal the state its aggregate's own events give at that version: a rewritten
+    snapshot would otherwise be loaded (and shown) as the aggregate."""
+    table = app.snapshots.recorder.events_table_name if app.snapshots else None
+    if table is None:
+        return None
+    originators = [row[0] for row in reader.query("SELECT DISTINCT originator_id FROM {snapshots}", [])]
+    for originator in originators:
+        originator_id = originator if isinstance(originator, UUID) else UUID(hex=str(originator))
+        try:
+            snapshots = {s.originator_version: s for s in app.snapshots.get(originator_id)}
+        except Exception:  # noqa: BLE001 - a snapshot that does not even decode is a rewritten one
+            snapshots = {}
+            bad = reader.query("SELECT min(originator_version) FROM {snapshots} WHERE originator_id = %s",
+                               [originator])
+            return _snapshot_finding(reader, originator, bad[0][0], "it no longer decodes")
+        aggregate = None
+        for event in app.events.get(originator_id, lte=max(snapshots)):
+            aggregate = event.mutate(aggregate)
+            snapshot = snapshots.get(aggregate.version)
+            if snapshot is None:
+                continue
+            fresh = type(snapshot).take(aggregate)
+            if fresh.state != snapshot.state or fresh.topic != snapshot.topic:
+                return _snapshot_finding(reader, originator, aggregate.version,
+                                         "it differs from the state the aggregate's events give")
+    return None
+
+
+def _snapshot_finding(reader: LogReader, originator: Any, version: int, why: str) -> Finding:
+    rows = reader.query("SELECT notification_id FROM {events} WHERE originator_id = %s AND originator_version = %s",
+                        [originator, version])
+    return Finding(rows[0][0] if rows else 0, "snapshot", f"the snapshot of {str(originator)[:36]} at version "
+                   f"{version}: {why}; it is not trusted")
+
+
+# Checkpoints -----------------------------------------------------------------------------------------------------
+
+class Checkpointer:
+    """Signs heads over a verified tree; keeps its walk so that the next head reads only the new events
+    (the server's periodic checkpoints)."""
+
+    def __init__(self, settings: Settings, keyring: Keyring | None = None) -> None:
+        self.settings = settings
+        self.keyring = keyring or load_keyring(settings, create=False)
+        self.reader = LogReader(settings)
+        self.walk = Walk()
+
+    def sign(self) -> tuple[SignedHead | None, Finding | None]:
+        """Extends the verified walk and signs its head; refuses (None, finding) when the log does not verify
+        (against the latest head of the witness directory too)."""
+        heads = [h for h in witnessed_heads(self.settings)
+                 if h.problem(self.keyring.public_keys(), self.reader.log_name()) is None]
+        latest = max(heads, key=lambda h: h.size, default=None)
+        self.walk, finding = walk_log(self.reader, self.keyring.secrets(), self.walk,
+                                      [latest] if latest is not None and latest.size > self.walk.tree.size else [])
+        if finding is not None:
+            self.walk = Walk()
+            return None, finding
+        key = self.keyring.active
+        head = SignedHead(self.reader.log_name(), self.walk.tree.size, self.walk.position, self.walk.tree.root(),
+                          datetime.now(UTC).isoformat(timespec="microseconds"), key.key_id)
+        head = SignedHead(**{**head.__dict__, "signature": key.sign(head.message())})
+        write_head(self.settings, head)
+        return head, None
+
+
+def checkpoint(settings: Settings) -> tuple[SignedHead | None, Finding | None]:
+    return Checkpointer(settings).sign()
+
+
+# Proofs -------------------------------------------------------------------------------------------------------
+
+def _leaves(reader: LogReader, size: int) -> tuple[list[bytes], list[int], list[bytes]]:
+    """Leaf hashes, positions and canonical bytes of the first `size` events."""
+    leaves, positions, datas = [], [], []
+    for position, data, _ in reader.entries():
+        if data is None:
+            continue
+        if len(leaves) == size:
+            break
+        leaves.append(leaf_of(data))
+        positions.append(position)
+        datas.append(data)
+    return leaves, positions, datas
+
+
+class ProofRefused(Exception):
+    pass
+
+
+def prove_positions(settings: Settings, head: SignedHead, wanted: Iterable[int]) -> list[dict[str, Any]]:
+    """Inclusion proofs of the events at `wanted` positions in the tree of `head`."""
+    leaves, positions, datas = _leaves(LogReader(settings), head.size)
+    tree = FullTree(leaves)
+    if tree.size != head.size or tree.root() != head.root:
+        raise ProofRefused("the store no longer gives the root of this head: run `progres audit verify`")
+    index = {p: i for i, p in enumerate(positions)}
+    proofs = []
+    for position in sorted(set(wanted)):
+        if position not in index:
+            raise ProofRefused(f"position {position} is not covered by the head (size {head.size})")
+        i = index[position]
+        proofs.append({"position": position, "index": i, "canonical": base64.b64encode(datas[i]).decode(),
+                       "path": [p.hex() for p in tree.inclusion_proof(i)]})
+    return proofs
+
+
+def prove_consistency(settings: Settings, old: SignedHead, new: SignedHead) -> dict[str, Any]:
+    leaves, _, _ = _leaves(LogReader(settings), new.size)
+    tree = FullTree(leaves)
+    if tree.size != new.size or tree.root() != new.root:
+        raise ProofRefused("the store no longer gives the root of the newer head")
+    if not 0 < old.size <= new.size:
+        raise ProofRefused("the older head must be smaller than the newer one")
+    return {"kind": "consistency", "old_head": old.to_json(), "new_head": new.to_json(),
+            "path": [p.hex() for p in tree.consistency_proof(old.size)]}
+
+
+def check_proof(bundle: dict[str, Any], trusted: dict[str, PublicKey]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Checks a proof file with public keys only. Returns (problems, the events proven, decoded)."""
+    problems: list[str] = []
+    if bundle.get("kind") == "consistency":
+        old, new = SignedHead.from_json(bundle["old_head"]), SignedHead.from_json(bundle["new_head"])
+        for name, head in (("old", old), ("new", new)):
+            problem = head.problem(trusted)
+            if problem:
+                problems.append(f"{name} head: {problem}")
+        if old.log != new.log:
+            problems.append("the two heads are of different logs")
+        if not verify_consistency(old.size, new.size, old.root, new.root, [bytes.fromhex(p) for p in bundle["path"]]):
+            problems.append(f"the tree of {new.size} events does not extend the tree of {old.size} events")
+        return problems, []
+    head = SignedHead.from_json(bundle["head"])
+    problem = head.problem(trusted)
+    if problem:
+        problems.append(f"head: {problem}")
+    events = []
+    for item in bundle.get("events", []):
+        data = base64.b64decode(item["canonical"])
+        decoded = parse_canonical(data) if len(data) >= 36 else {"position": None}
+        if decoded["position"] != item["position"]:
+            problems.append(f"position {item['position']}: the event's bytes are of position {decoded['position']}")
+        if not verify_inclusion(leaf_of(data), int(item["index"]), head.size, [bytes.fromhex(p) for p in item["path"]],
+                                head.root):
+            problems.append(f"position {item['position']}: not included in the signed tree")
+        state = decoded.get("state", b"")
+        try:
+            decoded["state"] = json.loads(state)
+        except (ValueError, TypeError):
+            decoded["state"] = base64.b64encode(state).decode()
+        events.append(decoded)
+    return problems, events
 
 
 def link_at(settings: Settings, position: int) -> str | None:
-    """The chain's link at a log position (what a report built from that position cites)."""
-    if settings.store != "postgres":
-        return None
-    chain = sql.Identifier(settings.postgres_schema, "progres_chain")
-    with postgres_connect(settings) as connection:
-        row = connection.execute(sql.SQL("SELECT link FROM {} WHERE notification_id <= %s ORDER BY notification_id "
-                                         "DESC LIMIT 1").format(chain), [position]).fetchone()
-    return bytes(row[0]).hex() if row else None
+    """The keyed chain's link at a log position (what a report built from that position cites)."""
+    rows = LogReader(settings).query("SELECT link FROM {chain} WHERE notification_id <= %s ORDER BY notification_id "
+                                     "DESC LIMIT 1", [position])
+    return bytes(rows[0][0]).hex() if rows else None
