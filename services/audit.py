@@ -149,11 +149,11 @@ class SignedHead:
         """Why this head cannot be trusted, or None."""
         key = trusted.get(self.key_id)
         if key is None:
-            return f"signed by an unknown key ({self.key_id[:20]})"
+            return f"signée par une clé inconnue ({self.key_id[:20]})"
         if not key.verify(self.signature, self.message()):
-            return "its signature does not match its content"
+            return "sa signature ne correspond pas à son contenu"
         if log is not None and self.log != log:
-            return "it is the head of another log"
+            return "c'est la tête d'un autre journal"
         return None
 
 
@@ -228,11 +228,11 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
     finding = None
     for current, data, row in reader.entries(position):
         if data is None:
-            finding = Finding(current, "deleted", "the chain links an event the store no longer has")
+            finding = Finding(current, "deleted", "la chaîne lie un événement que le journal n'a plus")
             break
         leaf = sha256(b"\x00" + data).digest()
         if row is None:
-            finding = Finding(current, "inserted", "an event without a link: the application did not write it")
+            finding = Finding(current, "inserted", "un événement sans maillon : l'application ne l'a pas écrit")
             break
         secret = secrets.get(row[1])
         expected = digest(secret, pack(position) + link + pack(current) + leaf, "sha256") if secret else None
@@ -245,8 +245,8 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
         while tree.size == next_size:
             head = pending.pop(0)
             if tree.root() != head.root or position != head.last_position:
-                finding = Finding(agreed + 1, "altered", f"the first {head.size} events no longer give the root "
-                                  f"signed at {head.time}: the log was rewritten after position {agreed}")
+                finding = Finding(agreed + 1, "altered", f"les {head.size} premiers événements ne donnent plus la racine "
+                                  f"signée le {head.time} : journal réécrit après la position {agreed}")
                 break
             agreed = position
             next_size = pending[0].size if pending else -1
@@ -255,9 +255,9 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
     walk.position, walk.link, walk.checked = position, link, checked
     if finding is None and pending:
         head = pending[-1]
-        finding = Finding(position + 1, "truncated", f"the store stops after position {position} ({tree.size} "
-                          f"events); a head signed at {head.time} covers {head.size} events up to position "
-                          f"{head.last_position}")
+        finding = Finding(position + 1, "truncated", f"le journal s'arrête à la position {position} ({tree.size} "
+                          f"événements) ; une tête signée le {head.time} couvre {head.size} événements jusqu'à la "
+                          f"position {head.last_position}")
     return walk, finding
 
 
@@ -269,21 +269,21 @@ def diagnose(reader: LogReader, secrets: dict[str, bytes], last: int, last_link:
     for other, other_leaf in reader.query("SELECT notification_id, leaf FROM {chain} WHERE notification_id <> %s",
                                           [position]):
         if leaf_of(other.to_bytes(8, "big", signed=True) + body) == bytes(other_leaf):
-            return Finding(position, "reordered", f"the event recorded at position {other} is found here")
+            return Finding(position, "reordered", f"l'événement enregistré à la position {other} se trouve ici")
     if previous > last:
-        return Finding(previous, "deleted", f"the link of position {position} follows position {previous}, which "
-                       f"the store no longer has (last intact position {last})")
+        return Finding(previous, "deleted", f"le maillon de la position {position} suit la position {previous}, "
+                       f"que le journal n'a plus (dernière position intègre : {last})")
     secret = secrets.get(key_id)
     if secret is not None and hmac.compare_digest(hmac.digest(
             secret, last.to_bytes(8, "big", signed=True) + last_link + position.to_bytes(8, "big", signed=True)
             + stored_leaf, "sha256"), link):
-        return Finding(position, "altered", "its content no longer gives the leaf its genuine link covers")
+        return Finding(position, "altered", "son contenu ne donne plus la feuille que couvre son maillon authentique")
     following = reader.query("SELECT previous_id FROM {chain} WHERE notification_id > %s ORDER BY notification_id "
                              "LIMIT 1", [position])
     if following and following[0][0] == position:
-        return Finding(position, "altered", "the event and its link were rewritten (the next link vouches for "
-                       "this position, not for this content)")
-    return Finding(position, "inserted", "an event whose link was not made with the application's key")
+        return Finding(position, "altered", "l'événement et son maillon ont été réécrits (le maillon suivant "
+                       "garantit cette position, pas ce contenu)")
+    return Finding(position, "inserted", "un événement dont le maillon n'a pas été fait avec la clé de l'application")
 
 
 def verify(settings: Settings, heads: Iterable[SignedHead] = (), trusted: dict[str, PublicKey] | None = None,
@@ -296,7 +296,7 @@ def verify(settings: Settings, heads: Iterable[SignedHead] = (), trusted: dict[s
     for head in sorted(heads, key=lambda h: h.size):
         problem = head.problem(trusted, reader.log_name())
         if problem:
-            return Verification(0, 0, "", Finding(head.last_position, "head", f"{head.source or 'a head'}: "
+            return Verification(0, 0, "", Finding(head.last_position, "head", f"{head.source or 'une tête'} : "
                                                                               f"{problem}"), 0)
     walk, finding = walk_log(reader, keyring.secrets(), heads=heads)
     if finding is None and app is not None:
@@ -319,7 +319,7 @@ def check_snapshots(settings: Settings, reader: LogReader, app: Any) -> Finding 
             snapshots = {}
             bad = reader.query("SELECT min(originator_version) FROM {snapshots} WHERE originator_id = %s",
                                [originator])
-            return _snapshot_finding(reader, originator, bad[0][0], "it no longer decodes")
+            return _snapshot_finding(reader, originator, bad[0][0], "il n'est plus lisible")
         aggregate = None
         for event in app.events.get(originator_id, lte=max(snapshots)):
             aggregate = event.mutate(aggregate)
@@ -329,15 +329,15 @@ def check_snapshots(settings: Settings, reader: LogReader, app: Any) -> Finding 
             fresh = type(snapshot).take(aggregate)
             if fresh.state != snapshot.state or fresh.topic != snapshot.topic:
                 return _snapshot_finding(reader, originator, aggregate.version,
-                                         "it differs from the state the aggregate's events give")
+                                         "il diffère de l'état que donnent les événements de l'agrégat")
     return None
 
 
 def _snapshot_finding(reader: LogReader, originator: Any, version: int, why: str) -> Finding:
     rows = reader.query("SELECT notification_id FROM {events} WHERE originator_id = %s AND originator_version = %s",
                         [originator, version])
-    return Finding(rows[0][0] if rows else 0, "snapshot", f"the snapshot of {str(originator)[:36]} at version "
-                   f"{version}: {why}; it is not trusted")
+    return Finding(rows[0][0] if rows else 0, "snapshot", f"l'instantané de {str(originator)[:36]} à la version "
+                   f"{version} : {why} ; il n'est pas digne de confiance")
 
 
 # Checkpoints -----------------------------------------------------------------------------------------------------
@@ -400,12 +400,12 @@ def prove_positions(settings: Settings, head: SignedHead, wanted: Iterable[int])
     leaves, positions, datas = _leaves(LogReader(settings), head.size)
     tree = FullTree(leaves)
     if tree.size != head.size or tree.root() != head.root:
-        raise ProofRefused("the store no longer gives the root of this head: run `progres audit verify`")
+        raise ProofRefused("le journal ne donne plus la racine de cette tête : lancez « progres audit verify »")
     index = {p: i for i, p in enumerate(positions)}
     proofs = []
     for position in sorted(set(wanted)):
         if position not in index:
-            raise ProofRefused(f"position {position} is not covered by the head (size {head.size})")
+            raise ProofRefused(f"la position {position} n'est pas couverte par la tête (taille {head.size}) : lancez « progres audit checkpoint »")
         i = index[position]
         proofs.append({"position": position, "index": i, "canonical": base64.b64encode(datas[i]).decode(),
                        "path": [p.hex() for p in tree.inclusion_proof(i)]})
@@ -416,9 +416,9 @@ def prove_consistency(settings: Settings, old: SignedHead, new: SignedHead) -> d
     leaves, _, _ = _leaves(LogReader(settings), new.size)
     tree = FullTree(leaves)
     if tree.size != new.size or tree.root() != new.root:
-        raise ProofRefused("the store no longer gives the root of the newer head")
+        raise ProofRefused("le journal ne donne plus la racine de la tête la plus récente")
     if not 0 < old.size <= new.size:
-        raise ProofRefused("the older head must be smaller than the newer one")
+        raise ProofRefused("la tête ancienne doit être plus petite que la récente")
     return {"kind": "consistency", "old_head": old.to_json(), "new_head": new.to_json(),
             "path": [p.hex() for p in tree.consistency_proof(old.size)]}
 
@@ -431,25 +431,25 @@ def check_proof(bundle: dict[str, Any], trusted: dict[str, PublicKey]) -> tuple[
         for name, head in (("old", old), ("new", new)):
             problem = head.problem(trusted)
             if problem:
-                problems.append(f"{name} head: {problem}")
+                problems.append(f"tête {'ancienne' if name == 'old' else 'récente'} : {problem}")
         if old.log != new.log:
-            problems.append("the two heads are of different logs")
+            problems.append("les deux têtes sont de journaux différents")
         if not verify_consistency(old.size, new.size, old.root, new.root, [bytes.fromhex(p) for p in bundle["path"]]):
-            problems.append(f"the tree of {new.size} events does not extend the tree of {old.size} events")
+            problems.append(f"l'arbre de {new.size} événements ne prolonge pas celui de {old.size} événements")
         return problems, []
     head = SignedHead.from_json(bundle["head"])
     problem = head.problem(trusted)
     if problem:
-        problems.append(f"head: {problem}")
+        problems.append(f"tête : {problem}")
     events = []
     for item in bundle.get("events", []):
         data = base64.b64decode(item["canonical"])
         decoded = parse_canonical(data) if len(data) >= 36 else {"position": None}
         if decoded["position"] != item["position"]:
-            problems.append(f"position {item['position']}: the event's bytes are of position {decoded['position']}")
+            problems.append(f"position {item['position']} : les octets de l'événement sont ceux de la position {decoded['position']}")
         if not verify_inclusion(leaf_of(data), int(item["index"]), head.size, [bytes.fromhex(p) for p in item["path"]],
                                 head.root):
-            problems.append(f"position {item['position']}: not included in the signed tree")
+            problems.append(f"position {item['position']} : absent de l'arbre signé")
         state = decoded.get("state", b"")
         try:
             decoded["state"] = json.loads(state)
@@ -464,3 +464,20 @@ def link_at(settings: Settings, position: int) -> str | None:
     rows = LogReader(settings).query("SELECT link FROM {chain} WHERE notification_id <= %s ORDER BY notification_id "
                                      "DESC LIMIT 1", [position])
     return bytes(rows[0][0]).hex() if rows else None
+
+
+def figure_positions(balance: dict[str, Any], figure: str) -> tuple[dict[str, Any], list[int]] | None:
+    """The log positions a bilan figure was computed from: `key` (all of the indicator's figures) or
+    `key.first`, `key.last`, `key.latest`."""
+    key, _, part = figure.partition(".")
+    for axis in balance.get("axes", []):
+        for objective in axis.get("objectives", []):
+            for indicator in objective.get("indicators", []):
+                if indicator.get("key") != key:
+                    continue
+                cited = indicator.get("positions", {})
+                parts = [part] if part else list(cited)
+                summary = {k: indicator.get(k) for k in ("key", "name", "unit", "first", "last", "latest_assessment",
+                                                         "target", "achievement", "status") if k in indicator}
+                return summary, sorted({p for name in parts for p in cited.get(name, [])})
+    return None
