@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
+from progres.domain.values import siret_with_key
 from progres.services import audit
 from progres.services.audit_keys import generate
 from progres.services.bootstrap import bootstrap, postgres_connect
@@ -168,13 +169,17 @@ def test_truncate(store, tmp_path):
 
 
 def test_a_snapshot_rewritten(store):
-    originator, version = fetch(store, "SELECT originator_id, max(originator_version) FROM {snapshots} WHERE topic "
-                                       "LIKE '%%Marche%%' GROUP BY originator_id")[0]
+    originator, version, state = fetch(store, "SELECT originator_id, originator_version, state FROM {snapshots} "
+                                              "ORDER BY originator_version DESC LIMIT 1")[0]
     p = fetch(store, "SELECT notification_id FROM {events} WHERE originator_id = %s AND originator_version = %s",
               originator, version)[0][0]
-    run_sql(store, "UPDATE {snapshots} SET state = convert_to(replace(convert_from(state, 'UTF8'), '468000.00', "
-                   "'968000.00'), 'UTF8') WHERE originator_id = %s AND originator_version = %s", originator, version)
+    document = json.loads(bytes(state))
+    name = next(k for k, v in document["state"].items() if isinstance(v, str) and not k.startswith("_"))
+    document["state"][name] += " (réécrit)"  # still a valid snapshot: the application would load and show it
+    run_sql(store, "UPDATE {snapshots} SET state = %s WHERE originator_id = %s AND originator_version = %s",
+            json.dumps(document).encode(), originator, version)
     assert_found(cli(store, "verify"), p, "snapshot")
+    assert cli(store, "verify", "--no-snapshots").returncode == 0  # the events themselves are intact
 
 
 def test_an_older_head_after_truncation_below_it(store, tmp_path):
@@ -190,8 +195,8 @@ def test_an_older_head_after_truncation_below_it(store, tmp_path):
 def test_an_old_signed_head_replayed(store, tmp_path):
     old = signed(store, tmp_path, "old.json")
     app = bootstrap(store)
-    app.register_organisation("21590350100017", "Commune nouvelle", "collectivite")
-    app.register_organisation("21620041000011", "Autre commune", "collectivite")
+    app.register_organisation(siret_with_key("2159035010001"), "Commune nouvelle", "collectivite")
+    app.register_organisation(siret_with_key("2162004100001"), "Autre commune", "collectivite")
     app.close()
     new = signed(store, tmp_path, "new.json")
     head = store.__dict__["_head"]
