@@ -1,0 +1,157 @@
+"""Benchmark of the tamper evidence on PostgreSQL, on the generated "Région" workload (bench/projections.py).
+
+Default workload: 300 member lycées, 12 monthly indicators, 4 years of measures (about 175,000 events).
+Prints JSON lines, each figure the median of --repeats runs, from one run of the script:
+- `verify`: the keyed chain and the RFC 9162 tree over the whole log (what `progres audit verify` does
+  before the snapshots), in events/s;
+- `ceiling_hash`: hashlib.sha256 over the same canonical bytes, already in memory (the raw hashing rate);
+- `ceiling_read_hash`: the same bytes streamed by the same server-side cursor and hashed (read + hash);
+  and verify's ratio to each;
+- `command`: the time of a command with the keyed chain and without it (the library's plain recorder on
+  a schema of its own), interleaved, and the added cost;
+- `snapshots`: the time to check every snapshot against its events.
+Run: .venv/bin/python bench/audit.py [--members 300 --indicators 12 --months 48 --repeats 3 --commands 300]
+(PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas and data directory are removed.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from psycopg import sql
+from psycopg.rows import tuple_row
+
+from progres.domain.values import siret_with_key
+from progres.services import audit
+from progres.services.audit_chain import CANONICAL_SQL
+from progres.services.audit_keys import load_keyring
+from progres.services.bootstrap import bootstrap, ensure_postgres_schema, install_event_notifications, postgres_connect
+from progres.services.commands import Progres
+from progres.services.settings import Settings
+from progres.services.workload import build_region
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def timed(function: Any, repeats: int) -> tuple[float, list[float], Any]:
+    runs, result = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = function()
+        runs.append(time.perf_counter() - t)
+    return statistics.median(runs), runs, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=300)
+    parser.add_argument("--indicators", type=int, default=12)
+    parser.add_argument("--months", type=int, default=48)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--commands", type=int, default=300)
+    args = parser.parse_args()
+    suffix = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as directory:
+        settings = Settings(store="postgres", postgres_schema=f"bench_audit_{suffix}", data_dir=Path(directory))
+        plain = Settings(store="postgres", postgres_schema=f"bench_plain_{suffix}", data_dir=Path(directory))
+        try:
+            run(settings, plain, args)
+        finally:
+            with postgres_connect(settings, autocommit=True) as connection:
+                for schema in (settings.postgres_schema, plain.postgres_schema):
+                    connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def run(settings: Settings, plain: Settings, args: argparse.Namespace) -> None:
+    app = bootstrap(settings)
+    t = time.perf_counter()
+    build_region(app, args.members, args.indicators, args.months)
+    events = app.max_notification_id() or 0
+    emit(step="workload", events=events, seconds=round(time.perf_counter() - t, 1))
+
+    keyring = load_keyring(settings, create=False)
+    reader = audit.LogReader(settings)
+
+    def verify_once() -> audit.Walk:
+        walk, finding = audit.walk_log(reader, keyring.secrets())
+        assert finding is None, finding
+        return walk
+
+    seconds, runs, walk = timed(verify_once, args.repeats)
+    verify_rate = walk.checked / seconds
+
+    datas = [data for _, data, _ in reader.entries()]
+    size = sum(len(d) for d in datas)
+
+    def hash_in_memory() -> int:
+        for data in datas:
+            hashlib.sha256(b"\x00" + data).digest()
+        return len(datas)
+
+    hash_seconds, hash_runs, _ = timed(hash_in_memory, args.repeats)
+
+    def read_and_hash() -> int:
+        count = 0
+        with postgres_connect(settings) as connection, connection.transaction(), \
+                connection.cursor("ceiling", row_factory=tuple_row) as cursor:
+            cursor.itersize = 5000
+            cursor.execute(sql.SQL("SELECT notification_id, " + CANONICAL_SQL + " FROM {} ORDER BY notification_id")
+                           .format(sql.Identifier(settings.postgres_schema, "progres_events")))
+            for _, data in cursor:
+                hashlib.sha256(b"\x00" + data).digest()
+                count += 1
+        return count
+
+    read_seconds, read_runs, _ = timed(read_and_hash, args.repeats)
+    hash_rate, read_rate = len(datas) / hash_seconds, len(datas) / read_seconds
+    emit(step="verify", events=walk.checked, mean_event_bytes=round(size / len(datas)), seconds=round(seconds, 3),
+         runs=[round(r, 3) for r in runs], events_per_s=round(verify_rate))
+    emit(step="ceiling_hash", events_per_s=round(hash_rate), runs=[round(r, 3) for r in hash_runs],
+         verify_ratio=round(verify_rate / hash_rate, 3))
+    emit(step="ceiling_read_hash", events_per_s=round(read_rate), runs=[round(r, 3) for r in read_runs],
+         verify_ratio=round(verify_rate / read_rate, 3))
+
+    snapshot_seconds, _, finding = timed(lambda: audit.check_snapshots(settings, reader, app), 1)
+    assert finding is None, finding
+    emit(step="snapshots", seconds=round(snapshot_seconds, 3))
+
+    ensure_postgres_schema(plain)
+    unkeyed = Progres(env=plain.eventsourcing_env(), retries=plain.command_retries)
+    install_event_notifications(plain)  # the same triggers as the keyed store: only the chain differs
+    try:
+        command_cost(app, unkeyed, args)
+    finally:
+        unkeyed.close()
+        app.close()
+
+
+def command_cost(keyed: Progres, unkeyed: Progres, args: argparse.Namespace) -> None:
+    """One-event commands (an organisation registered), keyed and unkeyed in alternation."""
+    timings: dict[str, list[float]] = {"keyed": [], "unkeyed": []}
+    for round_ in range(args.repeats):
+        for name, target in (("keyed", keyed), ("unkeyed", unkeyed)) if round_ % 2 == 0 else \
+                (("unkeyed", unkeyed), ("keyed", keyed)):
+            t = time.perf_counter()
+            for n in range(args.commands):
+                target.register_organisation(siret_with_key(f"3{round_:02d}{n:06d}0001"[:13]), f"Org {n}", "eple")
+            timings[name].append((time.perf_counter() - t) / args.commands)
+    keyed_ms, unkeyed_ms = (statistics.median(timings[k]) * 1000 for k in ("keyed", "unkeyed"))
+    emit(step="command", command="register_organisation", commands_per_run=args.commands,
+         keyed_ms=round(keyed_ms, 3), unkeyed_ms=round(unkeyed_ms, 3),
+         added_percent=round(100 * (keyed_ms - unkeyed_ms) / unkeyed_ms, 1),
+         keyed_runs_ms=[round(x * 1000, 3) for x in timings["keyed"]],
+         unkeyed_runs_ms=[round(x * 1000, 3) for x in timings["unkeyed"]])
+
+
+if __name__ == "__main__":
+    main()
