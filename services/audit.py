@@ -17,7 +17,8 @@ import hmac
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -352,6 +353,11 @@ class Checkpointer:
         self.reader = LogReader(settings)
         self.walk = Walk()
 
+    def sign_if_grown(self, signed_size: int) -> tuple[SignedHead | None, Finding | None]:
+        if signed_size >= 0 and (self.reader.query("SELECT count(*) FROM {chain}", [])[0][0] == signed_size):
+            return None, None
+        return self.sign()
+
     def sign(self) -> tuple[SignedHead | None, Finding | None]:
         """Extends the verified walk and signs its head; refuses (None, finding) when the log does not verify
         (against the latest head of the witness directory too)."""
@@ -481,3 +487,37 @@ def figure_positions(balance: dict[str, Any], figure: str) -> tuple[dict[str, An
                                                          "target", "achievement", "status") if k in indicator}
                 return summary, sorted({p for name in parts for p in cited.get(name, [])})
     return None
+
+
+def checkpoint_periodically(settings: Settings, stop: Callable[[], bool], log: Callable[[str], None]) -> None:
+    """The server's checkpoints: every `audit_checkpoint_seconds`, a signed head when the log has grown.
+    A log that does not verify is reported and never signed (the next attempt starts from scratch)."""
+    checkpointer, signed_size = Checkpointer(settings), -1
+    while not stop():
+        try:
+            head, finding = checkpointer.sign_if_grown(signed_size)
+            if finding is not None:
+                log(f"progres audit: no head signed, {finding}")
+            elif head is not None:
+                signed_size = head.size
+        except Exception as error:  # noqa: BLE001 - the server keeps serving; the next period retries
+            log(f"progres audit: checkpoint failed ({type(error).__name__}: {error})")
+        deadline = time.monotonic() + settings.audit_checkpoint_seconds
+        while not stop() and time.monotonic() < deadline:
+            time.sleep(min(0.2, settings.audit_checkpoint_seconds))
+
+
+def figure_proof(settings: Settings, balance: dict[str, Any], plan_id: str, figure: str,
+                 head: SignedHead | None = None) -> dict[str, Any]:
+    """The inclusion proof of the events behind a bilan figure, against `head` or the newest witnessed head."""
+    found = figure_positions(balance, figure)
+    if found is None:
+        raise ProofRefused(f"aucun indicateur « {figure[:40]} » dans ce plan")
+    indicator, positions = found
+    if not positions:
+        raise ProofRefused(f"l'indicateur « {figure[:40]} » n'a aucune mesure")
+    head = head or max(witnessed_heads(settings), key=lambda h: h.size, default=None)
+    if head is None:
+        raise ProofRefused("aucune tête signée : lancez « progres audit checkpoint »")
+    return {"kind": "inclusion", "plan": plan_id, "figure": figure, "indicator": indicator,
+            "head": head.to_json(), "events": prove_positions(settings, head, positions)}

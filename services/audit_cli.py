@@ -225,11 +225,4 @@ def _figure_proof(settings: Settings, plan_id: str, figure: str, head: Any) -> d
         app.close()
     if balance is None:
         raise _fail(2, f"plan_not_found : plan : aucun plan de progrès d'identifiant « {plan_id[:40]} »")
-    found = evidence.figure_positions(balance, figure)
-    if found is None:
-        raise _fail(2, f"not_found : figure : aucun indicateur « {figure[:40]} » dans ce plan")
-    indicator, positions = found
-    if not positions:
-        raise _fail(2, f"no_data : figure : l'indicateur « {figure[:40]} » n'a aucune mesure")
-    return {"kind": "inclusion", "plan": plan_id, "figure": figure, "indicator": indicator,
-            "head": head.to_json(), "events": evidence.prove_positions(settings, head, positions)}
+    return evidence.figure_proof(settings, balance, plan_id, figure, head)

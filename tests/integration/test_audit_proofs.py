@@ -175,3 +175,39 @@ def test_a_key_rotation_keeps_old_links_valid(seeded):
                                                      "ORDER BY min(notification_id)")]
     assert len(keys) == 2  # the new key chains what follows the rotation
     assert cli(settings, "verify").returncode == 0
+
+
+def test_an_auditor_gets_a_figure_proof_over_graphql_and_others_do_not(tmp_path):
+    import asyncio  # noqa: PLC0415
+
+    from progres.graphql.context import ProgresContext, Services  # noqa: PLC0415
+    from progres.graphql.schema import build_schema  # noqa: PLC0415
+    from progres.services import audit  # noqa: PLC0415
+    from progres.services.policy import Actor  # noqa: PLC0415
+
+    settings = Settings(store="sqlite", data_dir=tmp_path / "data")
+    services = Services.wire(settings)
+    s = run_seed_scenario(services.app)
+    services.models.fresh(None)
+    head, finding = audit.checkpoint(settings)
+    assert finding is None and head is not None
+    schema = build_schema(settings)
+    query = "query($plan: ID!) { figureProof(planId: $plan, figure: \"egalim_share.last\") }"
+
+    def ask(org, role):
+        context = ProgresContext(services, Actor.parse(org, role))
+        return asyncio.run(schema.execute(query, {"plan": s.plan}, context_value=context))
+
+    answer = ask(s.auditor, "auditeur")
+    assert answer.errors is None, answer.errors
+    bundle = answer.data["figureProof"]
+    assert bundle["head"] == head.to_json()
+    assert bundle["events"]
+    for event in bundle["events"]:
+        leaf = sha(b"\x00" + base64.b64decode(event["canonical"]))
+        assert root_from_inclusion(leaf, event["index"], head.size,
+                                   [bytes.fromhex(p) for p in event["path"]]) == head.root
+    refused = ask(s.titulaire, "titulaire")
+    assert refused.errors is not None and refused.data is None
+    services.models.close()
+    services.app.close()
