@@ -92,7 +92,8 @@ class LogReader:
         connection = sqlite3.connect(self.settings.sqlite_path, isolation_level=None)
         connection.execute("BEGIN")  # one read snapshot for both cursors
         events = connection.execute(f"SELECT notification_id, originator_id, originator_version, topic, state FROM "
-                                    f"{SQLITE_EVENTS_TABLE} WHERE notification_id > ? ORDER BY notification_id", [after])
+                                    f"{SQLITE_EVENTS_TABLE} WHERE notification_id > ? ORDER BY notification_id",
+                                    [after])
         chain = connection.execute(f"SELECT notification_id, previous_id, key_id, leaf, link FROM {CHAIN_TABLE} "
                                    "WHERE notification_id > ? ORDER BY notification_id", [after])
         canonical_rows = ((p, _sqlite_canonical(p, o, v, t, s)) for p, o, v, t, s in events)
@@ -246,7 +247,8 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
         while tree.size == next_size:
             head = pending.pop(0)
             if tree.root() != head.root or position != head.last_position:
-                finding = Finding(agreed + 1, "altered", f"les {head.size} premiers événements ne donnent plus la racine "
+                finding = Finding(agreed + 1, "altered", f"les {head.size} premiers événements ne donnent plus "
+                                  "la racine "
                                   f"signée le {head.time} : journal réécrit après la position {agreed}")
                 break
             agreed = position
@@ -316,7 +318,7 @@ def check_snapshots(settings: Settings, reader: LogReader, app: Any) -> Finding 
         originator_id = originator if isinstance(originator, UUID) else UUID(hex=str(originator))
         try:
             snapshots = {s.originator_version: s for s in app.snapshots.get(originator_id)}
-        except Exception:  # noqa: BLE001 - a snapshot that does not even decode is a rewritten one
+        except Exception:
             snapshots = {}
             bad = reader.query("SELECT min(originator_version) FROM {snapshots} WHERE originator_id = %s",
                                [originator])
@@ -411,7 +413,8 @@ def prove_positions(settings: Settings, head: SignedHead, wanted: Iterable[int])
     proofs = []
     for position in sorted(set(wanted)):
         if position not in index:
-            raise ProofRefused(f"la position {position} n'est pas couverte par la tête (taille {head.size}) : lancez « progres audit checkpoint »")
+            raise ProofRefused(f"la position {position} n'est pas couverte par la tête (taille {head.size}) : "
+                               "lancez « progres audit checkpoint »")
         i = index[position]
         proofs.append({"position": position, "index": i, "canonical": base64.b64encode(datas[i]).decode(),
                        "path": [p.hex() for p in tree.inclusion_proof(i)]})
@@ -452,7 +455,8 @@ def check_proof(bundle: dict[str, Any], trusted: dict[str, PublicKey]) -> tuple[
         data = base64.b64decode(item["canonical"])
         decoded = parse_canonical(data) if len(data) >= 36 else {"position": None}
         if decoded["position"] != item["position"]:
-            problems.append(f"position {item['position']} : les octets de l'événement sont ceux de la position {decoded['position']}")
+            problems.append(f"position {item['position']} : les octets de l'événement sont ceux de la position "
+                            f"{decoded['position']}")
         if not verify_inclusion(leaf_of(data), int(item["index"]), head.size, [bytes.fromhex(p) for p in item["path"]],
                                 head.root):
             problems.append(f"position {item['position']} : absent de l'arbre signé")
@@ -500,7 +504,7 @@ def checkpoint_periodically(settings: Settings, stop: Callable[[], bool], log: C
                 log(f"progres audit: no head signed, {finding}")
             elif head is not None:
                 signed_size = head.size
-        except Exception as error:  # noqa: BLE001 - the server keeps serving; the next period retries
+        except Exception as error:
             log(f"progres audit: checkpoint failed ({type(error).__name__}: {error})")
         deadline = time.monotonic() + settings.audit_checkpoint_seconds
         while not stop() and time.monotonic() < deadline:

@@ -25,7 +25,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicatio
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from progres.services.audit_keys import Keyring, KeyMissing
+from progres.services.audit_keys import KeyMissing, Keyring
 
 CHAIN_TABLE = "progres_chain"
 GENESIS_LINK = bytes(32)
@@ -93,8 +93,9 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
             Identifier(self.datastore.schema, self.events_table_name)))
         self.select_last_link = SQL("SELECT notification_id, link FROM {} ORDER BY notification_id DESC "
                                     "LIMIT 1").format(chain)
-        self.insert_links = SQL("INSERT INTO {} (notification_id, previous_id, key_id, leaf, link) SELECT * FROM "
-                                "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[])").format(chain)
+        self.insert_links = SQL(
+            "INSERT INTO {} (notification_id, previous_id, key_id, leaf, link) SELECT * FROM "
+            "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[])").format(chain)
         self._pending = threading.local()
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:

@@ -39,5 +39,6 @@ def test_the_server_signs_heads_as_the_log_grows(tmp_path):
     for head in (first, second):
         assert head.problem(keys, audit.LogReader(settings).log_name()) is None
     result = audit.verify(settings, [first, second])
-    assert result.intact and result.heads_checked == 2
+    assert result.intact
+    assert result.heads_checked == 2
     assert len(audit.witnessed_heads(settings)) == 2  # an unchanged log is not signed again

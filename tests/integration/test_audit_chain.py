@@ -122,7 +122,8 @@ def test_a_middle_event_deleted_with_its_link(store):
 def test_a_forged_event_inserted(store, triggers):
     head = store.__dict__["_head"]
     run_sql(store, "INSERT INTO {events} (originator_id, originator_version, topic, state) SELECT originator_id, "
-                   "originator_version + 1000, topic, state FROM {events} WHERE notification_id = 50", triggers=triggers)
+                   "originator_version + 1000, topic, state FROM {events} WHERE notification_id = 50",
+            triggers=triggers)
     forged = fetch(store, "SELECT max(notification_id) FROM {events}")[0][0]
     assert forged > head
     if not triggers:  # the attacker also writes a link, with every field but the key right

@@ -95,7 +95,8 @@ def test_a_figure_is_proven_included_in_a_signed_head_and_heads_are_consistent(s
     indicator = next(i for a in balance["axes"] for o in a["objectives"] for i in o["indicators"]
                      if i["key"] == "egalim_share")
     cited = sorted({p for part in indicator["positions"].values() for p in part})
-    assert [e["position"] for e in proof["events"]] == cited and cited
+    assert [e["position"] for e in proof["events"]] == cited
+    assert cited
 
     # Independent check: the event bytes are the stored row's, and they hash up to the signed root.
     with sqlite3.connect(settings.sqlite_path) as connection:
@@ -190,7 +191,8 @@ def test_an_auditor_gets_a_figure_proof_over_graphql_and_others_do_not(tmp_path)
     s = run_seed_scenario(services.app)
     services.models.fresh(None)
     head, finding = audit.checkpoint(settings)
-    assert finding is None and head is not None
+    assert finding is None
+    assert head is not None
     schema = build_schema(settings)
     query = "query($plan: ID!) { figureProof(planId: $plan, figure: \"egalim_share.last\") }"
 
@@ -208,6 +210,7 @@ def test_an_auditor_gets_a_figure_proof_over_graphql_and_others_do_not(tmp_path)
         assert root_from_inclusion(leaf, event["index"], head.size,
                                    [bytes.fromhex(p) for p in event["path"]]) == head.root
     refused = ask(s.titulaire, "titulaire")
-    assert refused.errors is not None and refused.data is None
+    assert refused.errors is not None
+    assert refused.data is None
     services.models.close()
     services.app.close()
