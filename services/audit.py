@@ -12,15 +12,19 @@ whose keyed chain verifies, and writes it to the witness directory. `prove_posit
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import queue
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -38,6 +42,7 @@ EVENTS_TABLE, SNAPSHOTS_TABLE = "progres_events", "progres_snapshots"  # Postgre
 SQLITE_EVENTS_TABLE = "(SELECT rowid AS notification_id, * FROM stored_events)"  # the rowid is the position
 SQLITE_SNAPSHOTS_TABLE = "stored_snapshots"
 HEAD_FORMAT = "progres-tree-head-v1"
+BATCH = 5000
 
 
 # Reading the log ---------------------------------------------------------------------------------------------
@@ -54,39 +59,86 @@ class LogReader:
         s = self.settings
         return f"postgres:{s.postgres_host}:{s.postgres_port}/{s.postgres_dbname}/{s.postgres_schema}"
 
-    def entries(self, after: int = 0) -> Iterator[tuple[int, bytes | None, tuple[Any, ...] | None]]:
-        """(position, canonical bytes or None, chain row (previous, key id, leaf, link) or None)."""
-        connection, events, chain = (self._postgres if self.settings.store == "postgres" else self._sqlite)(after)
+    def entries(self, after: int = 0) -> Iterator[tuple[Any, ...]]:
+        """Flat rows (position, canonical bytes or None, previous position, key id, leaf, link), the last four
+        None when the event has no chain row."""
+        for batch in self.batches(after):
+            yield from batch
+
+    def batches(self, after: int = 0) -> Iterator[list[tuple[Any, ...]]]:
+        """`entries` in lists of thousands of rows (the hot loop iterates lists, not a generator a row)."""
+        if self.settings.store == "postgres":
+            yield from self._postgres(after)
+            return
+        connection, events, chain = self._sqlite(after)
         try:
+            rows: list[tuple[Any, ...]] = []
             event, link = next(events, None), next(chain, None)
             while event is not None or link is not None:
                 if link is None or (event is not None and event[0] < link[0]):
-                    yield event[0], bytes(event[1]), None  # type: ignore[index]
+                    rows.append((event[0], bytes(event[1]), None, None, None, None))  # type: ignore[index]
                     event = next(events, None)
                 elif event is None or link[0] < event[0]:
-                    yield link[0], None, link[1:]
+                    rows.append((link[0], None, *link[1:]))
                     link = next(chain, None)
                 else:
-                    yield event[0], bytes(event[1]), link[1:]
+                    rows.append((event[0], bytes(event[1]), *link[1:]))
                     event, link = next(events, None), next(chain, None)
+                if len(rows) == BATCH:
+                    yield rows
+                    rows = []
+            yield rows
         finally:
             connection.close()
 
-    def _postgres(self, after: int) -> tuple[Any, Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]:
-        schema = self.settings.postgres_schema
-        connection = postgres_connect(self.settings)
-        # One snapshot for both cursors: a commit between them must not look like tampering.
-        connection.isolation_level = IsolationLevel.REPEATABLE_READ
-        connection.read_only = True
-        events = connection.cursor("audit_events", row_factory=tuple_row)
-        chain = connection.cursor("audit_chain", row_factory=tuple_row)
-        events.itersize = chain.itersize = 5000
-        events.execute(sql.SQL("SELECT notification_id, " + CANONICAL_SQL + " FROM {} WHERE notification_id > %s "
-                               "ORDER BY notification_id").format(sql.Identifier(schema, EVENTS_TABLE)), [after])
-        chain.execute(sql.SQL("SELECT notification_id, previous_id, key_id, leaf, link FROM {} WHERE "
-                              "notification_id > %s ORDER BY notification_id").format(
-            sql.Identifier(schema, CHAIN_TABLE)), [after])
-        return connection, iter(events), iter(chain)
+    def _postgres(self, after: int) -> Iterator[list[tuple[Any, ...]]]:
+        """One merge join of the two primary keys, streamed in binary (bytea as raw bytes, not hex), the next
+        batch fetched by a thread while this one is hashed. A link whose event is gone shows at the next event
+        (its link follows a position the log no longer has); the ones after the last event are read last."""
+        batches: queue.Queue[list[tuple[Any, ...]] | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+        reader = threading.Thread(target=self._fetch_postgres, args=(after, batches, stop), daemon=True,
+                                  name="progres-audit-read")
+        reader.start()
+        try:
+            while (batch := batches.get()) is not None:
+                if isinstance(batch, BaseException):
+                    raise batch
+                yield batch
+        finally:
+            stop.set()
+            while reader.is_alive():  # unblock a reader waiting on a full queue
+                with contextlib.suppress(queue.Empty):
+                    batches.get(timeout=0.05)
+            reader.join()
+
+    def _fetch_postgres(self, after: int, batches: queue.Queue[Any], stop: threading.Event) -> None:
+        events = sql.Identifier(self.settings.postgres_schema, EVENTS_TABLE)
+        chain = sql.Identifier(self.settings.postgres_schema, CHAIN_TABLE)
+        try:
+            with postgres_connect(self.settings) as connection:
+                # One snapshot for the whole read: a commit meanwhile must not look like tampering.
+                connection.isolation_level = IsolationLevel.REPEATABLE_READ
+                connection.read_only = True
+                with connection.transaction(), connection.cursor("audit_log", row_factory=tuple_row,
+                                                                 binary=True) as cursor:
+                    cursor.execute(sql.SQL(
+                        "SELECT e.notification_id, " + CANONICAL_SQL.replace("(notification_id", "(e.notification_id")
+                        + ", c.previous_id, c.key_id, c.leaf, c.link FROM {} e LEFT JOIN {} c ON c.notification_id "
+                        "= e.notification_id WHERE e.notification_id > %s ORDER BY e.notification_id").format(
+                            events, chain), [after])
+                    while not stop.is_set() and (rows := cursor.fetchmany(BATCH)):
+                        batches.put(rows)
+                    if stop.is_set():
+                        return
+                    tail = connection.execute(sql.SQL("SELECT max(notification_id) FROM {}").format(events))
+                    last = (tail.fetchone() or (None,))[0] or 0
+                    batches.put(connection.execute(sql.SQL(
+                        "SELECT notification_id, NULL, previous_id, key_id, leaf, link FROM {} WHERE notification_id "
+                        "> %s ORDER BY notification_id").format(chain), [max(after, last)]).fetchall())
+            batches.put(None)
+        except BaseException as error:
+            batches.put(error)
 
     def _sqlite(self, after: int) -> tuple[Any, Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]:
         connection = sqlite3.connect(self.settings.sqlite_path, isolation_level=None)
@@ -225,24 +277,36 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
     pending = [h for h in pending if h.size > walk.tree.size]
     agreed = walk.position
     position, link, tree, checked = walk.position, walk.link, walk.tree, walk.checked
-    sha256, digest, pack = hashlib.sha256, hmac.digest, (lambda n: n.to_bytes(8, "big", signed=True))
+    sha256, digest = hashlib.sha256, hmac.digest
+
+    def pack(n: int) -> bytes:
+        return n.to_bytes(8, "big", signed=True)
+
     next_size = pending[0].size if pending else -1
     finding = None
-    for current, data, row in reader.entries(position):
+    stack = tree.stack
+    for current, data, previous, key_id, stored_leaf, stored_link in chain.from_iterable(reader.batches(position)):
         if data is None:
             finding = Finding(current, "deleted", "la chaîne lie un événement que le journal n'a plus")
             break
         leaf = sha256(b"\x00" + data).digest()
-        if row is None:
+        if stored_link is None:
             finding = Finding(current, "inserted", "un événement sans maillon : l'application ne l'a pas écrit")
             break
-        secret = secrets.get(row[1])
+        secret = secrets.get(key_id)
         expected = digest(secret, pack(position) + link + pack(current) + leaf, "sha256") if secret else None
-        if expected is None or expected != bytes(row[3]):
-            finding = diagnose(reader, secrets, position, link, current, data, row)
+        if expected is None or expected != stored_link:
+            finding = diagnose(reader, secrets, position, link, current, data,
+                               (previous, key_id, stored_leaf, stored_link))
             break
         position, link = current, expected
-        tree.append(leaf)
+        # Tree.append, inlined: this loop is the verification's hot path.
+        size, node = tree.size, leaf
+        while size & 1:
+            node = sha256(b"\x01" + stack.pop() + node).digest()
+            size >>= 1
+        stack.append(node)
+        tree.size += 1
         checked += 1
         while tree.size == next_size:
             head = pending.pop(0)
@@ -388,7 +452,7 @@ def checkpoint(settings: Settings) -> tuple[SignedHead | None, Finding | None]:
 def _leaves(reader: LogReader, size: int) -> tuple[list[bytes], list[int], list[bytes]]:
     """Leaf hashes, positions and canonical bytes of the first `size` events."""
     leaves, positions, datas = [], [], []
-    for position, data, _ in reader.entries():
+    for position, data, *_ in reader.entries():
         if data is None:
             continue
         if len(leaves) == size:
