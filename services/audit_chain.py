@@ -23,7 +23,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from progres.services.audit_keys import KeyMissing, Keyring
 
@@ -85,6 +85,13 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         chain = Identifier(self.datastore.schema, CHAIN_TABLE)
+        # A chain of the former layout (unkeyed, kept by a trigger) is set aside, not extended.
+        self.sql_create_statements.append(SQL(
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = {schema} AND "
+            "table_name = {table}) AND NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "
+            "{schema} AND table_name = {table} AND column_name = 'previous_id') THEN ALTER TABLE {chain} RENAME TO "
+            "{legacy}; END IF; END $$").format(schema=Literal(self.datastore.schema), table=Literal(CHAIN_TABLE),
+                                               chain=chain, legacy=Identifier(CHAIN_TABLE + "_unkeyed")))
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {} (notification_id BIGINT PRIMARY KEY, previous_id BIGINT NOT NULL, "
             "key_id TEXT NOT NULL, leaf BYTEA NOT NULL, link BYTEA NOT NULL)").format(chain))
