@@ -210,7 +210,7 @@ def test_an_auditor_gets_a_figure_proof_over_graphql_and_others_do_not(tmp_path)
         assert root_from_inclusion(leaf, event["index"], head.size,
                                    [bytes.fromhex(p) for p in event["path"]]) == head.root
     refused = ask(s.titulaire, "titulaire")
-    assert refused.errors is not None
+    assert refused.errors[0].extensions["code"] == "forbidden"
     assert refused.data is None
     services.models.close()
     services.app.close()
