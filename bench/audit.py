@@ -7,8 +7,8 @@ Prints JSON lines, each figure the median of --repeats runs, from one run of the
 - `ceiling_hash`: hashlib.sha256 over the same canonical bytes, already in memory (the raw hashing rate);
 - `ceiling_read_hash`: the same bytes streamed by the same server-side cursor and hashed (read + hash);
   and verify's ratio to each;
-- `command`: the time of a command with the keyed chain and without it (the library's plain recorder on
-  a schema of its own), interleaved, and the added cost;
+- `command`: the time of a one-event command with the keyed chain and without it (the library's plain
+  recorder), on two fresh schemas alike but for the chain, interleaved, and the added cost;
 - `snapshots`: the time to check every snapshot against its events.
 Run: .venv/bin/python bench/audit.py [--members 300 --indicators 12 --months 48 --repeats 3 --commands 300]
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas and data directory are removed.)
@@ -68,7 +68,7 @@ def main() -> None:
             run(settings, plain, args)
         finally:
             with postgres_connect(settings, autocommit=True) as connection:
-                for schema in (settings.postgres_schema, plain.postgres_schema):
+                for schema in (settings.postgres_schema, plain.postgres_schema, plain.postgres_schema + "_keyed"):
                     connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
@@ -125,14 +125,18 @@ def run(settings: Settings, plain: Settings, args: argparse.Namespace) -> None:
     assert finding is None, finding
     emit(step="snapshots", seconds=round(snapshot_seconds, 3))
 
+    app.close()
+    # Commands on two fresh stores alike but for the chain: the keyed recorder, and the library's own.
+    keyed_settings = plain.model_copy(update={"postgres_schema": plain.postgres_schema + "_keyed"})
+    keyed = bootstrap(keyed_settings)
     ensure_postgres_schema(plain)
     unkeyed = Progres(env=plain.eventsourcing_env(), retries=plain.command_retries)
     install_event_notifications(plain)  # the same triggers as the keyed store: only the chain differs
     try:
-        command_cost(app, unkeyed, args)
+        command_cost(keyed, unkeyed, args)
     finally:
         unkeyed.close()
-        app.close()
+        keyed.close()
 
 
 def command_cost(keyed: Progres, unkeyed: Progres, args: argparse.Namespace) -> None:
