@@ -24,13 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from psycopg import IsolationLevel, sql
-from psycopg.rows import tuple_row
 
 from progres.services.audit_chain import CANONICAL_SQL, CHAIN_TABLE, GENESIS_LINK, canonical, leaf_of, parse_canonical
 from progres.services.audit_keys import Keyring, PublicKey, load_keyring
@@ -120,23 +119,29 @@ class LogReader:
                 # One snapshot for the whole read: a commit meanwhile must not look like tampering.
                 connection.isolation_level = IsolationLevel.REPEATABLE_READ
                 connection.read_only = True
-                with connection.transaction(), connection.cursor("audit_log", row_factory=tuple_row,
-                                                                 binary=True) as cursor:
-                    cursor.execute(sql.SQL(
-                        "SELECT e.notification_id, " + CANONICAL_SQL.replace("(notification_id", "(e.notification_id")
-                        + ", c.previous_id, c.key_id, c.leaf, c.link FROM {} e LEFT JOIN {} c ON c.notification_id "
-                        "= e.notification_id WHERE e.notification_id > %s ORDER BY e.notification_id").format(
-                            events, chain), [after])
-                    while not stop.is_set() and (rows := cursor.fetchmany(BATCH)):
-                        batches.put(rows)
-                    if stop.is_set():
-                        return
+                with connection.transaction():
+                    with connection.cursor() as cursor, cursor.copy(sql.SQL(
+                            "COPY (SELECT e.notification_id, " + CANONICAL_SQL.replace("(notification_id",
+                                                                                     "(e.notification_id")
+                            + ", c.previous_id, c.key_id, c.leaf, c.link FROM {} e LEFT JOIN {} c ON "
+                            "c.notification_id = e.notification_id WHERE e.notification_id > {} ORDER BY "
+                            "e.notification_id) TO STDOUT (FORMAT BINARY)").format(events, chain, sql.Literal(after))
+                    ) as copy:
+                        # Binary COPY streams about twice as fast as fetching from a server-side cursor.
+                        copy.set_types(["int8", "bytea", "int8", "text", "bytea", "bytea"])
+                        rows = copy.rows()
+                        while batch := list(islice(rows, BATCH)):
+                            if stop.is_set():
+                                raise _Stopped
+                            batches.put(batch)
                     tail = connection.execute(sql.SQL("SELECT max(notification_id) FROM {}").format(events))
                     last = (tail.fetchone() or (None,))[0] or 0
                     batches.put(connection.execute(sql.SQL(
                         "SELECT notification_id, NULL, previous_id, key_id, leaf, link FROM {} WHERE notification_id "
                         "> %s ORDER BY notification_id").format(chain), [max(after, last)]).fetchall())
             batches.put(None)
+        except _Stopped:
+            return
         except BaseException as error:
             batches.put(error)
 
@@ -163,6 +168,10 @@ class LogReader:
                                                  chain=sql.Identifier(schema, CHAIN_TABLE),
                                                  snapshots=sql.Identifier(schema, SNAPSHOTS_TABLE))
             return connection.execute(composed, params).fetchall()
+
+
+class _Stopped(Exception):
+    """The consumer stopped reading (a finding): the reader abandons the COPY."""
 
 
 def _sqlite_canonical(position: int, originator_id: str, version: int, topic: str | None, state: bytes | None) -> bytes:
