@@ -197,7 +197,7 @@ def check_proof(
     typer.echo(f"preuve valide : {len(events)} événement(s) inclus dans l'arbre signé de {bundle['head']['size']} "
                f"événements (racine {bundle['head']['root']})")
     for event in events:
-        typer.echo(f"  position {event['position']} : {event['topic'].rsplit('.', 2)[-2:]} "
+        typer.echo(f"  position {event['position']} : {'.'.join(event['topic'].split('.')[-2:])} "
                    f"{json.dumps(event['state'], ensure_ascii=False)[:200]}")
 
 
