@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from progres.domain.errors import InvalidInput
@@ -150,6 +151,26 @@ class Query:
         return Connection(edges=edges, page_info=PageInfo(has_next_page=len(found) > first,
                                                           end_cursor=edges[-1].cursor if edges else None),
                           total_count=len(edges))
+
+    @strawberry.field(description="Auditors: the inclusion proof (RFC 9162) of the events a bilan figure was computed "
+                      "from, against the newest signed tree head; `progres audit check-proof` checks it offline. "
+                      "figure: an indicator key, optionally .first, .last or .latest.", permission_classes=AUTH)
+    async def figure_proof(self, info: Info, plan_id: strawberry.ID, figure: str) -> JSON:
+        from progres.services import audit  # noqa: PLC0415
+
+        services, actor = context_of(info).services, actor_of(info)
+
+        def prove() -> dict:
+            services.access.check_history(actor, services.access.groupement_of(str(plan_id)))
+            balance = services.models.plan_balance(str(plan_id))
+            if balance is None:
+                raise InvalidInput("planId", rule="no plan with this id")
+            try:
+                return audit.figure_proof(services.settings, balance, str(plan_id), figure)
+            except audit.ProofRefused as refused:
+                raise InvalidInput("figure", rule=str(refused)) from None
+
+        return await off_loop(prove)
 
     @strawberry.field(description="Auditors: the history of any entity (groupement, marché, plan, measure…).",
                       permission_classes=AUTH)

@@ -4,6 +4,7 @@ with a runner that keeps the read models following the log for as long as the se
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -70,6 +71,17 @@ def actor_from(headers: Any, validator: TokenValidator) -> Actor | None:
         raise IdentityRefused(refusal.message, refusal.code, refusal.status) from None
 
 
+def start_checkpoints(settings: Settings, stop: threading.Event) -> threading.Thread | None:
+    if not settings.audit_checkpoint_seconds:
+        return None
+    from progres.services.audit import checkpoint_periodically  # noqa: PLC0415
+
+    thread = threading.Thread(target=checkpoint_periodically, args=(settings, stop.is_set, logging.warning),
+                              daemon=True, name="progres-checkpoints")
+    thread.start()
+    return thread
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     services = Services.wire(settings)
@@ -82,9 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follower = threading.Thread(target=models.follow, args=(settings, stop.is_set, 0.5), daemon=True,
                                     name="progres-runner")
         follower.start()
+        witness = start_checkpoints(settings, stop)  # signed tree heads (docs/audit.md), when configured
         yield
         stop.set()
         follower.join(timeout=5)
+        if witness is not None:
+            witness.join(timeout=5)
         models.close()
         application.close()
 

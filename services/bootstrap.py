@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
+from progres.services.audit_chain import recorder_topic
+from progres.services.audit_keys import load_keyring
 from progres.services.commands import Progres
 from progres.services.settings import Settings
 
@@ -70,15 +72,13 @@ def bootstrap(settings: Settings | None = None) -> Progres:
         ensure_postgres_schema(settings)
         app = new_application(settings)
         install_event_notifications(settings)
-        from progres.services.audit import install_chain  # noqa: PLC0415 - audit imports this module
-
-        install_chain(settings)
     return app
 
 
 def new_application(settings: Settings) -> Progres:
-    return Progres(
-        env=settings.eventsourcing_env(),
-        retries=settings.command_retries,
-        snapshot_interval=settings.snapshot_interval,
-    )
+    """The application on the keyed-chain recorder (services/audit_chain.py), with the audit keys attached:
+    without a key it refuses to write."""
+    env = {**settings.eventsourcing_env(), "APPLICATION_RECORDER_TOPIC": recorder_topic(settings.store)}
+    app = Progres(env=env, retries=settings.command_retries, snapshot_interval=settings.snapshot_interval)
+    app.recorder.keyring = load_keyring(settings)  # type: ignore[attr-defined]
+    return app

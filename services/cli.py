@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from progres.domain.errors import DomainError
+from progres.services.audit_cli import register as register_audit_commands
 from progres.services.bootstrap import bootstrap
 from progres.services.cli_support import (
     AsOption,
@@ -397,53 +398,7 @@ def serve(
 
 audit = typer.Typer(help="Audit: tamper evidence of the log, replay of a plan's history.", no_args_is_help=True)
 app.add_typer(audit, name="audit")
-
-
-def postgres_only(settings: Settings) -> None:
-    if settings.store != "postgres":
-        raise Refused("unsupported", "PROGRES_STORE", "la chaîne d'empreintes est tenue par des déclencheurs "
-                      "PostgreSQL ; le dépôt SQLite intégré n'en a pas (PROGRES_STORE=postgres)")
-    require_store(settings)
-
-
-@audit.command("verify")
-def audit_verify(
-    from_checkpoint: Annotated[Path | None, typer.Option("--from", help="checkpoint file (JSON) to start from")] = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Re-derive the hash chain from the stored events; name the first position where they disagree."""
-    from progres.services.audit import verify  # noqa: PLC0415
-
-    settings = settings_for(data_dir)
-    postgres_only(settings)
-    start, link = 0, b""
-    if from_checkpoint is not None:
-        saved = json.loads(from_checkpoint.read_text())
-        start, link = int(saved["position"]), bytes.fromhex(saved["link"])
-    with console.status("Verifying the hash chain…"):
-        result = verify(settings, start, link)
-    if result.intact:
-        console.print(f"[green]intact[/]: {result.checked} events checked after position {start}; chain head at "
-                      f"position {result.head_position}, link {result.head_link}")
-        return
-    console.print(f"[red]tampered[/]: {result.finding} (the {result.checked} events before it are intact)")
-    raise typer.Exit(1)
-
-
-@audit.command("checkpoint")
-def audit_checkpoint(
-    output: Annotated[Path | None, typer.Option(help="write the checkpoint to this file")] = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Print (or write) the chain head: keep it outside the database to prove the chain later."""
-    from progres.services.audit import checkpoint  # noqa: PLC0415
-
-    settings = settings_for(data_dir)
-    postgres_only(settings)
-    text = json.dumps(checkpoint(settings), indent=2)
-    if output is not None:
-        output.write_text(text + "\n")
-    print(text)
+register_audit_commands(audit)  # keygen, verify, checkpoint, heads, prove, check-proof (services/audit_cli.py)
 
 
 @audit.command("replay")

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         2.0, gt=0, description="longest pause between two reconnections of a server's projection follower")
     snapshot_interval: int = Field(50, ge=2, description="events between snapshots of long-lived aggregates")
     command_retries: int = Field(8, ge=1, description="attempts on optimistic concurrency conflicts")
+    audit_keys_dir: Path | None = Field(
+        None, description="directory of the audit keys (default: audit-keys/ in data_dir); keep it out of the database")
+    audit_key_id: str | None = Field(None, description="key that chains and signs now (default: the newest)")
+    audit_witness_dir: Path | None = Field(
+        None, description="where signed tree heads are written (default: witness/ in data_dir)")
+    audit_checkpoint_seconds: float = Field(
+        0.0, ge=0, description="the server signs a tree head this often (0: never; `progres audit checkpoint`)")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="origins whose pages may call the API (comma-separated); empty: no CORS headers at all")

@@ -7,9 +7,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from progres.services.app import LocalIdentityRefused, create_app
+from progres.services.audit_keys import KeyMissing, generate, keys_dir
 
 
-def test_production_refuses_the_local_identity_mode(sqlite_settings):
+@pytest.fixture
+def provisioned(sqlite_settings):
+    """Production needs its audit key provisioned beforehand (docs/audit.md)."""
+    generate(keys_dir(sqlite_settings))
+    return sqlite_settings
+
+
+def test_production_refuses_to_start_without_an_audit_key(sqlite_settings):
+    settings = sqlite_settings.model_copy(update={"environment": "production",
+                                                  "oidc_issuer": "http://127.0.0.1:9/realms/progres"})
+    with pytest.raises(KeyMissing, match="progres audit keygen"):
+        create_app(settings)
+    assert not keys_dir(settings).exists()
+
+
+def test_production_refuses_the_local_identity_mode(provisioned):
+    sqlite_settings = provisioned
     with pytest.raises(LocalIdentityRefused, match="identity provider"):
         create_app(sqlite_settings.model_copy(update={"environment": "production"}))
 
@@ -19,7 +36,8 @@ def test_the_local_identity_mode_serves_loopback_only(sqlite_settings):
         create_app(sqlite_settings.model_copy(update={"host": "0.0.0.0"}))
 
 
-def test_production_hides_graphiql_and_introspection(sqlite_settings):
+def test_production_hides_graphiql_and_introspection(provisioned):
+    sqlite_settings = provisioned
     settings = sqlite_settings.model_copy(update={"environment": "production",
                                                   "oidc_issuer": "http://127.0.0.1:9/realms/progres"})
     with TestClient(create_app(settings)) as client:

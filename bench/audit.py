@@ -1,0 +1,171 @@
+"""Benchmark of the tamper evidence on PostgreSQL, on the generated "Région" workload (bench/projections.py).
+
+Default workload: 300 member lycées, 12 monthly indicators, 4 years of measures (about 175,000 events).
+Prints JSON lines, each figure the median of --repeats runs, from one run of the script:
+- `verify`: the keyed chain and the RFC 9162 tree over the whole log (what `progres audit verify` does
+  before the snapshots), in events/s;
+- `ceiling_hash`: hashlib.sha256 over the same canonical bytes, already in memory (the raw hashing rate);
+- `ceiling_read_hash`: the same bytes streamed by the same server-side cursor and hashed (read + hash);
+  and verify's ratio to each;
+- `command`: the time of a one-event command with the keyed chain and without it (the library's plain
+  recorder), on two fresh schemas alike but for the chain, interleaved, and the added cost;
+- `snapshots`: the time to check every snapshot against its events.
+Run: .venv/bin/python bench/audit.py [--members 300 --indicators 12 --months 48 --repeats 3 --commands 300
+     --rounds 9] [--only-commands]
+(PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas and data directory are removed.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from psycopg import sql
+
+from progres.domain.values import siret_with_key
+from progres.services import audit
+from progres.services.audit_chain import CANONICAL_SQL
+from progres.services.audit_keys import load_keyring
+from progres.services.bootstrap import bootstrap, ensure_postgres_schema, install_event_notifications, postgres_connect
+from progres.services.commands import Progres
+from progres.services.settings import Settings
+from progres.services.workload import build_region
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def timed(function: Any, repeats: int) -> tuple[float, list[float], Any]:
+    runs, result = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = function()
+        runs.append(time.perf_counter() - t)
+    return statistics.median(runs), runs, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=300)
+    parser.add_argument("--indicators", type=int, default=12)
+    parser.add_argument("--months", type=int, default=48)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--commands", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds of the command comparison")
+    parser.add_argument("--only-commands", action="store_true", help="skip the workload and verify figures")
+    args = parser.parse_args()
+    suffix = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as directory:
+        settings = Settings(store="postgres", postgres_schema=f"bench_audit_{suffix}", data_dir=Path(directory))
+        plain = Settings(store="postgres", postgres_schema=f"bench_plain_{suffix}", data_dir=Path(directory))
+        try:
+            run(settings, plain, args)
+        finally:
+            with postgres_connect(settings, autocommit=True) as connection:
+                for schema in (settings.postgres_schema, plain.postgres_schema, plain.postgres_schema + "_keyed"):
+                    connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def run(settings: Settings, plain: Settings, args: argparse.Namespace) -> None:
+    if not args.only_commands:
+        verify_figures(settings, args)
+    # Commands on two fresh stores alike but for the chain: the keyed recorder, and the library's own.
+    keyed_settings = plain.model_copy(update={"postgres_schema": plain.postgres_schema + "_keyed"})
+    keyed = bootstrap(keyed_settings)
+    ensure_postgres_schema(plain)
+    unkeyed = Progres(env=plain.eventsourcing_env(), retries=plain.command_retries)
+    install_event_notifications(plain)  # the same triggers as the keyed store: only the chain differs
+    try:
+        command_cost(keyed, unkeyed, args)
+    finally:
+        unkeyed.close()
+        keyed.close()
+
+
+def verify_figures(settings: Settings, args: argparse.Namespace) -> None:
+    app = bootstrap(settings)
+    t = time.perf_counter()
+    build_region(app, args.members, args.indicators, args.months)
+    events = app.max_notification_id() or 0
+    emit(step="workload", events=events, seconds=round(time.perf_counter() - t, 1))
+
+    keyring = load_keyring(settings, create=False)
+    reader = audit.LogReader(settings)
+
+    def verify_once() -> audit.Walk:
+        walk, finding = audit.walk_log(reader, keyring.secrets())
+        assert finding is None, finding
+        return walk
+
+    seconds, runs, walk = timed(verify_once, args.repeats)
+    verify_rate = walk.checked / seconds
+
+    datas = [row[1] for row in reader.entries()]
+    size = sum(len(d) for d in datas)
+
+    def hash_in_memory() -> int:
+        for data in datas:
+            hashlib.sha256(b"\x00" + data).digest()
+        return len(datas)
+
+    hash_seconds, hash_runs, _ = timed(hash_in_memory, args.repeats)
+
+    def read_and_hash() -> int:
+        """The same binary COPY of the canonical bytes as verify's, without the chain join, each row hashed."""
+        count = 0
+        with postgres_connect(settings) as connection, connection.cursor() as cursor, cursor.copy(sql.SQL(
+                "COPY (SELECT notification_id, " + CANONICAL_SQL + " FROM {} ORDER BY notification_id) TO STDOUT "
+                "(FORMAT BINARY)").format(sql.Identifier(settings.postgres_schema, "progres_events"))) as copy:
+            copy.set_types(["int8", "bytea"])
+            for _, data in copy.rows():
+                hashlib.sha256(b"\x00" + data).digest()
+                count += 1
+        return count
+
+    read_seconds, read_runs, _ = timed(read_and_hash, args.repeats)
+    hash_rate, read_rate = len(datas) / hash_seconds, len(datas) / read_seconds
+    emit(step="verify", events=walk.checked, mean_event_bytes=round(size / len(datas)), seconds=round(seconds, 3),
+         runs=[round(r, 3) for r in runs], events_per_s=round(verify_rate))
+    emit(step="ceiling_hash", events_per_s=round(hash_rate), runs=[round(r, 3) for r in hash_runs],
+         verify_ratio=round(verify_rate / hash_rate, 3))
+    emit(step="ceiling_read_hash", events_per_s=round(read_rate), runs=[round(r, 3) for r in read_runs],
+         verify_ratio=round(verify_rate / read_rate, 3))
+
+    snapshot_seconds, _, finding = timed(lambda: audit.check_snapshots(settings, reader, app), 1)
+    assert finding is None, finding
+    emit(step="snapshots", seconds=round(snapshot_seconds, 3))
+
+    app.close()
+
+
+def command_cost(keyed: Progres, unkeyed: Progres, args: argparse.Namespace) -> None:
+    """One-event commands (an organisation registered), keyed and unkeyed in alternation."""
+    timings: dict[str, list[float]] = {"keyed": [], "unkeyed": []}
+    for round_ in range(args.rounds):
+        for name, target in (("keyed", keyed), ("unkeyed", unkeyed)) if round_ % 2 == 0 else \
+                (("unkeyed", unkeyed), ("keyed", keyed)):
+            t = time.perf_counter()
+            for n in range(args.commands):
+                target.register_organisation(siret_with_key(f"3{round_:02d}{n:06d}0001"[:13]), f"Org {n}", "eple")
+            timings[name].append((time.perf_counter() - t) / args.commands)
+    keyed_ms, unkeyed_ms = (statistics.median(timings[k]) * 1000 for k in ("keyed", "unkeyed"))
+    # Each round runs both back to back: the median of their ratios resists the machine's drift.
+    paired = statistics.median(k / u for k, u in zip(timings["keyed"], timings["unkeyed"], strict=True))
+    emit(step="command", command="register_organisation", commands_per_run=args.commands,
+         keyed_ms=round(keyed_ms, 3), unkeyed_ms=round(unkeyed_ms, 3),
+         added_percent=round(100 * (keyed_ms - unkeyed_ms) / unkeyed_ms, 1),
+         added_percent_paired=round(100 * (paired - 1), 1),
+         keyed_runs_ms=[round(x * 1000, 3) for x in timings["keyed"]],
+         unkeyed_runs_ms=[round(x * 1000, 3) for x in timings["unkeyed"]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The keyed chain, written by the application in the same transaction as the events it covers.
+
+For each event at log position p, the chain table holds a row (p, previous position, key id, leaf, link):
+- leaf = SHA-256(0x00 || canonical bytes of the event), the RFC 9162 leaf hash of the Merkle tree;
+- link = HMAC-SHA-256(key, previous position || previous link || p || leaf), previous = the event before it
+  (position 0 and 32 zero bytes before the first).
+The key is never in the database (services/audit_keys.py): whoever holds only the database credentials can
+change rows, but cannot make a link that verifies. The recorders below are the library's own, extended:
+on PostgreSQL the last link is read in the same pipeline as the INSERT (after the table lock the library
+takes, so writers are serialized and the chain cannot fork), on SQLite in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+import threading
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier, Literal
+
+from progres.services.audit_keys import KeyMissing, Keyring
+
+CHAIN_TABLE = "progres_chain"
+GENESIS_LINK = bytes(32)
+_Q = struct.Struct(">q")
+_I = struct.Struct(">I")
+
+# The same bytes as `canonical`, computed by PostgreSQL while it streams the log (verification speed).
+CANONICAL_SQL = ("coalesce(int8send(notification_id) || uuid_send(originator_id) || int8send(originator_version) "
+                 "|| int4send(octet_length(topic)) || convert_to(topic, 'UTF8') || state, ''::bytea)")
+
+
+def canonical(position: int, originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
+    """An event's bytes as the tree and the chain cover them: position, aggregate id (16 bytes), version,
+    topic (length-prefixed) and the stored state, so that none can change without changing the leaf."""
+    uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+    encoded = topic.encode()
+    return _Q.pack(position) + uuid.bytes + _Q.pack(version) + _I.pack(len(encoded)) + encoded + bytes(state)
+
+
+def parse_canonical(data: bytes) -> dict[str, Any]:
+    """The fields back from canonical bytes (what a standalone proof checker shows)."""
+    position, uuid, version = _Q.unpack_from(data, 0)[0], UUID(bytes=data[8:24]), _Q.unpack_from(data, 24)[0]
+    length = _I.unpack_from(data, 32)[0]
+    return {"position": position, "aggregate_id": str(uuid), "version": version,
+            "topic": data[36:36 + length].decode(), "state": data[36 + length:]}
+
+
+def leaf_of(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def link_of(secret: bytes, previous_position: int, previous_link: bytes, position: int, leaf: bytes) -> bytes:
+    return hmac.digest(secret, _Q.pack(previous_position) + previous_link + _Q.pack(position) + leaf, "sha256")
+
+
+def chain_rows(keyring: Keyring | None, last: tuple[int, bytes] | None, ids: Sequence[int],
+               events: Sequence[StoredEvent]) -> list[tuple[int, int, str, bytes, bytes]]:
+    """The chain rows of newly inserted events, continuing from the last (position, link)."""
+    if keyring is None:
+        raise KeyMissing("the event store has no audit key attached (services.bootstrap attaches it)")
+    key = keyring.active
+    previous, link = last if last is not None else (0, GENESIS_LINK)
+    rows = []
+    for position, event in sorted(zip(ids, events, strict=True), key=lambda pair: pair[0]):
+        leaf = leaf_of(canonical(position, event.originator_id, event.originator_version, event.topic, event.state))
+        new_link = link_of(key.mac_secret, previous, link, position, leaf)
+        rows.append((position, previous, key.key_id, leaf, new_link))
+        previous, link = position, new_link
+    return rows
+
+
+class KeyedPostgresRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, writing the chain rows in the events' transaction."""
+
+    keyring: Keyring | None = None
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        chain = Identifier(self.datastore.schema, CHAIN_TABLE)
+        # A chain of the former layout (unkeyed, kept by a trigger) is set aside, not extended.
+        self.sql_create_statements.append(SQL(
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = {schema} AND "
+            "table_name = {table}) AND NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "
+            "{schema} AND table_name = {table} AND column_name = 'previous_id') THEN ALTER TABLE {chain} RENAME TO "
+            "{legacy}; END IF; END $$").format(schema=Literal(self.datastore.schema), table=Literal(CHAIN_TABLE),
+                                               chain=chain, legacy=Identifier(CHAIN_TABLE + "_unkeyed")))
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {} (notification_id BIGINT PRIMARY KEY, previous_id BIGINT NOT NULL, "
+            "key_id TEXT NOT NULL, leaf BYTEA NOT NULL, link BYTEA NOT NULL)").format(chain))
+        # The chain used to be kept by an unkeyed trigger: it must not write rows any more.
+        self.sql_create_statements.append(SQL("DROP TRIGGER IF EXISTS progres_events_chain ON {}").format(
+            Identifier(self.datastore.schema, self.events_table_name)))
+        self.select_last_link = SQL("SELECT notification_id, link FROM {} ORDER BY notification_id DESC "
+                                    "LIMIT 1").format(chain)
+        self.insert_links = SQL(
+            "INSERT INTO {} (notification_id, previous_id, key_id, leaf, link) SELECT * FROM "
+            "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[])").format(chain)
+        self._pending = threading.local()
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        # Queued in the same pipeline as the INSERT, after the lock: no extra round trip.
+        last = curs.connection.cursor()
+        last.execute(self.select_last_link)
+        self._pending.last = last
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        last_cursor = self._pending.last
+        row = last_cursor.fetchone()
+        last_cursor.close()
+        rows = chain_rows(self.keyring, (row["notification_id"], bytes(row["link"])) if row else None, ids or [],
+                          stored_events)
+        with curs.connection.cursor() as insert:
+            insert.execute(self.insert_links, [list(column) for column in zip(*rows, strict=True)])
+        return ids
+
+
+class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, writing the chain rows in the events' transaction."""
+
+    keyring: Keyring | None = None
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(),
+                f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (notification_id INTEGER PRIMARY KEY, "
+                "previous_id INTEGER NOT NULL, key_id TEXT NOT NULL, leaf BLOB NOT NULL, link BLOB NOT NULL)"]
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        c.execute(f"SELECT notification_id, link FROM {CHAIN_TABLE} ORDER BY notification_id DESC LIMIT 1")
+        row = c.fetchone()
+        rows = chain_rows(self.keyring, (row[0], bytes(row[1])) if row else None, ids or [], stored_events)
+        c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?, ?, ?)", rows)
+        return ids
+
+
+def recorder_topic(store: str) -> str:
+    name = "KeyedPostgresRecorder" if store == "postgres" else "KeyedSQLiteRecorder"
+    return f"{__name__}:{name}"
