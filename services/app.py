@@ -16,6 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.schema import build_schema
+from progres.services.http_limits import RequestGuard, RequestLimits
 from progres.services.identity import LOOPBACK, LocalIssuer, TokenRefused, TokenRules, TokenValidator, actor_from_claims
 from progres.services.policy import Actor
 from progres.services.settings import Settings
@@ -96,6 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            else None, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
     api = FastAPI(title="progres", lifespan=lifespan)
     api.include_router(router, prefix="/graphql")
+    # Checked per connection before anything is parsed: loopback (local identity), token (production), body.
+    api.add_middleware(RequestGuard, limits=RequestLimits(  # type: ignore[arg-type]
+        settings.max_body_bytes, settings.max_json_depth, loopback_only=not settings.oidc_issuer,
+        token_required=settings.environment == "production"))
 
     @api.exception_handler(IdentityRefused)
     async def refused(_: Request, error: IdentityRefused) -> JSONResponse:

@@ -1,0 +1,181 @@
+"""Limits of a GraphQL document, computed before validation in time linear in the document's size.
+
+A fragment spread twice by each of n fragments expands to 2^n fields: a walker that expands spreads (as
+strawberry's depth and alias limiters do) takes 2^n steps on the event loop. Here each fragment is costed once
+(memoised) and the costs are composed: depth, fields and aliases *after* expansion are known without
+expanding anything, so a 1 kB fan-out document is refused in microseconds, before graphql-core's own
+validation (whose rules would also walk the expansion) ever sees it.
+
+The same extension runs the validation (cached, as strawberry's ValidationCache does) only once the document
+is within the limits, and, when introspection is off, strips "Did you mean …?" suggestions from every error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    visit,
+)
+from graphql.language import Visitor
+from strawberry.extensions import SchemaExtension
+
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a selection set weighs once every fragment in it is expanded."""
+
+    depth: int = 0
+    fields: int = 0
+    aliases: int = 0
+
+    def nest(self, other: Cost) -> Cost:
+        """A field holding `other` as its selection set."""
+        return Cost(1 + other.depth, 1 + other.fields, other.aliases)
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(max(self.depth, other.depth), self.fields + other.fields, self.aliases + other.aliases)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int
+    max_fields: int
+    max_aliases: int
+
+
+class LimitExceeded(GraphQLError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+def document_cost(document: DocumentNode) -> Cost:
+    """The heaviest operation of the document (only one runs), every fragment costed once."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    memo: dict[str, Cost] = {}
+    in_progress: set[str] = set()
+
+    def fragment(name: str) -> Cost:
+        if name in memo:
+            return memo[name]
+        if name in in_progress or name not in fragments:
+            return Cost()  # a cycle or an unknown fragment: graphql-core's validation refuses the document
+        in_progress.add(name)
+        memo[name] = selection_set(fragments[name].selection_set)
+        in_progress.discard(name)
+        return memo[name]
+
+    def selection_set(node: SelectionSetNode | None) -> Cost:
+        total = Cost()
+        for selection in node.selections if node else ():
+            if isinstance(selection, FieldNode):
+                inner = selection_set(selection.selection_set)
+                total = total + Cost().nest(inner) + Cost(aliases=1 if selection.alias else 0)
+            elif isinstance(selection, InlineFragmentNode):
+                total = total + selection_set(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total = total + fragment(selection.name.value)
+        return total
+
+    costs = [selection_set(d.selection_set) for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    # Fragments no operation uses are costed too: graphql-core's validation would walk them as well.
+    costs += [fragment(name) for name in fragments]
+    return Cost(max((c.depth for c in costs), default=0), max((c.fields for c in costs), default=0),
+                max((c.aliases for c in costs), default=0))
+
+
+def holds_nul(value: object) -> bool:
+    """Whether a NUL character hides in a (nested) input: no identifier or text of progres may hold one, and
+    PostgreSQL refuses it in text, so it is refused here with a code rather than met by the database."""
+    pending = [value]
+    while pending:  # iterative: the body's nesting is bounded, but never trust a recursion on input
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+class _Literals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.nul = False
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+        self.nul = self.nul or "\x00" in node.value
+
+
+def nul_refusal(document: DocumentNode, variables: object) -> GraphQLError | None:
+    literals = _Literals()
+    visit(document, literals)
+    if literals.nul or holds_nul(variables):
+        return LimitExceeded("invalid_input", "une valeur contient un caractère NUL (U+0000), interdit")
+    return None
+
+
+def refusal(cost: Cost, limits: Limits) -> LimitExceeded | None:
+    if cost.depth > limits.max_depth:
+        return LimitExceeded("query_too_deep", f"requête trop profonde : {cost.depth} niveaux de champs, "
+                             f"au plus {limits.max_depth} (exceeds maximum operation depth)")
+    if cost.fields > limits.max_fields:
+        return LimitExceeded("query_too_large", f"requête trop grande : {cost.fields} champs une fois les fragments "
+                             f"développés, au plus {limits.max_fields}")
+    if cost.aliases > limits.max_aliases:
+        return LimitExceeded("too_many_aliases", f"trop d'alias : {cost.aliases}, au plus {limits.max_aliases} "
+                             "(aliases)")
+    return None
+
+
+@lru_cache(maxsize=256)
+def _cached_cost(document: DocumentNode) -> Cost:
+    return document_cost(document)  # the parser cache hands back the same document for the same text
+
+
+class DocumentLimits(SchemaExtension):
+    """Refuses documents beyond the limits before validation; then validates (cached); hides suggestions."""
+
+    def __init__(self, limits: Limits, hide_suggestions: bool, validation_cache_size: int = 256) -> None:
+        super().__init__()
+        self.limits = limits
+        self.hide_suggestions = hide_suggestions
+        from strawberry.extensions.validation_cache import _get_validate_cache  # noqa: PLC0415
+
+        self.validate = _get_validate_cache(validation_cache_size)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        refused = None
+        if document is not None:
+            refused = refusal(_cached_cost(document), self.limits) or nul_refusal(document, context.variables)
+        if refused is not None:
+            context.pre_execution_errors = [refused]
+        elif document is not None:
+            context.pre_execution_errors = self.validate(context.schema._schema, document, context.validation_rules)
+        yield
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        if not self.hide_suggestions:
+            return
+        for error in getattr(self.execution_context.result, "errors", None) or []:
+            error.message = SUGGESTION.sub("", error.message)
