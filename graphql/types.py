@@ -275,8 +275,8 @@ class Plan:
     actions: list[Action]
     resources: JSON
     milestones: JSON
-    gain_sharing: JSON
-    governance: JSON
+    gain_sharing: JSON | None  # null until the plan defines it
+    governance: JSON | None
     all_proposals: strawberry.Private[list[Proposal]]
     reviews: list[Review]
 
