@@ -43,9 +43,12 @@ class Cost:
     fields: int = 0
     aliases: int = 0
 
-    def nest(self, other: Cost) -> Cost:
-        """A field holding `other` as its selection set."""
-        return Cost(1 + other.depth, 1 + other.fields, other.aliases)
+    def under(self, field: FieldNode) -> Cost:
+        """A field holding this as its selection set. Depth counts the levels of selection sets (a leaf adds
+        none, as strawberry's depth limiter counted); introspection (`__schema`, `__type`) adds no depth, its
+        fields still count (introspection is off in production)."""
+        nests = field.selection_set is not None and not field.name.value.startswith("__")
+        return Cost(1 + self.depth if nests else 0, 1 + self.fields, self.aliases + (1 if field.alias else 0))
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(max(self.depth, other.depth), self.fields + other.fields, self.aliases + other.aliases)
@@ -83,8 +86,7 @@ def document_cost(document: DocumentNode) -> Cost:
         total = Cost()
         for selection in node.selections if node else ():
             if isinstance(selection, FieldNode):
-                inner = selection_set(selection.selection_set)
-                total = total + Cost().nest(inner) + Cost(aliases=1 if selection.alias else 0)
+                total = total + selection_set(selection.selection_set).under(selection)
             elif isinstance(selection, InlineFragmentNode):
                 total = total + selection_set(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
@@ -92,10 +94,11 @@ def document_cost(document: DocumentNode) -> Cost:
         return total
 
     costs = [selection_set(d.selection_set) for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    # Fragments no operation uses are costed too: graphql-core's validation would walk them as well.
-    costs += [fragment(name) for name in fragments]
-    return Cost(max((c.depth for c in costs), default=0), max((c.fields for c in costs), default=0),
-                max((c.aliases for c in costs), default=0))
+    # Fragments no operation uses are weighed too (graphql-core's validation walks them as well); their depth
+    # depends on where they would be spread, so only operations give the depth.
+    weights = costs + [fragment(name) for name in fragments]
+    return Cost(max((c.depth for c in costs), default=0), max((c.fields for c in weights), default=0),
+                max((c.aliases for c in weights), default=0))
 
 
 def holds_nul(value: object) -> bool:
