@@ -75,6 +75,8 @@ class Query:
             await off_loop(services.models.fresh, min_position)
         groupement_id, parties = await off_loop(services.access.readable_plan, actor, str(id))
         ledger = (await off_loop(services.models.ledgers, [groupement_id]))[groupement_id]
+        if str(id) not in ledger["plans"]:  # the id of another entity of a groupement the caller may read
+            raise Unknown("id", kind="plan", id=id)
         return Plan.from_ledger(ledger, str(id), services.access.visible_members(actor, parties))
 
     @strawberry.field(description="What a member sees of a plan, now or as of a time or log position.",

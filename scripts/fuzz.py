@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from graphql.language import (
     BooleanValueNode,
     FloatValueNode,
@@ -39,6 +38,7 @@ from graphql.language import (
     StringValueNode,
     ValueNode,
 )
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 from schemathesis.graphql import nodes
@@ -172,6 +172,18 @@ def main() -> int:  # noqa: PLR0915 - one linear story: set up, fuzz, report
                 if problem:
                     failures.append({"operation": operation.label, "problem": problem,
                                      "request": sent.get("json"), "answer": response.text[:400]})
+
+            # Controls: the checks can see a write. A coordonnateur's command on its own plan is accepted and
+            # moves the head; the other groupement's coordonnateur sending it moves nothing.
+            control = f'mutation {{ addAxis(planId: "{ids[4]}", key: "controle", title: "Contrôle") {{ ok }} }}'
+            for who, expected in ((1, False), (0, True)):
+                before = app.max_notification_id() or 0
+                answer = answer_of(client.post(f"{url}/graphql", json={"query": control}, headers=headers[who]))
+                moved = (app.max_notification_id() or 0) != before
+                if accepted_mutation(answer) != expected or moved != expected:
+                    failures.append({"operation": "control", "problem": f"expected accepted={expected}, "
+                                     f"moved={expected}", "answer": json.dumps(answer)[:400]})
+                counts["controls"] += 1
 
             def fuzzer(operation: Any) -> Any:
                 @settings(max_examples=options.max_examples, deadline=None, database=None,

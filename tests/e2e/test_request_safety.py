@@ -61,7 +61,7 @@ def admin(server):
 
 @pytest.fixture
 def small_plan(server):
-    """A groupement with a plan that has no governance yet, and the coordonnateur's identity."""
+    """A groupement with a plan that has no governance yet: the plan, the coordonnateur's identity, the marché."""
     runner = GraphQLRunner(server)
     coordonnateur = runner("register_organisation", siret=siret_with_key("2000537670001"), name="Région",
                            kind="collectivite")
@@ -73,7 +73,7 @@ def small_plan(server):
                     nature="fournitures", titulaire_ids=[titulaire], initial_amount="1000", duration_months=24,
                     notified_on="2022-01-01")
     plan = runner("draw_up_plan", marche_id=marche, title="Plan")
-    return plan, (runner.sirets[coordonnateur], "coordonnateur")
+    return plan, (runner.sirets[coordonnateur], "coordonnateur"), marche
 
 
 # Defect 3: fragment fan-out.
@@ -166,7 +166,7 @@ def test_tokens_with_claims_of_the_wrong_type_are_refused(server, admin, changes
 
 
 def test_a_plan_without_governance_reads_with_governance_null(server, small_plan):
-    plan, coordonnateur = small_plan
+    plan, coordonnateur, _ = small_plan
     answer = server.post(f'{{ plan(id: "{plan}") {{ governance gainSharing resources milestones }} }}',
                          actor=coordonnateur)
     assert "errors" not in answer, answer
@@ -182,9 +182,38 @@ def test_a_plan_without_governance_reads_with_governance_null(server, small_plan
     ('{ plan(id: "%s", minPosition: -1) { id } }', "invalid_input", "minPosition"),
 ])
 def test_positions_before_the_plan_or_negative_get_a_typed_error(server, small_plan, query, code, field):
-    plan, coordonnateur = small_plan
+    plan, coordonnateur, _ = small_plan
     answer = server.post(query % plan, actor=coordonnateur)
     assert answer["errors"][0]["extensions"] == {"code": code, "field": field}, answer
+
+
+def test_another_entity_read_as_a_plan_is_not_found(server, small_plan):
+    _, coordonnateur, marche = small_plan
+    answer = server.post(f'{{ plan(id: "{marche}") {{ id }} }}', actor=coordonnateur)
+    assert answer["errors"][0]["extensions"] == {"code": "not_found", "field": "id"}, answer
+
+
+@pytest.mark.parametrize(("spec", "message"), [("[]", "an object is expected"), ('"x"', "an object is expected"),
+                                               ("42", "an object is expected")])
+def test_a_json_argument_of_the_wrong_shape_is_refused_and_writes_nothing(server, small_plan, spec, message):
+    plan, coordonnateur, _ = small_plan
+    before = head(server)
+    answer = server.post(f'mutation {{ definePlanIndicator: defineIndicator(planId: "{plan}", spec: {spec}) '
+                         '{ ok error { code field message } } }', actor=coordonnateur)
+    assert answer["data"]["definePlanIndicator"] == {"ok": False, "error": {
+        "code": "invalid_input", "field": "spec", "message": f"spec: {message}"}}, answer
+    assert head(server) == before
+
+
+def test_pages_out_of_range_or_foreign_cursors_get_invalid_input_without_echo(server, small_plan):
+    plan, coordonnateur, _ = small_plan
+    answer = server.post(f'{{ plan(id: "{plan}") {{ proposals(first: 0) {{ totalCount }} }} }}', actor=coordonnateur)
+    assert answer["errors"][0]["extensions"] == {"code": "invalid_input", "field": "first"}, answer
+    cursor = "z" * 5000
+    answer = server.post(f'{{ plan(id: "{plan}") {{ proposals(after: "{cursor}") {{ totalCount }} }} }}',
+                         actor=coordonnateur)
+    assert answer["errors"][0]["extensions"] == {"code": "invalid_input", "field": "after"}, answer
+    assert "zzzz" not in str(answer)
 
 
 # Defect 10: body size and echoes.
