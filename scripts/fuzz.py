@@ -21,13 +21,16 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import schemathesis
+from graphql import Visitor, parse, print_ast, visit
 from graphql.language import (
     BooleanValueNode,
+    FieldNode,
     FloatValueNode,
     IntValueNode,
     ListValueNode,
@@ -35,6 +38,9 @@ from graphql.language import (
     NullValueNode,
     ObjectFieldNode,
     ObjectValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
     StringValueNode,
     ValueNode,
 )
@@ -101,6 +107,24 @@ JSON_VALUES = st.recursive(
     max_leaves=8)
 
 
+class _AskOk(Visitor):
+    """Adds `ok` to the selection of each root field of a mutation (AST nodes are immutable: replaced)."""
+
+    def leave_field(self, node: FieldNode, _key: Any, _parent: Any, path: Any, ancestors: Any) -> Any:
+        root = len(path) == 5 and isinstance(ancestors[2], OperationDefinitionNode) \
+            and ancestors[2].operation is OperationType.MUTATION
+        if not root or node.selection_set is None or any(
+                isinstance(f, FieldNode) and f.name.value == "ok" for f in node.selection_set.selections):
+            return None
+        ok = FieldNode(name=NameNode(value="ok"), arguments=(), directives=())
+        return replace(node, selection_set=SelectionSetNode(selections=(*node.selection_set.selections, ok)))
+
+
+def asking_ok(query: str) -> str:
+    """The generated mutation, its result also asking `ok`: whether a command was accepted must be known."""
+    return print_ast(visit(parse(query), _AskOk()))
+
+
 def answer_of(response: Any) -> dict[str, Any]:
     try:
         parsed = response.json()
@@ -151,6 +175,8 @@ def main() -> int:  # noqa: PLR0915 - one linear story: set up, fuzz, report
                     raise OutOfTime
                 before = app.max_notification_id() or 0
                 sent = case.as_transport_kwargs(base_url=url, headers=headers[who])
+                if operation.label.startswith("Mutation.") and isinstance(sent.get("json"), dict):
+                    sent["json"]["query"] = asking_ok(sent["json"]["query"])
                 response = client.request(sent["method"], sent["url"], json=sent.get("json"),
                                           headers=sent.get("headers"))
                 after = app.max_notification_id() or 0
