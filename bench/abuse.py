@@ -4,20 +4,22 @@ Measures, as JSON lines (medians of repeats, milliseconds; the raw baseline, `/h
 measured in the same run and each figure is also given as a ratio to it):
 - `fanout_refusal`: the fragment fan-out document (n=24, 2^24 fields once expanded, under 1 kB) sent without a
   token, answered with `query_too_large`;
-- `health_under_abuse`: `/health` while 12 clients keep sending that document;
-- `normal_query_alone` and `normal_query_under_abuse`: an authenticated `groupements` query, idle and while the
-  12 abusive clients run; `delay` is the difference of the medians.
+- `normal_query_alone`: an authenticated `groupements` query on an idle server;
+- `health_during_burst`, `normal_query_during_burst`: each repeat sends 12 fan-out documents at once with
+  `/health` and the normal query among them; `delay_of_normal_query_by_burst` is the difference of medians;
+- `health_during_flood`, `normal_query_during_flood`: 12 clients sending the document back to back (a flood:
+  what remains is queueing on a saturated worker, which rate limiting in front of the server addresses).
 Run: .venv/bin/python bench/abuse.py [--repeats 40 --abusers 12]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -48,6 +50,48 @@ def timed(client: httpx.Client, repeats: int, method: str, url: str, **kwargs: o
     return latencies
 
 
+async def timed_once(client: httpx.AsyncClient, method: str, url: str, **kwargs: object) -> float:
+    started = time.perf_counter()
+    response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    response.raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+async def bursts(url: str, abusive: dict, normal: dict, headers: dict, args: argparse.Namespace) -> tuple:
+    """Each repeat: 12 fan-out documents sent at once, with /health and a normal query among them."""
+    health, queries = [], []
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
+        for _ in range(args.repeats):
+            burst = [client.post(f"{url}/graphql", json=abusive) for _ in range(args.abusers)]
+            *_, h, q = await asyncio.gather(*burst, timed_once(client, "GET", f"{url}/health"),
+                                            timed_once(client, "POST", f"{url}/graphql", json=normal,
+                                                       headers=headers))
+            health.append(h)
+            queries.append(q)
+    return health, queries
+
+
+async def flood(url: str, abusive: dict, normal: dict, headers: dict, args: argparse.Namespace) -> tuple:
+    """12 clients sending fan-out documents back to back (a flood, beyond one abusive client's share)."""
+    sent = 0
+    stop = asyncio.Event()
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
+        async def abuser() -> None:
+            nonlocal sent
+            while not stop.is_set():
+                await client.post(f"{url}/graphql", json=abusive)
+                sent += 1
+
+        tasks = [asyncio.create_task(abuser()) for _ in range(args.abusers)]
+        await asyncio.sleep(0.5)
+        health = [await timed_once(client, "GET", f"{url}/health") for _ in range(args.repeats)]
+        queries = [await timed_once(client, "POST", f"{url}/graphql", json=normal, headers=headers)
+                   for _ in range(args.repeats)]
+        stop.set()
+        await asyncio.gather(*tasks)
+    return health, queries, sent
+
+
 def line(name: str, latencies: list[float], baseline: float, **extra: object) -> dict:
     median = statistics.median(latencies)
     figures = {"bench": "abuse", "measure": name, "median_ms": round(median, 2),
@@ -76,8 +120,9 @@ def main() -> None:
                "x-progres-organisation": siret}
     normal = {"query": "{ groupements { id } }"}
     abusive = {"query": fanout(24)}
+    log = (data_dir / "server.log").open("w")  # an undrained pipe would block the server
     try:
-        with served(env) as url, httpx.Client(timeout=30) as client:
+        with served(env, log=log) as url, httpx.Client(timeout=30) as client:
             refused = client.post(f"{url}/graphql", json=abusive).json()["errors"][0]["extensions"]["code"]
             idle_health = statistics.median(timed(client, args.repeats, "GET", f"{url}/health"))
             print(json.dumps({"bench": "abuse", "measure": "idle_health", "median_ms": round(idle_health, 2),
@@ -86,31 +131,16 @@ def main() -> None:
                  idle_health, n=24)
             alone = line("normal_query_alone", timed(client, args.repeats, "POST", f"{url}/graphql", json=normal,
                                                      headers=headers), idle_health)
-            stop = threading.Event()
-            sent = [0] * args.abusers
-
-            def abuse(i: int) -> None:
-                with httpx.Client(timeout=30) as own:
-                    while not stop.is_set():
-                        own.post(f"{url}/graphql", json=abusive)
-                        sent[i] += 1
-
-            abusers = [threading.Thread(target=abuse, args=(i,), daemon=True) for i in range(args.abusers)]
-            for thread in abusers:
-                thread.start()
-            time.sleep(0.5)
-            line("health_under_abuse", timed(client, args.repeats, "GET", f"{url}/health"), idle_health,
-                 abusers=args.abusers)
-            busy = line("normal_query_under_abuse", timed(client, args.repeats, "POST", f"{url}/graphql",
-                                                          json=normal, headers=headers), idle_health,
-                        abusers=args.abusers)
-            stop.set()
-            for thread in abusers:
-                thread.join(timeout=30)
-            print(json.dumps({"bench": "abuse", "measure": "delay_of_normal_query_under_abuse",
-                              "delay_ms": round(busy["median_ms"] - alone["median_ms"], 2),
-                              "abusive_requests_sent": sum(sent)}))
+            burst_health, burst_normal = asyncio.run(bursts(url, abusive, normal, headers, args))
+            line("health_during_burst", burst_health, idle_health, abusers=args.abusers)
+            busy = line("normal_query_during_burst", burst_normal, idle_health, abusers=args.abusers)
+            print(json.dumps({"bench": "abuse", "measure": "delay_of_normal_query_by_burst",
+                              "delay_ms": round(busy["median_ms"] - alone["median_ms"], 2), "abusers": args.abusers}))
+            flood_health, flood_normal, sent = asyncio.run(flood(url, abusive, normal, headers, args))
+            line("health_during_flood", flood_health, idle_health, abusers=args.abusers, abusive_sent=sent)
+            line("normal_query_during_flood", flood_normal, idle_health, abusers=args.abusers, abusive_sent=sent)
     finally:
+        log.close()
         with postgres_connect(settings, autocommit=True) as connection:
             for name in (settings.postgres_schema, settings.views_schema):
                 connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))

@@ -13,9 +13,10 @@ is within the limits, and, when introspection is off, strips "Did you mean …?"
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -31,6 +32,7 @@ from graphql import (
 )
 from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
@@ -127,10 +129,8 @@ class _Literals(Visitor):
         self.nul = self.nul or "\x00" in node.value
 
 
-def nul_refusal(document: DocumentNode, variables: object) -> GraphQLError | None:
-    literals = _Literals()
-    visit(document, literals)
-    if literals.nul or holds_nul(variables):
+def nul_refusal(in_literals: bool, variables: object) -> GraphQLError | None:
+    if in_literals or holds_nul(variables):
         return LimitExceeded("invalid_input", "une valeur contient un caractère NUL (U+0000), interdit")
     return None
 
@@ -148,32 +148,54 @@ def refusal(cost: Cost, limits: Limits) -> LimitExceeded | None:
     return None
 
 
-@lru_cache(maxsize=256)
-def _cached_cost(document: DocumentNode) -> Cost:
-    return document_cost(document)  # the parser cache hands back the same document for the same text
+class _Recent:
+    """A small LRU keyed by the query's text (a str caches its hash; a graphql-core node rehashes its whole tree
+    on every lookup, which cost more than the checks themselves)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items = size, OrderedDict[Hashable, Any]()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = self.items[key] = compute()
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+
+_COSTS = _Recent(256)  # query text → (cost, whether a literal holds NUL)
+_VALIDATIONS = _Recent(256)  # (query text, schema, rules) → validation errors
 
 
 class DocumentLimits(SchemaExtension):
     """Refuses documents beyond the limits before validation; then validates (cached); hides suggestions."""
 
-    def __init__(self, limits: Limits, hide_suggestions: bool, validation_cache_size: int = 256) -> None:
+    def __init__(self, limits: Limits, hide_suggestions: bool) -> None:
         super().__init__()
         self.limits = limits
         self.hide_suggestions = hide_suggestions
-        from strawberry.extensions.validation_cache import _get_validate_cache  # noqa: PLC0415
-
-        self.validate = _get_validate_cache(validation_cache_size)
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        document = context.graphql_document
-        refused = None
+        document, query = context.graphql_document, context.query
         if document is not None:
-            refused = refusal(_cached_cost(document), self.limits) or nul_refusal(document, context.variables)
-        if refused is not None:
-            context.pre_execution_errors = [refused]
-        elif document is not None:
-            context.pre_execution_errors = self.validate(context.schema._schema, document, context.validation_rules)
+            def weigh() -> tuple[Cost, bool]:
+                literals = _Literals()
+                visit(document, literals)
+                return document_cost(document), literals.nul
+
+            cost, nul = _COSTS.get(query, weigh) if query else weigh()
+            refused = refusal(cost, self.limits) or nul_refusal(nul, context.variables)
+            if refused is not None:
+                context.pre_execution_errors = [refused]
+            else:
+                def validated() -> list[GraphQLError]:
+                    return validate_document(context.schema._schema, document, context.validation_rules)
+
+                key = (query, id(context.schema), context.validation_rules)
+                context.pre_execution_errors = _VALIDATIONS.get(key, validated) if query else validated()
         yield
 
     def on_operation(self) -> Iterator[None]:

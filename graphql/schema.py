@@ -89,6 +89,14 @@ class BoundedMessages(SchemaExtension):
                 error.message = error.message[:MAX_MESSAGE] + "…"
 
 
+class ProgresSchema(strawberry.Schema):
+    """Logs only the errors it masks (unexpected ones): a refused document or a client's mistake is answered
+    with its code, not written to the log with a traceback (abusive traffic would flood the log and the loop)."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        super().process_errors([e for e in errors if not shown_to_clients(e)], execution_context)
+
+
 describe_fields(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure,
                 Indicator, Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView,
                 PlanBalance, DocumentInput, EventFilter)
@@ -110,7 +118,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    return ProgresSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 
 schema = build_schema(Settings(environment="development"))
