@@ -57,12 +57,14 @@ async def timed_once(client: httpx.AsyncClient, method: str, url: str, **kwargs:
     return (time.perf_counter() - started) * 1000
 
 
-async def bursts(url: str, abusive: dict, normal: dict, headers: dict, args: argparse.Namespace) -> tuple:
-    """Each repeat: 12 fan-out documents sent at once, with /health and a normal query among them."""
+async def bursts(url: str, abusive: dict | None, normal: dict, headers: dict, args: argparse.Namespace) -> tuple:
+    """Each repeat: 12 fan-out documents sent at once (or, as the baseline, 12 /health), with /health and a
+    normal query among them."""
     health, queries = [], []
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
         for _ in range(args.repeats):
-            burst = [client.post(f"{url}/graphql", json=abusive) for _ in range(args.abusers)]
+            burst = [client.post(f"{url}/graphql", json=abusive) if abusive else client.get(f"{url}/health")
+                     for _ in range(args.abusers)]
             *_, h, q = await asyncio.gather(*burst, timed_once(client, "GET", f"{url}/health"),
                                             timed_once(client, "POST", f"{url}/graphql", json=normal,
                                                        headers=headers))
@@ -131,11 +133,19 @@ def main() -> None:
                  idle_health, n=24)
             alone = line("normal_query_alone", timed(client, args.repeats, "POST", f"{url}/graphql", json=normal,
                                                      headers=headers), idle_health)
+            # Baseline of the same shape: 12 /health at once (what 12 concurrent requests cost the client and the
+            # loop anyway), then 12 fan-out documents at once.
+            base_health, base_normal = asyncio.run(bursts(url, None, normal, headers, args))
+            base = line("health_during_health_burst", base_health, idle_health, burst=args.abusers)
+            base_query = line("normal_query_during_health_burst", base_normal, idle_health, burst=args.abusers)
             burst_health, burst_normal = asyncio.run(bursts(url, abusive, normal, headers, args))
-            line("health_during_burst", burst_health, idle_health, abusers=args.abusers)
+            line("health_during_burst", burst_health, idle_health, abusers=args.abusers,
+                 ratio_to_health_burst=round(statistics.median(burst_health) / base["median_ms"], 2))
             busy = line("normal_query_during_burst", burst_normal, idle_health, abusers=args.abusers)
             print(json.dumps({"bench": "abuse", "measure": "delay_of_normal_query_by_burst",
-                              "delay_ms": round(busy["median_ms"] - alone["median_ms"], 2), "abusers": args.abusers}))
+                              "delay_vs_alone_ms": round(busy["median_ms"] - alone["median_ms"], 2),
+                              "delay_vs_health_burst_ms": round(busy["median_ms"] - base_query["median_ms"], 2),
+                              "abusers": args.abusers}))
             flood_health, flood_normal, sent = asyncio.run(flood(url, abusive, normal, headers, args))
             line("health_during_flood", flood_health, idle_health, abusers=args.abusers, abusive_sent=sent)
             line("normal_query_during_flood", flood_normal, idle_health, abusers=args.abusers, abusive_sent=sent)
