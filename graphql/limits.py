@@ -202,5 +202,6 @@ class DocumentLimits(SchemaExtension):
         yield
         if not self.hide_suggestions:
             return
-        for error in getattr(self.execution_context.result, "errors", None) or []:
+        context = self.execution_context
+        for error in getattr(context.result, "errors", None) or context.pre_execution_errors or []:
             error.message = SUGGESTION.sub("", error.message)

@@ -51,13 +51,18 @@ def shown_to_clients(error: GraphQLError) -> bool:
     return isinstance(original, DomainError | PermissionError | ValueError | GraphQLError)
 
 
+def answered_errors(context: Any) -> list[GraphQLError]:
+    """The errors of the answer: the result's, or those met before execution (a syntax error, a limit) when
+    the request stopped there and no result was recorded."""
+    return list(getattr(context.result, "errors", None) or context.pre_execution_errors or [])
+
+
 class ErrorCodes(SchemaExtension):
     """Gives every error a client can act on a stable code (and the field at fault) in its extensions."""
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or []:
+        for error in answered_errors(self.execution_context):
             original = error.original_error
             if isinstance(original, DomainError):
                 error.extensions = {**(error.extensions or {}), "code": original.code, "field": original.field}
@@ -84,7 +89,7 @@ class BoundedMessages(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        for error in getattr(self.execution_context.result, "errors", None) or []:
+        for error in answered_errors(self.execution_context):
             if len(error.message) > MAX_MESSAGE:
                 error.message = error.message[:MAX_MESSAGE] + "…"
 
@@ -94,6 +99,9 @@ class ProgresSchema(strawberry.Schema):
     with its code, not written to the log with a traceback (abusive traffic would flood the log and the loop)."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:  # syntax errors stop a request before any extension sees its answer: code them here
+            if error.original_error is None and "code" not in (error.extensions or {}):
+                error.extensions = {**(error.extensions or {}), "code": "bad_request"}
         super().process_errors([e for e in errors if not shown_to_clients(e)], execution_context)
 
 

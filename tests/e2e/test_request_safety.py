@@ -240,7 +240,7 @@ def test_a_long_input_is_never_echoed_in_full(server, admin):
     assert len(str(answer)) < 1000
 
 
-def test_error_codes_are_never_bad_request_for_masked_errors(server, admin):
+def test_a_malformed_authorization_header_gets_its_code(server, admin):
     answer = server.post("{ groupements { id } }", headers={"x-progres-organisation": admin[0],
                                                              "authorization": "Bearer x.y.z"})
     assert answer["status"] == 401
