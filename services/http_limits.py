@@ -4,7 +4,8 @@ A pure ASGI middleware (no buffering by a framework, no parsing before the check
 - local identity mode (no identity provider): the connection's actual client *and* server addresses must be
   loopback, per request, whatever address the server was told to bind (a factory run by any ASGI server on
   0.0.0.0 must not accept development tokens from the network); a forwarded request (a proxy) is refused;
-- production: a request to /graphql without a bearer token is refused before its body is read or parsed;
+- production: a request to /graphql without a bearer token is refused before its body is read or parsed; in
+  development such a request may read the schema only, so its body is bounded to 64 KiB;
 - the body is bounded (`PROGRES_MAX_BODY_BYTES`, 413), and a JSON body must be UTF-8, well-formed, an
   object, and nested at most `PROGRES_MAX_JSON_DEPTH` deep (400): malformed input gets a 4xx with a code,
   never a 500.
@@ -27,6 +28,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 GRAPHQL_PATH = "/graphql"
+# Without a token (development only: production refuses it) a request can only read the schema: a small body.
+ANONYMOUS_MAX_BODY_BYTES = 65_536
 FORWARDING_HEADERS = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
 # French: the person reading these is a client developer or an operator.
 MESSAGES = {
@@ -129,6 +132,8 @@ class RequestGuard:
         """Reads the body (at most the limit), checks it, and hands the application a receive that replays it."""
         headers = dict(scope.get("headers") or [])
         limit = self.limits.max_body_bytes
+        if not headers.get(b"authorization"):
+            limit = min(limit, ANONYMOUS_MAX_BODY_BYTES)
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             raise Refused(413, "payload_too_large", limit=limit)
