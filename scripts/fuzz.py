@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -238,6 +239,10 @@ def main() -> int:  # noqa: PLR0915 - one linear story: set up, fuzz, report
                "codes": dict(codes_seen.most_common(12)), "seconds": round(time.monotonic() - started, 1)}
     for failure in failures[:20]:
         print(json.dumps(failure, ensure_ascii=False), file=sys.stderr)
+    if failures:
+        print(f"server log: {data_dir / 'server.log'}", file=sys.stderr)
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
     print(json.dumps(summary))
     return 1 if failures or counts["requests"] == 0 else 0
 
