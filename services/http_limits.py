@@ -124,8 +124,9 @@ class RequestGuard:
                 not is_loopback(scope.get("client")) or not is_loopback(scope.get("server"))
                 or any(name in headers for name in FORWARDING_HEADERS)):
             raise Refused(403, "local_identity_loopback_only")
-        if (self.limits.token_required and scope["type"] == "http" and scope["path"].rstrip("/") == GRAPHQL_PATH
-                and not headers.get(b"authorization")):
+        # A CORS preflight (OPTIONS) never carries credentials: it is left to the CORS middleware.
+        if (self.limits.token_required and scope["type"] == "http" and scope.get("method") != "OPTIONS"
+                and scope["path"].rstrip("/") == GRAPHQL_PATH and not headers.get(b"authorization")):
             raise Refused(401, "unauthenticated")
 
     async def checked_body(self, scope: Scope, receive: Receive) -> Receive:

@@ -378,6 +378,9 @@ def test_production_refuses_anonymous_requests_before_parsing_and_suggests_no_na
     url, token, _ = production_server
     anonymous = httpx.post(f"{url}/graphql", json={"query": fanout(24)})
     assert anonymous.status_code == 401
+    preflight = httpx.options(f"{url}/graphql", headers={"origin": "https://example.org",
+                                                          "access-control-request-method": "POST"})
+    assert preflight.status_code != 401  # a CORS preflight carries no credentials: CORS decides
     assert anonymous.json()["errors"][0]["extensions"]["code"] == "unauthenticated"
     siret = siret_with_key("2000537670001")
     headers = {"authorization": f"Bearer {token(siret, 'admin')}", "x-progres-organisation": siret}
