@@ -186,3 +186,7 @@ ConcurrencyConflict = _error(
     "ConcurrencyConflict", "concurrency_conflict",
     "the command met concurrent changes {attempts} times in a row; try again",
 )
+
+# References: an organisation a command names must take part in the groupement (members ever admitted,
+# the coordonnateur, the marché's titulaires, auditors).
+NotAParty = _error("NotAParty", "not_a_party", "organisation {org} takes no part in this groupement")

@@ -18,6 +18,7 @@ from progres.domain.errors import DomainError
 from progres.graphql.context import actor_of, context_of, off_loop
 from progres.graphql.inputs import check_json_shapes
 from progres.graphql.types import DocumentInput, MutationResult, UserError
+from progres.services.applications import acting_for
 from progres.services.commands import Progres
 
 COMMANDS = [
@@ -27,7 +28,7 @@ COMMANDS = [
     "define_governance", "declare_purchase_volume", "close_plan_with_bilan_final", "record_measure",
     "import_measures", "correct_measure", "submit_proposal", "withdraw_proposal", "schedule_review", "hold_review",
     "raise_point", "decide", "close_review", "propose_avenant", "sign_avenant", "notify_avenant",
-    "abandon_avenant",
+    "abandon_avenant", "import_purchases",
 ]
 
 # Python annotations of the commands → GraphQL input types.
@@ -56,6 +57,12 @@ def plain_argument(value: Any) -> Any:
     return value
 
 
+def run_as(organisation_id: str, command: Any, arguments: dict[str, Any]) -> Any:
+    """Runs a command for the caller's organisation: its command ids are a namespace of its own."""
+    with acting_for(organisation_id):
+        return command(**arguments)
+
+
 def camel(name: str) -> str:
     head, *rest = name.rstrip("_").split("_")
     return head + "".join(part.title() for part in rest)
@@ -81,7 +88,7 @@ def make_mutation(command: str) -> Any:
         try:
             check_json_shapes(signature, arguments, camel)
             await off_loop(services.access.authorize_command, actor, command, arguments)
-            result = await off_loop(getattr(services.app, command), **arguments)
+            result = await off_loop(run_as, actor.organisation_id, getattr(services.app, command), arguments)
         except DomainError as error:
             return MutationResult(ok=False, id=None, position=None, error=UserError.from_error(error))
         return MutationResult(ok=True, id=strawberry.ID(result.id) if result.id else None, position=result.position,

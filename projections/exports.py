@@ -1,11 +1,16 @@
 """Open data of a plan's marché: DECP 2.0.3 (the marché and its avenants as `modifications`) and OCDS 1.1.5
-(one release per change, avenants as `contractAmendment`, indicators as metrics), from the read models."""
+(one release per change, avenants as `contractAmendment`, indicators as metrics), from the read models.
+
+An export is a publication: a member's own measures appear in it only when the groupement's convention
+shares member details (`shares_member_details`); otherwise an indicator measured per member is published as
+the groupement's figure per period, the aggregate every party of the plan sees."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from progres.projections.indicators import PeriodFigure, PlanFigures
 from progres.projections.ledger import Ledger
 
 OCID_PREFIX = "ocds-progres"
@@ -134,6 +139,17 @@ def _observations(indicator: dict[str, Any], measures: list[dict[str, Any]],
     return observations
 
 
+def published_measures(measures: list[dict[str, Any]], series: list[PeriodFigure],
+                       member_details: bool) -> list[dict[str, Any]]:
+    """What may be published of one indicator's measures: each member's only when member details are shared;
+    otherwise the groupement's own measures and, for measures taken per member, the groupement's aggregate."""
+    if member_details or all(m["member_id"] is None for m in measures):
+        return measures
+    own = [m for m in measures if m["member_id"] is None]
+    return own + [{"member_id": None, "period_start": f.period_start, "period_end": f.period_end,
+                   "value": str(f.value), "assessment": None} for f in series if f.value is not None]
+
+
 def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: str) -> list[dict[str, Any]]:
     """One release per change: the award and contract with its agreed metrics, one `contractAmendment`
     release per notified avenant, and an `implementation` release with the measures as observations."""
@@ -178,7 +194,10 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
     by_indicator: dict[str, list[dict[str, Any]]] = {}
     for m in plan["measures"].values():
         by_indicator.setdefault(m["indicator_key"], []).append(m)
-    metrics = [_metric(i, _observations(i, by_indicator.get(key, []), directory))
+    figures = PlanFigures.of(plan)
+    shared = bool(ledger["groupement"].get("shares_member_details"))
+    metrics = [_metric(i, _observations(i, published_measures(by_indicator.get(key, []), figures.series.get(key, []),
+                                                              shared), directory))
                for key, i in plan["indicators"].items()]
     last_day = max((m["period_end"] for m in plan["measures"].values()), default=marche["notified_on"])
     releases.append({**base, "id": f"{ocid}-implementation", "date": _datetime(last_day),

@@ -9,6 +9,7 @@ any moment leaves either the whole batch or none of it.
 from __future__ import annotations
 
 import gc
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -80,6 +81,9 @@ class ProjectionRunner:
     checkpoint_every: int = 5000
     max_batch_size: int = 20000
     _state: Replay | None = field(default=None, repr=False)
+    # One batch at a time per runner: a follower thread and request threads share the in-memory state.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    advanced: threading.Condition = field(default_factory=threading.Condition, repr=False)  # notified per batch
 
     def __post_init__(self) -> None:
         if not self.projection:
@@ -101,33 +105,54 @@ class ProjectionRunner:
             self._state = Replay(self.store.load_ledgers(self.projection), self.store.load_routes(self.projection),
                                  position)
             # The state may hold millions of objects that live as long as the runner: keep the cyclic
-            # collector from walking them at every full collection (pauses of a second in a server).
+            # collector from walking them at every full collection (pauses of a second in a server). Garbage
+            # is collected first: whatever is frozen is never collected (see docs/performance.md, memory).
+            gc.collect()
             gc.freeze()
         return self._state
 
-    def run_batch(self) -> int:
-        """Projects the next batch of facts; returns how many facts it handled."""
-        state = self.state()
-        start = state.position
-        # Views are recomputed once per batch, whatever its size: far behind, take bigger batches.
-        behind = (self.source.max_notification_id() or 0) - start
-        size = self.batch_size if behind <= 4 * self.batch_size else min(behind, self.max_batch_size)
-        facts: list[Fact] = list(islice(self.source.facts(start + 1, batch=min(size, 5000)), size))
-        if not facts:
+    def run_batch(self, block: bool = True) -> int:
+        """Projects the next batch of the log; returns how many log positions it advanced.
+
+        A batch covers a range of positions, not a number of facts: events no read model uses (command
+        receipts) are skipped but still passed, so tracking always reaches the head it saw. The head is
+        read first; events up to it are all committed (the recorder serialises inserts), so none is missed.
+        With `block=False` it returns 0 at once when another thread is projecting with this runner.
+        """
+        if not self._lock.acquire(blocking=block):
             return 0
         try:
-            batch = self.fold(state, facts, start)
-            self.store.commit_batch(self.projection, start, facts[-1].position, batch)
+            advanced = self._run_batch()
+        finally:
+            self._lock.release()
+        if advanced:
+            with self.advanced:
+                self.advanced.notify_all()
+        return advanced
+
+    def _run_batch(self) -> int:
+        state = self.state()
+        start = state.position
+        head = self.source.max_notification_id() or 0
+        if head <= start:
+            return 0
+        # Views are recomputed once per batch, whatever its size: far behind, take bigger batches.
+        behind = head - start
+        size = self.batch_size if behind <= 4 * self.batch_size else min(behind, self.max_batch_size)
+        facts: list[Fact] = list(islice(self.source.facts(start + 1, stop=head, batch=min(size, 5000)), size))
+        end = facts[-1].position if len(facts) == size else head
+        try:
+            batch = self.fold(state, facts, start, end)
+            self.store.commit_batch(self.projection, start, end, batch)
         except StaleTracking:
             self._state = None
             return 0
         except BaseException:
             self._state = None  # the in-memory state ran ahead of the store: reload it next time
             raise
-        state.position = facts[-1].position
-        return len(facts)
+        return end - start
 
-    def fold(self, state: Replay, facts: list[Fact], start: int) -> Batch:
+    def fold(self, state: Replay, facts: list[Fact], start: int, end: int) -> Batch:
         touched: set[str] = set()
         new_routes: dict[str, Route] = {}
         history = []
@@ -139,7 +164,7 @@ class ProjectionRunner:
                 touched.add(route.groupement_id)
                 if not known:
                     new_routes[fact.aggregate_id] = route
-        end = facts[-1].position
+        state.position = end
         ledgers = {g: state.ledgers[g] for g in touched}
         views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
         for ledger in ledgers.values():
@@ -150,7 +175,7 @@ class ProjectionRunner:
         return Batch(ledgers, new_routes, views, history, checkpoints)
 
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
-        """Runs batches until the log head (or `until`) is reached; returns the facts handled."""
+        """Runs batches until the log head (or `until`) is reached; returns the log positions advanced."""
         handled = 0
         head = self.source.max_notification_id() or 0
         while self.position < (until or head):
@@ -172,12 +197,31 @@ class ProjectionRunner:
                 wait(idle)
 
     def ensure(self, position: int, timeout: float = 10.0) -> int:
-        """Read-your-writes: returns once the views include `position`, projecting what is missing."""
+        """Read-your-writes: returns once the views include `position`, projecting what is missing.
+
+        The caller checks that `position` is in the log; when no batch makes progress (another runner
+        holds tracking), it waits for a batch to be committed instead of spinning."""
         deadline = time.monotonic() + timeout
         while self.position < position:
-            if self.run_batch() == 0 and time.monotonic() > deadline:
+            if self.run_batch(block=False) > 0:  # a follower mid-batch is waited for below, with a deadline
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise TimeoutError(f"read models did not reach position {position} within {timeout} s")
+            with self.advanced:
+                self.advanced.wait(min(left, 0.1))
         return self.position
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Waits (without projecting) until a follower has projected `position`; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.position < position:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self.advanced:
+                self.advanced.wait(min(left, 0.5))
+        return True
 
 
 def next_generation(current: str) -> str:
@@ -230,6 +274,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
         for table, rows in derived_views(ledger).items():
             views.setdefault(table, []).extend(rows)
     packed = [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints]
+    state.position = max(state.position, head)  # receipts after the last fact are passed too
     store.commit_batch(name, 0, state.position, Batch(state.ledgers, state.routes, views, history, packed))
     if progress:
         progress(state.position, head)

@@ -26,6 +26,7 @@ from progres.services.read_models import ReadModels
 # Which argument names the organisation a command acts for, when it is not the coordonnateur's.
 SUBJECTS = {
     "record_measure": (RECORD, "recorded_by"), "import_measures": (RECORD, "recorded_by"),
+    "import_purchases": (RECORD, "imported_by"),
     "correct_measure": (RECORD, "corrected_by"), "submit_proposal": (PROPOSE, "author_id"),
     "withdraw_proposal": (PROPOSE, "by"), "change_action_status": (REPORT_ACTION, None),
 }
@@ -61,7 +62,7 @@ class Access:
                                             and str(kwargs.get("coordonnateur_id")) == actor.organisation_id):
                 return
             raise Denied("coordonnateur_id", actor=actor.role.value, action="constitute a groupement for another")
-        self.models.fresh(None)  # parties as of the latest write, not as of the runner's last pass
+        self.models.fresh(None, field=None)  # parties as of the latest write, not as of the runner's last pass
         groupement_id = next((self.groupement_of(str(kwargs[a])) for a in ANCHORS if kwargs.get(a)), None)
         parties = self.parties(groupement_id) if groupement_id else None
         if command in SUBJECTS:

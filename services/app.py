@@ -3,6 +3,7 @@ with a runner that keeps the read models following the log for as long as the se
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,10 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from progres.graphql.context import ProgresContext, Services
+from progres.graphql.ide import OfflineGraphiQL, mount_graphiql
 from progres.graphql.schema import build_schema
+from progres.graphql.ws import CredentialsRefused, WebSocketIdentity
+from progres.services.cors import install_cors
 from progres.services.http_limits import RequestGuard, RequestLimits
 from progres.services.identity import LOOPBACK, LocalIssuer, TokenRefused, TokenRules, TokenValidator, actor_from_claims
 from progres.services.policy import Actor
@@ -23,13 +27,10 @@ from progres.services.settings import Settings
 
 ORGANISATION_HEADER = "x-progres-organisation"
 ROLE_HEADER = "x-progres-role"
-READY_MAX_LAG = 1000
 
 
-class IdentityRefused(Exception):
-    def __init__(self, message: str, code: str = "unauthenticated", status: int = 401) -> None:
-        super().__init__(message)
-        self.code, self.status = code, status
+class IdentityRefused(CredentialsRefused):
+    """HTTP answers it with its status; a WebSocket closes with 4401/4403 (graphql/ws.py)."""
 
 
 class LocalIdentityRefused(RuntimeError):
@@ -50,9 +51,9 @@ def identity_validator(settings: Settings) -> TokenValidator:
     return LocalIssuer(settings.data_dir).validator(settings.oidc_audience, settings.oidc_leeway_seconds)
 
 
-class ProgresGraphQLRouter(GraphQLRouter[ProgresContext, None]):
+class ProgresGraphQLRouter(WebSocketIdentity, OfflineGraphiQL, GraphQLRouter[ProgresContext, None]):
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)  # views are large JSON documents: encode them fast
+        return orjson.dumps(data)  # views are large JSON documents: encode them fast (WebSocket: as text)
 
 
 def actor_from(headers: Any, validator: TokenValidator) -> Actor | None:
@@ -89,18 +90,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         application.close()
 
     async def context(request: Request = None, websocket: WebSocket = None) -> ProgresContext:  # type: ignore[assignment]
-        connection = request if request is not None else websocket
-        return ProgresContext(services, actor_from(connection.headers, validator))
+        if websocket is not None:  # identified at connection_init, from its payload or these headers (ws.py)
+            return ProgresContext(services, None)
+        return ProgresContext(services, actor_from(request.headers, validator))
 
     development = settings.environment == "development"
     router = ProgresGraphQLRouter(build_schema(settings), context_getter=context, graphql_ide="graphiql" if development
-                           else None, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+                           else None, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+                           identify=lambda headers: actor_from(headers, validator),
+                           allowed_origins=settings.cors_origins)
     api = FastAPI(title="progres", lifespan=lifespan)
     api.include_router(router, prefix="/graphql")
     # Checked per connection before anything is parsed: loopback (local identity), token (production), body.
+    # Added before CORS so that CORS stays outermost: refusals carry its headers, preflights never reach it.
     api.add_middleware(RequestGuard, limits=RequestLimits(  # type: ignore[arg-type]
         settings.max_body_bytes, settings.max_json_depth, loopback_only=not settings.oidc_issuer,
         token_required=settings.environment == "production"))
+    install_cors(api, settings.cors_origins)
+    if development:
+        mount_graphiql(api)
 
     @api.exception_handler(IdentityRefused)
     async def refused(_: Request, error: IdentityRefused) -> JSONResponse:
@@ -113,11 +121,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @api.get("/ready")
     async def ready() -> JSONResponse:
+        """Ready only when the follower is up and the views are at most `ready_max_lag` events behind."""
+        if not models.follower_up:  # said at once, without touching a database that may be gone
+            return JSONResponse({"status": "not ready", "reason": "projection follower down"}, status_code=503)
         try:
-            status = models.status()
-        except Exception as error:
-            return JSONResponse({"status": "unavailable", "reason": type(error).__name__}, status_code=503)
-        ok = status["lag"] <= READY_MAX_LAG
-        return JSONResponse({"status": "ready" if ok else "lagging", **status}, status_code=200 if ok else 503)
+            status = await asyncio.to_thread(models.status)
+        except Exception as error:  # the database is unreachable: not ready, say why briefly
+            return JSONResponse({"status": "not ready", "reason": type(error).__name__}, status_code=503)
+        if status["lag"] > settings.ready_max_lag:
+            return JSONResponse({"status": "not ready", "reason": "lagging", **status}, status_code=503)
+        return JSONResponse({"status": "ready", **status})
 
     return api

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import event
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
@@ -40,19 +46,68 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+# The organisation a command is run for (GraphQL: the caller's); None for the operator's CLI and scripts.
+acting_organisation: ContextVar[str | None] = ContextVar("progres_acting_organisation", default=None)
+# (command, digest of its arguments) of the command being run, set by `fingerprinted`.
+_running: ContextVar[tuple[str, str] | None] = ContextVar("progres_running_command", default=None)
+
+
+@contextmanager
+def acting_for(organisation_id: str | None) -> Iterator[None]:
+    """Runs the commands inside on behalf of this organisation: its command ids are its own namespace."""
+    token = acting_organisation.set(organisation_id)
+    try:
+        yield
+    finally:
+        acting_organisation.reset(token)
+
+
+def namespaced(kind: str, command_id: str) -> UUID:
+    """An id derived from a client's command id, in the acting organisation's namespace: two tenants may use
+    the same command id without meeting (the operator keeps the unprefixed namespace of earlier versions)."""
+    organisation = acting_organisation.get()
+    return derive_id(kind, command_id) if organisation is None else derive_id(kind, "org", organisation, command_id)
+
+
+def arguments_digest(arguments: dict[str, Any]) -> str:
+    data = orjson.dumps(arguments, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprinted(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a command so that `execute` knows its arguments: a command id replays only the same command with
+    the same arguments."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        values = {k: v for k, v in bound.arguments.items() if k not in ("self", "command_id")}
+        token = _running.set((method.__name__, arguments_digest(values)))
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _running.reset(token)
+    return command
+
+
 class CommandReceipt(ProgresAggregate):
     """Written with a command's events when the client gave a command id: a retry finds it and
-    gets the first answer back instead of doing the work twice."""
+    gets the first answer back instead of doing the work twice. Keyed by (acting organisation, command id)."""
 
     @staticmethod
     def create_id(command_id: str) -> UUID:
-        return derive_id("command", command_id)
+        return namespaced("command", command_id)
 
     @event("Accepted")
-    def __init__(self, command_id: str, command: str, result_id: str | None) -> None:
+    def __init__(self, command_id: str, command: str, result_id: str | None, organisation_id: str | None = None,
+                 fingerprint: str | None = None) -> None:
         self.command_id = command_id
         self.command = command
         self.result_id = result_id
+        self.organisation_id = organisation_id
+        self.fingerprint = fingerprint
 
 
 RECEIPT_TOPIC_SUFFIX = "CommandReceipt.Accepted"
@@ -69,8 +124,10 @@ class CommandResult:
 
 
 class CommandIdReused(DomainError):
+    """The same answer whatever the first command was: it tells nothing of what was run with this id."""
+
     code = "command_id_reused"
-    template = "command id {command_id} was already used for {command}"
+    template = "this command id was already used for another command or other arguments: use a new command id"
 
 
 class ProgresApplication(Application[UUID]):
@@ -84,6 +141,13 @@ class ProgresApplication(Application[UUID]):
         self.conflicts_retried = 0
         self.snapshotting_intervals = dict.fromkeys(type(self).snapshotting_intervals, snapshot_interval)
         super().__init__(env=env)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if inspect.isfunction(value) and not name.startswith("_") \
+                    and "command_id" in inspect.signature(value).parameters:
+                setattr(cls, name, fingerprinted(value))
 
     def construct_env(self, name: str, env: dict[str, str] | None = None) -> Environment:
         # Only what Settings derived: the library would otherwise read os.environ itself.
@@ -118,15 +182,18 @@ class ProgresApplication(Application[UUID]):
         if command_id is not None and (not isinstance(command_id, str) or not 0 < len(command_id) <= 128):
             raise InvalidInput("command_id", rule="a command id is a text of 1 to 128 characters")
         receipt_id = CommandReceipt.create_id(command_id) if command_id else None
+        running = _running.get()
+        fingerprint = running[1] if running is not None and running[0] == command else None
         for attempt in range(1, self.retries + 1):
             if receipt_id is not None and receipt_id in self.repository:
-                return self._replay(receipt_id, command)
+                return self._replay(receipt_id, command, fingerprint)
             result_id, aggregates = action()
             pending = [a for a in aggregates if a.pending_events]
             position = self.max_notification_id()
             if receipt_id is not None and command_id is not None:
                 result = str(result_id) if result_id is not None else None
-                pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result))
+                pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result,
+                                              organisation_id=acting_organisation.get(), fingerprint=fingerprint))
             try:
                 recordings = self.save(*pending)
             except IntegrityError:
@@ -140,11 +207,12 @@ class ProgresApplication(Application[UUID]):
                                  attempts=attempt)
         raise ConcurrencyConflict(None, attempts=self.retries)
 
-    def _replay(self, receipt_id: UUID, command: str) -> CommandResult:
+    def _replay(self, receipt_id: UUID, command: str, fingerprint: str | None) -> CommandResult:
         receipt = self.repository.get(receipt_id)
         assert isinstance(receipt, CommandReceipt)
-        if receipt.command != command:
-            raise CommandIdReused("command_id", command_id=receipt.command_id, command=receipt.command)
+        stored = getattr(receipt, "fingerprint", None)
+        if receipt.command != command or (stored is not None and stored != fingerprint):
+            raise CommandIdReused("command_id")
         position = self.max_notification_id() or 0
         return CommandResult(receipt.result_id, position, replayed=True)
 

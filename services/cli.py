@@ -1,4 +1,8 @@
-"""The `progres` command line: thin commands that translate arguments and delegate to services."""
+"""The `progres` command line: thin commands that translate arguments and delegate to services.
+
+Messages are in French; refusals go to stderr as `code: field: message` with exit code 2 (services/cli_support.py).
+Reads, reports and exports take `--as SIRET --role ROLE` and go through the API's access policy.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,28 @@ from rich.tree import Tree
 
 from progres.domain.errors import DomainError
 from progres.services.bootstrap import bootstrap
+from progres.services.cli_support import (
+    AsOption,
+    Reader,
+    Refused,
+    RoleOption,
+    audience,
+    log_position,
+    parse_time,
+    require_store,
+    run,
+    say,
+    short,
+)
 from progres.services.commands import Progres
 from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 
-app = typer.Typer(help="progres: the plan de progrès of a groupement de commandes, as immutable events.",
+app = typer.Typer(help="progres : le plan de progrès d'un groupement de commandes, en événements immuables.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 console = Console()
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory of the embedded SQLite store")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="dossier du dépôt SQLite intégré")]
 
 
 def settings_for(data_dir: Path | None) -> Settings:
@@ -32,24 +49,28 @@ def settings_for(data_dir: Path | None) -> Settings:
 
 
 def open_app(data_dir: Path | None) -> tuple[Settings, Progres]:
+    """The application on an existing store (only `init` and `demo` create one)."""
     settings = settings_for(data_dir)
+    require_store(settings)
     return settings, bootstrap(settings)
 
 
 @app.command()
 def init(data_dir: DataDir = None) -> None:
-    """Create the event store (tables) if it does not exist yet."""
-    settings, progres = open_app(data_dir)
+    """Crée le dépôt d'événements (ses tables) s'il n'existe pas encore."""
+    settings = settings_for(data_dir)
+    progres = bootstrap(settings)
     head = progres.max_notification_id() or 0
-    console.print(f"[green]Store ready[/]: {settings.describe_store()} — {head} events.")
+    console.print(f"[green]Dépôt prêt[/] : {settings.describe_store()} — {head} événements.")
 
 
 @app.command()
 def demo(
     data_dir: DataDir = None,
-    reset: Annotated[bool, typer.Option(help="start from an empty SQLite store (deletes the demo's file)")] = False,
+    reset: Annotated[bool, typer.Option(help="repartir d'un dépôt SQLite vide (supprime le fichier de la démo)")]
+    = False,
 ) -> None:
-    """Play the seed's story: the lycées of Lens, the "Beurre Œuf Fromage" marché and its plan de progrès."""
+    """Joue l'histoire de la graine : les lycées de Lens, le marché « Beurre Œuf Fromage » et son plan de progrès."""
     from progres.services.demo import run_seed_scenario, summarise  # noqa: PLC0415 - only this command needs it
 
     settings = settings_for(data_dir)
@@ -57,88 +78,96 @@ def demo(
         settings.sqlite_path.unlink()
     progres = bootstrap(settings)
     if progres.max_notification_id():
-        console.print(f"[red]The store already holds events[/] ({settings.describe_store()}). The demo needs an "
-                      "empty store: run [bold]progres demo --reset[/] or choose another --data-dir.")
-        raise typer.Exit(1)
+        raise Refused("store_not_empty", "--data-dir", say("store_not_empty", store=settings.describe_store()))
     started = time.perf_counter()
-    with console.status("Playing the seed scenario (2 years of a plan de progrès)…"):
+    with console.status("Lecture du scénario de la graine (2 ans d'un plan de progrès)…"):
         scenario = run_seed_scenario(progres)
     elapsed = time.perf_counter() - started
     print_summary(summarise(progres, scenario))
     events = progres.max_notification_id() or 0
-    console.print(f"\n[bold]{scenario.commands}[/] commands wrote [bold]{events}[/] events in "
-                  f"[bold]{elapsed:.2f} s[/] on {settings.describe_store()}.")
-    console.print(f"Plan id: {scenario.plan} — try [bold]progres plan {scenario.plan}[/]")
+    console.print(f"\n[bold]{scenario.commands}[/] commandes ont écrit [bold]{events}[/] événements en "
+                  f"[bold]{elapsed:.2f} s[/] sur {settings.describe_store()}.")
+    console.print(f"Plan : {scenario.plan} — essayez [bold]progres plan {scenario.plan}[/]")
 
 
 def print_summary(summary: dict[str, Any]) -> None:
     console.rule(f"[bold]{summary['groupement']}[/]")
-    console.print(f"{summary['members']} members · marché {summary['marche']}")
-    console.print(f"Amount HT: {summary['initial_amount']} € → {summary['current_amount']} € "
-                  f"(cumulative change {summary['cumulative_change_percent']} %)")
-    avenants = Table("Avenant", "Basis", "Δ amount", "Cumulative %", "CAO opinion", "Notified", "Reason",
+    console.print(f"{summary['members']} membres · marché {summary['marche']}")
+    console.print(f"Montant HT : {summary['initial_amount']} € → {summary['current_amount']} € "
+                  f"(évolution cumulée {summary['cumulative_change_percent']} %)")
+    avenants = Table("Avenant", "Fondement", "Δ montant", "Cumul %", "Avis CAO", "Notifié", "Motif",
                      title="Avenants")
     for a in summary["avenants"]:
         avenants.add_row(str(a["number"]), a["basis"], a["amount_delta"], a["cumulative_percent"],
-                         "yes" if a["needs_cao_opinion"] else "no", a["notified_on"] or "-", a["reason"])
+                         "oui" if a["needs_cao_opinion"] else "non", a["notified_on"] or "-", a["reason"])
     console.print(avenants)
-    indicators = Table("Indicator", "Unit", "First", "Last", "Target", "Achieved %", title="Indicators (groupement)")
+    indicators = Table("Indicateur", "Unité", "Première", "Dernière", "Cible", "Atteinte %",
+                       title="Indicateurs (groupement)")
     for i in summary["indicators"]:
         indicators.add_row(i["name"], i["unit"] or "", str(i["first"]), str(i["last"]), str(i["target"]),
                            str(i["achievement"] or ""))
     console.print(indicators)
-    proposals = Table("Proposition", "Outcome", title="Propositions")
+    proposals = Table("Proposition", "Issue", title="Propositions")
     for title, status in summary["proposals"].items():
         proposals.add_row(title, status)
     console.print(proposals)
-    console.print(f"Axes: {'; '.join(summary['axes'])}")
-    console.print(f"Actions done: {summary['actions_done']}/{summary['actions']} · revues held: "
-                  f"{summary['reviews']} · measures: {summary['measures']} · bilan final: "
-                  f"{'closed' if summary['plan_closed'] else 'open'}")
+    console.print(f"Axes : {'; '.join(summary['axes'])}")
+    console.print(f"Actions réalisées : {summary['actions_done']}/{summary['actions']} · revues tenues : "
+                  f"{summary['reviews']} · mesures : {summary['measures']} · bilan final : "
+                  f"{'clos' if summary['plan_closed'] else 'ouvert'}")
 
 
 @app.command()
-def groupements(data_dir: DataDir = None) -> None:
-    """List the groupements on this platform."""
-    _, progres = open_app(data_dir)
-    table = Table("Id", "Code", "Name", "Members", title="Groupements")
+def groupements(as_siret: AsOption = None, role: RoleOption = None, data_dir: DataDir = None) -> None:
+    """Liste les groupements (ceux que l'organisation de --as peut lire)."""
+    actor = audience(as_siret, role)
+    settings, progres = open_app(data_dir)
+    readable = Reader(ReadModels.open(progres, settings), actor).groupements()
+    table = Table("Id", "Code", "Nom", "Membres", title="Groupements")
     for groupement in progres.list_groupements():
+        if readable is not None and str(groupement.id) not in readable:
+            continue
         active = len({m.organisation_id for m in groupement.memberships if m.left_on is None})
         table.add_row(str(groupement.id), groupement.code, groupement.name, str(active))
     console.print(table)
 
 
 @app.command()
-def plan(plan_id: str, data_dir: DataDir = None) -> None:
-    """Show a plan de progrès: axes, objectives, indicators and actions."""
-    _, progres = open_app(data_dir)
+def plan(plan_id: str, as_siret: AsOption = None, role: RoleOption = None, data_dir: DataDir = None) -> None:
+    """Montre un plan de progrès : axes, objectifs, indicateurs et actions."""
+    actor = audience(as_siret, role)
+    settings, progres = open_app(data_dir)
+    if actor is not None:
+        Reader(ReadModels.open(progres, settings), actor).plan(plan_id)
     the_plan = progres.plan(plan_id)
-    tree = Tree(f"[bold]{the_plan.title}[/]{' (closed by its bilan final)' if the_plan.is_closed else ''}")
+    tree = Tree(f"[bold]{the_plan.title}[/]{' (clos par son bilan final)' if the_plan.is_closed else ''}")
     for axis in the_plan.axes.values():
         branch = tree.add(f"[bold cyan]{axis.title}[/]" + (f" (avenant {axis.added_by_avenant})"
                                                            if axis.added_by_avenant else ""))
         for objective in (o for o in the_plan.objectives.values() if o.axis_key == axis.key):
             node = branch.add(f"{objective.title} [dim]({objective.kind.value})[/]")
             for ind in (i for i in the_plan.indicators.values() if i.objective_key == objective.key):
-                target = f"{ind.baseline} → {ind.target} {ind.unit}" if ind.is_quantitative else "qualitative"
+                target = f"{ind.baseline} → {ind.target} {ind.unit}" if ind.is_quantitative else "qualitatif"
                 node.add(f"[green]{ind.name}[/] [dim]{target}, {ind.scope.value}, {ind.periodicity.value}[/]")
         for action in (a for a in the_plan.actions.values() if a.axis_key == axis.key):
-            branch.add(f"[yellow]action[/] {action.title} [dim]({action.owner.value}, due {action.due_on}, "
+            branch.add(f"[yellow]action[/] {action.title} [dim]({action.owner.value}, échéance {action.due_on}, "
                        f"{action.status.value})[/]")
     console.print(tree)
 
 
 @app.command()
-def history(aggregate_id: str, data_dir: DataDir = None) -> None:
-    """Show every event of one aggregate (groupement, marché, plan, measure, proposition, revue)."""
-    _, progres = open_app(data_dir)
-    table = Table("Version", "Recorded at", "Event", "Details", title=f"History of {aggregate_id}")
+def history(aggregate_id: str, as_siret: AsOption = None, role: RoleOption = None, data_dir: DataDir = None) -> None:
+    """Chaque événement d'un agrégat (groupement, marché, plan, mesure, proposition, revue)."""
+    actor = audience(as_siret, role)
+    settings, progres = open_app(data_dir)
+    Reader(ReadModels.open(progres, settings), actor).history(aggregate_id)
+    table = Table("Version", "Enregistré le", "Événement", "Détails", title=f"Historique de {short(aggregate_id)}")
     for event in progres.history(aggregate_id):
         table.add_row(str(event["version"]), event["timestamp"], event["type"], event["details"])
     console.print(table)
 
 
-projections = typer.Typer(help="Read models: status, rebuild, run.", no_args_is_help=True)
+projections = typer.Typer(help="Modèles de lecture : état, reconstruction, mise à jour.", no_args_is_help=True)
 app.add_typer(projections, name="projections")
 
 
@@ -149,68 +178,75 @@ def open_read_models(data_dir: Path | None) -> tuple[Settings, Progres, ReadMode
 
 @projections.command("status")
 def projections_status(data_dir: DataDir = None) -> None:
-    """Position of the read models in the log, and their lag behind its head."""
+    """Position des modèles de lecture dans le journal, et leur retard sur sa tête."""
     _, _, models = open_read_models(data_dir)
     status = models.status()
-    console.print(f"{status['projection']}: position {status['position']} of {status['head']} "
-                  f"(lag {status['lag']} events)")
+    console.print(f"{status['projection']} : position {status['position']} sur {status['head']} "
+                  f"(retard {status['lag']} événements)")
 
 
 @projections.command("rebuild")
 def projections_rebuild(
-    name: Annotated[str | None, typer.Argument(help="name of the new generation (default: next version)")] = None,
+    name: Annotated[str | None, typer.Argument(help="nom de la nouvelle génération (défaut : version suivante)")]
+    = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Rebuild every read model from the whole log beside the ones in use, then switch to it."""
+    """Reconstruit tous les modèles de lecture depuis tout le journal, à côté de ceux en service, puis bascule."""
     _, progres, models = open_read_models(data_dir)
     head = progres.max_notification_id() or 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as bar:
-        task = bar.add_task("Rebuilding the read models", total=head)
+        task = bar.add_task("Reconstruction des modèles de lecture", total=head)
         result = models.rebuild(name, lambda position, total: bar.update(task, completed=position, total=total))
-    console.print(f"[green]{result['projection']}[/] built from {result['events']} events in "
-                  f"{result['seconds']:.2f} s and now serves reads"
-                  + (f" (replacing {result['replaced']})." if result["replaced"] else "."))
+    console.print(f"[green]{result['projection']}[/] construit à partir de {result['events']} événements en "
+                  f"{result['seconds']:.2f} s ; il sert désormais les lectures"
+                  + (f" (remplace {result['replaced']})." if result["replaced"] else "."))
 
 
 @projections.command("run")
 def projections_run(
-    follow: Annotated[bool, typer.Option(help="keep running and project new events as they arrive")] = False,
+    follow: Annotated[bool, typer.Option(help="continuer et projeter les nouveaux événements à leur arrivée")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Bring the read models up to date with the log (and keep them so with --follow)."""
+    """Met les modèles de lecture à jour du journal (et les y maintient avec --follow)."""
     settings, _, models = open_read_models(data_dir)
     handled = models.runner.catch_up()
-    console.print(f"Projected {handled} events; {models.status()['lag']} behind.")
+    console.print(f"{handled} événements projetés ; retard {models.status()['lag']}.")
     if follow:
-        console.print("Following the log (Ctrl-C to stop)…")
+        console.print("Suivi du journal (Ctrl-C pour arrêter)…")
         with contextlib.suppress(KeyboardInterrupt):
             models.follow(settings, stop=lambda: False)
 
 
-bilan_app = typer.Typer(help="The bilan du plan: show it, report it, capitalise it.", invoke_without_command=True)
+bilan_app = typer.Typer(help="Le bilan du plan : le montrer, en faire le rapport, le capitaliser.",
+                        invoke_without_command=True)
 app.add_typer(bilan_app, name="bilan")
-PlanOption = Annotated[str | None, typer.Option("--plan", help="id of the plan de progrès")]
-AsOfOption = Annotated[str | None, typer.Option(help="time (ISO 8601) to reconstruct it at")]
-PositionOption = Annotated[int | None, typer.Option(help="log position to reconstruct it at")]
+PlanOption = Annotated[str | None, typer.Option("--plan", help="identifiant du plan de progrès")]
+RequiredPlan = Annotated[str, typer.Option("--plan", help="identifiant du plan de progrès")]
+AsOfOption = Annotated[str | None, typer.Option(help="moment (ISO 8601, UTC par défaut) où le reconstituer")]
+PositionOption = Annotated[str | None, typer.Option(help="position du journal où le reconstituer (1 ou plus)")]
+REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "json")
 
 
-def ledger_for(data_dir: Path | None, plan_id: str, as_of: str | None, position: int | None) -> tuple[Any, ...]:
-    """The plan's ledger now, or as of a time or position, with the organisations' directory."""
+def ledger_for(data_dir: Path | None, plan_id: str, as_of: str | None, position: str | None,
+               actor: Any) -> tuple[Any, ...]:
+    """The plan's ledger now, or as of a time or position, with the organisations' directory, for a reader
+    allowed to read the plan."""
+    from progres.projections.as_of import UnknownPlan  # noqa: PLC0415
     from progres.projections.ledger import DIRECTORY  # noqa: PLC0415
 
     settings, _, models = open_read_models(data_dir)
-    models.fresh(None)
+    reader = Reader(models, actor)
+    parties = reader.plan(plan_id)
+    at = log_position(models, as_of, position)
     route = models.route(plan_id)
-    if route is None:
-        console.print(f"[red]plan_not_found[/]: no plan de progrès with id {plan_id}")
-        raise typer.Exit(2)
-    reader = models.as_of()
-    at = reader.position_for(position, as_of)
-    ledger = reader.plan_ledger(plan_id, at) if (as_of or position is not None) else \
-        models.ledgers([route.groupement_id])[route.groupement_id]
+    try:
+        ledger = models.as_of().plan_ledger(plan_id, at) if at is not None else \
+            models.ledgers([route.groupement_id])[route.groupement_id]  # type: ignore[union-attr]
+    except UnknownPlan:
+        raise Refused("nothing_recorded_yet", "--plan", say("plan_not_yet", id=short(plan_id), at=at)) from None
     directory = models.ledgers([DIRECTORY])[DIRECTORY]
-    return settings, ledger, directory, models, at
+    return settings, ledger, directory, reader, parties, at or 0
 
 
 @bilan_app.callback()
@@ -219,24 +255,22 @@ def bilan(
     plan_id: PlanOption = None,
     as_of: AsOfOption = None,
     position: PositionOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the balance as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="le bilan en JSON")] = False,
+    as_siret: AsOption = None,
+    role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """The bilan du plan: now, or as it stood at a past time or log position."""
+    """Le bilan du plan : maintenant, ou tel qu'il était à un moment ou une position du journal passés."""
     if ctx.invoked_subcommand is not None:
         return
     if plan_id is None:
-        console.print("[red]missing[/]: --plan PLAN_ID (or a subcommand: report, capitalisation)")
-        raise typer.Exit(2)
-    _, _, models = open_read_models(data_dir)
-    models.fresh(None)
-    if as_of is None and position is None:
-        balance = models.plan_balance(plan_id)
-    else:
-        balance = models.as_of().plan_balance(plan_id, position=position, timestamp=as_of)
-    if balance is None:
-        console.print(f"[red]plan_not_found[/]: no plan de progrès with id {plan_id}")
-        raise typer.Exit(2)
+        raise Refused("missing_argument", "--plan",
+                      say("missing_parameter", param="--plan PLAN_ID (ou une sous-commande : report, capitalisation)"))
+    from progres.projections.plan_balance import plan_balance  # noqa: PLC0415
+
+    actor = audience(as_siret, role)
+    _, ledger, _, reader, parties, _ = ledger_for(data_dir, plan_id, as_of, position, actor)
+    balance = reader.balance(parties, plan_balance(ledger, plan_id))
     if as_json:
         print(json.dumps(balance, ensure_ascii=False, indent=2))
         return
@@ -245,24 +279,28 @@ def bilan(
 
 @bilan_app.command("report")
 def bilan_report(
-    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
-    format: Annotated[str, typer.Option(help="html, pdf, csv, xlsx or json")] = "html",
-    output: Annotated[Path | None, typer.Option(help="file to write (default: bilan-<plan>.<format>)")] = None,
+    plan_id: RequiredPlan,
+    format: Annotated[str, typer.Option(help="html, pdf, csv, xlsx ou json")] = "html",
+    output: Annotated[Path | None, typer.Option(help="fichier à écrire (défaut : bilan-<plan>.<format>)")] = None,
     as_of: AsOfOption = None,
     position: PositionOption = None,
+    as_siret: AsOption = None,
+    role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """The bilan report for elected officials and the supplier (in French), with its provenance."""
+    """Le rapport de bilan pour les élus et le titulaire, avec sa provenance ; seulement ce que --as peut voir."""
     from progres.services.audit import link_at  # noqa: PLC0415
     from progres.services.reports import bilan as reports  # noqa: PLC0415
 
-    if format not in ("html", "pdf", "csv", "xlsx", "json"):
-        console.print(f"[red]invalid_input[/]: format: '{format}' is not one of html, pdf, csv, xlsx, json")
-        raise typer.Exit(2)
-    settings, ledger, directory, _, at = ledger_for(data_dir, plan_id, as_of, position)
+    if format not in REPORT_FORMATS:
+        raise Refused("invalid_input", "--format", say("bad_choice", value=short(format, 20),
+                                                       choices=", ".join(REPORT_FORMATS)))
+    actor = audience(as_siret, role)
+    settings, ledger, directory, reader, parties, at = ledger_for(data_dir, plan_id, as_of, position, actor)
     report = reports.build_report(ledger, directory, plan_id, link_at(settings, report_position(ledger, at)))
+    report = reports.restricted(report, reader.balance(parties, report.balance), reader.visible_members(parties))
     target = output or Path(f"bilan-{plan_id[:8]}.{format}")
-    with console.status(f"Writing the {format.upper()} report…"):
+    with console.status(f"Écriture du rapport {format.upper()}…"):
         if format == "html":
             target.write_text(reports.to_html(report), encoding="utf-8")
         elif format == "pdf":
@@ -273,7 +311,7 @@ def bilan_report(
             target.write_bytes(reports.to_xlsx(report))
         else:
             target.write_text(json.dumps(reports.to_json(report), ensure_ascii=False, indent=2), encoding="utf-8")
-    console.print(f"Report written to {target} (log position {report.position}).")
+    console.print(f"Rapport écrit dans {target} (position {report.position} du journal).")
 
 
 def report_position(ledger: Any, at: int) -> int:
@@ -282,26 +320,29 @@ def report_position(ledger: Any, at: int) -> int:
 
 @bilan_app.command("capitalisation")
 def bilan_capitalisation(
-    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
-    output: Annotated[Path | None, typer.Option(help="file to write (Markdown); printed otherwise")] = None,
+    plan_id: RequiredPlan,
+    output: Annotated[Path | None, typer.Option(help="fichier à écrire (Markdown) ; affiché sinon")] = None,
+    as_siret: AsOption = None,
+    role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """What the plan taught, for the next consultation: needs, constraints, decisions, avenants, indicators."""
+    """Ce que le plan a appris, pour la prochaine consultation : besoins, contraintes, décisions, avenants."""
     from progres.services.reports.capitalisation import capitalisation  # noqa: PLC0415
 
-    _, ledger, directory, _, _ = ledger_for(data_dir, plan_id, None, None)
+    actor = audience(as_siret, role)
+    _, ledger, directory, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
     text = capitalisation(ledger, directory, plan_id)
     if output is None:
         print(text)
     else:
         output.write_text(text + "\n", encoding="utf-8")
-        console.print(f"written to {output}")
+        console.print(f"écrit dans {output}")
 
 
 def print_balance(balance: dict[str, Any]) -> None:
     kind = "Bilan final" if balance["final"] else "Bilan du plan"
-    console.rule(f"[bold]{kind} — {balance['title']}[/] (log position {balance['position']})")
-    table = Table("Axis", "Indicator", "Baseline", "First", "Last", "Target", "Achieved %", "Status")
+    console.rule(f"[bold]{kind} — {balance['title']}[/] (position {balance['position']} du journal)")
+    table = Table("Axe", "Indicateur", "Initiale", "Première", "Dernière", "Cible", "Atteinte %", "Statut")
     for axis in balance["axes"]:
         for objective in axis["objectives"]:
             for ind in objective["indicators"]:
@@ -313,38 +354,38 @@ def print_balance(balance: dict[str, Any]) -> None:
                                   ind["last"], ind["target"], ind["achievement"], ind["status"])
     console.print(table)
     p = balance["proposals"]
-    console.print(f"Propositions: {p['submitted']} submitted, {p['accepted']} accepted, {p['rejected']} rejected, "
-                  f"{p['pending']} pending · revues held: {balance['reviews']['held']}")
+    console.print(f"Propositions : {p['submitted']} soumises, {p['accepted']} acceptées, {p['rejected']} rejetées, "
+                  f"{p['pending']} en attente · revues tenues : {balance['reviews']['held']}")
     m = balance["marche"]
-    console.print(f"Marché: {m['initial_amount']} € → {m['current_amount']} € HT "
-                  f"(cumulative change {m['cumulative_change_percent']} %) · avenants: {len(balance['avenants'])}")
+    console.print(f"Marché : {m['initial_amount']} € → {m['current_amount']} € HT "
+                  f"(évolution cumulée {m['cumulative_change_percent']} %) · avenants : {len(balance['avenants'])}")
     gains = balance["gains"]
-    console.print(f"Expected gains of accepted propositions: {gains['total']} € — shares: "
+    console.print(f"Gains attendus des propositions acceptées : {gains['total']} € — parts : "
                   + ", ".join(f"{party} {amount} €" for party, amount in gains["parties"].items()))
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="address to listen on (default: PROGRES_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="port (default: PROGRES_PORT)")] = None,
+    host: Annotated[str | None, typer.Option(help="adresse d'écoute (défaut : PROGRES_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (défaut : PROGRES_PORT)", min=1, max=65535)] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Serve the GraphQL API (/graphql, GraphiQL in development), /health and /ready."""
+    """Sert l'API GraphQL (/graphql, GraphiQL en développement), /health et /ready."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from progres.services.app import LocalIdentityRefused, identity_validator  # noqa: PLC0415
 
     settings = settings_for(data_dir)
+    require_store(settings)
     updates: dict[str, Any] = {"host": host or settings.host, "port": port or settings.port}
     settings = settings.model_copy(update=updates)
     try:
         identity_validator(settings)
     except LocalIdentityRefused as refusal:
-        console.print(f"[red]refused[/]: {refusal}")
-        raise typer.Exit(2) from None
-    identity = settings.oidc_issuer or "local identity mode (tokens from `progres dev-token`)"
-    console.print(f"progres serving on http://{settings.host}:{settings.port}/graphql ({settings.environment}, "
-                  f"{settings.describe_store()}, identity: {identity})")
+        raise Refused("refused", None, str(refusal)) from None
+    identity = settings.oidc_issuer or "mode d'identité local (jetons de `progres dev-token`)"
+    console.print(f"progres sert http://{settings.host}:{settings.port}/graphql ({settings.environment}, "
+                  f"{settings.describe_store()}, identité : {identity})")
     if settings.workers > 1:
         uvicorn.run("progres.services.app:create_app", factory=True, host=settings.host, port=settings.port,
                     workers=settings.workers, log_level="warning", ws_max_size=settings.max_body_bytes)
@@ -361,9 +402,9 @@ app.add_typer(audit, name="audit")
 
 def postgres_only(settings: Settings) -> None:
     if settings.store != "postgres":
-        console.print("[red]unsupported[/]: the hash chain is kept by PostgreSQL triggers; the embedded SQLite "
-                      "store has none (set PROGRES_STORE=postgres)")
-        raise typer.Exit(2)
+        raise Refused("unsupported", "PROGRES_STORE", "la chaîne d'empreintes est tenue par des déclencheurs "
+                      "PostgreSQL ; le dépôt SQLite intégré n'en a pas (PROGRES_STORE=postgres)")
+    require_store(settings)
 
 
 @audit.command("verify")
@@ -416,6 +457,7 @@ def audit_replay(
     """Walk a plan's history event by event, with the plan's state after each one."""
     from progres.projections.replay import replay_plan  # noqa: PLC0415
 
+    until = parse_time(until, "--until") if until is not None else None
     _, progres = open_app(data_dir)
     steps = replay_plan(progres.facts(), plan_id, until)
     if as_json:
@@ -434,14 +476,14 @@ def audit_replay(
                    + (", closed" if state["closed"] else ""))
         table.add_row(str(step["position"]), step["timestamp"][:19], step["type"], summary)
     if count == 0:
-        console.print(f"[red]plan_not_found[/]: no event of plan {plan_id} in the log")
-        raise typer.Exit(2)
+        raise Refused("not_found", "--plan", say("plan_not_found", id=short(plan_id)))
     console.print(table)
 
 
-export = typer.Typer(help="Open data: DECP 2.0.3 and OCDS 1.1.5 (metrics extension) of a plan's marché.",
+export = typer.Typer(help="Données ouvertes : DECP 2.0.3 et OCDS 1.1.5 (extension metrics) du marché d'un plan.",
                      no_args_is_help=True)
 app.add_typer(export, name="export")
+OCDS_KINDS = ("releases", "record")
 
 
 def write_document(document: Any, output: Path | None) -> None:
@@ -450,39 +492,50 @@ def write_document(document: Any, output: Path | None) -> None:
         print(text)
     else:
         output.write_text(text + "\n")
-        console.print(f"written to {output}")
+        console.print(f"écrit dans {output}")
 
 
 @export.command("decp")
 def export_decp(
-    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
-    output: Annotated[Path | None, typer.Option(help="write to this file instead of printing")] = None,
+    plan_id: RequiredPlan,
+    output: Annotated[Path | None, typer.Option(help="écrire dans ce fichier au lieu de l'afficher")] = None,
+    as_siret: AsOption = None,
+    role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """DECP 2.0.3 JSON of the plan's marché, its notified avenants as `modifications`."""
+    """DECP 2.0.3 (JSON) du marché du plan, ses avenants notifiés en `modifications`."""
     from progres.projections.exports import MissingParticulars, decp  # noqa: PLC0415
 
-    _, ledger, directory, _, _ = ledger_for(data_dir, plan_id, None, None)
+    actor = audience(as_siret, role)
+    _, ledger, directory, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
     try:
-        write_document(decp(ledger, directory, plan_id), output)
+        document = decp(ledger, directory, plan_id)
     except MissingParticulars as error:
-        console.print(f"[red]missing_particulars[/]: {error}")
-        raise typer.Exit(2) from None
+        raise Refused("missing_particulars", None, str(error)) from None
+    write_document(document, output)
 
 
 @export.command("ocds")
 def export_ocds(
-    plan_id: Annotated[str, typer.Option("--plan", help="id of the plan de progrès")],
-    kind: Annotated[str, typer.Option(help="releases (a release package) or record (a record package)")] = "releases",
-    output: Annotated[Path | None, typer.Option(help="write to this file instead of printing")] = None,
+    plan_id: RequiredPlan,
+    kind: Annotated[str, typer.Option(help="releases (un paquet de releases) ou record (un paquet record)")]
+    = "releases",
+    output: Annotated[Path | None, typer.Option(help="écrire dans ce fichier au lieu de l'afficher")] = None,
+    as_siret: AsOption = None,
+    role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """OCDS 1.1.5 releases (one per change) or record, indicators as metrics."""
+    """OCDS 1.1.5 : une release par changement, ou le record ; les indicateurs en metrics. Les mesures de chaque
+    membre n'y figurent que si la convention du groupement partage le détail des membres."""
     from datetime import UTC, datetime  # noqa: PLC0415
 
     from progres.projections.exports import ocds_releases, record_package, release_package  # noqa: PLC0415
 
-    _, ledger, directory, _, _ = ledger_for(data_dir, plan_id, None, None)
+    if kind not in OCDS_KINDS:
+        raise Refused("invalid_input", "--kind",
+                      say("bad_choice", value=short(kind, 20), choices=", ".join(OCDS_KINDS)))
+    actor = audience(as_siret, role)
+    _, ledger, directory, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
     publisher = directory["organisations"][ledger["groupement"]["coordonnateur_id"]]["name"]
     releases = ocds_releases(ledger, directory, plan_id, publisher)
     published = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -490,13 +543,13 @@ def export_ocds(
     write_document(package(releases, published, publisher), output)
 
 
-keycloak_app = typer.Typer(help="Keycloak: provisioning of organisations.", no_args_is_help=True)
+keycloak_app = typer.Typer(help="Keycloak : provisionnement des organisations.", no_args_is_help=True)
 app.add_typer(keycloak_app, name="keycloak")
 
 
 @keycloak_app.command("sync")
 def keycloak_sync(data_dir: DataDir = None) -> None:
-    """Make Keycloak Organizations match the platform's organisations and groupement memberships."""
+    """Aligne les Organizations de Keycloak sur les organisations de la plateforme et les adhésions."""
     from progres.projections.ledger import DIRECTORY  # noqa: PLC0415
     from progres.services.provisioning import admin_client, sync, wanted_organisations  # noqa: PLC0415
 
@@ -509,39 +562,45 @@ def keycloak_sync(data_dir: DataDir = None) -> None:
     changes = sync(admin_client(settings), wanted)
     for change in changes:
         console.print(f"  {change}")
-    console.print(f"{len(changes)} change(s); {len(wanted)} organisations in sync with {settings.keycloak_url}.")
+    console.print(f"{len(changes)} changement(s) ; {len(wanted)} organisations alignées avec {settings.keycloak_url}.")
 
 
 @app.command("dev-token")
 def dev_token(
-    org: Annotated[str, typer.Option(help="SIRET of the acting organisation")],
-    role: Annotated[list[str], typer.Option(help="role(s): coordonnateur, acheteur, titulaire, auditeur, admin")],
-    hours: Annotated[int, typer.Option(help="lifetime of the token")] = 8,
+    org: Annotated[str, typer.Option(help="SIRET de l'organisation qui agit")],
+    role: Annotated[list[str], typer.Option(help="rôle(s) : coordonnateur, acheteur, titulaire, auditeur, admin")],
+    hours: Annotated[int, typer.Option(help="durée de vie du jeton (heures)", min=1, max=24 * 30)] = 8,
     data_dir: DataDir = None,
 ) -> None:
-    """Local identity mode: mint a token signed by the key kept in the data directory (no Keycloak)."""
+    """Mode d'identité local : un jeton signé par la clé gardée dans le dossier de données (sans Keycloak)."""
     from progres.domain.values import Siret  # noqa: PLC0415
     from progres.services.identity import LocalIssuer  # noqa: PLC0415
     from progres.services.policy import Role  # noqa: PLC0415
 
     settings = settings_for(data_dir)
     if settings.oidc_issuer:
-        console.print("[red]refused[/]: an identity provider is configured (PROGRES_OIDC_ISSUER): ask it for tokens")
-        raise typer.Exit(2)
+        raise Refused("refused", None, "un fournisseur d'identité est configuré (PROGRES_OIDC_ISSUER) : "
+                                       "demandez-lui les jetons")
     try:
-        siret, roles = Siret(org).value, [Role(r).value for r in role]
-    except (DomainError, ValueError) as error:
-        console.print(f"[red]invalid_input[/]: {error}")
-        raise typer.Exit(2) from None
+        siret = Siret(org).value
+    except DomainError:
+        raise Refused("invalid_input", "--org", say("bad_siret", value=short(org, 20))) from None
+    try:
+        roles = [Role(r).value for r in role]
+    except ValueError:
+        raise Refused("invalid_input", "--role", say("bad_role", value=short(" ".join(role), 20))) from None
     print(LocalIssuer(settings.data_dir).mint(siret, roles, settings.oidc_audience, hours * 3600))
 
 
+# Purchase files and EGalim figures (services/import_cli.py)
+from progres.services.import_cli import egalim_app, import_app  # noqa: E402
+
+app.add_typer(import_app, name="import")
+app.add_typer(egalim_app, name="egalim")
+
+
 def main() -> None:
-    try:
-        app()
-    except DomainError as error:
-        console.print(f"[red]{error.code}[/]: {error.message}")
-        raise SystemExit(2) from None
+    raise SystemExit(run(app))
 
 
 if __name__ == "__main__":

@@ -15,15 +15,16 @@ from progres.domain.errors import (
     MarcheNotFound,
     MeasureAlreadyRecorded,
     MeasureNotFound,
+    NotAParty,
     OrganisationAlreadyRegistered,
     OrganisationNotFound,
     PlanAlreadyExists,
     PlanNotFound,
     ProposalNotFound,
+    ProposalOfAnotherPlan,
     ReviewNotFound,
 )
 from progres.domain.groupements import Groupement
-from progres.domain.ids import derive_id
 from progres.domain.marches import Marche
 from progres.domain.measures import Measure, measure_id
 from progres.domain.organisations import Organisation
@@ -31,7 +32,7 @@ from progres.domain.plans import ProgressPlan
 from progres.domain.proposals import Proposal
 from progres.domain.reviews import Review
 from progres.domain.values import DocumentRef, Period, Siret, parse_date
-from progres.services.applications import CommandResult, ProgresApplication
+from progres.services.applications import CommandResult, ProgresApplication, namespaced
 
 Day = date | str
 Doc = dict[str, str] | None
@@ -77,9 +78,32 @@ class Progres(ProgresApplication):
         plan = self.plan(plan_id)
         return plan, self.groupement(plan.groupement_id), self.marche(plan.marche_id)
 
+    # References: whatever a command cites besides its target belongs to the target's groupement. A foreign
+    # proposal answers exactly as an unknown one, so that no tenant learns what another holds.
+    def proposal_of(self, proposal_id: UUID | str, groupement_id: UUID) -> Proposal:
+        proposal = self.proposal(proposal_id)
+        if proposal.groupement_id != groupement_id:
+            raise ProposalNotFound("id", id=proposal.id)
+        return proposal
+
+    def check_parties(self, groupement: Groupement, marche: Marche | None, organisation_ids: list[Any],
+                      field: str) -> None:
+        """Organisations a command names (owners, members, participants) must take part in the groupement."""
+        parties = {m.organisation_id for m in groupement.memberships} | set(groupement.auditor_ids)
+        parties |= set(marche.titulaire_ids) if marche is not None else set()
+        for organisation_id in organisation_ids:
+            if organisation_id and _uuid(organisation_id, field) not in parties:
+                raise NotAParty(field, org=_uuid(organisation_id, field))
+
+    def check_members(self, groupement: Groupement, member_ids: list[UUID], field: str) -> None:
+        members = {m.organisation_id for m in groupement.memberships}
+        for member_id in member_ids:
+            if member_id not in members:
+                raise NotAParty(field, org=member_id)
+
     @staticmethod
     def new_id(kind: str, command_id: str | None) -> UUID:
-        return derive_id(kind, command_id) if command_id else uuid4()
+        return namespaced(kind, command_id) if command_id else uuid4()
 
     # Organisations and groupements
     def register_organisation(self, siret: str, name: str, kind: str, command_id: str | None = None) -> CommandResult:
@@ -192,8 +216,14 @@ class Progres(ProgresApplication):
     ) -> CommandResult:
         owner_id = _uuid(owner_organisation_id, "owner_organisation_id") if owner_organisation_id else None
         members = [_uuid(m, "member_ids") for m in member_ids or []]
-        return self._on_plan("plan_action", plan_id, command_id, lambda p: p.plan_action(
-            key, axis_key, title, owner, parse_date(due_on, "due_on"), owner_id, members))
+
+        def action() -> Any:
+            plan, groupement, marche = self.plan_context(plan_id)
+            self.check_parties(groupement, marche, [owner_id], "owner_organisation_id")
+            self.check_members(groupement, members, "member_ids")
+            plan.plan_action(key, axis_key, title, owner, parse_date(due_on, "due_on"), owner_id, members)
+            return plan.id, [plan]
+        return self.execute("plan_action", command_id, action)
 
     def change_action_status(self, plan_id: UUID | str, key: str, status: str, on: Day, note: str = "",
                              command_id: str | None = None) -> CommandResult:
@@ -225,8 +255,13 @@ class Progres(ProgresApplication):
     def declare_purchase_volume(self, plan_id: UUID | str, member_id: UUID | str, amount: Any,
                                 command_id: str | None = None) -> CommandResult:
         member = _uuid(member_id, "member_id")
-        return self._on_plan("declare_purchase_volume", plan_id, command_id,
-                             lambda p: p.declare_purchase_volume(member, amount))
+
+        def action() -> Any:
+            plan = self.plan(plan_id)
+            self.check_members(self.groupement(plan.groupement_id), [member], "member_id")
+            plan.declare_purchase_volume(member, amount)
+            return plan.id, [plan]
+        return self.execute("declare_purchase_volume", command_id, action)
 
     def close_plan_with_bilan_final(self, plan_id: UUID | str, on: Day, summary: str, document: Doc = None,
                                     command_id: str | None = None) -> CommandResult:
@@ -349,7 +384,11 @@ class Progres(ProgresApplication):
                     minutes: Doc = None, command_id: str | None = None) -> CommandResult:
         def action() -> Any:
             review = self.review(review_id)
-            self.plan(review.plan_id).check_open()
+            plan, groupement, marche = self.plan_context(review.plan_id)
+            plan.check_open()
+            people = participants if isinstance(participants, list) else []
+            self.check_parties(groupement, marche, [p.get("organisation_id") for p in people if isinstance(p, dict)],
+                               "participants")
             review.hold(parse_date(held_on, "held_on"), participants, _doc(minutes))
             return review.id, [review]
         return self.execute("hold_review", command_id, action)
@@ -358,6 +397,9 @@ class Progres(ProgresApplication):
                     command_id: str | None = None) -> CommandResult:
         def action() -> Any:
             review = self.review(review_id)
+            if isinstance(raised_by, dict) and raised_by.get("organisation_id"):
+                _, groupement, marche = self.plan_context(review.plan_id)
+                self.check_parties(groupement, marche, [raised_by["organisation_id"]], "raised_by.organisation_id")
             review.raise_point(kind, text, raised_by)
             return review.id, [review]
         return self.execute("raise_point", command_id, action)
@@ -365,7 +407,8 @@ class Progres(ProgresApplication):
     def decide(self, review_id: UUID | str, proposal_id: UUID | str, outcome: str, reasons: str,
                command_id: str | None = None) -> CommandResult:
         def action() -> Any:
-            review, proposal = self.review(review_id), self.proposal(proposal_id)
+            review = self.review(review_id)
+            proposal = self.proposal_of(proposal_id, review.groupement_id)
             self.plan(review.plan_id).check_open()
             review.decide(proposal, outcome, reasons)
             return proposal.id, [review, proposal]
@@ -387,7 +430,9 @@ class Progres(ProgresApplication):
             marche = self.marche(marche_id)
             decision, outcome = None, None
             if proposal_id is not None:
-                proposal = self.proposal(proposal_id)
+                proposal = self.proposal_of(proposal_id, marche.groupement_id)
+                if proposal.plan_id != ProgressPlan.create_id(marche.id):
+                    raise ProposalOfAnotherPlan("proposal_id")
                 outcome = proposal.status
                 last = proposal.decisions[-1] if proposal.decisions else {}
                 decision = {"proposal_id": str(proposal.id), "review_id": str(last.get("review_id", ""))}
@@ -445,3 +490,16 @@ class Progres(ProgresApplication):
                                                "originator_topic"))[:300]}
             for e in events
         ]
+
+    # Purchase files (ma cantine format) and EGalim shares: services/purchase_import.py
+    def import_purchases(
+        self, plan_id: UUID | str, member_id: UUID | str, content: str, filename: str, imported_by: UUID | str,
+        imported_on: Day, feeds: dict[str, Any] | None = None, command_id: str | None = None,
+    ) -> CommandResult:
+        """Imports a member's ma cantine purchase file (base64) and feeds the plan's indicators with its shares.
+
+        feeds maps indicator keys to the figures of projections/egalim.py (e.g. {"egalim_share": "part_egalim"})."""
+        from progres.services.purchase_import import decode_content, import_purchases  # noqa: PLC0415
+
+        return import_purchases(self, plan_id, member_id, decode_content(content), filename, imported_by,
+                                imported_on, feeds, command_id)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import gc
+import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 
 from psycopg import sql
 
+from progres.domain.errors import DomainError
 from progres.projections.as_of import AsOf
 from progres.projections.ledger import Ledger, Route
 from progres.projections.runner import ALIAS, Progress, ProjectionRunner, next_generation, rebuild
@@ -21,6 +23,20 @@ from progres.services.bootstrap import notify_channel, postgres_connect
 from progres.services.settings import Settings
 
 ACTIVE_RECHECK_SECONDS = 1.0
+FOLLOWER_FIRST_BACKOFF_SECONDS = 0.2
+log = logging.getLogger("progres.read_models")
+
+
+class PositionAhead(DomainError):
+    """A client asked to read at a position the log has not reached: refused at once, nothing waits."""
+
+    code = "position_ahead_of_log"
+    template = "position {position} is beyond the end of the log ({head}): pass a position a command returned"
+
+
+class ReadModelsLagging(DomainError):
+    code = "read_models_lagging"
+    template = "the read models did not reach position {position} within {seconds} s: try again shortly"
 
 
 def open_store(settings: Settings) -> SqlStore:
@@ -45,10 +61,14 @@ class ReadModels:
     _checked_at: float = 0.0
     _routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     followed: bool = False  # True while a runner follows the log in this process (a server)
+    read_wait_seconds: float = 5.0
+    follower_up: bool = False  # the follower is connected and projecting (what /ready reports)
+    follower_failures: int = 0  # consecutive failures of the follower, reset by a successful pass
 
     @classmethod
     def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
-        return cls(app, open_store(settings), settings.projection_batch_size, settings.projection_max_batch_size)
+        return cls(app, open_store(settings), settings.projection_batch_size, settings.projection_max_batch_size,
+                   read_wait_seconds=settings.read_wait_seconds)
 
     @property
     def runner(self) -> ProjectionRunner:
@@ -71,10 +91,19 @@ class ReadModels:
         self._checked_at = 0.0  # follow the new generation at once
         return result
 
-    def fresh(self, min_position: int | None) -> None:
-        """Read-your-writes: project up to the position a client saw (the whole log if None)."""
-        target = min_position if min_position is not None else (self.app.max_notification_id() or 0)
-        self.runner.ensure(target)
+    def fresh(self, min_position: int | None, field: str | None = "minPosition") -> None:
+        """Read-your-writes: project up to the position a client saw (the whole log if None).
+
+        A position beyond the log's head is refused at once (nothing could ever satisfy it); otherwise the
+        wait is bounded by `read_wait_seconds` and sleeps on the runner's condition instead of spinning."""
+        head = self.app.max_notification_id() or 0
+        if min_position is not None and min_position > head:
+            raise PositionAhead(field, position=min_position, head=head)
+        target = min_position if min_position is not None else head
+        try:
+            self.runner.ensure(target, self.read_wait_seconds)
+        except TimeoutError:
+            raise ReadModelsLagging(field, position=target, seconds=self.read_wait_seconds) from None
 
     def _view(self, table: str, plan_id: str, member_id: str, min_position: int | None) -> dict[str, Any] | None:
         if min_position is not None or not self.followed:
@@ -100,19 +129,64 @@ class ReadModels:
         return {"projection": self.projection, "position": position, "head": head, "lag": head - position}
 
     def follow(self, settings: Settings, stop: Callable[[], bool], idle: float = 1.0) -> None:
-        """Keeps the views up to date until `stop()`: woken by NOTIFY on PostgreSQL, polling on SQLite."""
+        """Keeps the views up to date until `stop()`: woken by NOTIFY on PostgreSQL, polling on SQLite.
+
+        Supervised: a lost connection (database restarted, backends terminated) is logged and retried with
+        exponential backoff and jitter; `follower_up` says meanwhile that the views may be stale."""
         self.followed = True
+        while not stop():
+            try:
+                self._follow(settings, stop, idle)
+            except Exception as error:
+                self.follower_up = False
+                self.follower_failures += 1
+                self.purge_connections()
+                pause = min(settings.follower_max_backoff_seconds,
+                            FOLLOWER_FIRST_BACKOFF_SECONDS * 2 ** (self.follower_failures - 1))
+                pause *= random.uniform(0.5, 1.0)  # jitter: workers do not reconnect in step
+                log.warning("projection follower failed (%s: %s); retry %d in %.2f s", type(error).__name__,
+                            str(error).strip()[:200], self.follower_failures, pause)
+                deadline = time.monotonic() + pause
+                while not stop() and time.monotonic() < deadline:
+                    time.sleep(min(0.05, pause))
+        self.follower_up = False
+
+    def purge_connections(self) -> None:
+        """Discards every broken idle connection of both pools at once. Left to the pools' own checks, each
+        dead connection would be found by a request, which then sleeps the pool's backoff (1 s, 2 s, ...)."""
+        datastore = getattr(getattr(self.app, "recorder", None), "datastore", None)
+        for pool in (getattr(self.store, "pool", None), getattr(datastore, "pool", None)):
+            if pool is not None and hasattr(pool, "check"):
+                try:
+                    pool.check()
+                except Exception as error:  # the database may still be down: the next pass tries again
+                    log.warning("could not check connections (%s)", type(error).__name__)
+
+    def _passed(self) -> None:
+        """One successful pass of the follower: it is up (again)."""
+        if not self.follower_up:
+            if self.follower_failures:
+                log.warning("projection follower recovered after %d failed attempts", self.follower_failures)
+            self.follower_up = True
+        self.follower_failures = 0
+
+    def _follow(self, settings: Settings, stop: Callable[[], bool], idle: float) -> None:
         if settings.store != "postgres":
-            self.runner.follow(time.sleep, stop, idle)
+            while not stop():
+                advanced = self.runner.run_batch()
+                self._passed()
+                if advanced == 0:
+                    time.sleep(idle)
             return
         with postgres_connect(settings, autocommit=True) as connection:
             connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(settings))))
-
-            def wait(timeout: float) -> None:
-                for _ in connection.notifies(timeout=timeout, stop_after=1):
-                    pass
-
-            self.runner.follow(wait, stop, idle)
+            while not stop():
+                # The runner is looked up each pass: a rebuild that took over is followed.
+                advanced = self.runner.run_batch()
+                self._passed()
+                if advanced == 0:
+                    for _ in connection.notifies(timeout=idle, stop_after=1):
+                        pass
 
     def ledgers(self, groupement_ids: list[str] | None = None) -> dict[str, Ledger]:
         """Ledgers as the read side holds them, from a process cache refreshed by position (one query to
@@ -122,7 +196,8 @@ class ReadModels:
         if stale:
             for g, ledger in self.store.load_ledger_states(self.projection, stale).items():
                 self._cache[g] = (ledger["position"], ledger)
-            gc.freeze()  # cached ledgers are long-lived: out of the collector's way (see ProjectionRunner.state)
+            # No gc.freeze() here: called after every write, it moved each request's cyclic garbage of the moment
+            # into the permanent generation, never collected (150 MB per 1000 events; docs/performance.md).
         return {g: self._cache[g][1] for g in positions if g in self._cache}
 
     def parties(self, groupement_id: str) -> dict[str, Any] | None:

@@ -26,8 +26,13 @@ def free_port() -> int:
 @contextmanager
 def served(env: dict[str, str], port: int | None = None, log: IO[str] | None = None,
            timeout: float = 60.0) -> Iterator[str]:
-    """Starts `progres serve` with this environment, yields its URL once /ready answers, stops it after."""
+    """Creates the store (`progres init`: `serve` never creates one) and starts `progres serve` with this
+    environment; yields its URL once /ready answers, stops it after."""
     port = port or free_port()
+    initialised = subprocess.run([sys.executable, "-m", "progres.services.cli", "init"], env=env,
+                                 capture_output=True, text=True, timeout=timeout, check=False)
+    if initialised.returncode != 0:
+        raise ServerDidNotStart(f"progres init failed: {initialised.stderr[-2000:]}")
     process = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=log or subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"

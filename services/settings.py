@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from progres.services.cors import parse_origins
 
 
 class Settings(BaseSettings):
@@ -54,9 +56,22 @@ class Settings(BaseSettings):
     projection_batch_size: int = Field(500, ge=1, description="facts projected per transaction")
     projection_max_batch_size: int = Field(
         20000, ge=1, description="largest batch a runner takes when far behind (views are recomputed per batch)")
+    ready_max_lag: int = Field(
+        100, ge=0, description="/ready answers 503 when the read models are more events than this behind the log")
+    read_wait_seconds: float = Field(
+        5.0, gt=0, le=60, description="longest a read waits for the read models to reach its minPosition")
+    follower_max_backoff_seconds: float = Field(
+        2.0, gt=0, description="longest pause between two reconnections of a server's projection follower")
     snapshot_interval: int = Field(50, ge=2, description="events between snapshots of long-lived aggregates")
     command_retries: int = Field(8, ge=1, description="attempts on optimistic concurrency conflicts")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="origins whose pages may call the API (comma-separated); empty: no CORS headers at all")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> tuple[str, ...]:
+        return parse_origins(value)
 
     @property
     def sqlite_path(self) -> Path:
@@ -81,7 +96,9 @@ class Settings(BaseSettings):
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
             "POSTGRES_CONNECT_TIMEOUT": "10",
-            "POSTGRES_PRE_PING": "y",
+            # No ping before each use: the library retries a statement that met a dead connection (10 times,
+            # 0.2 s apart), where the pool's ping would sleep a growing backoff (1 s, 2 s, 4 s...) per dead one.
+            "POSTGRES_PRE_PING": "n",
         }
 
     @property

@@ -10,12 +10,18 @@ PORT=${PROGRES_POSTGRES_PORT:-5432}
 
 answers() { PGPASSWORD=$PASSWORD PGCONNECT_TIMEOUT=3 psql -h "$HOST" -p "$PORT" -U "$ROLE" -d "$DBNAME" -tAc 'select 1' >/dev/null 2>&1; }
 
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"; else return 1; fi; }
+# The fault tests create a throw-away database (they terminate every backend of it): the role may create one.
+can_create_databases() { [ "$(PGPASSWORD=$PASSWORD psql -h "$HOST" -p "$PORT" -U "$ROLE" -d "$DBNAME" -tAc \
+  "select rolcreatedb from pg_roles where rolname = current_user" 2>/dev/null)" = t ]; }
+grant_createdb() { can_create_databases || as_root runuser -u postgres -- psql -qtAc "alter role \"$ROLE\" createdb" \
+  >/dev/null 2>&1 || echo "note: role $ROLE cannot create databases; the fault tests will be skipped" >&2; }
+
 if command -v psql >/dev/null 2>&1 && answers; then
+  grant_createdb
   echo "PostgreSQL ready at $HOST:$PORT (database $DBNAME)."
   exit 0
 fi
-
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"; else return 1; fi; }
 
 if ! command -v pg_lsclusters >/dev/null 2>&1; then
   echo "Installing PostgreSQL from Debian packages…"
@@ -34,10 +40,11 @@ fi
 psql_admin() { as_root runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qtA "$@"; }
 for _ in $(seq 1 30); do psql_admin -c 'select 1' >/dev/null 2>&1 && break; sleep 1; done
 if [ "$(psql_admin -c "select 1 from pg_roles where rolname='$ROLE'")" != 1 ]; then
-  psql_admin -c "create role \"$ROLE\" login password '$PASSWORD'"
+  psql_admin -c "create role \"$ROLE\" login createdb password '$PASSWORD'"
 fi
 if [ "$(psql_admin -c "select 1 from pg_database where datname='$DBNAME'")" != 1 ]; then
   psql_admin -c "create database \"$DBNAME\" owner \"$ROLE\""
 fi
+grant_createdb
 answers || { echo "PostgreSQL started but $ROLE@$HOST:$PORT/$DBNAME does not answer" >&2; exit 1; }
 echo "PostgreSQL ready at $HOST:$PORT (database $DBNAME)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,8 +33,26 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self.pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
-            yield CountingCursor(cursor, self)
+        connection = self.live_connection()
+        try:
+            with connection.transaction(), connection.cursor() as cursor:
+                yield CountingCursor(cursor, self)
+        finally:
+            self.pool.putconn(connection)
+
+    def live_connection(self) -> psycopg.Connection[Any]:
+        """A pooled connection whose server end is alive. An idle connection has nothing to read unless its
+        backend ended (terminated, restarted: a FATAL message, then EOF), so one poll of the socket tells,
+        without a round trip. The pool's own check would ping every time and sleep a backoff (1 s, 2 s...)
+        for each dead connection it meets; here all of them are discarded at once."""
+        for _ in range(self.pool.max_size + 1):
+            connection = self.pool.getconn()
+            if not select.select([connection.fileno()], [], [], 0)[0]:
+                return connection
+            connection.close()
+            self.pool.putconn(connection)  # closed: the pool replaces it
+            self.pool.check()
+        return self.pool.getconn()
 
     def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:

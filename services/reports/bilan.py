@@ -12,7 +12,7 @@ import io
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,16 @@ def build_report(ledger: Ledger, directory: Ledger, plan_id: str, chain_link: st
     names = {o["id"]: o["name"] for o in directory.get("organisations", {}).values()}
     return Report(plan_balance(ledger, plan_id, figures), plan, series, names, ledger["groupement"]["name"],
                   ledger["marches"][plan["marche_id"]], chain_link)
+
+
+def restricted(report: Report, balance: dict[str, Any], visible_members: set[str] | None) -> Report:
+    """The report as its audience may see it: the balance as the access policy filters it
+    (services/access.py `balance_for`, as the API does) and only the trajectories of members it may see."""
+    if visible_members is None:
+        return replace(report, balance=balance)
+    series = {key: {**data, "members": {m: points for m, points in data["members"].items() if m in visible_members}}
+              for key, data in report.series.items()}
+    return replace(report, balance=balance, series=series)
 
 
 # Tables shared by every format: (section, header, rows)

@@ -47,13 +47,15 @@ class Server:
 
 
 @pytest.fixture
-def server(postgres_ready, tmp_path) -> Iterator[Server]:
+def server(postgres_ready, tmp_path, request) -> Iterator[Server]:
+    """`@pytest.mark.server_env(PROGRES_X="…")` on a test adds settings to the server's environment."""
+    marker = request.node.get_closest_marker("server_env")
     suffix = uuid.uuid4().hex[:10]
     settings = Settings(store="postgres", postgres_schema=f"e2e_{suffix}", views_schema=f"e2e_views_{suffix}",
                         data_dir=tmp_path)
     env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
            "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_ENVIRONMENT": "development",
-           "PROGRES_DATA_DIR": str(tmp_path)}
+           "PROGRES_DATA_DIR": str(tmp_path), **(marker.kwargs if marker else {})}
     with served(env) as url:
         yield Server(url, settings)
     with postgres_connect(settings, autocommit=True) as connection:
@@ -115,3 +117,28 @@ class GraphQLRunner:
         if command == "register_organisation":
             self.sirets[str(result["id"])] = arguments["siret"]
         return str(result["id"])
+
+
+@dataclass
+class SmallPlan:
+    plan: str
+    coordonnateur: tuple[str, str]  # (SIRET, role) of the Région
+    lycee: tuple[str, str]
+
+
+def small_plan(runner: GraphQLRunner, code: str = "GC-E2E") -> SmallPlan:
+    """A groupement with one member, its marché and a plan with one axis, made through the mutations."""
+    coordonnateur = runner("register_organisation", siret=siret_with_key("2000537670001"), name="Région",
+                           kind="collectivite")
+    titulaire = runner("register_organisation", siret=siret_with_key("4190012340001"), name="Laiterie",
+                       kind="supplier")
+    lycee = runner("register_organisation", siret=siret_with_key("1962001230001"), name="Lycée", kind="eple")
+    groupement = runner("constitute_groupement", code=code, name="G", purpose="Achats", permanent=True,
+                        coordonnateur_id=coordonnateur, signed_on="2021-06-01")
+    runner("admit_member", groupement_id=groupement, organisation_id=lycee, on="2021-09-01")
+    marche = runner("notify_marche", groupement_id=groupement, code=f"M-{code}", object="BOF", cpv="15500000-3",
+                    nature="fournitures", titulaire_ids=[titulaire], initial_amount="1000", duration_months=24,
+                    notified_on="2022-01-01")
+    plan = runner("draw_up_plan", marche_id=marche, title="Plan")
+    runner("add_axis", plan_id=plan, key="egalim", title="EGalim")
+    return SmallPlan(plan, (runner.sirets[coordonnateur], "coordonnateur"), (runner.sirets[lycee], "acheteur"))

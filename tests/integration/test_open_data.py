@@ -103,12 +103,35 @@ def test_the_ocds_releases_and_record_validate_with_zero_errors(seed, ocds_valid
     assert errors(ocds_validators["record_package"], record) == []
     metrics = releases[-1]["contracts"][0]["implementation"]["metrics"]
     egalim = next(m for m in metrics if m["id"] == "egalim_share")
-    assert len(egalim["observations"]) == 26  # six lycées in two semesters, seven in the two others
+    # The seed's convention does not share member details: the groupement's figure per semester is published.
+    assert [o["id"] for o in egalim["observations"]] == [f"egalim_share-groupement-{day}" for day in
+                                                          ("2022-01-01", "2022-07-01", "2023-01-01", "2023-07-01")]
     agreed = releases[0]["contracts"][0]["agreedMetrics"]
     assert any(m["id"] == "egalim_share" and len(m["observations"]) == 3 for m in agreed)  # two steps + final
     compiled = record["records"][0]["compiledRelease"]
     assert compiled["contracts"][0]["value"]["amount"] == 496000.0
     assert len(compiled["contracts"][0]["amendments"]) == 2
+
+
+def test_the_ocds_export_publishes_each_member_s_measures_only_when_the_convention_shares_them(seed,
+                                                                                               ocds_validators):
+    scenario, ledger, directory = seed
+    lycee_sirets = {directory["organisations"][m]["siret"] for m in scenario.lycees}
+
+    def observations(shared: bool) -> list[str]:
+        changed = copy.deepcopy(ledger)
+        changed["groupement"]["shares_member_details"] = shared
+        releases = ocds_releases(changed, directory, scenario.plan, "Région Hauts-de-France")
+        for release in releases:
+            assert errors(ocds_validators["release"], release) == [], release["id"]
+        metrics = releases[-1]["contracts"][0]["implementation"]["metrics"]
+        return [o["id"] for m in metrics for o in m.get("observations", [])]
+
+    hidden, shared = observations(False), observations(True)
+    assert not [i for i in hidden if any(siret in i for siret in lycee_sirets)], "no lycée's own measure is published"
+    egalim = [i for i in shared if i.startswith("egalim_share-")]
+    assert len(egalim) == 26  # six lycées in two semesters, seven in the two others
+    assert {siret for siret in lycee_sirets if any(siret in i for i in egalim)} == lycee_sirets
 
 
 def test_the_ocds_validator_catches_a_broken_release(seed, ocds_validators):

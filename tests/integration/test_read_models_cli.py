@@ -36,7 +36,7 @@ def test_a_rebuild_builds_a_new_generation_that_takes_over_with_the_same_views(t
     after = {table: [(r[1], r[2], r[5]) for r in models.store.rows(table, "views_v2")] for table in before}
     assert after == before
     status = progres("projections", "status", data_dir=tmp_path)
-    assert "lag 0" in status.stdout
+    assert "retard 0" in status.stdout
 
 
 def test_the_bilan_as_of_a_past_position_is_the_balance_the_log_gave_then(tmp_path):

@@ -70,10 +70,11 @@ def test_progres_demo_prints_its_summary(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Groupement de commandes BOF des lycées de Lens" in result.stdout
     assert "Passer de deux à une livraison par semaine" in result.stdout
-    assert "events in" in result.stdout
+    assert "événements en" in result.stdout
     again = subprocess.run(
         [sys.executable, "-m", "progres.services.cli", "demo", "--data-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=False, env={"COLUMNS": "160", "PATH": ""},
     )
-    assert again.returncode == 1
-    assert "already holds events" in again.stdout
+    assert again.returncode == 2
+    assert again.stdout == ""
+    assert again.stderr.startswith("store_not_empty: --data-dir: le dépôt contient déjà des événements")

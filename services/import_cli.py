@@ -1,0 +1,143 @@
+"""`progres import achats` and `progres egalim …`: ma cantine purchase files in, EGalim figures out (French)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from progres.domain.organisations import Organisation
+from progres.domain.purchases import PurchaseFileRefused, PurchaseRegister
+from progres.domain.values import Siret
+from progres.projections.egalim import FIGURES, by_family, diagnostic, period_totals, shares
+from progres.services.bootstrap import bootstrap
+from progres.services.commands import Progres
+from progres.services.settings import Settings
+
+import_app = typer.Typer(help="Importe des fichiers (achats au format ma cantine).", no_args_is_help=True)
+egalim_app = typer.Typer(help="Parts EGalim d'un membre, calculées depuis ses achats importés.",
+                         no_args_is_help=True)
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="dossier du stockage SQLite embarqué")]
+PlanOption = Annotated[str, typer.Option("--plan", help="id du plan de progrès")]
+MemberOption = Annotated[str, typer.Option("--member", help="SIRET du membre (l'établissement acheteur)")]
+
+
+def open_app(data_dir: Path | None) -> Progres:
+    return bootstrap(Settings(data_dir=data_dir) if data_dir is not None else Settings())
+
+
+def organisation_id(siret: str) -> str:
+    return str(Organisation.create_id(Siret(siret).value))
+
+
+def parse_feeds(feeds: list[str]) -> dict[str, str]:
+    parsed = {}
+    for feed in feeds:
+        key, sep, figure = feed.partition("=")
+        if not sep or not key or not figure:
+            console.print(f"[red]invalid_input[/]: --feed : « {feed[:40]} » n'est pas de la forme indicateur=part "
+                          f"({', '.join(FIGURES)})")
+            raise typer.Exit(2)
+        parsed[key.strip()] = figure.strip()
+    return parsed
+
+
+@import_app.command("achats")
+def import_achats(
+    file: Annotated[Path, typer.Argument(help="fichier CSV (virgule, point-virgule ou tabulation) ou XLSX",
+                                         exists=True, dir_okay=False, readable=True)],
+    plan_id: PlanOption,
+    member: MemberOption,
+    feed: Annotated[list[str] | None, typer.Option(
+        "--feed", help="indicateur du plan alimenté par une part, ex. egalim_share=part_egalim (répétable)")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="SIRET de qui importe (par défaut : le membre)")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="date de l'import, aaaa-mm-jj (par défaut : aujourd'hui)")
+                  ] = None,
+    command_id: Annotated[str | None, typer.Option("--command-id", help="id pour rejouer sans risque")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Importe les achats d'un membre (format ma cantine, 12 ou 8 colonnes) : tout ou rien."""
+    progres = open_app(data_dir)
+    member_id = organisation_id(member)
+    content = file.read_bytes()
+    try:
+        result = progres.import_purchases(
+            plan_id, member_id, base64.b64encode(content).decode(), file.name,
+            organisation_id(by) if by else member_id, on or date.today().isoformat(), parse_feeds(feed or []),
+            command_id=command_id)
+    except PurchaseFileRefused as error:
+        console.print(f"[red]{error.code}[/]: fichier refusé, rien n'est importé ({len(error.errors)} erreur(s)) :")
+        for line in error.errors[:200]:
+            console.print(f"  - {line}", markup=False)
+        raise typer.Exit(2) from None
+    purchase_import = progres.repository.get(UUID(result.id))
+    console.print(f"Import accepté : {purchase_import.line_count} achats ({purchase_import.file_format}), "
+                  f"sha256 {purchase_import.sha256}, import {result.id}, position {result.position}"
+                  + (" (rejoué)" if result.replayed else ""))
+
+
+def register_of(progres: Progres, plan_id: str, member: str) -> PurchaseRegister:
+    register_id = PurchaseRegister.create_id(UUID(plan_id), UUID(organisation_id(member)))
+    if not progres.exists(register_id):
+        console.print("[red]not_found[/]: aucun achat importé pour ce membre dans ce plan")
+        raise typer.Exit(2)
+    register = progres.repository.get(register_id)
+    assert isinstance(register, PurchaseRegister)
+    return register
+
+
+def plain(value: Any) -> Any:
+    return None if value is None else str(value)
+
+
+@egalim_app.command("parts")
+def egalim_parts(
+    plan_id: PlanOption,
+    member: MemberOption,
+    start: Annotated[str, typer.Option("--from", help="premier jour, aaaa-mm-jj")],
+    end: Annotated[str, typer.Option("--to", help="dernier jour, aaaa-mm-jj")],
+    as_json: Annotated[bool, typer.Option("--json", help="en JSON")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Les parts EGalim d'un membre sur une période (en %), et par famille de produits."""
+    register = register_of(open_app(data_dir), plan_id, member)
+    figures = period_totals(register.totals, date.fromisoformat(start), date.fromisoformat(end))
+    computed, families = shares(figures), by_family(figures)
+    if as_json:
+        print(json.dumps({"parts": {k: plain(v) for k, v in computed.items()},
+                          "familles": {f: {k: plain(v) for k, v in row.items()} for f, row in families.items()}},
+                         ensure_ascii=False, indent=2))
+        return
+    table = Table("Part", "Valeur")
+    for name, value in computed.items():
+        table.add_row(name, "-" if value is None else str(value))
+    console.print(table)
+    by = Table("Famille", "Total € HT", "Bio", "SIQO", "Autres EGalim", "Ext./perf.", "Part EGalim %")
+    for name, row in families.items():
+        by.add_row(name, str(row["valeur_totale"]), str(row["valeur_bio"]), str(row["valeur_siqo"]),
+                   str(row["valeur_egalim_autres"]), str(row["valeur_externalites_performance"]),
+                   str(row["part_egalim"]))
+    console.print(by)
+
+
+@egalim_app.command("teledeclaration")
+def egalim_teledeclaration(
+    plan_id: PlanOption,
+    member: MemberOption,
+    year: Annotated[int, typer.Option("--year", help="année civile des achats")],
+    data_dir: DataDir = None,
+) -> None:
+    """Les valeurs annuelles d'un membre sous les noms de champs du bilan ma cantine (JSON, € HT)."""
+    register = register_of(open_app(data_dir), plan_id, member)
+    figures = period_totals(register.totals, date(year, 1, 1), date(year, 12, 31))
+    print(json.dumps({"annee": year, **{k: str(v) for k, v in diagnostic(figures, year).items()}},
+                     ensure_ascii=False, indent=2))
