@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 QUOTED_PREFIX = 60
+COMPOSED = ("rule", "summary")
 
 
 def _shorten(value: Any) -> Any:
@@ -30,7 +31,8 @@ class DomainError(Exception):
     @property
     def message(self) -> str:
         # A message quotes what the client sent (an id, a SIRET): never more than a short prefix of it.
-        text = self.template.format(**{k: _shorten(v) for k, v in self.details.items()})
+        # A `rule` or `summary` is the domain's own sentence (it quotes values itself, briefly): kept whole.
+        text = self.template.format(**{k: v if k in COMPOSED else _shorten(v) for k, v in self.details.items()})
         return f"{self.field}: {text}" if self.field else text
 
     def as_dict(self) -> dict[str, Any]:
