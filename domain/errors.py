@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+QUOTED_PREFIX = 60
+COMPOSED = ("rule", "summary")
+
+
+def _shorten(value: Any) -> Any:
+    text = value if isinstance(value, str) else None
+    return text[:QUOTED_PREFIX] + "…" if text is not None and len(text) > QUOTED_PREFIX else value
+
 
 class DomainError(Exception):
     """A command was refused by a rule of the domain; nothing was written."""
@@ -22,7 +30,9 @@ class DomainError(Exception):
 
     @property
     def message(self) -> str:
-        text = self.template.format(**self.details)
+        # A message quotes what the client sent (an id, a SIRET): never more than a short prefix of it.
+        # A `rule` or `summary` is the domain's own sentence (it quotes values itself, briefly): kept whole.
+        text = self.template.format(**{k: v if k in COMPOSED else _shorten(v) for k, v in self.details.items()})
         return f"{self.field}: {text}" if self.field else text
 
     def as_dict(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from progres.domain.errors import DomainError
 from progres.graphql.context import actor_of, context_of, off_loop
+from progres.graphql.inputs import check_json_shapes
 from progres.graphql.types import DocumentInput, MutationResult, UserError
 from progres.services.applications import acting_for
 from progres.services.commands import Progres
@@ -85,6 +86,7 @@ def make_mutation(command: str) -> Any:
         services, actor = context_of(info).services, actor_of(info)
         arguments = {renamed.get(k, k): plain_argument(v) for k, v in kwargs.items()}
         try:
+            check_json_shapes(signature, arguments, camel)
             await off_loop(services.access.authorize_command, actor, command, arguments)
             result = await off_loop(run_as, actor.organisation_id, getattr(services.app, command), arguments)
         except DomainError as error:

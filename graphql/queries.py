@@ -44,6 +44,14 @@ def position_cursor(after: str | None) -> int:
         raise InvalidInput("after", rule="an event cursor is a log position") from None
 
 
+def check_positions(position: int | None = None, min_position: int | None = None) -> None:
+    """Log positions start at 1 (`minPosition` 0 asks for nothing): a negative one is a client's mistake."""
+    if position is not None and position < 1:
+        raise InvalidInput("position", rule="a log position is a whole number from 1")
+    if min_position is not None and min_position < 0:
+        raise InvalidInput("minPosition", rule="a log position is a whole number from 0")
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Organisations known to the platform.", permission_classes=AUTH)
@@ -63,10 +71,13 @@ class Query:
                       permission_classes=AUTH)
     async def plan(self, info: Info, id: strawberry.ID, min_position: int | None = None) -> Plan:
         services, actor = context_of(info).services, actor_of(info)
+        check_positions(min_position=min_position)
         if min_position:
             await off_loop(services.models.fresh, min_position)
         groupement_id, parties = await off_loop(services.access.readable_plan, actor, str(id))
         ledger = (await off_loop(services.models.ledgers, [groupement_id]))[groupement_id]
+        if str(id) not in ledger["plans"]:  # the id of another entity of a groupement the caller may read
+            raise Unknown("id", kind="plan", id=id)
         return Plan.from_ledger(ledger, str(id), services.access.visible_members(actor, parties))
 
     @strawberry.field(description="What a member sees of a plan, now or as of a time or log position.",
@@ -75,6 +86,7 @@ class Query:
                           as_of: str | None = None, position: int | None = None,
                           min_position: int | None = None) -> MemberView:
         services, actor = context_of(info).services, actor_of(info)
+        check_positions(position, min_position)
 
         def read() -> dict | None:  # one trip off the event loop for the whole read
             services.access.check_member_view(actor, str(plan_id), str(member_id))
@@ -92,6 +104,7 @@ class Query:
     async def plan_balance(self, info: Info, plan_id: strawberry.ID, as_of: str | None = None,
                            position: int | None = None, min_position: int | None = None) -> PlanBalance:
         services, actor = context_of(info).services, actor_of(info)
+        check_positions(position, min_position)
 
         def read() -> dict | None:
             _, parties = services.access.readable_plan(actor, str(plan_id))

@@ -7,18 +7,11 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.extensions.disable_introspection import DisableIntrospection
 
 from progres.domain.errors import DomainError
+from progres.graphql.limits import DocumentLimits, Limits
 from progres.graphql.mutations import Mutation
 from progres.graphql.queries import Query
 from progres.graphql.subscriptions import Subscription
@@ -58,13 +51,18 @@ def shown_to_clients(error: GraphQLError) -> bool:
     return isinstance(original, DomainError | PermissionError | ValueError | GraphQLError)
 
 
+def answered_errors(context: Any) -> list[GraphQLError]:
+    """The errors of the answer: the result's, or those met before execution (a syntax error, a limit) when
+    the request stopped there and no result was recorded."""
+    return list(getattr(context.result, "errors", None) or context.pre_execution_errors or [])
+
+
 class ErrorCodes(SchemaExtension):
     """Gives every error a client can act on a stable code (and the field at fault) in its extensions."""
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or []:
+        for error in answered_errors(self.execution_context):
             original = error.original_error
             if isinstance(original, DomainError):
                 error.extensions = {**(error.extensions or {}), "code": original.code, "field": original.field}
@@ -74,6 +72,39 @@ class ErrorCodes(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": "bad_request"}
 
 
+class MaskInternal(MaskErrors):
+    """Masked errors say `internal` (never `bad_request`): the client did nothing wrong it could fix."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "internal"}
+        return masked
+
+
+MAX_MESSAGE = 500
+
+
+class BoundedMessages(SchemaExtension):
+    """No error message repeats a long input: whatever a message quotes, it stops after a short prefix."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        for error in answered_errors(self.execution_context):
+            if len(error.message) > MAX_MESSAGE:
+                error.message = error.message[:MAX_MESSAGE] + "…"
+
+
+class ProgresSchema(strawberry.Schema):
+    """Logs only the errors it masks (unexpected ones): a refused document or a client's mistake is answered
+    with its code, not written to the log with a traceback (abusive traffic would flood the log and the loop)."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:  # syntax errors stop a request before any extension sees its answer: code them here
+            if error.original_error is None and "code" not in (error.extensions or {}):
+                error.extensions = {**(error.extensions or {}), "code": "bad_request"}
+        super().process_errors([e for e in errors if not shown_to_clients(e)], execution_context)
+
+
 describe_fields(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure,
                 Indicator, Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView,
                 PlanBalance, DocumentInput, EventFilter)
@@ -81,19 +112,21 @@ describe_fields(UserError, MutationResult, ReplayStep, PageInfo, Organisation, M
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    production = settings.environment == "production"
+    limits = Limits(settings.graphql_max_depth, settings.graphql_max_fields, settings.graphql_max_aliases)
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=256),  # clients repeat the same operations: parse and validate them once
-        lambda: ValidationCache(maxsize=256),
-        ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-        lambda: MaskErrors(should_mask_error=lambda error: not shown_to_clients(error),
-                           error_message="internal error: it was logged; try again or tell the platform's operators"),
+        # Depth, fields and aliases costed with each fragment once, then validation (cached): graphql/limits.py.
+        lambda: DocumentLimits(limits, hide_suggestions=production),
+        BoundedMessages,
+        ErrorCodes,
+        lambda: MaskInternal(should_mask_error=lambda error: not shown_to_clients(error),
+                             error_message="internal error: it was logged; try again or tell the platform's operators"),
     ]
-    if settings.environment == "production":
+    if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    return ProgresSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 
 schema = build_schema(Settings(environment="development"))

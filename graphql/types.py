@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
+from progres.domain.errors import InvalidInput
+
 T = TypeVar("T")
 
 
@@ -62,12 +64,12 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)[1]) + 1
     except (ValueError, IndexError):
-        raise ValueError(f"'{cursor}' is not a cursor of this list") from None
+        raise InvalidInput("after", rule="not a cursor of this list") from None
 
 
 def paginate(items: list[Any], first: int, after: str | None) -> Connection[Any]:
     if not 0 < first <= 500:
-        raise ValueError("first: ask for 1 to 500 items")
+        raise InvalidInput("first", rule="ask for 1 to 500 items")
     start = decode_cursor(after)
     page = items[start:start + first]
     edges = [Edge(cursor=encode_cursor(start + i), node=node) for i, node in enumerate(page)]
@@ -275,8 +277,8 @@ class Plan:
     actions: list[Action]
     resources: JSON
     milestones: JSON
-    gain_sharing: JSON
-    governance: JSON
+    gain_sharing: JSON | None  # null until the plan defines it
+    governance: JSON | None
     all_proposals: strawberry.Private[list[Proposal]]
     reviews: list[Review]
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from progres.domain.errors import NotFound
 from progres.projections.ledger import Ledger, Route, apply, new_ledger, route_of
 from progres.projections.member_view import member_view
 from progres.projections.plan_balance import plan_balance
@@ -32,8 +33,11 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-class UnknownPlan(LookupError):
-    pass
+class UnknownPlan(NotFound, LookupError):
+    """No such plan, or not yet at that position or time: a client's question, answered with a code."""
+
+    code = "not_found"
+    template = "no plan {id} at that point of the log"
 
 
 class _LazyRoutes(dict[str, Route]):
@@ -85,10 +89,10 @@ class AsOf:
     def plan_ledger(self, plan_id: str, position: int) -> Ledger:
         route = self.store.route(self.projection, plan_id)
         if route is None:
-            raise UnknownPlan(plan_id)
+            raise UnknownPlan("position", id=plan_id)
         ledger = self.ledger(route.groupement_id, position)
         if plan_id not in ledger["plans"]:
-            raise UnknownPlan(plan_id)
+            raise UnknownPlan("position", id=plan_id)
         return ledger
 
     def plan_balance(self, plan_id: str, position: int | None = None, timestamp: str | None = None) -> dict[str, Any]:

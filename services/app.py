@@ -21,6 +21,7 @@ from progres.graphql.ide import OfflineGraphiQL, mount_graphiql
 from progres.graphql.schema import build_schema
 from progres.graphql.ws import CredentialsRefused, WebSocketIdentity
 from progres.services.cors import install_cors
+from progres.services.http_limits import RequestGuard, RequestLimits
 from progres.services.identity import LOOPBACK, LocalIssuer, TokenRefused, TokenRules, TokenValidator, actor_from_claims
 from progres.services.policy import Actor
 from progres.services.settings import Settings
@@ -115,6 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allowed_origins=settings.cors_origins)
     api = FastAPI(title="progres", lifespan=lifespan)
     api.include_router(router, prefix="/graphql")
+    # Checked per connection before anything is parsed: loopback (local identity), token (production), body.
+    # Added before CORS so that CORS stays outermost: refusals carry its headers, preflights never reach it.
+    api.add_middleware(RequestGuard, limits=RequestLimits(  # type: ignore[arg-type]
+        settings.max_body_bytes, settings.max_json_depth, loopback_only=not settings.oidc_issuer,
+        token_required=settings.environment == "production"))
     install_cors(api, settings.cors_origins)
     if development:
         mount_graphiql(api)

@@ -389,11 +389,12 @@ def serve(
                   f"{settings.describe_store()}, identité : {identity})")
     if settings.workers > 1:
         uvicorn.run("progres.services.app:create_app", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level="warning")
+                    workers=settings.workers, log_level="warning", ws_max_size=settings.max_body_bytes)
     else:
         from progres.services.app import create_app  # noqa: PLC0415
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                    ws_max_size=settings.max_body_bytes)
 
 
 audit = typer.Typer(help="Audit: tamper evidence of the log, replay of a plan's history.", no_args_is_help=True)

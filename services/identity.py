@@ -71,7 +71,8 @@ class TokenValidator:
         except jwt.DecodeError:
             raise TokenRefused("malformed_token", "the bearer token is not a JWT") from None
         if header.get("alg") != ALGORITHM:
-            raise TokenRefused("algorithm_refused", f"only {ALGORITHM} tokens are accepted, not {header.get('alg')}")
+            raise TokenRefused("algorithm_refused",
+                               f"only {ALGORITHM} tokens are accepted, not {shorten(header.get('alg'))}")
         key = self.signing_key(token, header.get("kid"))
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -90,9 +91,35 @@ class TokenValidator:
             raise TokenRefused("bad_signature", "the token's signature does not match its content") from None
         except jwt.InvalidTokenError as error:
             raise TokenRefused("invalid_token", f"the token is not acceptable: {error}") from None
+        check_claim_types(claims)
         if claims.get("azp") not in self.rules.allowed_azp:
-            raise TokenRefused("azp_refused", f"tokens obtained by client {claims.get('azp')!r} are not accepted")
+            raise TokenRefused("azp_refused",
+                               f"tokens obtained by client {shorten(claims.get('azp'))!r} are not accepted")
         return claims
+
+
+NUMERIC_DATES = ("exp", "iat", "nbf")
+
+
+def check_claim_types(claims: Mapping[str, Any]) -> None:
+    """RFC 7519 NumericDates are JSON numbers (PyJWT also accepts numeric strings), and `realm_access` is an
+    object whose `roles` are strings: a token of any other shape is refused with a code, never a 500."""
+    for name in NUMERIC_DATES:
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise TokenRefused("invalid_token", f"the token's `{name}` claim is not a number")
+    realm_access = claims.get("realm_access", {})
+    roles = realm_access.get("roles", []) if isinstance(realm_access, dict) else None
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise TokenRefused("invalid_token", "the token's `realm_access.roles` claim is not a list of roles")
+    if not isinstance(claims.get("organization", []), list | dict):
+        raise TokenRefused("invalid_token", "the token's `organization` claim is not a list or an object")
+
+
+def shorten(text: str | None, limit: int = 40) -> str:
+    """A short prefix of a value the client sent, for a message that names it."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def organisations_of(claims: Mapping[str, Any]) -> set[str]:
@@ -110,14 +137,14 @@ def actor_from_claims(claims: Mapping[str, Any], organisation: str | None, role:
     if not organisation:
         raise TokenRefused("organisation_missing", "say which organisation acts (X-Progres-Organisation: SIRET)")
     if organisation not in organisations_of(claims):
-        raise TokenRefused("organisation_not_in_token", f"the user does not belong to organisation {organisation}",
-                           status=403)
+        raise TokenRefused("organisation_not_in_token",
+                           f"the user does not belong to organisation {shorten(organisation)}", status=403)
     granted = {r.value for r in Role} & set(claims.get("realm_access", {}).get("roles", []))
     if role is None and len(granted) == 1:
         role = next(iter(granted))
     if role is None or role not in granted:
-        raise TokenRefused("role_not_in_token", f"role {role!r} is not one of the user's roles {sorted(granted)}",
-                           status=403)
+        raise TokenRefused("role_not_in_token",
+                           f"role {shorten(role)!r} is not one of the user's roles {sorted(granted)}", status=403)
     return Actor(str(Organisation.create_id(organisation)), Role(role))
 
 

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(12, ge=2)
     graphql_max_tokens: int = Field(4000, ge=100)
     graphql_max_aliases: int = Field(20, ge=1)
+    graphql_max_fields: int = Field(
+        1000, ge=10, description="fields of a query once its fragments are expanded (each fragment costed once)")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body (HTTP) or message (WebSocket)")
+    max_json_depth: int = Field(32, ge=4, description="deepest nesting of a request's JSON body")
     oidc_issuer: str | None = Field(
         None, description="issuer of the identity provider (Keycloak realm URL); unset: development identity")
     oidc_audience: str = Field("progres-api", description="audience tokens must be meant for")

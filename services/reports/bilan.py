@@ -20,6 +20,7 @@ from typing import Any
 from progres.projections.indicators import PlanFigures, target_on
 from progres.projections.ledger import Ledger
 from progres.projections.plan_balance import plan_balance
+from progres.services.reports.cells import append_row, csv_cell
 from progres.services.reports.labels import label, status
 
 
@@ -206,13 +207,10 @@ def to_html(report: Report) -> str:
 def to_csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
-    writer.writerow([label("summary"), *[k for k, _ in summary(report)]])
-    writer.writerow(["", *[v for _, v in summary(report)]])
-    for section, header, rows in tables(report):
-        writer.writerow([])
-        writer.writerow([section, *header])
-        for row in rows:
-            writer.writerow(["", *row])
+    rows = [[label("summary"), *[k for k, _ in summary(report)]], ["", *[v for _, v in summary(report)]]]
+    for section, header, lines in tables(report):
+        rows += [[], [section, *header], *[["", *line] for line in lines]]
+    writer.writerows([csv_cell(c) for c in row] for row in rows)  # cells.py: no cell can run as a formula
     return buffer.getvalue()
 
 
@@ -223,12 +221,12 @@ def to_xlsx(report: Report) -> bytes:
     sheet = book.active
     sheet.title = label("summary")[:31]
     for row in summary(report):
-        sheet.append(list(row))
+        append_row(sheet, list(row))
     for section, header, rows in tables(report):
         sheet = book.create_sheet(section[:31])
-        sheet.append(header)
+        append_row(sheet, header)
         for row in rows:
-            sheet.append([str(c) if c is not None else "" for c in row])
+            append_row(sheet, row)  # cells.py: numbers as numbers, text never read as a formula
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

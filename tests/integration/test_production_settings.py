@@ -47,7 +47,9 @@ def test_production_hides_graphiql_and_introspection(provisioned):
 
 
 def test_development_serves_graphiql_and_refuses_the_old_header(sqlite_settings):
-    with TestClient(create_app(sqlite_settings)) as client:
+    # The local identity mode serves loopback connections only: the test client says it connects on loopback.
+    with TestClient(create_app(sqlite_settings), base_url="http://127.0.0.1",
+                    client=("127.0.0.1", 50000)) as client:
         assert client.get("/graphql", headers={"accept": "text/html"}).status_code == 200
         introspection = client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
         assert introspection.json()["data"]["__schema"]["queryType"]["name"] == "Query"
