@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +34,10 @@ def served(env: dict[str, str], port: int | None = None, log: IO[str] | None = N
                                  capture_output=True, text=True, timeout=timeout, check=False)
     if initialised.returncode != 0:
         raise ServerDidNotStart(f"progres init failed: {initialised.stderr[-2000:]}")
+    # The server's log goes to a file, never to an unread pipe: a server that logs much would block on a full pipe.
+    own_log = tempfile.TemporaryFile("w+") if log is None else None  # noqa: SIM115 - closed after the server stops
     process = subprocess.Popen([sys.executable, "-m", "progres.services.cli", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=log or subprocess.PIPE, text=True)
+                               env=env, stdout=subprocess.DEVNULL, stderr=log or own_log, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:
@@ -45,7 +48,10 @@ def served(env: dict[str, str], port: int | None = None, log: IO[str] | None = N
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                said = process.stderr.read()[-2000:] if process.stderr else ""
+                said = ""
+                if own_log is not None:
+                    own_log.seek(0)
+                    said = own_log.read()[-2000:]
                 raise ServerDidNotStart(f"progres serve did not become ready: {said}")
             time.sleep(0.2)
         yield url
@@ -55,3 +61,5 @@ def served(env: dict[str, str], port: int | None = None, log: IO[str] | None = N
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        if own_log is not None:
+            own_log.close()
