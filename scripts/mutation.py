@@ -9,9 +9,9 @@ import root `progres` onto its own top-level folders (pyproject's package-dir), 
 cannot follow, so the copy is laid out as a plain `progres/` package beside `tests/`. The tests that
 kill mutants are the fast in-memory unit tests (FAST_TESTS); slow ones are left out of the loop.
 
-`run` exits 1 when a mutant survives on a rule check: a `raise` of a named domain error, a condition
-or comparison of a function that raises one, a predicate such a rule relies on (RULE_PREDICATES), or
-the access rules of `Policy`.
+`run` exits 1 when a mutant survives on a rule check: a `raise` of a named domain error (its error,
+field and message), the condition of an `if` in a function that raises one, a predicate such a rule
+relies on (RULE_PREDICATES), or the access rules of `Policy`.
 """
 
 from __future__ import annotations
@@ -154,7 +154,8 @@ def lines_of(node: ast.AST) -> set[int]:
 
 
 def rule_lines(function: Function, errors: set[str], predicate: bool) -> set[int]:
-    """Lines of a function where a mutant changes whether, or how, a rule fires."""
+    """Lines of a function where a mutant changes whether, or how, a rule fires: its named raises and
+    the conditions of its `if` statements (a predicate listed in RULE_PREDICATES: all of it)."""
     if predicate:
         return lines_of(function.node) - {function.node.lineno}
     if not function.raises:
@@ -163,10 +164,8 @@ def rule_lines(function: Function, errors: set[str], predicate: bool) -> set[int
     for node in ast.walk(function.node):
         if is_rule_raise(node, errors):
             lines |= lines_of(node)
-        elif isinstance(node, ast.If | ast.While):
+        elif isinstance(node, ast.If | ast.While):  # the conditions deciding whether the rule fires
             lines |= lines_of(node.test)
-        elif isinstance(node, ast.Compare | ast.BoolOp | ast.IfExp):
-            lines |= lines_of(node)
     return lines
 
 
@@ -244,7 +243,8 @@ def collect(root: Path) -> Results:
             changed = generated.get(mangled)
             if source and original and changed:
                 offset = source.node.lineno - original.lineno
-                line = first_difference(original, changed, original.lineno)
+                line = first_difference(ast.Module(original.body + [original.args], []),  # not the name
+                                        ast.Module(changed.body + [changed.args], []), original.lineno)
                 if line is not None:
                     mutant.line = line + offset
                     predicate = (path, qualname) in RULE_PREDICATES
