@@ -318,8 +318,8 @@ def without(source: str, node: ast.Raise) -> str:
     return "\n".join(lines)
 
 
-def raises(tests: list[str]) -> int:
-    root = stage("raises")
+def raises(tests: list[str], name: str = "raises") -> int:
+    root = stage(name)
     (root / "pyproject.toml").write_text(pytest_section(), encoding="utf-8")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(root)}
     command = [sys.executable, "-m", "pytest", "-x", "-q", "--no-header", "-p", "no:randomly", *tests,
@@ -355,12 +355,13 @@ def main() -> int:
     commands.add_parser("report", help="scores and survivors of the last run")
     raises_parser = commands.add_parser("raises", help="switch each named domain raise off in turn")
     raises_parser.add_argument("--tests", nargs="+", default=[t for t in FAST_TESTS if (REPO / t).exists()])
+    raises_parser.add_argument("--stage", default="raises", help="folder under .cache/mutation (runs side by side)")
     args = parser.parse_args()
     if args.command == "run":
         return run(args.workers)
     if args.command == "report":
         return report(CACHE / "stage")
-    return raises(args.tests)
+    return raises(args.tests, args.stage)
 
 
 if __name__ == "__main__":

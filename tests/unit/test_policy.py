@@ -108,6 +108,7 @@ def test_without_a_groupement_everyone_but_an_admin_is_denied(role):
 def test_check_passes_silently_when_allowed_and_names_actor_and_action_when_denied():
     policy = Policy()
     assert policy.check(Actor(COORD, Role.COORDONNATEUR), MANAGE, parties(False)) is None
+    assert policy.check(Actor(MEMBER, Role.ACHETEUR), RECORD, parties(False), MEMBER) is None
     with pytest.raises(Denied) as caught:
         policy.check(Actor(MEMBER, Role.ACHETEUR), MANAGE, parties(False))
     assert caught.value.code == "forbidden"

@@ -76,7 +76,7 @@ def refused(world: Any, rule: Rule) -> e.DomainError:
         command(world)
     error = caught.value
     expected = rule.message(world) if callable(rule.message) else rule.message
-    assert (error.code, error.field, error.message) == (rule.code, rule.field, expected)
+    assert error.as_dict() == {"code": rule.code, "field": rule.field, "message": expected}
     assert world.head() == head, "a refused command must write nothing"
     return error
 
@@ -411,6 +411,11 @@ RULES = [
                                                 lambda w: w.app.correct_measure(w.m, "même", w.lycees[0],
                                                                                 "2022-07-02", value="30.0")),
          "unchanged_correction", "value", "value: the correction gives the value already recorded"),
+    Rule("a correction changes the assessment", then(
+        lambda w: setattr(w, "m", measure(w, indicator_key="siqo", member_id=None, value=None, assessment="bien",
+                                          recorded_by=w.region).id),
+        lambda w: w.app.correct_measure(w.m, "même", w.region, "2022-07-02", assessment="bien")),
+        "unchanged_correction", "value", "value: the correction gives the value already recorded"),
     Rule("a correction is by an entitled organisation", then(
         lambda w: setattr(w, "m", measure(w).id),
         lambda w: w.app.correct_measure(w.m, "autre", w.lycees[1], "2022-07-02", value="31")),
