@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import fnmatch
 import json
 import os
 import shutil
@@ -243,8 +244,8 @@ def collect(root: Path) -> Results:
             changed = generated.get(mangled)
             if source and original and changed:
                 offset = source.node.lineno - original.lineno
-                line = first_difference(ast.Module(original.body + [original.args], []),  # not the name
-                                        ast.Module(changed.body + [changed.args], []), original.lineno)
+                line = first_difference(ast.Module([*original.body, original.args], []),  # not the name
+                                        ast.Module([*changed.body, changed.args], []), original.lineno)
                 if line is not None:
                     mutant.line = line + offset
                     predicate = (path, qualname) in RULE_PREDICATES
@@ -260,8 +261,10 @@ def score(counts: Counter[str]) -> str:
     return f"{killed}/{total} killed ({100 * killed / total:.1f} %)" if total else "no mutants"
 
 
-def report(root: Path, seconds: float | None = None) -> int:
+def report(root: Path, seconds: float | None = None, only: list[str] | None = None) -> int:
     results = collect(root)
+    if only:  # a partial run: the mutants it was asked to try
+        results.mutants = [m for m in results.mutants if any(fnmatch.fnmatch(m.name, p) for p in only)]
     overall, rules = results.counts(), results.counts(rule_only=True)
     survivors = [m for m in results.mutants if m.status not in (KILLED, TIMEOUT)]
     rule_survivors = [m for m in survivors if m.rule]
@@ -281,21 +284,23 @@ def report(root: Path, seconds: float | None = None) -> int:
     (CACHE / "last-report.txt").write_text(text + "\n", encoding="utf-8")
     print(f"(written to {CACHE.relative_to(REPO) / 'last-report.txt'}; `mutmut show NAME` in {root.relative_to(REPO)} "
           "shows a mutant)")
+    if any(m.status == OTHER for m in results.mutants):
+        print("some mutants were not tried (an interrupted run?): the scores above count them as not killed")
     return 1 if rule_survivors else 0
 
 
-def run(workers: int) -> int:
-    root = stage("stage")
+def run(workers: int, only: list[str], name: str = "stage") -> int:
+    root = stage(name)
     write_mutmut_config(root)
     start = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run([str(VENV_BIN / "mutmut"), "run", "--max-children", str(workers)], cwd=root, env=env,
-                          check=False, stdout=subprocess.DEVNULL)
+    done = subprocess.run([str(VENV_BIN / "mutmut"), "run", "--max-children", str(workers), *only], cwd=root,
+                          env=env, check=False, stdout=subprocess.DEVNULL)
     seconds = time.monotonic() - start
     if done.returncode != 0:
         print(f"mutmut failed (exit {done.returncode}); run it in {root} to see why", file=sys.stderr)
         return 2
-    return report(root, seconds)
+    return report(root, seconds, only)
 
 
 # The coarse check of issue 11: each named `raise` switched off in turn
@@ -352,13 +357,15 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="mutmut over domain/ and services/policy.py")
     run_parser.add_argument("--workers", type=int, default=2)
+    run_parser.add_argument("--only", nargs="+", default=[], metavar="GLOB",
+                            help="mutant names to try (e.g. 'progres.services.policy.*'), in .cache/mutation/only")
     commands.add_parser("report", help="scores and survivors of the last run")
     raises_parser = commands.add_parser("raises", help="switch each named domain raise off in turn")
     raises_parser.add_argument("--tests", nargs="+", default=[t for t in FAST_TESTS if (REPO / t).exists()])
     raises_parser.add_argument("--stage", default="raises", help="folder under .cache/mutation (runs side by side)")
     args = parser.parse_args()
     if args.command == "run":
-        return run(args.workers)
+        return run(args.workers, args.only, "only" if args.only else "stage")
     if args.command == "report":
         return report(CACHE / "stage")
     return raises(args.tests, args.stage)
