@@ -111,4 +111,4 @@ class Policy:
 
     def check(self, actor: Actor, action: str, parties: Parties | None, subject: str | None = None) -> None:
         if not self.allowed(actor, action, parties, subject):
-            raise Denied(None, actor=f"{actor.role.value} of organisation {actor.organisation_id}", action=action)
+            raise Denied(actor=f"{actor.role.value} of organisation {actor.organisation_id}", action=action)

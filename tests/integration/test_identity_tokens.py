@@ -167,11 +167,15 @@ def test_a_server_with_an_identity_provider_takes_tokens_and_writes_nothing_for_
 
     app = bootstrap(sqlite_settings)
     scenario = run_seed_scenario(app)
+    # The seed's plan is closed by its bilan final: the target is a plan the coordonnateur can still write.
+    marche = app.notify_marche(scenario.groupement, "M-OUVERT", "Fruits", "03222000-3", "fournitures",
+                               [scenario.titulaire], "50000", 12, "2024-01-01").id
+    plan = app.draw_up_plan(marche, "Plan ouvert").id
     head = app.max_notification_id()
     # The test's JWKS endpoint stands for the realm's.
     settings = sqlite_settings.model_copy(update={"oidc_issuer": ISSUER, "oidc_jwks_url": keys.url})
     with TestClient(create_app(settings)) as client:
-        mutation = f'mutation {{ addAxis(planId: "{scenario.plan}", key: "x", title: "X") {{ ok error {{ code }} }} }}'
+        mutation = f'mutation {{ addAxis(planId: "{plan}", key: "x", title: "X") {{ ok error {{ code }} }} }}'
         query = f'{{ planBalance(planId: "{scenario.plan}") {{ final }} }}'
         for token, expected in ((mint(keys, exp=int(time.time()) - 3600), "token_expired"),
                                 (mint(keys, kid="stranger"), "unknown_key"),
@@ -180,9 +184,13 @@ def test_a_server_with_an_identity_provider_takes_tokens_and_writes_nothing_for_
                 "authorization": f"Bearer {token}", "x-progres-organisation": SIRET})
             assert answer.status_code in (401, 403)
             assert answer.json()["errors"][0]["extensions"]["code"] == expected
-        unsigned = client.post("/graphql", json={"query": query}, headers={"x-progres-organisation": SIRET})
+        unsigned = client.post("/graphql", json={"query": mutation}, headers={"x-progres-organisation": SIRET})
         assert unsigned.json()["errors"][0]["extensions"]["code"] == "unauthenticated"
+        assert app.max_notification_id() == head, "refused requests wrote nothing"
         good = client.post("/graphql", json={"query": query}, headers={
             "authorization": f"Bearer {mint(keys)}", "x-progres-organisation": SIRET})
         assert good.status_code == 200, good.text
-    assert app.max_notification_id() == head, "refused requests wrote nothing"
+        written = client.post("/graphql", json={"query": mutation}, headers={
+            "authorization": f"Bearer {mint(keys)}", "x-progres-organisation": SIRET})
+        assert written.json() == {"data": {"addAxis": {"ok": True, "error": None}}}, written.text
+    assert app.max_notification_id() == head + 1, "the same mutation with a good token writes"

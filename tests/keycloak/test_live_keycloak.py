@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from progres.domain.values import siret_with_key
+from progres.services.bootstrap import bootstrap
 from progres.services.demo import AUDITOR, LYCEES, REGION, TITULAIRE
 
 pytestmark = [pytest.mark.postgres]
@@ -152,18 +153,46 @@ KINDS = ["expired", "not yet valid", "wrong issuer", "wrong audience", "unknown 
          "HS256 with the public key", "tampered payload", "missing organisation claim", "another organisation"]
 
 
+ADD_AXIS = "mutation($p: ID!, $k: String!) { addAxis(planId: $p, key: $k, title: \"Axe\") { ok error { code } } }"
+
+
+@pytest.fixture(scope="module")
+def open_plan(trusting_server) -> str:
+    """A plan the coordonnateur can still write (the seed's is closed by its bilan final)."""
+    s = trusting_server.scenario
+    app = bootstrap(trusting_server.settings)
+    try:
+        marche = app.notify_marche(s.groupement, "M-OUVERT", "Fruits", "03222000-3", "fournitures", [s.titulaire],
+                                   "50000", 12, "2024-01-01").id
+        return str(app.draw_up_plan(marche, "Plan ouvert").id)
+    finally:
+        app.close()
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_forged_or_broken_token_is_refused_and_writes_nothing(keycloak, trusting_server, kind):
+def test_a_forged_or_broken_token_is_refused_and_writes_nothing(keycloak, trusting_server, open_plan, kind):
     token, organisation = forged(keycloak, kind)
     head = trusting_server.log_head()
-    answer = trusting_server.graphql(
-        "mutation($p: ID!) { addAxis(planId: $p, key: \"forged\", title: \"F\") { ok } }", token, organisation,
-        {"p": trusting_server.scenario.plan})
+    answer = trusting_server.graphql(ADD_AXIS, token, organisation, {"p": open_plan, "k": "forged"})
     assert answer.status_code in (401, 403), answer.text
     error = answer.json()["errors"][0]
     assert error["extensions"]["code"] != "internal_error"
     assert error["message"]
     assert trusting_server.log_head() == head
+
+
+def test_the_plan_forged_tokens_target_is_written_with_a_genuine_one(keycloak, trusting_server, open_plan):
+    token, region = keycloak.token("coord.region"), USERS["coord.region"]
+    deadline = time.monotonic() + 30
+    while True:  # the plan was written beside the server: wait until its read side knows it
+        seen = trusting_server.graphql("query($p: ID!) { plan(id: $p) { title } }", token, region, {"p": open_plan})
+        if (seen.json().get("data") or {}).get("plan") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    head = trusting_server.log_head()
+    answer = trusting_server.graphql(ADD_AXIS, token, region, {"p": open_plan, "k": "genuine"})
+    assert answer.json() == {"data": {"addAxis": {"ok": True, "error": None}}}, answer.text
+    assert trusting_server.log_head() == head + 1
 
 
 def test_keycloak_sync_run_twice_changes_nothing_the_second_time(keycloak, trusting_server):

@@ -1,0 +1,769 @@
+"""Every rule of the domain, one case each: the command is refused with the rule's own code, field and
+message, and nothing is written; beside it, the nearest case the rule lets through (its boundary).
+
+A rule switched off, or a comparison moved by one, fails here (`scripts/mutation` checks it: see
+docs/testing.md). Cases run on the in-memory application of the `world` fixture, or on the domain's
+pure functions, so that the mutation run stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from progres.domain import errors as e
+from progres.domain.avenants import AvenantChanges, LegalBasis, check_avenant
+from progres.domain.groupements import Groupement
+from progres.domain.marches import PARTICULARS
+from progres.domain.values import (
+    DocumentRef,
+    MarcheNature,
+    Period,
+    Siret,
+    luhn_valid,
+    parse_date,
+    parse_decimal,
+    parse_enum,
+    require_text,
+    siret_with_key,
+)
+
+Command = Callable[[Any], Any]
+SHA = "a" * 64
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A refusal: the command (given the world), and the error it must raise."""
+
+    name: str
+    command: Command | Steps
+    code: str
+    field: str | None
+    message: str | Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Steps:
+    """Set-up steps, then the command under test: only the last one is checked for writing nothing."""
+
+    setup: tuple[Command, ...]
+    last: Command
+
+
+def then(*steps: Command) -> Steps:
+    return Steps(steps[:-1], steps[-1])
+
+
+def prepare(world: Any, command: Command | Steps) -> Command:
+    if isinstance(command, Steps):
+        for step in command.setup:
+            step(world)
+        return command.last
+    return command
+
+
+def refused(world: Any, rule: Rule) -> e.DomainError:
+    command = prepare(world, rule.command)
+    head = world.head()
+    with pytest.raises(e.DomainError) as caught:
+        command(world)
+    error = caught.value
+    expected = rule.message(world) if callable(rule.message) else rule.message
+    assert error.as_dict() == {"code": rule.code, "field": rule.field, "message": expected}
+    assert world.head() == head, "a refused command must write nothing"
+    return error
+
+
+def accepted(world: Any, command: Command | Steps) -> None:
+    last = prepare(world, command)
+    head = world.head()
+    last(world)
+    assert world.head() > head
+
+
+# Shared steps
+def notify(w: Any, **overrides: Any) -> Any:
+    values = {"groupement_id": w.groupement, "code": "M2", "object": "BOF", "cpv": "15500000-3",
+              "nature": "fournitures", "titulaire_ids": [w.titulaire], "initial_amount": "1000",
+              "duration_months": 12, "notified_on": "2022-01-01"}
+    values.update(overrides)
+    return w.app.notify_marche(**values)
+
+
+def indicator(**overrides: Any) -> dict[str, Any]:
+    spec = {"key": "i2", "objective_key": "criteres", "name": "I", "kind": "quantitative", "unit": "kg",
+            "baseline": 10, "target": 5, "direction": "decrease", "periodicity": "yearly", "scope": "member",
+            "aggregation": "sum"}
+    spec.update(overrides)
+    return spec
+
+
+def qualitative(**overrides: Any) -> dict[str, Any]:
+    spec = {"key": "q1", "objective_key": "criteres", "name": "Q", "kind": "qualitative", "periodicity": "yearly",
+            "scope": "groupement"}
+    spec.update(overrides)
+    return spec
+
+
+def proposal(w: Any, author: str | None = None, on: str = "2022-05-01") -> str:
+    return w.app.submit_proposal(w.plan, author or w.titulaire, "egalim", "innovation", "Idée", "Contenu",
+                                 "Impact attendu", on).id
+
+
+def scheduled(w: Any) -> str:
+    return w.app.schedule_review(w.plan, "Bilan", "2022-07-05").id
+
+
+def held(w: Any, title: str = "Bilan") -> str:
+    review = w.app.schedule_review(w.plan, title, "2022-07-05").id
+    w.app.hold_review(review, "2022-07-05", [{"name": "Acheteur", "function": "buyer"}])
+    return review
+
+
+def avenant(w: Any, basis: str = "R2194-1", changes: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    return w.app.propose_avenant(w.marche, basis, "raison", changes or {"amount_delta": "10"}, **kwargs)
+
+
+def signed(w: Any) -> None:
+    avenant(w)
+    w.app.sign_avenant(w.marche, 1, "2022-06-01")
+
+
+def notified(w: Any) -> None:
+    signed(w)
+    w.app.notify_avenant(w.marche, 1, "2022-06-02")
+
+
+def audit_body(w: Any) -> str:
+    return w.app.register_organisation(siret_with_key("1300000000001"), "Chambre régionale", "audit_body").id
+
+
+def supplier(w: Any) -> str:
+    return w.app.register_organisation(siret_with_key("4190099990001"), "Fromagerie", "supplier").id
+
+
+def with_outsider_admitted_then_left(w: Any) -> None:
+    w.app.admit_member(w.groupement, w.outsider, "2022-01-01")
+    w.app.release_member(w.groupement, w.outsider, "2022-03-01")
+
+
+def other_plan_proposal(w: Any) -> str:
+    marche = notify(w, code="M-AUTRE").id
+    plan = w.app.draw_up_plan(marche, "Autre plan").id
+    w.app.add_axis(plan, "egalim", "EGalim")
+    return w.app.submit_proposal(plan, w.titulaire, "egalim", "innovation", "Idée", "C", "I", "2022-05-01").id
+
+
+def measure(w: Any, **overrides: Any) -> Any:
+    return w.measure(**overrides)
+
+
+def bare_org(w: Any) -> str:
+    return f"organisation {w.outsider} is not an active member on 2023-01-01"
+
+
+RULES = [
+    # Groupements
+    Rule("coordonnateur must be a buyer", lambda w: w.app.constitute_groupement(
+        "GC-2", "G", "Achats", True, w.titulaire, "2021-01-01"), "coordonnateur_must_be_buyer", "coordonnateur",
+        "coordonnateur: the coordonnateur must be a collectivité or an EPLE, not a supplier"),
+    Rule("member must be a buyer", lambda w: w.app.admit_member(w.groupement, w.titulaire, "2022-01-01"),
+         "member_must_be_buyer", "organisation",
+         "organisation: a member must be a collectivité or an EPLE, not a supplier"),
+    Rule("no membership before the convention", lambda w: w.app.admit_member(w.groupement, w.outsider, "2021-05-31"),
+         "date_before_convention", "on", "on: 2021-05-31 is before the convention was signed on 2021-06-01"),
+    Rule("active member joins once", lambda w: w.app.admit_member(w.groupement, w.lycees[0], "2022-01-01"),
+         "already_member", "organisation", "organisation: organisation Lycée 0 is already an active member"),
+    Rule("a member that left rejoins only from the day it left", then(
+        lambda w: w.app.release_member(w.groupement, w.lycees[0], "2022-09-01"),
+        lambda w: w.app.admit_member(w.groupement, w.lycees[0], "2022-08-31")),
+        "already_member", "organisation", "organisation: organisation Lycée 0 is already an active member"),
+    Rule("coordonnateur cannot leave", lambda w: w.app.release_member(w.groupement, w.region, "2023-01-01"),
+         "coordonnateur_cannot_leave", "organisation",
+         "organisation: the coordonnateur cannot leave the groupement it coordinates"),
+    Rule("only a member leaves", lambda w: w.app.release_member(w.groupement, w.outsider, "2023-01-01"),
+         "not_a_member", "organisation", lambda w: f"organisation: {bare_org(w)}"),
+    Rule("a member leaves once", then(with_outsider_admitted_then_left,
+                                      lambda w: w.app.release_member(w.groupement, w.outsider, "2023-01-01")),
+         "not_a_member", "organisation", lambda w: f"organisation: {bare_org(w)}"),
+    Rule("leaving the day one joined", lambda w: w.app.release_member(w.groupement, w.lycees[0], "2021-09-01"),
+         "date_before_membership", "on", "on: leaving on 2021-09-01 is before joining on 2021-09-01"),
+    Rule("auditor must be an audit body", lambda w: w.app.assign_auditor(w.groupement, w.lycees[0]),
+         "auditor_must_be_audit_body", "organisation", "organisation: an auditor must be an audit body, not a eple"),
+    Rule("auditor assigned once", then(lambda w: setattr(w, "aud", audit_body(w)),
+                                       lambda w: w.app.assign_auditor(w.groupement, w.aud),
+                                       lambda w: w.app.assign_auditor(w.groupement, w.aud)),
+         "already_assigned", "organisation", "organisation: organisation Chambre régionale is already assigned"),
+    # Marchés
+    Rule("a marché has a titulaire", lambda w: notify(w, titulaire_ids=[]), "invalid_input", "titulaires",
+         "titulaires: a marché needs at least one titulaire"),
+    Rule("titulaires are suppliers", lambda w: notify(w, titulaire_ids=[w.titulaire, w.lycees[0]]),
+         "titulaire_must_be_supplier", "titulaires", "titulaires: a titulaire must be a supplier, not a eple"),
+    Rule("particulars are known", lambda w: notify(w, particulars={"procedure": "MAPA", "colour": "blue"}),
+         "invalid_input", "particulars.colour", f"particulars.colour: unknown; known: {', '.join(PARTICULARS)}"),
+    Rule("particulars have their type", lambda w: notify(w, particulars={"offres_recues": "3"}),
+         "invalid_input", "particulars.offres_recues", "particulars.offres_recues: must be a int"),
+    Rule("a boolean is not a count", lambda w: notify(w, particulars={"offres_recues": True}),
+         "invalid_input", "particulars.offres_recues", "particulars.offres_recues: must be a int"),
+    Rule("a boolean is not a rate", lambda w: notify(w, particulars={"taux_avance": True}),
+         "invalid_input", "particulars.taux_avance", "particulars.taux_avance: must be a float"),
+    Rule("a DECP id has 16 characters at most", lambda w: notify(w, code="M" * 17), "invalid_input", "code",
+         "code: a DECP marché id has at most 16 characters"),
+    Rule("a CPV code has 8 digits", lambda w: notify(w, cpv="1550000"), "invalid_input", "cpv",
+         "cpv: '1550000' is not a CPV code (8 digits, optionally -check digit)"),
+    Rule("a CPV code is required", lambda w: notify(w, cpv=None), "invalid_input", "cpv",
+         "cpv: 'None' is not a CPV code (8 digits, optionally -check digit)"),
+    Rule("the amount is positive", lambda w: notify(w, initial_amount="0"), "invalid_input", "initial_amount",
+         "initial_amount: the initial amount HT must be positive"),
+    Rule("the duration is positive", lambda w: notify(w, duration_months=0), "invalid_input", "duration_months",
+         "duration_months: the duration must be a positive number of months"),
+    Rule("the duration is a whole number", lambda w: notify(w, duration_months="12"), "invalid_input",
+         "duration_months", "duration_months: the duration must be a positive number of months"),
+    Rule("a marché follows its groupement", lambda w: notify(w, notified_on="2021-05-31"), "invalid_input",
+         "notified_on", "notified_on: a marché is notified after its groupement is constituted"),
+    Rule("a closed marché is read only", then(lambda w: w.app.close_marche(w.marche, "2023-12-31"), avenant),
+         "marche_closed", "marche", "marche: marché 2022-BOF-T is closed: it can only be read"),
+    Rule("a closed marché is closed once", then(lambda w: w.app.close_marche(w.marche, "2023-12-31"),
+                                                lambda w: w.app.close_marche(w.marche, "2024-01-01")),
+         "marche_closed", "marche", "marche: marché 2022-BOF-T is closed: it can only be read"),
+    Rule("an avenant is known by its number", lambda w: w.app.sign_avenant(w.marche, 7, "2022-06-01"),
+         "avenant_not_found", "number", "number: no avenant number 7 on this marché"),
+    Rule("a closed marché cannot close before its notification",
+         lambda w: w.app.close_marche(w.marche, "2021-12-31"), "close_before_notification", "on",
+         "on: closing on 2021-12-31 is before notification on 2022-01-01"),
+    # Avenants
+    Rule("months are whole", lambda w: avenant(w, "R2194-7", {"duration_delta_months": 1.5}), "invalid_input",
+         "changes.duration_delta_months", "changes.duration_delta_months: must be a whole number of months"),
+    Rule("a boolean is not a number of months", lambda w: avenant(w, "R2194-7", {"duration_delta_months": True}),
+         "invalid_input", "changes.duration_delta_months",
+         "changes.duration_delta_months: must be a whole number of months"),
+    Rule("an avenant adds axes only", lambda w: avenant(w, "R2194-7", {"plan_changes": [
+        {"kind": "add_axis", "key": "a", "title": "A"}, {"kind": "drop_axis", "key": "egalim"}]}),
+        "invalid_input", "changes.plan_changes[1].kind", "changes.plan_changes[1].kind: only 'add_axis' is supported"),
+    Rule("an avenant changes something", lambda w: avenant(w, "R2194-7", {"amount_delta": "0"}), "empty_avenant",
+         "changes", "changes: an avenant must change something"),
+    Rule("R2194-1 needs a clause de réexamen", then(
+        lambda w: setattr(w, "m2", notify(w, code="M-SANS-CLAUSE").id),
+        lambda w: w.app.propose_avenant(w.m2, "R2194-1", "raison", {"amount_delta": "10"})),
+        "avenant_basis_not_allowed", "basis",
+        "basis: R2194-1 needs a clause de réexamen in the marché, and this marché has none"),
+    Rule("R2194-6 names the new titulaire", lambda w: avenant(w, "R2194-6", {"amount_delta": "10"}),
+         "avenant_basis_not_allowed", "basis", "basis: R2194-6 is the replacement of the titulaire: name the new one"),
+    Rule("each modification is capped at 50 %", lambda w: avenant(w, "R2194-5", {"amount_delta": "50001"}),
+         "avenant_cap_exceeded", "changes.amount_delta", "changes.amount_delta: R2194-5 allows at most 50 % of "
+         "the initial amount (each modification); this avenant would reach 50.00 %"),
+    Rule("a reduction is capped at 50 % too", lambda w: avenant(w, "R2194-2", {"amount_delta": "-50001"}),
+         "avenant_cap_exceeded", "changes.amount_delta", "changes.amount_delta: R2194-2 allows at most 50 % of "
+         "the initial amount (each modification); this avenant would reach 50.00 %"),
+    Rule("small modifications are capped at 10 % cumulated", then(
+        lambda w: avenant(w, "R2194-8", {"amount_delta": "-6000"}),
+        lambda w: avenant(w, "R2194-9", {"amount_delta": "4001"})),
+        "avenant_cap_exceeded", "changes.amount_delta", "changes.amount_delta: R2194-9 allows at most 10 % of "
+        "the initial amount (cumulated over the small modifications); this avenant would reach 10.00 %"),
+    Rule("small modifications stay below the European threshold", then(
+        lambda w: setattr(w, "m2", notify(w, code="M-GROS", initial_amount="3000000").id),
+        lambda w: w.app.propose_avenant(w.m2, "R2194-8", "raison", {"amount_delta": "216000"})),
+        "avenant_basis_not_allowed", "changes.amount_delta",
+        "changes.amount_delta: small modifications must stay below the European threshold of 216000 € HT"),
+    Rule("an avenant following a decision follows an accepted one", then(
+        lambda w: setattr(w, "p", proposal(w)),
+        lambda w: w.app.decide(held(w), w.p, "rejected", "non"),
+        lambda w: avenant(w, proposal_id=w.p)),
+        "decision_not_accepted", "decision", "decision: an avenant that follows the plan must follow an accepted "
+        "proposition; this one is rejected"),
+    Rule("an avenant following a pending proposition", then(
+        lambda w: setattr(w, "p", proposal(w)), lambda w: avenant(w, proposal_id=w.p)),
+        "decision_not_accepted", "decision", "decision: an avenant that follows the plan must follow an accepted "
+        "proposition; this one is submitted"),
+    Rule("a marché keeps some duration", lambda w: avenant(w, "R2194-7", {"duration_delta_months": -24}),
+         "invalid_input", "changes.duration_delta_months",
+         "changes.duration_delta_months: the marché would have no duration left"),
+    Rule("an avenant is signed once", then(signed, lambda w: w.app.sign_avenant(w.marche, 1, "2022-06-02")),
+         "avenant_wrong_state", "number", "number: avenant 1 is signed: cannot sign it"),
+    Rule("an avenant is signed before it is notified", then(avenant,
+                                                            lambda w: w.app.notify_avenant(w.marche, 1, "2022-06-01")),
+         "avenant_wrong_state", "number", "number: avenant 1 is proposed: cannot notify it"),
+    Rule("an avenant is notified after its signature", then(signed,
+                                                            lambda w: w.app.notify_avenant(w.marche, 1, "2022-05-31")),
+         "invalid_input", "notified_on", "notified_on: an avenant is notified on or after its signature"),
+    Rule("a notified avenant cannot be abandoned", then(notified,
+                                                        lambda w: w.app.abandon_avenant(w.marche, 1, "trop tard")),
+         "avenant_wrong_state", "number", "number: avenant 1 is notified: cannot abandon it"),
+    # Plans
+    Rule("a qualitative indicator has no unit", lambda w: w.app.define_indicator(w.plan, qualitative(unit="kg")),
+         "invalid_indicator", "indicator.unit", "indicator.unit: a qualitative indicator is an assessment and has no "
+         "number, unit or target"),
+    Rule("a qualitative indicator has no trajectory", lambda w: w.app.define_indicator(w.plan, qualitative(
+        trajectory=[{"from": "2022-01-01", "target": 1}])), "invalid_indicator", "indicator.trajectory",
+        "indicator.trajectory: a qualitative indicator is an assessment and has no number, unit or target"),
+    Rule("trajectory steps go forward", lambda w: w.app.define_indicator(w.plan, indicator(target=None, trajectory=[
+        {"from": "2022-01-01", "target": 8}, {"from": "2022-01-01", "target": 5}])), "invalid_indicator",
+        "indicator.trajectory", "indicator.trajectory: trajectory steps must be in strictly increasing dates"),
+    Rule("a quantitative indicator has a target", lambda w: w.app.define_indicator(w.plan, indicator(target=None)),
+         "invalid_indicator", "indicator.target",
+         "indicator.target: a quantitative indicator needs a target or a trajectory"),
+    Rule("a closed plan is read only", then(lambda w: w.app.close_plan_with_bilan_final(w.plan, "2024-01-15", "Fin"),
+                                            lambda w: w.app.commit_resource(w.plan, "titulaire", "Camion")),
+         "plan_closed", "plan", "plan: the plan de progrès is closed by its bilan final: it can only be read"),
+    Rule("axis keys are unique", lambda w: w.app.add_axis(w.plan, "egalim", "Encore"), "duplicate_key", "key",
+         "key: axis egalim already exists in this plan"),
+    Rule("objective keys are unique", lambda w: w.app.add_objective(w.plan, "criteres", "egalim", "T", "moyens"),
+         "duplicate_key", "key", "key: objective criteres already exists in this plan"),
+    Rule("indicator keys are unique", lambda w: w.app.define_indicator(w.plan, indicator(key="siqo")),
+         "duplicate_key", "key", "key: indicator siqo already exists in this plan"),
+    Rule("action keys are unique", lambda w: w.app.plan_action(w.plan, "sourcing", "egalim", "A", "joint",
+                                                                "2022-12-31"),
+         "duplicate_key", "key", "key: action sourcing already exists in this plan"),
+    Rule("milestone keys are unique", then(lambda w: w.app.schedule_milestone(w.plan, "m1", "Jalon", "2022-06-30"),
+                                           lambda w: w.app.schedule_milestone(w.plan, "m1", "Autre", "2022-07-30")),
+         "duplicate_key", "key", "key: milestone m1 already exists in this plan"),
+    Rule("an objective is on a known axis", lambda w: w.app.add_objective(w.plan, "o2", "nope", "T", "moyens"),
+         "unknown_axis", "axis_key", "axis_key: no axis nope in this plan"),
+    Rule("an action is on a known axis", lambda w: w.app.plan_action(w.plan, "a2", "nope", "A", "joint",
+                                                                      "2022-12-31"),
+         "unknown_axis", "axis_key", "axis_key: no axis nope in this plan"),
+    Rule("a measure is of a known indicator", lambda w: measure(w, indicator_key="co2"), "unknown_indicator",
+         "indicator_key", "indicator_key: no indicator co2 in this plan"),
+    Rule("an indicator is of a known objective", lambda w: w.app.define_indicator(w.plan, indicator(
+        objective_key="x")), "unknown_objective", "indicator.objective_key",
+        "indicator.objective_key: no objective x in this plan"),
+    Rule("an action is known", lambda w: w.app.change_action_status(w.plan, "nope", "done", "2022-06-01"),
+         "unknown_action", "action_key", "action_key: no action nope in this plan"),
+    Rule("a done action stays done", then(
+        lambda w: w.app.change_action_status(w.plan, "sourcing", "done", "2022-06-01"),
+        lambda w: w.app.change_action_status(w.plan, "sourcing", "in_progress", "2022-07-01")),
+        "invalid_action_transition", "status", "status: an action cannot go from done to in_progress"),
+    Rule("an action in progress does not go back", then(
+        lambda w: w.app.change_action_status(w.plan, "sourcing", "in_progress", "2022-06-01"),
+        lambda w: w.app.change_action_status(w.plan, "sourcing", "planned", "2022-07-01")),
+        "invalid_action_transition", "status", "status: an action cannot go from in_progress to planned"),
+    Rule("a cancelled action stays cancelled", then(
+        lambda w: w.app.change_action_status(w.plan, "sourcing", "cancelled", "2022-06-01"),
+        lambda w: w.app.change_action_status(w.plan, "sourcing", "done", "2022-07-01")),
+        "invalid_action_transition", "status", "status: an action cannot go from cancelled to done"),
+    Rule("gain shares add up to 100 %", lambda w: w.app.define_gain_sharing(
+        w.plan, "économies", "2021", 12, {"titulaire": 60, "acheteur": 41}, "equal", "rebate"),
+        "invalid_gain_sharing", "shares", "shares: the parties' shares must be positive and add up to 100 %"),
+    Rule("gain shares are positive", lambda w: w.app.define_gain_sharing(
+        w.plan, "économies", "2021", 12, {"titulaire": 110, "acheteur": -10}, "equal", "rebate"),
+        "invalid_gain_sharing", "shares", "shares: the parties' shares must be positive and add up to 100 %"),
+    Rule("members share by volume or equally", lambda w: w.app.define_gain_sharing(
+        w.plan, "économies", "2021", 12, {"titulaire": 50, "acheteur": 50}, "by_size", "rebate"),
+        "invalid_gain_sharing", "member_split",
+        "member_split: members share by 'purchase_volume' or 'equal' parts"),
+    Rule("the gain period is positive", lambda w: w.app.define_gain_sharing(
+        w.plan, "économies", "2021", 0, {"titulaire": 50, "acheteur": 50}, "equal", "rebate"),
+        "invalid_input", "period_months", "period_months: the gain period is a positive number of months"),
+    Rule("the gain period is whole months", lambda w: w.app.define_gain_sharing(
+        w.plan, "économies", "2021", "12", {"titulaire": 50, "acheteur": 50}, "equal", "rebate"),
+        "invalid_input", "period_months", "period_months: the gain period is a positive number of months"),
+    Rule("reviews have a positive frequency", lambda w: w.app.define_governance(w.plan, "Comité", ["acheteur"], 0),
+         "invalid_input", "review_frequency_months",
+         "review_frequency_months: reviews happen every positive number of months"),
+    Rule("review frequency is whole months", lambda w: w.app.define_governance(w.plan, "Comité", ["acheteur"], "6"),
+         "invalid_input", "review_frequency_months",
+         "review_frequency_months: reviews happen every positive number of months"),
+    Rule("governance names a participant", lambda w: w.app.define_governance(w.plan, "Comité", [], 6),
+         "invalid_input", "participants", "participants: name at least one participant"),
+    Rule("a purchase volume is not negative", lambda w: w.app.declare_purchase_volume(w.plan, w.lycees[0], "-0.01"),
+         "invalid_input", "amount", "amount: a purchase volume cannot be negative"),
+    # Measures
+    Rule("a quantitative measure has a value", lambda w: measure(w, value=None), "wrong_value_kind", "value",
+         "value: indicator egalim_share is quantitative: give a number in % and no assessment"),
+    Rule("a quantitative measure has no assessment", lambda w: measure(w, assessment="bien"), "wrong_value_kind",
+         "value", "value: indicator egalim_share is quantitative: give a number in % and no assessment"),
+    Rule("a qualitative measure has no value", lambda w: measure(
+        w, indicator_key="siqo", member_id=None, recorded_by=w.region, value="12"), "wrong_value_kind", "value",
+        "value: indicator siqo is qualitative: give an assessment, not a number"),
+    Rule("a member records its own measures", lambda w: measure(w, recorded_by=w.lycees[1]), "not_entitled",
+         "recorded_by", lambda w: f"recorded_by: organisation {w.lycees[1]} is neither an active member nor the "
+         "titulaire"),
+    Rule("an outsider records nothing", lambda w: measure(w, member_id=w.lycees[0], recorded_by=w.outsider),
+         "not_entitled", "recorded_by", lambda w: f"recorded_by: organisation {w.outsider} is neither an active "
+         "member nor the titulaire"),
+    Rule("a member that left records no more", then(
+        lambda w: w.app.release_member(w.groupement, w.lycees[0], "2022-07-01"),
+        lambda w: measure(w, recorded_on="2022-07-01")),
+        "not_entitled", "recorded_by", lambda w: f"recorded_by: organisation {w.lycees[0]} is neither an active "
+        "member nor the titulaire"),
+    Rule("a member indicator names its member", lambda w: measure(w, member_id=None, recorded_by=w.region),
+         "wrong_scope", "member_id", "member_id: indicator egalim_share is measured per member: name the member"),
+    Rule("a groupement indicator names no member", lambda w: measure(
+        w, indicator_key="siqo", value=None, assessment="bien", recorded_by=w.region), "wrong_scope", "member_id",
+        "member_id: indicator siqo is measured for the whole groupement"),
+    Rule("a measure is for an active member", lambda w: measure(w, member_id=w.outsider, recorded_by=w.region),
+         "inactive_member", "member_id", lambda w: f"member_id: organisation {w.outsider} is not an active member "
+         "of the groupement during 2022-01-01/2022-06-30"),
+    Rule("a measure ends with the marché", lambda w: measure(w, period_start="2023-07-01", period_end="2024-01-01"),
+         "period_outside_marche", "period",
+         "period: period 2023-07-01/2024-01-01 is outside the marché (2022-01-01 to 2023-12-31)"),
+    Rule("a measure starts with the marché", lambda w: measure(w, period_start="2021-12-31", period_end="2022-06-30"),
+         "period_outside_marche", "period",
+         "period: period 2021-12-31/2022-06-30 is outside the marché (2022-01-01 to 2023-12-31)"),
+    Rule("a correction changes the value", then(lambda w: setattr(w, "m", measure(w).id),
+                                                lambda w: w.app.correct_measure(w.m, "même", w.lycees[0],
+                                                                                "2022-07-02", value="30.0")),
+         "unchanged_correction", "value", "value: the correction gives the value already recorded"),
+    Rule("a correction changes the assessment", then(
+        lambda w: setattr(w, "m", measure(w, indicator_key="siqo", member_id=None, value=None, assessment="bien",
+                                          recorded_by=w.region).id),
+        lambda w: w.app.correct_measure(w.m, "même", w.region, "2022-07-02", assessment="bien")),
+        "unchanged_correction", "value", "value: the correction gives the value already recorded"),
+    Rule("a correction is by an entitled organisation", then(
+        lambda w: setattr(w, "m", measure(w).id),
+        lambda w: w.app.correct_measure(w.m, "autre", w.lycees[1], "2022-07-02", value="31")),
+        "not_entitled", "recorded_by", lambda w: f"recorded_by: organisation {w.lycees[1]} is neither an active "
+        "member nor the titulaire"),
+    # Propositions
+    Rule("an outsider does not propose", lambda w: proposal(w, author=w.outsider), "not_entitled", "author_id",
+         lambda w: f"author_id: organisation {w.outsider} is neither an active member nor the titulaire"),
+    Rule("a member that left does not propose", then(with_outsider_admitted_then_left,
+                                                     lambda w: proposal(w, author=w.outsider, on="2022-03-01")),
+         "not_entitled", "author_id",
+         lambda w: f"author_id: organisation {w.outsider} is neither an active member nor the titulaire"),
+    Rule("a proposition is on a known axis", lambda w: w.app.submit_proposal(
+        w.plan, w.titulaire, "nope", "innovation", "T", "C", "I", "2022-05-01"), "unknown_axis", "axis_key",
+        "axis_key: no axis nope in this plan"),
+    Rule("only its author withdraws a proposition", then(
+        lambda w: setattr(w, "p", proposal(w)),
+        lambda w: w.app.withdraw_proposal(w.p, w.lycees[0], "2022-05-02", "non")),
+        "not_entitled", "by", lambda w: f"by: organisation {w.lycees[0]} is neither an active member nor the "
+        "titulaire"),
+    Rule("a decided proposition is not withdrawn", then(
+        lambda w: setattr(w, "p", proposal(w)),
+        lambda w: w.app.decide(held(w), w.p, "rejected", "trop cher"),
+        lambda w: w.app.withdraw_proposal(w.p, w.titulaire, "2022-08-01", "x")),
+        "proposal_not_pending", "proposal_id", "proposal_id: the proposition is rejected: it can no longer be "
+        "withdrawn"),
+    Rule("a withdrawn proposition is not decided", then(
+        lambda w: setattr(w, "p", proposal(w)),
+        lambda w: w.app.withdraw_proposal(w.p, w.titulaire, "2022-05-02", "retirée"),
+        lambda w: setattr(w, "r", held(w)),
+        lambda w: w.app.decide(w.r, w.p, "accepted", "ok")),
+        "proposal_not_pending", "proposal_id", "proposal_id: the proposition is withdrawn: it can no longer be "
+        "decided"),
+    # Revues
+    Rule("a decision needs a held revue", then(lambda w: setattr(w, "p", proposal(w)),
+                                               lambda w: setattr(w, "r", scheduled(w)),
+                                               lambda w: w.app.decide(w.r, w.p, "accepted", "ok")),
+         "review_not_held", "review_id",
+         "review_id: the revue is scheduled: it must be held (and not closed) to decide"),
+    Rule("a closed revue takes no point", then(lambda w: setattr(w, "r", held(w)),
+                                               lambda w: w.app.close_review(w.r, "2022-07-05"),
+                                               lambda w: w.app.raise_point(w.r, "need", "Four",
+                                                                           {"name": "Chef", "function": "cook"})),
+         "review_not_held", "review_id",
+         "review_id: the revue is closed: it must be held (and not closed) to raise a point"),
+    Rule("a revue closes once held", then(lambda w: setattr(w, "r", scheduled(w)),
+                                          lambda w: w.app.close_review(w.r, "2022-07-05")),
+         "review_not_held", "review_id", "review_id: the revue is scheduled: it must be held (and not closed) to "
+         "close it"),
+    Rule("a revue is held once", then(lambda w: setattr(w, "r", held(w)),
+                                      lambda w: w.app.hold_review(w.r, "2022-07-06", [{"name": "A",
+                                                                                        "function": "buyer"}])),
+         "review_already_held", "review_id", "review_id: the revue is already held"),
+    Rule("a closed revue is not held again", then(lambda w: setattr(w, "r", held(w)),
+                                                  lambda w: w.app.close_review(w.r, "2022-07-05"),
+                                                  lambda w: w.app.hold_review(w.r, "2022-07-06", [
+                                                      {"name": "A", "function": "buyer"}])),
+         "review_already_held", "review_id", "review_id: the revue is already closed"),
+    Rule("a revue is held with participants", then(lambda w: setattr(w, "r", scheduled(w)),
+                                                   lambda w: w.app.hold_review(w.r, "2022-07-05", [])),
+         "invalid_input", "participants", "participants: a revue is held with at least one participant"),
+    Rule("a revue decides on its plan's propositions", then(lambda w: setattr(w, "p", other_plan_proposal(w)),
+                                                            lambda w: setattr(w, "r", held(w)),
+                                                            lambda w: w.app.decide(w.r, w.p, "accepted", "ok")),
+         "proposal_of_another_plan", "proposal_id", "proposal_id: the proposition belongs to another plan"),
+    Rule("a revue decides once on a proposition", then(lambda w: setattr(w, "p", proposal(w)),
+                                                       lambda w: setattr(w, "r", held(w)),
+                                                       lambda w: w.app.decide(w.r, w.p, "postponed", "plus tard"),
+                                                       lambda w: w.app.decide(w.r, w.p, "accepted", "ok")),
+         "already_decided_in_review", "proposal_id",
+         lambda w: f"proposal_id: this revue already decided on proposition {w.p}"),
+    # Values
+    Rule("a document is referenced by its SHA-256", lambda w: measure(w, evidence={
+        "sha256": "A" * 64, "name": "facture.pdf", "media_type": "application/pdf"}), "invalid_input",
+        "document.sha256", "document.sha256: must be 64 lowercase hexadecimal digits (SHA-256)"),
+    Rule("a document has a media type", lambda w: measure(w, evidence={
+        "sha256": SHA, "name": "facture.pdf", "media_type": "pdf"}), "invalid_input", "document.media_type",
+        "document.media_type: 'pdf' is not a media type"),
+    Rule("a document has a name", lambda w: measure(w, evidence={
+        "sha256": SHA, "name": " ", "media_type": "application/pdf"}), "invalid_input", "document.name",
+        "document.name: must not be empty"),
+]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
+def test_each_rule_refuses_with_its_own_code_field_and_message(world, rule):
+    refused(world, rule)
+
+
+# What the rules let through: the boundary next to each refusal above.
+ALLOWED: list[tuple[str, Command | Steps]] = [
+    ("a member joins on the day of the convention", lambda w: w.app.admit_member(w.groupement, w.outsider,
+                                                                                 "2021-06-01")),
+    ("a member that left rejoins on the day it left", then(
+        lambda w: w.app.release_member(w.groupement, w.lycees[0], "2022-09-01"),
+        lambda w: w.app.admit_member(w.groupement, w.lycees[0], "2022-09-01"))),
+    ("a member leaves the day after it joined", lambda w: w.app.release_member(w.groupement, w.lycees[0],
+                                                                              "2021-09-02")),
+    ("an audit body is assigned", lambda w: w.app.assign_auditor(w.groupement, audit_body(w))),
+    ("a marché with two suppliers", lambda w: notify(w, titulaire_ids=[w.titulaire, supplier(w)])),
+    ("a DECP id of 16 characters", lambda w: notify(w, code="M" * 16)),
+    ("a CPV code without check digit", lambda w: notify(w, cpv="15500000")),
+    ("a cent is a positive amount", lambda w: notify(w, initial_amount="0.01")),
+    ("one month is a duration", lambda w: notify(w, duration_months=1)),
+    ("notified the day the groupement is constituted", lambda w: notify(w, notified_on="2021-06-01")),
+    ("an int is a rate", lambda w: notify(w, particulars={"taux_avance": 5, "offres_recues": 3,
+                                                          "marche_innovant": False})),
+    ("a float rate", lambda w: notify(w, particulars={"taux_avance": 5.5})),
+    ("closed on the day of notification", lambda w: w.app.close_marche(w.marche, "2022-01-01")),
+    ("an avenant of exactly 50 %", lambda w: avenant(w, "R2194-2", {"amount_delta": "50000"})),
+    ("a reduction of exactly 50 %", lambda w: avenant(w, "R2194-3", {"amount_delta": "-50000"})),
+    ("R2194-1 with a clause de réexamen", lambda w: avenant(w, "R2194-1", {"amount_delta": "90000"})),
+    ("R2194-6 naming the new titulaire", lambda w: avenant(w, "R2194-6", {"titulaire_ids": [supplier(w)]})),
+    ("small modifications up to exactly 10 %", then(
+        lambda w: avenant(w, "R2194-8", {"amount_delta": "-6000"}),
+        lambda w: avenant(w, "R2194-9", {"amount_delta": "4000"}))),
+    ("an abandoned small modification does not count", then(
+        lambda w: avenant(w, "R2194-8", {"amount_delta": "9000"}),
+        lambda w: w.app.abandon_avenant(w.marche, 1, "abandon"),
+        lambda w: avenant(w, "R2194-8", {"amount_delta": "9000"}))),
+    ("other bases do not count among small modifications", then(
+        lambda w: avenant(w, "R2194-2", {"amount_delta": "9000"}),
+        lambda w: avenant(w, "R2194-8", {"amount_delta": "9000"}))),
+    ("just below the European threshold", lambda w: w.app.propose_avenant(
+        notify(w, code="M-GROS", initial_amount="3000000").id, "R2194-8", "raison", {"amount_delta": "215999.99"})),
+    ("an avenant after an accepted proposition", then(
+        lambda w: setattr(w, "p", proposal(w)),
+        lambda w: w.app.decide(held(w), w.p, "accepted", "oui"),
+        lambda w: avenant(w, proposal_id=w.p))),
+    ("an avenant leaves one month", lambda w: avenant(w, "R2194-7", {"duration_delta_months": -23})),
+    ("an avenant adds an axis", lambda w: avenant(w, "R2194-7", {"plan_changes": [
+        {"kind": "add_axis", "key": "a", "title": "A"}]})),
+    ("notified on the day it is signed", then(signed, lambda w: w.app.notify_avenant(w.marche, 1, "2022-06-01"))),
+    ("a proposed avenant is abandoned", then(avenant, lambda w: w.app.abandon_avenant(w.marche, 1, "non"))),
+    ("a signed avenant is abandoned", then(signed, lambda w: w.app.abandon_avenant(w.marche, 1, "non"))),
+    ("a qualitative indicator with empty numeric fields", lambda w: w.app.define_indicator(w.plan, qualitative(
+        key="q2", unit="", trajectory=[]))),
+    ("a trajectory going forward gives the target", lambda w: w.app.define_indicator(w.plan, indicator(
+        target=None, trajectory=[{"from": "2022-01-01", "target": 8}, {"from": "2022-01-02", "target": 5}]))),
+    ("a planned action is done at once", lambda w: w.app.change_action_status(w.plan, "sourcing", "done",
+                                                                              "2022-06-01")),
+    ("an action in progress is cancelled", then(
+        lambda w: w.app.change_action_status(w.plan, "sourcing", "in_progress", "2022-06-01"),
+        lambda w: w.app.change_action_status(w.plan, "sourcing", "cancelled", "2022-07-01"))),
+    ("shares of 100 % with a zero share", lambda w: w.app.define_gain_sharing(
+        w.plan, "économies", "2021", 1, {"titulaire": 100, "acheteur": 0}, "purchase_volume", "rebate")),
+    ("reviews every month", lambda w: w.app.define_governance(w.plan, "Comité", ["acheteur"], 1)),
+    ("a purchase volume of zero", lambda w: w.app.declare_purchase_volume(w.plan, w.lycees[0], "0")),
+    ("the coordonnateur records a member's measure", lambda w: measure(w, recorded_by=w.region)),
+    ("the titulaire records a member's measure", lambda w: measure(w, recorded_by=w.titulaire)),
+    ("a measure over the whole marché", lambda w: measure(w, period_start="2022-01-01", period_end="2023-12-31")),
+    ("a measure with an empty assessment", lambda w: measure(w, assessment="")),
+    ("a member records the day before it leaves", then(
+        lambda w: w.app.release_member(w.groupement, w.lycees[0], "2022-07-02"),
+        lambda w: measure(w, recorded_on="2022-07-01"))),
+    ("a qualitative measure", lambda w: measure(w, indicator_key="siqo", member_id=None, value=None,
+                                                assessment="bien", recorded_by=w.region)),
+    ("a member proposes", lambda w: proposal(w, author=w.lycees[0])),
+    ("a postponed proposition is withdrawn", then(
+        lambda w: setattr(w, "p", proposal(w)),
+        lambda w: w.app.decide(held(w), w.p, "postponed", "plus tard"),
+        lambda w: w.app.withdraw_proposal(w.p, w.titulaire, "2022-08-01", "retirée"))),
+    ("a held revue takes a point and closes", then(
+        lambda w: setattr(w, "r", held(w)),
+        lambda w: w.app.raise_point(w.r, "need", "Four", {"name": "Chef", "function": "cook"}),
+        lambda w: w.app.close_review(w.r, "2022-07-05"))),
+    ("a document with its hash, name and media type", lambda w: measure(w, evidence={
+        "sha256": SHA, "name": "facture.pdf", "media_type": "application/vnd.ms-excel"})),
+]
+
+
+@pytest.mark.parametrize(("name", "command"), ALLOWED, ids=[a[0] for a in ALLOWED])
+def test_each_rule_lets_its_boundary_through(world, name, command):
+    accepted(world, command)
+
+
+def test_a_member_that_left_is_active_until_the_day_before(world):
+    world.app.release_member(world.groupement, world.lycees[0], "2022-07-01")
+    groupement = world.app.groupement(world.groupement)
+    member = UUID(world.lycees[0])
+    assert groupement.is_active(member, date(2022, 6, 30))
+    assert not groupement.is_active(member, date(2022, 7, 1))
+    assert not groupement.is_active(member, date(2021, 8, 31))
+    assert groupement.is_active_during(member, Period(date(2022, 6, 30), date(2022, 12, 31)))
+    assert not groupement.is_active_during(member, Period(date(2022, 7, 1), date(2022, 12, 31)))
+    assert groupement.is_active_during(member, Period(date(2021, 1, 1), date(2021, 9, 1)))
+    assert not groupement.is_active_during(member, Period(date(2021, 1, 1), date(2021, 8, 31)))
+    assert groupement.active_members(date(2022, 7, 1)) == [UUID(world.region), UUID(world.lycees[1]),
+                                                          UUID(world.lycees[2])]
+
+
+def test_check_active_names_the_field_and_the_day(world):
+    groupement: Groupement = world.app.groupement(world.groupement)
+    groupement.check_active(UUID(world.lycees[0]), date(2021, 9, 1))
+    with pytest.raises(e.InactiveMember) as caught:
+        groupement.check_active(UUID(world.lycees[0]), date(2021, 8, 31), "author_id")
+    assert (caught.value.code, caught.value.field) == ("inactive_member", "author_id")
+    assert caught.value.message == (f"author_id: organisation {world.lycees[0]} is not an active member of the "
+                                    "groupement during 2021-08-31")
+    with pytest.raises(e.InactiveMember) as default:
+        groupement.check_active(UUID(world.outsider), date(2022, 1, 1))
+    assert default.value.field == "member"
+
+
+# Pure value rules
+def invalid(call: Callable[[], Any], code: str, field: str, message: str) -> None:
+    with pytest.raises(e.DomainError) as caught:
+        call()
+    assert (caught.value.code, caught.value.field, caught.value.message) == (code, field, message)
+
+
+def test_a_siret_is_14_digits_with_a_luhn_key():
+    good = siret_with_key("3210987650001")
+    assert Siret(good[:4] + " " + good[4:]).value == good
+    wrong = good[:-1] + str((int(good[-1]) + 1) % 10)
+    invalid(lambda: Siret(wrong), "invalid_siret", "siret",
+            f"siret: '{wrong}' is not a valid SIRET: its Luhn key is wrong (a digit is mistyped?)")
+    invalid(lambda: Siret("1234567890123"), "invalid_siret", "siret",
+            "siret: '1234567890123' is not a valid SIRET: it must be exactly 14 digits")
+    invalid(lambda: Siret("1234567890123a"), "invalid_siret", "siret",
+            "siret: '1234567890123a' is not a valid SIRET: it must be exactly 14 digits")
+
+
+def test_la_poste_sirets_follow_their_own_key():
+    assert Siret("35600000000048").value == "35600000000048"  # the head office: a Luhn number
+    assert Siret("35600000000001").value == "35600000000001"  # digits add up to 15, not a Luhn number
+    assert not luhn_valid("35600000000001")
+    assert luhn_valid("35600000000014")  # a Luhn number, yet its digits add up to 19
+    invalid(lambda: Siret("35600000000014"), "invalid_siret", "siret",
+            "siret: '35600000000014' is not a valid SIRET: its La Poste key is wrong")
+
+
+def test_luhn_doubles_every_second_digit_from_the_right():
+    assert luhn_valid("79927398713")
+    assert not luhn_valid("79927398710")
+    assert luhn_valid("059")  # 0, 5×2=10→1, 9: 10
+    assert luhn_valid("0")
+    assert not luhn_valid("1")
+    assert luhn_valid("18")  # 1×2=2, 8: 10
+    assert luhn_valid("59")  # 5×2=10→1, 9: 10
+    assert siret_with_key("3210987650001") == "32109876500019"
+
+
+def test_a_period_ends_on_or_after_its_start():
+    assert Period(date(2022, 1, 1), date(2022, 1, 1)).key() == "2022-01-01/2022-01-01"
+    invalid(lambda: Period.parse("2022-06-30", "2022-06-29"), "invalid_input", "period",
+            "period: the period ends (2022-06-29) before it starts (2022-06-30)")
+    invalid(lambda: Period.parse("2022-02-30", "2022-06-29"), "invalid_input", "period.start",
+            "period.start: '2022-02-30' is not a date (YYYY-MM-DD)")
+    invalid(lambda: Period.parse("2022-01-01", "hier"), "invalid_input", "period.end",
+            "period.end: 'hier' is not a date (YYYY-MM-DD)")
+
+
+def test_a_period_within_another_includes_both_ends():
+    marche = Period(date(2022, 1, 1), date(2023, 12, 31))
+    assert Period(date(2022, 1, 1), date(2023, 12, 31)).within(marche)
+    assert not Period(date(2021, 12, 31), date(2022, 6, 30)).within(marche)
+    assert not Period(date(2023, 7, 1), date(2024, 1, 1)).within(marche)
+
+
+def test_dates_numbers_texts_and_enumerations_are_checked():
+    assert parse_date("2022-03-04", "on") == date(2022, 3, 4)
+    assert parse_date(date(2022, 3, 4), "on") == date(2022, 3, 4)
+    invalid(lambda: parse_date(None, "on"), "invalid_input", "on", "on: 'None' is not a date (YYYY-MM-DD)")
+    assert parse_decimal("1.5", "amount") == Decimal("1.5")
+    invalid(lambda: parse_decimal(True, "amount"), "invalid_input", "amount",
+            "amount: a number is expected, not a boolean")
+    invalid(lambda: parse_decimal("beaucoup", "amount"), "invalid_input", "amount",
+            "amount: 'beaucoup' is not a number")
+    invalid(lambda: parse_decimal("NaN", "amount"), "invalid_input", "amount", "amount: the number must be finite")
+    invalid(lambda: parse_decimal("Infinity", "amount"), "invalid_input", "amount",
+            "amount: the number must be finite")
+    assert require_text("abc", "title", 3) == "abc"
+    assert require_text(" abc ", "title") == "abc"
+    invalid(lambda: require_text("   ", "title"), "invalid_input", "title", "title: must not be empty")
+    invalid(lambda: require_text(12, "title"), "invalid_input", "title", "title: must not be empty")
+    invalid(lambda: require_text("abcd", "title", 3), "invalid_input", "title", "title: must be at most 3 characters")
+    assert require_text("a" * 2000, "content") == "a" * 2000
+    invalid(lambda: require_text("a" * 2001, "content"), "invalid_input", "content",
+            "content: must be at most 2000 characters")
+    assert parse_enum(MarcheNature, "travaux", "nature") is MarcheNature.TRAVAUX
+    invalid(lambda: parse_enum(MarcheNature, "armes", "nature"), "invalid_input", "nature",
+            "nature: 'armes' is not one of: fournitures, services, travaux")
+
+
+def test_a_document_reference_round_trips():
+    document = DocumentRef(SHA, "pv.pdf", "application/pdf")
+    assert DocumentRef.from_dict(document.as_dict()) == document
+    assert DocumentRef.from_dict(None) is None
+
+
+# Avenant rules, as pure functions of the marché's figures
+def check(basis: str, delta: str, earlier: list[Any] | None = None, nature: MarcheNature = MarcheNature.FOURNITURES,
+          threshold: Decimal = Decimal(216_000)) -> Decimal:
+    return check_avenant(LegalBasis(basis), AvenantChanges.parse({"amount_delta": delta}), nature=nature,
+                         initial_amount=Decimal(100_000), has_clause_reexamen=True, earlier=earlier or [],
+                         eu_threshold=threshold)
+
+
+def test_works_allow_15_percent_of_small_modifications():
+    assert check("R2194-8", "15000", nature=MarcheNature.TRAVAUX) == Decimal(15_000)
+    invalid(lambda: check("R2194-8", "15001", nature=MarcheNature.TRAVAUX), "avenant_cap_exceeded",
+            "changes.amount_delta", "changes.amount_delta: R2194-8 allows at most 15 % of the initial amount "
+            "(cumulated over the small modifications); this avenant would reach 15.00 %")
+    assert check("R2194-8", "10000", nature=MarcheNature.SERVICES) == Decimal(10_000)
+
+
+def test_the_european_threshold_is_reached_at_its_exact_amount():
+    assert check("R2194-8", "999.99", threshold=Decimal(1000)) == Decimal("999.99")
+    invalid(lambda: check("R2194-8", "1000", threshold=Decimal(1000)), "avenant_basis_not_allowed",
+            "changes.amount_delta",
+            "changes.amount_delta: small modifications must stay below the European threshold of 1000 € HT")
+    invalid(lambda: check("R2194-8", "-1000", threshold=Decimal(1000)), "avenant_basis_not_allowed",
+            "changes.amount_delta",
+            "changes.amount_delta: small modifications must stay below the European threshold of 1000 € HT")
+
+
+def test_the_cumulative_change_counts_every_live_avenant(world):
+    world.app.propose_avenant(world.marche, "R2194-2", "a", {"amount_delta": "3000"})
+    world.app.propose_avenant(world.marche, "R2194-7", "b", {"amount_delta": "-1000"})
+    world.app.propose_avenant(world.marche, "R2194-7", "c", {"amount_delta": "500"})
+    world.app.abandon_avenant(world.marche, 3, "non")
+    world.app.propose_avenant(world.marche, "R2194-8", "d", {"amount_delta": "3001"})
+    marche = world.app.marche(world.marche)
+    assert [str(a.cumulative_percent) for a in marche.avenants] == ["3.00", "2.00", "2.50", "5.00"]
+    assert [a.needs_cao_opinion for a in marche.avenants] == [False, False, False, True]
+    assert marche.avenants[1].changes.amount_delta == Decimal(-1000)
+
+
+def test_an_avenant_names_its_new_titulaires_and_they_replace_the_old_ones_when_notified(world):
+    other = supplier(world)
+    world.app.propose_avenant(world.marche, "R2194-6", "reprise", {"titulaire_ids": [other]})
+    world.app.sign_avenant(world.marche, 1, "2022-06-01")
+    assert world.app.marche(world.marche).titulaire_ids == [UUID(world.titulaire)]
+    world.app.notify_avenant(world.marche, 1, "2022-06-01")
+    assert world.app.marche(world.marche).titulaire_ids == [UUID(other)]
+    with pytest.raises(e.TitulaireMustBeSupplier) as caught:
+        world.app.propose_avenant(world.marche, "R2194-6", "reprise", {"titulaire_ids": [world.lycees[0]]})
+    assert caught.value.field == "titulaires"
+
+
+def test_an_avenant_changes_duration_and_amount_of_the_marche(world):
+    world.app.propose_avenant(world.marche, "R2194-7", "plus long", {"duration_delta_months": 6,
+                                                                     "amount_delta": "1000"})
+    marche = world.app.marche(world.marche)
+    assert (marche.current_duration_months, str(marche.current_amount)) == (24, "100000")  # not notified yet
+    world.app.sign_avenant(world.marche, 1, "2022-06-01")
+    world.app.notify_avenant(world.marche, 1, "2022-06-01")
+    marche = world.app.marche(world.marche)
+    assert (marche.current_duration_months, str(marche.current_amount)) == (30, "101000")
+    assert marche.end_on == date(2024, 6, 30)
