@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from progres.services.cli_support import Refused
 from progres.services.settings import Settings
 
 KINDS = {"altered": "modifié", "deleted": "supprimé", "inserted": "inséré", "reordered": "déplacé",
@@ -48,7 +49,7 @@ def _read_head(path: Path) -> Any:
     try:
         return load_head(path)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise _fail(2, f"invalid_input: --head : « {str(path)[:80]} » n'est pas une tête signée lisible "
+        raise Refused("invalid_input", "--head", f"« {str(path)[:80]} » n'est pas une tête signée lisible "
                        f"({type(error).__name__})") from None
 
 
@@ -58,7 +59,7 @@ def _keyring(settings: Settings) -> Any:
     try:
         return load_keyring(settings, create=False)
     except KeyMissing as missing:
-        raise _fail(2, f"key_missing : aucune clé d'audit ({missing})") from None
+        raise Refused("key_missing", "PROGRES_AUDIT_KEYS_DIR", f"aucune clé d'audit ({missing})") from None
 
 
 def _trusted(keyring: Any, paths: list[Path] | None) -> Any:
@@ -69,7 +70,7 @@ def _trusted(keyring: Any, paths: list[Path] | None) -> Any:
     try:
         return load_public_keys(paths)
     except (OSError, ValueError, KeyError) as error:
-        raise _fail(2, f"invalid_input: --trusted-key : clé publique illisible ({type(error).__name__})") from None
+        raise Refused("invalid_input", "--trusted-key", f"clé publique illisible ({type(error).__name__})") from None
 
 
 def _report(finding: Any) -> str:
@@ -165,16 +166,16 @@ def prove(
     target = _read_head(head) if head is not None else max(evidence.witnessed_heads(settings),
                                                             key=lambda h: h.size, default=None)
     if target is None:
-        raise _fail(2, "missing : aucune tête signée ; lancez « progres audit checkpoint » ou donnez --head")
+        raise Refused("missing", "--head", "aucune tête signée ; lancez « progres audit checkpoint » ou donnez --head")
     try:
         if from_head is not None:
             bundle = evidence.prove_consistency(settings, _read_head(from_head), target)
         elif plan is not None and figure is not None:
             bundle = _figure_proof(settings, plan, figure, target)
         else:
-            raise _fail(2, "missing : --plan et --figure (ou --from-head)")
+            raise Refused("missing", "--plan", "--plan et --figure (ou --from-head)")
     except evidence.ProofRefused as refused:
-        raise _fail(2, f"proof_refused : {refused}") from None
+        raise Refused("proof_refused", None, str(refused)) from None
     text = json.dumps(bundle, indent=2, ensure_ascii=False)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
@@ -195,7 +196,7 @@ def check_proof(
         bundle = json.loads(proof.read_text(encoding="utf-8"))
         problems, events = check(bundle, trusted)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise _fail(2, f"invalid_input : « {str(proof)[:80]} » n'est pas une preuve lisible "
+        raise Refused("invalid_input", "FILE", f"« {str(proof)[:80]} » n'est pas une preuve lisible "
                        f"({type(error).__name__})") from None
     if problems:
         raise _fail(1, "preuve invalide : " + " ; ".join(problems))
@@ -234,5 +235,5 @@ def _figure_proof(settings: Settings, plan_id: str, figure: str, head: Any) -> d
         models.close()
         app.close()
     if balance is None:
-        raise _fail(2, f"plan_not_found : plan : aucun plan de progrès d'identifiant « {plan_id[:40]} »")
+        raise Refused("not_found", "--plan", f"aucun plan de progrès d'identifiant « {plan_id[:40]} »")
     return evidence.figure_proof(settings, balance, plan_id, figure, head)

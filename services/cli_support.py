@@ -54,6 +54,8 @@ ROLES = ", ".join(r.value for r in Role)
 MESSAGES = {
     "operator": "progres : pas de --as : lecture en tant qu'opérateur du dépôt, avec un accès complet "
                 "(--as SIRET --role RÔLE pour lire ce qu'une organisation peut voir).",
+    "key_missing": "aucune clé d'audit : créez-la avec `progres audit keygen` (en production, elle est exigée ; "
+                   "docs/audit.md) — {detail}",
     "as_and_role": "--as et --role vont ensemble : l'organisation (SIRET) et le rôle dans lequel elle lit",
     "bad_siret": "« {value} » n'est pas un SIRET valide (14 chiffres, clé de contrôle)",
     "bad_role": "« {value} » n'est pas un rôle ; rôles : " + ROLES,
@@ -109,6 +111,8 @@ def run(app: Callable[..., Any]) -> int:
     """Runs the typer app; every refusal becomes `code: field: message` on stderr and exit code 2."""
     import psycopg  # noqa: PLC0415 - the driver is loaded by the commands anyway
 
+    from progres.services.audit_keys import KeyMissing  # noqa: PLC0415
+
     try:
         result = app(standalone_mode=False)
     except Refused as refusal:
@@ -134,6 +138,9 @@ def run(app: Callable[..., Any]) -> int:
         return 2
     except ABORT:
         return 1
+    except KeyMissing as missing:
+        refuse("key_missing", "PROGRES_AUDIT_KEYS_DIR", say("key_missing", detail=short(str(missing), 200)))
+        return 2
     except psycopg.OperationalError as error:
         refuse("store_unreachable", None, short(str(error).strip(), 200))
         return 2

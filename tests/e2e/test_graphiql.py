@@ -13,7 +13,9 @@ import httpx
 import pytest
 
 from progres.graphql.ide import ASSETS
+from progres.services.audit_keys import generate, keys_dir
 from progres.services.serving import served
+from progres.services.settings import Settings
 
 REQUIRE_TOOLS = os.environ.get("PROGRES_REQUIRE_REPORT_TOOLS") == "1"  # Chromium: deploy/reports/ensure.sh
 HTML = {"accept": "text/html"}
@@ -65,6 +67,7 @@ def test_a_browser_without_network_renders_graphiql(tmp_path):
 
 
 def test_production_serves_no_explorer(tmp_path):
+    generate(keys_dir(Settings(data_dir=tmp_path)))  # production refuses to run without an audit key
     with served(sqlite_server_env(tmp_path, "production")) as url:
         assert "graphiql" not in httpx.get(f"{url}/graphql", headers=HTML).text.lower()
         assert httpx.get(f"{url}/static/graphiql/graphiql.min.js").status_code == 404

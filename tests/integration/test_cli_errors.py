@@ -81,7 +81,7 @@ BAD = [  # (arguments after `--plan PLAN`, or with {plan}; code; field; words of
     (("audit", "replay", "--plan", "{plan}", "--until", "tomorrow"), "invalid_input", "--until",
      "n'est pas une date ISO 8601"),
     (("audit", "replay", "--plan", "not-a-plan"), "not_found", "--plan", "aucun plan de progrès"),
-    (("audit", "verify"), "unsupported", "PROGRES_STORE", "PostgreSQL"),
+    (("audit", "verify", "--head", "no-such-head.json"), "invalid_input", "--head", "pas une tête signée lisible"),
 ]
 
 
