@@ -15,7 +15,6 @@ import websockets
 from psycopg import sql
 
 from progres.domain.values import siret_with_key
-from progres.services.app import READY_MAX_LAG
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.demo import run_seed_scenario
 from progres.services.read_models import ReadModels
@@ -141,11 +140,11 @@ def test_readiness_reports_a_lagging_read_side_and_then_a_caught_up_one(server, 
         with projection_held(server.settings, projection):
             app.import_measures(world.plan, rows, world.region, "2024-01-02", "fichier d'achats")
             later = app.max_notification_id()
-            assert later - head > READY_MAX_LAG
+            assert later - head > server.settings.ready_max_lag
             time.sleep(1)  # the runner has been notified and is waiting on the held row
             answer = httpx.get(f"{server.url}/ready")
             assert (answer.status_code, answer.json()) == (503, {
-                "status": "lagging", "projection": projection, "position": head, "head": later, "lag": later - head})
+                "status": "not ready", "reason": "lagging", "projection": projection, "position": head, "head": later, "lag": later - head})
         assert ready_at(server, later) == {"http": 200, "status": "ready", "projection": projection,
                                            "position": later, "head": later, "lag": 0}
     finally:
