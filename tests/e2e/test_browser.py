@@ -5,9 +5,7 @@ from an origin not in the list, the browser itself refuses both."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -20,13 +18,13 @@ import pytest
 
 from progres.services.serving import free_port
 
+from .browser import chromium
 from .conftest import GraphQLRunner, Server, small_plan
 
 pytestmark = pytest.mark.postgres
 
 PAGE_PORT = free_port()  # the page's origin must be in the server's allow-list before it starts
 ALLOWED = f"http://127.0.0.1:{PAGE_PORT}"
-REQUIRE_TOOLS = os.environ.get("PROGRES_REQUIRE_REPORT_TOOLS") == "1"  # Chromium: deploy/reports/ensure.sh
 
 HOLD_SECONDS = 4  # the page's load event waits for /hold: time for the WebSocket to receive the events
 PAGE = """<!doctype html><html><body><pre id="http">…</pre><pre id="ws">…</pre><img src="/hold"><script>
@@ -53,13 +51,6 @@ socket.onerror = () => { seen.error = true; show("ws", seen); };
 </script></body></html>"""
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found is None:
-        if REQUIRE_TOOLS:
-            pytest.fail("chromium is required (PROGRES_REQUIRE_REPORT_TOOLS=1)")
-        pytest.skip("chromium is not installed (deploy/reports/ensure.sh)")
-    return found
 
 
 @contextmanager

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
 
 from progres.graphql.ide import ASSETS
 from progres.services.audit_keys import generate, keys_dir
 from progres.services.serving import served
 from progres.services.settings import Settings
 
-REQUIRE_TOOLS = os.environ.get("PROGRES_REQUIRE_REPORT_TOOLS") == "1"  # Chromium: deploy/reports/ensure.sh
+from .browser import chromium
+
 HTML = {"accept": "text/html"}
 
 
@@ -30,13 +29,6 @@ def sqlite_server_env(data_dir: Path, environment: str) -> dict[str, str]:
     return env
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found is None:
-        if REQUIRE_TOOLS:
-            pytest.fail("chromium is required (PROGRES_REQUIRE_REPORT_TOOLS=1)")
-        pytest.skip("chromium is not installed (deploy/reports/ensure.sh)")
-    return found
 
 
 def test_the_page_and_its_assets_come_from_the_server_itself(tmp_path):

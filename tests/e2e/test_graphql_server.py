@@ -144,7 +144,8 @@ def test_readiness_reports_a_lagging_read_side_and_then_a_caught_up_one(server, 
             time.sleep(1)  # the runner has been notified and is waiting on the held row
             answer = httpx.get(f"{server.url}/ready")
             assert (answer.status_code, answer.json()) == (503, {
-                "status": "not ready", "reason": "lagging", "projection": projection, "position": head, "head": later, "lag": later - head})
+                "status": "not ready", "reason": "lagging", "projection": projection, "position": head,
+                "head": later, "lag": later - head})
         assert ready_at(server, later) == {"http": 200, "status": "ready", "projection": projection,
                                            "position": later, "head": later, "lag": 0}
     finally:
