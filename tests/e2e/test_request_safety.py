@@ -331,6 +331,7 @@ def production_server(postgres_ready, tmp_path):
     import json  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
+    from progres.services.audit_keys import generate, keys_dir  # noqa: PLC0415
     from progres.services.serving import served  # noqa: PLC0415
 
     issuer_key = LocalIssuer(tmp_path)
@@ -364,6 +365,7 @@ def production_server(postgres_ready, tmp_path):
                            "iat": now, "exp": now + 600, "organization": [siret], "realm_access": {"roles": [role]}},
                           issuer_key.private_key(), algorithm=ALGORITHM, headers={"kid": "test-kid"})
 
+    generate(keys_dir(settings))  # production refuses to run without an audit key (docs/audit.md)
     try:
         with served(env) as url:
             yield url, token, settings
