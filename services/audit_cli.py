@@ -216,9 +216,11 @@ def adopt(data_dir: DataDir = None) -> None:
     """Key a store written before the keyed chain: check its old chain, link every event, sign the adoption."""
     from progres.services import audit as evidence  # noqa: PLC0415
     from progres.services import audit_adopt  # noqa: PLC0415
+    from progres.services.bootstrap import bootstrap  # noqa: PLC0415
 
     settings = _store_settings(data_dir)
     keyring = _keyring(settings)
+    bootstrap(settings).close()  # as the upgraded application starts: the former chain and trigger set aside
     if audit_adopt.unlinked(settings) == 0:
         typer.echo("rien à adopter : chaque événement a déjà son maillon à clé")
         return

@@ -1,9 +1,10 @@
 """`progres audit adopt` on a PostgreSQL store of the former layout (docs/audit.md "Upgrading a store").
 
-The former layout is recreated as it was: the keyed chain rows removed, and the unkeyed chain written by the
-former trigger's own SQL (a PL/pgSQL loop with the trigger's expression, independent of the Python that checks
-it) into the table the keyed recorder renames it to. Events written after the upgrade get keyed links from a
-fresh genesis, as on a real deployment.
+The former layout is recreated as it was: the keyed chain table replaced by the former `progres_chain`
+(position, link), filled by a PL/pgSQL loop with the former trigger's expression (independent of the Python
+that checks it), and the former trigger installed. The upgraded application sets it aside as
+`progres_chain_unkeyed` and drops the trigger; events written after that get keyed links from a fresh
+genesis, as on a real deployment.
 """
 
 from __future__ import annotations
@@ -26,15 +27,24 @@ DO $$ DECLARE previous BYTEA := ''::bytea; r RECORD; BEGIN
 FOR r IN SELECT * FROM {events} ORDER BY notification_id LOOP
   previous := sha256(previous || int8send(r.notification_id) || convert_to(r.originator_id::text, 'UTF8')
                      || int8send(r.originator_version::bigint) || convert_to(r.topic, 'UTF8') || r.state);
-  INSERT INTO {legacy} VALUES (r.notification_id, previous);
+  INSERT INTO {chain} VALUES (r.notification_id, previous);
 END LOOP; END $$
+"""
+FORMER_TRIGGER = """
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE previous BYTEA; BEGIN
+SELECT link INTO previous FROM {chain} ORDER BY notification_id DESC LIMIT 1;
+INSERT INTO {chain} VALUES (NEW.notification_id, sha256(coalesce(previous, ''::bytea)
+  || int8send(NEW.notification_id) || convert_to(NEW.originator_id::text, 'UTF8')
+  || int8send(NEW.originator_version::bigint) || convert_to(NEW.topic, 'UTF8') || NEW.state));
+RETURN NULL; END $$
 """
 
 
 def names(settings):
     schema = settings.postgres_schema
     return {"events": sql.Identifier(schema, "progres_events"), "chain": sql.Identifier(schema, "progres_chain"),
-            "legacy": sql.Identifier(schema, "progres_chain_unkeyed")}
+            "legacy": sql.Identifier(schema, "progres_chain_unkeyed"),
+            "function": sql.Identifier(schema, "progres_chain_event")}
 
 
 def execute(settings, statement: str, *params):
@@ -56,14 +66,18 @@ def former(pg_settings, tmp_path):
     run_seed_scenario(app)
     settings.__dict__["_head"] = app.max_notification_id()
     app.close()
-    execute(settings, "CREATE TABLE {legacy} (notification_id BIGINT PRIMARY KEY, link BYTEA NOT NULL)")
+    # The former layout: `progres_chain` (position, link) filled and extended by the former trigger.
+    execute(settings, "DROP TABLE {chain}")
+    execute(settings, "CREATE TABLE {chain} (notification_id BIGINT PRIMARY KEY, link BYTEA NOT NULL)")
     execute(settings, FORMER_TRIGGER_CHAIN)
-    execute(settings, "DELETE FROM {chain}")
+    execute(settings, FORMER_TRIGGER)
+    execute(settings, "CREATE TRIGGER progres_events_chain AFTER INSERT ON {events} FOR EACH ROW EXECUTE FUNCTION "
+            "{function}()")
     return settings
 
 
 def test_former_store_fails_verify_then_adopt_makes_it_verify(former):
-    before = cli(former, "verify", "--no-snapshots")
+    before = cli(former, "verify")  # the upgraded application starts first: the former chain is set aside
     assert before.returncode == 1
     assert "position 1 : inserted (" in before.stderr, before.stderr
 
@@ -121,7 +135,7 @@ def test_tampered_old_chain_refused_naming_the_position_and_nothing_written(form
 def test_event_missing_from_old_chain_refused(former):
     """An event inserted with SQL while the old chain existed, but not by the trigger: no old link."""
     position = 3
-    execute(former, "DELETE FROM {legacy} WHERE notification_id = %s", position)
+    execute(former, "DELETE FROM {chain} WHERE notification_id = %s", position)
 
     result = cli(former, "adopt")
 
