@@ -19,6 +19,7 @@ import json
 import queue
 import re
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +32,15 @@ from uuid import UUID
 
 from psycopg import IsolationLevel, sql
 
-from progres.services.audit_chain import CANONICAL_SQL, CHAIN_TABLE, GENESIS_LINK, canonical, leaf_of, parse_canonical
+from progres.services.audit_chain import (
+    CANONICAL_SQL,
+    CHAIN_TABLE,
+    GENESIS_LINK,
+    canonical,
+    hmac_pads,
+    leaf_of,
+    parse_canonical,
+)
 from progres.services.audit_keys import Keyring, PublicKey, load_keyring
 from progres.services.bootstrap import postgres_connect
 from progres.services.merkle import FullTree, Tree, verify_consistency, verify_inclusion
@@ -42,6 +51,7 @@ SQLITE_EVENTS_TABLE = "(SELECT rowid AS notification_id, * FROM stored_events)" 
 SQLITE_SNAPSHOTS_TABLE = "stored_snapshots"
 HEAD_FORMAT = "progres-tree-head-v1"
 BATCH = 5000
+_PACK = struct.Struct(">q").pack
 
 
 # Reading the log ---------------------------------------------------------------------------------------------
@@ -286,10 +296,8 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
     pending = [h for h in pending if h.size > walk.tree.size]
     agreed = walk.position
     position, link, tree, checked = walk.position, walk.link, walk.tree, walk.checked
-    sha256, digest = hashlib.sha256, hmac.digest
-
-    def pack(n: int) -> bytes:
-        return n.to_bytes(8, "big", signed=True)
+    sha256, pack = hashlib.sha256, _PACK
+    pads = {key_id: hmac_pads(secret) for key_id, secret in secrets.items()}
 
     next_size = pending[0].size if pending else -1
     finding = None
@@ -302,8 +310,14 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
         if stored_link is None:
             finding = Finding(current, "inserted", "un événement sans maillon : l'application ne l'a pas écrit")
             break
-        secret = secrets.get(key_id)
-        expected = digest(secret, pack(position) + link + pack(current) + leaf, "sha256") if secret else None
+        mac = pads.get(key_id)
+        if mac is None:
+            expected = None
+        else:  # hmac.digest(secret, message), from the key's precomputed pads
+            inner, outer = mac[0](), mac[1]()
+            inner.update(pack(position) + link + pack(current) + leaf)
+            outer.update(inner.digest())
+            expected = outer.digest()
         if expected is None or expected != stored_link:
             finding = diagnose(reader, secrets, position, link, current, data,
                                (previous, key_id, stored_leaf, stored_link))

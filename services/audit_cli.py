@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -211,6 +212,39 @@ def check_proof(
                    f"{json.dumps(event['state'], ensure_ascii=False)[:200]}")
 
 
+def adopt(data_dir: DataDir = None) -> None:
+    """Key a store written before the keyed chain: check its old chain, link every event, sign the adoption."""
+    from progres.services import audit as evidence  # noqa: PLC0415
+    from progres.services import audit_adopt  # noqa: PLC0415
+    from progres.services.bootstrap import bootstrap  # noqa: PLC0415
+
+    settings = _store_settings(data_dir)
+    keyring = _keyring(settings)
+    bootstrap(settings).close()  # as the upgraded application starts: the former chain and trigger set aside
+    if audit_adopt.unlinked(settings) == 0:
+        typer.echo("rien à adopter : chaque événement a déjà son maillon à clé")
+        return
+    with typer.progressbar(length=1, label="adoption", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            result = audit_adopt.adopt(settings, keyring, progress)
+        except audit_adopt.AdoptionRefused as refused:
+            raise _fail(1, f"adoption refusée : {refused} ; rien n'a été écrit") from None
+    old = result.old_chain
+    typer.echo(f"adopté : {result.adopted} événement(s) (positions {result.first_position} à {result.last_position}) "
+               + (f"vérifiés sur l'ancienne chaîne (tête {old['head_position']}, {old['head_link']})"
+                  if old else "sans ancienne chaîne à vérifier : historique accepté tel quel")
+               + (f", {result.relinked} événement(s) postérieur(s) rechaîné(s)" if result.relinked else "")
+               + f" ; acte signé par la clé {keyring.active.key_id} : {result.record}")
+    head, finding = evidence.checkpoint(settings)
+    if head is None:
+        raise _fail(1, _report(finding) + " ; aucune tête signée")
+    typer.echo(f"tête signée : taille {head.size}, position {head.last_position}, racine {head.root.hex()}")
+
+
 def register(audit: typer.Typer) -> None:
     """Adds the tamper-evidence commands to the `audit` group of the CLI."""
     audit.command("keygen")(keygen)
@@ -219,6 +253,7 @@ def register(audit: typer.Typer) -> None:
     audit.command("heads")(heads)
     audit.command("prove")(prove)
     audit.command("check-proof")(check_proof)
+    audit.command("adopt")(adopt)
 
 
 def _figure_proof(settings: Settings, plan_id: str, figure: str, head: Any) -> dict[str, Any]:

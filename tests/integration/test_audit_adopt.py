@@ -1,0 +1,158 @@
+"""`progres audit adopt` on a PostgreSQL store of the former layout (docs/audit.md "Upgrading a store").
+
+The former layout is recreated as it was: the keyed chain table replaced by the former `progres_chain`
+(position, link), filled by a PL/pgSQL loop with the former trigger's expression (independent of the Python
+that checks it), and the former trigger installed. The upgraded application sets it aside as
+`progres_chain_unkeyed` and drops the trigger; events written after that get keyed links from a fresh
+genesis, as on a real deployment.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from psycopg import sql
+
+from progres.domain.values import siret_with_key
+from progres.services.audit_adopt import adoption_records
+from progres.services.bootstrap import bootstrap, postgres_connect
+from progres.services.demo import run_seed_scenario
+from tests.integration.test_audit_chain import cli, run_sql
+
+pytestmark = pytest.mark.postgres
+
+FORMER_TRIGGER_CHAIN = """
+DO $$ DECLARE previous BYTEA := ''::bytea; r RECORD; BEGIN
+FOR r IN SELECT * FROM {events} ORDER BY notification_id LOOP
+  previous := sha256(previous || int8send(r.notification_id) || convert_to(r.originator_id::text, 'UTF8')
+                     || int8send(r.originator_version::bigint) || convert_to(r.topic, 'UTF8') || r.state);
+  INSERT INTO {chain} VALUES (r.notification_id, previous);
+END LOOP; END $$
+"""
+FORMER_TRIGGER = """
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE previous BYTEA; BEGIN
+SELECT link INTO previous FROM {chain} ORDER BY notification_id DESC LIMIT 1;
+INSERT INTO {chain} VALUES (NEW.notification_id, sha256(coalesce(previous, ''::bytea)
+  || int8send(NEW.notification_id) || convert_to(NEW.originator_id::text, 'UTF8')
+  || int8send(NEW.originator_version::bigint) || convert_to(NEW.topic, 'UTF8') || NEW.state));
+RETURN NULL; END $$
+"""
+
+
+def names(settings):
+    schema = settings.postgres_schema
+    return {"events": sql.Identifier(schema, "progres_events"), "chain": sql.Identifier(schema, "progres_chain"),
+            "legacy": sql.Identifier(schema, "progres_chain_unkeyed"),
+            "function": sql.Identifier(schema, "progres_chain_event")}
+
+
+def execute(settings, statement: str, *params):
+    with postgres_connect(settings, autocommit=True) as connection:
+        cursor = connection.execute(sql.SQL(statement).format(**names(settings)), params)
+        return cursor.fetchall() if cursor.description else None
+
+
+def chain_rows(settings) -> list[tuple]:
+    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in execute(
+        settings, "SELECT notification_id, previous_id, key_id, leaf, link FROM {chain} ORDER BY notification_id")]
+
+
+@pytest.fixture
+def former(pg_settings, tmp_path):
+    """The seed scenario written as the former layout kept it: old unkeyed chain, no keyed link."""
+    settings = pg_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    app = bootstrap(settings)
+    run_seed_scenario(app)
+    settings.__dict__["_head"] = app.max_notification_id()
+    app.close()
+    # The former layout: `progres_chain` (position, link) filled and extended by the former trigger.
+    execute(settings, "DROP TABLE {chain}")
+    execute(settings, "CREATE TABLE {chain} (notification_id BIGINT PRIMARY KEY, link BYTEA NOT NULL)")
+    execute(settings, FORMER_TRIGGER_CHAIN)
+    execute(settings, FORMER_TRIGGER)
+    execute(settings, "CREATE TRIGGER progres_events_chain AFTER INSERT ON {events} FOR EACH ROW EXECUTE FUNCTION "
+            "{function}()")
+    return settings
+
+
+def test_former_store_fails_verify_then_adopt_makes_it_verify(former):
+    before = cli(former, "verify")  # the upgraded application starts first: the former chain is set aside
+    assert before.returncode == 1
+    assert "position 1 : inserted (" in before.stderr, before.stderr
+
+    result = cli(former, "adopt")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    head = former.__dict__["_head"]
+    assert f"adopté : {head} événement(s) (positions 1 à {head})" in result.stdout
+    assert len(chain_rows(former)) == head
+    records = adoption_records(former)
+    assert len(records) == 1
+    legacy_head = execute(former, "SELECT notification_id, link FROM {legacy} ORDER BY notification_id DESC LIMIT 1")
+    assert records[0]["old_chain"]["head_position"] == legacy_head[0][0] == head
+    assert records[0]["old_chain"]["head_link"] == bytes(legacy_head[0][1]).hex()
+    assert records[0]["last_position"] == head
+    assert records[0]["signature"]
+    after = cli(former, "verify")
+    assert after.returncode == 0, after.stderr
+    assert f"intègre : {head} événements vérifiés" in after.stdout
+
+
+def test_events_written_after_the_upgrade_are_relinked_after_the_adopted_ones(former):
+    app = bootstrap(former)  # the keyed recorder, after the upgrade: its first link starts from genesis
+    app.register_organisation(siret_with_key("2159035010001"), "Commune nouvelle", "collectivite")
+    app.register_organisation(siret_with_key("2162004100001"), "Autre commune", "collectivite")
+    total = app.max_notification_id()
+    app.close()
+    first_keyed = execute(former, "SELECT min(notification_id), count(*) FROM {chain}")[0]
+    assert first_keyed == (former.__dict__["_head"] + 1, total - former.__dict__["_head"])
+
+    result = cli(former, "adopt")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{total - former.__dict__['_head']} événement(s) postérieur(s) rechaîné(s)" in result.stdout
+    after = cli(former, "verify")
+    assert after.returncode == 0, after.stderr
+    assert f"intègre : {total} événements vérifiés" in after.stdout
+
+
+def test_tampered_old_chain_refused_naming_the_position_and_nothing_written(former):
+    position = former.__dict__["_head"] // 2
+    run_sql(former, "UPDATE {events} SET state = state || ' '::bytea WHERE notification_id = %s", position)
+
+    result = cli(former, "adopt")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"adoption refusée : position {position} : l'événement ne donne plus le maillon de l'ancienne chaîne" \
+        in result.stderr, result.stderr
+    assert f"ancienne chaîne intègre jusqu'à la position {position - 1}" in result.stderr
+    assert "rien n'a été écrit" in result.stderr
+    assert chain_rows(former) == []
+    assert adoption_records(former) == []
+
+
+def test_event_missing_from_old_chain_refused(former):
+    """An event inserted with SQL while the old chain existed, but not by the trigger: no old link."""
+    position = 3
+    execute(former, "DELETE FROM {chain} WHERE notification_id = %s", position)
+
+    result = cli(former, "adopt")
+
+    assert result.returncode == 1
+    assert f"adoption refusée : position {position} : un événement absent de l'ancienne chaîne" in result.stderr
+    assert chain_rows(former) == []
+    assert adoption_records(former) == []
+
+
+def test_adopt_twice_writes_nothing_the_second_time(former):
+    assert cli(former, "adopt").returncode == 0
+    rows, records = chain_rows(former), adoption_records(former)
+
+    second = cli(former, "adopt")
+
+    assert second.returncode == 0, second.stderr
+    assert "rien à adopter" in second.stdout
+    assert chain_rows(former) == rows
+    assert adoption_records(former) == records
+    assert json.dumps(records)  # the record is plain JSON an auditor can read
