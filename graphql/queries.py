@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -42,6 +44,21 @@ def position_cursor(after: str | None) -> int:
         return int(after) if after else 0
     except ValueError:
         raise InvalidInput("after", rule="an event cursor is a log position") from None
+
+
+def recording_time(as_of: str | None) -> str | None:
+    """`asOf` as the log records times (ISO 8601, UTC); a date is its first instant, a time without offset is UTC
+    (as `--as-of` in the CLI). A value that is not a date or time is refused rather than read as "now"."""
+    if as_of is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(as_of.strip())
+    except ValueError:
+        raise InvalidInput("asOf", rule="asOf is an ISO 8601 date or time (e.g. 2025-03-30 or "
+                           "2025-03-30T12:00:00+02:00)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def check_positions(position: int | None = None, min_position: int | None = None) -> None:
@@ -87,6 +104,7 @@ class Query:
                           min_position: int | None = None) -> MemberView:
         services, actor = context_of(info).services, actor_of(info)
         check_positions(position, min_position)
+        as_of = recording_time(as_of)
 
         def read() -> dict | None:  # one trip off the event loop for the whole read
             services.access.check_member_view(actor, str(plan_id), str(member_id))
@@ -105,6 +123,7 @@ class Query:
                            position: int | None = None, min_position: int | None = None) -> PlanBalance:
         services, actor = context_of(info).services, actor_of(info)
         check_positions(position, min_position)
+        as_of = recording_time(as_of)
 
         def read() -> dict | None:
             _, parties = services.access.readable_plan(actor, str(plan_id))

@@ -178,6 +178,8 @@ def test_a_plan_without_governance_reads_with_governance_null(server, small_plan
     ('{ planBalance(planId: "%s", position: 0) { position } }', "invalid_input", "position"),
     ('{ planBalance(planId: "%s", position: 1) { position } }', "not_found", "position"),
     ('{ planBalance(planId: "%s", asOf: "2001-01-01") { position } }', "not_found", "position"),
+    ('{ planBalance(planId: "%s", asOf: "hier soir") { position } }', "invalid_input", "asOf"),
+    ('{ memberView(planId: "%s", memberId: "x", asOf: "2025-13-45") { position } }', "invalid_input", "asOf"),
     ('{ planBalance(planId: "%s", minPosition: -5) { position } }', "invalid_input", "minPosition"),
     ('{ plan(id: "%s", minPosition: -1) { id } }', "invalid_input", "minPosition"),
 ])
