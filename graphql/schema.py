@@ -62,14 +62,22 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        for error in answered_errors(self.execution_context):
-            original = error.original_error
-            if isinstance(original, DomainError):
-                error.extensions = {**(error.extensions or {}), "code": original.code, "field": original.field}
-            elif isinstance(original, PermissionError):
-                error.extensions = {**(error.extensions or {}), "code": "unauthenticated"}
-            elif original is None and "code" not in (error.extensions or {}):
-                error.extensions = {**(error.extensions or {}), "code": "bad_request"}
+        code_errors(answered_errors(self.execution_context))
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:  # each result a subscription sends
+        code_errors(getattr(result, "errors", None) or [])
+        yield
+
+
+def code_errors(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        original = error.original_error
+        if isinstance(original, DomainError):
+            error.extensions = {**(error.extensions or {}), "code": original.code, "field": original.field}
+        elif isinstance(original, PermissionError):
+            error.extensions = {**(error.extensions or {}), "code": "unauthenticated"}
+        elif original is None and "code" not in (error.extensions or {}):
+            error.extensions = {**(error.extensions or {}), "code": "bad_request"}
 
 
 class MaskInternal(MaskErrors):
@@ -89,9 +97,17 @@ class BoundedMessages(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        for error in answered_errors(self.execution_context):
-            if len(error.message) > MAX_MESSAGE:
-                error.message = error.message[:MAX_MESSAGE] + "…"
+        bound_messages(answered_errors(self.execution_context))
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        bound_messages(getattr(result, "errors", None) or [])
+        yield
+
+
+def bound_messages(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        if len(error.message) > MAX_MESSAGE:
+            error.message = error.message[:MAX_MESSAGE] + "…"
 
 
 class ProgresSchema(strawberry.Schema):
