@@ -4,4 +4,4 @@ The import root ``progres`` is this folder (see pyproject.toml): ``progres.domai
 ``progres.services`` is ``services/`` and so on.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
