@@ -281,8 +281,12 @@ def bilan(
 @bilan_app.command("report")
 def bilan_report(
     plan_id: RequiredPlan,
-    format: Annotated[str, typer.Option(help="html, pdf, csv, xlsx ou json")] = "html",
-    output: Annotated[Path | None, typer.Option(help="fichier à écrire (défaut : bilan-<plan>.<format>)")] = None,
+    format: Annotated[str, typer.Option(help="html, pdf, csv (une archive zip d'un fichier par tableau), xlsx ou json")]
+    = "html",
+    output: Annotated[Path | None, typer.Option(help="fichier à écrire (défaut : bilan-<plan>.<format>, "
+                                                     "bilan-<plan>-csv.zip pour csv)")] = None,
+    international: Annotated[bool, typer.Option("--international", help="CSV : forme internationale (séparateur , "
+                                                "et point décimal, sans BOM) au lieu de la forme française")] = False,
     as_of: AsOfOption = None,
     position: PositionOption = None,
     as_siret: AsOption = None,
@@ -296,18 +300,21 @@ def bilan_report(
     if format not in REPORT_FORMATS:
         raise Refused("invalid_input", "--format", say("bad_choice", value=short(format, 20),
                                                        choices=", ".join(REPORT_FORMATS)))
+    if format == "csv" and output is not None and output.suffix.lower() == ".csv":
+        raise Refused("invalid_input", "--output", say("csv_is_zip"))
     actor = audience(as_siret, role)
     settings, ledger, directory, reader, parties, at = ledger_for(data_dir, plan_id, as_of, position, actor)
     report = reports.build_report(ledger, directory, plan_id, link_at(settings, report_position(ledger, at)))
-    report = reports.restricted(report, reader.balance(parties, report.balance), reader.visible_members(parties))
-    target = output or Path(f"bilan-{plan_id[:8]}.{format}")
+    report = reports.restricted(report, reader.balance(parties, report.balance), reader.visible_members(parties),
+                                actor.role.value if actor else None)
+    target = output or Path(f"bilan-{plan_id[:8]}-csv.zip" if format == "csv" else f"bilan-{plan_id[:8]}.{format}")
     with console.status(f"Écriture du rapport {format.upper()}…"):
         if format == "html":
             target.write_text(reports.to_html(report), encoding="utf-8")
         elif format == "pdf":
             target.write_bytes(reports.to_pdf(report))
         elif format == "csv":
-            target.write_text(reports.to_csv(report), encoding="utf-8")
+            target.write_bytes(reports.to_csv(report, international))
         elif format == "xlsx":
             target.write_bytes(reports.to_xlsx(report))
         else:
