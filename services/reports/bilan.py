@@ -139,7 +139,7 @@ def trajectories(report: Report) -> list[Trajectory]:
         targets = {end: t for _, end in periods if (t := target_on(indicator, end)) is not None}
         members = [Line(report.names.get(m, m), {end: Decimal(str(v)) for end, v in points})
                    for m, points in sorted(data["members"].items(), key=lambda kv: report.names.get(kv[0], kv[0]))]
-        charts.append(Trajectory(number, i["key"], i["name"], i["unit"] or "", periods,  # type: ignore[arg-type]
+        charts.append(Trajectory(number, i["key"], i["name"], i["unit"] or "", periods,
                                  {end: Decimal(str(v)) for end, v in data["groupement"]}, targets, members))
     return charts
 

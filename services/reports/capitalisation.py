@@ -41,8 +41,8 @@ def capitalisation(ledger: Ledger, directory: Ledger, plan_id: str) -> str:
         for objective in axis["objectives"]:
             for i in objective["indicators"]:
                 measured = i["measures"] > 0
-                text = (f"{i['name']} — {french.plain(french.count(i['measures'], 'période mesurée', 'périodes mesurées'))}"
-                        f", {status(i['status'])}"
+                periods = french.plain(french.count(i["measures"], "période mesurée", "périodes mesurées"))
+                text = (f"{i['name']} — {periods}, {status(i['status'])}"
                         + (f", {french.plain(french.percent(i['achievement']))} de l'objectif"
                            if i.get("achievement") else ""))
                 (keep if measured else rework).append(text)

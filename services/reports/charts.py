@@ -51,7 +51,7 @@ class Trajectory:
 def nice_step(span: float) -> float:
     raw = span / 5 if span > 0 else 1.0
     power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw))
 
 
 def ticks(values: list[float]) -> list[float]:
@@ -71,9 +71,8 @@ def unit_phrase(unit: str) -> str:
 def spread(wanted: list[tuple[float, str, str]], top: float, bottom: float) -> list[tuple[float, str, str]]:
     """End-of-line labels moved apart so that none overlaps another, kept inside the plot's height."""
     placed: list[tuple[float, str, str]] = []
-    for y, text, colour in sorted(wanted):
-        y = max(y, top, placed[-1][0] + LABEL_GAP if placed else top)
-        placed.append((y, text, colour))
+    for wanted_y, text, colour in sorted(wanted):
+        placed.append((max(wanted_y, top, placed[-1][0] + LABEL_GAP if placed else top), text, colour))
     overflow = (placed[-1][0] - bottom) if placed else 0
     if overflow > 0:
         placed = [(y - overflow, t, c) for y, t, c in placed]
@@ -181,7 +180,7 @@ def describe(chart: Trajectory) -> str:
     if not ends:
         return chart.name
     first, last = ends[0], ends[-1]
-    period_of = dict((e, s) for s, e in chart.periods)
+    period_of = {e: s for s, e in chart.periods}
     target = chart.targets.get(last)
     text = (f"{chart.name} : {french.quantity(chart.groupement[first], chart.unit)} "
             f"({french.period(period_of[first], first)}) puis {french.quantity(chart.groupement[last], chart.unit)} "

@@ -16,8 +16,8 @@ from typing import Any
 from progres.services.reports.bilan import (
     DATE,
     INTEGER,
-    MONEY,
     MOMENT,
+    MONEY,
     NUMBER,
     PERCENT,
     Report,
@@ -31,7 +31,7 @@ from progres.services.reports.cells import neutral
 BOM = "\ufeff"
 FORMATS = {INTEGER: "0", MONEY: '#,##0.00 "€"', PERCENT: "0.00 %", DATE: "DD/MM/YYYY", MOMENT: "DD/MM/YYYY HH:MM"}
 MIN_WIDTH, MAX_WIDTH = 8, 60
-FORBIDDEN_IN_SHEET_NAMES = str.maketrans({c: " " for c in "[]:*?/\\"})
+FORBIDDEN_IN_SHEET_NAMES = str.maketrans(dict.fromkeys("[]:*?/\\", " "))
 
 
 def number_format(value: Any, kind: str) -> str:

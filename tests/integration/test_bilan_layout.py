@@ -147,7 +147,7 @@ def test_the_first_chart_as_an_image_has_its_axis_label_and_its_target_steps_whe
 
     subprocess.run(["pdftoppm", "-r", "72", "-f", "2", "-l", "2", str(pdf), str(tmp_path / "chart")], check=True)
     [image] = tmp_path.glob("chart*.ppm")
-    width, height, pixels = ppm_pixels(image.read_bytes())
+    width, _, pixels = ppm_pixels(image.read_bytes())
 
     def vermillion(i: int) -> bool:
         return all(abs(pixels[i + k] - TARGET_RGB[k]) < 45 for k in range(3))
@@ -183,24 +183,30 @@ def test_every_figure_of_the_xlsx_is_a_typed_cell_with_a_format(workbook):
             for cell in row:
                 if isinstance(cell.value, datetime):
                     dates += 1
-                    assert cell.is_date and "DD" in cell.number_format, cell.coordinate
+                    assert cell.is_date, cell.coordinate
+                    assert "DD" in cell.number_format, cell.coordinate
                 elif isinstance(cell.value, int | float):
                     numbers += 1
                     assert cell.number_format != "General", f"{sheet.title}!{cell.coordinate}"
                 elif isinstance(cell.value, str):
                     assert not NUMBER_TEXT.fullmatch(cell.value), f"{sheet.title}!{cell.coordinate}: {cell.value!r}"
                     assert not DATE_TEXT.search(cell.value) or len(cell.value) > 20, cell.value
-    assert numbers > 150 and dates > 40, (numbers, dates)
+    assert numbers > 150, numbers
+    assert dates > 40, dates
     summary = {row[0].value: row[1] for row in workbook["Synthèse"].iter_rows(min_row=2)}
-    assert summary["Montant initial HT"].value == 480000 and "€" in summary["Montant initial HT"].number_format
+    assert summary["Montant initial HT"].value == 480000
+    assert "€" in summary["Montant initial HT"].number_format
     change = summary["Évolution cumulée"]
-    assert abs(change.value - 0.0333) < 1e-9 and "%" in change.number_format, "a percentage cell holds the fraction"
+    assert abs(change.value - 0.0333) < 1e-9, "a percentage cell holds the fraction"
+    assert "%" in change.number_format
     trajectory = workbook["Trajectoires par période"]
     header = [c.value for c in trajectory[1]]
     first = [c.value for c in trajectory[2]]
     assert header[:4] == ["Indicateur", "Unité", "Début de période", "Fin de période"]
-    assert first[0] == "Part des labels EGalim" and first[2] == datetime(2022, 1, 1)
-    assert first[6] == 35 and first[8] == "non", "each period against the target in force then"
+    assert first[0] == "Part des labels EGalim"
+    assert first[2] == datetime(2022, 1, 1)
+    assert first[6] == 35, "each period against the target in force then"
+    assert first[8] == "non"
     last_egalim = [r for r in trajectory.iter_rows(min_row=2, values_only=True) if r[0] == "Part des labels EGalim"][-1]
     assert last_egalim[6] == 50
     provenance = {row[0]: row[1] for row in workbook["Provenance"].iter_rows(min_row=2, values_only=True)}
@@ -257,7 +263,8 @@ def test_libreoffice_opens_the_french_csv_with_its_accents_numbers_and_dates(see
     assert indicators[0][9] == "Positions du journal"
     egalim = next(r for r in indicators if r[1] == "Part des labels EGalim")
     assert egalim[0] == "Augmenter la part de produits EGalim-compatibles"
-    assert egalim[5] == pytest.approx(48.56) and egalim[7] == pytest.approx(94.86), egalim
+    assert egalim[5] == pytest.approx(48.56), egalim
+    assert egalim[7] == pytest.approx(94.86), egalim
     assert any(r[0] == "Réduire les externalités négatives environnementales" for r in indicators), "accents"
     actions = [[c.value for c in row] for row in books["actions"].iter_rows()]
     assert actions[0] == ["Axe", "Action", "Porteur", "Échéance", "Statut"]
@@ -292,10 +299,12 @@ def test_a_plan_of_qualitative_indicators_is_told_by_its_assessments_and_actions
     html = write_report(data, plan, "html", tmp_path / "q.html").read_text(encoding="utf-8")
     assert "Indicateurs qualitatifs appréciés</td><td>1 sur 1" in html
     assert "Indicateurs chiffrés" not in html
-    assert "0 sur 0" not in html and "0 / 0" not in html
+    assert "0 sur 0" not in html
+    assert "0 / 0" not in html
     assert "Gants trop fins : déchirures signalées en plonge." in html
     assert "1er sem. 2022" in html
-    assert "Essai d&#x27;un gant nitrile épais" in html and "30 septembre 2022" in html
+    assert "Essai d&#x27;un gant nitrile épais" in html
+    assert "30 septembre 2022" in html
     assert "<svg" not in html, "no chart without a figure"
 
 
@@ -314,5 +323,5 @@ def test_a_titulaire_s_copy_says_what_it_leaves_out_and_names_no_lycee(seeded, t
              for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str)]
     assert not [n for n in lycees if n in cells]
     full = load_workbook(write_report(data, plan, "xlsx", tmp_path / "all.xlsx"))
-    members = [r for r in full["Valeurs par membre"].iter_rows(min_row=2, values_only=True)]
+    members = list(full["Valeurs par membre"].iter_rows(min_row=2, values_only=True))
     assert {r[2] for r in members} == set(lycees)

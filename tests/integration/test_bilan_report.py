@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 

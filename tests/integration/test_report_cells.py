@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import os
-import zipfile
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 
 import pytest
