@@ -61,6 +61,8 @@ def quantity(value: Number | None, unit: str | None) -> str:
         return number(value)
     if unit == "%":
         return percent(value)
+    if unit.isalpha() and unit.endswith("s") and _FR.plural_form(abs(decimal(value))) == "one":
+        unit = unit[:-1]  # a unit that is a plural word: `1 passage`, `0,98 passage`, `2 passages`
     return f"{number(value)}{NBSP}{unit}"
 
 

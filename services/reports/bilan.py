@@ -124,7 +124,7 @@ def day_or_status(on: str | None, fallback: str | None) -> Any:
 
 def cited(positions: dict[str, list[int]]) -> str:
     found = sorted({p for part in ("first", "last", "latest") for p in positions.get(part, [])})
-    return ", ".join(f"n° {p}" for p in found)
+    return f"n° {', '.join(map(str, found))}" if found else ""  # "n°": a lone position is no figure to add up
 
 
 def trajectories(report: Report) -> list[Trajectory]:

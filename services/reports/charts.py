@@ -22,7 +22,7 @@ TARGET_COLOUR = "#D55E00"  # Okabe–Ito vermillion
 MEMBER_STYLES = [("#009E73", "5 2"), ("#CC79A7", "2 2"), ("#E69F00", "7 2 2 2"), ("#56B4E9", "1 3"),
                  ("#000000", "4 4"), ("#7F7F7F", "8 3"), ("#009E73", "1 2 5 2"), ("#CC79A7", "9 2 1 2")]
 GRID_COLOUR = "#D0D0D0"
-WIDTH, HEIGHT = 720, 320
+WIDTH, HEIGHT = 720, 290
 LEFT, RIGHT, TOP, BOTTOM = 64, 200, 44, 52
 LABEL_GAP = 11
 

@@ -11,12 +11,15 @@ from typing import Any
 
 from progres.services import french
 from progres.services.reports.bilan import (
-    DATE,
+    INTEGER,
+    MONEY,
     NUMBER,
+    PERCENT,
     Column,
     Report,
     Table,
     dec,
+    kind_of,
     period_rows,
     report_day,
     shown,
@@ -63,6 +66,7 @@ figure { margin: 0; }
 svg.chart { width: 100%%; height: auto; display: block; }
 figcaption { font-size: 7.5pt; color: #333; margin: 1mm 0; }
 .data td:first-child, .data th:first-child { width: 30%%; }
+.data td, .data th { padding: .6mm 1.5mm; font-size: 7.5pt; }
 section.table { break-before: auto; }
 """
 
@@ -86,12 +90,15 @@ def page_css(report: Report) -> str:
     return CSS % {"top_left": top_left, "top_right": top_right, "bottom_left": css_string(report.balance["title"])}
 
 
+def numeric(kind: str) -> bool:
+    return kind in (NUMBER, INTEGER, MONEY, PERCENT)
+
+
 def table_html(table: Table, css_class: str = "") -> str:
-    numeric = [c.kind not in ("text", DATE, "moment") for c in table.columns]
-    head = "".join(f'<th{" class=n" if n else ""}>{escape(c.title)}</th>' for c, n in zip(table.columns, numeric,
-                                                                                          strict=True))
-    body = "".join("<tr>" + "".join(f'<td{" class=n" if n else ""}>{escape(shown(v, c))}</td>'
-                                    for v, c, n in zip(row, table.columns, numeric, strict=True)) + "</tr>"
+    """A table; figures right-aligned and kept on one line, texts wrapped."""
+    head = "".join(f'<th{" class=n" if numeric(c.kind) else ""}>{escape(c.title)}</th>' for c in table.columns)
+    body = "".join("<tr>" + "".join(f'<td{" class=n" if numeric(kind_of(v, c)[1]) else ""}>{escape(shown(v, c))}'
+                                    "</td>" for v, c in zip(row, table.columns, strict=True)) + "</tr>"
                    for row in table.rows)
     return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -158,6 +165,10 @@ def axes_html(report: Report) -> tuple[list[str], list[tuple[str, str]]]:
         anchor = f"axe-{a}"
         toc.append((anchor, f"{a}. {label('axis')} : {axis['title']}"))
         parts.append(f'<section class="axis"><h2 id="{anchor}">{a}. {label("axis")} : {escape(axis["title"])}</h2>')
+        if axis["added_by_avenant"]:
+            parts.append(f'<p class="objective">{label("axis_by_avenant")}</p>')
+        if not axis["objectives"]:
+            parts.append(f'<p class="objective">{label("axis_without_objective")}</p>')
         n = 0
         for objective in axis["objectives"]:
             parts.append(f'<p class="objective"><b>{label("objective")} :</b> {escape(objective["title"])} '

@@ -61,6 +61,8 @@ LABELS = {
     "kind_moyens": "obligation de moyens",
     "kind_resultats": "obligation de résultats",
     "axis_actions": "Actions de l'axe",
+    "axis_by_avenant": "Axe ajouté au plan par avenant.",
+    "axis_without_objective": "Aucun objectif ni indicateur n'est encore défini pour cet axe.",
     "qualitative_note": "Indicateur qualitatif : une appréciation documentée par période, sans chiffre ni cible.",
     "no_assessment": "Aucune appréciation enregistrée.",
     "no_measure": "Aucune mesure enregistrée.",
