@@ -307,6 +307,8 @@ def bilan_report(
                                                        choices=", ".join(REPORT_FORMATS)))
     if format == "csv" and output is not None and output.suffix.lower() == ".csv":
         raise Refused("invalid_input", "--output", say("csv_is_zip"))
+    if international and format != "csv":
+        raise Refused("invalid_input", "--international", say("csv_only"))
     actor = audience(as_siret, role)
     settings, ledger, directory, reader, parties, at = ledger_for(data_dir, plan_id, as_of, position, actor)
     report = reports.build_report(ledger, directory, plan_id, link_at(settings, report_position(ledger, at)))

@@ -239,6 +239,12 @@ def test_the_csv_archive_has_one_french_file_per_table_and_an_international_form
     assert refused.returncode == 2
     assert refused.stderr.startswith("invalid_input: --output:"), refused.stderr
     assert not (tmp_path / "bilan.csv").exists(), "nothing written"
+    refused = subprocess.run([sys.executable, "-m", "progres.services.cli", "bilan", "report", "--plan", plan,
+                              "--format", "xlsx", "--international", "--output", str(tmp_path / "b.xlsx"),
+                              "--data-dir", str(data)], capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("invalid_input: --international:"), refused.stderr
+    assert not (tmp_path / "b.xlsx").exists(), "nothing written"
 
 
 @needs_office
@@ -325,3 +331,38 @@ def test_a_titulaire_s_copy_says_what_it_leaves_out_and_names_no_lycee(seeded, t
     full = load_workbook(write_report(data, plan, "xlsx", tmp_path / "all.xlsx"))
     members = list(full["Valeurs par membre"].iter_rows(min_row=2, values_only=True))
     assert {r[2] for r in members} == set(lycees)
+
+
+def test_a_titulaire_s_copy_keeps_the_members_when_the_convention_shares_them(tmp_path):
+    """The same report for a titulaire, once the groupement's convention shares member details: complete."""
+    data = tmp_path / "data"
+    app = bootstrap(Settings(data_dir=data))
+    region = app.register_organisation(siret=siret_with_key("2000537670001"), name="Région", kind="collectivite").id
+    lycees = [app.register_organisation(siret=siret_with_key(siret), name=name, kind="eple").id
+              for siret, name in LYCEES[:2]]
+    laiterie = app.register_organisation(siret=siret_with_key(TITULAIRE[0]), name=TITULAIRE[1], kind="supplier").id
+    groupement = app.constitute_groupement(code="GC-S", name="Groupement qui partage", purpose="Achats",
+                                           permanent=True, coordonnateur_id=region, signed_on="2021-06-01",
+                                           shares_member_details=True).id
+    for lycee in lycees:
+        app.admit_member(groupement_id=groupement, organisation_id=lycee, on="2021-09-01")
+    marche = app.notify_marche(groupement_id=groupement, code="M-S", object="BOF", cpv="15500000-3",
+                               nature="fournitures", titulaire_ids=[laiterie], initial_amount="1000",
+                               duration_months=24, notified_on="2022-01-01").id
+    plan = app.draw_up_plan(marche_id=marche, title="Plan partagé").id
+    app.add_axis(plan_id=plan, key="egalim", title="EGalim")
+    app.add_objective(plan_id=plan, key="part", axis_key="egalim", title="Part EGalim", kind="resultats")
+    app.define_indicator(plan_id=plan, spec={
+        "key": "egalim_share", "objective_key": "part", "name": "Part des labels EGalim", "kind": "quantitative",
+        "unit": "%", "baseline": 20, "target": 50, "direction": "increase", "periodicity": "semestrial",
+        "scope": "member", "aggregation": "mean"})
+    for n, lycee in enumerate(lycees):
+        for start, end, value in (("2022-01-01", "2022-06-30", 30 + n), ("2022-07-01", "2022-12-31", 40 + n)):
+            app.record_measure(plan_id=plan, indicator_key="egalim_share", member_id=lycee, period_start=start,
+                               period_end=end, value=value, source="factures", recorded_by=lycee,
+                               recorded_on="2023-01-05")
+    app.close()
+    html = write_report(data, plan, "html", tmp_path / "t.html", *AS_TITULAIRE).read_text(encoding="utf-8")
+    assert "Exemplaire restreint" not in html
+    assert html.count('class="member-line"') == 2
+    assert all(name in html for _, name in LYCEES[:2])
