@@ -183,8 +183,9 @@ def axes_html(report: Report) -> tuple[list[str], list[tuple[str, str]]]:
                 parts.append(f'<section class="indicator" id="i-{escape(i["key"])}"><h3>{number} '
                              f'{escape(i["name"])}</h3><p class="figures">{escape(figures_line(i, chart))}</p>')
                 if chart is not None:
+                    caption = label("chart_caption") + (label("chart_caption_members") if chart.members else "")
                     parts.append(f"<figure>{svg(chart)}<figcaption>{label('chart_figure')} {chart.number} — "
-                                 f"{escape(label('chart_caption'))}</figcaption></figure>{chart_table(report, chart)}")
+                                 f"{escape(caption)}</figcaption></figure>{chart_table(report, chart)}")
                 else:
                     parts.append(f"<p>{label('no_measure')}</p>")
                 parts.append("</section>")

@@ -42,7 +42,8 @@ LABELS = {
     "chart_periods": "Périodes de mesure",
     "chart_figure": "Graphique",
     "chart_caption": "trait plein épais : valeur du groupement ; tirets : cible en vigueur sur la période "
-                     "(trajectoire) ; traits fins : membres, nommés en bout de ligne.",
+                     "(trajectoire).",
+    "chart_caption_members": " Traits fins : membres, nommés en bout de ligne.",
     "indicators": "Indicateurs",
     "per_period": "Trajectoires par période",
     "period": "Période",
