@@ -9,6 +9,7 @@ and JSON.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -316,10 +317,10 @@ def shown(value: Any, column: Column, unit: str | None = None) -> str:
     return str(value)
 
 
-def to_html(report: Report) -> str:
+def to_html(report: Report, pages: dict[str, int] | None = None) -> str:
     from progres.services.reports.html import render  # noqa: PLC0415
 
-    return render(report)
+    return render(report, pages)
 
 
 def to_csv(report: Report, international: bool = False) -> bytes:
@@ -346,13 +347,41 @@ def chromium() -> str:
     return found
 
 
+def print_pdf(html: str, directory: Path) -> bytes:
+    page, pdf = directory / "bilan.html", directory / "bilan.pdf"
+    page.write_text(html, encoding="utf-8")
+    subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    "--lang=fr-FR", f"--user-data-dir={directory}/profile", f"--print-to-pdf={pdf}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    return pdf.read_bytes()
+
+
+PAGE_TREE = re.compile(rb"(\d+) 0 obj\s*<</Type /Pages\b[^>]*?/Kids \[([^\]]*)\]")
+DESTINATION = re.compile(rb"/([A-Za-z][\w.-]*) \[(\d+) 0 R /XYZ [-\d.]+ ([-\d.]+)")
+
+
+def anchor_pages(pdf: bytes) -> dict[str, int]:
+    """The page each linked anchor of a PDF printed by Chromium lands on, from its named destinations and its page
+    tree (both written as plain objects); empty when the PDF is not laid out so (the contents then go without
+    page numbers)."""
+    kids = {int(node): [int(k) for k in re.findall(rb"(\d+) 0 R", refs)] for node, refs in PAGE_TREE.findall(pdf)}
+    roots = set(kids) - {k for children in kids.values() for k in children}
+    if len(roots) != 1:
+        return {}
+
+    def leaves(node: int) -> list[int]:
+        return [leaf for child in kids[node] for leaf in leaves(child)] if node in kids else [node]
+
+    order = {page: number for number, page in enumerate(leaves(roots.pop()), 1)}
+    return {name.decode(): order[int(page)] for name, page, _ in DESTINATION.findall(pdf) if int(page) in order}
+
+
 def to_pdf(report: Report) -> bytes:
     """Prints the HTML report with headless Chromium (A4 from the page's CSS; the charts are SVG, printed as
-    vectors; running header and page numbers in the page's margin boxes)."""
+    vectors; running header and page numbers in the page's margin boxes). Printed twice: the first printing
+    tells on which page each part lands, the second puts those pages in the table of contents (which sits on the
+    cover page, so adding them moves nothing)."""
     with tempfile.TemporaryDirectory() as directory:
-        page, pdf = Path(directory) / "bilan.html", Path(directory) / "bilan.pdf"
-        page.write_text(to_html(report), encoding="utf-8")
-        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                        "--lang=fr-FR", f"--user-data-dir={directory}/profile", f"--print-to-pdf={pdf}",
-                        page.as_uri()], check=True, capture_output=True, timeout=120)
-        return pdf.read_bytes()
+        first = print_pdf(to_html(report), Path(directory))
+        pages = anchor_pages(first)
+        return print_pdf(to_html(report, pages), Path(directory)) if pages else first

@@ -57,7 +57,8 @@ td, th { border: 0.6pt solid #888; padding: 1mm 1.5mm; font-size: 8pt; vertical-
 th { background: #e8e8e8; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 .summary td:first-child { font-weight: bold; width: 45%%; }
-.toc ol { padding-left: 6mm; margin: 1mm 0; } .toc li { margin: .6mm 0; }
+.toc ol { padding-left: 0; margin: 1mm 0; list-style: none; } .toc li { margin: .6mm 0; }
+.toc li { display: flex; } .toc .leader { flex: 1; border-bottom: 0.6pt dotted #555; margin: 0 2mm .8mm; }
 .axis { break-before: page; }
 .objective { margin: 1mm 0 2mm; color: #333; }
 .indicator { break-inside: avoid; page-break-inside: avoid; margin-bottom: 5mm; }
@@ -194,7 +195,9 @@ def axes_html(report: Report) -> tuple[list[str], list[tuple[str, str]]]:
     return parts, toc
 
 
-def render(report: Report) -> str:
+def render(report: Report, pages: dict[str, int] | None = None) -> str:
+    """The HTML document; `pages` (anchor → page number, from a first printing) puts page numbers in the
+    table of contents."""
     title = title_of(report)
     axes, toc = axes_html(report)
     shown_tables = [t for t in tables(report) if t.key in ("indicateurs", "actions", "propositions", "revues",
@@ -213,14 +216,16 @@ def render(report: Report) -> str:
     parts += [f"<tr><td>{escape(k)}</td><td>{escape(shown(v, Column(k)))}</td></tr>" for k, v in summary(report)]
     parts.append("</tbody></table></section>")
     parts.append(f'<nav class="toc"><h2>{label("contents")}</h2><ol>'
-                 + "".join(f'<li><a href="#{anchor}">{escape(text.split(". ", 1)[1])}</a></li>' for anchor, text in toc)
+                 + "".join(f'<li><a href="#{anchor}">{escape(text)}</a>'
+                           + (f'<span class="leader"></span><span class="page">{pages[anchor]}</span>'
+                              if pages and anchor in pages else "") + "</li>" for anchor, text in toc)
                  + "</ol></nav></div>")
     parts += axes
     for table in shown_tables:
-        parts.append(f'<a id="t-{table.key}"></a><section><h2>{escape(table.title)}</h2>{table_html(table)}</section>')
+        parts.append(f'<section><h2>{escape(table.title)}</h2><a id="t-{table.key}"></a>{table_html(table)}</section>')
     chain = (label("chain_text").format(link=report.chain_link) if report.chain_link else label("no_chain"))
     provenance = next(t for t in tables(report) if t.key == "provenance")
-    parts.append(f'<a id="t-provenance"></a><footer><h2>{label("provenance")}</h2>'
+    parts.append(f'<footer><h2>{label("provenance")}</h2><a id="t-provenance"></a>'
                  f"<p>{label('provenance_text').format(position=report.position)}</p><p>{escape(chain)}</p>"
                  f"{table_html(provenance, 'summary')}</footer></body></html>")
     return "".join(parts)

@@ -116,6 +116,19 @@ def test_every_chart_is_on_the_page_of_its_heading_with_its_data_table(seeded, p
         assert "Cible en vigueur" in text.split(f"Graphique {number} — ", 1)[1], "its data table follows it"
 
 
+@needs_tools
+def test_the_table_of_contents_gives_the_page_of_each_part(pdf):
+    pages = page_texts(pdf)
+    contents = pages[0].split("Sommaire", 1)[1]
+    entries = re.findall(r"(\d+)\. (.+?) (\d+)(?= \d+\. | Plan de progrès|$)", contents)
+    assert [int(n) for n, _, _ in entries] == list(range(1, 11)), contents
+    for _, title, page in entries:
+        heading = title.split(" : ", 1)[-1]
+        assert heading in pages[int(page) - 1], f"{title!r} is not on page {page}"
+    first_table = next(int(page) for _, title, page in entries if title == "Indicateurs")
+    assert "Indicateurs" not in " ".join(pages[1:first_table - 1]), "found on its own page, not an earlier one"
+
+
 def ppm_pixels(ppm: bytes) -> tuple[int, int, bytes]:
     magic, width, height, _, pixels = ppm.split(maxsplit=4)
     assert magic == b"P6"
