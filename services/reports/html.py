@@ -11,6 +11,7 @@ from typing import Any
 
 from progres.services import french
 from progres.services.reports.bilan import (
+    DATE,
     INTEGER,
     MONEY,
     NUMBER,
@@ -56,6 +57,7 @@ tr { break-inside: avoid; }
 td, th { border: 0.6pt solid #888; padding: 1mm 1.5mm; font-size: 8pt; vertical-align: top; text-align: left; }
 th { background: #e8e8e8; }
 td.n, th.n { text-align: right; white-space: nowrap; }
+td.d { white-space: nowrap; }
 .summary td:first-child { font-weight: bold; width: 45%%; }
 .toc ol { padding-left: 0; margin: 1mm 0; list-style: none; } .toc li { margin: .6mm 0; }
 .toc li { display: flex; } .toc .leader { flex: 1; border-bottom: 0.6pt dotted #555; margin: 0 2mm .8mm; }
@@ -68,7 +70,7 @@ svg.chart { width: 100%%; height: auto; display: block; }
 figcaption { font-size: 7.5pt; color: #333; margin: 1mm 0; }
 .data td:first-child, .data th:first-child { width: 30%%; }
 .data td, .data th { padding: .6mm 1.5mm; font-size: 7.5pt; }
-section.table { break-before: auto; }
+footer { break-inside: avoid; }
 """
 
 
@@ -95,11 +97,15 @@ def numeric(kind: str) -> bool:
     return kind in (NUMBER, INTEGER, MONEY, PERCENT)
 
 
+def cell_class(kind: str) -> str:
+    return " class=n" if numeric(kind) else " class=d" if kind == DATE else ""
+
+
 def table_html(table: Table, css_class: str = "") -> str:
     """A table; figures right-aligned and kept on one line, texts wrapped."""
     head = "".join(f'<th{" class=n" if numeric(c.kind) else ""}>{escape(c.title)}</th>' for c in table.columns)
-    body = "".join("<tr>" + "".join(f'<td{" class=n" if numeric(kind_of(v, c)[1]) else ""}>{escape(shown(v, c))}'
-                                    "</td>" for v, c in zip(row, table.columns, strict=True)) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td{cell_class(kind_of(v, c)[1])}>{escape(shown(v, c))}</td>"
+                                    for v, c in zip(row, table.columns, strict=True)) + "</tr>"
                    for row in table.rows)
     return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
