@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from progres.domain.errors import DomainError
+from progres.services import french
 from progres.services.audit_cli import register as register_audit_commands
 from progres.services.bootstrap import bootstrap
 from progres.services.cli_support import (
@@ -94,19 +96,22 @@ def demo(
 def print_summary(summary: dict[str, Any]) -> None:
     console.rule(f"[bold]{summary['groupement']}[/]")
     console.print(f"{summary['members']} membres · marché {summary['marche']}")
-    console.print(f"Montant HT : {summary['initial_amount']} € → {summary['current_amount']} € "
-                  f"(évolution cumulée {summary['cumulative_change_percent']} %)")
-    avenants = Table("Avenant", "Fondement", "Δ montant", "Cumul %", "Avis CAO", "Notifié", "Motif",
-                     title="Avenants")
+    console.print(f"Montant HT : {french.money(summary['initial_amount'])} → {french.money(summary['current_amount'])}"
+                  f" (évolution cumulée {french.percent(summary['cumulative_change_percent'])})")
+    avenants = Table("Avenant", "Fondement", "Δ montant", "Cumul", "Avis CAO", "Notifié", "Motif", title="Avenants")
+    avenants.columns[2].no_wrap = True
     for a in summary["avenants"]:
-        avenants.add_row(str(a["number"]), a["basis"], a["amount_delta"], a["cumulative_percent"],
-                         "oui" if a["needs_cao_opinion"] else "non", a["notified_on"] or "-", a["reason"])
+        avenants.add_row(str(a["number"]), a["basis"], french.money(a["amount_delta"]),
+                         french.percent(a["cumulative_percent"]), "oui" if a["needs_cao_opinion"] else "non",
+                         french.day(a["notified_on"]) if a["notified_on"] else "-", a["reason"])
     console.print(avenants)
-    indicators = Table("Indicateur", "Unité", "Première", "Dernière", "Cible", "Atteinte %",
+    indicators = Table("Indicateur", "Unité", "Première", "Dernière", "Cible", "Atteinte",
                        title="Indicateurs (groupement)")
     for i in summary["indicators"]:
-        indicators.add_row(i["name"], i["unit"] or "", str(i["first"]), str(i["last"]), str(i["target"]),
-                           str(i["achievement"] or ""))
+        figures = [french.number(i[k]) if isinstance(i.get(k), Decimal | int | float) else str(i.get(k) or "")
+                   for k in ("first", "last", "target")]
+        indicators.add_row(i["name"], i["unit"] or "", *figures,
+                           french.percent(i["achievement"]) if isinstance(i.get("achievement"), Decimal) else "")
     console.print(indicators)
     proposals = Table("Proposition", "Issue", title="Propositions")
     for title, status in summary["proposals"].items():
@@ -281,8 +286,12 @@ def bilan(
 @bilan_app.command("report")
 def bilan_report(
     plan_id: RequiredPlan,
-    format: Annotated[str, typer.Option(help="html, pdf, csv, xlsx ou json")] = "html",
-    output: Annotated[Path | None, typer.Option(help="fichier à écrire (défaut : bilan-<plan>.<format>)")] = None,
+    format: Annotated[str, typer.Option(help="html, pdf, csv (une archive zip d'un fichier par tableau), xlsx ou json")]
+    = "html",
+    output: Annotated[Path | None, typer.Option(help="fichier à écrire (défaut : bilan-<plan>.<format>, "
+                                                     "bilan-<plan>-csv.zip pour csv)")] = None,
+    international: Annotated[bool, typer.Option("--international", help="CSV : forme internationale (séparateur , "
+                                                "et point décimal, sans BOM) au lieu de la forme française")] = False,
     as_of: AsOfOption = None,
     position: PositionOption = None,
     as_siret: AsOption = None,
@@ -296,18 +305,23 @@ def bilan_report(
     if format not in REPORT_FORMATS:
         raise Refused("invalid_input", "--format", say("bad_choice", value=short(format, 20),
                                                        choices=", ".join(REPORT_FORMATS)))
+    if format == "csv" and output is not None and output.suffix.lower() == ".csv":
+        raise Refused("invalid_input", "--output", say("csv_is_zip"))
+    if international and format != "csv":
+        raise Refused("invalid_input", "--international", say("csv_only"))
     actor = audience(as_siret, role)
     settings, ledger, directory, reader, parties, at = ledger_for(data_dir, plan_id, as_of, position, actor)
     report = reports.build_report(ledger, directory, plan_id, link_at(settings, report_position(ledger, at)))
-    report = reports.restricted(report, reader.balance(parties, report.balance), reader.visible_members(parties))
-    target = output or Path(f"bilan-{plan_id[:8]}.{format}")
+    report = reports.restricted(report, reader.balance(parties, report.balance), reader.visible_members(parties),
+                                actor.role.value if actor else None)
+    target = output or Path(f"bilan-{plan_id[:8]}-csv.zip" if format == "csv" else f"bilan-{plan_id[:8]}.{format}")
     with console.status(f"Écriture du rapport {format.upper()}…"):
         if format == "html":
             target.write_text(reports.to_html(report), encoding="utf-8")
         elif format == "pdf":
             target.write_bytes(reports.to_pdf(report))
         elif format == "csv":
-            target.write_text(reports.to_csv(report), encoding="utf-8")
+            target.write_bytes(reports.to_csv(report, international))
         elif format == "xlsx":
             target.write_bytes(reports.to_xlsx(report))
         else:
@@ -343,7 +357,7 @@ def bilan_capitalisation(
 def print_balance(balance: dict[str, Any]) -> None:
     kind = "Bilan final" if balance["final"] else "Bilan du plan"
     console.rule(f"[bold]{kind} — {balance['title']}[/] (position {balance['position']} du journal)")
-    table = Table("Axe", "Indicateur", "Initiale", "Première", "Dernière", "Cible", "Atteinte %", "Statut")
+    table = Table("Axe", "Indicateur", "Initiale", "Première", "Dernière", "Cible", "Atteinte", "Statut")
     for axis in balance["axes"]:
         for objective in axis["objectives"]:
             for ind in objective["indicators"]:
@@ -351,18 +365,22 @@ def print_balance(balance: dict[str, Any]) -> None:
                     table.add_row(axis["title"], ind["name"], "", "", ind["latest_assessment"] or "-", "", "",
                                   ind["status"])
                 else:
-                    table.add_row(axis["title"], f"{ind['name']} ({ind['unit']})", ind["baseline"], ind["first"],
-                                  ind["last"], ind["target"], ind["achievement"], ind["status"])
+                    table.add_row(axis["title"], f"{ind['name']} ({ind['unit']})",
+                                  *[french.number(ind[k]) if ind[k] is not None else "" for k in
+                                    ("baseline", "first", "last", "target")],
+                                  french.percent(ind["achievement"]) if ind["achievement"] else "", ind["status"])
     console.print(table)
     p = balance["proposals"]
-    console.print(f"Propositions : {p['submitted']} soumises, {p['accepted']} acceptées, {p['rejected']} rejetées, "
-                  f"{p['pending']} en attente · revues tenues : {balance['reviews']['held']}")
+    console.print(f"Propositions : {french.count(p['submitted'], 'soumise')}, {french.count(p['accepted'], 'acceptée')}"
+                  f", {french.count(p['rejected'], 'rejetée')}, {p['pending']} en attente · revues tenues : "
+                  f"{balance['reviews']['held']}")
     m = balance["marche"]
-    console.print(f"Marché : {m['initial_amount']} € → {m['current_amount']} € HT "
-                  f"(évolution cumulée {m['cumulative_change_percent']} %) · avenants : {len(balance['avenants'])}")
+    console.print(f"Marché : {french.money(m['initial_amount'])} → {french.money(m['current_amount'], 'HT')} "
+                  f"(évolution cumulée {french.percent(m['cumulative_change_percent'])}) · avenants : "
+                  f"{len(balance['avenants'])}")
     gains = balance["gains"]
-    console.print(f"Gains attendus des propositions acceptées : {gains['total']} € — parts : "
-                  + ", ".join(f"{party} {amount} €" for party, amount in gains["parties"].items()))
+    console.print(f"Gains attendus des propositions acceptées : {french.money(gains['total'])} — parts : "
+                  + ", ".join(f"{party} {french.money(amount)}" for party, amount in gains["parties"].items()))
 
 
 @app.command()

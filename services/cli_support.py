@@ -74,6 +74,8 @@ MESSAGES = {
     "nothing_at_position": "rien n'était encore enregistré à la position {at}",
     "plan_not_yet": "le plan « {id} » n'existait pas encore à ce moment (position {at} du journal)",
     "bad_choice": "« {value} » n'est pas l'un de : {choices}",
+    "csv_is_zip": "le format csv écrit une archive zip (un fichier CSV par tableau) : nommez la sortie en .zip",
+    "csv_only": "la forme internationale ne concerne que le format csv",
     "missing_parameter": "{param} est obligatoire",
     "no_such_option": "option inconnue {option}",
     "bad_parameter": "valeur refusée ({detail})",

@@ -1,45 +1,75 @@
 """The bilan report: what a coordonnateur hands to elected officials and to the supplier.
 
 `build_report` gathers the figures from a ledger (now or as of a position) through the plan balance, so
-every figure is the balance's own and carries the log positions it came from; renderers turn the same
-data into HTML (with SVG charts), PDF (printed by headless Chromium), CSV, XLSX and JSON.
+every figure is the balance's own and carries the log positions it came from. `tables` types every figure once
+(number, money, percentage, date, text); the renderers turn the same tables into HTML (A4 pages with SVG charts,
+services/reports/html.py), PDF (printed by headless Chromium), a zip of CSV files, XLSX (services/reports/sheets.py)
+and JSON.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, replace
-from html import escape
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from progres.projections.indicators import PlanFigures, target_on
 from progres.projections.ledger import Ledger
 from progres.projections.plan_balance import plan_balance
-from progres.services.reports.cells import append_row, csv_cell
+from progres.services import french
+from progres.services.reports.charts import Line, Trajectory
 from progres.services.reports.labels import label, status
+
+TEXT, NUMBER, INTEGER, MONEY, PERCENT, DATE, MOMENT = "text", "number", "integer", "money", "percent", "date", "moment"
 
 
 @dataclass
 class Report:
     balance: dict[str, Any]
     plan: dict[str, Any]
-    series: dict[str, dict[str, Any]]  # indicator → {"groupement": [(period_end, value)], "members": {...}}
+    series: dict[str, dict[str, Any]]  # indicator → {"groupement": [(period_end, value)], "members": {...}, "periods"}
     names: dict[str, str]
     groupement: str
     marche: dict[str, Any]
     chain_link: str | None
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    audience: str | None = None  # None: a complete copy; else what this copy leaves out, and why
 
     @property
     def position(self) -> int:
         return int(self.balance["position"])
 
 
-def build_report(ledger: Ledger, directory: Ledger, plan_id: str, chain_link: str | None) -> Report:
+@dataclass(frozen=True)
+class Value:
+    """A cell whose kind is its own (a summary's mixed column)."""
+
+    value: Any
+    kind: str
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    kind: str = TEXT
+
+
+@dataclass
+class Table:
+    key: str  # file and sheet name: ascii, no space
+    title: str
+    columns: list[Column]
+    rows: list[list[Any]]
+
+
+def build_report(ledger: Ledger, directory: Ledger, plan_id: str, chain_link: str | None,
+                 generated_at: datetime | None = None) -> Report:
     plan = ledger["plans"][plan_id]
     figures = PlanFigures.of(plan)
     series: dict[str, dict[str, Any]] = {}
@@ -52,184 +82,257 @@ def build_report(ledger: Ledger, directory: Ledger, plan_id: str, chain_link: st
         groupement = [(f.period_end, float(f.value)) for f in figures.series.get(key, []) if f.value is not None]
         if indicator["scope"] == "groupement":
             groupement = [(p.period_end, float(p.value)) for p in by_member.get(None, []) if p.value is not None]
-        series[key] = {"groupement": groupement, "members": members}
+        periods = sorted({(p.period_start, p.period_end) for points in by_member.values() for p in points
+                          if p.value is not None})
+        series[key] = {"groupement": groupement, "members": members, "periods": periods}
     names = {o["id"]: o["name"] for o in directory.get("organisations", {}).values()}
     return Report(plan_balance(ledger, plan_id, figures), plan, series, names, ledger["groupement"]["name"],
-                  ledger["marches"][plan["marche_id"]], chain_link)
+                  ledger["marches"][plan["marche_id"]], chain_link, generated_at or datetime.now(UTC))
 
 
-def restricted(report: Report, balance: dict[str, Any], visible_members: set[str] | None) -> Report:
+def restricted(report: Report, balance: dict[str, Any], visible_members: set[str] | None,
+               role: str | None = None) -> Report:
     """The report as its audience may see it: the balance as the access policy filters it
-    (services/access.py `balance_for`, as the API does) and only the trajectories of members it may see."""
+    (services/access.py `balance_for`, as the API does) and only the trajectories of members it may see;
+    the copy says what it leaves out."""
     if visible_members is None:
         return replace(report, balance=balance)
     series = {key: {**data, "members": {m: points for m, points in data["members"].items() if m in visible_members}}
               for key, data in report.series.items()}
-    return replace(report, balance=balance, series=series)
+    note = label("restricted_copy").format(role=status(role) if role else label("this_reader"))
+    return replace(report, balance=balance, series=series, audience=note)
 
 
-# Tables shared by every format: (section, header, rows)
-def tables(report: Report) -> list[tuple[str, list[str], list[list[Any]]]]:
+def report_day(report: Report) -> str:
+    """The day the bilan speaks of: its closing day for a bilan final, the day of its log position otherwise."""
+    final = report.balance.get("bilan_final")
+    return str(final["on"]) if final else str(report.balance["as_of_day"])
+
+
+def indicators_of(report: Report) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """(axis, objective, indicator) of the balance, in the plan's order."""
+    return [(axis, objective, i) for axis in report.balance["axes"] for objective in axis["objectives"]
+            for i in objective["indicators"]]
+
+
+def dec(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else Decimal(str(value))
+
+
+def day_or_status(on: str | None, fallback: str | None) -> Any:
+    return french.as_date(on) if on else status(fallback)
+
+
+def cited(positions: dict[str, list[int]]) -> str:
+    found = sorted({p for part in ("first", "last", "latest") for p in positions.get(part, [])})
+    return f"n° {', '.join(map(str, found))}" if found else ""  # "n°": a lone position is no figure to add up
+
+
+def trajectories(report: Report) -> list[Trajectory]:
+    """One chart per quantitative indicator with a measure: the figures the reader may see, period by period."""
+    charts = []
+    for number, (_, _, i) in enumerate((t for t in indicators_of(report) if t[2]["kind"] == "quantitative"), 1):
+        data = report.series.get(i["key"])
+        if not data or not data["groupement"]:
+            continue
+        indicator = report.plan["indicators"][i["key"]]
+        periods = [tuple(p) for p in data["periods"]]
+        targets = {end: t for _, end in periods if (t := target_on(indicator, end)) is not None}
+        members = [Line(report.names.get(m, m), {end: Decimal(str(v)) for end, v in points})
+                   for m, points in sorted(data["members"].items(), key=lambda kv: report.names.get(kv[0], kv[0]))]
+        charts.append(Trajectory(number, i["key"], i["name"], i["unit"] or "", periods,
+                                 {end: Decimal(str(v)) for end, v in data["groupement"]}, targets, members))
+    return charts
+
+
+def met(indicator: dict[str, Any], value: Decimal, target: Decimal) -> bool:
+    return value >= target if indicator.get("direction") == "increase" else value <= target
+
+
+def period_rows(report: Report, chart: Trajectory) -> list[list[Any]]:
+    """Each period's groupement value against the target in force then."""
+    indicator = report.plan["indicators"][chart.key]
+    rows = []
+    for start, end in chart.periods:
+        value, target = chart.groupement.get(end), chart.targets.get(end)
+        gap = value - target if value is not None and target is not None else None
+        reached = (label("yes") if met(indicator, value, target) else label("no")) \
+            if value is not None and target is not None else ""
+        rows.append([chart.name, chart.unit, french.as_date(start), french.as_date(end), french.period(start, end),
+                     value, target, gap, reached])
+    return rows
+
+
+def summary(report: Report) -> list[tuple[str, Value]]:
     b = report.balance
-    indicators = []
-    for axis in b["axes"]:
-        for objective in axis["objectives"]:
-            for i in objective["indicators"]:
-                positions = i["positions"]
-                cited = sorted({p for part in ("first", "last", "latest") for p in positions.get(part, [])})
-                if i["kind"] == "qualitative":
-                    indicators.append([axis["title"], i["name"], "", "", "", i["latest_assessment"] or "", "", "",
-                                       status(i["status"]), " ".join(map(str, cited))])
-                else:
-                    indicators.append([axis["title"], i["name"], i["unit"], i["baseline"], i["first"], i["last"],
-                                       i["target"], i["achievement"], status(i["status"]), " ".join(map(str, cited))])
-    actions = [[a["title"], status(a["owner"]), a["due_on"], status(a["status"])]
-               for a in report.plan["actions"].values()]
-    proposals = [[p["title"], report.names.get(p["author_id"], p["author_id"]), p["expected_impact"],
-                  p["expected_gain"] or "", status(p["status"]),
-                  " ; ".join(f"{status(d['outcome'])} le {d['on']} : {d['reasons']}" for d in p["decisions"])]
-                 for p in report.plan["proposals"].values()]
-    reviews = [[r["title"], r["held_on"] or "", " ; ".join(f"{status(pt['kind'])} ({pt['raised_by']['name']}) : "
-                                                            f"{pt['text']}" for pt in r["points"])]
-               for r in report.plan["reviews"].values()]
-    avenants = [[a["number"], a["basis"], a["reason"], a["amount_delta"], a["cumulative_percent"],
-                 label("yes") if a["needs_cao_opinion"] else label("no"), a["notified_on"] or status(a["status"])]
-                for a in b["avenants"]]
-    gains = [[status(party), amount] for party, amount in b["gains"]["parties"].items()]
-    gains += [[report.names.get(member, member), amount] for member, amount in b["gains"]["members"].items()]
-    return [
-        (label("indicator"), [label(k) for k in ("axis", "indicator", "unit", "baseline", "first", "last", "target",
-                                                  "achievement", "status", "positions")], indicators),
-        (label("actions"), [label(k) for k in ("action", "owner", "due_on", "status")], actions),
-        (label("proposals_decisions"), [label(k) for k in ("proposal", "member", "expected_impact", "expected_gain",
-                                                           "status", "decisions")], proposals),
-        (label("reviews"), [label(k) for k in ("review", "held_on", "points_raised")], reviews),
-        (label("avenants"), [label(k) for k in ("avenant", "basis", "reason", "amount_delta", "cumulative_percent",
-                                                "cao", "notified_on")], avenants),
-        (label("gains"), [label("party"), label("share")], gains),
-    ]
-
-
-def summary(report: Report) -> list[tuple[str, str]]:
-    b = report.balance
-    indicators = [i for axis in b["axes"] for o in axis["objectives"] for i in o["indicators"]
-                  if i["kind"] == "quantitative"]
-    met = sum(1 for i in indicators if i["status"] == "met")
+    all_indicators = [i for _, _, i in indicators_of(report)]
+    quantitative = [i for i in all_indicators if i["kind"] == "quantitative"]
+    qualitative = [i for i in all_indicators if i["kind"] == "qualitative"]
     done = sum(c.get("done", 0) for c in b["actions"].values())
     total = sum(c.get("total", 0) for c in b["actions"].values())
     p = b["proposals"]
+    rows = [
+        (label("groupement"), Value(report.groupement, TEXT)),
+        (label("marche"), Value(f"{report.marche['code']} — {report.marche['object']}", TEXT)),
+        (label("report_date"), Value(french.as_date(report_day(report)), DATE)),
+        (label("initial_amount"), Value(dec(b["marche"]["initial_amount"]), MONEY)),
+        (label("current_amount"), Value(dec(b["marche"]["current_amount"]), MONEY)),
+        (label("cumulative_change"), Value(dec(b["marche"]["cumulative_change_percent"]), PERCENT)),
+    ]
+    if quantitative:  # a plan of qualitative indicators only has no count of targets met (0 / 0 says nothing)
+        reached = sum(1 for i in quantitative if i["status"] == "met")
+        rows.append((label("indicators_met"), Value(label("x_of_y").format(x=reached, y=len(quantitative)), TEXT)))
+    if qualitative:
+        assessed = sum(1 for i in qualitative if i["status"] == "assessed")
+        rows.append((label("indicators_assessed"), Value(label("x_of_y").format(x=assessed, y=len(qualitative)),
+                                                         TEXT)))
+    rows += [
+        (label("actions_done"), Value(label("x_of_y").format(x=done, y=total), TEXT)),
+        (label("proposals"), Value(f"{p['submitted']} ({french.plain(french.count(p['accepted'], 'acceptée'))}, "
+                                   f"{french.plain(french.count(p['rejected'], 'rejetée'))}, "
+                                   f"{p['pending']} {label('pending')})", TEXT)),
+        (label("reviews_held"), Value(b["reviews"]["held"], INTEGER)),
+    ]
+    return rows
+
+
+def provenance(report: Report) -> list[tuple[str, Value]]:
     return [
-        (label("groupement"), report.groupement),
-        (label("marche"), f"{report.marche['code']} — {report.marche['object']}"),
-        (label("initial_amount"), f"{b['marche']['initial_amount']} €"),
-        (label("current_amount"), f"{b['marche']['current_amount']} €"),
-        (label("cumulative_change"), f"{b['marche']['cumulative_change_percent']} %"),
-        (label("indicators_met"), f"{met} / {len(indicators)}"),
-        (label("actions_done"), f"{done} / {total}"),
-        (label("proposals"), f"{p['submitted']} ({p['accepted']} {label('accepted')}, {p['rejected']} "
-                             f"{label('rejected')}, {p['pending']} {label('pending')})"),
-        (label("reviews_held"), str(b["reviews"]["held"])),
+        (label("groupement"), Value(report.groupement, TEXT)),
+        (label("marche"), Value(f"{report.marche['code']} — {report.marche['object']}", TEXT)),
+        (label("plan"), Value(report.balance["title"], TEXT)),
+        (label("report_date"), Value(french.as_date(report_day(report)), DATE)),
+        (label("log_position"), Value(report.position, INTEGER)),
+        (label("chain_head"), Value(report.chain_link or label("no_chain_short"), TEXT)),
+        (label("generated_at"), Value(report.generated_at.replace(tzinfo=None, microsecond=0), MOMENT)),
+        (label("copy"), Value(report.audience or label("complete_copy"), TEXT)),
     ]
 
 
-def chart(report: Report, key: str) -> str:
-    """An SVG line chart: the groupement's trajectory (bold), each member's (thin), the target (dashed)."""
-    data = report.series.get(key)
-    indicator = report.plan["indicators"][key]
-    if not data or not data["groupement"]:
-        return ""
-    periods = sorted({p for p, _ in data["groupement"]} | {p for pts in data["members"].values() for p, _ in pts})
-    values = [v for _, v in data["groupement"]] + [v for pts in data["members"].values() for _, v in pts]
-    targets = [float(t) for t in (target_on(indicator, p) for p in periods) if t is not None]
-    low, high = min(values + targets), max(values + targets)
-    span = (high - low) or 1.0
-    width, height, pad = 640, 220, 40
-
-    def xy(period: str, value: float) -> str:
-        x = pad + (periods.index(period) / max(1, len(periods) - 1)) * (width - 2 * pad)
-        y = height - pad - (value - low) / span * (height - 2 * pad)
-        return f"{x:.1f},{y:.1f}"
-
-    lines = [f'<polyline fill="none" stroke="#c9ced6" stroke-width="1" points="{" ".join(xy(p, v) for p, v in pts)}"/>'
-             for pts in data["members"].values() if len(pts) > 1]
-    target_points = [(p, float(t)) for p in periods if (t := target_on(indicator, p)) is not None]
-    lines.append(f'<polyline fill="none" stroke="#b3261e" stroke-dasharray="6 4" stroke-width="2" '
-                 f'points="{" ".join(xy(p, v) for p, v in target_points)}"/>')
-    lines.append(f'<polyline fill="none" stroke="#1f4e99" stroke-width="3" '
-                 f'points="{" ".join(xy(p, v) for p, v in data["groupement"])}"/>')
-    ticks = "".join(f'<text x="{xy(p, low).split(",")[0]}" y="{height - 12}" font-size="10" text-anchor="middle">'
-                    f'{escape(p)}</text>' for p in periods)
-    scale = (f'<text x="4" y="{pad}" font-size="10">{high:g}</text>'
-             f'<text x="4" y="{height - pad}" font-size="10">{low:g}</text>')
-    legend = (f'<text x="{pad}" y="14" font-size="11" fill="#1f4e99">{label("chart_groupement")}</text>'
-              f'<text x="{pad + 110}" y="14" font-size="11" fill="#b3261e">{label("chart_target")}</text>'
-              f'<text x="{pad + 170}" y="14" font-size="11" fill="#8a919c">{label("chart_members")}</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-            f'aria-label="{escape(indicator["name"])}">{legend}{scale}{"".join(lines)}{ticks}</svg>')
-
-
-def to_html(report: Report) -> str:
+def tables(report: Report) -> list[Table]:
+    """Every table of the report, typed once for every format."""
     b = report.balance
-    title = label("final") if b["final"] else f"{label('interim')} {label('as_of')} {b['as_of_day']}"
-    parts = [f"<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title><style>"
-             "body{font-family:sans-serif;margin:2em;color:#1b1f24}table{border-collapse:collapse;margin:.5em 0 1.5em}"
-             "td,th{border:1px solid #c9ced6;padding:.3em .5em;font-size:.85em;vertical-align:top}"
-             "th{background:#eef1f5}h1{font-size:1.5em}.summary td:first-child{font-weight:bold}"
-             "section{page-break-inside:avoid}.summary{page-break-after:always}</style></head><body>",
-             f"<h1>{escape(title)} — {escape(report.plan['title'])}</h1>",
-             "<section class=\"summary\"><h2>" + label("summary") + "</h2><table>"]
-    parts += [f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in summary(report)]
-    parts.append("</table></section>")
-    for axis in b["axes"]:
-        parts.append(f"<section><h2>{label('axis')} : {escape(axis['title'])}</h2>")
-        for objective in axis["objectives"]:
-            for i in objective["indicators"]:
-                parts.append(f"<h3>{escape(i['name'])}</h3>")
-                if i["kind"] == "qualitative":
-                    parts.append(f"<p>{label('assessment')} : {escape(i['latest_assessment'] or '')}</p>")
-                else:
-                    parts.append(f"<p>{label('baseline')} {i['baseline']} → {label('last')} {i['last']} "
-                                 f"({label('target')} {i['target']} {escape(i['unit'] or '')}, "
-                                 f"{label('achievement')} {i['achievement']}, {status(i['status'])})</p>")
-                    parts.append(chart(report, i["key"]))
-        parts.append("</section>")
-    for section, header, rows in tables(report):
-        parts.append(f"<section><h2>{escape(section)}</h2><table><tr>"
-                     + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>")
-        parts += ["<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows]
-        parts.append("</table></section>")
-    chain = (label("chain_text").format(link=report.chain_link) if report.chain_link else label("no_chain"))
-    parts.append(f"<footer><h2>{label('provenance')}</h2><p>{label('provenance_text').format(position=report.position)}"
-                 f"</p><p>{escape(chain)}</p></footer></body></html>")
-    return "".join(parts)
+    indicators = []
+    for axis, _, i in indicators_of(report):
+        if i["kind"] == "qualitative":
+            indicators.append([axis["title"], i["name"], "", None, None, i["latest_assessment"] or "", None, None,
+                               status(i["status"]), cited(i["positions"])])
+        else:
+            achieved = dec(i["achievement"])
+            indicators.append([axis["title"], i["name"], i["unit"], dec(i["baseline"]), dec(i["first"]),
+                               dec(i["last"]), dec(i["target"]), achieved, status(i["status"]), cited(i["positions"])])
+    periods = [row for chart in trajectories(report) for row in period_rows(report, chart)]
+    members = [[chart.name, chart.unit, line.name, french.as_date(start), french.as_date(end), line.values[end]]
+               for chart in trajectories(report) for line in chart.members
+               for start, end in chart.periods if end in line.values]
+    assessments = [[i["name"], french.as_date(m["period_start"]), french.as_date(m["period_end"]), m["assessment"]]
+                   for _, _, i in indicators_of(report) if i["kind"] == "qualitative"
+                   for m in sorted((m for m in report.plan["measures"].values() if m["indicator_key"] == i["key"]
+                                    and m["assessment"]), key=lambda m: m["period_start"])]
+    axes = {a["key"]: a["title"] for a in report.plan["axes"].values()}
+    actions = [[axes.get(a["axis_key"], ""), a["title"], status(a["owner"]),
+                french.as_date(a["due_on"]) if a["due_on"] else None, status(a["status"])]
+               for a in report.plan["actions"].values()]
+    proposals = [[p["title"], report.names.get(p["author_id"], p["author_id"]), p["expected_impact"],
+                  dec(p["expected_gain"]), status(p["status"]),
+                  " ; ".join(f"{status(d['outcome'])} le {french.plain(french.day(d['on']))} : {d['reasons']}"
+                             for d in p["decisions"])]
+                 for p in report.plan["proposals"].values()]
+    reviews = [[r["title"], french.as_date(r["held_on"]) if r["held_on"] else None,
+                " ; ".join(f"{status(pt['kind'])} ({pt['raised_by']['name']}) : {pt['text']}" for pt in r["points"])]
+               for r in report.plan["reviews"].values()]
+    avenants = [[int(a["number"]), a["basis"], a["reason"], dec(a["amount_delta"]), dec(a["cumulative_percent"]),
+                 label("yes") if a["needs_cao_opinion"] else label("no"),
+                 day_or_status(a["notified_on"], a["status"])] for a in b["avenants"]]
+    gains = [[status(party), dec(amount)] for party, amount in b["gains"]["parties"].items()]
+    gains += [[report.names.get(member, member), dec(amount)] for member, amount in b["gains"]["members"].items()]
+    found = [
+        Table("synthese", label("summary"), [Column(label("heading")), Column(label("value"))],
+              [[k, v] for k, v in summary(report)]),
+        Table("indicateurs", label("indicators"),
+              [Column(label("axis")), Column(label("indicator")), Column(label("unit")),
+               Column(label("baseline"), NUMBER), Column(label("first"), NUMBER), Column(label("last"), NUMBER),
+               Column(label("target"), NUMBER), Column(label("achievement"), PERCENT), Column(label("status")),
+               Column(label("positions"))], indicators),
+        Table("trajectoires", label("per_period"),
+              [Column(label("indicator")), Column(label("unit")), Column(label("period_start"), DATE),
+               Column(label("period_end"), DATE), Column(label("period")), Column(label("groupement_value"), NUMBER),
+               Column(label("target_in_force"), NUMBER), Column(label("gap"), NUMBER), Column(label("reached"))],
+              periods),
+    ]
+    if members:
+        found.append(Table("membres", label("member_values"),
+                           [Column(label("indicator")), Column(label("unit")), Column(label("member")),
+                            Column(label("period_start"), DATE), Column(label("period_end"), DATE),
+                            Column(label("value"), NUMBER)], members))
+    if assessments:
+        found.append(Table("appreciations", label("assessments"),
+                           [Column(label("indicator")), Column(label("period_start"), DATE),
+                            Column(label("period_end"), DATE), Column(label("assessment"))], assessments))
+    found += [
+        Table("actions", label("actions"), [Column(label("axis")), Column(label("action")), Column(label("owner")),
+                                            Column(label("due_on"), DATE), Column(label("status"))], actions),
+        Table("propositions", label("proposals_decisions"),
+              [Column(label("proposal")), Column(label("author")), Column(label("expected_impact")),
+               Column(label("expected_gain"), MONEY), Column(label("status")), Column(label("decisions"))], proposals),
+        Table("revues", label("reviews"), [Column(label("review")), Column(label("held_on"), DATE),
+                                           Column(label("points_raised"))], reviews),
+        Table("avenants", label("avenants"),
+              [Column(label("avenant"), INTEGER), Column(label("basis")), Column(label("reason")),
+               Column(label("amount_delta"), MONEY), Column(label("cumulative_percent"), PERCENT),
+               Column(label("cao")), Column(label("notified_on"), DATE)], avenants),
+        Table("gains", label("gains"), [Column(label("party")), Column(label("share"), MONEY)], gains),
+        Table("provenance", label("provenance"), [Column(label("heading")), Column(label("value"))],
+              [[k, v] for k, v in provenance(report)]),
+    ]
+    return found
 
 
-def to_csv(report: Report) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    rows = [[label("summary"), *[k for k, _ in summary(report)]], ["", *[v for _, v in summary(report)]]]
-    for section, header, lines in tables(report):
-        rows += [[], [section, *header], *[["", *line] for line in lines]]
-    writer.writerows([csv_cell(c) for c in row] for row in rows)  # cells.py: no cell can run as a formula
-    return buffer.getvalue()
+def kind_of(value: Any, column: Column) -> tuple[Any, str]:
+    """A cell's value and kind: its own for a `Value`, its column's otherwise, text for a text in a typed column."""
+    if isinstance(value, Value):
+        return value.value, value.kind
+    if column.kind in (DATE, MOMENT) and not isinstance(value, date):
+        return value, TEXT  # e.g. the status of an avenant not yet notified
+    if column.kind in (NUMBER, INTEGER, MONEY, PERCENT) and isinstance(value, str):
+        return value, TEXT  # e.g. a qualitative indicator's assessment in the indicators' table
+    return value, column.kind
+
+
+def shown(value: Any, column: Column, unit: str | None = None) -> str:
+    """A cell as a French reader reads it."""
+    value, kind = kind_of(value, column)
+    if value is None or value == "":
+        return ""
+    if kind == MONEY:
+        return french.money(value)
+    if kind == PERCENT:
+        return french.percent(value)
+    if kind in (NUMBER, INTEGER):
+        return french.quantity(value, unit) if unit else french.number(value)
+    if kind == DATE:
+        return french.day(value)
+    if kind == MOMENT:
+        return french.moment(value)
+    return str(value)
+
+
+def to_html(report: Report, pages: dict[str, int] | None = None) -> str:
+    from progres.services.reports.html import render  # noqa: PLC0415
+
+    return render(report, pages)
+
+
+def to_csv(report: Report, international: bool = False) -> bytes:
+    from progres.services.reports.sheets import csv_archive  # noqa: PLC0415
+
+    return csv_archive(report, international)
 
 
 def to_xlsx(report: Report) -> bytes:
-    from openpyxl import Workbook  # noqa: PLC0415 - only this format needs it
+    from progres.services.reports.sheets import workbook  # noqa: PLC0415
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = label("summary")[:31]
-    for row in summary(report):
-        append_row(sheet, list(row))
-    for section, header, rows in tables(report):
-        sheet = book.create_sheet(section[:31])
-        append_row(sheet, header)
-        for row in rows:
-            append_row(sheet, row)  # cells.py: numbers as numbers, text never read as a formula
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook(report)
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -244,12 +347,41 @@ def chromium() -> str:
     return found
 
 
+def print_pdf(html: str, directory: Path) -> bytes:
+    page, pdf = directory / "bilan.html", directory / "bilan.pdf"
+    page.write_text(html, encoding="utf-8")
+    subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    "--lang=fr-FR", f"--user-data-dir={directory}/profile", f"--print-to-pdf={pdf}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    return pdf.read_bytes()
+
+
+PAGE_TREE = re.compile(rb"(\d+) 0 obj\s*<</Type /Pages\b[^>]*?/Kids \[([^\]]*)\]")
+DESTINATION = re.compile(rb"/([A-Za-z][\w.-]*) \[(\d+) 0 R /XYZ [-\d.]+ ([-\d.]+)")
+
+
+def anchor_pages(pdf: bytes) -> dict[str, int]:
+    """The page each linked anchor of a PDF printed by Chromium lands on, from its named destinations and its page
+    tree (both written as plain objects); empty when the PDF is not laid out so (the contents then go without
+    page numbers)."""
+    kids = {int(node): [int(k) for k in re.findall(rb"(\d+) 0 R", refs)] for node, refs in PAGE_TREE.findall(pdf)}
+    roots = set(kids) - {k for children in kids.values() for k in children}
+    if len(roots) != 1:
+        return {}
+
+    def leaves(node: int) -> list[int]:
+        return [leaf for child in kids[node] for leaf in leaves(child)] if node in kids else [node]
+
+    order = {page: number for number, page in enumerate(leaves(roots.pop()), 1)}
+    return {name.decode(): order[int(page)] for name, page, _ in DESTINATION.findall(pdf) if int(page) in order}
+
+
 def to_pdf(report: Report) -> bytes:
-    """Prints the HTML report with headless Chromium (the charts are SVG, printed as vectors)."""
+    """Prints the HTML report with headless Chromium (A4 from the page's CSS; the charts are SVG, printed as
+    vectors; running header and page numbers in the page's margin boxes). Printed twice: the first printing
+    tells on which page each part lands, the second puts those pages in the table of contents (which sits on the
+    cover page, so adding them moves nothing)."""
     with tempfile.TemporaryDirectory() as directory:
-        page, pdf = Path(directory) / "bilan.html", Path(directory) / "bilan.pdf"
-        page.write_text(to_html(report), encoding="utf-8")
-        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                        f"--user-data-dir={directory}/profile", f"--print-to-pdf={pdf}", page.as_uri()],
-                       check=True, capture_output=True, timeout=120)
-        return pdf.read_bytes()
+        first = print_pdf(to_html(report), Path(directory))
+        pages = anchor_pages(first)
+        return print_pdf(to_html(report, pages), Path(directory)) if pages else first

@@ -6,6 +6,7 @@ from typing import Any
 
 from progres.projections.ledger import Ledger
 from progres.projections.plan_balance import plan_balance
+from progres.services import french
 from progres.services.reports.labels import label, status
 
 
@@ -32,15 +33,18 @@ def capitalisation(ledger: Ledger, directory: Ledger, plan_id: str) -> str:
         section(title, [f"{p['title']} — {names.get(p['author_id'], p['author_id'])} : "
                         + " ; ".join(d["reasons"] for d in p["decisions"] if d["outcome"] == wanted)
                         for p in plan["proposals"].values() if p["status"] == wanted])
-    section(label("avenants_why"), [f"{label('avenant')} {a['number']} ({a['basis']}, {a['amount_delta']} € HT, "
+    section(label("avenants_why"), [f"{label('avenant')} {a['number']} ({a['basis']}, "
+                                    f"{french.plain(french.money(a['amount_delta'], 'HT'))}, "
                                     f"{status(a['status'])}) : {a['reason']}" for a in balance["avenants"]])
     keep, rework = [], []
     for axis in balance["axes"]:
         for objective in axis["objectives"]:
             for i in objective["indicators"]:
                 measured = i["measures"] > 0
-                text = (f"{i['name']} — {i['measures']} périodes mesurées, {status(i['status'])}"
-                        + (f", {i['achievement']} % de l'objectif" if i.get("achievement") else ""))
+                periods = french.plain(french.count(i["measures"], "période mesurée", "périodes mesurées"))
+                text = (f"{i['name']} — {periods}, {status(i['status'])}"
+                        + (f", {french.plain(french.percent(i['achievement']))} de l'objectif"
+                           if i.get("achievement") else ""))
                 (keep if measured else rework).append(text)
     section(label("indicators_to_keep"), keep)
     section(label("indicators_to_rework"), rework)

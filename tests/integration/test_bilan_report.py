@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def seeded(tmp_path_factory):
 
 
 def report(data: Path, plan: str, fmt: str, *extra: str) -> Path:
-    target = data / f"bilan-{fmt}-{'-'.join(extra) or 'now'}.{fmt}"
+    suffix = "zip" if fmt == "csv" else fmt  # the CSV report is a zip of one file per table
+    target = data / f"bilan-{fmt}-{'-'.join(extra) or 'now'}.{suffix}"
     result = subprocess.run([sys.executable, "-m", "progres.services.cli", "bilan", "report", "--plan", plan,
                              "--format", fmt, "--output", str(target), *extra, "--data-dir", str(data)],
                             capture_output=True, text=True, timeout=300, check=False)
@@ -49,9 +51,9 @@ def test_the_pdf_report_holds_the_key_figures_and_its_charts(seeded):
     data, _, scenario = seeded
     pdf = report(data, scenario.plan, "pdf")
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                                   check=True).stdout.split())
-    for figure in ("Bilan final du plan de progrès", "480000.00", "496000.00", "3.33 %", "Part des labels EGalim",
-                   "48.56", "94.86", "Passer de deux", "position 258", "Nombre de passages par semaine"):
+                                   check=True).stdout.replace("\u202f", " ").replace("\xa0", " ").split())
+    for figure in ("Bilan final du plan de progrès", "480 000,00 €", "496 000,00 €", "3,33 %", "Part des labels EGalim",
+                   "48,56", "94,86", "Passer de deux", "position 258", "Nombre de passages par semaine"):
         assert figure in text, figure
     pages = int(next(line.split()[-1] for line in subprocess.run(
         ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()
@@ -85,13 +87,14 @@ def test_the_csv_and_xlsx_carry_the_same_figures_as_the_balance(seeded):
     balance = json.loads(report(data, scenario.plan, "json").read_text())["balance"]
     lasts = {i["name"]: i["last"] for a in balance["axes"] for o in a["objectives"] for i in o["indicators"]
              if i["kind"] == "quantitative"}
-    rows = list(csv.reader(io.StringIO(report(data, scenario.plan, "csv").read_text()), delimiter=";"))
-    header = next(r for r in rows if r[:2] == ["Indicateur", "Axe"])
-    start = rows.index(header) + 1
-    from_csv = {r[2]: r[6] for r in rows[start:start + len(lasts) + 1] if len(r) > 6 and r[2] in lasts}
-    assert from_csv == lasts
+    with zipfile.ZipFile(report(data, scenario.plan, "csv")) as archive:
+        text = archive.read("indicateurs.csv").decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0][:2] == ["Axe", "Indicateur"]
+    from_csv = {r[1]: r[5] for r in rows[1:] if r[1] in lasts}
+    assert from_csv == {k: v.replace(".", ",") for k, v in lasts.items()}  # French form: decimal comma
     book = load_workbook(report(data, scenario.plan, "xlsx"))
-    sheet = book["Indicateur"]
+    sheet = book["Indicateurs"]
     from_xlsx = {row[1]: row[5] for row in sheet.iter_rows(min_row=2, values_only=True) if row[1] in lasts}
     assert all(isinstance(v, int | float) for v in from_xlsx.values())  # figures are numeric cells, not text
     assert {k: Decimal(str(v)) for k, v in from_xlsx.items()} == {k: Decimal(v) for k, v in lasts.items()}
@@ -126,5 +129,5 @@ def test_the_capitalisation_carries_needs_constraints_decisions_and_avenants(see
     assert "## Contraintes soulevées en revue" in text
     assert "temps de préparation conséquent" in text
     assert "Surcoût non soutenable à budget constant" in text  # why the free-range eggs were rejected
-    assert "Avenant 2 (R2194-1, 28000.00 € HT, notifié)" in text
+    assert "Avenant 2 (R2194-1, 28 000,00 € HT, notifié)" in text
     assert "Poids des déchets par lycée" in text

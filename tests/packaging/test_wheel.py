@@ -138,10 +138,14 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_runs_the_demo_and_the_bilan_r
     demo = run(venv / "bin" / "progres", "demo", "--data-dir", work / "data")
     assert demo.returncode == 0, demo.stderr
     plan = re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", demo.stdout)[-1]
-    for fmt, marker in (("html", "Plan de progrès BOF des lycées de Lens"), ("csv", "Gains et partage")):
-        target = work / f"bilan.{fmt}"
+    for fmt, marker in (("html", "Plan de progrès BOF des lycées de Lens"), ("csv", "Lycée Auguste Béhal (Lens)")):
+        target = work / ("bilan.zip" if fmt == "csv" else f"bilan.{fmt}")  # CSV: a zip of one file per table
         report = run(venv / "bin" / "progres", "bilan", "report", "--plan", plan, "--format", fmt,
                      "--output", target, "--data-dir", work / "data")
         assert report.returncode == 0, report.stderr
         assert "Traceback" not in report.stderr
-        assert marker in target.read_text(encoding="utf-8")
+        if fmt == "csv":
+            with zipfile.ZipFile(target) as archive:
+                assert marker in archive.read("gains.csv").decode("utf-8-sig")
+        else:
+            assert marker in target.read_text(encoding="utf-8")
