@@ -10,14 +10,55 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from jsonschema import Draft7Validator  # type: ignore[import-untyped]
+
+from progres.domain.decp import PROPERTIES, decp_properties, schema
 from progres.projections.indicators import PeriodFigure, PlanFigures
 from progres.projections.ledger import Ledger
 
 OCID_PREFIX = "ocds-progres"
 
 
-class MissingParticulars(ValueError):
+class InvalidExport(ValueError):
+    """The document would not validate against its standard's schema: nothing is written. `fields` names each
+    field at fault (with the particular of the marché it comes from, when it comes from one)."""
+
+    def __init__(self, standard: str, fields: list[str]) -> None:
+        super().__init__(f"{standard}: {'; '.join(fields)}")
+        self.standard, self.fields = standard, fields
+
+
+class MissingParticulars(InvalidExport):
     """The marché lacks what DECP requires and progres cannot know by itself."""
+
+
+_PARTICULAR_OF = {decp_property: particular for particular, (decp_property, _) in PROPERTIES.items()}
+
+
+def _path(steps: list[Any]) -> str:
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+def decp_errors(document: dict[str, Any]) -> list[str]:
+    """What the DECP 2.0.3 schema (the verbatim copy the domain reads) finds wrong in the document, one line a
+    field: its path, the particular it comes from, and the rule (keyword) it breaks."""
+    found = []
+    for error in Draft7Validator(schema()).iter_errors(document):
+        steps = list(error.absolute_path)
+        particular = _PARTICULAR_OF.get(steps[3]) if len(steps) > 3 else None
+        source = f" (particulars.{particular})" if particular else ""
+        found.append(f"{_path(steps) or '(document)'}{source}: {error.validator}")
+    return sorted(set(found))
+
+
+def check_decp(document: dict[str, Any]) -> dict[str, Any]:
+    errors = decp_errors(document)
+    if errors:
+        raise InvalidExport("DECP 2.0.3", errors)
+    return document
 
 
 def _money(value: Decimal) -> float:
@@ -49,7 +90,7 @@ def decp_marche(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, An
     p = marche.get("particulars") or {}
     missing = [k for k in REQUIRED_PARTICULARS if k not in p]
     if missing:
-        raise MissingParticulars(f"the marché's particulars lack {', '.join(missing)} (give them at notification)")
+        raise MissingParticulars("DECP 2.0.3", [f"particulars.{k}: required" for k in missing])
     amount, duration = Decimal(marche["initial_amount"]), marche["duration_months"]
     modifications = []
     for number, avenant in enumerate(notified_avenants(marche), start=1):
@@ -65,23 +106,15 @@ def decp_marche(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, An
         if changes.get("titulaire_ids") is not None:
             modification["titulaires"] = _titulaires(directory, changes["titulaire_ids"])
         modifications.append({"modification": modification})
+    # The particulars take their DECP form from the domain's one mapping (domain/decp.py).
     record: dict[str, Any] = {
         "id": marche["code"], "acheteur": {"id": _siret(directory, ledger["groupement"]["coordonnateur_id"])},
         "nature": "Marché", "objet": marche["object"], "codeCPV": marche["cpv"],
-        "techniques": {"technique": p["techniques"]}, "modalitesExecution": {"modaliteExecution":
-                                                                             p["modalites_execution"]},
-        "marcheInnovant": p["marche_innovant"], "ccag": p["ccag"], "offresRecues": p["offres_recues"],
-        "attributionAvance": p["attribution_avance"], "tauxAvance": p.get("taux_avance", 0),
-        "typeGroupementOperateurs": p["type_groupement_operateurs"], "procedure": p["procedure"],
-        "lieuExecution": {"code": p["lieu_execution"]["code"], "typeCode": p["lieu_execution"]["type_code"]},
+        **decp_properties(p), "tauxAvance": p.get("taux_avance", 0),
         "dureeMois": marche["duration_months"], "dateNotification": marche["notified_on"],
-        "datePublicationDonnees": p["date_publication"], "montant": _money(Decimal(marche["initial_amount"])),
-        "typesPrix": {"typePrix": p["types_prix"]}, "formePrix": p["forme_prix"],
-        "sousTraitanceDeclaree": p["sous_traitance_declaree"],
+        "montant": _money(Decimal(marche["initial_amount"])),
         "titulaires": _titulaires(directory, marche["titulaires_initial"] if "titulaires_initial" in marche
                                   else marche["titulaire_ids"]),
-        "considerationsSociales": {"considerationSociale": p["considerations_sociales"]},
-        "considerationsEnvironnementales": {"considerationEnvironnementale": p["considerations_environnementales"]},
     }
     if modifications:
         record["modifications"] = modifications
@@ -89,7 +122,8 @@ def decp_marche(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, An
 
 
 def decp(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, Any]:
-    return {"marches": {"marche": [decp_marche(ledger, directory, plan_id)]}}
+    """The DECP document of the plan's marché; raises InvalidExport rather than return one that does not validate."""
+    return check_decp({"marches": {"marche": [decp_marche(ledger, directory, plan_id)]}})
 
 
 # OCDS
@@ -173,8 +207,10 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
                     "suppliers": [{"id": p["id"], "name": p["name"]} for p in parties[1:]]}],
         "contracts": [{"id": contract_id, "awardID": award_id, "title": marche["object"], "status": "active",
                        "value": {"amount": _money(initial), "currency": "EUR"},
-                       "dateSigned": _datetime(marche["notified_on"]), "agreedMetrics": agreed}],
+                       "dateSigned": _datetime(marche["notified_on"])}],
     }]
+    if agreed:  # the metrics extension wants at least one metric: a plan without indicators has none to agree
+        releases[0]["contracts"][0]["agreedMetrics"] = agreed
     amount, previous = initial, f"{ocid}-award"
     for number, avenant in enumerate(notified_avenants(marche), start=1):
         amount += Decimal(avenant["changes"]["amount_delta"])
@@ -200,10 +236,16 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
                                                               shared), directory))
                for key, i in plan["indicators"].items()]
     last_day = max((m["period_end"] for m in plan["measures"].values()), default=marche["notified_on"])
+    if not metrics:  # no indicator, nothing implemented to report (`metrics` needs at least one item)
+        return _published(releases, publisher)
     releases.append({**base, "id": f"{ocid}-implementation", "date": _datetime(last_day),
                      "tag": ["implementation"],
                      "contracts": [{"id": contract_id, "awardID": award_id,
                                     "implementation": {"metrics": metrics}}]})
+    return _published(releases, publisher)
+
+
+def _published(releases: list[dict[str, Any]], publisher: str) -> list[dict[str, Any]]:
     for release in releases:
         release["publisher"] = {"name": publisher}
     return releases

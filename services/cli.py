@@ -459,14 +459,16 @@ def export_decp(
     data_dir: DataDir = None,
 ) -> None:
     """DECP 2.0.3 (JSON) du marché du plan, ses avenants notifiés en `modifications`."""
-    from progres.projections.exports import MissingParticulars, decp  # noqa: PLC0415
+    from progres.projections.exports import InvalidExport, MissingParticulars, decp  # noqa: PLC0415
 
     actor = audience(as_siret, role)
     _, ledger, directory, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
     try:
         document = decp(ledger, directory, plan_id)
-    except MissingParticulars as error:
-        raise Refused("missing_particulars", None, str(error)) from None
+    except InvalidExport as error:  # exit 1 and nothing written: the data must be corrected first
+        code = "missing_particulars" if isinstance(error, MissingParticulars) else "invalid_export"
+        raise Refused(code, None, say("invalid_export", standard=error.standard, fields=", ".join(error.fields)),
+                      exit_code=1) from None
     write_document(document, output)
 
 
