@@ -197,9 +197,9 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
     contract_id = f"{marche['code']}-contract"
     agreed = [_metric(i, _targets(i)) for i in plan["indicators"].values()]
     award_id = f"{marche['code']}-award"
-    base = {"ocid": ocid, "language": "fr", "initiationType": "tender",
+    base: dict[str, Any] = {"ocid": ocid, "language": "fr", "initiationType": "tender",
             "buyer": {"id": parties[0]["id"], "name": parties[0]["name"]}}
-    releases = [{
+    releases: list[dict[str, Any]] = [{
         **base, "id": f"{ocid}-award", "date": _datetime(marche["notified_on"]), "tag": ["award", "contract"],
         "parties": parties,
         "awards": [{"id": award_id, "status": "active", "date": _datetime(marche["notified_on"]),
