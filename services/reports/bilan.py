@@ -93,7 +93,7 @@ def tables(report: Report) -> list[tuple[str, list[str], list[list[Any]]]]:
                                                             f"{pt['text']}" for pt in r["points"])]
                for r in report.plan["reviews"].values()]
     avenants = [[a["number"], a["basis"], a["reason"], a["amount_delta"], a["cumulative_percent"],
-                 label("yes") if a["needs_cao_opinion"] else label("no"), a["notified_on"] or status(a["status"])]
+                 cao_opinion(a), a["notified_on"] or status(a["status"])]
                 for a in b["avenants"]]
     gains = [[status(party), amount] for party, amount in b["gains"]["parties"].items()]
     gains += [[report.names.get(member, member), amount] for member, amount in b["gains"]["members"].items()]
@@ -108,6 +108,24 @@ def tables(report: Report) -> list[tuple[str, list[str], list[list[Any]]]]:
                                                 "cao", "notified_on")], avenants),
         (label("gains"), [label("party"), label("share")], gains),
     ]
+
+
+def cao_opinion(avenant: dict[str, Any]) -> str:
+    """L1414-4 CGCT: whether the CAO's opinion was required and what it was; for R2194-8/-9, the reading of the
+    cumulation applied (net or absolute) and the threshold row."""
+    opinion = avenant.get("cao_opinion")
+    if not avenant["needs_cao_opinion"]:
+        text = label("no")
+    elif opinion is None:
+        text = label("cao_pending")
+    else:
+        text = label("cao_given").format(on=opinion["given_on"],
+                                         verdict=label("favourable" if opinion["favourable"] else "unfavourable"))
+    small = avenant.get("small_modifications")
+    if small:
+        text += " ; " + label("small_modifications").format(reading=label(f"reading_{small['reading']}"),
+                                                            threshold=small["threshold"]["amount"])
+    return text
 
 
 def summary(report: Report) -> list[tuple[str, str]]:
