@@ -7,10 +7,16 @@ the groupement's figure per period, the aggregate every party of the plan sees."
 
 from __future__ import annotations
 
+import copy
+import json
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft7Validator  # type: ignore[import-untyped]
+from jsonschema import Draft4Validator, Draft7Validator  # type: ignore[import-untyped]
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
 
 from progres.domain.decp import PROPERTIES, decp_properties, schema
 from progres.projections.indicators import PeriodFigure, PlanFigures
@@ -58,6 +64,52 @@ def check_decp(document: dict[str, Any]) -> dict[str, Any]:
     errors = decp_errors(document)
     if errors:
         raise InvalidExport("DECP 2.0.3", errors)
+    return document
+
+
+# OCDS 1.1.5 with the metrics extension: verbatim copies in standards/ (see its README).
+STANDARDS = Path(__file__).parent / "standards"
+OCDS_URI = "https://standard.open-contracting.org/schema/1__1__5/"
+
+
+def _load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((STANDARDS / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """JSON Merge Patch (RFC 7386): how an OCDS extension is applied to the release schema."""
+    result = copy.deepcopy(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_patch(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+@cache
+def ocds_validators() -> dict[str, Any]:
+    release = merge_patch(_load("ocds-1.1.5-release-schema.json"), _load("ocds-metrics-extension-release-schema.json"))
+    registry: Registry[Any] = Registry().with_resources([
+        (f"{OCDS_URI}release-schema.json", Resource.from_contents(release, default_specification=DRAFT4)),
+        (f"{OCDS_URI}versioned-release-validation-schema.json",
+         Resource.from_contents(_load("ocds-1.1.5-versioned-release-validation-schema.json"),
+                                default_specification=DRAFT4)),
+    ])
+    return {"release": Draft4Validator(release, registry=registry),
+            "release_package": Draft4Validator(_load("ocds-1.1.5-release-package-schema.json"), registry=registry),
+            "record_package": Draft4Validator(_load("ocds-1.1.5-record-package-schema.json"), registry=registry)}
+
+
+def check_ocds(document: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The release or record package as written, or InvalidExport naming each field the OCDS schema refuses."""
+    found = sorted({f"{_path(list(e.absolute_path)) or '(document)'}: {e.validator}"
+                    for e in ocds_validators()[kind].iter_errors(document)})
+    if found:
+        raise InvalidExport("OCDS 1.1.5", found)
     return document
 
 

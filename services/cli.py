@@ -486,7 +486,13 @@ def export_ocds(
     membre n'y figurent que si la convention du groupement partage le détail des membres."""
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    from progres.projections.exports import ocds_releases, record_package, release_package  # noqa: PLC0415
+    from progres.projections.exports import (  # noqa: PLC0415
+        InvalidExport,
+        check_ocds,
+        ocds_releases,
+        record_package,
+        release_package,
+    )
 
     if kind not in OCDS_KINDS:
         raise Refused("invalid_input", "--kind",
@@ -497,7 +503,12 @@ def export_ocds(
     releases = ocds_releases(ledger, directory, plan_id, publisher)
     published = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     package = record_package if kind == "record" else release_package
-    write_document(package(releases, published, publisher), output)
+    try:  # exit 1 and nothing written rather than a file that does not validate
+        document = check_ocds(package(releases, published, publisher), f"{kind.removesuffix('s')}_package")
+    except InvalidExport as error:
+        raise Refused("invalid_export", None, say("invalid_export", standard=error.standard,
+                                                  fields=", ".join(error.fields)), exit_code=1) from None
+    write_document(document, output)
 
 
 keycloak_app = typer.Typer(help="Keycloak : provisionnement des organisations.", no_args_is_help=True)

@@ -234,3 +234,27 @@ def test_the_domain_reads_a_verbatim_copy_of_the_decp_schema():
     from progres.domain.decp import SCHEMA_FILE  # noqa: PLC0415
 
     assert SCHEMA_FILE.read_bytes() == (STANDARDS / "decp-2.0.3" / "schema_decp_v2.0.3.json").read_bytes()
+
+
+def test_the_ocds_export_is_checked_against_verbatim_copies_of_the_ocds_schemas(seed):
+    """The exports validate what they write against copies of the OCDS schemas identical to the shared ones, and
+    refuse a package the schema refuses, naming the field (here, the empty `agreedMetrics` written before)."""
+    from progres.projections.exports import STANDARDS as COPIES  # noqa: PLC0415
+    from progres.projections.exports import InvalidExport, check_ocds  # noqa: PLC0415
+
+    for copied, shared in (("ocds-1.1.5-release-schema.json", "ocds-1.1.5/release-schema.json"),
+                           ("ocds-1.1.5-release-package-schema.json", "ocds-1.1.5/release-package-schema.json"),
+                           ("ocds-1.1.5-record-package-schema.json", "ocds-1.1.5/record-package-schema.json"),
+                           ("ocds-1.1.5-versioned-release-validation-schema.json",
+                            "ocds-1.1.5/versioned-release-validation-schema.json"),
+                           ("ocds-metrics-extension-release-schema.json", "ocds-metrics-extension/release-schema.json"),
+                           ("ocds-metrics-extension.json", "ocds-metrics-extension/extension.json")):
+        assert (COPIES / copied).read_bytes() == (STANDARDS / shared).read_bytes(), copied
+    scenario, ledger, directory = seed
+    releases = ocds_releases(ledger, directory, scenario.plan, "Région")
+    package = release_package(copy.deepcopy(releases), "2024-02-01T00:00:00Z", "Région")
+    assert check_ocds(package, "release_package") is package
+    package["releases"][0]["contracts"][0]["agreedMetrics"] = []
+    with pytest.raises(InvalidExport) as caught:
+        check_ocds(package, "release_package")
+    assert caught.value.fields == ["releases[0].contracts[0].agreedMetrics: minItems"]
