@@ -55,6 +55,7 @@ def decp_properties(particulars: dict[str, Any]) -> dict[str, Any]:
     return {PROPERTIES[k][0]: decp_value(k, v) for k, v in particulars.items() if k in PROPERTIES}
 
 
+@cache
 def _validator(decp_property: str) -> Any:
     root = schema()
     return Draft7Validator({"definitions": root["definitions"],
