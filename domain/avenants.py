@@ -18,6 +18,7 @@ from progres.domain.errors import (
     EmptyAvenant,
     InvalidInput,
 )
+from progres.domain.thresholds import BuyerKind, ThresholdRow
 from progres.domain.values import DocumentRef, MarcheNature, parse_decimal, require_text
 
 HUNDRED = Decimal(100)
@@ -25,11 +26,26 @@ HUNDRED = Decimal(100)
 CAO_THRESHOLD_PERCENT = Decimal(5)
 # R2194-3 (pouvoir adjudicateur): each modification of R2194-2 or R2194-5 is capped at 50 %.
 PER_MODIFICATION_CAP_PERCENT = Decimal(50)
-# R2194-8: modifications de faible montant, cumulated: 10 % for supplies and services, 15 % for works,
-# and below the European threshold (2026-2027 figure for collectivités' supplies and services).
+# R2194-8: modifications de faible montant, cumulated (R2194-9): 10 % for supplies and services, 15 % for works,
+# and below the European threshold in force on the avenant's date (domain/thresholds.py, by nature and buyer).
 DE_MINIMIS_CAP_PERCENT = {MarcheNature.FOURNITURES: Decimal(10), MarcheNature.SERVICES: Decimal(10),
                           MarcheNature.TRAVAUX: Decimal(15)}
+# Only for callers that test the arithmetic with a bare figure; the marché always passes a dated row.
 DEFAULT_EU_THRESHOLD = Decimal(216_000)
+
+
+class Cumulation(StrEnum):
+    """How R2194-9's "montant cumulé" of successive small modifications is read (chosen per groupement)."""
+
+    # Directive 2014/24/UE art. 72(2): "the value shall be assessed on the basis of the net cumulative value of
+    # the successive modifications". The default: R2194-9 transposes it.
+    NET = "net"
+    # The prudent reading some legal advisers give: increases and reductions both count, in absolute values.
+    ABSOLUTE = "absolute"
+
+
+CUMULATION_SCOPE = {Cumulation.NET: "cumulated over the small modifications",
+                    Cumulation.ABSOLUTE: "cumulated over the small modifications, in absolute values"}
 
 
 class LegalBasis(StrEnum):
@@ -109,6 +125,19 @@ class AvenantChanges:
         )
 
 
+@dataclass(frozen=True)
+class CaoOpinion:
+    """The opinion of the commission d'appel d'offres on a projet d'avenant (L1414-4 CGCT): advisory."""
+
+    given_on: date
+    favourable: bool
+    document: DocumentRef
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"given_on": self.given_on.isoformat(), "favourable": self.favourable,
+                "document": self.document.as_dict()}
+
+
 @dataclass
 class Avenant:
     number: int
@@ -122,6 +151,11 @@ class Avenant:
     signed_on: date | None = None
     notified_on: date | None = None
     document: DocumentRef | None = None
+    # Written since issue 14 (absent from older events and snapshots, hence the defaults):
+    proposed_on: date | None = None
+    cumulation: Cumulation | None = None  # the groupement's reading of R2194-9 when the avenant was proposed
+    small_modifications: dict[str, Any] | None = None  # R2194-8/-9: what was assessed, against which threshold
+    cao_opinion: CaoOpinion | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -132,6 +166,10 @@ class Avenant:
             "signed_on": self.signed_on.isoformat() if self.signed_on else None,
             "notified_on": self.notified_on.isoformat() if self.notified_on else None,
             "decision": self.decision,
+            "proposed_on": self.proposed_on.isoformat() if self.proposed_on else None,
+            "cumulation": self.cumulation.value if self.cumulation else None,
+            "small_modifications": self.small_modifications,
+            "cao_opinion": self.cao_opinion.as_dict() if self.cao_opinion else None,
         }
 
 
@@ -145,6 +183,45 @@ def above(amount: Decimal, initial: Decimal, cap_percent: Decimal) -> bool:
     return amount * HUNDRED > cap_percent * initial
 
 
+def small_modifications(
+    basis: LegalBasis, changes: AvenantChanges, earlier: list[Avenant], *, nature: MarcheNature,
+    initial_amount: Decimal,
+    eu_threshold: Decimal | ThresholdRow, cumulation: Cumulation,
+) -> dict[str, Any]:
+    """R2194-8 and R2194-9: checks a small modification against its caps; returns what was assessed.
+
+    Each small modification, and their cumulated amount read as `cumulation` says (net by default, directive
+    2014/24 art. 72(2)), stay within 10 % (supplies, services) or 15 % (works) of the initial amount and below
+    the European threshold (a dated row of domain/thresholds.py, chosen by the avenant's date)."""
+    live = [a for a in earlier if a.status is not AvenantStatus.ABANDONED and a.basis in DE_MINIMIS_BASES]
+    deltas = [a.changes.amount_delta for a in live] + [changes.amount_delta]
+    if cumulation is Cumulation.NET:
+        cumulated = abs(sum(deltas, Decimal(0)))
+    else:
+        cumulated = sum((abs(d) for d in deltas), Decimal(0))
+    this = abs(changes.amount_delta)
+    cap = DE_MINIMIS_CAP_PERCENT[nature]
+    for amount, scope in ((cumulated, CUMULATION_SCOPE[cumulation]), (this, "each small modification")):
+        if above(amount, initial_amount, cap):
+            raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=cap, scope=scope,
+                                     reached=percent_of(amount, initial_amount))
+    row = eu_threshold if isinstance(eu_threshold, ThresholdRow) else None
+    threshold = row.amount if row is not None else eu_threshold
+    assert isinstance(threshold, Decimal)
+    if max(cumulated, this) >= threshold:
+        raise AvenantBasisNotAllowed("changes.amount_delta", rule=below_threshold_rule(threshold, row))
+    return {"reading": cumulation.value, "cumulated": str(cumulated),
+            "cumulated_percent": str(percent_of(cumulated, initial_amount)), "cap_percent": str(cap),
+            "threshold": row.as_dict() if row is not None else {"amount": str(threshold)}}
+
+
+def below_threshold_rule(threshold: Decimal, row: ThresholdRow | None) -> str:
+    text = f"small modifications must stay below the European threshold of {threshold} € HT"
+    if row is None:
+        return text
+    return f"{text} in force from {row.valid_from.isoformat()} to {row.valid_until.isoformat()} ({row.source})"
+
+
 def check_avenant(
     basis: LegalBasis,
     changes: AvenantChanges,
@@ -153,7 +230,9 @@ def check_avenant(
     initial_amount: Decimal,
     has_clause_reexamen: bool,
     earlier: list[Avenant],
-    eu_threshold: Decimal = DEFAULT_EU_THRESHOLD,
+    eu_threshold: Decimal | ThresholdRow = DEFAULT_EU_THRESHOLD,
+    cumulation: Cumulation = Cumulation.NET,
+    buyer: BuyerKind = BuyerKind.POUVOIR_ADJUDICATEUR,
 ) -> Decimal:
     """Checks an avenant against the rules of its legal basis; returns the cumulative change (amount)."""
     live = [a for a in earlier if a.status is not AvenantStatus.ABANDONED]
@@ -165,23 +244,15 @@ def check_avenant(
     if basis is LegalBasis.R2194_6 and changes.titulaire_ids is None:
         raise AvenantBasisNotAllowed("basis", rule="R2194-6 is the replacement of the titulaire: name the new one")
     delta = abs(changes.amount_delta)
-    if basis in PER_MODIFICATION_BASES and above(delta, initial_amount, PER_MODIFICATION_CAP_PERCENT):
+    # R2194-3: the 50 % cap binds pouvoirs adjudicateurs "qui ne sont pas des entités adjudicatrices".
+    capped = buyer is not BuyerKind.ENTITE_ADJUDICATRICE
+    if capped and basis in PER_MODIFICATION_BASES and above(delta, initial_amount, PER_MODIFICATION_CAP_PERCENT):
         raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=PER_MODIFICATION_CAP_PERCENT,
                                  scope="each modification",
                                  reached=percent_of(abs(changes.amount_delta), initial_amount))
     if basis in DE_MINIMIS_BASES:
-        small = sum((abs(a.changes.amount_delta) for a in live if a.basis in DE_MINIMIS_BASES), Decimal(0))
-        small += abs(changes.amount_delta)
-        cap = DE_MINIMIS_CAP_PERCENT[nature]
-        if above(small, initial_amount, cap):
-            raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=cap,
-                                     scope="cumulated over the small modifications",
-                                     reached=percent_of(small, initial_amount))
-        if small >= eu_threshold:
-            raise AvenantBasisNotAllowed(
-                "changes.amount_delta",
-                rule=f"small modifications must stay below the European threshold of {eu_threshold} € HT",
-            )
+        small_modifications(basis, changes, earlier, nature=nature, initial_amount=initial_amount,
+                            eu_threshold=eu_threshold, cumulation=cumulation)
     return cumulative
 
 

@@ -182,6 +182,27 @@ DecisionNotAccepted = _error(
     "an avenant that follows the plan must follow an accepted proposition; this one is {status}",
 )
 EmptyAvenant = _error("EmptyAvenant", "empty_avenant", "an avenant must change something")
+ThresholdUnknown = _error(
+    "ThresholdUnknown", "eu_threshold_unknown",
+    "no European threshold is known for {on} (the table covers {known}): complete domain/thresholds.py",
+)
+# L1414-4 CGCT: the CAO's opinion comes before the signature of an avenant raising the amount by more than 5 %.
+CaoOpinionMissing = _error(
+    "CaoOpinionMissing", "cao_opinion_missing",
+    "avenant {number} raises the amount by more than 5 % of a marché the CAO awarded: record the CAO's opinion "
+    "before signing it (L1414-4 CGCT)",
+)
+CaoOpinionNotExpected = _error("CaoOpinionNotExpected", "cao_opinion_not_expected", "{rule}")
+CaoOpinionAlreadyRecorded = _error(
+    "CaoOpinionAlreadyRecorded", "cao_opinion_already_recorded",
+    "the CAO already gave its opinion on avenant {number} on {on}",
+)
+SignedBeforeCaoOpinion = _error(
+    "SignedBeforeCaoOpinion", "signed_before_cao_opinion",
+    "the CAO gave its opinion on {opinion_on}: the avenant cannot be signed before, on {signed_on}",
+)
+# DECP particulars: checked against the code lists and ranges of the official schema (DECP 2.0.3).
+InvalidParticular = _error("InvalidParticular", "invalid_particular", "{rule}")
 
 # Services
 ConcurrencyConflict = _error(

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from progres.domain.avenants import Cumulation
 from progres.domain.base import ProgresAggregate
 from progres.domain.errors import (
     AlreadyAssigned,
@@ -19,12 +20,13 @@ from progres.domain.errors import (
     DateBeforeConvention,
     DateBeforeMembership,
     InactiveMember,
+    InvalidInput,
     MemberMustBeBuyer,
     NotAMember,
 )
 from progres.domain.ids import derive_id
 from progres.domain.organisations import Organisation
-from progres.domain.values import DocumentRef, OrganisationKind, Period, require_text
+from progres.domain.values import DocumentRef, OrganisationKind, Period, parse_enum, require_text
 
 
 @dataclass
@@ -42,6 +44,10 @@ class Membership:
 
 class Groupement(ProgresAggregate):
     """A groupement de commandes (CCP L2113-6 to L2113-8) formed by a convention constitutive."""
+
+    # R2194-9 read as directive 2014/24 art. 72(2) says (net) until the groupement records another reading;
+    # a class-level default, so groupements constituted before the choice existed read it too.
+    small_modifications_reading: Cumulation = Cumulation.NET
 
     @staticmethod
     def create_id(code: str) -> UUID:
@@ -122,6 +128,23 @@ class Groupement(ProgresAggregate):
         if organisation.id in self.auditor_ids:
             raise AlreadyAssigned("organisation", org=organisation.name)
         self._auditor_assigned(organisation_id=organisation.id)
+
+    def choose_small_modifications_reading(self, reading: str, on: date, reason: str,
+                                           document: DocumentRef | None = None) -> None:
+        """Records how the groupement reads R2194-9's "montant cumulé" (e.g. on legal advice): `net` (directive
+        2014/24 art. 72(2), the default) or `absolute`. Avenants proposed afterwards apply it and record it."""
+        chosen = parse_enum(Cumulation, reading, "reading")
+        if on < self.signed_on:
+            raise DateBeforeConvention("on", on=on, signed=self.signed_on)
+        if chosen is self.small_modifications_reading:
+            raise InvalidInput("reading", rule=f"the groupement already reads R2194-9 as '{chosen.value}'")
+        self._small_modifications_reading_chosen(reading=chosen.value, on=on, reason=require_text(reason, "reason"),
+                                                 document=document.as_dict() if document else None)
+
+    @event("SmallModificationsReadingChosen")
+    def _small_modifications_reading_chosen(self, reading: str, on: date, reason: str,
+                                            document: dict[str, str] | None) -> None:
+        self.small_modifications_reading = Cumulation(reading)
 
     @event("AuditorAssigned")
     def _auditor_assigned(self, organisation_id: UUID) -> None:

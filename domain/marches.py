@@ -11,27 +11,40 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from progres.domain.avenants import (
+    DE_MINIMIS_BASES,
+    DEFAULT_EU_THRESHOLD,
     Avenant,
     AvenantChanges,
     AvenantStatus,
+    CaoOpinion,
+    Cumulation,
     LegalBasis,
+    below_threshold_rule,
     check_avenant,
     needs_cao_opinion,
     percent_of,
+    small_modifications,
 )
 from progres.domain.base import ProgresAggregate
+from progres.domain.decp import check_against_schema
 from progres.domain.errors import (
+    AvenantBasisNotAllowed,
     AvenantNotFound,
     AvenantWrongState,
+    CaoOpinionAlreadyRecorded,
+    CaoOpinionMissing,
+    CaoOpinionNotExpected,
     CloseBeforeNotification,
     DecisionNotAccepted,
     InvalidInput,
     MarcheClosed,
+    SignedBeforeCaoOpinion,
     TitulaireMustBeSupplier,
 )
 from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
 from progres.domain.organisations import Organisation
+from progres.domain.thresholds import BuyerKind, ThresholdRow, eu_threshold
 from progres.domain.values import (
     DocumentRef,
     MarcheNature,
@@ -68,6 +81,7 @@ PARTICULARS = {
 
 
 def check_particulars(particulars: dict[str, Any]) -> dict[str, Any]:
+    """Known particulars of the right type, then what the DECP 2.0.3 schema says of each (domain/decp.py)."""
     for key, value in particulars.items():
         expected = PARTICULARS.get(key)
         if expected is None:
@@ -76,11 +90,16 @@ def check_particulars(particulars: dict[str, Any]) -> dict[str, Any]:
             continue
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise InvalidInput(f"particulars.{key}", rule=f"must be a {expected.__name__}")
+    check_against_schema(particulars)
     return dict(particulars)
 
 
 class Marche(ProgresAggregate):
     """The public contract of a groupement (DECP's `marche`), with its avenants."""
+
+    # Class-level defaults: what marchés notified before these attributes existed read (events and snapshots).
+    buyer_kind: BuyerKind = BuyerKind.POUVOIR_ADJUDICATEUR
+    awarded_by_cao: bool = True
 
     @staticmethod
     def create_id(groupement_id: UUID, code: str) -> UUID:
@@ -101,6 +120,8 @@ class Marche(ProgresAggregate):
         has_clause_reexamen: bool,
         lots: list[dict[str, Any]] | None = None,
         particulars: dict[str, Any] | None = None,
+        buyer_kind: str = BuyerKind.POUVOIR_ADJUDICATEUR.value,
+        awarded_by_cao: bool = True,
     ) -> Marche:
         code = require_text(code, "code", 64)
         if len(code) > DECP_ID_MAX_LENGTH:
@@ -131,6 +152,8 @@ class Marche(ProgresAggregate):
             notified_on=notified_on,
             has_clause_reexamen=bool(has_clause_reexamen),
             particulars=check_particulars(particulars or {}),
+            buyer_kind=parse_enum(BuyerKind, buyer_kind, "buyer_kind").value,
+            awarded_by_cao=bool(awarded_by_cao),
         )
 
     @event("Notified")
@@ -148,6 +171,8 @@ class Marche(ProgresAggregate):
         notified_on: date,
         has_clause_reexamen: bool,
         particulars: dict[str, Any] | None = None,  # absent from events written before it existed
+        buyer_kind: str = BuyerKind.POUVOIR_ADJUDICATEUR.value,  # idem (issue 14): the buyers the platform had
+        awarded_by_cao: bool = True,  # idem: asking for the CAO's opinion is the prudent default
     ) -> None:
         self.groupement_id = groupement_id
         self.code = code
@@ -163,6 +188,8 @@ class Marche(ProgresAggregate):
         self.avenants: list[Avenant] = []
         self.closed_on: date | None = None
         self.particulars = dict(particulars or {})
+        self.buyer_kind = BuyerKind(buyer_kind)
+        self.awarded_by_cao = awarded_by_cao
 
     # Derived figures
     @property
@@ -213,8 +240,14 @@ class Marche(ProgresAggregate):
         decision: dict[str, str] | None = None,
         decision_outcome: str | None = None,
         new_titulaires: list[Organisation] | None = None,
+        on: date | None = None,
+        cumulation: Cumulation = Cumulation.NET,
     ) -> int:
+        """Proposes an avenant dated `on` (its date chooses the European threshold of R2194-8), cumulating
+        small modifications as the groupement reads R2194-9 (`cumulation`)."""
         self.check_open()
+        if on is not None and on < self.notified_on:
+            raise InvalidInput("on", rule="an avenant is dated on or after the notification of its marché")
         legal_basis = parse_enum(LegalBasis, basis, "basis")
         parsed = AvenantChanges.parse(changes)
         if new_titulaires is not None:
@@ -223,26 +256,87 @@ class Marche(ProgresAggregate):
             raise DecisionNotAccepted("decision", status=decision_outcome or "unknown")
         if self.current_duration_months + parsed.duration_delta_months <= 0:
             raise InvalidInput("changes.duration_delta_months", rule="the marché would have no duration left")
+        small: dict[str, Any] | None = None
+        row: ThresholdRow | Decimal = DEFAULT_EU_THRESHOLD  # unused unless the basis is R2194-8/-9
+        if legal_basis in DE_MINIMIS_BASES:
+            if on is None:
+                raise InvalidInput("on", rule="a small modification (R2194-8) is dated: its date chooses the "
+                                               "European threshold")
+            row = eu_threshold(self.nature, self.buyer_kind, on)
+            small = small_modifications(legal_basis, parsed, self.avenants, nature=self.nature,
+                                        initial_amount=self.initial_amount, eu_threshold=row, cumulation=cumulation)
         cumulative = check_avenant(
             legal_basis, parsed, nature=self.nature, initial_amount=self.initial_amount,
             has_clause_reexamen=self.has_clause_reexamen, earlier=self.avenants,
+            eu_threshold=row, cumulation=cumulation,
+            buyer=self.buyer_kind,
         )
         number = len(self.avenants) + 1
         self._avenant_proposed(
             number=number, basis=legal_basis.value, reason=require_text(reason, "reason"),
             changes=parsed.as_dict(), decision=decision,
             cumulative_percent=percent_of(cumulative, self.initial_amount),
-            needs_cao_opinion=needs_cao_opinion(cumulative, self.initial_amount),
+            # L1414-4 CGCT: only for marchés the CAO awarded.
+            needs_cao_opinion=self.awarded_by_cao and needs_cao_opinion(cumulative, self.initial_amount),
+            proposed_on=on, cumulation=cumulation.value, small_modifications=small,
         )
         return number
+
+    def record_cao_opinion(self, number: int, given_on: date, favourable: bool, document: DocumentRef | None) -> None:
+        """L1414-4 CGCT: the CAO's opinion on a projet d'avenant raising the amount by more than 5 %."""
+        avenant = self.avenant(number)
+        if avenant.status is not AvenantStatus.PROPOSED:
+            raise AvenantWrongState("number", number=number, status=avenant.status.value,
+                                    action="record the CAO's opinion (it comes before the signature)")
+        if not avenant.needs_cao_opinion:
+            raise CaoOpinionNotExpected("number", rule=f"avenant {number} does not raise the amount by more than 5 % "
+                                                       "of a marché the CAO awarded: no opinion is expected")
+        if avenant.cao_opinion is not None:
+            raise CaoOpinionAlreadyRecorded("number", number=number, on=avenant.cao_opinion.given_on.isoformat())
+        if document is None:
+            raise InvalidInput("document", rule="the CAO's opinion is referenced by its minutes (sha256, name, "
+                                                "media type)")
+        if not isinstance(favourable, bool):
+            raise InvalidInput("favourable", rule="true or false")
+        if avenant.proposed_on is not None and given_on < avenant.proposed_on:
+            raise InvalidInput("given_on", rule=f"the CAO gives its opinion on a projet d'avenant: on or after "
+                                                f"{avenant.proposed_on.isoformat()}")
+        self._cao_opinion_recorded(number=number, given_on=given_on, favourable=favourable,
+                                   document=document.as_dict())
+
+    def correct_particulars(self, particulars: dict[str, Any], reason: str) -> None:
+        """Corrects what DECP publishes of the marché, after its notification. Allowed on a closed marché too:
+        its essential data must stay right after its end (they are published, never edited)."""
+        if not isinstance(particulars, dict) or not particulars:
+            raise InvalidInput("particulars", rule="name at least one particular to correct")
+        checked = check_particulars(particulars)
+        if all(self.particulars.get(k) == v for k, v in checked.items()):
+            raise InvalidInput("particulars", rule="the correction gives the particulars already recorded")
+        self._particulars_corrected(particulars=checked, reason=require_text(reason, "reason"))
 
     def sign_avenant(self, number: int, signed_on: date, document: DocumentRef | None) -> None:
         self.check_open()
         avenant = self.avenant(number)
         if avenant.status is not AvenantStatus.PROPOSED:
             raise AvenantWrongState("number", number=number, status=avenant.status.value, action="sign it")
+        if avenant.needs_cao_opinion and avenant.cao_opinion is None:
+            raise CaoOpinionMissing("cao_opinion", number=number)
+        if avenant.cao_opinion is not None and signed_on < avenant.cao_opinion.given_on:
+            raise SignedBeforeCaoOpinion("signed_on", opinion_on=avenant.cao_opinion.given_on.isoformat(),
+                                         signed_on=signed_on.isoformat())
+        self.check_threshold_at_signature(avenant, signed_on)
         self._avenant_signed(number=number, signed_on=signed_on,
                              document=document.as_dict() if document else None)
+
+    def check_threshold_at_signature(self, avenant: Avenant, signed_on: date) -> None:
+        """R2194-8: the modification is concluded when signed; the threshold in force that day must still hold."""
+        small = avenant.small_modifications
+        if small is None:
+            return
+        row = eu_threshold(self.nature, self.buyer_kind, signed_on, field="signed_on")
+        assessed = max(Decimal(small["cumulated"]), abs(avenant.changes.amount_delta))
+        if assessed >= row.amount:
+            raise AvenantBasisNotAllowed("signed_on", rule=below_threshold_rule(row.amount, row))
 
     def notify_avenant(self, number: int, notified_on: date) -> Avenant:
         self.check_open()
@@ -272,12 +366,25 @@ class Marche(ProgresAggregate):
     def _avenant_proposed(
         self, number: int, basis: str, reason: str, changes: dict[str, Any],
         decision: dict[str, str] | None, cumulative_percent: Decimal, needs_cao_opinion: bool,
+        proposed_on: date | None = None, cumulation: str | None = None,  # absent from events before issue 14
+        small_modifications: dict[str, Any] | None = None,
     ) -> None:
         self.avenants.append(Avenant(
             number=number, basis=LegalBasis(basis), reason=reason,
             changes=AvenantChanges.from_dict(changes), cumulative_percent=cumulative_percent,
-            needs_cao_opinion=needs_cao_opinion, decision=decision,
+            needs_cao_opinion=needs_cao_opinion, decision=decision, proposed_on=proposed_on,
+            cumulation=Cumulation(cumulation) if cumulation else None, small_modifications=small_modifications,
         ))
+
+    @event("CaoOpinionRecorded")
+    def _cao_opinion_recorded(self, number: int, given_on: date, favourable: bool, document: dict[str, str]) -> None:
+        opinion_document = DocumentRef.from_dict(document)
+        assert opinion_document is not None
+        self.avenant(number).cao_opinion = CaoOpinion(given_on, favourable, opinion_document)
+
+    @event("ParticularsCorrected")
+    def _particulars_corrected(self, particulars: dict[str, Any], reason: str) -> None:
+        self.particulars.update(particulars)
 
     @event("AvenantSigned")
     def _avenant_signed(self, number: int, signed_on: date, document: dict[str, str] | None) -> None:
@@ -309,5 +416,6 @@ class Marche(ProgresAggregate):
             "current_amount": str(self.current_amount), "duration_months": self.current_duration_months,
             "notified_on": self.notified_on.isoformat(), "end_on": self.end_on.isoformat(),
             "cumulative_change_percent": str(self.cumulative_change_percent),
+            "buyer_kind": self.buyer_kind.value, "awarded_by_cao": self.awarded_by_cao,
             "avenants": [a.summary() for a in self.avenants],
         }

@@ -28,7 +28,8 @@ COMMANDS = [
     "define_governance", "declare_purchase_volume", "close_plan_with_bilan_final", "record_measure",
     "import_measures", "correct_measure", "submit_proposal", "withdraw_proposal", "schedule_review", "hold_review",
     "raise_point", "decide", "close_review", "propose_avenant", "sign_avenant", "notify_avenant",
-    "abandon_avenant", "import_purchases",
+    "abandon_avenant", "import_purchases", "record_cao_opinion", "correct_particulars",
+    "choose_small_modifications_reading",
 ]
 
 # Python annotations of the commands → GraphQL input types.
@@ -38,8 +39,9 @@ TYPE_MAP: dict[str, Any] = {
     "list[str]": list[str], "dict[str, str] | None": DocumentInput | None, "str | None": str | None,
     "UUID | str | None": strawberry.ID | None, "list[UUID | str] | None": list[strawberry.ID] | None,
     "list[dict[str, Any]] | None": list[JSON] | None, "dict[str, Any] | None": JSON | None,
+    "date | str | None": date | None,
 }
-ALIASES = {"Day": "date | str", "Doc": "dict[str, str] | None"}
+ALIASES = {"Day": "date | str", "Doc": "dict[str, str] | None", "Day | None": "date | str | None"}
 
 
 def graphql_type(annotation: str) -> Any:

@@ -19,7 +19,9 @@ from progres.graphql.types import (
     Action,
     Avenant,
     Axis,
+    CaoOpinion,
     DocumentInput,
+    DocumentRef,
     Event,
     EventFilter,
     Groupement,
@@ -123,7 +125,7 @@ class ProgresSchema(strawberry.Schema):
 
 describe_fields(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure,
                 Indicator, Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView,
-                PlanBalance, DocumentInput, EventFilter)
+                PlanBalance, DocumentInput, EventFilter, DocumentRef, CaoOpinion)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

@@ -97,6 +97,27 @@ class Membership:
     left_on: str | None
 
 
+@strawberry.type(description="A document referenced by its content hash (the platform keeps the reference).")
+class DocumentRef:
+    sha256: str
+    name: str
+    media_type: str
+
+
+@strawberry.type(description="The CAO's opinion on a projet d'avenant (L1414-4 CGCT): advisory, required before "
+                             "signing an avenant raising by more than 5 % a marché the CAO awarded.")
+class CaoOpinion:
+    given_on: str = strawberry.field(description="Date of the CAO's meeting.")
+    favourable: bool = strawberry.field(description="Whether the opinion is favourable.")
+    document: DocumentRef = strawberry.field(description="The minutes, by content hash.")
+
+    @classmethod
+    def from_ledger(cls, o: dict[str, Any] | None) -> CaoOpinion | None:
+        if o is None:
+            return None
+        return cls(given_on=o["given_on"], favourable=o["favourable"], document=DocumentRef(**o["document"]))
+
+
 @strawberry.type(description="A signed change to the marché (modification de marché, CCP R2194-1 to R2194-9).")
 class Avenant:
     number: int
@@ -109,6 +130,15 @@ class Avenant:
     needs_cao_opinion: bool = strawberry.field(description="Above 5 %: the CAO gives its opinion first.")
     signed_on: str | None
     notified_on: str | None
+    proposed_on: str | None = strawberry.field(description="Date of the avenant as proposed: it chooses the European "
+                                                           "threshold of R2194-8 (null for avenants proposed "
+                                                           "before dates were recorded).")
+    cumulation: str | None = strawberry.field(description="How R2194-9 cumulated the small modifications when it was "
+                                                          "proposed: net (directive 2014/24 art. 72(2)) or absolute.")
+    small_modifications: JSON | None = strawberry.field(
+        description="R2194-8/-9 only: the reading applied, the cumulated amount and percentage, the cap and the "
+                    "European threshold row (amount, validity, source) it was checked against.")
+    cao_opinion: CaoOpinion | None = strawberry.field(description="The CAO's opinion, once recorded.")
 
     @classmethod
     def from_ledger(cls, a: dict[str, Any]) -> Avenant:
@@ -116,7 +146,9 @@ class Avenant:
                    amount_delta=a["changes"]["amount_delta"],
                    duration_delta_months=a["changes"]["duration_delta_months"],
                    cumulative_percent=a["cumulative_percent"], needs_cao_opinion=a["needs_cao_opinion"],
-                   signed_on=a["signed_on"], notified_on=a["notified_on"])
+                   signed_on=a["signed_on"], notified_on=a["notified_on"], proposed_on=a.get("proposed_on"),
+                   cumulation=a.get("cumulation"), small_modifications=a.get("small_modifications"),
+                   cao_opinion=CaoOpinion.from_ledger(a.get("cao_opinion")))
 
 
 @strawberry.type(description="The public contract awarded by the groupement (DECP's marché).")
@@ -132,13 +164,19 @@ class Marche:
     titulaire_ids: list[strawberry.ID]
     closed_on: str | None
     avenants: list[Avenant]
+    buyer_kind: str = strawberry.field(description="Column of the European thresholds: pouvoir_adjudicateur, "
+                                                   "autorite_publique_centrale or entite_adjudicatrice.")
+    awarded_by_cao: bool = strawberry.field(description="Whether the CAO awarded it (then L1414-4 CGCT applies).")
+    particulars: JSON = strawberry.field(description="What DECP publishes of it (procedure, CCAG, prices…), as "
+                                                     "corrected since notification.")
 
     @classmethod
     def from_ledger(cls, m: dict[str, Any]) -> Marche:
         return cls(id=strawberry.ID(m["id"]), code=m["code"], object=m["object"], cpv=m["cpv"], nature=m["nature"],
                    initial_amount=m["initial_amount"], duration_months=m["duration_months"],
                    notified_on=m["notified_on"], titulaire_ids=[strawberry.ID(t) for t in m["titulaire_ids"]],
-                   closed_on=m["closed_on"],
+                   closed_on=m["closed_on"], buyer_kind=m.get("buyer_kind", "pouvoir_adjudicateur"),
+                   awarded_by_cao=m.get("awarded_by_cao", True), particulars=m.get("particulars") or {},
                    avenants=[Avenant.from_ledger(a) for a in sorted(m["avenants"].values(),
                                                                     key=lambda a: a["number"])])
 
@@ -320,6 +358,9 @@ class Groupement:
     members: list[Membership]
     marches: list[Marche]
     plan_ids: list[strawberry.ID]
+    small_modifications_reading: str = strawberry.field(
+        description="How the groupement reads R2194-9's cumulated amount: net (the default, directive 2014/24 "
+                    "art. 72(2)) or absolute (recorded by chooseSmallModificationsReading).")
 
     @classmethod
     def from_ledger(cls, ledger: dict[str, Any]) -> Groupement:
@@ -329,7 +370,8 @@ class Groupement:
                    members=[Membership(organisation_id=strawberry.ID(m["organisation_id"]), joined_on=m["joined_on"],
                                        left_on=m["left_on"]) for m in g["memberships"]],
                    marches=[Marche.from_ledger(m) for m in ledger["marches"].values()],
-                   plan_ids=[strawberry.ID(p) for p in ledger["plans"]])
+                   plan_ids=[strawberry.ID(p) for p in ledger["plans"]],
+                   small_modifications_reading=g.get("small_modifications_reading", "net"))
 
 
 @strawberry.type(description="One event of the log, as the auditors' history index lists it.")

@@ -7,17 +7,110 @@ the groupement's figure per period, the aggregate every party of the plan sees."
 
 from __future__ import annotations
 
+import copy
+import json
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft4Validator, Draft7Validator  # type: ignore[import-untyped]
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from progres.domain.decp import PROPERTIES, decp_properties, schema
 from progres.projections.indicators import PeriodFigure, PlanFigures
 from progres.projections.ledger import Ledger
 
 OCID_PREFIX = "ocds-progres"
 
 
-class MissingParticulars(ValueError):
+class InvalidExport(ValueError):
+    """The document would not validate against its standard's schema: nothing is written. `fields` names each
+    field at fault (with the particular of the marché it comes from, when it comes from one)."""
+
+    def __init__(self, standard: str, fields: list[str]) -> None:
+        super().__init__(f"{standard}: {'; '.join(fields)}")
+        self.standard, self.fields = standard, fields
+
+
+class MissingParticulars(InvalidExport):
     """The marché lacks what DECP requires and progres cannot know by itself."""
+
+
+_PARTICULAR_OF = {decp_property: particular for particular, (decp_property, _) in PROPERTIES.items()}
+
+
+def _path(steps: list[Any]) -> str:
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+def decp_errors(document: dict[str, Any]) -> list[str]:
+    """What the DECP 2.0.3 schema (the verbatim copy the domain reads) finds wrong in the document, one line a
+    field: its path, the particular it comes from, and the rule (keyword) it breaks."""
+    found = []
+    for error in Draft7Validator(schema()).iter_errors(document):
+        steps = list(error.absolute_path)
+        particular = _PARTICULAR_OF.get(steps[3]) if len(steps) > 3 else None
+        source = f" (particulars.{particular})" if particular else ""
+        found.append(f"{_path(steps) or '(document)'}{source}: {error.validator}")
+    return sorted(set(found))
+
+
+def check_decp(document: dict[str, Any]) -> dict[str, Any]:
+    errors = decp_errors(document)
+    if errors:
+        raise InvalidExport("DECP 2.0.3", errors)
+    return document
+
+
+# OCDS 1.1.5 with the metrics extension: verbatim copies in standards/ (see its README).
+STANDARDS = Path(__file__).parent / "standards"
+OCDS_URI = "https://standard.open-contracting.org/schema/1__1__5/"
+
+
+def _load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((STANDARDS / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """JSON Merge Patch (RFC 7386): how an OCDS extension is applied to the release schema."""
+    result = copy.deepcopy(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_patch(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+@cache
+def ocds_validators() -> dict[str, Any]:
+    release = merge_patch(_load("ocds-1.1.5-release-schema.json"), _load("ocds-metrics-extension-release-schema.json"))
+    registry: Registry[Any] = Registry().with_resources([
+        (f"{OCDS_URI}release-schema.json", Resource.from_contents(release, default_specification=DRAFT4)),
+        (f"{OCDS_URI}versioned-release-validation-schema.json",
+         Resource.from_contents(_load("ocds-1.1.5-versioned-release-validation-schema.json"),
+                                default_specification=DRAFT4)),
+    ])
+    return {"release": Draft4Validator(release, registry=registry),
+            "release_package": Draft4Validator(_load("ocds-1.1.5-release-package-schema.json"), registry=registry),
+            "record_package": Draft4Validator(_load("ocds-1.1.5-record-package-schema.json"), registry=registry)}
+
+
+def check_ocds(document: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The release or record package as written, or InvalidExport naming each field the OCDS schema refuses."""
+    found = sorted({f"{_path(list(e.absolute_path)) or '(document)'}: {e.validator}"
+                    for e in ocds_validators()[kind].iter_errors(document)})
+    if found:
+        raise InvalidExport("OCDS 1.1.5", found)
+    return document
 
 
 def _money(value: Decimal) -> float:
@@ -49,7 +142,7 @@ def decp_marche(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, An
     p = marche.get("particulars") or {}
     missing = [k for k in REQUIRED_PARTICULARS if k not in p]
     if missing:
-        raise MissingParticulars(f"the marché's particulars lack {', '.join(missing)} (give them at notification)")
+        raise MissingParticulars("DECP 2.0.3", [f"particulars.{k}: required" for k in missing])
     amount, duration = Decimal(marche["initial_amount"]), marche["duration_months"]
     modifications = []
     for number, avenant in enumerate(notified_avenants(marche), start=1):
@@ -65,23 +158,15 @@ def decp_marche(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, An
         if changes.get("titulaire_ids") is not None:
             modification["titulaires"] = _titulaires(directory, changes["titulaire_ids"])
         modifications.append({"modification": modification})
+    # The particulars take their DECP form from the domain's one mapping (domain/decp.py).
     record: dict[str, Any] = {
         "id": marche["code"], "acheteur": {"id": _siret(directory, ledger["groupement"]["coordonnateur_id"])},
         "nature": "Marché", "objet": marche["object"], "codeCPV": marche["cpv"],
-        "techniques": {"technique": p["techniques"]}, "modalitesExecution": {"modaliteExecution":
-                                                                             p["modalites_execution"]},
-        "marcheInnovant": p["marche_innovant"], "ccag": p["ccag"], "offresRecues": p["offres_recues"],
-        "attributionAvance": p["attribution_avance"], "tauxAvance": p.get("taux_avance", 0),
-        "typeGroupementOperateurs": p["type_groupement_operateurs"], "procedure": p["procedure"],
-        "lieuExecution": {"code": p["lieu_execution"]["code"], "typeCode": p["lieu_execution"]["type_code"]},
+        **decp_properties(p), "tauxAvance": p.get("taux_avance", 0),
         "dureeMois": marche["duration_months"], "dateNotification": marche["notified_on"],
-        "datePublicationDonnees": p["date_publication"], "montant": _money(Decimal(marche["initial_amount"])),
-        "typesPrix": {"typePrix": p["types_prix"]}, "formePrix": p["forme_prix"],
-        "sousTraitanceDeclaree": p["sous_traitance_declaree"],
+        "montant": _money(Decimal(marche["initial_amount"])),
         "titulaires": _titulaires(directory, marche["titulaires_initial"] if "titulaires_initial" in marche
                                   else marche["titulaire_ids"]),
-        "considerationsSociales": {"considerationSociale": p["considerations_sociales"]},
-        "considerationsEnvironnementales": {"considerationEnvironnementale": p["considerations_environnementales"]},
     }
     if modifications:
         record["modifications"] = modifications
@@ -89,7 +174,8 @@ def decp_marche(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, An
 
 
 def decp(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, Any]:
-    return {"marches": {"marche": [decp_marche(ledger, directory, plan_id)]}}
+    """The DECP document of the plan's marché; raises InvalidExport rather than return one that does not validate."""
+    return check_decp({"marches": {"marche": [decp_marche(ledger, directory, plan_id)]}})
 
 
 # OCDS
@@ -163,9 +249,9 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
     contract_id = f"{marche['code']}-contract"
     agreed = [_metric(i, _targets(i)) for i in plan["indicators"].values()]
     award_id = f"{marche['code']}-award"
-    base = {"ocid": ocid, "language": "fr", "initiationType": "tender",
+    base: dict[str, Any] = {"ocid": ocid, "language": "fr", "initiationType": "tender",
             "buyer": {"id": parties[0]["id"], "name": parties[0]["name"]}}
-    releases = [{
+    releases: list[dict[str, Any]] = [{
         **base, "id": f"{ocid}-award", "date": _datetime(marche["notified_on"]), "tag": ["award", "contract"],
         "parties": parties,
         "awards": [{"id": award_id, "status": "active", "date": _datetime(marche["notified_on"]),
@@ -173,8 +259,10 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
                     "suppliers": [{"id": p["id"], "name": p["name"]} for p in parties[1:]]}],
         "contracts": [{"id": contract_id, "awardID": award_id, "title": marche["object"], "status": "active",
                        "value": {"amount": _money(initial), "currency": "EUR"},
-                       "dateSigned": _datetime(marche["notified_on"]), "agreedMetrics": agreed}],
+                       "dateSigned": _datetime(marche["notified_on"])}],
     }]
+    if agreed:  # the metrics extension wants at least one metric: a plan without indicators has none to agree
+        releases[0]["contracts"][0]["agreedMetrics"] = agreed
     amount, previous = initial, f"{ocid}-award"
     for number, avenant in enumerate(notified_avenants(marche), start=1):
         amount += Decimal(avenant["changes"]["amount_delta"])
@@ -200,10 +288,16 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
                                                               shared), directory))
                for key, i in plan["indicators"].items()]
     last_day = max((m["period_end"] for m in plan["measures"].values()), default=marche["notified_on"])
+    if not metrics:  # no indicator, nothing implemented to report (`metrics` needs at least one item)
+        return _published(releases, publisher)
     releases.append({**base, "id": f"{ocid}-implementation", "date": _datetime(last_day),
                      "tag": ["implementation"],
                      "contracts": [{"id": contract_id, "awardID": award_id,
                                     "implementation": {"metrics": metrics}}]})
+    return _published(releases, publisher)
+
+
+def _published(releases: list[dict[str, Any]], publisher: str) -> list[dict[str, Any]]:
     for release in releases:
         release["publisher"] = {"name": publisher}
     return releases

@@ -66,6 +66,9 @@ def _marche_notified(ledger: Ledger, fact: Fact) -> None:
         "duration_months": d["duration_months"], "notified_on": d["notified_on"],
         "has_clause_reexamen": d["has_clause_reexamen"], "lots": d["lots"], "avenants": {}, "closed_on": None,
         "particulars": d.get("particulars") or {},
+        # Absent from marchés notified before issue 14: the defaults the domain applies to them.
+        "buyer_kind": d.get("buyer_kind", "pouvoir_adjudicateur"), "awarded_by_cao": d.get("awarded_by_cao", True),
+        "particulars_corrections": [],
     }
 
 
@@ -79,8 +82,30 @@ def _avenant_proposed(ledger: Ledger, fact: Fact) -> None:
         "number": d["number"], "basis": d["basis"], "reason": d["reason"], "changes": d["changes"],
         "decision": d["decision"], "cumulative_percent": d["cumulative_percent"],
         "needs_cao_opinion": d["needs_cao_opinion"], "status": "proposed", "signed_on": None, "notified_on": None,
-        "position": fact.position,
+        "position": fact.position, "proposed_on": d.get("proposed_on"), "cumulation": d.get("cumulation"),
+        "small_modifications": d.get("small_modifications"), "cao_opinion": None,
     }
+
+
+def _cao_opinion_recorded(ledger: Ledger, fact: Fact) -> None:
+    d = fact.data
+    _marche(ledger, fact)["avenants"][str(d["number"])]["cao_opinion"] = {
+        "given_on": d["given_on"], "favourable": d["favourable"], "document": d["document"],
+        "position": fact.position}
+
+
+def _particulars_corrected(ledger: Ledger, fact: Fact) -> None:
+    marche = _marche(ledger, fact)
+    marche["particulars"] = {**marche["particulars"], **fact.data["particulars"]}
+    marche.setdefault("particulars_corrections", []).append(
+        {"particulars": sorted(fact.data["particulars"]), "reason": fact.data["reason"], "position": fact.position})
+
+
+def _reading_chosen(ledger: Ledger, fact: Fact) -> None:
+    ledger["groupement"]["small_modifications_reading"] = fact.data["reading"]
+    ledger["groupement"].setdefault("small_modifications_readings", []).append(
+        {"reading": fact.data["reading"], "on": fact.data["on"], "reason": fact.data["reason"],
+         "document": fact.data["document"], "position": fact.position})
 
 
 def _avenant_signed(ledger: Ledger, fact: Fact) -> None:
@@ -238,6 +263,9 @@ GROUPEMENT_HANDLERS: dict[str, Callable[[Ledger, Fact], None]] = {
     "Marche.AvenantSigned": _avenant_signed,
     "Marche.AvenantNotified": _avenant_notified,
     "Marche.AvenantAbandoned": _avenant_abandoned,
+    "Marche.CaoOpinionRecorded": _cao_opinion_recorded,
+    "Marche.ParticularsCorrected": _particulars_corrected,
+    "Groupement.SmallModificationsReadingChosen": _reading_chosen,
     "Marche.Closed": _marche_closed,
     "ProgressPlan.DrawnUp": _plan_drawn_up,
     "ProgressPlan.AxisAdded": _plan_change("axes", lambda f: (f.data["key"], {

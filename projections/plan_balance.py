@@ -90,7 +90,10 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
                     "points": [pt for r in plan["reviews"].values() for pt in r["points"]]},
         "avenants": [{"number": a["number"], "basis": a["basis"], "status": a["status"], "reason": a["reason"],
                       "amount_delta": a["changes"]["amount_delta"], "notified_on": a["notified_on"],
-                      "cumulative_percent": a["cumulative_percent"], "needs_cao_opinion": a["needs_cao_opinion"]}
+                      "cumulative_percent": a["cumulative_percent"], "needs_cao_opinion": a["needs_cao_opinion"],
+                      # which reading of R2194-9 and which threshold row the avenant was checked by, and the CAO
+                      "cumulation": a.get("cumulation"), "small_modifications": a.get("small_modifications"),
+                      "cao_opinion": a.get("cao_opinion")}
                      for a in avenants],
         "marche": {"initial_amount": fmt(initial), "current_amount": fmt(initial + change),
                    "cumulative_change_percent": fmt((change * HUNDRED / initial).quantize(Decimal("0.01")))

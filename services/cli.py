@@ -477,14 +477,16 @@ def export_decp(
     data_dir: DataDir = None,
 ) -> None:
     """DECP 2.0.3 (JSON) du marché du plan, ses avenants notifiés en `modifications`."""
-    from progres.projections.exports import MissingParticulars, decp  # noqa: PLC0415
+    from progres.projections.exports import InvalidExport, MissingParticulars, decp  # noqa: PLC0415
 
     actor = audience(as_siret, role)
     _, ledger, directory, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
     try:
         document = decp(ledger, directory, plan_id)
-    except MissingParticulars as error:
-        raise Refused("missing_particulars", None, str(error)) from None
+    except InvalidExport as error:  # exit 1 and nothing written: the data must be corrected first
+        code = "missing_particulars" if isinstance(error, MissingParticulars) else "invalid_export"
+        raise Refused(code, None, say("invalid_export", standard=error.standard, fields=", ".join(error.fields)),
+                      exit_code=1) from None
     write_document(document, output)
 
 
@@ -502,7 +504,13 @@ def export_ocds(
     membre n'y figurent que si la convention du groupement partage le détail des membres."""
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    from progres.projections.exports import ocds_releases, record_package, release_package  # noqa: PLC0415
+    from progres.projections.exports import (  # noqa: PLC0415
+        InvalidExport,
+        check_ocds,
+        ocds_releases,
+        record_package,
+        release_package,
+    )
 
     if kind not in OCDS_KINDS:
         raise Refused("invalid_input", "--kind",
@@ -513,7 +521,12 @@ def export_ocds(
     releases = ocds_releases(ledger, directory, plan_id, publisher)
     published = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     package = record_package if kind == "record" else release_package
-    write_document(package(releases, published, publisher), output)
+    try:  # exit 1 and nothing written rather than a file that does not validate
+        document = check_ocds(package(releases, published, publisher), f"{kind.removesuffix('s')}_package")
+    except InvalidExport as error:
+        raise Refused("invalid_export", None, say("invalid_export", standard=error.standard,
+                                                  fields=", ".join(error.fields)), exit_code=1) from None
+    write_document(document, output)
 
 
 keycloak_app = typer.Typer(help="Keycloak : provisionnement des organisations.", no_args_is_help=True)

@@ -81,6 +81,7 @@ MESSAGES = {
     "bad_parameter": "valeur refusée ({detail})",
     "usage": "la commande n'a pas compris ses arguments ({detail}) ; voir `progres --help`",
     "io_error": "{path} : {reason}",
+    "invalid_export": "{standard} : le fichier ne serait pas valide, rien n'est écrit ; champs en faute : {fields}",
     "store_not_empty": "le dépôt contient déjà des événements ({store}) ; la démo demande un dépôt vide : "
                        "`progres demo --reset` ou un autre --data-dir",
 }
@@ -97,11 +98,12 @@ def short(value: object, limit: int = 40) -> str:
 
 
 class Refused(Exception):
-    """A command refused before doing anything: printed on stderr as `code: field: message`, exit code 2."""
+    """A command refused before doing anything: printed on stderr as `code: field: message`, exit code 2 (1 when
+    the data, not the command line, is at fault: an export that would not validate)."""
 
-    def __init__(self, code: str, field: str | None, message: str) -> None:
+    def __init__(self, code: str, field: str | None, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
-        self.code, self.field, self.message = code, field, message
+        self.code, self.field, self.message, self.exit_code = code, field, message, exit_code
 
 
 def refuse(code: str, field: str | None, message: str) -> None:
@@ -119,7 +121,7 @@ def run(app: Callable[..., Any]) -> int:
         result = app(standalone_mode=False)
     except Refused as refusal:
         refuse(refusal.code, refusal.field, refusal.message)
-        return 2
+        return refusal.exit_code
     except DomainError as error:
         refuse(error.code, None, error.message)  # the message names the field
         return 2

@@ -102,6 +102,11 @@ class Progres(ProgresApplication):
                 raise NotAParty(field, org=member_id)
 
     @staticmethod
+    def today() -> date:
+        """The day a command is run, for what it dates by default (an avenant's date)."""
+        return date.today()
+
+    @staticmethod
     def new_id(kind: str, command_id: str | None) -> UUID:
         return namespaced(kind, command_id) if command_id else uuid4()
 
@@ -144,6 +149,15 @@ class Progres(ProgresApplication):
             return groupement.id, [groupement]
         return self.execute("release_member", command_id, action)
 
+    def choose_small_modifications_reading(self, groupement_id: UUID | str, reading: str, on: Day, reason: str,
+                                           document: Doc = None, command_id: str | None = None) -> CommandResult:
+        """Records how the groupement reads R2194-9 (net, the directive's reading and the default, or absolute)."""
+        def action() -> Any:
+            groupement = self.groupement(groupement_id)
+            groupement.choose_small_modifications_reading(reading, parse_date(on, "on"), reason, _doc(document))
+            return groupement.id, [groupement]
+        return self.execute("choose_small_modifications_reading", command_id, action)
+
     def assign_auditor(self, groupement_id: UUID | str, organisation_id: UUID | str,
                        command_id: str | None = None) -> CommandResult:
         def action() -> Any:
@@ -157,7 +171,8 @@ class Progres(ProgresApplication):
         self, groupement_id: UUID | str, code: str, object: str, cpv: str, nature: str,
         titulaire_ids: list[UUID | str], initial_amount: Any, duration_months: int, notified_on: Day,
         has_clause_reexamen: bool = False, lots: list[dict[str, Any]] | None = None,
-        particulars: dict[str, Any] | None = None, command_id: str | None = None,
+        particulars: dict[str, Any] | None = None, buyer_kind: str = "pouvoir_adjudicateur",
+        awarded_by_cao: bool = True, command_id: str | None = None,
     ) -> CommandResult:
         """Notifies the marché awarded by a groupement (particulars: what DECP publishes, see Marche)."""
         def action() -> Any:
@@ -167,10 +182,19 @@ class Progres(ProgresApplication):
             marche = Marche.notify(
                 groupement, code, object, cpv, nature, [self.organisation(t) for t in titulaire_ids],
                 initial_amount, duration_months, parse_date(notified_on, "notified_on"), has_clause_reexamen, lots,
-                particulars,
+                particulars, buyer_kind, awarded_by_cao,
             )
             return marche.id, [marche]
         return self.execute("notify_marche", command_id, action)
+
+    def correct_particulars(self, marche_id: UUID | str, particulars: dict[str, Any], reason: str,
+                            command_id: str | None = None) -> CommandResult:
+        """Corrects the marché's DECP particulars after notification (checked against the DECP schema)."""
+        def action() -> Any:
+            marche = self.marche(marche_id)
+            marche.correct_particulars(particulars, reason)
+            return marche.id, [marche]
+        return self.execute("correct_particulars", command_id, action)
 
     def close_marche(self, marche_id: UUID | str, on: Day, command_id: str | None = None) -> CommandResult:
         def action() -> Any:
@@ -424,10 +448,14 @@ class Progres(ProgresApplication):
     # Avenants
     def propose_avenant(
         self, marche_id: UUID | str, basis: str, reason: str, changes: dict[str, Any],
-        proposal_id: UUID | str | None = None, command_id: str | None = None,
+        proposal_id: UUID | str | None = None, on: Day | None = None, command_id: str | None = None,
     ) -> CommandResult:
+        """Proposes an avenant dated `on` (today when not given): its date chooses the European threshold."""
+        day = parse_date(on, "on") if on is not None else self.today()
+
         def action() -> Any:
             marche = self.marche(marche_id)
+            reading = self.groupement(marche.groupement_id).small_modifications_reading
             decision, outcome = None, None
             if proposal_id is not None:
                 proposal = self.proposal_of(proposal_id, marche.groupement_id)
@@ -438,7 +466,7 @@ class Progres(ProgresApplication):
                 decision = {"proposal_id": str(proposal.id), "review_id": str(last.get("review_id", ""))}
             titulaires = changes.get("titulaire_ids")
             new_titulaires = [self.organisation(t) for t in titulaires] if titulaires is not None else None
-            number = marche.propose_avenant(basis, reason, changes, decision, outcome, new_titulaires)
+            number = marche.propose_avenant(basis, reason, changes, decision, outcome, new_titulaires, day, reading)
             return f"{marche.id}#{number}", [marche]
         return self.execute("propose_avenant", command_id, action)
 
@@ -449,6 +477,15 @@ class Progres(ProgresApplication):
             marche.sign_avenant(number, parse_date(signed_on, "signed_on"), _doc(document))
             return f"{marche.id}#{number}", [marche]
         return self.execute("sign_avenant", command_id, action)
+
+    def record_cao_opinion(self, marche_id: UUID | str, number: int, given_on: Day, favourable: bool,
+                           document: Doc = None, command_id: str | None = None) -> CommandResult:
+        """Records the CAO's opinion on an avenant raising the amount by more than 5 % (L1414-4 CGCT)."""
+        def action() -> Any:
+            marche = self.marche(marche_id)
+            marche.record_cao_opinion(number, parse_date(given_on, "given_on"), favourable, _doc(document))
+            return f"{marche.id}#{number}", [marche]
+        return self.execute("record_cao_opinion", command_id, action)
 
     def notify_avenant(self, marche_id: UUID | str, number: int, notified_on: Day,
                        command_id: str | None = None) -> CommandResult:

@@ -342,7 +342,7 @@ def avenant_logistics(run: Any, s: SeedScenario) -> None:
     """The decision to deliver once a week changes the financial conditions: an avenant follows."""
     run("propose_avenant", marche_id=s.marche, basis="R2194-1", proposal_id=s.proposals["une-livraison"],
         reason="Passage à une livraison hebdomadaire : économies logistiques partagées par baisse de prix",
-        changes={"amount_delta": "-12000.00"})
+        changes={"amount_delta": "-12000.00"}, on="2023-01-20")
     run("sign_avenant", marche_id=s.marche, number=1, signed_on="2023-02-01", document=document("avenant-1.pdf"))
     run("notify_avenant", marche_id=s.marche, number=1, notified_on="2023-02-06")
 
@@ -352,7 +352,8 @@ def avenant_new_axis(run: Any, s: SeedScenario) -> None:
     run("propose_avenant", marche_id=s.marche, basis="R2194-1",
         reason="Ajout de l'axe satisfaction des convives, laissé de côté au lancement du marché",
         changes={"amount_delta": "28000.00", "plan_changes": [
-            {"kind": "add_axis", "key": "satisfaction", "title": "Améliorer la satisfaction des convives"}]})
+            {"kind": "add_axis", "key": "satisfaction", "title": "Améliorer la satisfaction des convives"}]},
+        on="2023-07-10")
     run("sign_avenant", marche_id=s.marche, number=2, signed_on="2023-07-20", document=document("avenant-2.pdf"))
     run("notify_avenant", marche_id=s.marche, number=2, notified_on="2023-07-25")
 

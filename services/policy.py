@@ -77,7 +77,8 @@ MANAGING_COMMANDS = frozenset({
     "add_objective", "define_indicator", "plan_action", "commit_resource", "schedule_milestone",
     "define_gain_sharing", "define_governance", "declare_purchase_volume", "close_plan_with_bilan_final",
     "schedule_review", "hold_review", "raise_point", "decide", "close_review", "propose_avenant",
-    "sign_avenant", "notify_avenant", "abandon_avenant",
+    "sign_avenant", "notify_avenant", "abandon_avenant", "record_cao_opinion", "correct_particulars",
+    "choose_small_modifications_reading",
 })
 
 

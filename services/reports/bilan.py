@@ -163,6 +163,24 @@ def period_rows(report: Report, chart: Trajectory) -> list[list[Any]]:
     return rows
 
 
+def cao_opinion(avenant: dict[str, Any]) -> str:
+    """L1414-4 CGCT: whether the CAO's opinion was required and what it was; for R2194-8/-9, the reading of the
+    cumulation applied (net or absolute) and the threshold row."""
+    opinion = avenant.get("cao_opinion")
+    if not avenant["needs_cao_opinion"]:
+        text = label("no")
+    elif opinion is None:
+        text = label("cao_pending")
+    else:
+        text = label("cao_given").format(on=french.plain(french.day(opinion["given_on"])),
+                                         verdict=label("favourable" if opinion["favourable"] else "unfavourable"))
+    small = avenant.get("small_modifications")
+    if small:
+        text += " ; " + label("small_modifications").format(reading=label(f"reading_{small['reading']}"),
+                                                            threshold=french.plain(french.money(dec(small["threshold"]["amount"]))))
+    return text
+
+
 def summary(report: Report) -> list[tuple[str, Value]]:
     b = report.balance
     all_indicators = [i for _, _, i in indicators_of(report)]
@@ -242,8 +260,7 @@ def tables(report: Report) -> list[Table]:
                 " ; ".join(f"{status(pt['kind'])} ({pt['raised_by']['name']}) : {pt['text']}" for pt in r["points"])]
                for r in report.plan["reviews"].values()]
     avenants = [[int(a["number"]), a["basis"], a["reason"], dec(a["amount_delta"]), dec(a["cumulative_percent"]),
-                 label("yes") if a["needs_cao_opinion"] else label("no"),
-                 day_or_status(a["notified_on"], a["status"])] for a in b["avenants"]]
+                 cao_opinion(a), day_or_status(a["notified_on"], a["status"])] for a in b["avenants"]]
     gains = [[status(party), dec(amount)] for party, amount in b["gains"]["parties"].items()]
     gains += [[report.names.get(member, member), dec(amount)] for member, amount in b["gains"]["members"].items()]
     found = [

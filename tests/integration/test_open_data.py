@@ -160,3 +160,101 @@ def test_the_export_commands_write_what_validates(tmp_path, ocds_validators):
         assert result.returncode == 0, result.stderr
     assert errors(Draft7Validator(load("decp-2.0.3/schema_decp_v2.0.3.json")), json.loads(decp_file.read_text())) == []
     assert errors(ocds_validators["record_package"], json.loads(record_file.read_text())) == []
+
+
+def test_a_plan_without_indicators_exports_no_empty_agreed_metrics(ocds_validators):
+    """OCDS metrics extension: `agreedMetrics` and `implementation.metrics` have at least one item; a plan with no
+    indicator has none to publish, so neither is written, and its releases validate."""
+    app = Progres(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    scenario = run_seed_scenario(app)
+    marche = app.notify_marche(scenario.groupement, "2026-VIDE", "Marché sans indicateur", "15500000-3",
+                               "fournitures", [scenario.titulaire], "50000", 12, "2026-01-05").id
+    plan = app.draw_up_plan(marche, "Plan sans indicateur").id
+    replay = Replay().feed_all(app.facts())
+    releases = ocds_releases(replay.ledgers[scenario.groupement], replay.ledgers[DIRECTORY], plan, "Région")
+    assert [r["tag"] for r in releases] == [["award", "contract"]]
+    assert "agreedMetrics" not in releases[0]["contracts"][0]
+    assert errors(ocds_validators["release"], releases[0]) == []
+    empty = copy.deepcopy(releases[0])
+    empty["contracts"][0]["agreedMetrics"] = []  # what the export wrote before: the schema refuses it
+    assert any("agreedMetrics" in e for e in errors(ocds_validators["release"], empty))
+    package = release_package(copy.deepcopy(releases), "2026-02-01T00:00:00Z", "Région")
+    assert errors(ocds_validators["release_package"], package) == []
+
+
+def test_the_decp_export_refuses_to_write_an_invalid_file_and_names_the_fields(tmp_path):
+    """Exit 1, the fields at fault on stderr, nothing written: particulars recorded before they were checked
+    (a legacy event, written here by the aggregate's own event method, without its command's checks), or
+    particulars never given. Once corrected by an event, the export validates."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from progres.services.bootstrap import bootstrap  # noqa: PLC0415
+    from progres.services.settings import Settings  # noqa: PLC0415
+
+    app = bootstrap(Settings(data_dir=tmp_path))
+    scenario = run_seed_scenario(app)
+    legacy = app.marche(scenario.marche)
+    legacy._particulars_corrected(particulars={"procedure": "MAPA", "taux_avance": 5}, reason="données anciennes")
+    app.save(legacy)
+    bare = app.notify_marche(scenario.groupement, "2026-NU", "Sans particularités", "15500000-3", "fournitures",
+                             [scenario.titulaire], "50000", 12, "2026-01-05").id
+    bare_plan = app.draw_up_plan(bare, "Plan").id
+    app.close()
+    output = tmp_path / "decp.json"
+
+    def export(plan: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "progres.services.cli", "export", "decp", "--plan", plan,
+                               "--output", str(output), "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    result = export(scenario.plan)
+    assert result.returncode == 1, result.stderr
+    assert "invalid_export" in result.stderr
+    assert "particulars.procedure" in result.stderr
+    assert "particulars.taux_avance" in result.stderr
+    assert not output.exists(), "nothing is written"
+    result = export(bare_plan)
+    assert result.returncode == 1, result.stderr
+    assert "missing_particulars" in result.stderr
+    assert "particulars.ccag" in result.stderr
+    assert not output.exists(), "nothing is written"
+
+    app = bootstrap(Settings(data_dir=tmp_path))
+    app.correct_particulars(scenario.marche, {"procedure": "Appel d'offres ouvert", "taux_avance": 0},
+                            "reprise des données anciennes")
+    app.close()
+    result = export(scenario.plan)
+    assert result.returncode == 0, result.stderr
+    assert errors(Draft7Validator(load("decp-2.0.3/schema_decp_v2.0.3.json")), json.loads(output.read_text())) == []
+
+
+def test_the_domain_reads_a_verbatim_copy_of_the_decp_schema():
+    """The code lists the domain checks particulars against come from the published schema, byte for byte."""
+    from progres.domain.decp import SCHEMA_FILE  # noqa: PLC0415
+
+    assert SCHEMA_FILE.read_bytes() == (STANDARDS / "decp-2.0.3" / "schema_decp_v2.0.3.json").read_bytes()
+
+
+def test_the_ocds_export_is_checked_against_verbatim_copies_of_the_ocds_schemas(seed):
+    """The exports validate what they write against copies of the OCDS schemas identical to the shared ones, and
+    refuse a package the schema refuses, naming the field (here, the empty `agreedMetrics` written before)."""
+    from progres.projections.exports import STANDARDS as COPIES  # noqa: PLC0415
+    from progres.projections.exports import InvalidExport, check_ocds  # noqa: PLC0415
+
+    for copied, shared in (("ocds-1.1.5-release-schema.json", "ocds-1.1.5/release-schema.json"),
+                           ("ocds-1.1.5-release-package-schema.json", "ocds-1.1.5/release-package-schema.json"),
+                           ("ocds-1.1.5-record-package-schema.json", "ocds-1.1.5/record-package-schema.json"),
+                           ("ocds-1.1.5-versioned-release-validation-schema.json",
+                            "ocds-1.1.5/versioned-release-validation-schema.json"),
+                           ("ocds-metrics-extension-release-schema.json", "ocds-metrics-extension/release-schema.json"),
+                           ("ocds-metrics-extension.json", "ocds-metrics-extension/extension.json")):
+        assert (COPIES / copied).read_bytes() == (STANDARDS / shared).read_bytes(), copied
+    scenario, ledger, directory = seed
+    releases = ocds_releases(ledger, directory, scenario.plan, "Région")
+    package = release_package(copy.deepcopy(releases), "2024-02-01T00:00:00Z", "Région")
+    assert check_ocds(package, "release_package") is package
+    package["releases"][0]["contracts"][0]["agreedMetrics"] = []
+    with pytest.raises(InvalidExport) as caught:
+        check_ocds(package, "release_package")
+    assert caught.value.fields == ["releases[0].contracts[0].agreedMetrics: minItems"]

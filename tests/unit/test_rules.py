@@ -263,15 +263,19 @@ RULES = [
          "avenant_cap_exceeded", "changes.amount_delta", "changes.amount_delta: R2194-2 allows at most 50 % of "
          "the initial amount (each modification); this avenant would reach 50.00 %"),
     Rule("small modifications are capped at 10 % cumulated", then(
+        lambda w: w.app.choose_small_modifications_reading(w.groupement, "absolute", "2022-01-01", "avis juridique"),
         lambda w: avenant(w, "R2194-8", {"amount_delta": "-6000"}),
         lambda w: avenant(w, "R2194-9", {"amount_delta": "4001"})),
         "avenant_cap_exceeded", "changes.amount_delta", "changes.amount_delta: R2194-9 allows at most 10 % of "
-        "the initial amount (cumulated over the small modifications); this avenant would reach 10.00 %"),
+        "the initial amount (cumulated over the small modifications, in absolute values); this avenant would reach "
+        "10.00 %"),
     Rule("small modifications stay below the European threshold", then(
         lambda w: setattr(w, "m2", notify(w, code="M-GROS", initial_amount="3000000").id),
-        lambda w: w.app.propose_avenant(w.m2, "R2194-8", "raison", {"amount_delta": "216000"})),
+        lambda w: w.app.propose_avenant(w.m2, "R2194-8", "raison", {"amount_delta": "216000"}, on="2026-03-02")),
         "avenant_basis_not_allowed", "changes.amount_delta",
-        "changes.amount_delta: small modifications must stay below the European threshold of 216000 € HT"),
+        "changes.amount_delta: small modifications must stay below the European threshold of 216000 € HT in force "
+        "from 2026-01-01 to 2027-12-31 (Règlement délégué (UE) 2025/2152 du 22 octobre 2025 (directive 2014/24/UE, "
+        "art. 4); CCP annexe n° 2 (avis relatif aux seuils de procédure))"),
     Rule("an avenant following a decision follows an accepted one", then(
         lambda w: setattr(w, "p", proposal(w)),
         lambda w: w.app.decide(held(w), w.p, "rejected", "non"),
@@ -521,9 +525,9 @@ ALLOWED: list[tuple[str, Command | Steps]] = [
     ("a cent is a positive amount", lambda w: notify(w, initial_amount="0.01")),
     ("one month is a duration", lambda w: notify(w, duration_months=1)),
     ("notified the day the groupement is constituted", lambda w: notify(w, notified_on="2021-06-01")),
-    ("an int is a rate", lambda w: notify(w, particulars={"taux_avance": 5, "offres_recues": 3,
+    ("an int is a rate", lambda w: notify(w, particulars={"taux_avance": 1, "offres_recues": 3,
                                                           "marche_innovant": False})),
-    ("a float rate", lambda w: notify(w, particulars={"taux_avance": 5.5})),
+    ("a float rate", lambda w: notify(w, particulars={"taux_avance": 0.055})),
     ("closed on the day of notification", lambda w: w.app.close_marche(w.marche, "2022-01-01")),
     ("an avenant of exactly 50 %", lambda w: avenant(w, "R2194-2", {"amount_delta": "50000"})),
     ("a reduction of exactly 50 %", lambda w: avenant(w, "R2194-3", {"amount_delta": "-50000"})),
@@ -540,7 +544,8 @@ ALLOWED: list[tuple[str, Command | Steps]] = [
         lambda w: avenant(w, "R2194-2", {"amount_delta": "9000"}),
         lambda w: avenant(w, "R2194-8", {"amount_delta": "9000"}))),
     ("just below the European threshold", lambda w: w.app.propose_avenant(
-        notify(w, code="M-GROS", initial_amount="3000000").id, "R2194-8", "raison", {"amount_delta": "215999.99"})),
+        notify(w, code="M-GROS", initial_amount="3000000").id, "R2194-8", "raison", {"amount_delta": "215999.99"},
+        on="2026-03-02")),
     ("an avenant after an accepted proposition", then(
         lambda w: setattr(w, "p", proposal(w)),
         lambda w: w.app.decide(held(w), w.p, "accepted", "oui"),
