@@ -38,8 +38,9 @@ TYPE_MAP: dict[str, Any] = {
     "list[str]": list[str], "dict[str, str] | None": DocumentInput | None, "str | None": str | None,
     "UUID | str | None": strawberry.ID | None, "list[UUID | str] | None": list[strawberry.ID] | None,
     "list[dict[str, Any]] | None": list[JSON] | None, "dict[str, Any] | None": JSON | None,
+    "date | str | None": date | None,
 }
-ALIASES = {"Day": "date | str", "Doc": "dict[str, str] | None"}
+ALIASES = {"Day": "date | str", "Doc": "dict[str, str] | None", "Day | None": "date | str | None"}
 
 
 def graphql_type(annotation: str) -> Any:

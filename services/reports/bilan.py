@@ -41,7 +41,7 @@ class Report:
 
 def build_report(ledger: Ledger, directory: Ledger, plan_id: str, chain_link: str | None) -> Report:
     plan = ledger["plans"][plan_id]
-    figures = PlanFigures.of(plan)
+    figures = PlanFigures.of(plan, ledger)
     series: dict[str, dict[str, Any]] = {}
     for key, indicator in plan["indicators"].items():
         if indicator["kind"] != "quantitative":

@@ -18,6 +18,7 @@ from progres.domain.values import siret_with_key
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.demo import run_seed_scenario
 from progres.services.read_models import ReadModels
+from tests.conftest import ADHESION, CONVENTION
 
 from .conftest import REGION_ID, GraphQLRunner
 
@@ -80,8 +81,9 @@ def test_a_subscription_receives_the_events_of_mutations_made_meanwhile(server):
                        kind="supplier")
     lycee = runner("register_organisation", siret=siret_with_key("1962001230001"), name="Lycée", kind="eple")
     groupement = runner("constitute_groupement", code="GC-WS", name="G", purpose="Achats", permanent=True,
-                        coordonnateur_id=coordonnateur, signed_on="2021-06-01")
-    runner("admit_member", groupement_id=groupement, organisation_id=lycee, on="2021-09-01")
+                        coordonnateur_id=coordonnateur, signed_on="2021-06-01", convention=CONVENTION)
+    runner("admit_member", groupement_id=groupement, organisation_id=lycee, on="2021-09-01", decision=ADHESION,
+           decided_on="2021-07-01")
     marche = runner("notify_marche", groupement_id=groupement, code="M-WS", object="BOF", cpv="15500000-3",
                     nature="fournitures", titulaire_ids=[titulaire], initial_amount="1000", duration_months=24,
                     notified_on="2022-01-01")
