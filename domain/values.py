@@ -74,14 +74,14 @@ class EuVatNumber:
         object.__setattr__(self, "value", compact)
         prefix = compact[:2]
         if prefix == "FR":
-            raise InvalidEuIdentifier("identifier", value=compact, rule="a French organisation is known by its SIRET")
+            raise InvalidEuIdentifier("vat_number", value=compact, rule="a French organisation is known by its SIRET")
         if prefix not in EU_VAT_PREFIXES:
-            raise InvalidEuIdentifier("identifier", value=compact,
+            raise InvalidEuIdentifier("vat_number", value=compact,
                                       rule="it must start with the code of another EU member state (DE, BE, EL…)")
         try:
             stdnum_vat.validate(compact)
         except StdnumError:
-            raise InvalidEuIdentifier("identifier", value=compact,
+            raise InvalidEuIdentifier("vat_number", value=compact,
                                       rule=f"it is not a valid {prefix} VAT number (format or check digits)") from None
 
     @property
