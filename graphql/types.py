@@ -101,7 +101,7 @@ class Membership:
     left_on: str | None
     decision: JSON | None = strawberry.field(
         default=None, description="Its délibération or décision d'adhésion (document by hash); null before issue 14.")
-    decided_on: str | None = None
+    decided_on: str | None = strawberry.field(default=None, description="Date of its adhesion decision.")
 
 
 @strawberry.type(description="A signed change to the marché (modification de marché, CCP R2194-1 to R2194-9).")

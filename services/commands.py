@@ -136,8 +136,9 @@ class Progres(ProgresApplication):
         signed_on: Day, convention: Doc = None, shares_member_details: bool = False,
         withdrawal_clause: str | None = None, command_id: str | None = None,
     ) -> CommandResult:
-        """Constitutes a groupement by its signed convention (L2113-6), with the convention's withdrawal clause
-        (bound_until_marche_end by default, or ends_at_withdrawal)."""
+        """Constitutes a groupement by its signed convention (L2113-6) and the convention's withdrawal clause.
+
+        withdrawal_clause: bound_until_marche_end (the default) or ends_at_withdrawal."""
         def action() -> Any:
             if self.exists(Groupement.create_id(code)):
                 raise GroupementAlreadyExists("code", id=code)
@@ -181,8 +182,10 @@ class Progres(ProgresApplication):
         has_clause_reexamen: bool = False, lots: list[dict[str, Any]] | None = None,
         particulars: dict[str, Any] | None = None, launched_on: Day | None = None, command_id: str | None = None,
     ) -> CommandResult:
-        """Notifies the marché awarded by a groupement (particulars: what DECP publishes, see Marche); its parties
-        are the members on `launched_on`, the day its consultation was launched (by default: notified)."""
+        """Notifies the marché awarded by a groupement; its parties are the members on the day it was launched.
+
+        particulars: what DECP publishes (see Marche); launched_on: the day its consultation was launched (by
+        default, the notification day)."""
         def action() -> Any:
             groupement = self.groupement(groupement_id)
             if self.exists(Marche.create_id(groupement.id, code)):
@@ -296,8 +299,9 @@ class Progres(ProgresApplication):
         period_end: Day, source: str, recorded_by: UUID | str, declared_on: Day | None = None, value: Any = None,
         assessment: str | None = None, evidence: Doc = None, command_id: str | None = None,
     ) -> CommandResult:
-        """Records a measure. The server stamps when it was recorded; `declared_on` is the recorder's business
-        date (its invoice, its count), kept as declared (by default today), never in the future."""
+        """Records a measure: the server stamps when; declaredOn is the recorder's business date, as declared.
+
+        declared_on: its invoice's or count's date, by default today, never in the future."""
         member = _uuid(member_id, "member_id") if member_id is not None else None
         period = Period.parse(str(period_start), str(period_end))
         declared = parse_date(declared_on, "declared_on") if declared_on is not None else None
