@@ -119,3 +119,35 @@ def test_under_a_clause_ending_at_withdrawal_later_measures_are_refused_and_the_
     assert balance["members"][leaving]["egalim_share"]["rules"] == ["until_withdrawal"]
     assert balance["parties"][leaving]["rule"] == "withdrawn_ends_at_withdrawal"
     assert egalim(balance)["periods"][0]["value"] == "40.00"
+
+
+def test_the_new_arguments_are_mutations_arguments_and_refusals_are_typed(sqlite_settings):
+    """CCP L2113-6 and L2113-8 through GraphQL: constituteGroupement takes the convention and its withdrawal
+    clause, registerOrganisation a VAT number, admitMember the adhesion decision and its date; a refusal is a
+    typed error (code and field) and writes nothing."""
+    from tests.integration.test_graphql_api import Api  # noqa: PLC0415
+
+    api = Api(sqlite_settings)
+    result = "{ ok id error { code field } }"
+    region = api.run(f'mutation {{ registerOrganisation(siret: "{siret_with_key("2000537670001")}", name: "Région", '
+                     f'kind: "collectivite") {result} }}').data["registerOrganisation"]["id"]
+    cologne = api.run('mutation { registerOrganisation(name: "Stadt Köln", kind: "eu_buyer", '
+                      f'vatNumber: "DE136695976") {result} }}').data["registerOrganisation"]
+    assert cologne["ok"], cologne
+    doc = '{sha256: "%s", name: "%s.pdf", mediaType: "application/pdf"}'
+    constituted = api.run(
+        f'mutation {{ constituteGroupement(code: "GC-GQL", name: "G", purpose: "Achats", permanent: true, '
+        f'coordonnateurId: "{region}", signedOn: "2021-06-01", convention: {doc % ("c" * 64, "convention")}, '
+        f'withdrawalClause: "ends_at_withdrawal") {result} }}').data["constituteGroupement"]
+    assert constituted["ok"], constituted
+    groupement = constituted["id"]
+    head = api.app.max_notification_id()
+    missing = api.run(f'mutation {{ admitMember(groupementId: "{groupement}", organisationId: "{cologne["id"]}", '
+                      f'on: "2022-01-01") {result} }}').data["admitMember"]
+    assert missing["error"] == {"code": "adhesion_decision_required", "field": "decision"}
+    assert api.app.max_notification_id() == head
+    admitted = api.run(f'mutation {{ admitMember(groupementId: "{groupement}", organisationId: "{cologne["id"]}", '
+                       f'on: "2022-01-01", decision: {doc % ("d" * 64, "beschluss")}, decidedOn: "2021-12-01") '
+                       f'{result} }}').data["admitMember"]
+    assert admitted["ok"], admitted
+    assert api.app.groupement(groupement).withdrawal_clause.value == "ends_at_withdrawal"
