@@ -88,7 +88,8 @@ def test_parties_are_fixed_at_launch_and_a_leaving_member_follows_the_convention
     assert [o["participation"] for o in next(i for i in view["indicators"]
                                              if i["key"] == "egalim_share")["observations"]] == \
         ["party", "bound_after_withdrawal"]
-    assert not view["active"] and view["standing"]["party"]
+    assert not view["active"]
+    assert view["standing"]["party"]
 
 
 def test_under_a_clause_ending_at_withdrawal_later_measures_are_refused_and_the_last_one_labelled(app):
