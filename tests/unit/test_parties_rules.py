@@ -5,13 +5,17 @@ The table of these rules is in docs/domain.md, "Règles appliquées — groupeme
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
+import orjson
 import pytest
 
 from progres.domain import errors as e
+from progres.domain.base import StateSnapshot
 from progres.domain.values import siret_with_key
 from progres.projections.aggregation import NO_VOLUME, WEIGHTED, WEIGHTED_WITHOUT_SOME
 from progres.projections.ledger import Replay
@@ -248,3 +252,49 @@ def test_a_member_without_volume_is_left_out_of_a_weighted_mean_and_named(world)
     world.app.declare_purchase_volume(plan, world.lycees[2], "1000")
     every = period()
     assert (Decimal(every["value"]), every["weighting"], every["excluded"]) == (Decimal("48.00"), WEIGHTED, [])
+
+
+# Events and snapshots written before issue 14 replay with the defaults
+def _without(world: Any, aggregate_id: Any, version: int, *fields: str) -> Any:
+    """The stored event of an aggregate at a version, as an older version of progres wrote it (fields absent)."""
+    stored = next(s for s in world.app.recorder.select_events(aggregate_id) if s.originator_version == version)
+    state = orjson.loads(stored.state)
+    for name in fields:
+        state.pop(name, None)
+    return world.app.mapper.to_domain_event(dataclasses.replace(stored, state=orjson.dumps(state)))
+
+
+def test_events_written_before_issue_14_replay_with_the_defaults(world):
+    """CCP L2113-6 (clause), QE 100136 (launch), issue 14 (declared date): old events still replay."""
+    constituted = _without(world, UUID(world.groupement), 1, "withdrawal_clause", "class_version")
+    groupement = constituted.mutate(None)
+    assert groupement.withdrawal_clause.value == "bound_until_marche_end"
+    joined = _without(world, UUID(world.groupement), 2, "decision", "decided_on")
+    joined.mutate(groupement)
+    assert (groupement.memberships[-1].decision, groupement.memberships[-1].decided_on) == (None, None)
+    notified = _without(world, UUID(world.marche), 1, "launched_on", "party_ids").mutate(None)
+    assert (notified.launched_on, notified.party_ids) == (date(2022, 1, 1), None)
+    assert notified.parties(world.app.groupement(world.groupement)) == {
+        UUID(world.region), *(UUID(lycee) for lycee in world.lycees)}
+    measure_id = world.measure().id
+    recorded = world.app.recorder.select_events(UUID(measure_id))[0]
+    state = orjson.loads(recorded.state)
+    state["recorded_on"] = state.pop("declared_on")
+    state.pop("partial")
+    old = world.app.mapper.to_domain_event(dataclasses.replace(recorded, state=orjson.dumps(state))).mutate(None)
+    assert (old.declared_on, old.partial) == (date(2022, 7, 1), False)
+
+
+def test_snapshots_taken_before_issue_14_are_upcast(world):
+    """Snapshots of v1 groupements and marchés get the default clause, launch day and parties (class_version 2)."""
+    groupement = world.app.groupement(world.groupement)
+    snapshot = StateSnapshot.take(groupement)
+    state = dict(snapshot.state)
+    state.pop("class_version")
+    state.pop("withdrawal_clause")
+    restored = dataclasses.replace(snapshot, state=state).mutate(None)
+    assert restored.withdrawal_clause.value == "bound_until_marche_end"
+    marche = StateSnapshot.take(world.app.marche(world.marche))
+    state = {k: v for k, v in marche.state.items() if k not in ("class_version", "launched_on", "party_ids")}
+    restored = dataclasses.replace(marche, state=state).mutate(None)
+    assert (restored.launched_on, restored.party_ids) == (date(2022, 1, 1), None)
