@@ -97,7 +97,8 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
         "marche": {"initial_amount": fmt(initial), "current_amount": fmt(initial + change),
                    "cumulative_change_percent": fmt((change * HUNDRED / initial).quantize(Decimal("0.01")))
                    if initial else None},
-        "gains": gains(plan, accepted, members),
+        # gains are shared between the marché's parties only (QE 100136 of 2011: a later member takes no part)
+        "gains": gains(plan, accepted, [m for m in members if standing(ledger, marche or None, m)["party"]]),
         "members": {m: member_breakdown(plan, index, m, finished) for m in members},
         "parties": {m: standing(ledger, marche or None, m) for m in members},
     }

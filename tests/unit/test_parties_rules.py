@@ -298,3 +298,19 @@ def test_snapshots_taken_before_issue_14_are_upcast(world):
     state = {k: v for k, v in marche.state.items() if k not in ("class_version", "launched_on", "party_ids")}
     restored = dataclasses.replace(marche, state=state).mutate(None)
     assert (restored.launched_on, restored.party_ids) == (date(2022, 1, 1), None)
+
+
+def test_a_member_that_is_not_a_party_takes_no_share_of_the_gains(world):
+    """QE 100136 (2011): a member that joined after the launch takes no part in the marché, nor in its gains."""
+    world.app.define_gain_sharing(world.plan, "économies", "2021", 12, {"titulaire": 50, "acheteur": 50}, "equal",
+                                  "rebate")
+    world.app.submit_proposal(world.plan, world.titulaire, "egalim", "innovation", "Idée", "Contenu", "Impact",
+                              "2022-05-01", expected_gain="900")
+    proposal = next(iter(ledger(world)["plans"][world.plan]["proposals"]))
+    review = world.app.schedule_review(world.plan, "Revue", "2022-07-05").id
+    world.app.hold_review(review, "2022-07-05", [{"name": "Acheteur", "function": "buyer"}])
+    world.app.decide(review, proposal, "accepted", "oui")
+    world.app.admit_member(world.groupement, world.outsider, "2022-03-01", ADHESION, "2022-02-15")
+    shares = plan_balance(ledger(world), world.plan)["gains"]["members"]
+    assert set(shares) == set(world.lycees)
+    assert shares[world.lycees[0]] == "150.00"  # 450 € shared equally by the three parties, not four members
