@@ -24,6 +24,7 @@ from psycopg import sql
 
 from progres.domain.values import siret_with_key
 from progres.services.bootstrap import bootstrap, postgres_connect
+from progres.services.demo import document
 from progres.services.identity import LocalIssuer
 from progres.services.serving import free_port, served
 from progres.services.settings import Settings
@@ -64,8 +65,9 @@ def set_up(settings: Settings) -> dict[str, str]:
         region = app.register_organisation(sirets[0], "Région", "collectivite").id
         lycee = app.register_organisation(sirets[1], "Lycée", "eple").id
         titulaire = app.register_organisation(sirets[2], "Laiterie", "supplier").id
-        groupement = app.constitute_groupement("GC-MEM", "G", "Achats", True, region, "2021-06-01").id
-        app.admit_member(groupement, lycee, "2021-09-01")
+        groupement = app.constitute_groupement("GC-MEM", "G", "Achats", True, region, "2021-06-01",
+                                               document("convention.pdf")).id
+        app.admit_member(groupement, lycee, "2021-09-01", document("adhesion.pdf"), "2021-07-01")
         marche = app.notify_marche(groupement, "M-MEM", "BOF", "15500000-3", "fournitures", [titulaire], "100000",
                                    24, "2022-01-01").id
         plan = app.draw_up_plan(marche, "Plan").id

@@ -62,6 +62,11 @@ class AlreadyExists(DomainError):
 
 # Organisations and values
 InvalidSiret = _error("InvalidSiret", "invalid_siret", "'{value}' is not a valid SIRET: {rule}")
+InvalidEuIdentifier = _error(
+    "InvalidEuIdentifier", "invalid_eu_identifier",
+    "'{value}' is not the VAT number of a buyer of another EU state: {rule}",
+)
+IdentifierDoesNotFitKind = _error("IdentifierDoesNotFitKind", "identifier_does_not_fit_kind", "{rule}")
 OrganisationNotFound = _error(
     "OrganisationNotFound", "organisation_not_found", "no organisation with id {id}", NotFound
 )
@@ -77,10 +82,32 @@ GroupementAlreadyExists = _error(
 )
 CoordonnateurMustBeBuyer = _error(
     "CoordonnateurMustBeBuyer", "coordonnateur_must_be_buyer",
-    "the coordonnateur must be a collectivité or an EPLE, not a {kind}",
+    "the coordonnateur must be an acheteur (collectivité, EPLE, State service, hospital, établissement public), "
+    "not a {kind}",
+)
+CoordonnateurMustBeFrench = _error(
+    "CoordonnateurMustBeFrench", "coordonnateur_must_be_french",
+    "the coordonnateur runs the procedures under the French code here (L2113-8): it must be a French acheteur "
+    "known by its SIRET, not a buyer of another EU state",
 )
 MemberMustBeBuyer = _error(
-    "MemberMustBeBuyer", "member_must_be_buyer", "a member must be a collectivité or an EPLE, not a {kind}"
+    "MemberMustBeBuyer", "member_must_be_buyer",
+    "a member must be an acheteur (collectivité, EPLE, State service, hospital, établissement public, or a buyer "
+    "of another EU state under L2113-8), not a {kind}",
+)
+ConventionRequired = _error(
+    "ConventionRequired", "convention_required",
+    "a groupement is constituted by its convention constitutive (CCP L2113-6): give the signed convention as a "
+    "document (SHA-256, name, media type)",
+)
+AdhesionDecisionRequired = _error(
+    "AdhesionDecisionRequired", "adhesion_decision_required",
+    "admitting a member needs its délibération or décision d'adhésion (CCP L2113-6, L2113-7) as a document "
+    "(SHA-256, name, media type) and its date",
+)
+AdhesionDecidedAfterJoining = _error(
+    "AdhesionDecidedAfterJoining", "adhesion_decided_after_joining",
+    "the adhesion was decided on {decided} but would take effect on {on}, before it was decided",
 )
 AlreadyMember = _error("AlreadyMember", "already_member", "organisation {org} is already an active member")
 NotAMember = _error("NotAMember", "not_a_member", "organisation {org} is not an active member on {on}")
@@ -110,6 +137,18 @@ MarcheAlreadyNotified = _error(
 MarcheClosed = _error("MarcheClosed", "marche_closed", "marché {id} is closed: it can only be read")
 TitulaireMustBeSupplier = _error(
     "TitulaireMustBeSupplier", "titulaire_must_be_supplier", "a titulaire must be a supplier, not a {kind}"
+)
+LaunchAfterNotification = _error("LaunchAfterNotification", "launch_after_notification", "{rule}")
+NotAPartyToMarche = _error(
+    "NotAPartyToMarche", "not_a_party_to_marche",
+    "organisation {org} was not a member when marché {marche} was launched on {launched}: it is not a party "
+    "to it (the parties of a marché are fixed at its launch, QE 100136 of 2011)",
+)
+WithdrawnFromMarche = _error(
+    "WithdrawnFromMarche", "withdrawn_from_marche",
+    "organisation {org} left the groupement on {left} and its convention ends a leaving member's part in the "
+    "marchés under way at withdrawal (clause ends_at_withdrawal): nothing for {when}",
+    InactiveMember,  # a refinement of it: no longer an active party for that period
 )
 CloseBeforeNotification = _error(
     "CloseBeforeNotification", "close_before_notification", "closing on {on} is before notification on {notified}"
@@ -143,6 +182,15 @@ MeasureAlreadyRecorded = _error(
 WrongValueKind = _error("WrongValueKind", "wrong_value_kind", "{rule}")
 PeriodOutsideMarche = _error(
     "PeriodOutsideMarche", "period_outside_marche", "period {period} is outside the marché ({start} to {end})"
+)
+PeriodNotCalendar = _error(
+    "PeriodNotCalendar", "period_not_calendar",
+    "indicator {key} is measured {periodicity}: give a calendar period such as {example}, or its part within the "
+    "marché (from the notification, or to the end)",
+)
+DeclaredDateInFuture = _error(
+    "DeclaredDateInFuture", "declared_date_in_future",
+    "the declared date {declared} is after today ({today}): the platform records the time itself",
 )
 WrongScope = _error("WrongScope", "wrong_scope", "{rule}")
 UnchangedCorrection = _error(

@@ -12,11 +12,15 @@ from eventsourcing.domain import event
 from progres.domain.avenants import Cumulation
 from progres.domain.base import ProgresAggregate
 from progres.domain.errors import (
+    AdhesionDecidedAfterJoining,
+    AdhesionDecisionRequired,
     AlreadyAssigned,
     AlreadyMember,
     AuditorMustBeAuditBody,
+    ConventionRequired,
     CoordonnateurCannotLeave,
     CoordonnateurMustBeBuyer,
+    CoordonnateurMustBeFrench,
     DateBeforeConvention,
     DateBeforeMembership,
     InactiveMember,
@@ -26,7 +30,12 @@ from progres.domain.errors import (
 )
 from progres.domain.ids import derive_id
 from progres.domain.organisations import Organisation
-from progres.domain.values import DocumentRef, OrganisationKind, Period, parse_enum, require_text
+from progres.domain.parties import Stay
+from progres.domain.values import DocumentRef, OrganisationKind, Period, WithdrawalClause, parse_enum, require_text
+
+# What a leaving member owes under marchés under way when the convention says nothing else: it stays bound
+# until they end (a marché binds the buyers that took part in it; leaving the groupement does not undo that).
+DEFAULT_WITHDRAWAL_CLAUSE = WithdrawalClause.BOUND_UNTIL_MARCHE_END.value
 
 
 @dataclass
@@ -34,6 +43,12 @@ class Membership:
     organisation_id: UUID
     joined_on: date
     left_on: date | None = None
+    decision: dict[str, str] | None = None  # the délibération or décision d'adhésion, by hash (None before issue 14)
+    decided_on: date | None = None
+
+    @property
+    def stay(self) -> Stay:
+        return Stay(self.joined_on, self.left_on)
 
     def active_on(self, day: date) -> bool:
         return self.joined_on <= day and (self.left_on is None or day < self.left_on)
@@ -48,6 +63,11 @@ class Groupement(ProgresAggregate):
     # R2194-9 read as directive 2014/24 art. 72(2) says (net) until the groupement records another reading;
     # a class-level default, so groupements constituted before the choice existed read it too.
     small_modifications_reading: Cumulation = Cumulation.NET
+    class_version = 2  # v2: the convention's withdrawal clause (snapshots of v1 get the default clause)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("withdrawal_clause", WithdrawalClause.BOUND_UNTIL_MARCHE_END)
 
     @staticmethod
     def create_id(code: str) -> UUID:
@@ -64,9 +84,15 @@ class Groupement(ProgresAggregate):
         signed_on: date,
         convention: DocumentRef | None = None,
         shares_member_details: bool = False,
+        withdrawal_clause: str | None = None,
     ) -> Groupement:
         if not coordonnateur.kind.is_buyer:
             raise CoordonnateurMustBeBuyer("coordonnateur", kind=coordonnateur.kind.value)
+        if coordonnateur.kind.is_foreign:
+            raise CoordonnateurMustBeFrench("coordonnateur")
+        if convention is None:
+            raise ConventionRequired("convention")  # L2113-6: the convention constitutes the groupement
+        clause = parse_enum(WithdrawalClause, withdrawal_clause or DEFAULT_WITHDRAWAL_CLAUSE, "withdrawal_clause")
         return cls(
             code=require_text(code, "code", 64),
             name=require_text(name, "name", 255),
@@ -74,8 +100,9 @@ class Groupement(ProgresAggregate):
             permanent=bool(permanent),
             coordonnateur_id=coordonnateur.id,
             signed_on=signed_on,
-            convention=convention.as_dict() if convention else None,
+            convention=convention.as_dict(),
             shares_member_details=bool(shares_member_details),
+            withdrawal_clause=clause.value,
         )
 
     @event("Constituted")
@@ -89,6 +116,7 @@ class Groupement(ProgresAggregate):
         signed_on: date,
         convention: dict[str, str] | None,
         shares_member_details: bool,
+        withdrawal_clause: str | None = None,  # absent from events written before issue 14: the default clause
     ) -> None:
         self.code = code
         self.name = name
@@ -98,11 +126,15 @@ class Groupement(ProgresAggregate):
         self.signed_on = signed_on
         self.convention = DocumentRef.from_dict(convention)
         self.shares_member_details = shares_member_details
-        self.memberships: list[Membership] = [Membership(coordonnateur_id, signed_on)]
+        self.withdrawal_clause = WithdrawalClause(withdrawal_clause or DEFAULT_WITHDRAWAL_CLAUSE)
+        self.memberships: list[Membership] = [Membership(coordonnateur_id, signed_on, None, convention, signed_on)]
         self.auditor_ids: list[UUID] = []
 
     # Commands
-    def admit(self, organisation: Organisation, on: date) -> None:
+    def admit(self, organisation: Organisation, on: date, decision: DocumentRef | None = None,
+              decided_on: date | None = None) -> None:
+        """Admits an acheteur (L2113-6, L2113-7; of another EU state: L2113-8) on the strength of its
+        délibération or décision d'adhésion, referenced by hash with its date."""
         if not organisation.kind.is_buyer:
             raise MemberMustBeBuyer("organisation", kind=organisation.kind.value)
         if on < self.signed_on:
@@ -110,7 +142,14 @@ class Groupement(ProgresAggregate):
         current = self.current_membership(organisation.id)
         if current is not None and (current.left_on is None or on < current.left_on):
             raise AlreadyMember("organisation", org=organisation.name)
-        self._member_joined(organisation_id=organisation.id, on=on)
+        if decision is None:
+            raise AdhesionDecisionRequired("decision")
+        if decided_on is None:
+            raise AdhesionDecisionRequired("decided_on")
+        if decided_on > on:
+            raise AdhesionDecidedAfterJoining("decided_on", decided=decided_on, on=on)
+        self._member_joined(organisation_id=organisation.id, on=on, decision=decision.as_dict(),
+                            decided_on=decided_on)
 
     def release(self, organisation_id: UUID, on: date) -> None:
         if organisation_id == self.coordonnateur_id:
@@ -151,8 +190,9 @@ class Groupement(ProgresAggregate):
         self.auditor_ids.append(organisation_id)
 
     @event("MemberJoined")
-    def _member_joined(self, organisation_id: UUID, on: date) -> None:
-        self.memberships.append(Membership(organisation_id, on))
+    def _member_joined(self, organisation_id: UUID, on: date, decision: dict[str, str] | None = None,
+                       decided_on: date | None = None) -> None:  # both absent from events before issue 14
+        self.memberships.append(Membership(organisation_id, on, None, decision, decided_on))
 
     @event("MemberLeft")
     def _member_left(self, organisation_id: UUID, on: date) -> None:
@@ -179,6 +219,12 @@ class Groupement(ProgresAggregate):
         if not self.is_active_during(organisation_id, period):
             raise InactiveMember(field, org=organisation_id, when=period.key())
 
+    def stays(self, organisation_id: UUID) -> list[Stay]:
+        return [m.stay for m in self.memberships if m.organisation_id == organisation_id]
+
+    def was_ever_member(self, organisation_id: UUID) -> bool:
+        return any(m.organisation_id == organisation_id for m in self.memberships)
+
     def active_members(self, on: date) -> list[UUID]:
         return list(dict.fromkeys(m.organisation_id for m in self.memberships if m.active_on(on)))
 
@@ -188,6 +234,7 @@ class Groupement(ProgresAggregate):
             "code": self.code,
             "name": self.name,
             "coordonnateur_id": str(self.coordonnateur_id),
+            "withdrawal_clause": self.withdrawal_clause.value,
             "members": [
                 {"organisation_id": str(m.organisation_id), "joined_on": m.joined_on.isoformat(),
                  "left_on": m.left_on.isoformat() if m.left_on else None}

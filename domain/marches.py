@@ -36,14 +36,19 @@ from progres.domain.errors import (
     CaoOpinionNotExpected,
     CloseBeforeNotification,
     DecisionNotAccepted,
+    InactiveMember,
     InvalidInput,
+    LaunchAfterNotification,
     MarcheClosed,
+    NotAPartyToMarche,
     SignedBeforeCaoOpinion,
     TitulaireMustBeSupplier,
+    WithdrawnFromMarche,
 )
 from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
 from progres.domain.organisations import Organisation
+from progres.domain.parties import Participation, participation, takes_part_on, withdrawal_date
 from progres.domain.thresholds import BuyerKind, ThresholdRow, eu_threshold
 from progres.domain.values import (
     DocumentRef,
@@ -100,6 +105,12 @@ class Marche(ProgresAggregate):
     # Class-level defaults: what marchés notified before these attributes existed read (events and snapshots).
     buyer_kind: BuyerKind = BuyerKind.POUVOIR_ADJUDICATEUR
     awarded_by_cao: bool = True
+    class_version = 2  # v2: launch date and parties fixed at launch (snapshots of v1: launched when notified)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("launched_on", state["notified_on"])
+        state.setdefault("party_ids", None)
 
     @staticmethod
     def create_id(groupement_id: UUID, code: str) -> UUID:
@@ -122,7 +133,10 @@ class Marche(ProgresAggregate):
         particulars: dict[str, Any] | None = None,
         buyer_kind: str = BuyerKind.POUVOIR_ADJUDICATEUR.value,
         awarded_by_cao: bool = True,
+        launched_on: date | None = None,
     ) -> Marche:
+        """`launched_on`: when the consultation was launched (its publication), by default the notification day.
+        The members of the groupement that day are the marché's parties, fixed here once and for all."""
         code = require_text(code, "code", 64)
         if len(code) > DECP_ID_MAX_LENGTH:
             raise InvalidInput("code", rule=f"a DECP marché id has at most {DECP_ID_MAX_LENGTH} characters")
@@ -135,6 +149,13 @@ class Marche(ProgresAggregate):
             raise InvalidInput("duration_months", rule="the duration must be a positive number of months")
         if notified_on < groupement.signed_on:
             raise InvalidInput("notified_on", rule="a marché is notified after its groupement is constituted")
+        launch = launched_on or notified_on
+        if launch > notified_on:
+            raise LaunchAfterNotification("launched_on", rule=f"a marché is launched ({launch}) before it is "
+                                                                f"notified ({notified_on})")
+        if launch < groupement.signed_on:
+            raise InvalidInput("launched_on", rule=f"the groupement launches its marchés once constituted "
+                                                   f"(convention signed on {groupement.signed_on})")
         checked_lots = []
         for index, lot in enumerate(lots or []):
             checked_lots.append({"number": int(lot["number"]),
@@ -154,6 +175,8 @@ class Marche(ProgresAggregate):
             particulars=check_particulars(particulars or {}),
             buyer_kind=parse_enum(BuyerKind, buyer_kind, "buyer_kind").value,
             awarded_by_cao=bool(awarded_by_cao),
+            launched_on=launch,
+            party_ids=groupement.active_members(launch),
         )
 
     @event("Notified")
@@ -173,6 +196,8 @@ class Marche(ProgresAggregate):
         particulars: dict[str, Any] | None = None,  # absent from events written before it existed
         buyer_kind: str = BuyerKind.POUVOIR_ADJUDICATEUR.value,  # idem (issue 14): the buyers the platform had
         awarded_by_cao: bool = True,  # idem: asking for the CAO's opinion is the prudent default
+        launched_on: date | None = None,  # absent before issue 14: launched when notified
+        party_ids: list[UUID] | None = None,  # absent before issue 14: the members on the launch day
     ) -> None:
         self.groupement_id = groupement_id
         self.code = code
@@ -190,6 +215,35 @@ class Marche(ProgresAggregate):
         self.particulars = dict(particulars or {})
         self.buyer_kind = BuyerKind(buyer_kind)
         self.awarded_by_cao = awarded_by_cao
+        self.launched_on = launched_on or notified_on
+        self.party_ids = list(party_ids) if party_ids is not None else None
+
+    # Parties, fixed at the launch (QE 100136 of 2011; see domain/parties.py)
+    def parties(self, groupement: Groupement) -> set[UUID]:
+        if self.party_ids is not None:
+            return set(self.party_ids)
+        return set(groupement.active_members(self.launched_on))  # a marché notified before issue 14
+
+    def participation(self, groupement: Groupement, organisation_id: UUID, period: Period) -> Participation:
+        return participation(groupement.stays(organisation_id), self.launched_on,
+                             organisation_id in self.parties(groupement), groupement.withdrawal_clause, period)
+
+    def takes_part_on(self, groupement: Groupement, organisation_id: UUID, day: date) -> bool:
+        return takes_part_on(groupement.stays(organisation_id), self.launched_on,
+                             organisation_id in self.parties(groupement), groupement.withdrawal_clause, day)
+
+    def check_party(self, groupement: Groupement, organisation_id: UUID, period: Period, field: str) -> Participation:
+        """Refuses what a member does under this marché for a period it is not a party for: joined after the
+        launch (not_a_party_to_marche), or gone under a clause that ends its part at withdrawal."""
+        rule = self.participation(groupement, organisation_id, period)
+        if rule is Participation.NOT_A_MEMBER:
+            raise InactiveMember(field, org=organisation_id, when=period.key())
+        if rule is Participation.JOINED_AFTER_LAUNCH:
+            raise NotAPartyToMarche(field, org=organisation_id, marche=self.code, launched=self.launched_on)
+        if rule is Participation.AFTER_WITHDRAWAL:
+            raise WithdrawnFromMarche(field, org=organisation_id, when=period.key(),
+                                      left=withdrawal_date(groupement.stays(organisation_id), self.launched_on))
+        return rule
 
     # Derived figures
     @property
@@ -414,7 +468,8 @@ class Marche(ProgresAggregate):
             "id": str(self.id), "code": self.code, "object": self.object, "cpv": self.cpv,
             "nature": self.nature.value, "initial_amount": str(self.initial_amount),
             "current_amount": str(self.current_amount), "duration_months": self.current_duration_months,
-            "notified_on": self.notified_on.isoformat(), "end_on": self.end_on.isoformat(),
+            "notified_on": self.notified_on.isoformat(), "launched_on": self.launched_on.isoformat(),
+            "end_on": self.end_on.isoformat(),
             "cumulative_change_percent": str(self.cumulative_change_percent),
             "buyer_kind": self.buyer_kind.value, "awarded_by_cao": self.awarded_by_cao,
             "avenants": [a.summary() for a in self.avenants],

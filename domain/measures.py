@@ -15,7 +15,9 @@ from eventsourcing.domain import event
 
 from progres.domain.base import ProgresAggregate
 from progres.domain.errors import (
+    DeclaredDateInFuture,
     NotEntitled,
+    PeriodNotCalendar,
     PeriodOutsideMarche,
     UnchangedCorrection,
     WrongScope,
@@ -25,7 +27,7 @@ from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
 from progres.domain.marches import Marche
 from progres.domain.plans import Indicator, ProgressPlan
-from progres.domain.values import DocumentRef, Period, Scope, parse_decimal, require_text
+from progres.domain.values import DocumentRef, Period, Scope, calendar_period, parse_decimal, require_text
 
 GROUPEMENT_SCOPE = "groupement"
 
@@ -55,14 +57,33 @@ def measure_id(plan_id: UUID, indicator_key: str, member_id: UUID | None, period
 
 
 def check_recorder(
-    recorded_by: UUID, member_id: UUID | None, groupement: Groupement, marche: Marche, on: date
+    recorded_by: UUID, member_id: UUID | None, groupement: Groupement, marche: Marche, today: date,
+    field: str = "recorded_by",
 ) -> None:
-    """A member records its own measures; the coordonnateur and the titulaire may record any."""
+    """A member records its own measures while it takes part in the marché (a member, or gone but bound by the
+    convention until the marché's end); the coordonnateur and the titulaire may record any. `today` is the
+    server's day, never a date the client sends: a member that left cannot back-date its way in."""
     if recorded_by == groupement.coordonnateur_id or marche.is_titulaire(recorded_by):
         return
-    if recorded_by == member_id and groupement.is_active(recorded_by, on):
+    if recorded_by == member_id and marche.takes_part_on(groupement, recorded_by, today):
         return
-    raise NotEntitled("recorded_by", org=recorded_by)
+    raise NotEntitled(field, org=recorded_by)
+
+
+def fit_period(indicator: Indicator, marche: Marche, period: Period) -> tuple[Period, bool]:
+    """The period of a measure is the indicator's calendar period (month, quarter, half-year, year), or the
+    part of it within the marché when the marché starts or ends inside it: that partial period is accepted
+    (given whole or as its part) and marked partial. Returns (period as stored, partial)."""
+    execution = marche.execution_period
+    calendar = calendar_period(indicator.periodicity, period.start)
+    if calendar.overlaps(execution):
+        part = Period(max(calendar.start, execution.start), min(calendar.end, execution.end))
+        if period in (calendar, part):
+            return part, part != calendar
+    if not period.within(execution):
+        raise PeriodOutsideMarche("period", period=period.key(), start=marche.notified_on, end=marche.end_on)
+    raise PeriodNotCalendar("period", key=indicator.key, periodicity=indicator.periodicity.value,
+                            example=calendar.key())
 
 
 class Measure(ProgresAggregate):
@@ -87,34 +108,41 @@ class Measure(ProgresAggregate):
         assessment: Any,
         source: str,
         recorded_by: UUID,
-        recorded_on: date,
+        today: date,
+        declared_on: date | None = None,
         evidence: DocumentRef | None = None,
     ) -> Measure:
+        """`today`: the server's day (the recording time is the event's own timestamp, set by the server);
+        `declared_on`: the business date the recorder declares (its invoice, its count), kept as declared."""
         plan.check_open()
         indicator = plan.indicator(indicator_key)
         if indicator.scope is Scope.MEMBER and member_id is None:
             raise WrongScope("member_id", rule=f"indicator {indicator_key} is measured per member: name the member")
         if indicator.scope is Scope.GROUPEMENT and member_id is not None:
             raise WrongScope("member_id", rule=f"indicator {indicator_key} is measured for the whole groupement")
+        period, partial = fit_period(indicator, marche, period)
         if member_id is not None:
-            groupement.check_active_during(member_id, period, "member_id")
-        if not period.within(marche.execution_period):
-            raise PeriodOutsideMarche("period", period=period.key(), start=marche.notified_on, end=marche.end_on)
+            marche.check_party(groupement, member_id, period, "member_id")
         observation = Observation.parse(indicator, value, assessment)
-        check_recorder(recorded_by, member_id, groupement, marche, recorded_on)
+        check_recorder(recorded_by, member_id, groupement, marche, today)
+        declared = declared_on or today
+        if declared > today:
+            raise DeclaredDateInFuture("declared_on", declared=declared, today=today)
         return cls(
             plan_id=plan.id, groupement_id=plan.groupement_id, indicator_key=indicator_key,
             member_id=member_id, period_start=period.start, period_end=period.end,
             value=observation.value, assessment=observation.assessment,
-            source=require_text(source, "source", 500), recorded_by=recorded_by, recorded_on=recorded_on,
-            evidence=evidence.as_dict() if evidence else None,
+            source=require_text(source, "source", 500), recorded_by=recorded_by, declared_on=declared,
+            partial=partial, evidence=evidence.as_dict() if evidence else None,
         )
 
     @event("Recorded")
     def __init__(
         self, plan_id: UUID, groupement_id: UUID, indicator_key: str, member_id: UUID | None,
         period_start: date, period_end: date, value: Decimal | None, assessment: str | None,
-        source: str, recorded_by: UUID, recorded_on: date, evidence: dict[str, str] | None,
+        source: str, recorded_by: UUID, evidence: dict[str, str] | None,
+        declared_on: date | None = None, partial: bool = False,
+        recorded_on: date | None = None,  # events before issue 14: the date the client sent, i.e. declared
     ) -> None:
         self.plan_id = plan_id
         self.groupement_id = groupement_id
@@ -125,18 +153,21 @@ class Measure(ProgresAggregate):
         self.assessment = assessment
         self.source = source
         self.recorded_by = recorded_by
+        self.declared_on = declared_on or recorded_on
+        self.partial = partial
         self.evidence = DocumentRef.from_dict(evidence)
         self.corrections: list[dict[str, Any]] = []
 
     def correct(
         self, plan: ProgressPlan, groupement: Groupement, marche: Marche, *, value: Any, assessment: Any,
-        reason: str, corrected_by: UUID, corrected_on: date, evidence: DocumentRef | None = None,
+        reason: str, corrected_by: UUID, corrected_on: date, today: date, evidence: DocumentRef | None = None,
     ) -> None:
+        """`corrected_on` is declared by the corrector; entitlement is judged on the server's day (`today`)."""
         plan.check_open()
         observation = Observation.parse(plan.indicator(self.indicator_key), value, assessment)
         if observation == Observation(self.value, self.assessment):
             raise UnchangedCorrection("value")
-        check_recorder(corrected_by, self.member_id, groupement, marche, corrected_on)
+        check_recorder(corrected_by, self.member_id, groupement, marche, today)
         self._corrected(
             corrects_version=self.version, value=observation.value, assessment=observation.assessment,
             reason=require_text(reason, "reason", 2000), corrected_by=corrected_by, corrected_on=corrected_on,

@@ -19,12 +19,15 @@ from progres.domain.errors import (
     InvalidGainSharing,
     InvalidIndicator,
     InvalidInput,
+    NotAParty,
+    NotAPartyToMarche,
     PlanClosed,
     UnknownAction,
     UnknownAxis,
     UnknownIndicator,
     UnknownObjective,
 )
+from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
 from progres.domain.marches import Marche
 from progres.domain.values import (
@@ -294,8 +297,14 @@ class ProgressPlan(ProgresAggregate):
         self._governance_defined(body=require_text(body, "body"), participants=list(participants),
                                  review_frequency_months=review_frequency_months)
 
-    def declare_purchase_volume(self, member_id: UUID, amount: Any) -> None:
+    def declare_purchase_volume(self, member_id: UUID, amount: Any, groupement: Groupement, marche: Marche) -> None:
+        """A purchase volume weighs a member in weighted means and gain sharing: only the marché's parties have
+        one (members at its launch, QE 100136 of 2011); any other organisation is refused."""
         self.check_open()
+        if not groupement.was_ever_member(member_id):
+            raise NotAParty("member_id", org=member_id)
+        if member_id not in marche.parties(groupement):
+            raise NotAPartyToMarche("member_id", org=member_id, marche=marche.code, launched=marche.launched_on)
         volume = parse_decimal(amount, "amount")
         if volume < 0:
             raise InvalidInput("amount", rule="a purchase volume cannot be negative")

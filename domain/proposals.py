@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from progres.domain.base import ProgresAggregate
-from progres.domain.errors import NotEntitled, ProposalNotPending
+from progres.domain.errors import NotAPartyToMarche, NotEntitled, ProposalNotPending
 from progres.domain.groupements import Groupement
 from progres.domain.marches import Marche
 from progres.domain.plans import ProgressPlan
@@ -32,6 +32,8 @@ class Proposal(ProgresAggregate):
         plan.axis(axis_key)
         if not (groupement.is_active(author_id, submitted_on) or marche.is_titulaire(author_id)):
             raise NotEntitled("author_id", org=author_id)
+        if not marche.is_titulaire(author_id) and author_id not in marche.parties(groupement):
+            raise NotAPartyToMarche("author_id", org=author_id, marche=marche.code, launched=marche.launched_on)
         return cls(
             id=proposal_id, plan_id=plan.id, groupement_id=plan.groupement_id, author_id=author_id,
             axis_key=axis_key, kind=parse_enum(ProposalKind, kind, "kind").value,

@@ -10,7 +10,10 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from progres.domain.errors import InvalidInput, InvalidSiret
+from stdnum.eu import vat as stdnum_vat
+from stdnum.exceptions import ValidationError as StdnumError
+
+from progres.domain.errors import InvalidEuIdentifier, InvalidInput, InvalidSiret
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -46,6 +49,44 @@ class Siret:
                 raise InvalidSiret("siret", value=value, rule="its La Poste key is wrong")
         elif not luhn_valid(value):
             raise InvalidSiret("siret", value=value, rule="its Luhn key is wrong (a digit is mistyped?)")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# EU member states other than France, by the prefix of their VAT numbers (Greece writes EL, not GR).
+EU_VAT_PREFIXES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
+    "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
+
+
+@dataclass(frozen=True)
+class EuVatNumber:
+    """How a buyer of another EU member state is known (it has no SIRET): its VAT identification number,
+    the identifier DECP gives such organisations (`typeIdentifiant: TVA`) and VIES checks. Its country
+    prefix must be another member state's, and the number must pass that state's format and check digits."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        compact = stdnum_vat.compact(self.value) if isinstance(self.value, str) else ""
+        object.__setattr__(self, "value", compact)
+        prefix = compact[:2]
+        if prefix == "FR":
+            raise InvalidEuIdentifier("vat_number", value=compact, rule="a French organisation is known by its SIRET")
+        if prefix not in EU_VAT_PREFIXES:
+            raise InvalidEuIdentifier("vat_number", value=compact,
+                                      rule="it must start with the code of another EU member state (DE, BE, EL…)")
+        try:
+            stdnum_vat.validate(compact)
+        except StdnumError:
+            raise InvalidEuIdentifier("vat_number", value=compact,
+                                      rule=f"it is not a valid {prefix} VAT number (format or check digits)") from None
+
+    @property
+    def country(self) -> str:
+        return "GR" if self.value.startswith("EL") else self.value[:2]
 
     def __str__(self) -> str:
         return self.value
@@ -171,14 +212,43 @@ class DocumentRef:
 
 
 class OrganisationKind(StrEnum):
+    """What an organisation is. The acheteurs (CCP L1210-1, L1211-1) are the kinds that may form or join a
+    groupement de commandes (L2113-6, L2113-7); a buyer of another EU member state joins under L2113-8."""
+
     COLLECTIVITE = "collectivite"
     EPLE = "eple"
+    STATE_SERVICE = "state_service"
+    HOSPITAL = "hospital"
+    PUBLIC_ESTABLISHMENT = "public_establishment"
+    EU_BUYER = "eu_buyer"
     SUPPLIER = "supplier"
     AUDIT_BODY = "audit_body"
 
     @property
     def is_buyer(self) -> bool:
-        return self in (OrganisationKind.COLLECTIVITE, OrganisationKind.EPLE)
+        return self in BUYER_KINDS
+
+    @property
+    def is_foreign(self) -> bool:
+        """An organisation of another EU member state: it has no SIRET but an EU VAT number."""
+        return self is OrganisationKind.EU_BUYER
+
+
+BUYER_KINDS = frozenset({
+    OrganisationKind.COLLECTIVITE, OrganisationKind.EPLE, OrganisationKind.STATE_SERVICE, OrganisationKind.HOSPITAL,
+    OrganisationKind.PUBLIC_ESTABLISHMENT, OrganisationKind.EU_BUYER,
+})
+
+
+class WithdrawalClause(StrEnum):
+    """What the convention constitutive (CCP L2113-6) says a leaving member owes under marchés already launched.
+
+    `bound_until_marche_end`: it stays a party of the marchés launched while it was a member until they end
+    (the usual clause: a marché binds each member that took part, and its withdrawal cannot change it);
+    `ends_at_withdrawal`: its part in them stops on the day it leaves."""
+
+    BOUND_UNTIL_MARCHE_END = "bound_until_marche_end"
+    ENDS_AT_WITHDRAWAL = "ends_at_withdrawal"
 
 
 class MarcheNature(StrEnum):
@@ -207,6 +277,17 @@ class Periodicity(StrEnum):
     QUARTERLY = "quarterly"
     SEMESTRIAL = "semestrial"
     YEARLY = "yearly"
+
+    @property
+    def months(self) -> int:
+        return {"monthly": 1, "quarterly": 3, "semestrial": 6, "yearly": 12}[self.value]
+
+
+def calendar_period(periodicity: Periodicity, day: date) -> Period:
+    """The calendar month, quarter, half-year or year that contains a day."""
+    first_month = (day.month - 1) // periodicity.months * periodicity.months + 1
+    start = date(day.year, first_month, 1)
+    return Period(start, add_months(start, periodicity.months) - timedelta(days=1))
 
 
 class Scope(StrEnum):

@@ -80,8 +80,11 @@ def make_mutation(command: str) -> Any:
         kind = graphql_type(str(parameter.annotation))
         if parameter.default is None and typing.get_origin(kind) is not typing.Union and "None" not in str(kind):
             kind = kind | None  # an argument the command defaults to None is optional in GraphQL too
+        default = parameter.default
+        if default is inspect.Parameter.empty and str(parameter.annotation).endswith("| None"):
+            default = None  # a command's nullable argument (a foreign buyer's absent SIRET) may be left out
         parameters.append(inspect.Parameter(name.rstrip("_"), inspect.Parameter.KEYWORD_ONLY, annotation=kind,
-                                            default=parameter.default))
+                                            default=default))
     renamed = {name.rstrip("_"): name for name in signature.parameters if name.endswith("_")}
 
     async def resolver(info: Info, **kwargs: Any) -> MutationResult:

@@ -78,16 +78,20 @@ def paginate(items: list[Any], first: int, after: str | None) -> Connection[Any]
                       total_count=len(items))
 
 
-@strawberry.type(description="A collectivité, an EPLE (lycée), a supplier or an audit body.")
+@strawberry.type(description="An acheteur (collectivité, EPLE, State service, hospital, établissement public, buyer "
+                             "of another EU state), a supplier or an audit body.")
 class Organisation:
     id: strawberry.ID
-    siret: str
+    siret: str | None = strawberry.field(description="Its SIRET; null for a buyer of another EU state.")
+    vat_number: str | None = strawberry.field(description="EU VAT number of a buyer of another EU state (L2113-8).")
     name: str
-    kind: str = strawberry.field(description="collectivite, eple, supplier or audit_body.")
+    kind: str = strawberry.field(description="collectivite, eple, state_service, hospital, public_establishment, "
+                                             "eu_buyer, supplier or audit_body.")
 
     @classmethod
     def from_ledger(cls, data: dict[str, Any]) -> Organisation:
-        return cls(id=strawberry.ID(data["id"]), siret=data["siret"], name=data["name"], kind=data["kind"])
+        return cls(id=strawberry.ID(data["id"]), siret=data.get("siret"), vat_number=data.get("vat_number"),
+                   name=data["name"], kind=data["kind"])
 
 
 @strawberry.type(description="An organisation's membership of a groupement, active between two dates.")
@@ -95,6 +99,9 @@ class Membership:
     organisation_id: strawberry.ID
     joined_on: str
     left_on: str | None
+    decision: JSON | None = strawberry.field(
+        default=None, description="Its délibération or décision d'adhésion (document by hash); null before issue 14.")
+    decided_on: str | None = strawberry.field(default=None, description="Date of its adhesion decision.")
 
 
 @strawberry.type(description="A document referenced by its content hash (the platform keeps the reference).")
@@ -161,6 +168,11 @@ class Marche:
     initial_amount: str = strawberry.field(description="Initial amount, € HT.")
     duration_months: int
     notified_on: str
+    launched_on: str = strawberry.field(description="When its consultation was launched: its parties are the "
+                                                    "members of that day (QE 100136 of 2011).")
+    party_ids: list[strawberry.ID] | None = strawberry.field(
+        description="Members that are parties to it, fixed at its launch (null: marché notified before issue 14, "
+                    "whose parties are the members on its launch day).")
     titulaire_ids: list[strawberry.ID]
     closed_on: str | None
     avenants: list[Avenant]
@@ -172,9 +184,12 @@ class Marche:
 
     @classmethod
     def from_ledger(cls, m: dict[str, Any]) -> Marche:
+        parties = m.get("party_ids")
         return cls(id=strawberry.ID(m["id"]), code=m["code"], object=m["object"], cpv=m["cpv"], nature=m["nature"],
                    initial_amount=m["initial_amount"], duration_months=m["duration_months"],
                    notified_on=m["notified_on"], titulaire_ids=[strawberry.ID(t) for t in m["titulaire_ids"]],
+                   launched_on=m.get("launched_on") or m["notified_on"],
+                   party_ids=[strawberry.ID(p) for p in parties] if parties is not None else None,
                    closed_on=m["closed_on"], buyer_kind=m.get("buyer_kind", "pouvoir_adjudicateur"),
                    awarded_by_cao=m.get("awarded_by_cao", True), particulars=m.get("particulars") or {},
                    avenants=[Avenant.from_ledger(a) for a in sorted(m["avenants"].values(),
@@ -193,6 +208,9 @@ class Measure:
     source: str
     corrections: JSON = strawberry.field(description="Earlier values, each with the reason of its correction.")
     positions: list[int] = strawberry.field(description="Log positions of the recording and its corrections.")
+    recorded_at: str | None = strawberry.field(description="When it was recorded: the server's time, never sent.")
+    declared_on: str | None = strawberry.field(description="The business date its recorder declared.")
+    partial: bool = strawberry.field(description="A calendar period cut by the marché's start or end.")
 
     @classmethod
     def from_ledger(cls, m: dict[str, Any]) -> Measure:
@@ -200,7 +218,8 @@ class Measure:
                    member_id=strawberry.ID(m["member_id"]) if m["member_id"] else None,
                    period_start=m["period_start"], period_end=m["period_end"], value=m["value"],
                    assessment=m["assessment"], source=m["source"], corrections=m["corrections"],
-                   positions=m["positions"])
+                   positions=m["positions"], recorded_at=m.get("recorded_at"), declared_on=m.get("declared_on"),
+                   partial=bool(m.get("partial")))
 
 
 @strawberry.type(description="An indicator (indicateur): quantitative with unit and target, or qualitative.")
@@ -368,7 +387,8 @@ class Groupement:
         return cls(id=strawberry.ID(g["id"]), code=g["code"], name=g["name"], purpose=g["purpose"],
                    coordonnateur_id=strawberry.ID(g["coordonnateur_id"]),
                    members=[Membership(organisation_id=strawberry.ID(m["organisation_id"]), joined_on=m["joined_on"],
-                                       left_on=m["left_on"]) for m in g["memberships"]],
+                                       left_on=m["left_on"], decision=m.get("decision"),
+                                       decided_on=m.get("decided_on")) for m in g["memberships"]],
                    marches=[Marche.from_ledger(m) for m in ledger["marches"].values()],
                    plan_ids=[strawberry.ID(p) for p in ledger["plans"]],
                    small_modifications_reading=g.get("small_modifications_reading", "net"))

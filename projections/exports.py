@@ -282,7 +282,7 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
     by_indicator: dict[str, list[dict[str, Any]]] = {}
     for m in plan["measures"].values():
         by_indicator.setdefault(m["indicator_key"], []).append(m)
-    figures = PlanFigures.of(plan)
+    figures = PlanFigures.of(plan, ledger)
     shared = bool(ledger["groupement"].get("shares_member_details"))
     metrics = [_metric(i, _observations(i, published_measures(by_indicator.get(key, []), figures.series.get(key, []),
                                                               shared), directory))

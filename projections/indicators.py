@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from progres.domain.values import Aggregation
-from progres.projections.aggregation import achievement, aggregate
+from progres.projections.aggregation import NO_VOLUME, achievement, combine
+from progres.projections.parties import GROUPEMENT_SCOPE, RuleOf, counts, rule_of
 
 
 class Point(NamedTuple):
@@ -20,16 +21,19 @@ class Point(NamedTuple):
     assessment: str | None
     measure_id: str
     positions: Sequence[int]
+    participation: str = "party"  # the rule the member's measure falls under (projections/parties.py)
 
 
-def index_measures(plan: dict[str, Any]) -> dict[str, dict[str | None, list[Point]]]:
+def index_measures(plan: dict[str, Any], rule_of: RuleOf | None = None) -> dict[str, dict[str | None, list[Point]]]:
     """indicator key → member id (None for the groupement) → points in period order."""
     index: dict[str, dict[str | None, list[Point]]] = defaultdict(lambda: defaultdict(list))
     for m in plan["measures"].values():
         value = Decimal(m["value"]) if m["value"] is not None else None
+        rule = rule_of(m["member_id"], m["period_start"], m["period_end"]) if rule_of else \
+            ("party" if m["member_id"] else GROUPEMENT_SCOPE)
         index[m["indicator_key"]][m["member_id"]].append(
             Point(m["member_id"], m["period_start"], m["period_end"], value, m["assessment"], m["id"],
-                  m["positions"]))
+                  m["positions"], rule))
     for by_member in index.values():
         for points in by_member.values():
             points.sort(key=lambda p: (p.period_start, p.period_end))
@@ -65,11 +69,14 @@ class PeriodFigure(NamedTuple):
     value: Decimal | None
     members: int
     positions: Sequence[int]
+    excluded: tuple[tuple[str | None, str], ...] = ()  # (member, why): not a party, gone, or no volume
+    weighting: str | None = None  # for a weighted mean: which weighting rule applied (aggregation.py)
 
 
 def groupement_series(indicator: dict[str, Any], by_member: dict[str | None, list[Point]],
                       weights: dict[str, Any]) -> list[PeriodFigure]:
-    """The groupement's figure per period, combining members with the indicator's aggregation rule."""
+    """The groupement's figure per period, combining the members that count with the indicator's rule; the
+    members left out, and why, are named with it."""
     per_period: dict[tuple[str, str], list[Point]] = defaultdict(list)
     for points in by_member.values():
         for point in points:
@@ -78,10 +85,15 @@ def groupement_series(indicator: dict[str, Any], by_member: dict[str | None, lis
     volumes = {member: Decimal(v) for member, v in weights.items()}
     figures = []
     for (start, end), points in sorted(per_period.items()):
-        numbers = [(p.member_id, p.value) for p in points if p.value is not None]
-        value = aggregate(rule, numbers, volumes) if numbers else None
-        positions = tuple(sorted(pos for p in points for pos in p.positions))
-        figures.append(PeriodFigure(start, end, value, len(points), positions))
+        counted = [p for p in points if counts(p.participation)]
+        excluded = [(p.member_id, p.participation) for p in points if not counts(p.participation)]
+        numbers = [(p.member_id, p.value) for p in counted if p.value is not None]
+        combined = combine(rule, numbers, volumes)
+        excluded += [(member, NO_VOLUME) for member in combined.without_volume]
+        used = [p for p in counted if p.member_id not in combined.without_volume]
+        positions = tuple(sorted(pos for p in used for pos in p.positions))
+        figures.append(PeriodFigure(start, end, combined.value, len(used), positions, tuple(excluded),
+                                    combined.weighting))
     return figures
 
 
@@ -132,8 +144,10 @@ class PlanFigures:
     series: dict[str, list[PeriodFigure]]
 
     @classmethod
-    def of(cls, plan: dict[str, Any]) -> PlanFigures:
-        index = index_measures(plan)
+    def of(cls, plan: dict[str, Any], ledger: dict[str, Any] | None = None) -> PlanFigures:
+        """With the ledger, each member's measure is counted per the marché's party rules (and labelled)."""
+        rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"])) if ledger is not None else None
+        index = index_measures(plan, rules)
         series = {key: groupement_series(indicator, index.get(key, {}), plan["purchase_volumes"])
                   for key, indicator in plan["indicators"].items() if indicator["kind"] == "quantitative"}
         return cls(index, series)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from progres.domain.ids import derive_id
+from progres.domain.values import WithdrawalClause
 from progres.projections.facts import Fact
 
 Ledger = dict[str, Any]
@@ -36,14 +37,19 @@ def _constituted(ledger: Ledger, fact: Fact) -> None:
         "id": fact.aggregate_id, "code": d["code"], "name": d["name"], "purpose": d["purpose"],
         "coordonnateur_id": d["coordonnateur_id"], "signed_on": d["signed_on"],
         "shares_member_details": d["shares_member_details"],
-        "memberships": [{"organisation_id": d["coordonnateur_id"], "joined_on": d["signed_on"], "left_on": None}],
+        # absent from facts before issue 14: the default clause (domain/groupements.py)
+        "withdrawal_clause": d.get("withdrawal_clause") or WithdrawalClause.BOUND_UNTIL_MARCHE_END.value,
+        "convention": d.get("convention"),
+        "memberships": [{"organisation_id": d["coordonnateur_id"], "joined_on": d["signed_on"], "left_on": None,
+                         "decision": d.get("convention"), "decided_on": d["signed_on"]}],
         "auditor_ids": [],
     }
 
 
 def _member_joined(ledger: Ledger, fact: Fact) -> None:
     ledger["groupement"]["memberships"].append(
-        {"organisation_id": fact.data["organisation_id"], "joined_on": fact.data["on"], "left_on": None})
+        {"organisation_id": fact.data["organisation_id"], "joined_on": fact.data["on"], "left_on": None,
+         "decision": fact.data.get("decision"), "decided_on": fact.data.get("decided_on")})
 
 
 def _member_left(ledger: Ledger, fact: Fact) -> None:
@@ -69,6 +75,8 @@ def _marche_notified(ledger: Ledger, fact: Fact) -> None:
         # Absent from marchés notified before issue 14: the defaults the domain applies to them.
         "buyer_kind": d.get("buyer_kind", "pouvoir_adjudicateur"), "awarded_by_cao": d.get("awarded_by_cao", True),
         "particulars_corrections": [],
+        # before issue 14: launched when notified, parties = the members that day (computed by the views)
+        "launched_on": d.get("launched_on") or d["notified_on"], "party_ids": d.get("party_ids"),
     }
 
 
@@ -181,6 +189,9 @@ def _measure_recorded(ledger: Ledger, fact: Fact) -> None:
         "id": fact.aggregate_id, "indicator_key": d["indicator_key"], "member_id": d["member_id"],
         "period_start": d["period_start"], "period_end": d["period_end"], "value": d["value"],
         "assessment": d["assessment"], "source": d["source"], "recorded_by": d["recorded_by"],
+        # when it was recorded: the server's timestamp of the event; what the recorder declared, apart
+        "recorded_at": fact.timestamp, "declared_on": d.get("declared_on") or d.get("recorded_on"),
+        "partial": bool(d.get("partial")),
         "positions": [fact.position], "corrections": [],
     }
 

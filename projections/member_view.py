@@ -10,6 +10,7 @@ from typing import Any
 
 from progres.projections.indicators import PlanFigures, finished_at, fmt, indicator_summary, target_on
 from progres.projections.ledger import Ledger
+from progres.projections.parties import standing
 
 NAME = "member_view"
 
@@ -34,20 +35,22 @@ def member_view(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
     marche = ledger["marches"].get(plan["marche_id"])
     day = view_day(ledger)
     finished = finished_at(marche, plan)
-    figures = figures or PlanFigures.of(plan)
+    figures = figures or PlanFigures.of(plan, ledger)
     indicators = []
     for indicator in plan["indicators"].values():
         by_member = figures.index.get(indicator["key"], {})
         own = by_member.get(member_id if indicator["scope"] == "member" else None, [])
         series = figures.series.get(indicator["key"], [])
-        measures = [plan["measures"][p.measure_id] for p in own]
+        measures = [(plan["measures"][p.measure_id], p.participation) for p in own]
         indicators.append({
             "key": indicator["key"], "name": indicator["name"], "kind": indicator["kind"],
             "scope": indicator["scope"], "unit": indicator.get("unit"), "direction": indicator.get("direction"),
             "trajectory": indicator.get("trajectory") or [], "target_in_force": fmt(target_on(indicator, day))
             if indicator["kind"] == "quantitative" else None,
-            "observations": [{k: m[k] for k in ("period_start", "period_end", "value", "assessment", "source",
-                                            "corrections", "positions")} for m in measures],
+            "observations": [{**{k: m[k] for k in ("period_start", "period_end", "value", "assessment", "source",
+                                                   "corrections", "positions")},
+                              "recorded_at": m.get("recorded_at"), "declared_on": m.get("declared_on"),
+                              "partial": bool(m.get("partial")), "participation": rule} for m, rule in measures],
             **indicator_summary(indicator, own, finished),
             "groupement": [{"period_end": f.period_end, "value": fmt(f.value), "members": f.members}
                            for f in series] if indicator["kind"] == "quantitative" else [],
@@ -55,6 +58,7 @@ def member_view(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
     return {
         "plan_id": plan_id, "member_id": member_id, "groupement_id": ledger["id"], "position": ledger["position"],
         "active": active_on(ledger, member_id, day), "as_of_day": day,
+        "standing": standing(ledger, marche, member_id),
         "indicators": indicators,
         "actions": [a for a in plan["actions"].values() if not a["member_ids"] or member_id in a["member_ids"]],
         "proposals": [p for p in plan["proposals"].values() if p["author_id"] == member_id],

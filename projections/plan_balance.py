@@ -9,6 +9,7 @@ from typing import Any
 from progres.projections.indicators import PlanFigures, Point, finished_at, fmt, indicator_summary
 from progres.projections.ledger import Ledger
 from progres.projections.member_view import member_ids, view_day
+from progres.projections.parties import standing
 from progres.projections.plan_dashboard import action_state
 
 NAME = "plan_balance"
@@ -47,7 +48,7 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
     marche = ledger["marches"].get(plan["marche_id"]) or {}
     day = view_day(ledger)
     finished = finished_at(marche, plan)
-    figures = figures or PlanFigures.of(plan)
+    figures = figures or PlanFigures.of(plan, ledger)
     index = figures.index
     axes = []
     for axis in plan["axes"].values():
@@ -57,7 +58,8 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
             for indicator in (i for i in plan["indicators"].values() if i["objective_key"] == objective["key"]):
                 points = groupement_points(indicator, figures)
                 indicators.append({"key": indicator["key"], "name": indicator["name"], "kind": indicator["kind"],
-                                   "unit": indicator.get("unit"), **indicator_summary(indicator, points, finished)})
+                                   "unit": indicator.get("unit"), **indicator_summary(indicator, points, finished),
+                                   **counting(indicator, figures)})
             objectives.append({"key": objective["key"], "title": objective["title"], "kind": objective["kind"],
                                "indicators": indicators})
         actions = [a for a in plan["actions"].values() if a["axis_key"] == axis["key"]]
@@ -98,13 +100,34 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
         "marche": {"initial_amount": fmt(initial), "current_amount": fmt(initial + change),
                    "cumulative_change_percent": fmt((change * HUNDRED / initial).quantize(Decimal("0.01")))
                    if initial else None},
-        "gains": gains(plan, accepted, members),
+        # gains are shared between the marché's parties only (QE 100136 of 2011: a later member takes no part)
+        "gains": gains(plan, accepted, [m for m in members if standing(ledger, marche or None, m)["party"]]),
         "members": {m: member_breakdown(plan, index, m, finished) for m in members},
+        "parties": {m: standing(ledger, marche or None, m) for m in members},
     }
+
+
+def counting(indicator: dict[str, Any], figures: PlanFigures) -> dict[str, Any]:
+    """How the groupement's figures of a member indicator were made, period by period: the aggregation, the
+    weighting rule that applied, how many members counted and which were left out, and why."""
+    if indicator["scope"] != "member" or indicator["kind"] != "quantitative":
+        return {}
+    return {"aggregation": indicator.get("aggregation"), "periods": [
+        {"period_start": f.period_start, "period_end": f.period_end, "value": fmt(f.value), "members": f.members,
+         "weighting": f.weighting, "excluded": [{"member_id": m, "rule": why} for m, why in f.excluded]}
+        for f in figures.series.get(indicator["key"], [])]}
 
 
 def member_breakdown(plan: dict[str, Any], index: dict[str, dict[str | None, list[Point]]], member: str,
                      finished: bool) -> dict[str, Any]:
-    return {indicator["key"]: {k: v for k, v in indicator_summary(
-                indicator, index.get(indicator["key"], {}).get(member, []), finished).items() if k != "positions"}
-            for indicator in plan["indicators"].values() if indicator["scope"] == "member"}
+    """Each member's own series, with the rule each of its measures fell under (party, bound after leaving,
+    until its withdrawal, or not counted: joined after the launch, gone)."""
+    breakdown = {}
+    for indicator in plan["indicators"].values():
+        if indicator["scope"] != "member":
+            continue
+        points = index.get(indicator["key"], {}).get(member, [])
+        summary = {k: v for k, v in indicator_summary(indicator, points, finished).items() if k != "positions"}
+        summary["rules"] = sorted({p.participation for p in points})
+        breakdown[indicator["key"]] = summary
+    return breakdown

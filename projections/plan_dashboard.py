@@ -30,7 +30,7 @@ def plan_dashboard(ledger: Ledger, plan_id: str, figures: PlanFigures | None = N
     plan = ledger["plans"][plan_id]
     marche = ledger["marches"].get(plan["marche_id"]) or {}
     day = view_day(ledger)
-    figures = figures or PlanFigures.of(plan)
+    figures = figures or PlanFigures.of(plan, ledger)
     indicators = []
     for indicator in plan["indicators"].values():
         if indicator["kind"] != "quantitative":

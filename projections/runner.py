@@ -48,7 +48,7 @@ def derived_views(ledger: Ledger) -> dict[str, list[tuple[str, str, str, dict[st
     views["groupement_parties"].append((ledger["id"], "", ledger["id"], parties_of(ledger)))
     members = member_ids(ledger)
     for plan_id, plan in ledger["plans"].items():
-        figures = PlanFigures.of(plan)
+        figures = PlanFigures.of(plan, ledger)
         group = ledger["id"]
         views["plan_dashboards"].append((plan_id, "", group, plan_dashboard(ledger, plan_id, figures)))
         views["plan_balances"].append((plan_id, "", group, plan_balance(ledger, plan_id, figures)))

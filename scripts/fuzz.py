@@ -52,6 +52,7 @@ from schemathesis.graphql import nodes
 
 from progres.domain.values import siret_with_key
 from progres.services.bootstrap import bootstrap, postgres_connect
+from progres.services.demo import document
 from progres.services.identity import LocalIssuer
 from progres.services.serving import served
 from progres.services.settings import Settings
@@ -71,7 +72,8 @@ def seed(app: Any) -> tuple[list[str], list[tuple[str, str]]]:
         titulaire = app.register_organisation(siret=siret_with_key(supplier), name=f"Fournisseur {n}",
                                               kind="supplier").id
         groupement = app.constitute_groupement(code=f"GC-{n}", name=f"G{n}", purpose="Achats", permanent=True,
-                                               coordonnateur_id=coordonnateur, signed_on="2021-06-01").id
+                                               coordonnateur_id=coordonnateur, signed_on="2021-06-01",
+                                               convention=document(f"convention-{n}.pdf")).id
         marche = app.notify_marche(groupement_id=groupement, code=f"M-{n}", object="BOF", cpv="15500000-3",
                                    nature="fournitures", titulaire_ids=[titulaire], initial_amount="1000",
                                    duration_months=24, notified_on="2022-01-01").id

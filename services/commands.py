@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,7 +27,7 @@ from progres.domain.errors import (
 )
 from progres.domain.groupements import Groupement
 from progres.domain.marches import Marche
-from progres.domain.measures import Measure, measure_id
+from progres.domain.measures import Measure
 from progres.domain.organisations import Organisation
 from progres.domain.plans import ProgressPlan
 from progres.domain.proposals import Proposal
@@ -49,8 +50,19 @@ def _doc(data: Doc) -> DocumentRef | None:
     return DocumentRef.from_dict(data)
 
 
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
 class Progres(ProgresApplication):
     """The commands of progres. Each returns a CommandResult; a refused command raises a DomainError."""
+
+    # The server's clock: the day rules that must not trust a client's date are judged on (who may record).
+    # Tests of those rules set another; nothing a client sends reaches it.
+    clock: Callable[[], date] = staticmethod(utc_today)
+
+    def today(self) -> date:
+        return self.clock()
 
     # Loading helpers
     def organisation(self, organisation_id: UUID | str) -> Organisation:
@@ -101,43 +113,50 @@ class Progres(ProgresApplication):
             if member_id not in members:
                 raise NotAParty(field, org=member_id)
 
-    @staticmethod
-    def today() -> date:
-        """The day a command is run, for what it dates by default (an avenant's date)."""
-        return date.today()
 
     @staticmethod
     def new_id(kind: str, command_id: str | None) -> UUID:
         return namespaced(kind, command_id) if command_id else uuid4()
 
     # Organisations and groupements
-    def register_organisation(self, siret: str, name: str, kind: str, command_id: str | None = None) -> CommandResult:
+    def register_organisation(self, siret: str | None, name: str, kind: str, vat_number: str | None = None,
+                              command_id: str | None = None) -> CommandResult:
+        """Registers an organisation: a SIRET for a French one, a VAT number for a buyer of another EU state."""
         def action() -> Any:
-            org_id = Organisation.create_id(Siret(siret).value)
-            if self.exists(org_id):
-                raise OrganisationAlreadyRegistered("siret", siret=siret)
-            return org_id, [Organisation.register(siret, name, kind)]
+            if siret and not vat_number:
+                Siret(siret)  # a mistyped SIRET says so before anything else
+            organisation = Organisation.register(siret, name, kind, vat_number)
+            if self.exists(organisation.id):
+                field = "siret" if organisation.siret else "vat_number"
+                raise OrganisationAlreadyRegistered(field, siret=organisation.identifier)
+            return organisation.id, [organisation]
         return self.execute("register_organisation", command_id, action)
 
     def constitute_groupement(
         self, code: str, name: str, purpose: str, permanent: bool, coordonnateur_id: UUID | str,
-        signed_on: Day, convention: Doc = None, shares_member_details: bool = False, command_id: str | None = None,
+        signed_on: Day, convention: Doc = None, shares_member_details: bool = False,
+        withdrawal_clause: str | None = None, command_id: str | None = None,
     ) -> CommandResult:
+        """Constitutes a groupement by its signed convention (L2113-6) and the convention's withdrawal clause.
+
+        withdrawal_clause: bound_until_marche_end (the default) or ends_at_withdrawal."""
         def action() -> Any:
             if self.exists(Groupement.create_id(code)):
                 raise GroupementAlreadyExists("code", id=code)
             groupement = Groupement.constitute(
                 code, name, purpose, permanent, self.organisation(coordonnateur_id),
-                parse_date(signed_on, "signed_on"), _doc(convention), shares_member_details,
+                parse_date(signed_on, "signed_on"), _doc(convention), shares_member_details, withdrawal_clause,
             )
             return groupement.id, [groupement]
         return self.execute("constitute_groupement", command_id, action)
 
-    def admit_member(self, groupement_id: UUID | str, organisation_id: UUID | str, on: Day,
-                     command_id: str | None = None) -> CommandResult:
+    def admit_member(self, groupement_id: UUID | str, organisation_id: UUID | str, on: Day, decision: Doc = None,
+                     decided_on: Day | None = None, command_id: str | None = None) -> CommandResult:
+        """Admits a member on its délibération or décision d'adhésion (document by hash, and its date)."""
         def action() -> Any:
             groupement = self.groupement(groupement_id)
-            groupement.admit(self.organisation(organisation_id), parse_date(on, "on"))
+            groupement.admit(self.organisation(organisation_id), parse_date(on, "on"), _doc(decision),
+                             parse_date(decided_on, "decided_on") if decided_on is not None else None)
             return groupement.id, [groupement]
         return self.execute("admit_member", command_id, action)
 
@@ -172,9 +191,12 @@ class Progres(ProgresApplication):
         titulaire_ids: list[UUID | str], initial_amount: Any, duration_months: int, notified_on: Day,
         has_clause_reexamen: bool = False, lots: list[dict[str, Any]] | None = None,
         particulars: dict[str, Any] | None = None, buyer_kind: str = "pouvoir_adjudicateur",
-        awarded_by_cao: bool = True, command_id: str | None = None,
+        awarded_by_cao: bool = True, launched_on: Day | None = None, command_id: str | None = None,
     ) -> CommandResult:
-        """Notifies the marché awarded by a groupement (particulars: what DECP publishes, see Marche)."""
+        """Notifies the marché awarded by a groupement; its parties are the members on the day it was launched.
+
+        particulars: what DECP publishes (see Marche); launched_on: the day its consultation was launched (by
+        default, the notification day)."""
         def action() -> Any:
             groupement = self.groupement(groupement_id)
             if self.exists(Marche.create_id(groupement.id, code)):
@@ -183,6 +205,7 @@ class Progres(ProgresApplication):
                 groupement, code, object, cpv, nature, [self.organisation(t) for t in titulaire_ids],
                 initial_amount, duration_months, parse_date(notified_on, "notified_on"), has_clause_reexamen, lots,
                 particulars, buyer_kind, awarded_by_cao,
+                parse_date(launched_on, "launched_on") if launched_on is not None else None,
             )
             return marche.id, [marche]
         return self.execute("notify_marche", command_id, action)
@@ -281,9 +304,8 @@ class Progres(ProgresApplication):
         member = _uuid(member_id, "member_id")
 
         def action() -> Any:
-            plan = self.plan(plan_id)
-            self.check_members(self.groupement(plan.groupement_id), [member], "member_id")
-            plan.declare_purchase_volume(member, amount)
+            plan, groupement, marche = self.plan_context(plan_id)
+            plan.declare_purchase_volume(member, amount, groupement, marche)
             return plan.id, [plan]
         return self.execute("declare_purchase_volume", command_id, action)
 
@@ -295,27 +317,31 @@ class Progres(ProgresApplication):
     # Measures
     def record_measure(
         self, plan_id: UUID | str, indicator_key: str, member_id: UUID | str | None, period_start: Day,
-        period_end: Day, source: str, recorded_by: UUID | str, recorded_on: Day, value: Any = None,
+        period_end: Day, source: str, recorded_by: UUID | str, declared_on: Day | None = None, value: Any = None,
         assessment: str | None = None, evidence: Doc = None, command_id: str | None = None,
     ) -> CommandResult:
+        """Records a measure: the server stamps when; declaredOn is the recorder's business date, as declared.
+
+        declared_on: its invoice's or count's date, by default today, never in the future."""
         member = _uuid(member_id, "member_id") if member_id is not None else None
         period = Period.parse(str(period_start), str(period_end))
+        declared = parse_date(declared_on, "declared_on") if declared_on is not None else None
 
         def action() -> Any:
             plan, groupement, marche = self.plan_context(plan_id)
             plan.check_open()  # a closed plan says so before anything else
-            if self.exists(measure_id(plan.id, indicator_key, member, period)):
-                raise MeasureAlreadyRecorded("period")
             measure = Measure.record(
                 plan, groupement, marche, indicator_key=indicator_key, member_id=member, period=period,
                 value=value, assessment=assessment, source=source, recorded_by=_uuid(recorded_by, "recorded_by"),
-                recorded_on=parse_date(recorded_on, "recorded_on"), evidence=_doc(evidence),
+                today=self.today(), declared_on=declared, evidence=_doc(evidence),
             )
+            if self.exists(measure.id):  # after the period is fitted: a partial period has one id, given either way
+                raise MeasureAlreadyRecorded("period")
             return measure.id, [measure]
         return self.execute("record_measure", command_id, action)
 
     def import_measures(
-        self, plan_id: UUID | str, rows: list[dict[str, Any]], recorded_by: UUID | str, recorded_on: Day,
+        self, plan_id: UUID | str, rows: list[dict[str, Any]], recorded_by: UUID | str, declared_on: Day | None,
         source: str, command_id: str | None = None,
     ) -> CommandResult:
         """Records many measures at once (a member's purchase file): all of them, or none.
@@ -328,7 +354,8 @@ class Progres(ProgresApplication):
             nonlocal attempts
             attempts += 1
             plan, groupement, marche = self.plan_context(plan_id)
-            by, on = _uuid(recorded_by, "recorded_by"), parse_date(recorded_on, "recorded_on")
+            by = _uuid(recorded_by, "recorded_by")
+            on = parse_date(declared_on, "declared_on") if declared_on is not None else None
             measures: dict[UUID, Measure] = {}
             for index, row in enumerate(rows):
                 try:
@@ -344,18 +371,19 @@ class Progres(ProgresApplication):
         return self.execute("import_measures", command_id, action)
 
     def _import_row(self, plan: ProgressPlan, groupement: Groupement, marche: Marche, row: dict[str, Any],
-                    by: UUID, on: date, source: str, check_store: bool) -> Measure:
+                    by: UUID, on: date | None, source: str, check_store: bool) -> Measure:
         member = _uuid(row["member_id"], "member_id") if row.get("member_id") else None
         period = Period.parse(str(row.get("period_start")), str(row.get("period_end")))
-        # The first attempt lets the store's unique key find duplicates (one insert, no lookups);
-        # only a retry after a conflict looks each row up, to name the one already recorded.
-        if check_store and self.exists(measure_id(plan.id, str(row.get("indicator_key")), member, period)):
-            raise MeasureAlreadyRecorded("period")
-        return Measure.record(
+        measure = Measure.record(
             plan, groupement, marche, indicator_key=str(row.get("indicator_key")), member_id=member, period=period,
             value=row.get("value"), assessment=row.get("assessment"), source=source, recorded_by=by,
-            recorded_on=on, evidence=None,
+            today=self.today(), declared_on=on, evidence=None,
         )
+        # The first attempt lets the store's unique key find duplicates (one insert, no lookups);
+        # only a retry after a conflict looks each row up, to name the one already recorded.
+        if check_store and self.exists(measure.id):
+            raise MeasureAlreadyRecorded("period")
+        return measure
 
     def correct_measure(
         self, measure_id_: UUID | str, reason: str, corrected_by: UUID | str, corrected_on: Day,
@@ -366,7 +394,8 @@ class Progres(ProgresApplication):
             plan, groupement, marche = self.plan_context(measure.plan_id)
             measure.correct(plan, groupement, marche, value=value, assessment=assessment, reason=reason,
                             corrected_by=_uuid(corrected_by, "corrected_by"),
-                            corrected_on=parse_date(corrected_on, "corrected_on"), evidence=_doc(evidence))
+                            corrected_on=parse_date(corrected_on, "corrected_on"), today=self.today(),
+                            evidence=_doc(evidence))
             return measure.id, [measure]
         return self.execute("correct_measure", command_id, action)
 

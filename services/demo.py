@@ -115,15 +115,19 @@ def build_groupement_and_marche(run: Any, s: SeedScenario) -> None:
         permanent=True, coordonnateur_id=s.region, signed_on="2021-06-15",
         convention=document("convention-constitutive-gc-bof-lens.pdf"),
     )
-    for lycee in s.lycees:
-        run("admit_member", groupement_id=s.groupement, organisation_id=lycee, on="2021-09-01")
-    run("admit_member", groupement_id=s.groupement, organisation_id=s.late_lycee, on="2022-09-01")
+    for index, lycee in enumerate(s.lycees):
+        run("admit_member", groupement_id=s.groupement, organisation_id=lycee, on="2021-09-01",
+            decision=document(f"deliberation-adhesion-lycee-{index + 1}.pdf"), decided_on="2021-06-28")
+    # It joined after the others, but before the marché was launched (2021-10-15): a party to it, since a
+    # member that joins after a launch is not (QE 100136 of 2011).
+    run("admit_member", groupement_id=s.groupement, organisation_id=s.late_lycee, on="2021-10-01",
+        decision=document("deliberation-adhesion-lycee-pasteur.pdf"), decided_on="2021-09-20")
     run("assign_auditor", groupement_id=s.groupement, organisation_id=s.auditor)
     s.marche = run(
         "notify_marche", groupement_id=s.groupement, code="2022-BOF-01",
         object="Fourniture de beurre, œufs et fromages pour les lycées du bassin de Lens", cpv="15500000-3",
         nature="fournitures", titulaire_ids=[s.titulaire], initial_amount="480000.00", duration_months=24,
-        notified_on="2022-01-01", has_clause_reexamen=True,
+        notified_on="2022-01-01", launched_on="2021-10-15", has_clause_reexamen=True,
         lots=[{"number": 1, "title": "Beurre, œufs et fromages"}],
         particulars={
             "procedure": "Appel d'offres ouvert", "ccag": "Fournitures courantes et services",
@@ -221,7 +225,7 @@ def build_plan(run: Any, s: SeedScenario) -> None:
 TITULAIRE_INDICATORS = ("deliveries_per_week", "basket_per_delivery", "price_per_delivery")
 
 
-def record_semester(run: Any, s: SeedScenario, semester: int, members: list[str], recorded_on: date) -> None:
+def record_semester(run: Any, s: SeedScenario, semester: int, members: list[str], declared_on: date) -> None:
     """Each member records its own measures; the titulaire records the delivery figures."""
     period = SEMESTERS[semester]
     for index, member in enumerate(members):
@@ -231,17 +235,17 @@ def record_semester(run: Any, s: SeedScenario, semester: int, members: list[str]
                 "record_measure", plan_id=s.plan, indicator_key=key, member_id=member,
                 period_start=period.start, period_end=period.end, value=value_for(index, series, semester),
                 source="relevé du titulaire" if by == s.titulaire else "pesées et factures du lycée",
-                recorded_by=by, recorded_on=recorded_on,
+                recorded_by=by, declared_on=declared_on,
             ))
     s.measures.append(run(
         "record_measure", plan_id=s.plan, indicator_key="water_use", member_id=None, period_start=period.start,
         period_end=period.end, value=WATER_USE[semester], source="compteurs de l'usine",
-        recorded_by=s.titulaire, recorded_on=recorded_on,
+        recorded_by=s.titulaire, declared_on=declared_on,
     ))
     s.measures.append(run(
         "record_measure", plan_id=s.plan, indicator_key="siqo_list", member_id=None, period_start=period.start,
         period_end=period.end, assessment=SIQO_ASSESSMENTS[semester], source="revue de la liste SIQO",
-        recorded_by=s.region, recorded_on=recorded_on,
+        recorded_by=s.region, declared_on=declared_on,
     ))
 
 

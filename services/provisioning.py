@@ -34,7 +34,9 @@ def wanted_organisations(directory: dict[str, Any], parties: list[dict[str, Any]
         code = codes.get(doc["groupement_id"], doc["groupement_id"])
         for org in {doc["coordonnateur_id"], *doc["member_ids"], *doc["titulaire_ids"], *doc["auditor_ids"]}:
             taking_part.setdefault(org, set()).add(code)
-    return [Wanted(o["siret"], o["name"], o["kind"], tuple(sorted(taking_part.get(o["id"], set()))))
+    # alias: the SIRET, or the VAT number of a buyer of another EU state (what its tokens name it by)
+    return [Wanted(o.get("siret") or o["vat_number"], o["name"], o["kind"],
+                   tuple(sorted(taking_part.get(o["id"], set()))))
             for o in directory.get("organisations", {}).values()]
 
 

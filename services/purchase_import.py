@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from progres.domain.errors import DomainError, InvalidInput, NotAMember
-from progres.domain.measures import Measure, check_recorder, measure_id
+from progres.domain.measures import Measure, check_recorder, fit_period, measure_id
 from progres.domain.plans import ProgressPlan
 from progres.domain.purchases import PurchaseImport, PurchaseLine, PurchaseRegister, monthly_totals, unpack_rows
 from progres.domain.values import DocumentRef, Period, Periodicity, parse_date
@@ -93,8 +93,11 @@ def import_purchases(
         member = app.organisation(member_id)
         if not any(m.organisation_id == member.id for m in groupement.memberships):
             raise NotAMember("member_id", org=member.id, on=on.isoformat())
+        if member.siret is None:  # a buyer of another EU state (L2113-8): no SIRET for the file's lines to name
+            raise InvalidInput("member_id", rule="a ma cantine purchase file names French SIRETs: a buyer of "
+                                                 "another EU state records its measures directly")
         by = app.organisation(imported_by).id
-        check_recorder(by, member.id, groupement, marche, on)
+        check_recorder(by, member.id, groupement, marche, app.today())
         fed = check_feeds(plan, feeds)
         register_id = PurchaseRegister.create_id(plan.id, member.id)
         register = app.repository.get(register_id) if app.exists(register_id) else PurchaseRegister(
@@ -142,18 +145,19 @@ def feed_measures(app: Progres, plan: ProgressPlan, groupement: Any, marche: Any
 def record_or_correct(app: Progres, plan: ProgressPlan, groupement: Any, marche: Any, key: str, member: UUID,
                       period: Period, value: Decimal, source: str, evidence: DocumentRef, by: UUID,
                       on: date) -> Measure | None:
-    existing_id = measure_id(plan.id, key, member, period)
     field = f"feeds.{key}"
     try:
+        period, _ = fit_period(plan.indicator(key), marche, period)  # a partial first or last period keeps one id
+        existing_id = measure_id(plan.id, key, member, period)
         if not app.exists(existing_id):
             return Measure.record(plan, groupement, marche, indicator_key=key, member_id=member, period=period,
-                                  value=value, assessment=None, source=source, recorded_by=by, recorded_on=on,
-                                  evidence=evidence)
+                                  value=value, assessment=None, source=source, recorded_by=by, today=app.today(),
+                                  declared_on=min(on, app.today()), evidence=evidence)
         measure = app.measure(existing_id)
         if measure.value == value:
             return None  # the new purchases did not move this share
         measure.correct(plan, groupement, marche, value=value, assessment=None, reason=source[:2000],
-                        corrected_by=by, corrected_on=on, evidence=evidence)
+                        corrected_by=by, corrected_on=on, today=app.today(), evidence=evidence)
         return measure
     except DomainError as error:
         error.field = f"{field}.{error.field}" if error.field else field

@@ -12,6 +12,7 @@ from progres.domain.egalim import Family
 from progres.domain.organisations import Organisation
 from progres.domain.values import siret_with_key
 from progres.services.commands import Progres
+from progres.services.demo import document
 
 HEADER = ["siret", "description", "fournisseur", "date", "prix_ht", "famille_produits", "categories_egalim",
           "origine", "est_circuit_court", "est_local", "definition_local", "definition_local_km"]
@@ -44,11 +45,11 @@ def setup_canteens(app: Progres, members: int = 2, code: str = "GC-CANTINES") ->
     region, _ = org(app, "2000537670001", "Région Hauts-de-France", "collectivite")
     titulaire, _ = org(app, "4190012340001", "Laiterie des Flandres", "supplier")
     groupement = str(app.constitute_groupement(code, f"Groupement {code}", "Restauration des lycées", True,
-                                               region, "2022-06-01").id)
+                                               region, "2022-06-01", document("convention.pdf")).id)
     lycees, sirets = [], []
     for index in range(members):
         lycee, siret = org(app, f"1959{index:05d}0001"[:13], f"Lycée {index}", "eple")
-        app.admit_member(groupement, lycee, "2022-09-01")
+        app.admit_member(groupement, lycee, "2022-09-01", document(f"adhesion-{index}.pdf"), "2022-07-01")
         lycees.append(lycee)
         sirets.append(siret)
     marche = str(app.notify_marche(groupement, code[-16:], "Denrées", "15500000-3", "fournitures", [titulaire],

@@ -8,6 +8,7 @@ from datetime import date
 from progres.domain.values import Period, siret_with_key
 from progres.services.applications import CommandResult
 from progres.services.commands import Progres
+from progres.services.demo import document
 
 AGGREGATIONS = ["mean", "sum", "weighted_mean"]
 
@@ -36,11 +37,11 @@ def setup_region(app: Progres, members: int, indicators: int, months: int,
     region = org("2000537670001", "Région Hauts-de-France", "collectivite")
     titulaire = org("4190012340001", "Laiterie des Flandres", "supplier")
     groupement = str(app.constitute_groupement(code, f"Groupement {code}", "Restauration des lycées", True,
-                                               region, "2021-06-01").id)
+                                               region, "2021-06-01", document("convention.pdf")).id)
     lycees = []
     for index in range(members):
         lycee = org(f"1960{index:05d}0001"[:13], f"Lycée {index}", "eple")
-        app.admit_member(groupement, lycee, "2021-09-01")
+        app.admit_member(groupement, lycee, "2021-09-01", document(f"adhesion-{index}.pdf"), "2021-07-01")
         lycees.append(lycee)
     marche = str(app.notify_marche(groupement, code[-16:], "Denrées", "15500000-3", "fournitures", [titulaire],
                                    "12000000", months, "2022-01-01", has_clause_reexamen=True).id)

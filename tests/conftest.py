@@ -19,6 +19,9 @@ from progres.services.commands import Progres
 from progres.services.settings import Settings
 
 REQUIRE_POSTGRES = os.environ.get("PROGRES_REQUIRE_POSTGRES") == "1"
+# Documents by hash that constituting a groupement and admitting a member require (CCP L2113-6).
+CONVENTION = {"sha256": "c" * 64, "name": "convention-constitutive.pdf", "media_type": "application/pdf"}
+ADHESION = {"sha256": "d" * 64, "name": "deliberation-adhesion.pdf", "media_type": "application/pdf"}
 
 
 def postgres_settings(schema: str) -> Settings:
@@ -100,7 +103,7 @@ class World:
         values: dict[str, Any] = {
             "plan_id": self.plan, "indicator_key": "egalim_share", "member_id": self.lycees[0],
             "period_start": "2022-01-01", "period_end": "2022-06-30", "value": "30", "source": "factures",
-            "recorded_by": self.lycees[0], "recorded_on": "2022-07-01",
+            "recorded_by": self.lycees[0], "declared_on": "2022-07-01",
         }
         values.update(overrides)
         return self.app.record_measure(**values)
@@ -112,10 +115,12 @@ def build_world(app: Progres) -> World:
     lycees = [org(f"19620012{i}0001", f"Lycée {i}", "eple") for i in range(3)]
     outsider = org("1962009990001", "Lycée extérieur", "eple")
     titulaire = org("4190012340001", "Laiterie", "supplier")
+    # Issue 14: a convention and adhesion decisions are required; the clause that ends a leaving member's part
+    # at withdrawal is the behaviour these tests were written against (a member that left records no more).
     groupement = app.constitute_groupement("GC-TEST", "Groupement test", "Achats BOF", True, region,
-                                           "2021-06-01").id
+                                           "2021-06-01", CONVENTION, withdrawal_clause="ends_at_withdrawal").id
     for lycee in lycees:
-        app.admit_member(groupement, lycee, "2021-09-01")
+        app.admit_member(groupement, lycee, "2021-09-01", ADHESION, "2021-07-01")
     marche = app.notify_marche(groupement, "2022-BOF-T", "BOF", "15500000-3", "fournitures", [titulaire],
                                "100000", 24, "2022-01-01", has_clause_reexamen=True).id
     plan = app.draw_up_plan(marche, "Plan").id

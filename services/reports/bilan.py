@@ -71,7 +71,7 @@ class Table:
 def build_report(ledger: Ledger, directory: Ledger, plan_id: str, chain_link: str | None,
                  generated_at: datetime | None = None) -> Report:
     plan = ledger["plans"][plan_id]
-    figures = PlanFigures.of(plan)
+    figures = PlanFigures.of(plan, ledger)
     series: dict[str, dict[str, Any]] = {}
     for key, indicator in plan["indicators"].items():
         if indicator["kind"] != "quantitative":

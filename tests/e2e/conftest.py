@@ -23,6 +23,7 @@ from progres.services.demo import REGION, TITULAIRE
 from progres.services.identity import LocalIssuer
 from progres.services.serving import served
 from progres.services.settings import Settings
+from tests.conftest import ADHESION, CONVENTION
 
 
 @dataclass
@@ -134,8 +135,9 @@ def small_plan(runner: GraphQLRunner, code: str = "GC-E2E") -> SmallPlan:
                        kind="supplier")
     lycee = runner("register_organisation", siret=siret_with_key("1962001230001"), name="Lycée", kind="eple")
     groupement = runner("constitute_groupement", code=code, name="G", purpose="Achats", permanent=True,
-                        coordonnateur_id=coordonnateur, signed_on="2021-06-01")
-    runner("admit_member", groupement_id=groupement, organisation_id=lycee, on="2021-09-01")
+                        coordonnateur_id=coordonnateur, signed_on="2021-06-01", convention=CONVENTION)
+    runner("admit_member", groupement_id=groupement, organisation_id=lycee, on="2021-09-01", decision=ADHESION,
+           decided_on="2021-07-01")
     marche = runner("notify_marche", groupement_id=groupement, code=f"M-{code}", object="BOF", cpv="15500000-3",
                     nature="fournitures", titulaire_ids=[titulaire], initial_amount="1000", duration_months=24,
                     notified_on="2022-01-01")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from progres.domain.values import siret_with_key
 from progres.services.commands import Progres
+from tests.conftest import ADHESION, CONVENTION
 
 
 @dataclass
@@ -40,8 +41,8 @@ def tenant(app: Progres, digit: int, with_accepted_proposal: bool = False) -> Te
     lycee = app.register_organisation(sirets[1], f"Lycée {digit}", "eple").id
     titulaire = app.register_organisation(sirets[2], f"Laiterie {digit}", "supplier").id
     groupement = app.constitute_groupement(f"GC-{digit}", f"Groupement {digit}", "Achats", True, coordonnateur,
-                                           "2021-06-01").id
-    app.admit_member(groupement, lycee, "2021-09-01")
+                                           "2021-06-01", CONVENTION).id
+    app.admit_member(groupement, lycee, "2021-09-01", ADHESION, "2021-07-01")
     marche = app.notify_marche(groupement, f"M-{digit}", "BOF", "15500000-3", "fournitures", [titulaire], "100000",
                                24, "2022-01-01", has_clause_reexamen=True).id
     plan = app.draw_up_plan(marche, f"Plan {digit}").id

@@ -7,17 +7,17 @@ import contextlib
 import json
 import threading
 import time
-from datetime import date, timedelta
 
 import httpx
 import pytest
 import websockets
 from psycopg import sql
 
-from progres.domain.values import siret_with_key
+from progres.domain.values import Period, siret_with_key
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.demo import run_seed_scenario
 from progres.services.read_models import ReadModels
+from tests.conftest import ADHESION, CONVENTION
 
 from .conftest import REGION_ID, GraphQLRunner
 
@@ -80,8 +80,9 @@ def test_a_subscription_receives_the_events_of_mutations_made_meanwhile(server):
                        kind="supplier")
     lycee = runner("register_organisation", siret=siret_with_key("1962001230001"), name="Lycée", kind="eple")
     groupement = runner("constitute_groupement", code="GC-WS", name="G", purpose="Achats", permanent=True,
-                        coordonnateur_id=coordonnateur, signed_on="2021-06-01")
-    runner("admit_member", groupement_id=groupement, organisation_id=lycee, on="2021-09-01")
+                        coordonnateur_id=coordonnateur, signed_on="2021-06-01", convention=CONVENTION)
+    runner("admit_member", groupement_id=groupement, organisation_id=lycee, on="2021-09-01", decision=ADHESION,
+           decided_on="2021-07-01")
     marche = runner("notify_marche", groupement_id=groupement, code="M-WS", object="BOF", cpv="15500000-3",
                     nature="fournitures", titulaire_ids=[titulaire], initial_amount="1000", duration_months=24,
                     notified_on="2022-01-01")
@@ -129,14 +130,23 @@ def test_readiness_reports_a_lagging_read_side_and_then_a_caught_up_one(server, 
     app = bootstrap(server.settings)
     try:
         world = world_factory(app)
+        # Issue 14: a measure's period is its indicator's calendar period, no longer any day: monthly indicators
+        # give enough measures (2 × 24 months × 3 lycées) to put the read side more than ready_max_lag behind.
+        monthly = ("monthly_a", "monthly_b")
+        for key in monthly:
+            app.define_indicator(world.plan, {"key": key, "objective_key": "criteres", "name": key,
+                                              "kind": "quantitative", "unit": "%", "baseline": 20, "target": 50,
+                                              "direction": "increase", "periodicity": "monthly", "scope": "member",
+                                              "aggregation": "mean"})
         head = app.max_notification_id()
         caught_up = ready_at(server, head)
         projection = caught_up["projection"]
         assert caught_up == {"http": 200, "status": "ready", "projection": projection, "position": head,
                              "head": head, "lag": 0}
-        days = [date(2022, 1, 1) + timedelta(days=n) for n in range(367)]
-        rows = [{"indicator_key": "egalim_share", "member_id": member, "period_start": day.isoformat(),
-                 "period_end": day.isoformat(), "value": 30} for day in days for member in world.lycees]
+        months = [Period.month(2022 + n // 12, n % 12 + 1) for n in range(24)]
+        rows = [{"indicator_key": key, "member_id": member, "period_start": month.start.isoformat(),
+                 "period_end": month.end.isoformat(), "value": 30}
+                for key in monthly for month in months for member in world.lycees]
         with projection_held(server.settings, projection):
             app.import_measures(world.plan, rows, world.region, "2024-01-02", "fichier d'achats")
             later = app.max_notification_id()

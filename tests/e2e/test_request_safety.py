@@ -25,6 +25,7 @@ from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.identity import ALGORITHM, LOCAL_AZP, LOCAL_ISSUER, LOCAL_KID, LocalIssuer
 from progres.services.serving import free_port
 from progres.services.settings import Settings
+from tests.conftest import CONVENTION
 
 from .conftest import GraphQLRunner, Server
 
@@ -68,7 +69,7 @@ def small_plan(server):
     titulaire = runner("register_organisation", siret=siret_with_key("4190012340001"), name="Laiterie",
                        kind="supplier")
     groupement = runner("constitute_groupement", code="GC-S", name="G", purpose="Achats", permanent=True,
-                        coordonnateur_id=coordonnateur, signed_on="2021-06-01")
+                        coordonnateur_id=coordonnateur, signed_on="2021-06-01", convention=CONVENTION)
     marche = runner("notify_marche", groupement_id=groupement, code="M-S", object="BOF", cpv="15500000-3",
                     nature="fournitures", titulaire_ids=[titulaire], initial_amount="1000", duration_months=24,
                     notified_on="2022-01-01")

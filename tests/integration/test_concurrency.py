@@ -13,6 +13,7 @@ from psycopg import sql
 from progres.domain.errors import ConcurrencyConflict, MeasureAlreadyRecorded
 from progres.domain.values import Period, siret_with_key
 from progres.services.bootstrap import bootstrap, postgres_connect
+from tests.conftest import ADHESION, CONVENTION
 
 THREADS = 8
 MEASURES_PER_THREAD = 200
@@ -25,9 +26,9 @@ def build(app):
     region = org("2000537670001", "Région", "collectivite")
     titulaire = org("4190012340001", "Laiterie", "supplier")
     lycees = [org(f"19620012{i:02d}001", f"Lycée {i}", "eple") for i in range(THREADS)]
-    groupement = app.constitute_groupement("GC-CONC", "G", "Achats", True, region, "2021-06-01").id
+    groupement = app.constitute_groupement("GC-CONC", "G", "Achats", True, region, "2021-06-01", CONVENTION).id
     for lycee in lycees:
-        app.admit_member(groupement, lycee, "2021-09-01")
+        app.admit_member(groupement, lycee, "2021-09-01", ADHESION, "2021-07-01")
     marche = app.notify_marche(groupement, "M-CONC", "BOF", "15500000-3", "fournitures", [titulaire], "100000",
                                48, "2022-01-01").id
     plan = app.draw_up_plan(marche, "Plan").id

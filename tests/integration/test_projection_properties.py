@@ -24,6 +24,7 @@ from progres.projections.runner import ProjectionRunner, rebuild
 from progres.projections.stores.sql import unpack
 from progres.projections.stores.sqlite import SqliteStore
 from progres.services.commands import Progres
+from tests.conftest import ADHESION
 
 SEMESTERS = [("2022-01-01", "2022-06-30"), ("2022-07-01", "2022-12-31"), ("2023-01-01", "2023-06-30"),
              ("2023-07-01", "2023-12-31")]
@@ -55,7 +56,7 @@ def perform(world, op: str, a: int, b: int, made: dict) -> None:  # noqa: PLR091
         app.change_action_status(world.plan, "sourcing", ["in_progress", "done", "cancelled"][b % 3], "2022-06-01")
     elif op == "membership":
         if a % 2:
-            app.admit_member(world.groupement, world.outsider, "2022-09-01")
+            app.admit_member(world.groupement, world.outsider, "2022-09-01", ADHESION, "2022-09-01")
         else:
             app.release_member(world.groupement, lycees[b % 3], "2023-01-01")
     elif op == "avenant":

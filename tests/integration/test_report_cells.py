@@ -18,6 +18,7 @@ from psycopg import sql
 from progres.domain.values import siret_with_key
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.reports.cells import csv_cell, neutral, xlsx_cell
+from tests.conftest import CONVENTION
 
 pytestmark = pytest.mark.postgres
 
@@ -34,7 +35,8 @@ def plan_with_injected_texts(pg_settings, tmp_path):
     laiterie = app.register_organisation(siret=siret_with_key("4190012340001"), name="=Laiterie", kind="supplier").id
     groupement = app.create_groupement if False else None
     groupement = app.constitute_groupement(code="GC-F", name="G", purpose="Achats", permanent=True,
-                                           coordonnateur_id=region, signed_on="2021-06-01").id
+                                           coordonnateur_id=region, signed_on="2021-06-01",
+                                           convention=CONVENTION).id
     marche = app.notify_marche(groupement_id=groupement, code="M-F", object="BOF", cpv="15500000-3",
                                nature="fournitures", titulaire_ids=[laiterie], initial_amount="1000",
                                duration_months=24, notified_on="2022-01-01").id

@@ -58,7 +58,7 @@ def operation(server, name: str, user: str) -> tuple[str, dict]:
         "record a measure for Béhal": (
             "mutation($p: ID!, $m: ID!) { recordMeasure(planId: $p, indicatorKey: \"egalim_share\", memberId: $m, "
             "periodStart: \"2023-07-01\", periodEnd: \"2023-12-31\", value: \"50\", source: \"factures\", "
-            "recordedBy: $m, recordedOn: \"2024-01-02\") { ok error { code } } }", {"p": s.plan, "m": s.lycees[0]}),
+            "recordedBy: $m, declaredOn: \"2024-01-02\") { ok error { code } } }", {"p": s.plan, "m": s.lycees[0]}),
         "submit a proposition as oneself": (
             "mutation($p: ID!, $a: ID!) { submitProposal(planId: $p, authorId: $a, axisKey: \"egalim\", "
             "kind: \"innovation\", title: \"Idée\", content: \"C\", expectedImpact: \"I\", "

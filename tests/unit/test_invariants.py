@@ -9,6 +9,7 @@ import pytest
 
 from progres.domain import errors as e
 from progres.domain.values import siret_with_key
+from tests.conftest import ADHESION
 
 
 def refused(world: Any, error: type[e.DomainError], command: Callable[[], Any]) -> e.DomainError:
@@ -96,7 +97,7 @@ def test_an_organisation_that_is_not_a_member_cannot_leave(world):
 def test_a_member_that_left_may_join_again_later(world):
     world.app.release_member(world.groupement, world.lycees[0], "2022-09-01")
     refused(world, e.AlreadyMember, lambda: world.app.admit_member(world.groupement, world.lycees[0], "2022-08-01"))
-    world.app.admit_member(world.groupement, world.lycees[0], "2023-01-01")
+    world.app.admit_member(world.groupement, world.lycees[0], "2023-01-01", ADHESION, "2022-12-01")
     assert world.app.groupement(world.groupement).is_active(world.app.organisation(world.lycees[0]).id,
                                                              __import__("datetime").date(2023, 2, 1))
 
@@ -231,7 +232,8 @@ def test_a_measure_for_an_inactive_member_is_refused(world):
 
 def test_a_measure_for_a_member_after_it_left_is_refused(world):
     world.app.release_member(world.groupement, world.lycees[1], "2022-07-01")
-    refused(world, e.InactiveMember, lambda: world.measure(
+    # issue 14: the refusal names the convention's clause that ends a leaving member's part (a kind of inactive)
+    refused(world, e.WithdrawnFromMarche, lambda: world.measure(
         member_id=world.lycees[1], recorded_by=world.region, period_start="2022-07-01", period_end="2022-12-31"))
 
 

@@ -33,6 +33,7 @@ from progres.domain.values import (
     require_text,
     siret_with_key,
 )
+from tests.conftest import ADHESION
 
 Command = Callable[[Any], Any]
 SHA = "a" * 64
@@ -150,7 +151,7 @@ def supplier(w: Any) -> str:
 
 
 def with_outsider_admitted_then_left(w: Any) -> None:
-    w.app.admit_member(w.groupement, w.outsider, "2022-01-01")
+    w.app.admit_member(w.groupement, w.outsider, "2022-01-01", ADHESION, "2022-01-01")
     w.app.release_member(w.groupement, w.outsider, "2022-03-01")
 
 
@@ -173,10 +174,12 @@ RULES = [
     # Groupements
     Rule("coordonnateur must be a buyer", lambda w: w.app.constitute_groupement(
         "GC-2", "G", "Achats", True, w.titulaire, "2021-01-01"), "coordonnateur_must_be_buyer", "coordonnateur",
-        "coordonnateur: the coordonnateur must be a collectivité or an EPLE, not a supplier"),
+        "coordonnateur: the coordonnateur must be an acheteur (collectivité, EPLE, State service, hospital, "
+        "établissement public), not a supplier"),
     Rule("member must be a buyer", lambda w: w.app.admit_member(w.groupement, w.titulaire, "2022-01-01"),
          "member_must_be_buyer", "organisation",
-         "organisation: a member must be a collectivité or an EPLE, not a supplier"),
+         "organisation: a member must be an acheteur (collectivité, EPLE, State service, hospital, établissement "
+         "public, or a buyer of another EU state under L2113-8), not a supplier"),
     Rule("no membership before the convention", lambda w: w.app.admit_member(w.groupement, w.outsider, "2021-05-31"),
          "date_before_convention", "on", "on: 2021-05-31 is before the convention was signed on 2021-06-01"),
     Rule("active member joins once", lambda w: w.app.admit_member(w.groupement, w.lycees[0], "2022-01-01"),
@@ -394,7 +397,7 @@ RULES = [
          "member nor the titulaire"),
     Rule("a member that left records no more", then(
         lambda w: w.app.release_member(w.groupement, w.lycees[0], "2022-07-01"),
-        lambda w: measure(w, recorded_on="2022-07-01")),
+        lambda w: measure(w, declared_on="2022-07-01")),
         "not_entitled", "recorded_by", lambda w: f"recorded_by: organisation {w.lycees[0]} is neither an active "
         "member nor the titulaire"),
     Rule("a member indicator names its member", lambda w: measure(w, member_id=None, recorded_by=w.region),
@@ -512,10 +515,11 @@ def test_each_rule_refuses_with_its_own_code_field_and_message(world, rule):
 # What the rules let through: the boundary next to each refusal above.
 ALLOWED: list[tuple[str, Command | Steps]] = [
     ("a member joins on the day of the convention", lambda w: w.app.admit_member(w.groupement, w.outsider,
+                                                                                 "2021-06-01", ADHESION,
                                                                                  "2021-06-01")),
     ("a member that left rejoins on the day it left", then(
         lambda w: w.app.release_member(w.groupement, w.lycees[0], "2022-09-01"),
-        lambda w: w.app.admit_member(w.groupement, w.lycees[0], "2022-09-01"))),
+        lambda w: w.app.admit_member(w.groupement, w.lycees[0], "2022-09-01", ADHESION, "2022-09-01"))),
     ("a member leaves the day after it joined", lambda w: w.app.release_member(w.groupement, w.lycees[0],
                                                                               "2021-09-02")),
     ("an audit body is assigned", lambda w: w.app.assign_auditor(w.groupement, audit_body(w))),
@@ -571,11 +575,13 @@ ALLOWED: list[tuple[str, Command | Steps]] = [
     ("a purchase volume of zero", lambda w: w.app.declare_purchase_volume(w.plan, w.lycees[0], "0")),
     ("the coordonnateur records a member's measure", lambda w: measure(w, recorded_by=w.region)),
     ("the titulaire records a member's measure", lambda w: measure(w, recorded_by=w.titulaire)),
-    ("a measure over the whole marché", lambda w: measure(w, period_start="2022-01-01", period_end="2023-12-31")),
+    ("a measure of the marché's last semester", lambda w: measure(w, period_start="2023-07-01",
+                                                                  period_end="2023-12-31")),
     ("a measure with an empty assessment", lambda w: measure(w, assessment="")),
     ("a member records the day before it leaves", then(
         lambda w: w.app.release_member(w.groupement, w.lycees[0], "2022-07-02"),
-        lambda w: measure(w, recorded_on="2022-07-01"))),
+        lambda w: setattr(w.app, "clock", lambda: date(2022, 7, 1)),
+        lambda w: measure(w, declared_on="2022-07-01"))),
     ("a qualitative measure", lambda w: measure(w, indicator_key="siqo", member_id=None, value=None,
                                                 assessment="bien", recorded_by=w.region)),
     ("a member proposes", lambda w: proposal(w, author=w.lycees[0])),
