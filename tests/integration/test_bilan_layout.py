@@ -26,6 +26,7 @@ from progres.services import french
 from progres.services.bootstrap import bootstrap
 from progres.services.demo import LATE_LYCEE, LYCEES, TITULAIRE, run_seed_scenario
 from progres.services.settings import Settings
+from tests.conftest import ADHESION, CONVENTION
 
 TOOLS = ("chromium", "pdftotext", "pdftoppm", "pdfinfo")
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]
@@ -299,7 +300,8 @@ def test_a_plan_of_qualitative_indicators_is_told_by_its_assessments_and_actions
     region = app.register_organisation(siret=siret_with_key("2000537670001"), name="Région", kind="collectivite").id
     laiterie = app.register_organisation(siret=siret_with_key("4190012340001"), name="Laiterie", kind="supplier").id
     groupement = app.constitute_groupement(code="GC-Q", name="Groupement des gants", purpose="Achats",
-                                           permanent=True, coordonnateur_id=region, signed_on="2021-06-01").id
+                                           permanent=True, coordonnateur_id=region, signed_on="2021-06-01",
+                                           convention=CONVENTION).id
     marche = app.notify_marche(groupement_id=groupement, code="M-Q", object="Gants de cuisine", cpv="18141000-9",
                                nature="fournitures", titulaire_ids=[laiterie], initial_amount="12000",
                                duration_months=24, notified_on="2022-01-01").id
@@ -311,7 +313,7 @@ def test_a_plan_of_qualitative_indicators_is_told_by_its_assessments_and_actions
                                              "scope": "groupement"})
     app.record_measure(plan_id=plan, indicator_key="gants", member_id=None, period_start="2022-01-01",
                        period_end="2022-06-30", assessment="Gants trop fins : déchirures signalées en plonge.",
-                       source="revue", recorded_by=region, recorded_on="2022-07-01")
+                       source="revue", recorded_by=region, declared_on="2022-07-01")
     app.plan_action(plan_id=plan, key="essai", axis_key="usage", title="Essai d'un gant nitrile épais",
                     owner="titulaire", due_on="2022-09-30", owner_organisation_id=laiterie)
     app.close()
@@ -356,9 +358,10 @@ def test_a_titulaire_s_copy_keeps_the_members_when_the_convention_shares_them(tm
     laiterie = app.register_organisation(siret=siret_with_key(TITULAIRE[0]), name=TITULAIRE[1], kind="supplier").id
     groupement = app.constitute_groupement(code="GC-S", name="Groupement qui partage", purpose="Achats",
                                            permanent=True, coordonnateur_id=region, signed_on="2021-06-01",
-                                           shares_member_details=True).id
+                                           convention=CONVENTION, shares_member_details=True).id
     for lycee in lycees:
-        app.admit_member(groupement_id=groupement, organisation_id=lycee, on="2021-09-01")
+        app.admit_member(groupement_id=groupement, organisation_id=lycee, on="2021-09-01", decision=ADHESION,
+                         decided_on="2021-08-01")
     marche = app.notify_marche(groupement_id=groupement, code="M-S", object="BOF", cpv="15500000-3",
                                nature="fournitures", titulaire_ids=[laiterie], initial_amount="1000",
                                duration_months=24, notified_on="2022-01-01").id
@@ -373,7 +376,7 @@ def test_a_titulaire_s_copy_keeps_the_members_when_the_convention_shares_them(tm
         for start, end, value in (("2022-01-01", "2022-06-30", 30 + n), ("2022-07-01", "2022-12-31", 40 + n)):
             app.record_measure(plan_id=plan, indicator_key="egalim_share", member_id=lycee, period_start=start,
                                period_end=end, value=value, source="factures", recorded_by=lycee,
-                               recorded_on="2023-01-05")
+                               declared_on="2023-01-05")
     app.close()
     html = write_report(data, plan, "html", tmp_path / "t.html", *AS_TITULAIRE).read_text(encoding="utf-8")
     assert "Exemplaire restreint" not in html

@@ -18,6 +18,7 @@ from progres.domain import errors as e
 from progres.domain.thresholds import EU_THRESHOLDS, BuyerKind, ThresholdRow
 from progres.domain.values import MarcheNature
 from progres.services.policy import MANAGE, Actor, Parties, Policy
+from tests.conftest import CONVENTION
 
 SHA = "b" * 64
 MINUTES = {"sha256": SHA, "name": "pv-cao.pdf", "media_type": "application/pdf"}
@@ -314,7 +315,7 @@ def table(world_factory) -> Table:
     if not _TABLES:
         world = world_factory(Progres(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}))
         absolute = world.app.constitute_groupement("GC-ABS", "Groupement lecture absolue", "Achats", True,
-                                                   world.region, "2021-06-01").id
+                                                   world.region, "2021-06-01", CONVENTION).id
         world.app.choose_small_modifications_reading(absolute, "absolute", "2021-06-01", "avis juridique")
         _TABLES.append(Table(world, {"net": world.groupement, "absolute": absolute}))
     return _TABLES[0]
