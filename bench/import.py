@@ -133,7 +133,7 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
                 by_family(figures)
             diagnostic(period_totals(register.totals, date(2023, 1, 1), date(2023, 12, 31)), 2023)
             computes.append(time.perf_counter() - started)
-            sample = [line.row() for line in parsed.lines[:1000]]
+            sample = parsed.rows[:1000]
             per_lines.append(per_line(app, args.lines, sample))
             bares.append(baseline(settings, args.lines, sample))
     finally:
