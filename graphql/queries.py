@@ -8,8 +8,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from progres.domain.errors import InvalidInput
 from progres.domain.egalim import Territory
+from progres.domain.errors import InvalidInput
 from progres.graphql.context import actor_of, context_of, off_loop
 from progres.graphql.egalim import EgalimShares, EgalimTerritory
 from progres.graphql.permissions import IsAuthenticated
