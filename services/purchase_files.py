@@ -355,7 +355,8 @@ def fast_rows(file_format: str, rows: list[list[str]], *, siret: str, today: dat
     if not body or any(len(row) != width for row in body):
         return None
     typed = {}
-    for field, column in zip(compiled(file_format), zip(*body, strict=True), strict=True):
+    columns = list(zip(*body, strict=True))
+    for field, column in zip(compiled(file_format), columns, strict=True):
         values = field.read_column(column)
         if values is None:
             return None
@@ -391,11 +392,17 @@ def fast_rows(file_format: str, rows: list[list[str]], *, siret: str, today: dat
         return None
     iso = {day: day.isoformat() for day in days}
     cents = {price: int(price.quantize(CENT, rounding=ROUND_HALF_DOWN) * 100) for price in set(typed["prix_ht"])}
+    families = {cell: str(cell).strip() for cell in set(typed["famille_produits"])}
     return [list(row) for row in zip(
         range(2, count + 2), map(iso.__getitem__, typed["date"]), map(cents.__getitem__, typed["prix_ht"]),
-        (str(cell).strip() for cell in typed["famille_produits"]), labels, origins, circuit_courts, locals_,
-        definitions, kms, (str(cell).strip()[:500] for cell in typed["description"]),
-        (str(cell or "").strip()[:255] for cell in typed["fournisseur"]), strict=True)]
+        map(families.__getitem__, typed["famille_produits"]), labels, origins, circuit_courts, locals_,
+        definitions, kms, texts(columns[1], 500), texts(columns[2], 255), strict=True)]
+
+
+def texts(cells: tuple[str, ...], limit: int) -> list[str]:
+    """Free text cells stripped and cut at `limit` characters (`map` with C functions: no Python call per cell)."""
+    stripped = list(map(str.strip, cells))
+    return stripped if max(map(len, stripped), default=0) <= limit else [text[:limit] for text in stripped]
 
 
 def reference_problems(file_format: str, rows: list[list[str]]) -> set[tuple[int, str]]:
