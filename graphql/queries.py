@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from progres.domain.egalim import Territory
 from progres.domain.errors import InvalidInput
 from progres.graphql.context import actor_of, context_of, off_loop
+from progres.graphql.egalim import EgalimShares, EgalimTerritory
 from progres.graphql.permissions import IsAuthenticated
 from progres.graphql.types import (
     Connection,
@@ -28,6 +30,7 @@ from progres.graphql.types import (
 from progres.projections.ledger import DIRECTORY
 from progres.projections.replay import replay_plan
 from progres.services.access import Unknown
+from progres.services.egalim_reads import member_figures
 
 AUTH = [IsAuthenticated]
 
@@ -116,6 +119,28 @@ class Query:
         if doc is None:
             raise Unknown("member_id", kind="member view", id=member_id)
         return MemberView.from_doc(doc)
+
+    @strawberry.field(description="Les parts EGalim d'un membre sur une période, depuis ses achats importés (ma "
+                                  "cantine), par famille de produits, avec les seuils du territoire. Visibles de qui "
+                                  "voit la vue de ce membre (`memberView`) : le coordonnateur, les auditeurs du "
+                                  "groupement, le membre lui-même (et les autres membres et titulaires quand la "
+                                  "convention partage le détail des membres).", permission_classes=AUTH)
+    async def egalim_shares(
+        self, info: Info, plan_id: strawberry.ID, member_id: strawberry.ID, period_start: date, period_end: date,
+        territory: EgalimTerritory = Territory.HEXAGONE,  # type: ignore[valid-type]
+        min_position: int | None = None,
+    ) -> EgalimShares:
+        services, actor = context_of(info).services, actor_of(info)
+        check_positions(min_position=min_position)
+
+        def read() -> EgalimShares:
+            if min_position:  # who may read is decided on the parties as of the position the client saw
+                services.models.fresh(min_position)
+            services.access.check_member_view(actor, str(plan_id), str(member_id))
+            return EgalimShares.of(member_figures(services.app, str(plan_id), str(member_id), period_start,
+                                                  period_end, Territory(territory)))
+
+        return await off_loop(read)
 
     @strawberry.field(description="The bilan du plan, now or as of a time (ISO 8601) or a log position.",
                       permission_classes=AUTH)

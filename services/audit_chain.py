@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier, Literal
 
+from progres.services import bulk_copy
 from progres.services.audit_keys import KeyMissing, Keyring
 
 CHAIN_TABLE = "progres_chain"
@@ -114,6 +116,19 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
             "INSERT INTO {} (notification_id, previous_id, key_id, leaf, link) SELECT * FROM "
             "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[])").format(chain)
         self._pending = threading.local()
+        self._copy = bulk_copy.Statements(self, CHAIN_TABLE)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        # A large save is copied (services/bulk_copy.py: same lock, ids, chain and conflict rule), not pipelined.
+        # (`tracking` is always passed, None outside process applications; anything else goes the library's way.)
+        if any(value is not None for value in kwargs.values()) or not bulk_copy.is_large(stored_events):
+            return super().insert_events(stored_events, **kwargs)  # type: ignore[no-any-return]
+        return self._copy_events(stored_events)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert_events
+    def _copy_events(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        return bulk_copy.copy_events(self, self._copy, stored_events,
+                                     lambda last, ids, events: chain_rows(self.keyring, last, ids, events))
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         self._lock_table(curs)

@@ -26,7 +26,7 @@ from rich.text import Text
 
 from progres.domain.errors import DomainError
 from progres.services.access import Access
-from progres.services.policy import Actor, Denied, Parties, Policy, Role
+from progres.services.policy import READ_MEMBER, Actor, Denied, Parties, Policy, Role
 from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 
@@ -64,6 +64,13 @@ MESSAGES = {
     "store_unreachable": "le dépôt PostgreSQL ne répond pas ({store}) : {reason}",
     "plan_not_found": "aucun plan de progrès d'identifiant « {id} » ne vous est visible",
     "forbidden": "{actor} n'a pas accès à cette lecture ({action})",
+    "member_forbidden": "{actor} ne voit pas le détail de ce membre (seuls le coordonnateur, les auditeurs du "
+                        "groupement et le membre lui-même le voient, sauf si la convention le partage)",
+    "no_purchases": "aucun achat importé pour ce membre dans ce plan",
+    "bad_day": "« {value} » n'est pas une date au format aaaa-mm-jj",
+    "bad_year": "{value} n'est pas une année de 2000 à 2100",
+    "bad_territory": "« {value} » n'est pas un territoire ; territoires : hexagone, groupe_1 (Guadeloupe, Guyane, "
+                     "Martinique, La Réunion, Saint-Martin), groupe_2 (Mayotte), groupe_3 (Saint-Pierre-et-Miquelon)",
     "history_not_found": "aucun historique visible pour l'identifiant « {id} »",
     "both_moments": "choisissez --as-of ou --position, pas les deux",
     "bad_position": "« {value} » n'est pas une position du journal (un entier, 1 ou plus)",
@@ -247,6 +254,14 @@ class Reader:
         if self.actor is None or parties is None:
             return None
         return self.access.visible_members(self.actor, parties)
+
+    def member(self, parties: Parties | None, member_id: str, option: str = "--member") -> None:
+        """Refuses unless the audience may see this member's details (the rule of the member's view)."""
+        if self.actor is None:
+            return
+        if not self.access.policy.allowed(self.actor, READ_MEMBER, parties, member_id):
+            raise Refused("forbidden", option, say("member_forbidden", actor=f"{self.actor.role.value} "
+                                                                             f"{self.actor.organisation_id}"))
 
     def groupements(self) -> set[str] | None:
         """The groupements the audience may read (None: all)."""

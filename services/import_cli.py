@@ -13,13 +13,28 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from progres.domain.egalim import Territory
+from progres.domain.errors import InvalidInput
 from progres.domain.organisations import Organisation
-from progres.domain.purchases import PurchaseFileRefused, PurchaseRegister
+from progres.domain.purchases import PurchaseFileRefused
 from progres.domain.values import Siret
-from progres.projections.egalim import FIGURES, by_family, diagnostic, period_totals, shares
+from progres.projections.egalim import FIGURES
 from progres.services.bootstrap import bootstrap
-from progres.services.cli_support import Refused, err_console, require_store
+from progres.services.cli_support import (
+    AsOption,
+    Reader,
+    Refused,
+    RoleOption,
+    audience,
+    err_console,
+    require_store,
+    say,
+    short,
+)
 from progres.services.commands import Progres
+from progres.services.egalim_reads import MemberFigures, NoPurchases, member_figures
+from progres.services.policy import Actor
+from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 
 import_app = typer.Typer(help="Importe des fichiers (achats au format ma cantine).", no_args_is_help=True)
@@ -87,17 +102,37 @@ def import_achats(
                   + (" (rejoué)" if result.replayed else ""))
 
 
-def register_of(progres: Progres, plan_id: str, member: str) -> PurchaseRegister:
-    register_id = PurchaseRegister.create_id(UUID(plan_id), UUID(organisation_id(member)))
-    if not progres.exists(register_id):
-        raise Refused("not_found", "--member", "aucun achat importé pour ce membre dans ce plan")
-    register = progres.repository.get(register_id)
-    assert isinstance(register, PurchaseRegister)
-    return register
-
-
 def plain(value: Any) -> Any:
     return None if value is None else str(value)
+
+
+def day_of(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Refused("invalid_input", option, say("bad_day", value=short(value, 20))) from None
+
+
+def figures_for(data_dir: Path | None, plan_id: str, member: str, start: date, end: date, actor: Actor | None,
+                territory: Territory = Territory.HEXAGONE) -> MemberFigures:
+    """A member's figures for a reader the policy lets see that member, as GraphQL's `egalimShares` decides
+    (the member's view rule); the plan is "not found" to whoever may not read it."""
+    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    progres = open_app(data_dir)
+    reader = Reader(ReadModels.open(progres, settings), actor)
+    parties = reader.plan(plan_id)
+    member_id = organisation_id(member)
+    reader.member(parties, member_id)
+    try:
+        return member_figures(progres, plan_id, member_id, start, end, territory)
+    except NoPurchases:
+        raise Refused("not_found", "--member", say("no_purchases")) from None
+    except InvalidInput as error:
+        raise Refused(error.code, "--to", error.details.get("rule", error.message)) from None
+
+
+TerritoryOption = Annotated[str, typer.Option(
+    "--territory", help="territoire des seuils : " + ", ".join(t.value for t in Territory))]
 
 
 @egalim_app.command("parts")
@@ -106,17 +141,28 @@ def egalim_parts(
     member: MemberOption,
     start: Annotated[str, typer.Option("--from", help="premier jour, aaaa-mm-jj")],
     end: Annotated[str, typer.Option("--to", help="dernier jour, aaaa-mm-jj")],
+    territory: TerritoryOption = Territory.HEXAGONE.value,
     as_json: Annotated[bool, typer.Option("--json", help="en JSON")] = False,
+    as_siret: AsOption = None,
+    role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Les parts EGalim d'un membre sur une période (en %), et par famille de produits."""
-    register = register_of(open_app(data_dir), plan_id, member)
-    figures = period_totals(register.totals, date.fromisoformat(start), date.fromisoformat(end))
-    computed, families = shares(figures), by_family(figures)
+    """Les parts EGalim d'un membre sur une période (en %), par famille de produits, avec les seuils."""
+    actor = audience(as_siret, role)
+    try:
+        where = Territory(territory)
+    except ValueError:
+        raise Refused("invalid_input", "--territory", say("bad_territory", value=short(territory, 20))) from None
+    found = figures_for(data_dir, plan_id, member, day_of(start, "--from"), day_of(end, "--to"), actor, where)
+    computed, families, threshold = found.shares, found.families, found.threshold
+    seuils = None if threshold is None else {
+        "territoire": threshold.territory.value, "du": threshold.start.isoformat(),
+        "au": threshold.end.isoformat() if threshold.end else None, "egalim": threshold.egalim_percent,
+        "bio": threshold.bio_percent, "source": threshold.source, "viandes_poissons": found.meat_fish_percent}
     if as_json:
         print(json.dumps({"parts": {k: plain(v) for k, v in computed.items()},
-                          "familles": {f: {k: plain(v) for k, v in row.items()} for f, row in families.items()}},
-                         ensure_ascii=False, indent=2))
+                          "familles": {f: {k: plain(v) for k, v in row.items()} for f, row in families.items()},
+                          "seuils": seuils}, ensure_ascii=False, indent=2))
         return
     table = Table("Part", "Valeur")
     for name, value in computed.items():
@@ -128,6 +174,9 @@ def egalim_parts(
                    str(row["valeur_egalim_autres"]), str(row["valeur_externalites_performance"]),
                    str(row["part_egalim"]))
     console.print(by)
+    if seuils is not None:
+        console.print(f"Seuils ({seuils['territoire']}, depuis le {seuils['du']}) : EGalim {seuils['egalim']} %, "
+                      f"dont bio {seuils['bio']} % — {seuils['source']}", markup=False)
 
 
 @egalim_app.command("teledeclaration")
@@ -135,10 +184,14 @@ def egalim_teledeclaration(
     plan_id: PlanOption,
     member: MemberOption,
     year: Annotated[int, typer.Option("--year", help="année civile des achats")],
+    as_siret: AsOption = None,
+    role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
     """Les valeurs annuelles d'un membre sous les noms de champs du bilan ma cantine (JSON, € HT)."""
-    register = register_of(open_app(data_dir), plan_id, member)
-    figures = period_totals(register.totals, date(year, 1, 1), date(year, 12, 31))
-    print(json.dumps({"annee": year, **{k: str(v) for k, v in diagnostic(figures, year).items()}},
+    actor = audience(as_siret, role)
+    if not 2000 <= year <= 2100:
+        raise Refused("invalid_input", "--year", say("bad_year", value=year))
+    found = figures_for(data_dir, plan_id, member, date(year, 1, 1), date(year, 12, 31), actor)
+    print(json.dumps({"annee": year, **{k: str(v) for k, v in found.diagnostic(year).items()}},
                      ensure_ascii=False, indent=2))

@@ -13,10 +13,11 @@ import hashlib
 import io
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_DOWN, Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,29 @@ OLD_LOCAL = {"AUTOUR_SERVICE": (LocalDefinition.KM, 200), "AUTRE": (LocalDefinit
 
 @dataclass(frozen=True)
 class PurchaseFile:
+    """A checked file. Its purchases are kept as `rows`, the compact stored form of `PurchaseLine.row()` (what
+    the import stores and totals); `lines` makes the objects only when something asks for them."""
+
     sha256: str
     filename: str
     media_type: str
     file_format: str
     delimiter: str | None  # None for XLSX
-    lines: list[PurchaseLine]
+    siret: str
+    rows: list[list[Any]]
+
+    @cached_property
+    def lines(self) -> list[PurchaseLine]:
+        return [PurchaseLine.from_row(self.siret, row) for row in self.rows]
+
+    @cached_property
+    def months(self) -> dict[str, tuple[int, int, int]]:
+        """"aaaa-mm" -> (first line, last line, purchases) of that month: provenance of the fed measures."""
+        months = [row[1][:7] for row in self.rows]
+        numbers = [row[0] for row in self.rows]  # increasing: the last seen is the last, the first seen the first
+        last = dict(zip(months, numbers, strict=True))
+        first = dict(zip(reversed(months), reversed(numbers), strict=True))
+        return {month: (first[month], last[month], count) for month, count in sorted(Counter(months).items())}
 
 
 def short(value: Any) -> str:
@@ -108,9 +126,11 @@ def read(content: bytes, filename: str, *, siret: str, today: date,
     is_xlsx = content[:2] == b"PK" or filename.lower().endswith(".xlsx")
     rows, delimiter = (xlsx_rows(content), None) if is_xlsx else csv_rows(content)
     file_format = check_header(rows[0] if rows else [])
-    lines = check_rows(file_format, rows, siret=siret, today=today, window=window)
+    stored = fast_rows(file_format, rows, siret=siret, today=today, window=window)
+    if stored is None:  # something is wrong (or unusual): the line-by-line reading names every bad cell
+        stored = [line.row() for line in check_rows(file_format, rows, siret=siret, today=today, window=window)]
     return PurchaseFile(hashlib.sha256(content).hexdigest(), filename[-255:] or "achats",
-                        XLSX_MEDIA_TYPE if is_xlsx else "text/csv", file_format, delimiter, lines)
+                        XLSX_MEDIA_TYPE if is_xlsx else "text/csv", file_format, delimiter, siret, stored)
 
 
 def decode(content: bytes) -> str:
@@ -226,6 +246,21 @@ class FieldCheck:
             return value, "minimum"
         return value, None
 
+    def read_column(self, cells: tuple[str, ...]) -> list[Any] | None:
+        """The typed values of a whole column, each distinct cell read once; None if any cell is bad (the
+        line-by-line reading then names it)."""
+        if self.kind == "string" and self.pattern is None:  # description, fournisseur: no conversion
+            if "" not in cells:
+                return list(cells)
+            return None if self.required else [cell if cell != "" else None for cell in cells]
+        memo = {}
+        for cell in set(cells):
+            value, problem = self.read(cell)
+            if problem is not None:
+                return None
+            memo[cell] = value
+        return list(map(memo.__getitem__, cells))
+
 
 DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -311,6 +346,65 @@ def check_rows(file_format: str, rows: list[list[str]], *, siret: str, today: da
     return lines
 
 
+def fast_rows(file_format: str, rows: list[list[str]], *, siret: str, today: date,
+              window: tuple[date, date] | None) -> list[list[Any]] | None:
+    """The stored rows of a good file, checked column by column (each distinct cell once): the same checks as
+    `check_rows` and `to_line`, the same rows as `PurchaseLine.row()`. None at the first doubt: the caller
+    then reads line by line, which names every bad cell in order."""
+    width, body = len(rows[0]), rows[1:]
+    if not body or any(len(row) != width for row in body):
+        return None
+    typed = {}
+    columns = list(zip(*body, strict=True))
+    for field, column in zip(compiled(file_format), columns, strict=True):
+        values = field.read_column(column)
+        if values is None:
+            return None
+        typed[field.name] = values
+    days = set(typed["date"])
+    if any(day > today or (window is not None and not window[0] <= day <= window[1]) for day in days):
+        return None
+    if any(str(value).strip() != siret for value in set(typed["siret"])):
+        return None
+    count = len(body)
+    if file_format == CURRENT:
+        labels = [label_text(cell) for cell in typed["categories_egalim"]]
+        origins = [(cell or "").strip() for cell in typed["origine"]]
+        circuit_courts = [bool(cell) for cell in typed["est_circuit_court"]]
+        locals_ = [bool(cell) for cell in typed["est_local"]]
+        definitions = [(cell or "").strip() for cell in typed["definition_local"]]
+        kms = typed["definition_local_km"]
+    else:
+        old = [old_characteristics(cell) for cell in typed["caracteristiques"]]
+        if any(len(origins) > 1 for _, origins, _, _ in set(old)):
+            return None
+        labels = [",".join(sorted(label.value for label in found)) for found, _, _, _ in old]
+        origins = [found[0] if found else "" for _, found, _, _ in old]
+        circuit_courts = [cc for _, _, cc, _ in old]
+        locals_ = [local for _, _, _, local in old]
+        local_of = [OLD_LOCAL.get(name, (name, None)) if name else ("", None)
+                    for name in ((cell or "").strip() for cell in typed["definition_local"])]
+        definitions = [str(definition) for definition, _ in local_of]
+        kms = [km for _, km in local_of]
+    if any(definition and not local for definition, local in zip(definitions, locals_, strict=True)):
+        return None
+    if any(km is not None and definition != "KM" for km, definition in zip(kms, definitions, strict=True)):
+        return None
+    iso = {day: day.isoformat() for day in days}
+    cents = {price: int(price.quantize(CENT, rounding=ROUND_HALF_DOWN) * 100) for price in set(typed["prix_ht"])}
+    families = {cell: str(cell).strip() for cell in set(typed["famille_produits"])}
+    return [list(row) for row in zip(
+        range(2, count + 2), map(iso.__getitem__, typed["date"]), map(cents.__getitem__, typed["prix_ht"]),
+        map(families.__getitem__, typed["famille_produits"]), labels, origins, circuit_courts, locals_,
+        definitions, kms, texts(columns[1], 500), texts(columns[2], 255), strict=True)]
+
+
+def texts(cells: tuple[str, ...], limit: int) -> list[str]:
+    """Free text cells stripped and cut at `limit` characters (`map` with C functions: no Python call per cell)."""
+    stripped = list(map(str.strip, cells))
+    return stripped if max(map(len, stripped), default=0) <= limit else [text[:limit] for text in stripped]
+
+
 def reference_problems(file_format: str, rows: list[list[str]]) -> set[tuple[int, str]]:
     """The cells frictionless itself finds wrong against the same schema (tests and benchmark compare)."""
     found = set()
@@ -335,6 +429,12 @@ CENT = Decimal("0.01")
 @lru_cache(maxsize=4096)
 def label_set(text: str | None) -> frozenset[Label]:
     return frozenset(Label(x) for x in labels_of(text))
+
+
+@lru_cache(maxsize=4096)
+def label_text(text: str | None) -> str:
+    """Labels as a stored row holds them: sorted, comma-separated."""
+    return ",".join(sorted(label.value for label in label_set(text)))
 
 
 @lru_cache(maxsize=4096)

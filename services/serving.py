@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import socket
 import subprocess
 import sys
@@ -19,6 +21,21 @@ class ServerDidNotStart(RuntimeError):
 
 
 def free_port() -> int:
+    """A free local port; within PROGRES_TEST_PORTS (e.g. `18700-18799`) when set, for machines where several
+    test runs share the ports."""
+    allowed = os.environ.get("PROGRES_TEST_PORTS", "")
+    if allowed:
+        low, _, high = allowed.partition("-")
+        candidates = list(range(int(low), int(high or low) + 1))
+        random.shuffle(candidates)
+        for port in candidates:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise ServerDidNotStart(f"no free port in PROGRES_TEST_PORTS={allowed}")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

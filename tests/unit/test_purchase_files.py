@@ -9,9 +9,19 @@ import pytest
 from openpyxl import Workbook
 
 from progres.domain.egalim import Family, Group, Label, LocalDefinition, Origin, Purchase, group_of
-from progres.domain.purchases import PurchaseFileRefused, monthly_totals
-from progres.services.purchase_files import CURRENT, OLD, compiled, read, reference_problems
-from progres.services.purchase_workload import HEADER, OLD_HEADER, csv_bytes
+from progres.domain.purchases import PurchaseFileRefused, monthly_totals, monthly_totals_of_rows
+from progres.services.purchase_files import (
+    CURRENT,
+    OLD,
+    check_header,
+    check_rows,
+    compiled,
+    csv_rows,
+    fast_rows,
+    read,
+    reference_problems,
+)
+from progres.services.purchase_workload import HEADER, OLD_HEADER, csv_bytes, generated_rows
 
 SIRET = "21590001200014"
 TODAY = date(2024, 1, 15)
@@ -206,3 +216,36 @@ def test_a_purchase_with_bio_and_igp_counts_once_as_bio():
     assert totals["total"] == totals["bio"] == totals["detail:bio"] == 10000
     assert "siqo" not in totals
     assert "detail:aocaop_igp_stg" not in totals
+
+
+OLD_ROWS = [
+    [SIRET, "Yaourts nature", "Laiterie du Nord", "2023-01-10", "100.00", "PRODUITS_LAITIERS",
+     "BIO,IGP,FRANCE,CIRCUIT_COURT,LOCAL", "AUTOUR_SERVICE"],
+    [SIRET, "Poulet fermier", "", "2023-2-10", "50.505", "VIANDES_VOLAILLES", " LABEL_ROUGE , COMMERCE_EQUITABLE", ""],
+    [SIRET, "Cabillaud", "Marée", "2023-03-01", "12", " PRODUITS_DE_LA_MER ", "PECHE_DURABLE,HVE,EUROPE", ""],
+    [f" {SIRET} ", " Pain ", " Fournil ", "2023-03-02", "0.005", "BOULANGERIE", "LOCAL", "AUTRE"],
+    [SIRET, "Lait", "", "2023-03-03", "1e2", "PRODUITS_LAITIERS", "LOCAL,FERMIER", "PAT"],
+]
+
+
+@pytest.mark.parametrize(("header", "rows"),
+                         [(HEADER, ROWS), (HEADER, generated_rows(SIRET, 500)), (OLD_HEADER, OLD_ROWS)],
+                         ids=["current", "generated", "older"])
+def test_the_column_by_column_reading_makes_the_same_rows_and_totals_as_the_line_by_line_reading(header, rows):
+    parsed, _ = csv_rows(csv_bytes(header, rows, ";"))
+    file_format = check_header(parsed[0])
+    fast = fast_rows(file_format, parsed, siret=SIRET, today=TODAY, window=None)
+    slow = check_rows(file_format, parsed, siret=SIRET, today=TODAY, window=None)
+    assert fast == [line.row() for line in slow]
+    assert monthly_totals_of_rows(fast) == monthly_totals(slow)
+
+
+@pytest.mark.parametrize(("column", "value"), [(0, "21590001200022"), (3, "2024-02-01"), (3, "2023-13-01"), (4, "-1"),
+                                          (5, "LEGUMES"), (10, "PAT"), (11, "12"), (1, "")])
+def test_the_column_by_column_reading_leaves_every_doubtful_file_to_the_line_by_line_reading(column, value):
+    rows = [list(row) for row in ROWS]
+    rows[1][column] = value
+    parsed, _ = csv_rows(csv_bytes(HEADER, rows, ";"))
+    assert fast_rows(CURRENT, parsed, siret=SIRET, today=TODAY, window=None) is None
+    with pytest.raises(PurchaseFileRefused):
+        check_rows(CURRENT, parsed, siret=SIRET, today=TODAY, window=None)
