@@ -64,11 +64,12 @@ class ReadModels:
     read_wait_seconds: float = 5.0
     follower_up: bool = False  # the follower is connected and projecting (what /ready reports)
     follower_failures: int = 0  # consecutive failures of the follower, reset by a successful pass
+    external: bool = False  # workers of their own follow the log (PROGRES_FOLLOWER=external): this process only reads
 
     @classmethod
     def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
         return cls(app, open_store(settings), settings.projection_batch_size, settings.projection_max_batch_size,
-                   read_wait_seconds=settings.read_wait_seconds)
+                   read_wait_seconds=settings.read_wait_seconds, external=settings.follower == "external")
 
     @property
     def runner(self) -> ProjectionRunner:
@@ -101,9 +102,23 @@ class ReadModels:
             raise PositionAhead(field, position=min_position, head=head)
         target = min_position if min_position is not None else head
         try:
-            self.runner.ensure(target, self.read_wait_seconds)
+            if self.external:
+                self._await(target)
+            else:
+                self.runner.ensure(target, self.read_wait_seconds)
         except TimeoutError:
             raise ReadModelsLagging(field, position=target, seconds=self.read_wait_seconds) from None
+
+    def _await(self, position: int) -> None:
+        """Waits, without projecting, until the workers' stored tracking reaches `position` (polled: the
+        workers live in other processes; a few milliseconds at first, at most 50 ms apart)."""
+        deadline = time.monotonic() + self.read_wait_seconds
+        pause = 0.002
+        while self.runner.position < position:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(position)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _view(self, table: str, plan_id: str, member_id: str, min_position: int | None) -> dict[str, Any] | None:
         if min_position is not None or not self.followed:

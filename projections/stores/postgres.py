@@ -11,7 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, SqlStore
+from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, Fence, LeadershipLost, SqlStore
 
 DDL_LOCK = 7_260_002
 
@@ -53,6 +53,14 @@ class PostgresStore(SqlStore):
             self.pool.putconn(connection)  # closed: the pool replaces it
             self.pool.check()
         return self.pool.getconn()
+
+    def check_fence(self, cur: Cursor, fence: Fence) -> None:
+        # A bigint advisory lock shows in pg_locks as classid (high 32 bits), objid (low 32 bits), objsubid 1.
+        cur.execute("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
+                    "AND objsubid = 1 AND pid = %s AND granted",
+                    [(fence.key >> 32) & 0xFFFFFFFF, fence.key & 0xFFFFFFFF, fence.pid])
+        if cur.fetchone() is None:
+            raise LeadershipLost(f"session {fence.pid} no longer holds lock {fence.key}")
 
     def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
