@@ -172,9 +172,9 @@ projections = typer.Typer(help="Modèles de lecture : état, reconstruction, mis
 app.add_typer(projections, name="projections")
 
 
-def open_read_models(data_dir: Path | None) -> tuple[Settings, Progres, ReadModels]:
+def open_read_models(data_dir: Path | None, worker: bool = False) -> tuple[Settings, Progres, ReadModels]:
     settings, progres = open_app(data_dir)
-    return settings, progres, ReadModels.open(progres, settings)
+    return settings, progres, ReadModels.open(progres, settings, worker)
 
 
 @projections.command("status")
@@ -225,7 +225,7 @@ def projections_run(
 
     Avec --follow sur PostgreSQL, autant de processus que voulu : un seul mène chaque projection (verrou
     consultatif), les autres attendent et prennent la relève s'il meurt. SIGTERM l'arrête proprement."""
-    settings, _, models = open_read_models(data_dir)
+    settings, _, models = open_read_models(data_dir, worker=follow)
     if follow and settings.store == "postgres":
         follow_as_worker(settings, models)
         return

@@ -39,13 +39,18 @@ class ReadModelsLagging(DomainError):
     template = "the read models did not reach position {position} within {seconds} s: try again shortly"
 
 
-def open_store(settings: Settings) -> SqlStore:
+def open_store(settings: Settings, worker: bool = False) -> SqlStore:
+    """The read models' store. A projection worker's sessions may neither stay idle inside a transaction nor run
+    a statement longer than its lease allows: a leader paused mid-batch would otherwise keep row locks that
+    stop the worker taking over (PostgreSQL ends such a session, its transaction rolled back)."""
     if settings.store == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqliteStore(settings.data_dir / "views.sqlite3")
     conninfo = (f"host={settings.postgres_host} port={settings.postgres_port} user={settings.postgres_user} "
                 f"password={settings.postgres_password.get_secret_value()} dbname={settings.postgres_dbname}")
-    return PostgresStore(conninfo, settings.views_schema)
+    lease = int(settings.worker_lease_seconds * 1000)
+    options = {"idle_in_transaction_session_timeout": str(lease), "statement_timeout": str(3 * lease)}
+    return PostgresStore(conninfo, settings.views_schema, options=options if worker else None)
 
 
 @dataclass
@@ -67,8 +72,9 @@ class ReadModels:
     external: bool = False  # workers of their own follow the log (PROGRES_FOLLOWER=external): this process only reads
 
     @classmethod
-    def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
-        return cls(app, open_store(settings), settings.projection_batch_size, settings.projection_max_batch_size,
+    def open(cls, app: ProgresApplication, settings: Settings, worker: bool = False) -> ReadModels:
+        """`worker`: for a `projections run --follow` process (see open_store)."""
+        return cls(app, open_store(settings, worker), settings.projection_batch_size, settings.projection_max_batch_size,
                    read_wait_seconds=settings.read_wait_seconds, external=settings.follower == "external")
 
     @property

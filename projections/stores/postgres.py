@@ -17,11 +17,13 @@ DDL_LOCK = 7_260_002
 
 
 class PostgresStore(SqlStore):
-    def __init__(self, conninfo: str, schema: str, pool_size: int = 4) -> None:
+    def __init__(self, conninfo: str, schema: str, pool_size: int = 4, options: dict[str, str] | None = None) -> None:
+        """`options`: server settings of every pooled session (e.g. the timeouts of a projection worker)."""
         self.schema = schema
         self.dialect = Dialect(placeholder="%s", prefix=f'"{schema}".', json_type="TEXT", blob_type="BYTEA",
                                bigint="BIGINT")
-        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True)
+        kwargs = {"options": " ".join(f"-c {name}={value}" for name, value in options.items())} if options else {}
+        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True, kwargs=kwargs)
         # Processes starting together would run the same DDL at once, which PostgreSQL refuses.
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", [DDL_LOCK])
