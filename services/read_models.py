@@ -69,13 +69,14 @@ class ReadModels:
     read_wait_seconds: float = 5.0
     follower_up: bool = False  # the follower is connected and projecting (what /ready reports)
     follower_failures: int = 0  # consecutive failures of the follower, reset by a successful pass
-    external: bool = False  # workers of their own follow the log (PROGRES_FOLLOWER=external): this process only reads
+    external: bool = False  # workers follow the log (PROGRES_FOLLOWER=external): this process only reads
 
     @classmethod
     def open(cls, app: ProgresApplication, settings: Settings, worker: bool = False) -> ReadModels:
         """`worker`: for a `projections run --follow` process (see open_store)."""
-        return cls(app, open_store(settings, worker), settings.projection_batch_size, settings.projection_max_batch_size,
-                   read_wait_seconds=settings.read_wait_seconds, external=settings.follower == "external")
+        return cls(app, open_store(settings, worker), settings.projection_batch_size,
+                   settings.projection_max_batch_size, read_wait_seconds=settings.read_wait_seconds,
+                   external=settings.follower == "external")
 
     @property
     def runner(self) -> ProjectionRunner:

@@ -90,7 +90,8 @@ def test_the_leader_killed_ten_times_under_writes_is_taken_over_and_the_views_eq
         head = wait_until_caught_up(store, app)
         assert max(load.acknowledged) <= head
         survivor = leader_pid(drill_settings, FIRST_GENERATION)
-        assert survivor is not None and survivor not in {t.killed for t in takeovers}
+        assert survivor is not None
+        assert survivor not in {t.killed for t in takeovers}
         drill.wait_registered()  # replacements started by the drill have had time to set their SIGTERM handler
         codes = workers.terminate_all()
     # Graceful shutdown: every survivor exits 0 on SIGTERM and says so; the killed ones died of SIGKILL.

@@ -54,7 +54,8 @@ def test_one_lease_per_projection_and_the_lock_is_released_when_its_session_ends
         assert first.try_acquire()
         assert not second.try_acquire()
         assert other.try_acquire()  # another projection has a leader of its own
-        assert first.held() and not second.held()
+        assert first.held()
+        assert not second.held()
         assert workers_of(settings, "views_v1")["leader"] == "a:1"
         assert workers_of(settings, "views_v1")["standby"] == ["b:2"]
         with postgres_connect(settings, autocommit=True) as admin:  # the leader's session dies
