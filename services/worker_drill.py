@@ -134,6 +134,8 @@ class Takeover:
     killed: int
     position_at_kill: int
     seconds: float  # from the SIGKILL to the first tracking advance by another worker
+    released: float = 0.0  # from the SIGKILL to the victim's lock released (its session ended)
+    elected: float = 0.0  # from the SIGKILL to another worker holding the lock
 
 
 @dataclass
@@ -154,13 +156,14 @@ class Drill:
             time.sleep(0.02)
         raise TimeoutError("no projection worker became leader")
 
-    def wait_registered(self, timeout: float = 60.0) -> None:
-        """Until every live worker holds its place in the roll call (started, connected, signals handled)."""
+    def wait_registered(self, standbys: int | None = None, timeout: float = 60.0) -> None:
+        """Until every live worker holds its place in the roll call (started, connected, signals handled), or
+        at least `standbys` of them stand by."""
         deadline = time.monotonic() + timeout
         while True:
             seen = workers_of(self.settings, self.projection)
             pids = {int(name.rpartition(":")[2]) for name in [seen["leader"] or "", *seen["standby"]] if name}
-            if set(self.workers.alive()) <= pids:
+            if set(self.workers.alive()) <= pids if standbys is None else len(seen["standby"]) >= standbys:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"workers {set(self.workers.alive()) - pids} never registered")
@@ -174,27 +177,45 @@ class Drill:
         # The victim's session may still be committing what it sent before dying: wait until it is gone (its
         # lock is released), then note the position that the next leader must advance.
         deadline = killed_at + timeout
-        while leader_pid(self.settings, self.projection) == victim and time.monotonic() < deadline:
+        while (leader := leader_pid(self.settings, self.projection)) == victim and time.monotonic() < deadline:
             time.sleep(0.005)
+        released = time.monotonic() - killed_at
         position = self.store.position(self.projection)
         self.positions.append(position)
+        elected = released if leader is not None else 0.0
         while self.store.position(self.projection) <= position:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no worker advanced the tracking past {position} after killing {victim}")
+            if not elected and leader_pid(self.settings, self.projection) is not None:
+                elected = time.monotonic() - killed_at
             time.sleep(0.005)
-        takeover = Takeover(victim, position, time.monotonic() - killed_at)
+        takeover = Takeover(victim, position, time.monotonic() - killed_at, released, elected)
         self.takeovers.append(takeover)
         return takeover
 
-    def run(self, kills: int, between: tuple[float, float] = (0.2, 1.5), keep: int = 2) -> list[Takeover]:
-        """`kills` times: wait a random moment, SIGKILL the leader, measure the takeover, start a replacement
-        so that `keep` workers at least stay alive."""
+    def run(self, kills: int, between: tuple[float, float] = (0.2, 1.5)) -> list[Takeover]:
+        """`kills` times: wait a random moment, SIGKILL the leader, measure the takeover, start a replacement.
+        A kill waits until a standby at least is ready (a kill while the only standby is still starting would
+        measure a process start, not a takeover)."""
+        keep = len(self.workers.alive())
         for _ in range(kills):
             time.sleep(random.uniform(*between))
+            self.wait_registered(standbys=1)
             self.kill_leader()
             while len(self.workers.alive()) < keep:
                 self.workers.start()
         return self.takeovers
+
+    def advance_gaps(self, seconds: float) -> list[float]:
+        """The baseline: seconds between two tracking advances of a leader nobody kills, under the same load."""
+        changes, last, deadline = [], self.store.position(self.projection), time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            position = self.store.position(self.projection)
+            if position != last:
+                changes.append(time.monotonic())
+                last = position
+            time.sleep(0.005)
+        return [b - a for a, b in zip(changes, changes[1:], strict=False)]
 
     def figures(self) -> dict[str, float]:
         seconds = [t.seconds for t in self.takeovers]
