@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from psycopg import sql
 
@@ -20,6 +21,8 @@ from progres.services.read_models import open_store
 from progres.services.settings import Settings
 from progres.services.worker_drill import Drill, WriteLoad, leader_pid, worker_pool
 from progres.services.workers import workers_of
+
+from .conftest import REGION_SIRET
 
 pytestmark = pytest.mark.postgres
 COMPARED = ("member_views", "plan_dashboards", "plan_balances", "groupement_parties", "ledgers", "routes", "history")
@@ -145,3 +148,42 @@ def test_a_paused_leader_loses_its_lease_and_never_writes_after_the_takeover(dri
     assert_equal_to_a_clean_rebuild(app, drill_settings, store, FIRST_GENERATION)
     store.close()
     app.close()
+
+
+MEMBER_VIEW = "query($p: ID!, $m: ID!, $n: Int) { memberView(planId: $p, memberId: $m, minPosition: $n) { document } }"
+PLAN = "query($p: ID!, $n: Int) { plan(id: $p, minPosition: $n) { id } }"
+
+
+def ready(url: str) -> tuple[int, dict]:
+    answer = httpx.get(f"{url}/ready", timeout=10)
+    return answer.status_code, answer.json()
+
+
+@pytest.mark.server_env(PROGRES_FOLLOWER="external", PROGRES_READ_WAIT_SECONDS="1", PROGRES_READY_MAX_LAG="0")
+def test_a_server_with_external_workers_never_projects_and_is_ready_once_a_worker_caught_up(server, world_factory,
+                                                                                            tmp_path):
+    app = bootstrap(server.settings)
+    store = open_store(server.settings)
+    try:
+        world = world_factory(app)
+        head = app.max_notification_id()
+        assert ready(server.url) == (503, {"status": "not ready", "reason": "lagging", "projection": FIRST_GENERATION,
+                                           "position": 0, "head": head, "lag": head})
+        asked = server.post(PLAN, {"p": world.plan, "n": head}, actor=(REGION_SIRET, "coordonnateur"))
+        assert asked["errors"][0]["extensions"]["code"] == "read_models_lagging", asked
+        assert store.position(FIRST_GENERATION) == 0  # the server waited, it did not project
+        with worker_pool(server.settings, 1, tmp_path):
+            deadline = time.monotonic() + 60
+            while ready(server.url)[0] != 200:
+                assert time.monotonic() < deadline, ready(server.url)
+                time.sleep(0.1)
+            assert ready(server.url)[1]["lag"] == 0
+            written = world.measure(value="43")
+            view = server.post(MEMBER_VIEW, {"p": world.plan, "m": world.lycees[0], "n": written.position},
+                               actor=(REGION_SIRET, "coordonnateur"))
+            indicator = next(i for i in view["data"]["memberView"]["document"]["indicators"]
+                             if i["key"] == "egalim_share")
+            assert indicator["last"] == "43"
+    finally:
+        store.close()
+        app.close()
