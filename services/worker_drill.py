@@ -3,6 +3,7 @@ steady write load, whose leader is SIGKILLed again and again; measures how long 
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -215,7 +216,7 @@ class Drill:
                 changes.append(time.monotonic())
                 last = position
             time.sleep(0.005)
-        return [b - a for a, b in zip(changes, changes[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(changes)]
 
     def figures(self) -> dict[str, float]:
         seconds = [t.seconds for t in self.takeovers]
