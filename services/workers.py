@@ -183,12 +183,15 @@ class ProjectionWorker:
     def _elect_and_lead(self, stop: threading.Event) -> None:
         projection = self.models.projection
         lease = Lease(self.settings, projection, self.name)
+        # Connected beforehand, so that a takeover does not wait for a connection; it LISTENs only once leader
+        # (notifications a standby never read would hold back the server's notification queue).
+        listener = postgres_connect(self.settings, autocommit=True)
         try:
             standing = False
             while not stop.is_set():
                 if lease.try_acquire():
                     self.failures = 0
-                    self._lead(lease, stop)
+                    self._lead(lease, listener, stop)
                     return
                 self.failures = 0
                 if not standing:
@@ -201,33 +204,33 @@ class ProjectionWorker:
                     return  # a rebuild took over: compete for the new generation
         finally:
             lease.close()
+            listener.close()
 
-    def _lead(self, lease: Lease, stop: threading.Event) -> None:
+    def _lead(self, lease: Lease, listener: psycopg.Connection[Any], stop: threading.Event) -> None:
         runner: ProjectionRunner = self.models.runner
         runner.fence = lease.fence
         log.info("worker %s leads %s from position %d (lock session %d)", self.name, runner.projection,
                  runner.position, lease.pid)
         reported, advanced_since = time.monotonic(), 0
         try:
-            with postgres_connect(self.settings, autocommit=True) as listener:
-                listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(self.settings))))
-                while not stop.is_set():
-                    if lease.lost.is_set():
-                        raise LeadershipLost(f"lock session {lease.pid} lost")
-                    if self.models.runner is not runner:
-                        log.info("worker %s leaves %s: %s now serves reads", self.name, runner.projection,
-                                 self.models.projection)
-                        return
-                    advanced = runner.run_batch()
-                    advanced_since += advanced
-                    if time.monotonic() - reported >= self.report_every:
-                        log.info("worker %s leads %s: position %d, lag %d, %d events in %.0f s", self.name,
-                                 runner.projection, runner.position, runner.lag(), advanced_since,
-                                 time.monotonic() - reported)
-                        reported, advanced_since = time.monotonic(), 0
-                    if advanced == 0:
-                        for _ in listener.notifies(timeout=self.idle, stop_after=1):
-                            pass
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(self.settings))))
+            while not stop.is_set():
+                if lease.lost.is_set():
+                    raise LeadershipLost(f"lock session {lease.pid} lost")
+                if self.models.runner is not runner:
+                    log.info("worker %s leaves %s: %s now serves reads", self.name, runner.projection,
+                             self.models.projection)
+                    return
+                advanced = runner.run_batch()
+                advanced_since += advanced
+                if time.monotonic() - reported >= self.report_every:
+                    log.info("worker %s leads %s: position %d, lag %d, %d events in %.0f s", self.name,
+                             runner.projection, runner.position, runner.lag(), advanced_since,
+                             time.monotonic() - reported)
+                    reported, advanced_since = time.monotonic(), 0
+                if advanced == 0:
+                    for _ in listener.notifies(timeout=self.idle, stop_after=1):
+                        pass
         except LeadershipLost as lost:
             log.error("worker %s lost the lead of %s (%s): stops writing and stands by", self.name,
                       runner.projection, lost)

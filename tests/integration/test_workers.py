@@ -3,7 +3,11 @@ fence a batch is written under, the roll call `progres projections status` reads
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 import uuid
 
 import pytest
@@ -130,3 +134,57 @@ def test_a_server_with_external_workers_only_reads_and_waits_for_them(models, se
         worker.models.close()
     assert not thread.is_alive()
     assert workers_of(settings, models.projection)["leader"] is None  # SIGTERM path: the lock is given back
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_the_leader_follows_a_rebuild_to_the_new_generation(models, settings, monkeypatch):
+    from progres.services import read_models  # noqa: PLC0415
+
+    monkeypatch.setattr(read_models, "ACTIVE_RECHECK_SECONDS", 0)
+    world = build_world(models.app)
+    stop = threading.Event()
+    worker = ProjectionWorker(ReadModels.open(models.app, settings, worker=True), settings, "w:1", idle=0.1)
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        wait_until(lambda: workers_of(settings, "views_v1")["leader"] == "w:1")
+        result = models.rebuild()
+        assert result["projection"] == "views_v2"
+        wait_until(lambda: workers_of(settings, "views_v2")["leader"] == "w:1")
+        assert workers_of(settings, "views_v1")["leader"] is None
+        written = world.measure(value="44")
+        wait_until(lambda: models.store.position("views_v2") >= written.position)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        worker.models.close()
+
+
+def test_projections_status_names_the_leader_and_the_standbys(models, settings):
+    models.runner.catch_up()
+    env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
+           "PROGRES_VIEWS_SCHEMA": settings.views_schema, "COLUMNS": "200"}
+
+    def status() -> str:
+        done = subprocess.run([sys.executable, "-m", "progres.services.cli", "projections", "status"], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "aucun processus de projection ne le mène (suivi dans les serveurs)" in status()
+    leader, standby = Lease(settings, models.projection, "host-a:101"), Lease(settings, models.projection, "host-b:202")
+    try:
+        assert leader.try_acquire()
+        assert not standby.try_acquire()
+        said = status()
+        assert "mené par le processus de projection host-a:101" in said
+        assert "en attente : host-b:202" in said
+    finally:
+        leader.close()
+        standby.close()
