@@ -211,7 +211,7 @@ class ProjectionWorker:
         runner.fence = lease.fence
         log.info("worker %s leads %s from position %d (lock session %d)", self.name, runner.projection,
                  runner.position, lease.pid)
-        reported, advanced_since = time.monotonic(), 0
+        reported, advanced_since, first = time.monotonic(), 0, True
         try:
             listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(self.settings))))
             while not stop.is_set():
@@ -223,6 +223,10 @@ class ProjectionWorker:
                     return
                 advanced = runner.run_batch()
                 advanced_since += advanced
+                if first:  # what a takeover costs beyond the election: loading the state, the first batch
+                    log.info("worker %s: state of %s loaded and first batch (%d events) in %.3f s", self.name,
+                             runner.projection, advanced, time.monotonic() - reported)
+                    first = False
                 if time.monotonic() - reported >= self.report_every:
                     log.info("worker %s leads %s: position %d, lag %d, %d events in %.0f s", self.name,
                              runner.projection, runner.position, runner.lag(), advanced_since,
