@@ -198,6 +198,7 @@ class ProjectionWorker:
                     leader = workers_of(self.settings, projection)["leader"]
                     log.info("worker %s stands by for %s (leader: %s)", self.name, projection, leader or "?")
                     standing = True
+                    self._warm_up()
                 # Bounded retry, with jitter so that standbys do not all knock at the same instant.
                 stop.wait(self.settings.worker_retry_seconds * random.uniform(0.5, 1.0))
                 if self.models.projection != projection:
@@ -205,6 +206,14 @@ class ProjectionWorker:
         finally:
             lease.close()
             listener.close()
+
+    def _warm_up(self) -> None:
+        """Once per standby: load the reducer state and open the pools' connections now, so that a takeover
+        finds the process warm (the objects loaded are frozen out of the cyclic collector's way, see
+        ProjectionRunner.state); the state is reloaded at takeover only if the leader moved on meanwhile."""
+        runner = self.models.runner
+        runner.lag()
+        runner.state()
 
     def _lead(self, lease: Lease, listener: psycopg.Connection[Any], stop: threading.Event) -> None:
         runner: ProjectionRunner = self.models.runner
