@@ -187,6 +187,7 @@ class ProjectionWorker:
         # (notifications a standby never read would hold back the server's notification queue).
         listener = postgres_connect(self.settings, autocommit=True)
         try:
+            self._warm_up()  # before competing: a worker stands by (and shows in the roll call) once warm
             standing = False
             while not stop.is_set():
                 if lease.try_acquire():
@@ -198,7 +199,6 @@ class ProjectionWorker:
                     leader = workers_of(self.settings, projection)["leader"]
                     log.info("worker %s stands by for %s (leader: %s)", self.name, projection, leader or "?")
                     standing = True
-                    self._warm_up()
                 # Bounded retry, with jitter so that standbys do not all knock at the same instant.
                 stop.wait(self.settings.worker_retry_seconds * random.uniform(0.5, 1.0))
                 if self.models.projection != projection:
@@ -208,7 +208,7 @@ class ProjectionWorker:
             listener.close()
 
     def _warm_up(self) -> None:
-        """Once per standby: load the reducer state and open the pools' connections now, so that a takeover
+        """Once per election: load the reducer state and open the pools' connections now, so that a takeover
         finds the process warm (the objects loaded are frozen out of the cyclic collector's way, see
         ProjectionRunner.state); the state is reloaded at takeover only if the leader moved on meanwhile."""
         runner = self.models.runner
