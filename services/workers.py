@@ -80,7 +80,9 @@ class Lease:
         if self.connection is None:
             self.connection = postgres_connect(
                 self.settings, autocommit=True, application_name=f"{APPLICATION_PREFIX} {self.name}"[:63],
-                keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2)
+                keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
+                # the server's side too: a vanished machine's session (and locks) ends within ~10 s
+                options="-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=2")
             self.pid = self.connection.info.backend_pid
             self.connection.execute("SELECT pg_advisory_lock_shared(%s)",
                                     [lock_key(self.settings.views_schema, self.projection, "member")])
