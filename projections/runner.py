@@ -27,7 +27,7 @@ from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route
 from progres.projections.member_view import member_ids, member_view
 from progres.projections.plan_balance import plan_balance
 from progres.projections.plan_dashboard import plan_dashboard
-from progres.projections.stores.sql import Batch, SqlStore, StaleTracking, pack
+from progres.projections.stores.sql import Batch, Fence, SqlStore, StaleTracking, pack
 
 ALIAS = "views"
 FIRST_GENERATION = "views_v1"
@@ -80,6 +80,7 @@ class ProjectionRunner:
     batch_size: int = 500
     checkpoint_every: int = 5000
     max_batch_size: int = 20000
+    fence: Fence | None = None  # set by a worker elected leader: every batch is written under its lock
     _state: Replay | None = field(default=None, repr=False)
     # One batch at a time per runner: a follower thread and request threads share the in-memory state.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -143,7 +144,7 @@ class ProjectionRunner:
         end = facts[-1].position if len(facts) == size else head
         try:
             batch = self.fold(state, facts, start, end)
-            self.store.commit_batch(self.projection, start, end, batch)
+            self.store.commit_batch(self.projection, start, end, batch, self.fence)
         except StaleTracking:
             self._state = None
             return 0

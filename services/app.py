@@ -92,13 +92,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        follower = threading.Thread(target=models.follow, args=(settings, stop.is_set, 0.5), daemon=True,
-                                    name="progres-runner")
-        follower.start()
+        follower = None
+        if models.external:  # `progres projections run --follow` workers keep the views: this server only reads
+            models.followed = True
+        else:
+            follower = threading.Thread(target=models.follow, args=(settings, stop.is_set, 0.5), daemon=True,
+                                        name="progres-runner")
+            follower.start()
         witness = start_checkpoints(settings, stop)  # signed tree heads (docs/audit.md), when configured
         yield
         stop.set()
-        follower.join(timeout=5)
+        if follower is not None:
+            follower.join(timeout=5)
         if witness is not None:
             witness.join(timeout=5)
         models.close()
@@ -136,8 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @api.get("/ready")
     async def ready() -> JSONResponse:
-        """Ready only when the follower is up and the views are at most `ready_max_lag` events behind."""
-        if not models.follower_up:  # said at once, without touching a database that may be gone
+        """Ready only when the follower is up and the views are at most `ready_max_lag` events behind (with
+        external workers: the lag of the tracking they stored)."""
+        if not models.external and not models.follower_up:  # said at once, without touching a database that may be gone
             return JSONResponse({"status": "not ready", "reason": "projection follower down"}, status_code=503)
         try:
             status = await asyncio.to_thread(models.status)

@@ -177,18 +177,30 @@ projections = typer.Typer(help="Modèles de lecture : état, reconstruction, mis
 app.add_typer(projections, name="projections")
 
 
-def open_read_models(data_dir: Path | None) -> tuple[Settings, Progres, ReadModels]:
+def open_read_models(data_dir: Path | None, worker: bool = False) -> tuple[Settings, Progres, ReadModels]:
     settings, progres = open_app(data_dir)
-    return settings, progres, ReadModels.open(progres, settings)
+    return settings, progres, ReadModels.open(progres, settings, worker)
 
 
 @projections.command("status")
 def projections_status(data_dir: DataDir = None) -> None:
-    """Position des modèles de lecture dans le journal, et leur retard sur sa tête."""
-    _, _, models = open_read_models(data_dir)
+    """Position des modèles de lecture dans le journal, leur retard sur sa tête, et qui les tient à jour."""
+    settings, _, models = open_read_models(data_dir)
     status = models.status()
     console.print(f"{status['projection']} : position {status['position']} sur {status['head']} "
                   f"(retard {status['lag']} événements)")
+    if settings.store == "postgres":
+        from progres.services.workers import workers_of  # noqa: PLC0415
+
+        workers = workers_of(settings, status["projection"])
+        if workers["leader"]:
+            console.print(f"mené par le processus de projection {workers['leader']} "
+                          f"(depuis {workers['leader_since']})", highlight=False)
+        else:
+            console.print("aucun processus de projection ne le mène"
+                          + (" (suivi dans les serveurs)" if settings.follower == "in-process" else ""))
+        if workers["standby"]:
+            console.print(f"en attente : {', '.join(workers['standby'])}", highlight=False)
 
 
 @projections.command("rebuild")
@@ -214,14 +226,38 @@ def projections_run(
     follow: Annotated[bool, typer.Option(help="continuer et projeter les nouveaux événements à leur arrivée")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Met les modèles de lecture à jour du journal (et les y maintient avec --follow)."""
-    settings, _, models = open_read_models(data_dir)
+    """Met les modèles de lecture à jour du journal (et les y maintient avec --follow).
+
+    Avec --follow sur PostgreSQL, autant de processus que voulu : un seul mène chaque projection (verrou
+    consultatif), les autres attendent et prennent la relève s'il meurt. SIGTERM l'arrête proprement."""
+    settings, _, models = open_read_models(data_dir, worker=follow)
+    if follow and settings.store == "postgres":
+        follow_as_worker(settings, models)
+        return
     handled = models.runner.catch_up()
     console.print(f"{handled} événements projetés ; retard {models.status()['lag']}.")
     if follow:
         console.print("Suivi du journal (Ctrl-C pour arrêter)…")
         with contextlib.suppress(KeyboardInterrupt):
             models.follow(settings, stop=lambda: False)
+
+
+def follow_as_worker(settings: Settings, models: ReadModels) -> None:
+    """A projection worker until SIGTERM or SIGINT: the batch in progress is committed, the lock released."""
+    import logging  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from progres.services.workers import ProjectionWorker  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        ProjectionWorker(models, settings).run(stop)
+    finally:
+        models.close()
 
 
 bilan_app = typer.Typer(help="Le bilan du plan : le montrer, en faire le rapport, le capitaliser.",

@@ -39,13 +39,18 @@ class ReadModelsLagging(DomainError):
     template = "the read models did not reach position {position} within {seconds} s: try again shortly"
 
 
-def open_store(settings: Settings) -> SqlStore:
+def open_store(settings: Settings, worker: bool = False) -> SqlStore:
+    """The read models' store. A projection worker's sessions may neither stay idle inside a transaction nor run
+    a statement longer than its lease allows: a leader paused mid-batch would otherwise keep row locks that
+    stop the worker taking over (PostgreSQL ends such a session, its transaction rolled back)."""
     if settings.store == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqliteStore(settings.data_dir / "views.sqlite3")
     conninfo = (f"host={settings.postgres_host} port={settings.postgres_port} user={settings.postgres_user} "
                 f"password={settings.postgres_password.get_secret_value()} dbname={settings.postgres_dbname}")
-    return PostgresStore(conninfo, settings.views_schema)
+    lease = int(settings.worker_lease_seconds * 1000)
+    options = {"idle_in_transaction_session_timeout": str(lease), "statement_timeout": str(3 * lease)}
+    return PostgresStore(conninfo, settings.views_schema, options=options if worker else None)
 
 
 @dataclass
@@ -64,11 +69,14 @@ class ReadModels:
     read_wait_seconds: float = 5.0
     follower_up: bool = False  # the follower is connected and projecting (what /ready reports)
     follower_failures: int = 0  # consecutive failures of the follower, reset by a successful pass
+    external: bool = False  # workers follow the log (PROGRES_FOLLOWER=external): this process only reads
 
     @classmethod
-    def open(cls, app: ProgresApplication, settings: Settings) -> ReadModels:
-        return cls(app, open_store(settings), settings.projection_batch_size, settings.projection_max_batch_size,
-                   read_wait_seconds=settings.read_wait_seconds)
+    def open(cls, app: ProgresApplication, settings: Settings, worker: bool = False) -> ReadModels:
+        """`worker`: for a `projections run --follow` process (see open_store)."""
+        return cls(app, open_store(settings, worker), settings.projection_batch_size,
+                   settings.projection_max_batch_size, read_wait_seconds=settings.read_wait_seconds,
+                   external=settings.follower == "external")
 
     @property
     def runner(self) -> ProjectionRunner:
@@ -101,9 +109,23 @@ class ReadModels:
             raise PositionAhead(field, position=min_position, head=head)
         target = min_position if min_position is not None else head
         try:
-            self.runner.ensure(target, self.read_wait_seconds)
+            if self.external:
+                self._await(target)
+            else:
+                self.runner.ensure(target, self.read_wait_seconds)
         except TimeoutError:
             raise ReadModelsLagging(field, position=target, seconds=self.read_wait_seconds) from None
+
+    def _await(self, position: int) -> None:
+        """Waits, without projecting, until the workers' stored tracking reaches `position` (polled: the
+        workers live in other processes; a few milliseconds at first, at most 50 ms apart)."""
+        deadline = time.monotonic() + self.read_wait_seconds
+        pause = 0.002
+        while self.runner.position < position:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(position)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _view(self, table: str, plan_id: str, member_id: str, min_position: int | None) -> dict[str, Any] | None:
         if min_position is not None or not self.followed:

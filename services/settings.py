@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         5.0, gt=0, le=60, description="longest a read waits for the read models to reach its minPosition")
     follower_max_backoff_seconds: float = Field(
         2.0, gt=0, description="longest pause between two reconnections of a server's projection follower")
+    follower: Literal["in-process", "external"] = Field(
+        "in-process", description="in-process: each server keeps the read models following the log itself (one "
+        "machine); external: `progres projections run --follow` workers do it, servers only read them")
+    worker_retry_seconds: float = Field(
+        0.5, gt=0, le=30, description="how often a standing-by projection worker tries to become the leader")
+    worker_lease_seconds: float = Field(
+        10.0, ge=1, le=600, description="a leader's lock session silent this long is ended by PostgreSQL "
+        "(idle_session_timeout), so that a paused leader loses its lock; it speaks every third of it")
     snapshot_interval: int = Field(50, ge=2, description="events between snapshots of long-lived aggregates")
     command_retries: int = Field(8, ge=1, description="attempts on optimistic concurrency conflicts")
     audit_keys_dir: Path | None = Field(

@@ -11,17 +11,19 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, SqlStore
+from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, Fence, LeadershipLost, SqlStore
 
 DDL_LOCK = 7_260_002
 
 
 class PostgresStore(SqlStore):
-    def __init__(self, conninfo: str, schema: str, pool_size: int = 4) -> None:
+    def __init__(self, conninfo: str, schema: str, pool_size: int = 4, options: dict[str, str] | None = None) -> None:
+        """`options`: server settings of every pooled session (e.g. the timeouts of a projection worker)."""
         self.schema = schema
         self.dialect = Dialect(placeholder="%s", prefix=f'"{schema}".', json_type="TEXT", blob_type="BYTEA",
                                bigint="BIGINT")
-        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True)
+        kwargs = {"options": " ".join(f"-c {name}={value}" for name, value in options.items())} if options else {}
+        self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True, kwargs=kwargs)
         # Processes starting together would run the same DDL at once, which PostgreSQL refuses.
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", [DDL_LOCK])
@@ -53,6 +55,14 @@ class PostgresStore(SqlStore):
             self.pool.putconn(connection)  # closed: the pool replaces it
             self.pool.check()
         return self.pool.getconn()
+
+    def check_fence(self, cur: Cursor, fence: Fence) -> None:
+        # A bigint advisory lock shows in pg_locks as classid (high 32 bits), objid (low 32 bits), objsubid 1.
+        cur.execute("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
+                    "AND objsubid = 1 AND pid = %s AND granted",
+                    [(fence.key >> 32) & 0xFFFFFFFF, fence.key & 0xFFFFFFFF, fence.pid])
+        if cur.fetchone() is None:
+            raise LeadershipLost(f"session {fence.pid} no longer holds lock {fence.key}")
 
     def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:

@@ -68,6 +68,17 @@ def unpack(data: bytes) -> Ledger:
     return orjson.loads(zlib.decompress(bytes(data)))  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class Fence:
+    """The leadership a batch is written under: the advisory lock `key`, held by the session `pid`.
+
+    A store that can see locks (PostgreSQL) checks, in the batch's own transaction, that this session still
+    holds the lock; the conditional update of tracking then keeps two writers from both advancing it."""
+
+    key: int
+    pid: int
+
+
 @dataclass
 class Batch:
     """Everything one batch of facts changed, written in one transaction with the new position."""
@@ -257,9 +268,16 @@ class SqlStore:
     def load_json(self, value: Any) -> Any:
         return orjson.loads(value) if isinstance(value, str | bytes) else value
 
-    def commit_batch(self, projection: str, expected: int, new: int, batch: Batch) -> bool:
-        """Writes a batch and moves tracking from `expected` to `new`; False if another runner moved it."""
+    def check_fence(self, cur: Cursor, fence: Fence) -> None:
+        """Raises LeadershipLost unless the fence's session still holds its lock (only PostgreSQL has them)."""
+        raise NotImplementedError(f"{type(self).__name__} has no advisory locks to fence writers with")
+
+    def commit_batch(self, projection: str, expected: int, new: int, batch: Batch, fence: Fence | None = None) -> bool:
+        """Writes a batch and moves tracking from `expected` to `new`; raises StaleTracking if another runner
+        moved it, LeadershipLost if `fence` is given and its session no longer holds the projection's lock."""
         with self.transaction() as cur:
+            if fence is not None:
+                self.check_fence(cur, fence)
             if expected == 0:
                 cur.execute(self.q("INSERT INTO {p}tracking (projection, position) VALUES (?, 0) "
                                    "ON CONFLICT (projection) DO NOTHING"), [projection])
@@ -308,3 +326,7 @@ class SqlStore:
 
 class StaleTracking(Exception):
     """Another runner advanced this projection meanwhile: the batch was not written."""
+
+
+class LeadershipLost(Exception):
+    """The worker's lock session ended (or its lock was released): it must stop writing at once."""
