@@ -447,7 +447,8 @@ class RequestObserver:
 
     @staticmethod
     def _log(record: RequestRecord, status: int, seconds: float, websocket: bool) -> None:
-        server_error = (status >= 500 and not websocket) or "internal" in record.codes
+        # 503 is an answer (not ready, overloaded), not a failure of this process: a warning, like a refusal.
+        server_error = (status >= 500 and status != 503 and not websocket) or "internal" in record.codes
         client_error = (400 <= status < 500 and not websocket) or bool(record.codes)
         level = "error" if server_error else "warning" if client_error else "info"
         fields: dict[str, Any] = {"method": record.method, "path": record.path, "status": status,
@@ -466,6 +467,21 @@ class RequestObserver:
 
 # Logging --------------------------------------------------------------------------------------------------------
 
+_tracing = False  # set by install_tracing: log lines then carry the trace and span ids
+
+
+def trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Adds `trace_id` and `span_id` of the current span to a log line, when tracing is on."""
+    if _tracing:
+        from opentelemetry import trace  # noqa: PLC0415 - only when tracing was installed
+
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            event.setdefault("trace_id", format(context.trace_id, "032x"))
+            event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
+
+
 def log_renderer(settings: Settings) -> str:
     if settings.log_format != "auto":
         return settings.log_format
@@ -481,6 +497,7 @@ def configure_logging(settings: Settings, stream: Any = None) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        trace_ids,
     ]
     if log_renderer(settings) == "json":
         final: list[Any] = [structlog.processors.format_exc_info,
@@ -541,4 +558,6 @@ def install_tracing(api: Any) -> bool:
     trace.set_tracer_provider(provider)
     api.add_middleware(OpenTelemetryMiddleware, tracer_provider=provider,
                        excluded_urls="health,ready,metrics")
+    global _tracing  # noqa: PLW0603 - one switch per process, like the tracer provider itself
+    _tracing = True
     return True

@@ -321,17 +321,22 @@ def test_traces_are_exported_when_the_otlp_endpoint_is_set(postgres_ready, tmp_p
         deadline = time.monotonic() + 15
         while not any(path == "/v1/traces" for path, _ in bodies) and time.monotonic() < deadline:
             time.sleep(0.1)
-    spans = []
+    spans, traces = [], set()
     for path, body in bodies:
         assert path == "/v1/traces"
         request = ExportTraceServiceRequest.FromString(body)
         for resource in request.resource_spans:
             service = {a.key: a.value.string_value for a in resource.resource.attributes}["service.name"]
             spans += [(service, span.name) for scope in resource.scope_spans for span in scope.spans]
+            traces |= {span.trace_id.hex() for scope in resource.scope_spans for span in scope.spans}
     assert spans, "no span exported"
     assert all(service == "progres-test" for service, _ in spans), spans
     assert any("/graphql" in name for _, name in spans), spans
     assert not any("/ready" in name for _, name in spans), spans  # probes are not traced
+    # The access line of the traced request names its trace.
+    (line,) = [json.loads(x) for x in (tmp_path / "server.log").read_text().splitlines()
+               if '"traced-1"' in x and '"request"' in x]
+    assert line["trace_id"] in traces, (line, traces)
 
 
 def test_no_tracing_without_the_variables(tmp_path):
