@@ -1,0 +1,82 @@
+"""Observability inside the application (services/observability.py): a real server error is logged once with its
+traceback and the request's id, its access line says `internal`; /metrics in production asks for its token."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from progres.domain.values import siret_with_key
+from progres.services.app import create_app
+from progres.services.audit_keys import generate, keys_dir
+from progres.services.identity import LocalIssuer
+from progres.services.observability import configure_logging
+from progres.services.read_models import ReadModels
+
+
+@pytest.fixture
+def json_logs(sqlite_settings) -> Iterator[io.StringIO]:
+    """The process's logs configured as a server's, into a buffer; the test process's logging restored after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging(sqlite_settings.model_copy(update={"log_format": "json"}), stream)
+    try:
+        yield stream
+    finally:
+        root.handlers, root.level = handlers, level
+        structlog.reset_defaults()
+
+
+def test_a_server_error_is_logged_once_with_its_traceback_and_request_id(sqlite_settings, json_logs, monkeypatch):
+    siret = siret_with_key("2000111000001")
+    token = LocalIssuer(sqlite_settings.data_dir).mint(siret, ["coordonnateur"], sqlite_settings.oidc_audience)
+
+    def broken(*_: object, **__: object) -> None:  # a fault in the read side, as a lost table would raise
+        raise RuntimeError("views table is gone")
+
+    with TestClient(create_app(sqlite_settings), base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as client:
+        monkeypatch.setattr(ReadModels, "ledgers", broken)
+        answer = client.post("/graphql", json={"query": "query Mine { groupements { id } }"},
+                             headers={"authorization": f"Bearer {token}", "x-progres-organisation": siret,
+                                      "x-request-id": "boom-1"})
+    assert answer.headers["x-request-id"] == "boom-1"
+    assert answer.json()["errors"][0]["extensions"]["code"] == "internal"
+    assert "views table is gone" not in answer.text  # masked for the client
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("request_id") == "boom-1"]
+    access = [line for line in mine if line["event"] == "request"]
+    assert len(access) == 1, mine
+    assert access[0]["level"] == "error", access
+    assert access[0]["code"] == "internal", access
+    assert "exception" not in access[0]
+    failures = [line for line in mine if "exception" in line]
+    assert len(failures) == 1, mine  # the traceback once, where the error was met
+    assert "Traceback" in failures[0]["exception"], failures
+    assert "RuntimeError: views table is gone" in failures[0]["exception"], failures
+    assert failures[0]["level"] == "error"
+
+
+def test_production_serves_metrics_only_with_its_token(sqlite_settings):
+    generate(keys_dir(sqlite_settings))
+    production = sqlite_settings.model_copy(update={"environment": "production",
+                                                    "oidc_issuer": "http://127.0.0.1:9/realms/progres"})
+    with TestClient(create_app(production)) as client:
+        assert client.get("/metrics").status_code == 404
+    tokened = production.model_copy(update={"metrics_token": SecretStr("a-long-scrape-token")})
+    with TestClient(create_app(tokened)) as client:
+        refused = client.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert client.get("/metrics", headers={"authorization": "Bearer wrong"}).status_code == 401
+        page = client.get("/metrics", headers={"authorization": "Bearer a-long-scrape-token"})
+        assert page.status_code == 200
+        assert "progres_log_head_position" in page.text
+        assert "progres_projection_lag_events" in page.text
