@@ -115,6 +115,9 @@ def test_every_container_has_resources_and_runs_unprivileged_on_a_read_only_root
             assert mounts["/var/run/progres/audit-keys"]["readOnly"] is True, where
         volumes = {v["name"]: v for v in pod["volumes"]}
         assert volumes["audit-keys"]["secret"]["secretName"] == "progres-audit-keys"
+        mode = volumes["audit-keys"]["secret"]["defaultMode"]  # files are root:fsGroup: the group must read them
+        assert mode & 0o040, oct(mode)
+        assert not mode & 0o007, oct(mode)
 
 
 def test_the_api_scales_with_an_hpa_and_a_disruption_budget(rendered):
