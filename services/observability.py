@@ -227,7 +227,8 @@ def platform_status(settings: Settings, services: Any) -> PlatformStatus:
         status = models.status()
         found.head = int(status["head"])
         found.projections[str(status["projection"])] = (int(status["position"]), max(0, int(status["lag"])))
-        found.follower_up = bool(getattr(models, "follower_up", False))
+        if getattr(models, "followed", False):  # only where this process follows the log itself
+            found.follower_up = bool(getattr(models, "follower_up", False))
 
     def newest_event() -> None:
         found.newest_event_age = _age(_newest_event_time(models, models.projection), now)

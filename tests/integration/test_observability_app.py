@@ -80,3 +80,17 @@ def test_production_serves_metrics_only_with_its_token(sqlite_settings):
         assert page.status_code == 200
         assert "progres_log_head_position" in page.text
         assert "progres_projection_lag_events" in page.text
+
+
+def test_a_browser_page_may_send_and_read_the_request_id(sqlite_settings):
+    origin = "https://app.example"
+    settings = sqlite_settings.model_copy(update={"cors_origins": (origin,)})
+    with TestClient(create_app(settings), base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as client:
+        preflight = client.options("/graphql", headers={"origin": origin, "access-control-request-method": "POST",
+                                                        "access-control-request-headers": "x-request-id"})
+        assert preflight.status_code == 200
+        assert "x-request-id" in preflight.headers["access-control-allow-headers"].lower()
+        answer = client.post("/graphql", json={"query": "{ __typename }"},
+                             headers={"origin": origin, "x-request-id": "page-7"})
+    assert answer.headers["x-request-id"] == "page-7"
+    assert answer.headers["access-control-expose-headers"].lower() == "x-request-id"
