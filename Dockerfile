@@ -7,6 +7,8 @@
 ARG PYTHON_IMAGE=python:3.12.8-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+# Optional extras installed with progres: otel = OpenTelemetry tracing, off until OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ARG PROGRES_EXTRAS=otel
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -14,7 +16,7 @@ COPY . .
 RUN python -m venv /opt/progres \
  && /opt/progres/bin/pip install --upgrade "pip>=24" \
  && /opt/progres/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
- && /opt/progres/bin/pip install /tmp/wheels/progres-*.whl \
+ && /opt/progres/bin/pip install "$(ls /tmp/wheels/progres-*.whl)${PROGRES_EXTRAS:+[$PROGRES_EXTRAS]}" \
  && /opt/progres/bin/python -m compileall -q /opt/progres/lib
 
 FROM ${PYTHON_IMAGE} AS runtime
