@@ -34,8 +34,6 @@ from progres.services.settings import Settings
 from .conftest import Server
 from .tenants import tenant
 
-pytestmark = pytest.mark.postgres
-
 ADD_AXIS = ("mutation AddAxis($p: ID!, $k: String!) { addAxis(planId: $p, key: $k, title: \"Axe\") "
             "{ ok position error { code field } } }")
 PLAN = "query ReadPlan($p: ID!) { plan(id: $p) { axes { key } } }"
@@ -124,6 +122,7 @@ def writer(server: Server, plan: str, actor: tuple[str, str], prefix: str, count
         outcomes.append("accepted" if result["ok"] else result["error"]["code"])
 
 
+@pytest.mark.postgres
 @pytest.mark.server_env(PROGRES_METRICS_MAX_OPERATIONS="4")
 def test_metrics_move_under_load(observed_server):
     server = observed_server
@@ -224,6 +223,7 @@ def test_metrics_move_under_load(observed_server):
     assert value(after, "progres_http_requests_total", route="/graphql", method="POST", status="200") >= 47
 
 
+@pytest.mark.postgres
 def test_a_failing_request_is_one_json_line_with_its_request_id_and_code_and_no_traceback(observed_server):
     server = observed_server
     app = bootstrap(server.settings)
@@ -305,7 +305,7 @@ def otlp_receiver() -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
         receiver.server_close()
 
 
-def test_traces_are_exported_when_the_otlp_endpoint_is_set(postgres_ready, tmp_path, otlp_receiver):
+def test_traces_are_exported_when_the_otlp_endpoint_is_set(tmp_path, otlp_receiver):
     pytest.importorskip("opentelemetry.sdk", reason="the otel extra is not installed")
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: PLC0415 - the otel extra
         ExportTraceServiceRequest,
