@@ -46,6 +46,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 CODE = re.compile(r"[a-z][a-z0-9_]{0,47}")
 ROUTES = frozenset({"/graphql", "/health", "/ready", "/metrics"})
+QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})  # probes and scrapes: logged at debug when they succeed
 MAX_CODES = 8  # error codes kept per request in the access log
 MAX_SNIFFED_BODY = 16_384  # an error answer larger than this is not read for its code
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -452,6 +453,8 @@ class RequestObserver:
         server_error = (status >= 500 and status != 503 and not websocket) or "internal" in record.codes
         client_error = (400 <= status < 500 and not websocket) or bool(record.codes)
         level = "error" if server_error else "warning" if client_error else "info"
+        if level == "info" and record.path in QUIET_ROUTES:
+            level = "debug"
         fields: dict[str, Any] = {"method": record.method, "path": record.path, "status": status,
                                   "duration_ms": round(seconds * 1000, 2)}
         for name in ("organisation", "role", "operation", "operation_type"):

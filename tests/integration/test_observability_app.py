@@ -64,6 +64,16 @@ def test_a_server_error_is_logged_once_with_its_traceback_and_request_id(sqlite_
     assert failures[0]["level"] == "error"
 
 
+def test_probes_are_logged_only_when_they_fail(sqlite_settings, json_logs):
+    with TestClient(create_app(sqlite_settings), base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as client:
+        for path in ("/health", "/ready", "/metrics"):
+            assert client.get(path, headers={"x-request-id": f"probe{path.replace('/', '-')}"}).status_code == 200
+        client.post("/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "a-query"})
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    assert not [line for line in lines if line.get("request_id", "").startswith("probe")], lines
+    assert [line["level"] for line in lines if line.get("request_id") == "a-query"] == ["info"]
+
+
 def test_production_serves_metrics_only_with_its_token(sqlite_settings):
     generate(keys_dir(sqlite_settings))
     production = sqlite_settings.model_copy(update={"environment": "production",
