@@ -48,9 +48,11 @@ CODE = re.compile(r"[a-z][a-z0-9_]{0,47}")
 ROUTES = frozenset({"/graphql", "/health", "/ready", "/metrics"})
 QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})  # probes and scrapes: logged at debug when they succeed
 MAX_CODES = 8  # error codes kept per request in the access log
+MAX_LOGGED_PATH = 256  # a path is the client's: it is cut in the log
 MAX_SNIFFED_BODY = 16_384  # an error answer larger than this is not read for its code
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+INTERNAL_MESSAGE = "erreur interne : elle est journalisée ; réessayez ou prévenez les opérateurs de la plateforme"
 log = structlog.get_logger("progres.access")
 internal = logging.getLogger("progres.observability")
 
@@ -397,27 +399,21 @@ class RequestObserver:
         websocket = scope["type"] == "websocket"
         given = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"x-request-id"), None)
         request_id = accepted_request_id(given) or uuid.uuid4().hex
-        record = RequestRecord(request_id, "WS" if websocket else scope.get("method", ""), scope.get("path", ""),
-                               self.metrics)
+        record = RequestRecord(request_id, "WS" if websocket else str(scope.get("method", ""))[:16],
+                               str(scope.get("path", ""))[:MAX_LOGGED_PATH], self.metrics)
         token = CURRENT.set(record)
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status, sniff, body = 500, False, bytearray()
-        failed = False
+        failed = responded = False
 
         async def sending(message: Message) -> None:
-            nonlocal status, sniff
+            nonlocal status, sniff, responded
             kind = message["type"]
             if kind == "http.response.start":
+                responded = True
                 status = int(message["status"])
-                headers = list(message.get("headers") or [])
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                # Error answers no GraphQL extension saw: refusals of the guard and of the identity check (4xx), and
-                # GraphQL documents that never parsed (a syntax error stops before the extensions see the answer).
-                unparsed = record.path == "/graphql" and record.operation_type is None
-                sniff = (status >= 400 or unparsed) and b"json" in content_type
+                sniff = self._tag_response(message, record)
             elif kind == "http.response.body" and sniff and len(body) <= MAX_SNIFFED_BODY:
                 body.extend(message.get("body", b""))
             elif kind == "websocket.accept":
@@ -429,8 +425,12 @@ class RequestObserver:
         try:
             await self.app(scope, receive, sending)
         except Exception:
+            # An error no layer answered: its traceback logged here, once, with the request id (the ASGI server
+            # would log it again, without the id, if it were raised further); the client gets a coded 500.
             failed = True
-            raise
+            log.exception("unhandled error")
+            if not websocket and not responded:
+                await self._answer_internal(sending)
         finally:
             seconds = time.perf_counter() - started
             if sniff and not record.codes and len(body) <= MAX_SNIFFED_BODY:
@@ -446,6 +446,26 @@ class RequestObserver:
             finally:
                 structlog.contextvars.reset_contextvars(**bound)
                 CURRENT.reset(token)
+
+    @staticmethod
+    def _tag_response(message: Message, record: RequestRecord) -> bool:
+        """Adds the request id to the response; says whether its body is to be read for error codes: answers no
+        GraphQL extension saw, i.e. refusals of the guard and of the identity check (4xx), and GraphQL documents
+        that never parsed (a syntax error stops before the extensions see the answer)."""
+        headers = list(message.get("headers") or [])
+        headers.append((b"x-request-id", record.request_id.encode()))
+        message["headers"] = headers
+        content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+        unparsed = record.path == "/graphql" and record.operation_type is None
+        return (int(message["status"]) >= 400 or unparsed) and b"json" in content_type
+
+    @staticmethod
+    async def _answer_internal(send: Any) -> None:
+        answer = orjson.dumps({"errors": [{"message": INTERNAL_MESSAGE, "extensions": {"code": "internal"}}]})
+        await send({"type": "http.response.start", "status": 500,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer})
 
     @staticmethod
     def _log(record: RequestRecord, status: int, seconds: float, websocket: bool) -> None:

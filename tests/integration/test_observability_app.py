@@ -3,11 +3,13 @@ traceback and the request's id, its access line says `internal`; /metrics in pro
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import structlog
 from fastapi.testclient import TestClient
@@ -17,7 +19,7 @@ from progres.domain.values import siret_with_key
 from progres.services.app import create_app
 from progres.services.audit_keys import generate, keys_dir
 from progres.services.identity import LocalIssuer
-from progres.services.observability import configure_logging
+from progres.services.observability import Metrics, RequestObserver, configure_logging
 from progres.services.read_models import ReadModels
 
 
@@ -62,6 +64,29 @@ def test_a_server_error_is_logged_once_with_its_traceback_and_request_id(sqlite_
     assert "Traceback" in failures[0]["exception"], failures
     assert "RuntimeError: views table is gone" in failures[0]["exception"], failures
     assert failures[0]["level"] == "error"
+
+
+def test_an_error_no_layer_answered_is_a_coded_500_with_one_traceback(sqlite_settings, json_logs):
+    async def failing(scope: dict, receive: object, send: object) -> None:
+        raise LookupError("nothing answered this")
+
+    async def call() -> httpx.Response:
+        app = RequestObserver(failing, Metrics(sqlite_settings))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+            return await client.get("/anything", headers={"x-request-id": "lost-1"})
+
+    answer = asyncio.run(call())
+    assert answer.status_code == 500
+    assert answer.headers["x-request-id"] == "lost-1"
+    assert answer.json()["errors"][0]["extensions"]["code"] == "internal"
+    assert "nothing answered" not in answer.text
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("request_id") == "lost-1"]
+    assert [line["event"] for line in mine] == ["unhandled error", "request"], mine
+    assert "LookupError: nothing answered this" in mine[0]["exception"]
+    assert mine[1]["status"] == 500
+    assert mine[1]["level"] == "error"
+    assert "exception" not in mine[1]
 
 
 def test_probes_are_logged_only_when_they_fail(sqlite_settings, json_logs):
