@@ -20,6 +20,7 @@ from progres.graphql.inputs import check_json_shapes
 from progres.graphql.types import DocumentInput, MutationResult, UserError
 from progres.services.applications import acting_for
 from progres.services.commands import Progres
+from progres.services.observability import observe_command
 
 COMMANDS = [
     "register_organisation", "constitute_groupement", "admit_member", "release_member", "assign_auditor",
@@ -95,7 +96,9 @@ def make_mutation(command: str) -> Any:
             await off_loop(services.access.authorize_command, actor, command, arguments)
             result = await off_loop(run_as, actor.organisation_id, getattr(services.app, command), arguments)
         except DomainError as error:
+            observe_command(command, error.code)
             return MutationResult(ok=False, id=None, position=None, error=UserError.from_error(error))
+        observe_command(command, None)
         return MutationResult(ok=True, id=strawberry.ID(result.id) if result.id else None, position=result.position,
                               replayed=result.replayed)
 

@@ -42,6 +42,7 @@ from progres.graphql.types import (
     UserError,
     describe_fields,
 )
+from progres.services.observability import ObservedOperation
 from progres.services.settings import Settings
 
 
@@ -133,6 +134,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     production = settings.environment == "production"
     limits = Limits(settings.graphql_max_depth, settings.graphql_max_fields, settings.graphql_max_aliases)
     extensions: list[Any] = [
+        ObservedOperation,  # first: it reads the codes the extensions after it give (services/observability.py)
         lambda: ParserCache(maxsize=256),  # clients repeat the same operations: parse and validate them once
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         # Depth, fields and aliases costed with each fragment once, then validation (cached): graphql/limits.py.

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -23,6 +23,15 @@ from progres.graphql.ws import CredentialsRefused, WebSocketIdentity
 from progres.services.cors import install_cors
 from progres.services.http_limits import RequestGuard, RequestLimits
 from progres.services.identity import LOOPBACK, LocalIssuer, TokenRefused, TokenRules, TokenValidator, actor_from_claims
+from progres.services.observability import (
+    Metrics,
+    RequestObserver,
+    configure_logging,
+    install_tracing,
+    metrics_access,
+    note_actor,
+    platform_status,
+)
 from progres.services.policy import Actor
 from progres.services.settings import Settings
 
@@ -112,7 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def context(request: Request = None, websocket: WebSocket = None) -> ProgresContext:  # type: ignore[assignment]
         if websocket is not None:  # identified at connection_init, from its payload or these headers (ws.py)
             return ProgresContext(services, None)
-        return ProgresContext(services, actor_from(request.headers, validator))
+        actor = actor_from(request.headers, validator)
+        note_actor(actor)  # for the access log (services/observability.py)
+        return ProgresContext(services, actor)
 
     development = settings.environment == "development"
     router = ProgresGraphQLRouter(build_schema(settings), context_getter=context, graphql_ide="graphiql" if development
@@ -127,6 +138,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.max_body_bytes, settings.max_json_depth, loopback_only=not settings.oidc_issuer,
         token_required=settings.environment == "production"))
     install_cors(api, settings.cors_origins)
+    # Observability (services/observability.py): outermost, so that every answer, refusals included, has its
+    # request id, its access log line and its metrics; tracing around it when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    metrics = Metrics(settings, lambda: platform_status(settings, services))
+    api.add_middleware(RequestObserver, metrics=metrics)  # type: ignore[arg-type]
+    install_tracing(api)
     if development:
         mount_graphiql(api)
 
@@ -153,4 +169,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "not ready", "reason": "lagging", **status}, status_code=503)
         return JSONResponse({"status": "ready", **status})
 
+    @api.get("/metrics", include_in_schema=False)
+    async def metrics_page(request: Request) -> Response:
+        """Prometheus text format; who may read it: `metrics_access` (docs/operations.md)."""
+        allowed = metrics_access(settings, request.headers.get("authorization"))
+        if allowed != 200:
+            return Response(status_code=allowed, headers={"www-authenticate": "Bearer"} if allowed == 401 else None)
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: PLC0415
+
+        page = await asyncio.to_thread(generate_latest, metrics.registry)  # the status reads the database
+        return Response(page, media_type=CONTENT_TYPE_LATEST)
+
     return api
+
+
+def served_app() -> FastAPI:
+    """The factory each uvicorn worker process calls (`progres serve` with several workers): logs configured first."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -425,7 +425,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (défaut : PROGRES_PORT)", min=1, max=65535)] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Sert l'API GraphQL (/graphql, GraphiQL en développement), /health et /ready."""
+    """Sert l'API GraphQL (/graphql, GraphiQL en développement), /health, /ready et /metrics."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from progres.services.app import LocalIdentityRefused, identity_validator  # noqa: PLC0415
@@ -441,14 +441,20 @@ def serve(
     identity = settings.oidc_issuer or "mode d'identité local (jetons de `progres dev-token`)"
     console.print(f"progres sert http://{settings.host}:{settings.port}/graphql ({settings.environment}, "
                   f"{settings.describe_store()}, identité : {identity})")
-    if settings.workers > 1:
-        uvicorn.run("progres.services.app:create_app", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level="warning", ws_max_size=settings.max_body_bytes)
+    # Logs: structured, one access line per request from the app itself (services/observability.py), so uvicorn
+    # keeps its hands off the logging configuration and writes no access log of its own.
+    from progres.services.observability import configure_logging  # noqa: PLC0415
+
+    configure_logging(settings)
+    if settings.workers > 1:  # each worker process configures its logs again (services/app.py, served_app)
+        uvicorn.run("progres.services.app:served_app", factory=True, host=settings.host, port=settings.port,
+                    workers=settings.workers, log_level="warning", ws_max_size=settings.max_body_bytes,
+                    log_config=None, access_log=False)
     else:
         from progres.services.app import create_app  # noqa: PLC0415
 
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                    ws_max_size=settings.max_body_bytes)
+                    ws_max_size=settings.max_body_bytes, log_config=None, access_log=False)
 
 
 audit = typer.Typer(help="Audit: tamper evidence of the log, replay of a plan's history.", no_args_is_help=True)

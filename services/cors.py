@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 ALLOWED_METHODS = ("GET", "POST")
-ALLOWED_HEADERS = ("authorization", "content-type", "x-progres-organisation", "x-progres-role")
+ALLOWED_HEADERS = ("authorization", "content-type", "x-progres-organisation", "x-progres-role", "x-request-id")
+EXPOSED_HEADERS = ("x-request-id",)  # a page can read the id of its request (services/observability.py)
 PREFLIGHT_MAX_AGE = 600
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -63,4 +64,5 @@ def install_cors(api: FastAPI, origins: tuple[str, ...]) -> None:
     if not origins:
         return
     api.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=list(ALLOWED_METHODS),
-                       allow_headers=list(ALLOWED_HEADERS), max_age=PREFLIGHT_MAX_AGE)
+                       allow_headers=list(ALLOWED_HEADERS), expose_headers=list(EXPOSED_HEADERS),
+                       max_age=PREFLIGHT_MAX_AGE)

@@ -79,6 +79,17 @@ class Settings(BaseSettings):
         None, description="where signed tree heads are written (default: witness/ in data_dir)")
     audit_checkpoint_seconds: float = Field(
         0.0, ge=0, description="the server signs a tree head this often (0: never; `progres audit checkpoint`)")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="server logs: json (one object a line), console (readable, development); "
+        "auto: console in development, json in production")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="least level logged")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token /metrics asks for; unset: /metrics is open in development and not served "
+        "in production (unless metrics_public)")
+    metrics_public: bool = Field(
+        False, description="production: serve /metrics without a token (only behind a network that keeps it in)")
+    metrics_max_operations: int = Field(
+        200, ge=1, description="GraphQL operation names kept as metric labels; later names are counted as `other`")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="origins whose pages may call the API (comma-separated); empty: no CORS headers at all")
