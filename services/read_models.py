@@ -43,9 +43,7 @@ def open_store(settings: Settings) -> SqlStore:
     if settings.store == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqliteStore(settings.data_dir / "views.sqlite3")
-    conninfo = (f"host={settings.postgres_host} port={settings.postgres_port} user={settings.postgres_user} "
-                f"password={settings.postgres_password.get_secret_value()} dbname={settings.postgres_dbname}")
-    return PostgresStore(conninfo, settings.views_schema)
+    return PostgresStore(settings.postgres_conninfo(), settings.views_schema)
 
 
 @dataclass
