@@ -1,0 +1,146 @@
+"""Must-show 1 of issue 18: under a steady write load of four clients, the Patroni primary's PostgreSQL is killed
+(SIGKILL of its postmaster); Patroni promotes the synchronous standby; the same `progres serve` process, never
+restarted, accepts writes again within a bound measured here; every command acknowledged to a client is in the
+log exactly once (client-side ledgers against the plans), and `progres audit verify` passes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from progres.services.bootstrap import bootstrap
+from progres.services.serving import served
+from progres.services.settings import Settings
+
+from .conftest import Server
+from .ha_cluster import API_PORT, Cluster, ha_cluster, ha_schemas  # noqa: F401 - fixtures
+from .tenants import tenant
+
+pytestmark = [pytest.mark.postgres, pytest.mark.ha]
+CLIENTS = 4
+BOUND_SECONDS = 15.0
+COMMIT = ("mutation($p: ID!, $d: String!, $c: String!) { commitResource(planId: $p, party: \"acheteur\", "
+          "description: $d, amount: \"1\", commandId: $c) { ok replayed error { code } } }")
+
+
+@dataclass
+class Client:
+    """Sends commitResource commands, each with its command id, retrying a command until it is acknowledged
+    (a retry with the same id is safe: the receipt answers it); keeps the ledger of acknowledged ones."""
+
+    server: Server
+    number: int
+    plan: str
+    actor: tuple[str, str]
+    acknowledged: list[tuple[float, str]] = field(default_factory=list)
+    failures: list[tuple[float, str]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        sequence = 0
+        with httpx.Client(timeout=60) as http:
+            while not self.stop.is_set():
+                sequence += 1
+                command_id = f"client-{self.number}-{sequence}"
+                while not self.stop.is_set():
+                    try:
+                        response = http.post(f"{self.server.url}/graphql", headers=self.server.headers(self.actor),
+                                             json={"query": COMMIT, "variables": {
+                                                 "p": self.plan, "d": command_id, "c": command_id}})
+                        answer = response.json()
+                        if answer.get("data") and answer["data"]["commitResource"]["ok"]:
+                            self.acknowledged.append((time.monotonic(), command_id))
+                            break
+                        self.failures.append((time.monotonic(), str(answer)[:300]))
+                    except (httpx.HTTPError, ValueError) as error:
+                        self.failures.append((time.monotonic(), repr(error)))
+                    time.sleep(0.1)
+                time.sleep(0.02)
+
+
+def test_writes_resume_after_the_primary_is_killed_and_nothing_acknowledged_is_lost(
+        ha_cluster: Cluster, ha_schemas: Settings) -> None:
+    settings = ha_schemas
+    env = {**os.environ, **ha_cluster.env, "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
+           "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_ENVIRONMENT": "development",
+           "PROGRES_DATA_DIR": str(settings.data_dir)}
+    log_path = settings.data_dir / "server.log"
+    with log_path.open("w") as log, served(env, port=API_PORT, log=log) as url:
+        server = Server(url, settings)
+        app = bootstrap(settings)
+        group = tenant(app, 7)
+        # All on one plan: the clients also meet each other (conflicts retried), as buyers of one groupement do.
+        clients = [Client(server, n, group.plan, group.coordinator) for n in range(CLIENTS)]
+        threads = [threading.Thread(target=c.run) for c in clients]
+        for thread in threads:
+            thread.start()
+        server_pid = served_pid(API_PORT)
+        try:
+            time.sleep(3)
+            old_leader = ha_cluster.leader()
+            killed_at = time.monotonic()
+            os.kill(ha_cluster.postmaster_pid(old_leader), signal.SIGKILL)
+            # Load until writes have resumed for a while (or the bound is clearly missed).
+            deadline = killed_at + 40
+            while time.monotonic() < deadline:
+                after = [t for c in clients for t, _ in c.acknowledged if t > killed_at]
+                if after and time.monotonic() - min(after) > 3:
+                    break
+                time.sleep(0.2)
+        finally:
+            for client in clients:
+                client.stop.set()
+            for thread in threads:
+                thread.join(timeout=90)
+        new_leader = ha_cluster.leader()
+        assert new_leader != old_leader, "Patroni did not promote the standby"
+        assert served_pid(API_PORT) == server_pid, "the API server was restarted"
+
+        # Unavailability: the longest gap between two acknowledgements (any client) around the kill.
+        times = sorted(t for c in clients for t, _ in c.acknowledged)
+        before = [t for t in times if t <= killed_at]
+        after = [t for t in times if t > killed_at]
+        assert before and after, (len(before), len(after), [c.failures[-3:] for c in clients])
+        gap = after[0] - before[-1]
+        print(f"failover: writes resumed {after[0] - killed_at:.2f} s after the kill (gap {gap:.2f} s), "
+              f"{len(times)} commands acknowledged, {sum(len(c.failures) for c in clients)} failed attempts")
+        assert gap < BOUND_SECONDS, f"writes stopped for {gap:.1f} s"
+        assert sum(1 for t in times if t > killed_at) >= CLIENTS
+
+        # Every acknowledged command is in the log, exactly once; nothing appears twice.
+        app.close()
+        app = bootstrap(settings)
+        written = Counter(str(r["description"]) for r in resources(app, group.plan))
+        doubled = [c for c, n in written.items() if n > 1]
+        assert not doubled, f"written twice: {doubled}"
+        for client in clients:
+            ledger = [command_id for _, command_id in client.acknowledged]
+            assert len(set(ledger)) == len(ledger)
+            missing = [c for c in ledger if written[c] == 0]
+            assert not missing, f"acknowledged but not in the log: {missing}"
+            unanswered = {c for c in written if c.startswith(f"client-{client.number}-")} - set(ledger)
+            assert unanswered <= {f"client-{client.number}-{len(ledger) + 1}"}  # at most the last, cut short
+        app.close()
+        verified = subprocess.run([sys.executable, "-m", "progres.services.cli", "audit", "verify"], env=env,
+                                  capture_output=True, text=True, timeout=120, check=False)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def resources(app: object, plan_id: str) -> list[dict[str, object]]:
+    plan = app.plan(plan_id)  # type: ignore[attr-defined]
+    return [r if isinstance(r, dict) else vars(r) for r in plan.resources]
+
+
+def served_pid(port: int) -> int:
+    """The pid of the process listening on the API port (the `progres serve` started by the test)."""
+    found = subprocess.run(["ss", "-Htlnp", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+    return int(found.split("pid=")[1].split(",")[0])
