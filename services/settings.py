@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     audit_key_id: str | None = Field(None, description="key that chains and signs now (default: the newest)")
     audit_witness_dir: Path | None = Field(
         None, description="where signed tree heads are written (default: witness/ in data_dir)")
+    audit_log_name: str | None = Field(
+        None, description="name of the log in signed heads (default: derived from the store's address); set it "
+                          "where the address changes while the log stays (Patroni cluster, restore elsewhere)")
     audit_checkpoint_seconds: float = Field(
         0.0, ge=0, description="the server signs a tree head this often (0: never; `progres audit checkpoint`)")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")

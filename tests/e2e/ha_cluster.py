@@ -25,6 +25,7 @@ REQUIRE_HA = os.environ.get("PROGRES_REQUIRE_HA") == "1"
 BASE_PORT = 25100
 API_PORT = BASE_PORT + 50
 RESTORED_PORT = BASE_PORT + 40
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/usr/bin"))
 
 
 @dataclass
@@ -33,8 +34,8 @@ class Cluster:
     env: dict[str, str]  # the PROGRES_ settings of the cluster (libpq multi-host)
 
     def run(self, action: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", str(CLUSTER), action, str(self.directory), *args], capture_output=True, text=True,
-                              timeout=120, check=check)
+        return subprocess.run(["bash", str(CLUSTER), action, str(self.directory), *args], capture_output=True,
+                              text=True, timeout=120, check=check)
 
     def leader(self) -> int:
         for node in (0, 1):
@@ -79,7 +80,8 @@ def ha_cluster() -> Iterator[Cluster]:
     started = cluster.run("start", str(BASE_PORT), check=False)
     try:
         if started.returncode != 0:
-            logs = "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}" for p in (cluster.directory / "log").glob("*.log"))
+            logs = "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}"
+                           for p in (cluster.directory / "log").glob("*.log"))
             pytest.fail(f"the HA cluster did not start: {started.stdout}{started.stderr}{logs}")
         lines = (cluster.directory / "progres.env").read_text().splitlines()
         cluster.env = dict(line.split("=", 1) for line in lines if "=" in line)
