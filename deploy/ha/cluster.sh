@@ -121,6 +121,12 @@ leader() {  # the node number whose Patroni answers /primary with 200, or nothin
 start() {
   mkdir -p "$DIR"
   [ -e "$DIR/run" ] && ls "$DIR"/run/*.pid >/dev/null 2>&1 && { echo "already started in $DIR (stop it first)" >&2; exit 1; }
+  local port busy=()
+  for port in $(etcd_client 0) $(etcd_peer 0) $(etcd_client 1) $(etcd_peer 1) $(etcd_client 2) $(etcd_peer 2) \
+      $(pg_port 0) $(pg_port 1) $(rest_port 0) $(rest_port 1); do
+    ss -Htln "sport = :${port##*:}" | grep -q . && busy+=("${port##*:}")
+  done
+  [ ${#busy[@]} -eq 0 ] || { echo "ports already in use: ${busy[*]} (another cluster? choose another BASE_PORT)" >&2; exit 1; }
   mkdir -p "$DIR/log" "$DIR/run" "$DIR/pgbackrest/repo" "$DIR/pgbackrest/log" "$DIR/pgbackrest/lock" \
     "$DIR/pgbackrest/spool" "$DIR/node0" "$DIR/node1" "$DIR/etcd0" "$DIR/etcd1" "$DIR/etcd2"
   chmod 700 "$DIR/node0" "$DIR/node1" "$DIR/etcd0" "$DIR/etcd1" "$DIR/etcd2"
@@ -155,7 +161,8 @@ start() {
   port=$(pg_port 0)
   psql_admin() { "${as_owner[@]}" psql -h "$socket" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
   psql_admin -c "CREATE ROLE progres LOGIN PASSWORD '$PASSWORD'" -c "CREATE DATABASE progres OWNER progres"
-  "${as_owner[@]}" pgbackrest --config="$DIR/pgbackrest.conf" --stanza=$SCOPE stanza-create >/dev/null
+  "${as_owner[@]}" pgbackrest --config="$DIR/pgbackrest.conf" --stanza=$SCOPE --log-level-console=error stanza-create >/dev/null 2>&1 \
+    || "${as_owner[@]}" pgbackrest --config="$DIR/pgbackrest.conf" --stanza=$SCOPE stanza-create
   spawn node1 patroni "$DIR/node1.yml"
   # Ready once node1 streams and is the synchronous standby.
   for _ in $(seq 1 300); do
@@ -202,7 +209,8 @@ stop() {
       "${as_owner[@]}" "$PG_BIN/pg_ctl" -D "$DIR/node$n/data" -m immediate stop >/dev/null 2>&1 || true
     fi
   done
-  for n in 0 1 2; do stop_pidfile "etcd$n" TERM 10; done
+  for n in 0 1 2; do stop_pidfile "etcd$n" TERM 10 & done
+  wait
   echo "HA cluster in $DIR stopped."
 }
 
