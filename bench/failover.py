@@ -110,9 +110,9 @@ def measure(base: int, directory: Path, clients: Clients, repeats: int) -> dict[
 def a_plan(settings: Settings) -> tuple[str, str]:
     """A coordonnateur's SIRET and the plan the clients write to."""
     app = bootstrap(settings)
-    siret = siret_with_key("20009000000001")
+    siret = siret_with_key("2000900000001")
     organisation = app.register_organisation(siret, "Région", "collectivite").id
-    supplier = app.register_organisation(siret_with_key("41909000000001"), "Laiterie", "supplier").id
+    supplier = app.register_organisation(siret_with_key("4190900000001"), "Laiterie", "supplier").id
     groupement = app.constitute_groupement("GC-B", "Groupement", "Achats", True, organisation, "2021-06-01").id
     marche = app.notify_marche(groupement, "M-B", "BOF", "15500000-3", "fournitures", [supplier], "100000", 24,
                                "2022-01-01").id
