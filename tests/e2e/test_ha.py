@@ -134,7 +134,13 @@ def test_writes_resume_after_the_primary_is_killed_and_nothing_acknowledged_is_l
             assert not missing, f"acknowledged but not in the log: {missing}"
             unanswered = {c for c in written if c.startswith(f"client-{client.number}-")} - set(ledger)
             assert unanswered <= {f"client-{client.number}-{len(ledger) + 1}"}  # at most the last, cut short
+        head = app.max_notification_id()
         app.close()
+        # The server's read models followed through the failover: a read at the head shows every write.
+        read = server.post("query($p: ID!, $n: Int) { plan(id: $p, minPosition: $n) { resources } }",
+                           {"p": group.plan, "n": head}, actor=group.coordinator)
+        assert "errors" not in read, read
+        assert Counter(str(r["description"]) for r in read["data"]["plan"]["resources"]) == written
         verified = subprocess.run([sys.executable, "-m", "progres.services.cli", "audit", "verify"], env=env,
                                   capture_output=True, text=True, timeout=120, check=False)
         assert verified.returncode == 0, verified.stdout + verified.stderr
