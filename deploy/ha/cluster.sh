@@ -73,7 +73,6 @@ bootstrap:
         max_replication_slots: 8
         max_connections: 100
         archive_mode: "on"
-        archive_command: pgbackrest --config=$DIR/pgbackrest.conf --stanza=$SCOPE archive-push %p
         archive_timeout: 60
   initdb:
     - encoding: UTF8
@@ -94,6 +93,8 @@ postgresql:
     rewind: {username: rewinder, password: "$PASSWORD"}
   parameters:
     unix_socket_directories: $DIR/node$n
+    # Each node pushes its WAL as pg1 (its own data directory): the node that is primary at the time archives.
+    archive_command: pgbackrest --config=$DIR/pgbackrest.conf --stanza=$SCOPE --pg1-path=$DIR/node$n/data archive-push %p
   # pgBackRest restores a node from the repository when it cannot stream from the other (e.g. after a long outage).
   create_replica_methods: [basebackup]
   basebackup:
@@ -169,8 +170,12 @@ start() {
     [ "$(psql_admin -c "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")" = 1 ] && break
     sleep 0.2
   done
-  [ "$(psql_admin -c "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")" = 1 ] \
-    || { echo "node1 did not become the synchronous standby (see $DIR/log/node1.log)" >&2; exit 1; }
+  # ... and once Patroni has recorded it as such in etcd (only that standby may be promoted).
+  for _ in $(seq 1 100); do rest 1 sync >/dev/null && break; sleep 0.2; done
+  rest 1 sync >/dev/null || { echo "node1 did not become the synchronous standby (see $DIR/log/node1.log)" >&2; exit 1; }
+  # WAL archiving works (pgBackRest switches to a new segment and waits for it in the repository).
+  "${as_owner[@]}" pgbackrest --config="$DIR/pgbackrest.conf" --stanza=$SCOPE check >/dev/null \
+    || { echo "pgBackRest check failed: WAL archiving does not work (see $DIR/pgbackrest/log)" >&2; exit 1; }
   cat >"$DIR/progres.env" <<ENV
 PROGRES_STORE=postgres
 PROGRES_POSTGRES_HOST=127.0.0.1,127.0.0.1
