@@ -194,7 +194,9 @@ def test_point_in_time_restore_verifies_and_rebuilds_the_balance_of_that_positio
     for amount in ("5000", "6000"):  # after the target: the restore leaves them out
         app.declare_purchase_volume(group.plan, group.lycee, amount)
     later = app.max_notification_id()
-    assert later is not None and position is not None and later > position
+    assert position is not None
+    assert later is not None
+    assert later > position
     head_later = settings.data_dir / "head-later.json"
     assert progres(env, "audit", "checkpoint", "--output", str(head_later)).returncode == 0
     models.fresh(later)
@@ -247,7 +249,7 @@ def wait_until_promoted(settings: Settings) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
-            with postgres_connect(settings) as connection:
+            with postgres_connect(settings):
                 return
         except psycopg.OperationalError:  # still replaying the archive (read-only) or not up yet
             if time.monotonic() > deadline:
