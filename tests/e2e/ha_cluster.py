@@ -25,7 +25,6 @@ REQUIRE_HA = os.environ.get("PROGRES_REQUIRE_HA") == "1"
 BASE_PORT = 25100
 API_PORT = BASE_PORT + 50
 RESTORED_PORT = BASE_PORT + 40
-PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/usr/bin"))
 
 
 @dataclass

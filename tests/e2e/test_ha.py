@@ -6,7 +6,6 @@ log exactly once (client-side ledgers against the plans), and `progres audit ver
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
 from progres.services.bootstrap import bootstrap, postgres_connect
@@ -26,7 +24,7 @@ from progres.services.serving import served
 from progres.services.settings import Settings
 
 from .conftest import Server
-from .ha_cluster import API_PORT, PG_BIN, RESTORED_PORT, Cluster, ha_cluster, ha_schemas  # noqa: F401 - fixtures
+from .ha_cluster import API_PORT, RESTORED_PORT, ROOT, Cluster, ha_cluster, ha_schemas  # noqa: F401 - fixtures
 from .tenants import tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.ha]
@@ -206,21 +204,14 @@ def test_point_in_time_restore_verifies_and_rebuilds_the_balance_of_that_positio
     ha_cluster.pgbackrest("check")  # switches to a new WAL segment and waits for it to be archived
 
     target = ha_cluster.directory / "restored"
-    target.mkdir(mode=0o700)
-    if os.geteuid() == 0:
-        shutil.chown(target, "postgres")
-    ha_cluster.pgbackrest(f"--pg1-path={target}", "restore", "--type=lsn", f"--target={lsn}",
-                          "--target-action=promote")
-    started = subprocess.run(
-        [*ha_cluster.as_owner(), f"{PG_BIN}/pg_ctl", "-D", str(target), "-l", str(target / "server.log"), "-w",
-         "-t", "120", "-o", f"-p {RESTORED_PORT} -k {target} -c listen_addresses=127.0.0.1 -c archive_mode=off "
-         f"-c synchronous_standby_names= -c hba_file={target}/pg_hba.conf -c ident_file={target}/pg_ident.conf",
-         "start"], capture_output=True, text=True, timeout=180, check=False)
+    script = str(ROOT / "deploy" / "ha" / "restore.sh")
+    started = subprocess.run(["bash", script, "start", str(ha_cluster.directory), str(target), str(RESTORED_PORT),
+                              "--type=lsn", f"--target={lsn}"], capture_output=True, text=True, timeout=300,
+                             check=False)
     try:
         assert started.returncode == 0, started.stdout + started.stderr + read(target / "server.log")
         restored = settings.model_copy(update={"postgres_host": "127.0.0.1", "postgres_port": str(RESTORED_PORT),
                                                "postgres_target_session_attrs": "read-write"})
-        wait_until_promoted(restored)
         restored_env = {**env, "PROGRES_POSTGRES_HOST": "127.0.0.1", "PROGRES_POSTGRES_PORT": str(RESTORED_PORT)}
         app = bootstrap(restored)
         assert app.max_notification_id() == position
@@ -237,21 +228,8 @@ def test_point_in_time_restore_verifies_and_rebuilds_the_balance_of_that_positio
         models.close()
         app.close()
     finally:
-        subprocess.run([*ha_cluster.as_owner(), f"{PG_BIN}/pg_ctl", "-D", str(target), "-m", "fast", "stop"],
-                       capture_output=True, timeout=60, check=False)
+        subprocess.run(["bash", script, "stop", str(target)], capture_output=True, timeout=120, check=False)
 
 
 def read(path: Path) -> str:
     return path.read_text()[-3000:] if path.exists() else ""
-
-
-def wait_until_promoted(settings: Settings) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with postgres_connect(settings):
-                return
-        except psycopg.OperationalError:  # still replaying the archive (read-only) or not up yet
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
