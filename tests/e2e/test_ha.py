@@ -219,7 +219,10 @@ def test_point_in_time_restore_verifies_and_rebuilds_the_balance_of_that_positio
         verified = progres(restored_env, "audit", "verify", "--no-witness", "--head", str(head_at_position))
         assert verified.returncode == 0, verified.stdout + verified.stderr
         rolled_back = progres(restored_env, "audit", "verify", "--no-witness", "--head", str(head_later))
-        assert rolled_back.returncode != 0, rolled_back.stdout
+        assert rolled_back.returncode == 1, rolled_back.stdout + rolled_back.stderr
+        said = rolled_back.stdout + rolled_back.stderr
+        assert ": truncated (tronqué)" in said, said  # the events after P are missing
+        assert f"le journal s'arrête à la position {position} " in said, said
         rebuilt = progres(restored_env, "projections", "rebuild")
         assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
         app = bootstrap(restored)
