@@ -36,13 +36,17 @@ class Cluster:
         return subprocess.run(["bash", str(CLUSTER), action, str(self.directory), *args], capture_output=True,
                               text=True, timeout=120, check=check)
 
+    def is_primary(self, node: int) -> bool:
+        """Patroni's REST API answers /primary with 200 on the leader only."""
+        try:
+            return httpx.get(f"http://127.0.0.1:{BASE_PORT + 20 + node}/primary", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def leader(self) -> int:
         for node in (0, 1):
-            try:
-                if httpx.get(f"http://127.0.0.1:{BASE_PORT + 20 + node}/primary", timeout=2).status_code == 200:
-                    return node
-            except httpx.HTTPError:
-                pass
+            if self.is_primary(node):
+                return node
         raise AssertionError("no Patroni member is the primary")
 
     def postmaster_pid(self, node: int) -> int:
