@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -18,7 +19,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import event
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, InterfaceError, JSONTranscoder, OperationalError, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import Environment
 from psycopg import sql
@@ -138,9 +139,12 @@ class ProgresApplication(Application[UUID]):
     name = "progres"
     snapshotting_intervals = {Groupement: 50, Marche: 50, ProgressPlan: 50}  # noqa: RUF012 - library API
 
-    def __init__(self, env: dict[str, str], retries: int = 8, snapshot_interval: int = 50) -> None:
+    def __init__(self, env: dict[str, str], retries: int = 8, snapshot_interval: int = 50,
+                 failover_seconds: float = 0.0) -> None:
         self.retries = retries
+        self.failover_seconds = failover_seconds
         self.conflicts_retried = 0
+        self.outages_waited = 0
         self.snapshotting_intervals = dict.fromkeys(type(self).snapshotting_intervals, snapshot_interval)
         super().__init__(env=env)
 
@@ -186,28 +190,54 @@ class ProgresApplication(Application[UUID]):
         receipt_id = CommandReceipt.create_id(command_id) if command_id else None
         running = _running.get()
         fingerprint = running[1] if running is not None and running[0] == command else None
-        for attempt in range(1, self.retries + 1):
-            if receipt_id is not None and receipt_id in self.repository:
-                return self._replay(receipt_id, command, fingerprint)
-            result_id, aggregates = action()
-            pending = [a for a in aggregates if a.pending_events]
-            position = self.max_notification_id()
-            if receipt_id is not None and command_id is not None:
-                result = str(result_id) if result_id is not None else None
-                pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result,
-                                              organisation_id=acting_organisation.get(), fingerprint=fingerprint))
+        attempt = 0
+        outage_since: float | None = None
+        while attempt < self.retries:
+            attempt += 1
+            saving = False
             try:
+                if receipt_id is not None and receipt_id in self.repository:
+                    return self._replay(receipt_id, command, fingerprint)
+                result_id, aggregates = action()
+                pending = [a for a in aggregates if a.pending_events]
+                position = self.max_notification_id()
+                if receipt_id is not None and command_id is not None:
+                    result = str(result_id) if result_id is not None else None
+                    pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result,
+                                                  organisation_id=acting_organisation.get(), fingerprint=fingerprint))
+                saving = True
                 recordings = self.save(*pending)
             except IntegrityError:
                 # Someone wrote the same aggregate meanwhile: back off a little, reload and decide again.
                 self.conflicts_retried += 1
                 time.sleep(random.uniform(0, 0.002 * attempt))
                 continue
+            except (OperationalError, InterfaceError):
+                # The database went away (a failover): reading again is always safe; saving again is safe only
+                # with a receipt, which returns the first answer if the lost commit had in fact happened.
+                outage_since = outage_since if outage_since is not None else time.monotonic()
+                if (saving and receipt_id is None) or not self._wait_for_database(outage_since):
+                    raise
+                attempt -= 1
+                continue
             if recordings:
                 position = max(r.notification.id for r in recordings)
             return CommandResult(str(result_id) if result_id is not None else None, position or 0,
                                  attempts=attempt)
         raise ConcurrencyConflict(None, attempts=self.retries)
+
+    def _wait_for_database(self, since: float) -> bool:
+        """After a lost connection: False once failover_seconds have passed, else a short pause after which the
+        dead connections of the pool are dropped (the pool's check), so that the next attempt connects anew."""
+        if time.monotonic() - since >= self.failover_seconds:
+            return False
+        self.outages_waited += 1
+        time.sleep(0.2)
+        pool = getattr(getattr(self.recorder, "datastore", None), "pool", None)
+        if pool is not None:
+            with contextlib.suppress(Exception):  # still down: the next attempt tells
+                pool.check()
+        return True
 
     def _replay(self, receipt_id: UUID, command: str, fingerprint: str | None) -> CommandResult:
         receipt = self.repository.get(receipt_id)

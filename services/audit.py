@@ -63,6 +63,8 @@ class LogReader:
         self.settings = settings
 
     def log_name(self) -> str:
+        if self.settings.audit_log_name:
+            return self.settings.audit_log_name
         if self.settings.store == "sqlite":
             return f"sqlite:{self.settings.sqlite_path.resolve()}"
         s = self.settings

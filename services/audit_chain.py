@@ -22,6 +22,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresFactory as LibraryPostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier, Literal
@@ -169,6 +170,20 @@ class KeyedSQLiteRecorder(SQLiteApplicationRecorder):
         rows = chain_rows(self.keyring, (row[0], bytes(row[1])) if row else None, ids or [], stored_events)
         c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?, ?, ?)", rows)
         return ids
+
+
+class PostgresFactory(LibraryPostgresFactory):
+    """The library's factory, passing libpq's target_session_attrs to every connection of its pool: with the
+    hosts of a Patroni cluster (`host=a,b port=p,q`), connections go to the primary, and new ones find the new
+    primary after a failover (docs/operations-ha.md)."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        attrs = self.env.get("POSTGRES_TARGET_SESSION_ATTRS") or "any"
+        if attrs != "any":
+            kwargs = self.datastore.pool.kwargs
+            assert isinstance(kwargs, dict)
+            kwargs["target_session_attrs"] = attrs  # the pool opens on first use: every connection has it
 
 
 def recorder_topic(store: str) -> str:

@@ -15,11 +15,7 @@ from progres.services.settings import Settings
 
 
 def postgres_connect(settings: Settings, **kwargs: object) -> psycopg.Connection:
-    return psycopg.connect(
-        host=settings.postgres_host, port=settings.postgres_port, user=settings.postgres_user,
-        password=settings.postgres_password.get_secret_value(), dbname=settings.postgres_dbname,
-        connect_timeout=10, **kwargs,
-    )
+    return psycopg.connect(settings.postgres_conninfo(connect_timeout="10"), **kwargs)
 
 
 def ensure_postgres_schema(settings: Settings) -> None:
@@ -79,6 +75,7 @@ def new_application(settings: Settings) -> Progres:
     """The application on the keyed-chain recorder (services/audit_chain.py), with the audit keys attached:
     without a key it refuses to write."""
     env = {**settings.eventsourcing_env(), "APPLICATION_RECORDER_TOPIC": recorder_topic(settings.store)}
-    app = Progres(env=env, retries=settings.command_retries, snapshot_interval=settings.snapshot_interval)
+    app = Progres(env=env, retries=settings.command_retries, snapshot_interval=settings.snapshot_interval,
+                  failover_seconds=settings.postgres_failover_seconds if settings.store == "postgres" else 0.0)
     app.recorder.keyring = load_keyring(settings)  # type: ignore[attr-defined]
     return app

@@ -46,11 +46,9 @@ def open_store(settings: Settings, worker: bool = False) -> SqlStore:
     if settings.store == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqliteStore(settings.data_dir / "views.sqlite3")
-    conninfo = (f"host={settings.postgres_host} port={settings.postgres_port} user={settings.postgres_user} "
-                f"password={settings.postgres_password.get_secret_value()} dbname={settings.postgres_dbname}")
     lease = int(settings.worker_lease_seconds * 1000)
     options = {"idle_in_transaction_session_timeout": str(lease), "statement_timeout": str(3 * lease)}
-    return PostgresStore(conninfo, settings.views_schema, options=options if worker else None)
+    return PostgresStore(settings.postgres_conninfo(), settings.views_schema, options=options if worker else None)
 
 
 @dataclass

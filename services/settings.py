@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from psycopg.conninfo import make_conninfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -44,8 +45,14 @@ class Settings(BaseSettings):
         "sqlite", description="sqlite: embedded files in data_dir; postgres: a PostgreSQL server"
     )
     data_dir: Path = Field(Path("progres-data"), description="where the embedded SQLite store lives")
-    postgres_host: str = "127.0.0.1"
-    postgres_port: int = 5432
+    postgres_host: str = Field(
+        "127.0.0.1", description="PostgreSQL host, or hosts separated by commas (libpq multi-host: a Patroni cluster)")
+    postgres_port: str = Field("5432", description="port, or one port per host separated by commas")
+    postgres_target_session_attrs: Literal["any", "read-write", "primary"] = Field(
+        "any", description="read-write with several hosts: connect to the one that accepts writes (the primary)")
+    postgres_failover_seconds: float = Field(
+        20.0, ge=0, description="how long a command with a command id waits for the database to come back "
+                                "(a failover) before it fails; 0: no wait")
     postgres_user: str = "progres"
     postgres_password: SecretStr = SecretStr("progres")
     postgres_dbname: str = "progres"
@@ -77,6 +84,9 @@ class Settings(BaseSettings):
     audit_key_id: str | None = Field(None, description="key that chains and signs now (default: the newest)")
     audit_witness_dir: Path | None = Field(
         None, description="where signed tree heads are written (default: witness/ in data_dir)")
+    audit_log_name: str | None = Field(
+        None, description="name of the log in signed heads (default: derived from the store's address); set it "
+                          "where the address changes while the log stays (Patroni cluster, restore elsewhere)")
     audit_checkpoint_seconds: float = Field(
         0.0, ge=0, description="the server signs a tree head this often (0: never; `progres audit checkpoint`)")
     log_format: Literal["auto", "json", "console"] = Field(
@@ -93,6 +103,14 @@ class Settings(BaseSettings):
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="origins whose pages may call the API (comma-separated); empty: no CORS headers at all")
+
+    @field_validator("postgres_port", mode="before")
+    @classmethod
+    def _ports(cls, value: object) -> str:
+        ports = [part.strip() for part in str(value).split(",")]
+        if not all(part.isdigit() and 1 <= int(part) <= 65535 for part in ports):
+            raise ValueError("ports are numbers from 1 to 65535, separated by commas")
+        return ",".join(ports)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -112,9 +130,11 @@ class Settings(BaseSettings):
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # The library's factory, with libpq's target_session_attrs (services/audit_chain.py).
+            "PERSISTENCE_MODULE": "progres.services.audit_chain:PostgresFactory",
+            "POSTGRES_TARGET_SESSION_ATTRS": self.postgres_target_session_attrs,
             "POSTGRES_HOST": self.postgres_host,
-            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_PORT": self.postgres_port,
             "POSTGRES_USER": self.postgres_user,
             "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
             "POSTGRES_DBNAME": self.postgres_dbname,
@@ -130,6 +150,13 @@ class Settings(BaseSettings):
     @property
     def jwks_url(self) -> str:
         return self.oidc_jwks_url or f"{(self.oidc_issuer or '').rstrip('/')}/protocol/openid-connect/certs"
+
+    def postgres_conninfo(self, **extra: str) -> str:
+        """The libpq connection string of these settings (hosts and ports may be lists)."""
+        return make_conninfo(
+            host=self.postgres_host, port=self.postgres_port, user=self.postgres_user,
+            password=self.postgres_password.get_secret_value(), dbname=self.postgres_dbname,
+            target_session_attrs=self.postgres_target_session_attrs, **extra)
 
     def describe_store(self) -> str:
         if self.store == "sqlite":
