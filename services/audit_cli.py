@@ -18,7 +18,8 @@ from progres.services.cli_support import Refused
 from progres.services.settings import Settings
 
 KINDS = {"altered": "modifié", "deleted": "supprimé", "inserted": "inséré", "reordered": "déplacé",
-         "truncated": "tronqué", "snapshot": "instantané falsifié", "head": "tête signée refusée"}
+         "truncated": "tronqué", "snapshot": "instantané falsifié", "head": "tête signée refusée",
+         "adoption": "enregistrement d'adoption refusé"}
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite store, keys, witness)")]
 HeadFiles = Annotated[list[Path] | None, typer.Option("--head", help="signed tree head (JSON) kept by the auditor")]
@@ -91,7 +92,8 @@ def keygen(data_dir: DataDir = None) -> None:
 def verify(
     head: HeadFiles = None,
     trusted_key: TrustedKeys = None,
-    witness: Annotated[bool, typer.Option(help="also check the heads of the witness directory")] = True,
+    witness: Annotated[bool, typer.Option(
+        help="also check the heads and adoption records of the witness directory")] = True,
     snapshots: Annotated[bool, typer.Option(help="also check snapshots against the events")] = True,
     data_dir: DataDir = None,
 ) -> None:
@@ -101,12 +103,14 @@ def verify(
 
     settings = _store_settings(data_dir)
     heads = [_read_head(path) for path in head or []]
+    records: list[dict[str, Any]] = []
     if witness:
         heads += evidence.witnessed_heads(settings)
+        records = evidence.adoption_records(settings)
     keyring = _keyring(settings)
     app = bootstrap(settings) if snapshots else None
     try:
-        result = evidence.verify(settings, heads, _trusted(keyring, trusted_key), keyring, app)
+        result = evidence.verify(settings, heads, _trusted(keyring, trusted_key), keyring, app, records)
     finally:
         if app is not None:
             app.close()
@@ -114,7 +118,9 @@ def verify(
         raise _fail(1, _report(result.finding) + f" ; {result.checked} événements intègres avant elle")
     typer.echo(f"intègre : {result.checked} événements vérifiés (chaîne à clé), dernière position "
                f"{result.head_position}, racine {result.root}, {result.heads_checked} tête(s) signée(s) "
-               "vérifiée(s)" + (", instantanés conformes aux événements" if snapshots else ""))
+               "vérifiée(s)" + (f", {result.records_checked} enregistrement(s) d'adoption vérifié(s)"
+                                 if result.records_checked else "")
+               + (", instantanés conformes aux événements" if snapshots else ""))
 
 def checkpoint(
     output: Annotated[Path | None, typer.Option(help="also write the signed head to this file")] = None,
