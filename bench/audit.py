@@ -153,7 +153,7 @@ def verify_figures(settings: Settings, args: argparse.Namespace) -> None:
         count, after = 0, 0
         with postgres_connect(settings) as connection:
             before, cursor = backend_cpu(connection), connection.cursor(binary=True)
-            while batch := cursor.execute(reader.page_sql(), [after, audit.PAGE]).fetchall():
+            while batch := cursor.execute(reader.page_sql(), {"after": after, "rows": audit.PAGE}).fetchall():
                 count, after = count + len(batch), batch[-1][0]
             server_cpu["read_only"].append((backend_cpu(connection) - before) / count)
         return count

@@ -125,12 +125,15 @@ class LogReader:
             reader.join()
 
     def page_sql(self) -> sql.Composed:
-        """A page of the log beside its chain (parameters: after position, rows), as verification reads it."""
+        """A page of the log beside its chain (parameters: `after` position, `rows`), as verification reads it.
+        The chain's bound is repeated in the join: the outer join does not carry it over, and without it every
+        page's merge join scanned the chain from its first row (pages cost more the further they are)."""
         events = sql.Identifier(self.settings.postgres_schema, EVENTS_TABLE)
         chain = sql.Identifier(self.settings.postgres_schema, CHAIN_TABLE)
         return sql.SQL("SELECT e.notification_id, " + CANONICAL_SQL.replace("(notification_id", "(e.notification_id")
-                       + ", c.key_id, c.link FROM {} e LEFT JOIN {} c ON c.notification_id = e.notification_id "
-                       "WHERE e.notification_id > %s ORDER BY e.notification_id LIMIT %s").format(events, chain)
+                       + ", c.key_id, c.link FROM {} e LEFT JOIN {} c ON c.notification_id = e.notification_id AND "
+                       "c.notification_id > %(after)s WHERE e.notification_id > %(after)s ORDER BY e.notification_id "
+                       "LIMIT %(rows)s").format(events, chain)
 
     def _fetch_postgres(self, after: int, batches: queue.Queue[Any], stop: threading.Event) -> None:
         events = sql.Identifier(self.settings.postgres_schema, EVENTS_TABLE)
@@ -146,7 +149,7 @@ class LogReader:
                     # at a time, through Python); while this thread waits for the next page, the GIL is free.
                     page = self.page_sql()
                     cursor, start = connection.cursor(binary=True), after
-                    while batch := cursor.execute(page, [start, PAGE]).fetchall():
+                    while batch := cursor.execute(page, {"after": start, "rows": PAGE}).fetchall():
                         if stop.is_set():
                             raise _Stopped
                         batches.put(batch)
