@@ -12,7 +12,8 @@ Prints JSON lines, each figure the median of --repeats runs, from one run of the
   `process_cpu_us_per_event` is this process's CPU time (all threads), `postgres_cpu_us_per_event` the CPU
   time of the PostgreSQL backend that produced the rows (read from /proc: Linux, local server only);
 - `command`: the time of a one-event command with the keyed chain and without it (the library's plain
-  recorder), on two fresh schemas alike but for the chain, interleaved, and the added cost;
+  recorder), on two fresh schemas alike but for the chain, alternating command by command, and the added
+  cost (wall time, and this process's CPU time);
 - `snapshots`: the time to check every snapshot against its events.
 Run: .venv/bin/python bench/audit.py [--members 300 --indicators 12 --months 48 --repeats 3 --commands 300
      --rounds 9] [--only-commands]
@@ -191,24 +192,41 @@ def verify_figures(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def command_cost(keyed: Progres, unkeyed: Progres, args: argparse.Namespace) -> None:
-    """One-event commands (an organisation registered), keyed and unkeyed in alternation."""
-    timings: dict[str, list[float]] = {"keyed": [], "unkeyed": []}
+    """One-event commands (an organisation registered), keyed and unkeyed alternating command by command (the
+    order swapped every command), so that the machine's drift over seconds weighs on both alike. Per round:
+    the mean wall time and this process's CPU time per command; over all commands: the median of the ratios
+    of each adjacent keyed/unkeyed pair."""
+    targets = {"keyed": keyed, "unkeyed": unkeyed}
+    wall: dict[str, list[float]] = {"keyed": [], "unkeyed": []}
+    cpu: dict[str, list[float]] = {"keyed": [], "unkeyed": []}
+    pairs: list[float] = []
     for round_ in range(args.rounds):
-        for name, target in (("keyed", keyed), ("unkeyed", unkeyed)) if round_ % 2 == 0 else \
-                (("unkeyed", unkeyed), ("keyed", keyed)):
-            t = time.perf_counter()
-            for n in range(args.commands):
-                target.register_organisation(siret_with_key(f"3{round_:02d}{n:06d}0001"[:13]), f"Org {n}", "eple")
-            timings[name].append((time.perf_counter() - t) / args.commands)
-    keyed_ms, unkeyed_ms = (statistics.median(timings[k]) * 1000 for k in ("keyed", "unkeyed"))
-    # Each round runs both back to back: the median of their ratios resists the machine's drift.
-    paired = statistics.median(k / u for k, u in zip(timings["keyed"], timings["unkeyed"], strict=True))
-    emit(step="command", command="register_organisation", commands_per_run=args.commands,
+        spent = {name: [0.0, 0.0] for name in targets}
+        for n in range(args.commands):
+            one: dict[str, float] = {}
+            for name in ("keyed", "unkeyed") if n % 2 == 0 else ("unkeyed", "keyed"):
+                siret = siret_with_key(f"{3 if name == 'keyed' else 4}{round_:02d}{n:06d}0001"[:13])
+                t, c = time.perf_counter(), time.process_time()
+                targets[name].register_organisation(siret, f"Org {n}", "eple")
+                one[name] = time.perf_counter() - t
+                spent[name][0] += one[name]
+                spent[name][1] += time.process_time() - c
+            pairs.append(one["keyed"] / one["unkeyed"])
+        for name in targets:
+            wall[name].append(spent[name][0] / args.commands)
+            cpu[name].append(spent[name][1] / args.commands)
+    keyed_ms, unkeyed_ms = (statistics.median(wall[k]) * 1000 for k in ("keyed", "unkeyed"))
+    keyed_cpu, unkeyed_cpu = (statistics.median(cpu[k]) * 1000 for k in ("keyed", "unkeyed"))
+    paired = statistics.median(k / u for k, u in zip(wall["keyed"], wall["unkeyed"], strict=True))
+    emit(step="command", command="register_organisation", commands_per_round=args.commands, rounds=args.rounds,
          keyed_ms=round(keyed_ms, 3), unkeyed_ms=round(unkeyed_ms, 3),
          added_percent=round(100 * (keyed_ms - unkeyed_ms) / unkeyed_ms, 1),
-         added_percent_paired=round(100 * (paired - 1), 1),
-         keyed_runs_ms=[round(x * 1000, 3) for x in timings["keyed"]],
-         unkeyed_runs_ms=[round(x * 1000, 3) for x in timings["unkeyed"]])
+         added_percent_paired_rounds=round(100 * (paired - 1), 1),
+         added_percent_paired_commands=round(100 * (statistics.median(pairs) - 1), 1),
+         keyed_cpu_ms=round(keyed_cpu, 3), unkeyed_cpu_ms=round(unkeyed_cpu, 3),
+         added_cpu_percent=round(100 * (keyed_cpu - unkeyed_cpu) / unkeyed_cpu, 1),
+         keyed_runs_ms=[round(x * 1000, 3) for x in wall["keyed"]],
+         unkeyed_runs_ms=[round(x * 1000, 3) for x in wall["unkeyed"]])
 
 
 if __name__ == "__main__":
