@@ -214,3 +214,26 @@ def test_a_log_truncated_below_its_adoption_record_fails_verify(former):
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"position {last - 4} : truncated (" in result.stderr, result.stderr
     assert f"un enregistrement d'adoption signé couvre les positions jusqu'à {last}" in result.stderr
+
+
+def test_the_auditors_copy_of_the_adoption_record_is_checked_with_adoption(former, tmp_path):
+    """The witness directory lost its record (nothing there says it existed): the auditor's copy is given."""
+    assert cli(former, "adopt").returncode == 0
+    kept = tmp_path / "adoption.json"
+    record = json.loads(adoption_file(former).read_text())
+    adoption_file(former).unlink()
+    kept.write_text(json.dumps(record))
+    verified = cli(former, "verify", "--adoption", str(kept))
+    assert verified.returncode == 0, verified.stderr
+    assert "1 enregistrement(s) d'adoption vérifié(s)" in verified.stdout
+
+    record["relinked"] += 1  # an edited copy
+    kept.write_text(json.dumps(record))
+    result = cli(former, "verify", "--adoption", str(kept))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"position {record['first_position']} : adoption (enregistrement d'adoption refusé) — {kept} : " \
+        "sa signature ne correspond pas à son contenu" in result.stderr, result.stderr
+
+    unreadable = cli(former, "verify", "--adoption", str(tmp_path / "missing.json"))
+    assert unreadable.returncode == 2, unreadable.stdout + unreadable.stderr
+    assert "--adoption" in unreadable.stderr
