@@ -3,7 +3,8 @@
 `verify` streams the log once, in position order, beside the chain table (services/audit_chain.py):
 it recomputes every leaf and keyed link, builds the RFC 9162 tree incrementally, and compares the tree with
 every signed head given when it reaches the head's size. It names the first bad position and its kind:
-altered, deleted, inserted, reordered, truncated, snapshot, or head (a head that cannot be trusted).
+altered, deleted, inserted, reordered, truncated, snapshot, head (a head that cannot be trusted) or adoption
+(an adoption record, services/audit_adopt.py, whose signature does not check).
 `sign_head` signs (size, last position, root, time, key id) with the active Ed25519 key, only over a tree
 whose keyed chain verifies, and writes it to the witness directory. `prove_positions` and
 `prove_consistency` build proofs that `check_proof` verifies with nothing but public keys.
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -50,7 +51,9 @@ EVENTS_TABLE, SNAPSHOTS_TABLE = "progres_events", "progres_snapshots"  # Postgre
 SQLITE_EVENTS_TABLE = "(SELECT rowid AS notification_id, * FROM stored_events)"  # the rowid is the position
 SQLITE_SNAPSHOTS_TABLE = "stored_snapshots"
 HEAD_FORMAT = "progres-tree-head-v1"
+ADOPTION_FORMAT = "progres-adoption-v1"  # services/audit_adopt.py
 BATCH = 5000
+PAGE = 10000  # rows a page of verification's read (about 10 MB)
 _PACK = struct.Struct(">q").pack
 
 
@@ -71,8 +74,8 @@ class LogReader:
         return f"postgres:{s.postgres_host}:{s.postgres_port}/{s.postgres_dbname}/{s.postgres_schema}"
 
     def entries(self, after: int = 0) -> Iterator[tuple[Any, ...]]:
-        """Flat rows (position, canonical bytes or None, previous position, key id, leaf, link), the last four
-        None when the event has no chain row."""
+        """Flat rows (position, canonical bytes or None, key id, link), the last two None when the event has no
+        chain row (the chain's previous position and stored leaf are read by `diagnose` when needed)."""
         for batch in self.batches(after):
             yield from batch
 
@@ -87,13 +90,13 @@ class LogReader:
             event, link = next(events, None), next(chain, None)
             while event is not None or link is not None:
                 if link is None or (event is not None and event[0] < link[0]):
-                    rows.append((event[0], bytes(event[1]), None, None, None, None))  # type: ignore[index]
+                    rows.append((event[0], bytes(event[1]), None, None))  # type: ignore[index]
                     event = next(events, None)
                 elif event is None or link[0] < event[0]:
-                    rows.append((link[0], None, *link[1:]))
+                    rows.append((link[0], None, link[1], bytes(link[2])))
                     link = next(chain, None)
                 else:
-                    rows.append((event[0], bytes(event[1]), *link[1:]))
+                    rows.append((event[0], bytes(event[1]), link[1], bytes(link[2])))
                     event, link = next(events, None), next(chain, None)
                 if len(rows) == BATCH:
                     yield rows
@@ -103,8 +106,8 @@ class LogReader:
             connection.close()
 
     def _postgres(self, after: int) -> Iterator[list[tuple[Any, ...]]]:
-        """One merge join of the two primary keys, streamed in binary (bytea as raw bytes, not hex), the next
-        batch fetched by a thread while this one is hashed. A link whose event is gone shows at the next event
+        """One merge join of the two primary keys, read in pages by a thread while the page before is hashed.
+        A link whose event is gone shows at the next event
         (its link follows a position the log no longer has); the ones after the last event are read last."""
         batches: queue.Queue[list[tuple[Any, ...]] | BaseException | None] = queue.Queue(maxsize=2)
         stop = threading.Event()
@@ -123,6 +126,17 @@ class LogReader:
                     batches.get(timeout=0.05)
             reader.join()
 
+    def page_sql(self) -> sql.Composed:
+        """A page of the log beside its chain (parameters: `after` position, `rows`), as verification reads it.
+        The chain's bound is repeated in the join: the outer join does not carry it over, and without it every
+        page's merge join scanned the chain from its first row (pages cost more the further they are)."""
+        events = sql.Identifier(self.settings.postgres_schema, EVENTS_TABLE)
+        chain = sql.Identifier(self.settings.postgres_schema, CHAIN_TABLE)
+        return sql.SQL("SELECT e.notification_id, " + CANONICAL_SQL.replace("(notification_id", "(e.notification_id")
+                       + ", c.key_id, c.link FROM {} e LEFT JOIN {} c ON c.notification_id = e.notification_id AND "
+                       "c.notification_id > %(after)s WHERE e.notification_id > %(after)s ORDER BY e.notification_id "
+                       "LIMIT %(rows)s").format(events, chain)
+
     def _fetch_postgres(self, after: int, batches: queue.Queue[Any], stop: threading.Event) -> None:
         events = sql.Identifier(self.settings.postgres_schema, EVENTS_TABLE)
         chain = sql.Identifier(self.settings.postgres_schema, CHAIN_TABLE)
@@ -132,24 +146,20 @@ class LogReader:
                 connection.isolation_level = IsolationLevel.REPEATABLE_READ
                 connection.read_only = True
                 with connection.transaction():
-                    with connection.cursor() as cursor, cursor.copy(sql.SQL(
-                            "COPY (SELECT e.notification_id, " + CANONICAL_SQL.replace("(notification_id",
-                                                                                     "(e.notification_id")
-                            + ", c.previous_id, c.key_id, c.leaf, c.link FROM {} e LEFT JOIN {} c ON "
-                            "c.notification_id = e.notification_id WHERE e.notification_id > {} ORDER BY "
-                            "e.notification_id) TO STDOUT (FORMAT BINARY)").format(events, chain, sql.Literal(after))
-                    ) as copy:
-                        # Binary COPY streams about twice as fast as fetching from a server-side cursor.
-                        copy.set_types(["int8", "bytea", "int8", "text", "bytea", "bytea"])
-                        rows = copy.rows()
-                        while batch := list(islice(rows, BATCH)):
-                            if stop.is_set():
-                                raise _Stopped
-                            batches.put(batch)
+                    # Pages of the merge join, in binary (bytea as raw bytes, not hex), fetched whole: psycopg
+                    # turns a page into rows in C, half the CPU a binary COPY costs (its rows are read one message
+                    # at a time, through Python); while this thread waits for the next page, the GIL is free.
+                    page = self.page_sql()
+                    cursor, start = connection.cursor(binary=True), after
+                    while batch := cursor.execute(page, {"after": start, "rows": PAGE}).fetchall():
+                        if stop.is_set():
+                            raise _Stopped
+                        batches.put(batch)
+                        start = batch[-1][0]
                     tail = connection.execute(sql.SQL("SELECT max(notification_id) FROM {}").format(events))
                     last = (tail.fetchone() or (None,))[0] or 0
                     batches.put(connection.execute(sql.SQL(
-                        "SELECT notification_id, NULL, previous_id, key_id, leaf, link FROM {} WHERE notification_id "
+                        "SELECT notification_id, NULL, key_id, link FROM {} WHERE notification_id "
                         "> %s ORDER BY notification_id").format(chain), [max(after, last)]).fetchall())
             batches.put(None)
         except _Stopped:
@@ -163,7 +173,7 @@ class LogReader:
         events = connection.execute(f"SELECT notification_id, originator_id, originator_version, topic, state FROM "
                                     f"{SQLITE_EVENTS_TABLE} WHERE notification_id > ? ORDER BY notification_id",
                                     [after])
-        chain = connection.execute(f"SELECT notification_id, previous_id, key_id, leaf, link FROM {CHAIN_TABLE} "
+        chain = connection.execute(f"SELECT notification_id, key_id, link FROM {CHAIN_TABLE} "
                                    "WHERE notification_id > ? ORDER BY notification_id", [after])
         canonical_rows = ((p, _sqlite_canonical(p, o, v, t, s)) for p, o, v, t, s in events)
         return connection, canonical_rows, iter(chain)
@@ -255,12 +265,66 @@ def write_head(settings: Settings, head: SignedHead) -> Path:
     return path
 
 
+# Adoption records (written by services/audit_adopt.py, checked by `verify`) -----------------------------------
+
+def record_message(record: dict[str, Any]) -> bytes:
+    """What an adoption record's Ed25519 signature covers: every field but the signature."""
+    fields = [ADOPTION_FORMAT, record["log"], str(record["adopted"]), str(record["first_position"]),
+              str(record["last_position"]), str(record["relinked"]), json.dumps(record["old_chain"], sort_keys=True),
+              record["time"], record["key_id"]]
+    return "\n".join(fields).encode()
+
+
+def adoption_records(settings: Settings) -> list[dict[str, Any]]:
+    """The adoption records of the witness directory, each with its file name under `_source`."""
+    directory = witness_dir(settings, LogReader(settings).log_name())
+    if not directory.is_dir():
+        return []
+    records = []
+    for path in sorted(directory.glob("adoption-*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            record = None
+        records.append(record if isinstance(record, dict) else {"_source": str(path)})
+        records[-1].setdefault("_source", str(path))
+    return records
+
+
+def adoption_problem(record: dict[str, Any], trusted: dict[str, PublicKey], log: str | None = None) -> str | None:
+    """Why an adoption record cannot be trusted, or None: a record whose signature does not check could
+    vouch for a history the application never adopted."""
+    try:
+        message = record_message(record)
+        signature = bytes.fromhex(record["signature"])
+        key_id = str(record["key_id"])
+    except (KeyError, TypeError, ValueError):
+        return "il est illisible ou incomplet"
+    if record.get("format") != ADOPTION_FORMAT:
+        return "son format est inconnu"
+    key = trusted.get(key_id)
+    if key is None:
+        return f"signé par une clé inconnue ({key_id[:20]})"
+    if not key.verify(signature, message):
+        return "sa signature ne correspond pas à son contenu"
+    if log is not None and record["log"] != log:
+        return "c'est l'adoption d'un autre journal"
+    return None
+
+
+def _record_position(record: dict[str, Any], field: str = "first_position") -> int:
+    try:
+        return int(record.get(field) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 # Verification ---------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Finding:
     position: int
-    kind: str  # altered, deleted, inserted, reordered, truncated, snapshot, head
+    kind: str  # altered, deleted, inserted, reordered, truncated, snapshot, head, adoption
     detail: str
 
     def __str__(self) -> str:
@@ -284,6 +348,7 @@ class Verification:
     root: str
     finding: Finding | None
     heads_checked: int = 0
+    records_checked: int = 0
 
     @property
     def intact(self) -> bool:
@@ -297,54 +362,54 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
     pending = sorted(heads, key=lambda h: h.size)
     pending = [h for h in pending if h.size > walk.tree.size]
     agreed = walk.position
-    position, link, tree, checked = walk.position, walk.link, walk.tree, walk.checked
-    sha256, pack = hashlib.sha256, _PACK
+    position, tree = walk.position, walk.tree
     pads = {key_id: hmac_pads(secret) for key_id, secret in secrets.items()}
-
+    # The hot path, per event: the leaf (SHA-256 of 0x00 and the bytes), the link (HMAC from the key's
+    # precomputed pads, over previous position || previous link || position || leaf) and, on average, one
+    # tree node. Everything that can be hoisted out of the loop is: the leaf's 0x00 prefix is a hashed state
+    # copied, the previous position and link are kept packed together, the key's pads looked up when the key
+    # id changes only, the tree's size kept in a local.
+    leaf_state, sha256, pack = hashlib.sha256(b"\x00").copy, hashlib.sha256, _PACK
+    prefix, last_key_id, mac, finding = pack(position) + walk.link, None, None, None
+    stack, size, first_size = tree.stack, tree.size, tree.size
     next_size = pending[0].size if pending else -1
-    finding = None
-    stack = tree.stack
-    for current, data, previous, key_id, stored_leaf, stored_link in chain.from_iterable(reader.batches(position)):
+    for current, data, key_id, stored_link in chain.from_iterable(reader.batches(position)):
         if data is None:
             finding = Finding(current, "deleted", "la chaîne lie un événement que le journal n'a plus")
             break
-        leaf = sha256(b"\x00" + data).digest()
+        state = leaf_state()
+        state.update(data)
+        leaf = state.digest()
         if stored_link is None:
             finding = Finding(current, "inserted", "un événement sans maillon : l'application ne l'a pas écrit")
             break
-        mac = pads.get(key_id)
-        if mac is None:
-            expected = None
-        else:  # hmac.digest(secret, message), from the key's precomputed pads
+        if key_id != last_key_id:
+            last_key_id, mac = key_id, pads.get(key_id)
+        here = pack(current)
+        if mac is not None:
             inner, outer = mac[0](), mac[1]()
-            inner.update(pack(position) + link + pack(current) + leaf)
+            inner.update(prefix + here + leaf)
             outer.update(inner.digest())
             expected = outer.digest()
-        if expected is None or expected != stored_link:
-            finding = diagnose(reader, secrets, position, link, current, data,
-                               (previous, key_id, stored_leaf, stored_link))
+        if mac is None or expected != stored_link:
+            finding = diagnose(reader, secrets, position, prefix[8:], current, data, key_id, stored_link)
             break
-        position, link = current, expected
-        # Tree.append, inlined: this loop is the verification's hot path.
-        size, node = tree.size, leaf
-        while size & 1:
+        prefix, position = here + expected, current
+        # Tree.append, inlined.
+        node, bits = leaf, size
+        while bits & 1:
             node = sha256(b"\x01" + stack.pop() + node).digest()
-            size >>= 1
+            bits >>= 1
         stack.append(node)
-        tree.size += 1
-        checked += 1
-        while tree.size == next_size:
-            head = pending.pop(0)
-            if tree.root() != head.root or position != head.last_position:
-                finding = Finding(agreed + 1, "altered", f"les {head.size} premiers événements ne donnent plus "
-                                  "la racine "
-                                  f"signée le {head.time} : journal réécrit après la position {agreed}")
+        size += 1
+        if size == next_size:
+            tree.size = size
+            finding, agreed = _heads_reached(tree, position, pending, agreed)
+            if finding:
                 break
-            agreed = position
             next_size = pending[0].size if pending else -1
-        if finding:
-            break
-    walk.position, walk.link, walk.checked = position, link, checked
+    tree.size = size
+    walk.position, walk.link, walk.checked = position, prefix[8:], walk.checked + size - first_size
     if finding is None and pending:
         head = pending[-1]
         finding = Finding(position + 1, "truncated", f"le journal s'arrête à la position {position} ({tree.size} "
@@ -353,10 +418,23 @@ def walk_log(reader: LogReader, secrets: dict[str, bytes], walk: Walk | None = N
     return walk, finding
 
 
+def _heads_reached(tree: Tree, position: int, pending: list[SignedHead], agreed: int) -> tuple[Finding | None, int]:
+    """The heads of the tree's size (popped from `pending`) must give its root and last position."""
+    while pending and pending[0].size == tree.size:
+        head = pending.pop(0)
+        if tree.root() != head.root or position != head.last_position:
+            return Finding(agreed + 1, "altered", f"les {head.size} premiers événements ne donnent plus la racine "
+                           f"signée le {head.time} : journal réécrit après la position {agreed}"), agreed
+        agreed = position
+    return None, agreed
+
+
 def diagnose(reader: LogReader, secrets: dict[str, bytes], last: int, last_link: bytes, position: int,
-             data: bytes, row: tuple[Any, ...]) -> Finding:
+             data: bytes, key_id: str, link: bytes) -> Finding:
     """Names what happened at the first position whose link does not verify."""
-    previous, key_id, stored_leaf, link = row[0], row[1], bytes(row[2]), bytes(row[3])
+    previous, stored_leaf = reader.query("SELECT previous_id, leaf FROM {chain} WHERE notification_id = %s",
+                                         [position])[0]
+    stored_leaf = bytes(stored_leaf)
     body = data[8:]
     for other, other_leaf in reader.query("SELECT notification_id, leaf FROM {chain} WHERE notification_id <> %s",
                                           [position]):
@@ -379,21 +457,33 @@ def diagnose(reader: LogReader, secrets: dict[str, bytes], last: int, last_link:
 
 
 def verify(settings: Settings, heads: Iterable[SignedHead] = (), trusted: dict[str, PublicKey] | None = None,
-           keyring: Keyring | None = None, app: Any = None) -> Verification:
-    """The whole log against the keyed chain, every head given, and (with `app`) the snapshots."""
+           keyring: Keyring | None = None, app: Any = None,
+           records: Iterable[dict[str, Any]] = ()) -> Verification:
+    """The whole log against the keyed chain, every head given, every adoption record given (its signature,
+    and that the log still reaches the positions it adopted) and (with `app`) the snapshots."""
     keyring = keyring or load_keyring(settings, create=False)
     trusted = trusted if trusted is not None else keyring.public_keys()
     reader = LogReader(settings)
-    heads = list(heads)
+    heads, records = list(heads), list(records)
     for head in sorted(heads, key=lambda h: h.size):
         problem = head.problem(trusted, reader.log_name())
         if problem:
             return Verification(0, 0, "", Finding(head.last_position, "head", f"{head.source or 'une tête'} : "
                                                                               f"{problem}"), 0)
+    for record in sorted(records, key=_record_position):
+        problem = adoption_problem(record, trusted, reader.log_name())
+        if problem:
+            source = record.get("_source") or "l'enregistrement d'adoption"
+            return Verification(0, 0, "", Finding(_record_position(record), "adoption", f"{source} : {problem}"),
+                                len(heads))
     walk, finding = walk_log(reader, keyring.secrets(), heads=heads)
+    reached = max((_record_position(r, "last_position") for r in records), default=0)
+    if finding is None and reached > walk.position:
+        finding = Finding(walk.position + 1, "truncated", f"le journal s'arrête à la position {walk.position} ; "
+                          f"un enregistrement d'adoption signé couvre les positions jusqu'à {reached}")
     if finding is None and app is not None:
         finding = check_snapshots(settings, reader, app)
-    return Verification(walk.checked, walk.position, walk.tree.root().hex(), finding, len(heads))
+    return Verification(walk.checked, walk.position, walk.tree.root().hex(), finding, len(heads), len(records))
 
 
 def check_snapshots(settings: Settings, reader: LogReader, app: Any) -> Finding | None:

@@ -9,7 +9,8 @@ table locked (writers wait):
 2. refuses, naming the first bad position, when either does not check: nothing is written;
 3. otherwise writes the keyed chain over the whole log from the first event, the events already keyed
    included (their new links cover the same leaves; the Merkle tree does not change).
-Then it signs an adoption record (position, time, key id, old chain head) into the witness directory.
+Then it signs an adoption record (position, time, key id, old chain head) into the witness directory;
+`progres audit verify` checks its signature (services/audit.py `adoption_problem`).
 A second run finds every event linked and does nothing.
 """
 
@@ -29,14 +30,21 @@ from typing import Any
 
 from psycopg import sql
 
-from progres.services.audit import SQLITE_EVENTS_TABLE, LogReader, _sqlite_canonical, witness_dir
+from progres.services import audit
+from progres.services.audit import (  # the record's format is read by `verify` too
+    ADOPTION_FORMAT,
+    SQLITE_EVENTS_TABLE,
+    LogReader,
+    _sqlite_canonical,
+    record_message,
+    witness_dir,
+)
 from progres.services.audit_chain import CANONICAL_SQL, CHAIN_TABLE, GENESIS_LINK, leaf_of, link_of
 from progres.services.audit_keys import Keyring
 from progres.services.bootstrap import postgres_connect
 from progres.services.settings import Settings
 
 LEGACY_TABLE = CHAIN_TABLE + "_unkeyed"
-ADOPTION_FORMAT = "progres-adoption-v1"
 BATCH = 5000
 # The former trigger's link: SHA-256(previous link || int8 position || aggregate id as text || int8 version
 # || topic || state), the previous link empty before the first (git history of services/audit.py `link_of`).
@@ -236,13 +244,6 @@ def _rewrite(store: Any, keyring: Keyring, result: Adoption, total: int,
                             "checked_events": result.checked_old}
 
 
-def record_message(record: dict[str, Any]) -> bytes:
-    fields = [ADOPTION_FORMAT, record["log"], str(record["adopted"]), str(record["first_position"]),
-              str(record["last_position"]), str(record["relinked"]), json.dumps(record["old_chain"], sort_keys=True),
-              record["time"], record["key_id"]]
-    return "\n".join(fields).encode()
-
-
 def write_record(settings: Settings, keyring: Keyring, result: Adoption) -> Path:
     """The signed adoption record, in the witness directory beside the signed heads."""
     key = keyring.active
@@ -260,6 +261,5 @@ def write_record(settings: Settings, keyring: Keyring, result: Adoption) -> Path
 
 
 def adoption_records(settings: Settings) -> list[dict[str, Any]]:
-    directory = witness_dir(settings, LogReader(settings).log_name())
-    return [json.loads(p.read_text()) for p in sorted(directory.glob("adoption-*.json"))] if directory.is_dir() \
-        else []
+    """The adoption records of the store's witness directory (read by `verify`: services/audit.py)."""
+    return audit.adoption_records(settings)

@@ -18,10 +18,13 @@ from progres.services.cli_support import Refused
 from progres.services.settings import Settings
 
 KINDS = {"altered": "modifié", "deleted": "supprimé", "inserted": "inséré", "reordered": "déplacé",
-         "truncated": "tronqué", "snapshot": "instantané falsifié", "head": "tête signée refusée"}
+         "truncated": "tronqué", "snapshot": "instantané falsifié", "head": "tête signée refusée",
+         "adoption": "enregistrement d'adoption refusé"}
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite store, keys, witness)")]
 HeadFiles = Annotated[list[Path] | None, typer.Option("--head", help="signed tree head (JSON) kept by the auditor")]
+AdoptionFiles = Annotated[list[Path] | None, typer.Option(
+    "--adoption", help="signed adoption record (JSON) kept by the auditor")]
 TrustedKeys = Annotated[list[Path] | None, typer.Option(
     "--trusted-key", help="public key file (.pub.json) or directory of them (default: the deployment's keys)")]
 
@@ -52,6 +55,18 @@ def _read_head(path: Path) -> Any:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise Refused("invalid_input", "--head", f"« {str(path)[:80]} » n'est pas une tête signée lisible "
                        f"({type(error).__name__})") from None
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise Refused("invalid_input", "--adoption", f"« {str(path)[:80]} » n'est pas un enregistrement "
+                      f"d'adoption lisible ({type(error).__name__})") from None
+    if not isinstance(record, dict):
+        raise Refused("invalid_input", "--adoption", f"« {str(path)[:80]} » n'est pas un enregistrement "
+                      "d'adoption lisible")
+    return {**record, "_source": str(path)}
 
 
 def _keyring(settings: Settings) -> Any:
@@ -90,23 +105,28 @@ def keygen(data_dir: DataDir = None) -> None:
 
 def verify(
     head: HeadFiles = None,
+    adoption: AdoptionFiles = None,
     trusted_key: TrustedKeys = None,
-    witness: Annotated[bool, typer.Option(help="also check the heads of the witness directory")] = True,
+    witness: Annotated[bool, typer.Option(
+        help="also check the heads and adoption records of the witness directory")] = True,
     snapshots: Annotated[bool, typer.Option(help="also check snapshots against the events")] = True,
     data_dir: DataDir = None,
 ) -> None:
-    """Check the keyed chain, every signed head (consistency, size, last position) and the snapshots."""
+    """Check the keyed chain, every signed head (consistency, size, last position), every adoption record
+    (signature, adopted range) and the snapshots."""
     from progres.services import audit as evidence  # noqa: PLC0415
     from progres.services.bootstrap import bootstrap  # noqa: PLC0415
 
     settings = _store_settings(data_dir)
     heads = [_read_head(path) for path in head or []]
+    records = [_read_record(path) for path in adoption or []]
     if witness:
         heads += evidence.witnessed_heads(settings)
+        records += evidence.adoption_records(settings)
     keyring = _keyring(settings)
     app = bootstrap(settings) if snapshots else None
     try:
-        result = evidence.verify(settings, heads, _trusted(keyring, trusted_key), keyring, app)
+        result = evidence.verify(settings, heads, _trusted(keyring, trusted_key), keyring, app, records)
     finally:
         if app is not None:
             app.close()
@@ -114,7 +134,9 @@ def verify(
         raise _fail(1, _report(result.finding) + f" ; {result.checked} événements intègres avant elle")
     typer.echo(f"intègre : {result.checked} événements vérifiés (chaîne à clé), dernière position "
                f"{result.head_position}, racine {result.root}, {result.heads_checked} tête(s) signée(s) "
-               "vérifiée(s)" + (", instantanés conformes aux événements" if snapshots else ""))
+               "vérifiée(s)" + (f", {result.records_checked} enregistrement(s) d'adoption vérifié(s)"
+                                 if result.records_checked else "")
+               + (", instantanés conformes aux événements" if snapshots else ""))
 
 def checkpoint(
     output: Annotated[Path | None, typer.Option(help="also write the signed head to this file")] = None,

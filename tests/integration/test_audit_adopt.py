@@ -15,7 +15,10 @@ import pytest
 from psycopg import sql
 
 from progres.domain.values import siret_with_key
+from progres.services import audit
+from progres.services.audit import record_message
 from progres.services.audit_adopt import adoption_records
+from progres.services.audit_keys import generate
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.demo import run_seed_scenario
 from tests.integration.test_audit_chain import cli, run_sql
@@ -156,3 +159,81 @@ def test_adopt_twice_writes_nothing_the_second_time(former):
     assert chain_rows(former) == rows
     assert adoption_records(former) == records
     assert json.dumps(records)  # the record is plain JSON an auditor can read
+
+
+def adoption_file(settings):
+    return next(audit.witness_dir(settings, audit.LogReader(settings).log_name()).glob("adoption-*.json"))
+
+
+def test_verify_checks_the_adoption_record_signature(former):
+    assert cli(former, "adopt").returncode == 0
+    verified = cli(former, "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "1 enregistrement(s) d'adoption vérifié(s)" in verified.stdout
+
+
+@pytest.mark.parametrize("change", ["old_chain", "range", "unknown_key", "unreadable"])
+def test_a_tampered_adoption_record_fails_verify(former, tmp_path, change):
+    assert cli(former, "adopt").returncode == 0
+    path = adoption_file(former)
+    record = json.loads(path.read_text())
+    first = record["first_position"]
+    if change == "old_chain":  # the record now vouches for another old history
+        record["old_chain"]["head_link"] = "00" * 32
+    elif change == "range":  # ... or claims fewer adopted events
+        record["adopted"] -= 1
+    elif change == "unknown_key":  # re-signed, consistently, by a key the deployment does not have
+        key = generate(tmp_path / "other-keys")
+        record["key_id"] = key.key_id
+        record["signature"] = key.sign(record_message(record)).hex()
+    path.write_text("{not json" if change == "unreadable" else json.dumps(record))
+
+    result = cli(former, "verify")
+
+    position = 0 if change == "unreadable" else first
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"position {position} : adoption (enregistrement d'adoption refusé) — {path}" in result.stderr, \
+        result.stderr
+    why = {"old_chain": "sa signature ne correspond pas à son contenu",
+           "range": "sa signature ne correspond pas à son contenu",
+           "unknown_key": "signé par une clé inconnue", "unreadable": "il est illisible ou incomplet"}[change]
+    assert why in result.stderr
+    assert cli(former, "verify", "--no-witness").returncode == 0  # the events themselves are intact
+
+
+def test_a_log_truncated_below_its_adoption_record_fails_verify(former):
+    assert cli(former, "adopt").returncode == 0
+    for head in audit.witness_dir(former, audit.LogReader(former).log_name()).glob("head-*.json"):
+        head.unlink()  # no signed head left: the adoption record alone says how far the log went
+    last = json.loads(adoption_file(former).read_text())["last_position"]
+    run_sql(former, "DELETE FROM {events} WHERE notification_id > %s", last - 5)
+    run_sql(former, "DELETE FROM {chain} WHERE notification_id > %s", last - 5)
+
+    result = cli(former, "verify")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"position {last - 4} : truncated (" in result.stderr, result.stderr
+    assert f"un enregistrement d'adoption signé couvre les positions jusqu'à {last}" in result.stderr
+
+
+def test_the_auditors_copy_of_the_adoption_record_is_checked_with_adoption(former, tmp_path):
+    """The witness directory lost its record (nothing there says it existed): the auditor's copy is given."""
+    assert cli(former, "adopt").returncode == 0
+    kept = tmp_path / "adoption.json"
+    record = json.loads(adoption_file(former).read_text())
+    adoption_file(former).unlink()
+    kept.write_text(json.dumps(record))
+    verified = cli(former, "verify", "--adoption", str(kept))
+    assert verified.returncode == 0, verified.stderr
+    assert "1 enregistrement(s) d'adoption vérifié(s)" in verified.stdout
+
+    record["relinked"] += 1  # an edited copy
+    kept.write_text(json.dumps(record))
+    result = cli(former, "verify", "--adoption", str(kept))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"position {record['first_position']} : adoption (enregistrement d'adoption refusé) — {kept} : " \
+        "sa signature ne correspond pas à son contenu" in result.stderr, result.stderr
+
+    unreadable = cli(former, "verify", "--adoption", str(tmp_path / "missing.json"))
+    assert unreadable.returncode == 2, unreadable.stdout + unreadable.stderr
+    assert "--adoption" in unreadable.stderr
