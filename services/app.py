@@ -92,11 +92,10 @@ def start_checkpoints(settings: Settings, stop: threading.Event) -> threading.Th
     return thread
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    services = Services.wire(settings)
+def background_work(settings: Settings, services: Services) -> Any:
+    """The server's lifespan: the in-process follower (unless external workers keep the views) and the periodic
+    signed heads, started with the server and stopped with it."""
     application, models = services.app, services.models
-    validator = identity_validator(settings)
     stop = threading.Event()
 
     @asynccontextmanager
@@ -117,6 +116,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             witness.join(timeout=5)
         models.close()
         application.close()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = Services.wire(settings)
+    models = services.models
+    validator = identity_validator(settings)
+    lifespan = background_work(settings, services)
 
     async def context(request: Request = None, websocket: WebSocket = None) -> ProgresContext:  # type: ignore[assignment]
         if websocket is not None:  # identified at connection_init, from its payload or these headers (ws.py)
