@@ -244,13 +244,13 @@ def projections_run(
 
 def follow_as_worker(settings: Settings, models: ReadModels) -> None:
     """A projection worker until SIGTERM or SIGINT: the batch in progress is committed, the lock released."""
-    import logging  # noqa: PLC0415
     import signal  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
+    from progres.services.observability import configure_logging  # noqa: PLC0415
     from progres.services.workers import ProjectionWorker  # noqa: PLC0415
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)  # the same lines as the API's (JSON in production, PROGRES_LOG_FORMAT)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
