@@ -208,12 +208,17 @@ def _targets(indicator: dict[str, Any]) -> list[dict[str, Any]]:
     return targets
 
 
+def member_identifier(directory: Ledger, member_id: str) -> str:
+    """A member as open data names it: its SIRET, or its VAT number for a buyer of another EU state (L2113-8)."""
+    org = directory["organisations"].get(member_id, {})
+    return str(org.get("siret") or org.get("vat_number") or member_id)
+
+
 def _observations(indicator: dict[str, Any], measures: list[dict[str, Any]],
                   directory: Ledger) -> list[dict[str, Any]]:
     observations = []
     for m in sorted(measures, key=lambda m: (m["period_start"], m["member_id"] or "")):
-        where = directory["organisations"].get(m["member_id"], {}).get("siret", "groupement") \
-            if m["member_id"] else "groupement"
+        where = member_identifier(directory, m["member_id"]) if m["member_id"] else "groupement"
         observation: dict[str, Any] = {
             "id": f"{indicator['key']}-{where}-{m['period_start']}",
             "period": {"startDate": _datetime(m["period_start"]), "endDate": _datetime(m["period_end"])},
