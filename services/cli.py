@@ -38,6 +38,7 @@ from progres.services.cli_support import (
 )
 from progres.services.commands import Progres
 from progres.services.read_models import ReadModels
+from progres.services.reports.labels import status as status_label
 from progres.services.settings import Settings
 
 app = typer.Typer(help="progres : le plan de progrès d'un groupement de commandes, en événements immuables.",
@@ -89,7 +90,7 @@ def demo(
     print_summary(summarise(progres, scenario))
     events = progres.max_notification_id() or 0
     console.print(f"\n[bold]{scenario.commands}[/] commandes ont écrit [bold]{events}[/] événements en "
-                  f"[bold]{elapsed:.2f} s[/] sur {settings.describe_store()}.")
+                  f"[bold]{french.number(round(elapsed, 2))} s[/] sur {settings.describe_store()}.")
     console.print(f"Plan : {scenario.plan} — essayez [bold]progres plan {scenario.plan}[/]")
 
 
@@ -115,7 +116,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     console.print(indicators)
     proposals = Table("Proposition", "Issue", title="Propositions")
     for title, status in summary["proposals"].items():
-        proposals.add_row(title, status)
+        proposals.add_row(title, status_label(status))
     console.print(proposals)
     console.print(f"Axes : {'; '.join(summary['axes'])}")
     console.print(f"Actions réalisées : {summary['actions_done']}/{summary['actions']} · revues tenues : "

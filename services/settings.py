@@ -160,5 +160,5 @@ class Settings(BaseSettings):
 
     def describe_store(self) -> str:
         if self.store == "sqlite":
-            return f"SQLite at {self.sqlite_path}"
+            return f"SQLite ({self.sqlite_path})"
         return f"PostgreSQL {self.postgres_user}@{self.postgres_host}:{self.postgres_port}/{self.postgres_dbname}"
