@@ -236,6 +236,8 @@ class Query:
         services = context_of(info).services
         groupement_id = await off_loop(services.access.groupement_of, str(aggregate_id))
         await off_loop(services.access.check_history, actor_of(info), groupement_id)
+        if not 0 < first <= 1000:
+            raise InvalidInput("first", rule="ask for 1 to 1000 events")
         rows = await off_loop(services.models.store.history, services.models.projection,
                               {"aggregate_id": str(aggregate_id)}, position_cursor(after), first + 1)
         return event_page(rows, first)

@@ -183,6 +183,9 @@ def test_a_plan_without_governance_reads_with_governance_null(server, small_plan
     ('{ memberView(planId: "%s", memberId: "x", asOf: "2025-13-45") { position } }', "invalid_input", "asOf"),
     ('{ planBalance(planId: "%s", minPosition: -5) { position } }', "invalid_input", "minPosition"),
     ('{ plan(id: "%s", minPosition: -1) { id } }', "invalid_input", "minPosition"),
+    ('{ history(aggregateId: "%s", first: -4143346) { totalCount } }', "invalid_input", "first"),
+    ('{ history(aggregateId: "%s", first: 0) { totalCount } }', "invalid_input", "first"),
+    ('{ history(aggregateId: "%s", first: 1001) { totalCount } }', "invalid_input", "first"),
 ])
 def test_positions_before_the_plan_or_negative_get_a_typed_error(server, small_plan, query, code, field):
     plan, coordonnateur, _ = small_plan
