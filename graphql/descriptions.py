@@ -373,7 +373,8 @@ MUTATIONS: dict[str, str] = {
                       "écrire.",
     "notify_marche": "Notifie le marché attribué par le groupement à son ou ses titulaires ; ses parties sont les "
                      "membres du jour du lancement de la consultation.",
-    "close_marche": "Clôt le marché à une date : plus aucun avenant ne peut y être proposé.",
+    "close_marche": "Clôt le marché à une date (au plus tôt celle de sa notification) : ses avenants ne peuvent "
+                    "plus être proposés, signés ni notifiés ensuite.",
     "draw_up_plan": "Établit le plan de progrès du marché (un seul par marché), vide, à compléter par ses axes, "
                     "objectifs et indicateurs.",
     "add_axis": "Ajoute un axe au plan de progrès.",
@@ -400,7 +401,8 @@ MUTATIONS: dict[str, str] = {
                        "reste dans l'historique de la mesure.",
     "submit_proposal": "Soumet une proposition d'amélioration sur un axe du plan, au nom d'un membre, du "
                        "coordonnateur ou du titulaire.",
-    "withdraw_proposal": "Retire une proposition pas encore décidée, par son auteur, avec le motif.",
+    "withdraw_proposal": "Retire une proposition soumise ou reportée (pas encore acceptée ni rejetée), par son "
+                         "auteur, avec le motif.",
     "schedule_review": "Programme une revue du plan (ex. bilan semestriel) à une date.",
     "hold_review": "Tient une revue programmée : sa date, ses participants et son compte rendu.",
     "raise_point": "Consigne dans une revue un point soulevé (contrainte, besoin, difficulté ou idée) et qui le "
