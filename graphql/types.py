@@ -109,7 +109,7 @@ class Membership:
     decision: JSON | None = strawberry.field(
         default=None, description="Sa délibération ou décision d'adhésion (document par empreinte) ; null si elle "
                                  "n'a pas été enregistrée.")
-    decided_on: str | None = strawberry.field(default=None, description="Date de sa décision d'adhésion.")
+    decided_on: str | None = strawberry.field(default=None, description="Date de sa décision d'adhésion (aaaa-mm-jj).")
 
 
 @strawberry.type(description="Un document désigné par l'empreinte de son contenu (la plateforme garde la référence, "
@@ -124,7 +124,7 @@ class DocumentRef:
 @strawberry.type(description="L'avis de la CAO sur un projet d'avenant (L1414-4 CGCT) : consultatif, requis avant "
                              "de signer un avenant qui augmente de plus de 5 % un marché qu'elle a attribué.")
 class CaoOpinion:
-    given_on: str = strawberry.field(description="Date de la séance de la CAO.")
+    given_on: str = strawberry.field(description="Date de la séance de la CAO (aaaa-mm-jj).")
     favourable: bool = strawberry.field(description="Vrai si l'avis est favorable.")
     document: DocumentRef = strawberry.field(description="Le procès-verbal, par son empreinte.")
 
@@ -181,8 +181,8 @@ class Marche:
     initial_amount: str = strawberry.field(description="Montant initial, en euros HT (nombre décimal en chaîne).")
     duration_months: int
     notified_on: str
-    launched_on: str = strawberry.field(description="Date de lancement de sa consultation : ses parties sont "
-                                                    "les membres de ce jour (QE 100136 de 2011).")
+    launched_on: str = strawberry.field(description="Date de lancement de sa consultation (aaaa-mm-jj) : ses "
+                                                    "parties sont les membres de ce jour (QE 100136 de 2011).")
     party_ids: list[strawberry.ID] | None = strawberry.field(
         description="Les membres parties au marché, fixés à son lancement (null : marché notifié avant "
                     "l'enregistrement des parties, dont les parties sont les membres du jour du lancement).")
@@ -225,7 +225,8 @@ class Measure:
                                                         "corrections.")
     recorded_at: str | None = strawberry.field(description="Heure d'enregistrement : celle du serveur, jamais "
                                                            "envoyée par le client.")
-    declared_on: str | None = strawberry.field(description="La date métier déclarée par qui l'a enregistrée.")
+    declared_on: str | None = strawberry.field(description="La date métier déclarée par qui l'a enregistrée "
+                                                          "(aaaa-mm-jj).")
     partial: bool = strawberry.field(description="Vrai pour une période du calendrier coupée par le début ou la fin "
                                                  "du marché.")
 
