@@ -21,6 +21,29 @@ EgalimTerritory = strawberry.enum(Territory, name="EgalimTerritory", description
     "GROUPE_3 (Saint-Pierre-et-Miquelon)."))
 ProductFamily = strawberry.enum(Family, name="ProductFamily", description="Famille de produits de ma cantine.")
 
+# What each value of the two enums means, in the words of ma cantine and of the EGalim texts.
+ENUM_VALUES: dict[object, dict[str, str]] = {
+    Territory: {
+        "HEXAGONE": "Métropole, et les territoires sans seuils adaptés.",
+        "GROUPE_1": "Guadeloupe, Guyane, Martinique, La Réunion et Saint-Martin.",
+        "GROUPE_2": "Mayotte.",
+        "GROUPE_3": "Saint-Pierre-et-Miquelon.",
+    },
+    Family: {
+        "VIANDES_VOLAILLES": "Viandes et volailles.",
+        "CHARCUTERIE": "Charcuterie.",
+        "PRODUITS_DE_LA_MER": "Produits de la mer et de l'aquaculture.",
+        "FRUITS_ET_LEGUMES": "Fruits et légumes.",
+        "PRODUITS_LAITIERS": "Produits laitiers.",
+        "BOULANGERIE": "Boulangerie et pâtisserie.",
+        "BOISSONS": "Boissons.",
+        "AUTRES": "Autres produits.",
+    },
+}
+for enum, meanings in ENUM_VALUES.items():
+    for value in enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = meanings[value.name]
+
 
 def text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)

@@ -8,7 +8,7 @@ import inspect
 import typing
 from dataclasses import asdict, is_dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from progres.domain.errors import DomainError
 from progres.graphql.context import actor_of, context_of, off_loop
+from progres.graphql.descriptions import MUTATIONS, argument_description
 from progres.graphql.inputs import check_json_shapes
 from progres.graphql.types import DocumentInput, MutationResult, UserError
 from progres.services.applications import acting_for
@@ -84,7 +85,8 @@ def make_mutation(command: str) -> Any:
         default = parameter.default
         if default is inspect.Parameter.empty and str(parameter.annotation).endswith("| None"):
             default = None  # a command's nullable argument (a foreign buyer's absent SIRET) may be left out
-        parameters.append(inspect.Parameter(name.rstrip("_"), inspect.Parameter.KEYWORD_ONLY, annotation=kind,
+        described = Annotated[kind, strawberry.argument(description=argument_description(command, name.rstrip("_")))]
+        parameters.append(inspect.Parameter(name.rstrip("_"), inspect.Parameter.KEYWORD_ONLY, annotation=described,
                                             default=default))
     renamed = {name.rstrip("_"): name for name in signature.parameters if name.endswith("_")}
 
@@ -105,11 +107,10 @@ def make_mutation(command: str) -> Any:
     resolver.__signature__ = inspect.Signature(parameters, return_annotation=MutationResult)  # type: ignore[attr-defined]
     resolver.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": MutationResult}
     resolver.__name__ = command
-    description = (inspect.getdoc(method) or command.replace("_", " ").capitalize()).split("\n")[0]
-    return strawberry.mutation(resolver=resolver, name=camel(command), description=description)
+    return strawberry.mutation(resolver=resolver, name=camel(command), description=MUTATIONS[command])
 
 
 Mutation = strawberry.type(
     type("Mutation", (), {"__annotations__": {}, **{command: make_mutation(command) for command in COMMANDS}}),
-    description="Every command of progres. Refused commands write nothing and say why.",
+    description="Les commandes de la plateforme progres. Une commande refusée n'écrit rien et dit pourquoi.",
 )

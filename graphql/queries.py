@@ -72,22 +72,24 @@ def check_positions(position: int | None = None, min_position: int | None = None
         raise InvalidInput("minPosition", rule="a log position is a whole number from 0")
 
 
-@strawberry.type
+@strawberry.type(description="Les lectures de progres : chacune ne montre que ce que l'appelant "
+                             "peut voir.")
 class Query:
-    @strawberry.field(description="Organisations known to the platform.", permission_classes=AUTH)
+    @strawberry.field(description="Les organisations connues de la plateforme.", permission_classes=AUTH)
     async def organisations(self, info: Info, first: int = 100, after: str | None = None) -> Connection[Organisation]:
         ledgers = await off_loop(context_of(info).services.models.ledgers, [DIRECTORY])
         directory = ledgers.get(DIRECTORY, {}).get("organisations", {})
         return paginate([Organisation.from_ledger(o) for o in directory.values()], first, after)
 
-    @strawberry.field(description="The groupements the caller takes part in (or audits).", permission_classes=AUTH)
+    @strawberry.field(description="Les groupements auxquels l'appelant participe (ou qu'il audite).",
+                      permission_classes=AUTH)
     async def groupements(self, info: Info) -> list[Groupement]:
         services = context_of(info).services
         readable = await off_loop(services.access.readable_groupements, actor_of(info))
         ledgers = await off_loop(services.models.ledgers, readable)
         return [Groupement.from_ledger(ledgers[g]) for g in readable if g in ledgers]
 
-    @strawberry.field(description="A plan de progrès: axes → objectives → indicators → measures, and the rest.",
+    @strawberry.field(description="Un plan de progrès : axes → objectifs → indicateurs → mesures, et le reste.",
                       permission_classes=AUTH)
     async def plan(self, info: Info, id: strawberry.ID, min_position: int | None = None) -> Plan:
         services, actor = context_of(info).services, actor_of(info)
@@ -100,7 +102,8 @@ class Query:
             raise Unknown("id", kind="plan", id=id)
         return Plan.from_ledger(ledger, str(id), services.access.visible_members(actor, parties))
 
-    @strawberry.field(description="What a member sees of a plan, now or as of a time or log position.",
+    @strawberry.field(description="Ce qu'un membre voit d'un plan, maintenant ou à un instant ou une position du "
+                                  "journal passés.",
                       permission_classes=AUTH)
     async def member_view(self, info: Info, plan_id: strawberry.ID, member_id: strawberry.ID,
                           as_of: str | None = None, position: int | None = None,
@@ -142,7 +145,8 @@ class Query:
 
         return await off_loop(read)
 
-    @strawberry.field(description="The bilan du plan, now or as of a time (ISO 8601) or a log position.",
+    @strawberry.field(description="Le bilan du plan, maintenant ou à un instant (ISO 8601) ou une position du journal "
+                                  "passés.",
                       permission_classes=AUTH)
     async def plan_balance(self, info: Info, plan_id: strawberry.ID, as_of: str | None = None,
                            position: int | None = None, min_position: int | None = None) -> PlanBalance:
@@ -163,7 +167,7 @@ class Query:
             raise Unknown("plan_id", kind="plan", id=plan_id)
         return PlanBalance.from_doc(doc)
 
-    @strawberry.field(description="Auditors: the events of a groupement, filtered, in log order.",
+    @strawberry.field(description="Auditeurs : les événements d'un groupement, filtrés, dans l'ordre du journal.",
                       permission_classes=AUTH)
     async def events(self, info: Info, filter: EventFilter, first: int = 100,
                      after: str | None = None) -> Connection[Event]:
@@ -183,7 +187,8 @@ class Query:
                               position_cursor(after), first + 1, filter.until)
         return event_page(rows, first)
 
-    @strawberry.field(description="Auditors: a plan's history replayed, each event with the plan's state after it.",
+    @strawberry.field(description="Auditeurs : l'historique d'un plan rejoué, chaque événement avec l'état du plan "
+                                  "après lui.",
                       permission_classes=AUTH)
     async def replay(self, info: Info, plan_id: strawberry.ID, until: str | None = None, first: int = 100,
                      after: str | None = None) -> Connection[ReplayStep]:
@@ -209,9 +214,10 @@ class Query:
                                                           end_cursor=edges[-1].cursor if edges else None),
                           total_count=len(edges))
 
-    @strawberry.field(description="Auditors: the inclusion proof (RFC 9162) of the events a bilan figure was computed "
-                      "from, against the newest signed tree head; `progres audit check-proof` checks it offline. "
-                      "figure: an indicator key, optionally .first, .last or .latest.", permission_classes=AUTH)
+    @strawberry.field(description="Auditeurs : la preuve d'inclusion (RFC 9162) des événements dont un chiffre du "
+                      "bilan est calculé, contre la dernière tête d'arbre signée ; `progres audit check-proof` la "
+                      "vérifie hors ligne. figure : une clé d'indicateur, suivie éventuellement de .first, .last ou "
+                      ".latest.", permission_classes=AUTH)
     async def figure_proof(self, info: Info, plan_id: strawberry.ID, figure: str) -> JSON:
         from progres.services import audit  # noqa: PLC0415
 
@@ -229,7 +235,7 @@ class Query:
 
         return await off_loop(prove)
 
-    @strawberry.field(description="Auditors: the history of any entity (groupement, marché, plan, measure…).",
+    @strawberry.field(description="Auditeurs : l'historique de toute entité (groupement, marché, plan, mesure…).",
                       permission_classes=AUTH)
     async def history(self, info: Info, aggregate_id: strawberry.ID, first: int = 100,
                       after: str | None = None) -> Connection[Event]:

@@ -11,6 +11,7 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, Sch
 from strawberry.extensions.disable_introspection import DisableIntrospection
 
 from progres.domain.errors import DomainError
+from progres.graphql.descriptions import describe, french_scalars
 from progres.graphql.limits import DocumentLimits, Limits
 from progres.graphql.mutations import Mutation
 from progres.graphql.queries import Query
@@ -40,7 +41,6 @@ from progres.graphql.types import (
     ReplayStep,
     Review,
     UserError,
-    describe_fields,
 )
 from progres.services.observability import ObservedOperation
 from progres.services.settings import Settings
@@ -124,9 +124,10 @@ class ProgresSchema(strawberry.Schema):
         super().process_errors([e for e in errors if not shown_to_clients(e)], execution_context)
 
 
-describe_fields(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure,
-                Indicator, Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView,
-                PlanBalance, DocumentInput, EventFilter, DocumentRef, CaoOpinion)
+# Descriptions a definition leaves empty, from the French glossary (graphql/descriptions.py).
+describe(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure, Indicator,
+         Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView, PlanBalance, DocumentInput,
+         EventFilter, DocumentRef, CaoOpinion, Query, Mutation, Subscription)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -146,7 +147,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return ProgresSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    return ProgresSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+                         scalar_overrides=french_scalars())
 
 
 schema = build_schema(Settings(environment="development"))

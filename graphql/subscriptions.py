@@ -14,9 +14,10 @@ from progres.graphql.types import Event, PlanBalance
 POLL_SECONDS = 0.2
 
 
-@strawberry.type
+@strawberry.type(description="Les abonnements (graphql-transport-ws) : ce qui change dans un plan, en direct.")
 class Subscription:
-    @strawberry.subscription(description="Events of a plan after a log position, as the read models receive them.")
+    @strawberry.subscription(description="Les événements d'un plan après une position du journal, à mesure que les "
+                                        "modèles de lecture les reçoivent.")
     async def plan_events(self, info: Info, plan_id: strawberry.ID,
                           after_position: int = 0) -> AsyncGenerator[Event, None]:
         services, actor = context_of(info).services, actor_of(info)
@@ -31,7 +32,7 @@ class Subscription:
             if not rows:
                 await asyncio.sleep(POLL_SECONDS)
 
-    @strawberry.subscription(description="The plan's balance, sent again each time it changes.")
+    @strawberry.subscription(description="Le bilan du plan, renvoyé à chacun de ses changements.")
     async def plan_balance_changes(self, info: Info, plan_id: strawberry.ID) -> AsyncGenerator[PlanBalance, None]:
         services, actor = context_of(info).services, actor_of(info)
         _, parties = await off_loop(services.access.readable_plan, actor, str(plan_id))

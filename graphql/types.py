@@ -13,45 +13,50 @@ from progres.domain.errors import InvalidInput
 T = TypeVar("T")
 
 
-@strawberry.type(description="Why a command was refused: a stable code, the field at fault and a readable message.")
+@strawberry.type(description="Pourquoi une commande a été refusée : un code stable, le champ en faute et un message "
+                             "lisible.")
 class UserError:
-    code: str = strawberry.field(description="Stable error code, e.g. `measure_already_recorded`.")
-    field: str | None = strawberry.field(description="The input field at fault, when there is one.")
-    message: str = strawberry.field(description="What is wrong and the rule that says so.")
+    code: str = strawberry.field(description="Code d'erreur stable, ex. `measure_already_recorded`.")
+    field: str | None = strawberry.field(description="Le champ de la commande en faute, s'il y en a un.")
+    message: str = strawberry.field(description="Ce qui ne va pas et la règle qui le dit.")
 
     @classmethod
     def from_error(cls, error: Any) -> UserError:
         return cls(code=error.code, field=error.field, message=error.message)
 
 
-@strawberry.type(description="What a mutation did: the id it wrote, the log position reached, or why it was refused.")
+@strawberry.type(description="Ce qu'a fait une mutation : l'identifiant écrit, la position atteinte dans le journal, "
+                             "ou pourquoi elle a été refusée.")
 class MutationResult:
-    ok: bool = strawberry.field(description="True when the command was accepted.")
-    id: strawberry.ID | None = strawberry.field(description="Id of the entity written (avenants: `marche#number`).")
+    ok: bool = strawberry.field(description="Vrai si la commande a été acceptée.")
+    id: strawberry.ID | None = strawberry.field(description="Identifiant de l'entité écrite (pour un avenant : "
+                                                            "`<id du marché>#<numéro>`).")
     position: int | None = strawberry.field(
-        description="Log position after the command: pass it as `minPosition` to read your own write.")
+        description="Position du journal après la commande : la passer en `minPosition` pour relire sa propre "
+                    "écriture.")
     replayed: bool = strawberry.field(
-        default=False, description="True when this command id was seen before: the first answer is returned.")
-    error: UserError | None = strawberry.field(default=None, description="Why the command was refused.")
+        default=False, description="Vrai si cet identifiant de commande a déjà été vu : la première réponse est "
+                                   "renvoyée.")
+    error: UserError | None = strawberry.field(default=None, description="Pourquoi la commande a été refusée.")
 
 
-@strawberry.type(description="Pagination state of a connection.")
+@strawberry.type(description="État de la pagination d'une liste paginée.")
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
 
 
-@strawberry.type(description="An item of a connection with its cursor.")
+@strawberry.type(description="Un élément d'une liste paginée, avec son curseur.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Cursor of this item, for `after`.")
-    node: T = strawberry.field(description="The item.")
+    cursor: str = strawberry.field(description="Curseur de cet élément, à passer en `after`.")
+    node: T = strawberry.field(description="L'élément.")
 
 
-@strawberry.type(description="A page of a list that can grow (Relay cursor connection).")
+@strawberry.type(description="Une page d'une liste qui peut grandir (connexion Relay à curseurs).")
 class Connection(Generic[T]):
-    edges: list[Edge[T]] = strawberry.field(description="Items of this page.")
-    page_info: PageInfo = strawberry.field(description="Pagination state.")
-    total_count: int = strawberry.field(description="Number of items in the whole list (events: in this page).")
+    edges: list[Edge[T]] = strawberry.field(description="Les éléments de la page.")
+    page_info: PageInfo = strawberry.field(description="État de la pagination.")
+    total_count: int = strawberry.field(description="Nombre d'éléments de toute la liste (événements : de cette page).")
 
 
 def encode_cursor(offset: int) -> str:
@@ -78,15 +83,17 @@ def paginate(items: list[Any], first: int, after: str | None) -> Connection[Any]
                       total_count=len(items))
 
 
-@strawberry.type(description="An acheteur (collectivité, EPLE, State service, hospital, établissement public, buyer "
-                             "of another EU state), a supplier or an audit body.")
+@strawberry.type(description="Une organisation : un acheteur (collectivité, EPLE, service de l'État, hôpital, "
+                             "établissement public, acheteur d'un autre État de l'UE), un fournisseur ou un organisme "
+                             "d'audit.")
 class Organisation:
     id: strawberry.ID
-    siret: str | None = strawberry.field(description="Its SIRET; null for a buyer of another EU state.")
-    vat_number: str | None = strawberry.field(description="EU VAT number of a buyer of another EU state (L2113-8).")
+    siret: str | None = strawberry.field(description="Son SIRET ; null pour un acheteur d'un autre État de l'UE.")
+    vat_number: str | None = strawberry.field(description="Numéro de TVA intracommunautaire d'un acheteur d'un autre "
+                                                          "État de l'UE (L2113-8).")
     name: str
-    kind: str = strawberry.field(description="collectivite, eple, state_service, hospital, public_establishment, "
-                                             "eu_buyer, supplier or audit_body.")
+    kind: str = strawberry.field(description="Type : collectivite, eple, state_service, hospital, "
+                                             "public_establishment, eu_buyer, supplier ou audit_body.")
 
     @classmethod
     def from_ledger(cls, data: dict[str, Any]) -> Organisation:
@@ -94,29 +101,32 @@ class Organisation:
                    name=data["name"], kind=data["kind"])
 
 
-@strawberry.type(description="An organisation's membership of a groupement, active between two dates.")
+@strawberry.type(description="L'adhésion d'une organisation au groupement, active entre deux dates.")
 class Membership:
     organisation_id: strawberry.ID
     joined_on: str
     left_on: str | None
     decision: JSON | None = strawberry.field(
-        default=None, description="Its délibération or décision d'adhésion (document by hash); null before issue 14.")
-    decided_on: str | None = strawberry.field(default=None, description="Date of its adhesion decision.")
+        default=None, description="Sa délibération ou décision d'adhésion (document par empreinte) ; null si elle "
+                                 "n'a pas été enregistrée.")
+    decided_on: str | None = strawberry.field(default=None, description="Date de sa décision d'adhésion (aaaa-mm-jj).")
 
 
-@strawberry.type(description="A document referenced by its content hash (the platform keeps the reference).")
+@strawberry.type(description="Un document désigné par l'empreinte de son contenu (la plateforme garde la référence, "
+                             "pas "
+                             "le document).")
 class DocumentRef:
     sha256: str
     name: str
     media_type: str
 
 
-@strawberry.type(description="The CAO's opinion on a projet d'avenant (L1414-4 CGCT): advisory, required before "
-                             "signing an avenant raising by more than 5 % a marché the CAO awarded.")
+@strawberry.type(description="L'avis de la CAO sur un projet d'avenant (L1414-4 CGCT) : consultatif, requis avant "
+                             "de signer un avenant qui augmente de plus de 5 % un marché qu'elle a attribué.")
 class CaoOpinion:
-    given_on: str = strawberry.field(description="Date of the CAO's meeting.")
-    favourable: bool = strawberry.field(description="Whether the opinion is favourable.")
-    document: DocumentRef = strawberry.field(description="The minutes, by content hash.")
+    given_on: str = strawberry.field(description="Date de la séance de la CAO (aaaa-mm-jj).")
+    favourable: bool = strawberry.field(description="Vrai si l'avis est favorable.")
+    document: DocumentRef = strawberry.field(description="Le procès-verbal, par son empreinte.")
 
     @classmethod
     def from_ledger(cls, o: dict[str, Any] | None) -> CaoOpinion | None:
@@ -125,27 +135,30 @@ class CaoOpinion:
         return cls(given_on=o["given_on"], favourable=o["favourable"], document=DocumentRef(**o["document"]))
 
 
-@strawberry.type(description="A signed change to the marché (modification de marché, CCP R2194-1 to R2194-9).")
+@strawberry.type(description="Un avenant : modification du marché (CCP R2194-1 à R2194-9).")
 class Avenant:
     number: int
-    basis: str = strawberry.field(description="Legal basis, e.g. R2194-1 (clause de réexamen).")
-    status: str = strawberry.field(description="proposed, signed, notified or abandoned.")
+    basis: str = strawberry.field(description="Fondement juridique, ex. R2194-1 (clause de réexamen).")
+    status: str = strawberry.field(description="Statut : proposed (proposé), signed (signé), notified (notifié) ou "
+                                               "abandoned (abandonné).")
     reason: str
-    amount_delta: str = strawberry.field(description="Change of the amount, € HT (negative for a reduction).")
+    amount_delta: str = strawberry.field(description="Variation du montant, en euros HT (négative pour une baisse), "
+                                                     "nombre décimal en chaîne.")
     duration_delta_months: int
-    cumulative_percent: str = strawberry.field(description="Cumulative change against the initial amount, in %.")
-    needs_cao_opinion: bool = strawberry.field(description="Above 5 %: the CAO gives its opinion first.")
+    cumulative_percent: str = strawberry.field(description="Variation cumulée par rapport au montant initial, en %.")
+    needs_cao_opinion: bool = strawberry.field(description="Au-delà de 5 % : la CAO donne d'abord son avis.")
     signed_on: str | None
     notified_on: str | None
-    proposed_on: str | None = strawberry.field(description="Date of the avenant as proposed: it chooses the European "
-                                                           "threshold of R2194-8 (null for avenants proposed "
-                                                           "before dates were recorded).")
-    cumulation: str | None = strawberry.field(description="How R2194-9 cumulated the small modifications when it was "
-                                                          "proposed: net (directive 2014/24 art. 72(2)) or absolute.")
+    proposed_on: str | None = strawberry.field(description="Date de l'avenant proposé : elle choisit le seuil "
+                                                           "européen de R2194-8 (null pour les avenants proposés "
+                                                           "avant que ces dates soient enregistrées).")
+    cumulation: str | None = strawberry.field(description="Comment R2194-9 a cumulé les modifications de faible "
+                                                          "montant à sa proposition : net (directive 2014/24, "
+                                                          "art. 72(2)) ou absolute.")
     small_modifications: JSON | None = strawberry.field(
-        description="R2194-8/-9 only: the reading applied, the cumulated amount and percentage, the cap and the "
-                    "European threshold row (amount, validity, source) it was checked against.")
-    cao_opinion: CaoOpinion | None = strawberry.field(description="The CAO's opinion, once recorded.")
+        description="R2194-8/-9 seulement : la lecture appliquée, le montant et le pourcentage cumulés, le "
+                    "plafond et le seuil européen (montant, validité, source) auxquels il a été comparé.")
+    cao_opinion: CaoOpinion | None = strawberry.field(description="L'avis de la CAO, une fois enregistré.")
 
     @classmethod
     def from_ledger(cls, a: dict[str, Any]) -> Avenant:
@@ -158,29 +171,29 @@ class Avenant:
                    cao_opinion=CaoOpinion.from_ledger(a.get("cao_opinion")))
 
 
-@strawberry.type(description="The public contract awarded by the groupement (DECP's marché).")
+@strawberry.type(description="Le marché public attribué par le groupement (le marché des DECP).")
 class Marche:
     id: strawberry.ID
-    code: str = strawberry.field(description="DECP id, at most 16 characters.")
+    code: str = strawberry.field(description="Identifiant DECP, au plus 16 caractères.")
     object: str
     cpv: str
     nature: str
-    initial_amount: str = strawberry.field(description="Initial amount, € HT.")
+    initial_amount: str = strawberry.field(description="Montant initial, en euros HT (nombre décimal en chaîne).")
     duration_months: int
     notified_on: str
-    launched_on: str = strawberry.field(description="When its consultation was launched: its parties are the "
-                                                    "members of that day (QE 100136 of 2011).")
+    launched_on: str = strawberry.field(description="Date de lancement de sa consultation (aaaa-mm-jj) : ses "
+                                                    "parties sont les membres de ce jour (QE 100136 de 2011).")
     party_ids: list[strawberry.ID] | None = strawberry.field(
-        description="Members that are parties to it, fixed at its launch (null: marché notified before issue 14, "
-                    "whose parties are the members on its launch day).")
+        description="Les membres parties au marché, fixés à son lancement (null : marché notifié avant "
+                    "l'enregistrement des parties, dont les parties sont les membres du jour du lancement).")
     titulaire_ids: list[strawberry.ID]
     closed_on: str | None
     avenants: list[Avenant]
-    buyer_kind: str = strawberry.field(description="Column of the European thresholds: pouvoir_adjudicateur, "
-                                                   "autorite_publique_centrale or entite_adjudicatrice.")
-    awarded_by_cao: bool = strawberry.field(description="Whether the CAO awarded it (then L1414-4 CGCT applies).")
-    particulars: JSON = strawberry.field(description="What DECP publishes of it (procedure, CCAG, prices…), as "
-                                                     "corrected since notification.")
+    buyer_kind: str = strawberry.field(description="Colonne des seuils européens : pouvoir_adjudicateur, "
+                                                   "autorite_publique_centrale ou entite_adjudicatrice.")
+    awarded_by_cao: bool = strawberry.field(description="Vrai si la CAO l'a attribué (L1414-4 CGCT s'applique alors).")
+    particulars: JSON = strawberry.field(description="Ce que les DECP en publient (procédure, CCAG, prix…), "
+                                                     "corrigé depuis la notification.")
 
     @classmethod
     def from_ledger(cls, m: dict[str, Any]) -> Marche:
@@ -196,21 +209,26 @@ class Marche:
                                                                     key=lambda a: a["number"])])
 
 
-@strawberry.type(description="An observation of an indicator for a member (or the groupement) and a period.")
+@strawberry.type(description="Une mesure : la valeur d'un indicateur pour un membre (ou le groupement) et une période.")
 class Measure:
     id: strawberry.ID
     indicator_key: str
-    member_id: strawberry.ID | None = strawberry.field(description="Null for a measure of the whole groupement.")
+    member_id: strawberry.ID | None = strawberry.field(description="Null pour une mesure de tout le groupement.")
     period_start: str
     period_end: str
-    value: str | None = strawberry.field(description="The number, for a quantitative indicator.")
-    assessment: str | None = strawberry.field(description="The assessment, for a qualitative indicator.")
+    value: str | None = strawberry.field(description="La valeur, pour un indicateur quantitatif (nombre décimal en "
+                                                               "chaîne).")
+    assessment: str | None = strawberry.field(description="L'appréciation, pour un indicateur qualitatif.")
     source: str
-    corrections: JSON = strawberry.field(description="Earlier values, each with the reason of its correction.")
-    positions: list[int] = strawberry.field(description="Log positions of the recording and its corrections.")
-    recorded_at: str | None = strawberry.field(description="When it was recorded: the server's time, never sent.")
-    declared_on: str | None = strawberry.field(description="The business date its recorder declared.")
-    partial: bool = strawberry.field(description="A calendar period cut by the marché's start or end.")
+    corrections: JSON = strawberry.field(description="Les valeurs antérieures, chacune avec le motif de sa correction.")
+    positions: list[int] = strawberry.field(description="Positions du journal de l'enregistrement et de ses "
+                                                        "corrections.")
+    recorded_at: str | None = strawberry.field(description="Heure d'enregistrement : celle du serveur, jamais "
+                                                           "envoyée par le client.")
+    declared_on: str | None = strawberry.field(description="La date métier déclarée par qui l'a enregistrée "
+                                                          "(aaaa-mm-jj).")
+    partial: bool = strawberry.field(description="Vrai pour une période du calendrier coupée par le début ou la fin "
+                                                 "du marché.")
 
     @classmethod
     def from_ledger(cls, m: dict[str, Any]) -> Measure:
@@ -222,22 +240,25 @@ class Measure:
                    partial=bool(m.get("partial")))
 
 
-@strawberry.type(description="An indicator (indicateur): quantitative with unit and target, or qualitative.")
+@strawberry.type(description="Un indicateur : quantitatif (avec unité et cible) ou qualitatif.")
 class Indicator:
     key: str
     name: str
-    kind: str = strawberry.field(description="quantitative or qualitative.")
+    kind: str = strawberry.field(description="Nature : quantitative ou qualitative.")
     unit: str | None
     baseline: str | None
     target: str | None
-    trajectory: JSON = strawberry.field(description="Dated target steps, e.g. a share lowered year by year.")
+    trajectory: JSON = strawberry.field(description="Les paliers datés de la cible, ex. une part abaissée d'année en "
+                                                    "année.")
     direction: str | None
     periodicity: str
-    scope: str = strawberry.field(description="member (one value per member) or groupement.")
-    aggregation: str = strawberry.field(description="How member values combine: sum, mean, weighted_mean.")
+    scope: str = strawberry.field(description="Portée : member (une valeur par membre) ou groupement.")
+    aggregation: str = strawberry.field(description="Comment les valeurs des membres se combinent : sum, mean, "
+                                                    "weighted_mean ou none.")
     plan_measures: strawberry.Private[list[dict[str, Any]]]
 
-    @strawberry.field(description="Measures of this indicator that the caller may see, in period order.")
+    @strawberry.field(description="Les mesures de cet indicateur que l'appelant peut voir, dans l'ordre des "
+                                  "périodes.")
     def measures(self, first: int = 100, after: str | None = None) -> Connection[Measure]:
         items = sorted(self.plan_measures, key=lambda m: (m["period_start"], m["member_id"] or ""))
         return paginate([Measure.from_ledger(m) for m in items], first, after)
@@ -250,31 +271,32 @@ class Indicator:
                    plan_measures=measures)
 
 
-@strawberry.type(description="An objective (objectif): an obligation de moyens or de résultats.")
+@strawberry.type(description="Un objectif : une obligation de moyens ou de résultats.")
 class Objective:
     key: str
     title: str
-    kind: str = strawberry.field(description="moyens or resultats.")
+    kind: str = strawberry.field(description="Nature : moyens ou resultats.")
     indicators: list[Indicator]
 
 
-@strawberry.type(description="An axis (axe) of the plan de progrès.")
+@strawberry.type(description="Un axe du plan de progrès.")
 class Axis:
     key: str
     title: str
     description: str
-    added_by_avenant: int | None = strawberry.field(description="Number of the avenant that added it, if any.")
+    added_by_avenant: int | None = strawberry.field(description="Numéro de l'avenant qui l'a ajouté, le cas échéant.")
     objectives: list[Objective]
 
 
-@strawberry.type(description="An action owned by the titulaire, the acheteur or both.")
+@strawberry.type(description="Une action du plan, portée par le titulaire, l'acheteur ou les deux.")
 class Action:
     key: str
     axis_key: str
     title: str
-    owner: str = strawberry.field(description="titulaire, acheteur or joint.")
+    owner: str = strawberry.field(description="Qui la porte : titulaire, acheteur ou joint.")
     due_on: str
-    status: str = strawberry.field(description="planned, in_progress, done or cancelled.")
+    status: str = strawberry.field(description="Statut : planned (prévue), in_progress (en cours), done "
+                                               "(faite) ou cancelled (annulée).")
     status_on: str | None
 
     @classmethod
@@ -283,18 +305,22 @@ class Action:
                    status=a["status"], status_on=a["status_on"])
 
 
-@strawberry.type(description="A proposition: an improvement put forward by a member, the coordonnateur or titulaire.")
+@strawberry.type(description="Une proposition : une amélioration avancée par un membre, le coordonnateur ou le "
+                             "titulaire.")
 class Proposal:
     id: strawberry.ID
     author_id: strawberry.ID
     axis_key: str
-    kind: str
+    kind: str = strawberry.field(description="Type : innovation, service_improvement (amélioration du service) ou "
+                                             "sur_qualite_reduction (réduction de la sur-qualité).")
     title: str
     content: str
     expected_impact: str
     expected_gain: str | None
     submitted_on: str
-    status: str = strawberry.field(description="submitted, postponed, accepted, rejected or withdrawn.")
+    status: str = strawberry.field(description="Statut : submitted (soumise), postponed (reportée), "
+                                               "accepted (acceptée), rejected (rejetée) ou withdrawn "
+                                               "(retirée).")
     decisions: JSON
 
     @classmethod
@@ -305,15 +331,15 @@ class Proposal:
                    decisions=p["decisions"])
 
 
-@strawberry.type(description="A revue (e.g. bilan semestriel): participants, points raised, decisions.")
+@strawberry.type(description="Une revue (ex. bilan semestriel) : participants, points soulevés, décisions.")
 class Review:
     id: strawberry.ID
     title: str
     scheduled_on: str
-    status: str = strawberry.field(description="scheduled, held or closed.")
+    status: str = strawberry.field(description="Statut : scheduled (programmée), held (tenue) ou closed (close).")
     held_on: str | None
     participants: JSON
-    points: JSON = strawberry.field(description="Constraints, needs and difficulties raised, and by whom.")
+    points: JSON = strawberry.field(description="Contraintes, besoins, difficultés et idées soulevés, et par qui.")
     decisions: JSON
 
     @classmethod
@@ -323,13 +349,13 @@ class Review:
                    decisions=r["decisions"])
 
 
-@strawberry.type(description="A plan de progrès: its tree, its commitments and its life.")
+@strawberry.type(description="Un plan de progrès : son arbre, ses engagements et sa vie.")
 class Plan:
     id: strawberry.ID
     marche_id: strawberry.ID
     groupement_id: strawberry.ID
     title: str
-    closed: bool = strawberry.field(description="True once closed by its bilan final.")
+    closed: bool = strawberry.field(description="Vrai une fois le plan clos par son bilan final.")
     axes: list[Axis]
     actions: list[Action]
     resources: JSON
@@ -339,7 +365,7 @@ class Plan:
     all_proposals: strawberry.Private[list[Proposal]]
     reviews: list[Review]
 
-    @strawberry.field(description="Propositions, in submission order.")
+    @strawberry.field(description="Les propositions, dans l'ordre de leur soumission.")
     def proposals(self, first: int = 50, after: str | None = None) -> Connection[Proposal]:
         return paginate(self.all_proposals, first, after)
 
@@ -367,7 +393,7 @@ class Plan:
                    reviews=[Review.from_ledger(r) for r in plan["reviews"].values()])
 
 
-@strawberry.type(description="A groupement de commandes: coordonnateur, members, marchés and plans.")
+@strawberry.type(description="Un groupement de commandes : coordonnateur, membres, marchés et plans.")
 class Groupement:
     id: strawberry.ID
     code: str
@@ -378,8 +404,8 @@ class Groupement:
     marches: list[Marche]
     plan_ids: list[strawberry.ID]
     small_modifications_reading: str = strawberry.field(
-        description="How the groupement reads R2194-9's cumulated amount: net (the default, directive 2014/24 "
-                    "art. 72(2)) or absolute (recorded by chooseSmallModificationsReading).")
+        description="Comment le groupement lit le montant cumulé de R2194-9 : net (par défaut, directive "
+                    "2014/24, art. 72(2)) ou absolute (consigné par chooseSmallModificationsReading).")
 
     @classmethod
     def from_ledger(cls, ledger: dict[str, Any]) -> Groupement:
@@ -394,7 +420,7 @@ class Groupement:
                    small_modifications_reading=g.get("small_modifications_reading", "net"))
 
 
-@strawberry.type(description="One event of the log, as the auditors' history index lists it.")
+@strawberry.type(description="Un événement du journal, tel que l'index d'historique des auditeurs le liste.")
 class Event:
     position: int
     groupement_id: strawberry.ID | None
@@ -402,7 +428,8 @@ class Event:
     organisation_id: strawberry.ID | None
     aggregate_id: strawberry.ID
     version: int
-    type: str = strawberry.field(description="e.g. Measure.Recorded, Marche.AvenantNotified.")
+    type: str = strawberry.field(description="Type d'événement, ex. Measure.Recorded, "
+                                             "Marche.AvenantNotified.")
     timestamp: str
 
     @classmethod
@@ -410,15 +437,15 @@ class Event:
         return cls(**row)
 
 
-@strawberry.type(description="One step of an auditor's replay: an event and the plan's state after it.")
+@strawberry.type(description="Une étape du rejeu d'un auditeur : un événement et l'état du plan après lui.")
 class ReplayStep:
     position: int
     timestamp: str
     type: str
     aggregate_id: strawberry.ID
     version: int
-    data: JSON = strawberry.field(description="The event's own data, as stored.")
-    plan: JSON = strawberry.field(description="The plan's state after the event (tree, activity, amount).")
+    data: JSON = strawberry.field(description="Les données de l'événement, telles qu'enregistrées.")
+    plan: JSON = strawberry.field(description="L'état du plan après l'événement (arbre, activité, montant).")
 
     @classmethod
     def from_step(cls, step: dict[str, Any]) -> ReplayStep:
@@ -427,13 +454,13 @@ class ReplayStep:
                    plan=step["plan"])
 
 
-@strawberry.type(description="What one member sees of a plan: its indicators, actions, propositions, decisions.")
+@strawberry.type(description="Ce qu'un membre voit d'un plan : ses indicateurs, actions, propositions, décisions.")
 class MemberView:
     plan_id: strawberry.ID
     member_id: strawberry.ID
-    position: int = strawberry.field(description="Log position the view reflects.")
+    position: int = strawberry.field(description="Position du journal que la vue reflète.")
     active: bool
-    document: JSON = strawberry.field(description="The whole view (indicators with measures, actions, …).")
+    document: JSON = strawberry.field(description="Toute la vue (indicateurs avec leurs mesures, actions…).")
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> MemberView:
@@ -441,13 +468,13 @@ class MemberView:
                    active=doc["active"], document=doc)
 
 
-@strawberry.type(description="The bilan du plan: per axis and indicator, actions, propositions, avenants, gains.")
+@strawberry.type(description="Le bilan du plan : par axe et indicateur, les actions, propositions, avenants et gains.")
 class PlanBalance:
     plan_id: strawberry.ID
-    position: int = strawberry.field(description="Log position the balance reflects.")
-    final: bool = strawberry.field(description="True once the plan is closed: the bilan final.")
+    position: int = strawberry.field(description="Position du journal que le bilan reflète.")
+    final: bool = strawberry.field(description="Vrai une fois le plan clos : c'est le bilan final.")
     cumulative_change_percent: str | None
-    document: JSON = strawberry.field(description="The whole balance, each figure with its log positions.")
+    document: JSON = strawberry.field(description="Tout le bilan, chaque chiffre avec ses positions dans le journal.")
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> PlanBalance:
@@ -455,64 +482,19 @@ class PlanBalance:
                    cumulative_change_percent=doc["marche"]["cumulative_change_percent"], document=doc)
 
 
-@strawberry.input(description="A document referenced by its content hash.")
+@strawberry.input(description="Un document désigné par l'empreinte SHA-256 de son contenu.")
 class DocumentInput:
     sha256: str
     name: str
     media_type: str
 
 
-@strawberry.input(description="Filters of the auditors' event list.")
+@strawberry.input(description="Filtres de la liste des événements des auditeurs.")
 class EventFilter:
     groupement_id: strawberry.ID | None = None
     plan_id: strawberry.ID | None = None
     organisation_id: strawberry.ID | None = None
     aggregate_id: strawberry.ID | None = None
     type: str | None = None
-    since: str | None = strawberry.field(default=None, description="ISO 8601 time, inclusive.")
-    until: str | None = strawberry.field(default=None, description="ISO 8601 time, inclusive.")
-
-
-# Words of the glossary that describe the fields that carry them, wherever a field has no description.
-GLOSSARY = {
-    "id": "Stable identifier.", "code": "Code given by the buyers (DECP id for a marché).", "name": "Name.",
-    "title": "Title, in the users' words.", "siret": "SIRET (14 digits, Luhn key checked).",
-    "purpose": "Purpose stated by the convention constitutive.", "key": "Key, unique within the plan.",
-    "organisation_id": "The organisation concerned.", "joined_on": "Date the membership starts.",
-    "left_on": "Date the membership ends (exclusive), if it ended.", "coordonnateur_id": "The coordonnateur.",
-    "members": "Members with their dates, the coordonnateur first.", "marches": "Marchés of the groupement.",
-    "plan_ids": "Plans de progrès of the groupement's marchés.", "object": "Object of the marché.",
-    "cpv": "CPV code.", "nature": "fournitures, services or travaux.", "duration_months": "Duration in months.",
-    "notified_on": "Date of notification.", "titulaire_ids": "The titulaire(s).", "closed_on": "Date closed.",
-    "avenants": "Avenants, in number order.", "number": "Number of the avenant, from 1.", "reason": "Why.",
-    "signed_on": "Date signed.", "indicator_key": "Indicator measured.", "period_start": "First day of the period.",
-    "period_end": "Last day of the period.", "source": "Where the figure comes from.", "unit": "Unit of measure.",
-    "baseline": "Value at the start.", "target": "Final target.", "direction": "increase or decrease.",
-    "periodicity": "monthly, quarterly, semestrial or yearly.", "indicators": "Indicators of the objective.",
-    "description": "Description.", "objectives": "Objectives of the axis.", "axis_key": "Axis concerned.",
-    "due_on": "Due date.", "status_on": "Date of the last status change.", "marche_id": "The marché.",
-    "groupement_id": "The groupement.", "plan_id": "The plan de progrès.", "axes": "Axes of the plan.",
-    "actions": "Actions of the plan.", "resources": "Moyens et ressources committed by each party.",
-    "milestones": "Calendrier prévisionnel: dated milestones.", "gain_sharing": "Valeurs et partage des gains.",
-    "governance": "Gouvernance: body, participants, review frequency.", "reviews": "Revues of the plan.",
-    "author_id": "Organisation that submitted it.", "kind": "Kind.", "content": "What is proposed.",
-    "expected_impact": "Expected impact, in words.", "expected_gain": "Expected gain, € HT a year.",
-    "submitted_on": "Date submitted.", "decisions": "Decisions taken, with their reasons.",
-    "scheduled_on": "Date planned.", "held_on": "Date held.", "participants": "Who took part, with their function.",
-    "member_id": "The member.", "active": "Whether the member is active at the view's date.",
-    "aggregate_id": "Entity the event belongs to.", "version": "Version of the entity after the event.",
-    "timestamp": "Time the event was recorded (UTC).", "has_next_page": "More items follow.",
-    "end_cursor": "Cursor of the last item, for `after`.", "edges": "Items of this page.", "cursor": "Cursor.",
-    "node": "The item.", "page_info": "Pagination state.", "total_count": "Number of items in the whole list.",
-    "sha256": "SHA-256 of the document's content.", "media_type": "Media type, e.g. application/pdf.",
-    "duration_delta_months": "Change of the duration, in months.", "position": "Position in the log.",
-    "cumulative_change_percent": "Cumulative change of the marché's amount against its initial amount, in %.",
-    "since": "From this time (ISO 8601).", "until": "Until this time (ISO 8601).", "type": "Event type.",
-}
-
-
-def describe_fields(*types: type) -> None:
-    for kind in types:
-        for field_ in kind.__strawberry_definition__.fields:  # type: ignore[attr-defined]
-            if not field_.description:
-                field_.description = GLOSSARY.get(field_.python_name)
+    since: str | None = strawberry.field(default=None, description="Instant ISO 8601, inclus.")
+    until: str | None = strawberry.field(default=None, description="Instant ISO 8601, inclus.")
