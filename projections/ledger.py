@@ -1,3 +1,6 @@
+# mypy: disable-error-code="attr-defined"
+# (the event classes, e.g. `Marche.Notified`, are made by eventsourcing's @event decorator when the aggregate
+# class is created: mypy cannot see them. A name that no longer exists fails the import instead.)
 """The ledger of a groupement: the pure reducer every read model of progres is derived from.
 
 `apply(ledger, fact)` folds one fact into the state of the groupement it belongs to. The member view,
@@ -339,6 +342,7 @@ def kind_of(event_class: type[Any]) -> str:
     return str(event_class.__qualname__)
 
 
+MARCHE_NOTIFIED = kind_of(Marche.Notified)
 GROUPEMENT_HANDLERS: dict[str, Handler] = {kind_of(c): h for c, h in GROUPEMENT_EVENTS.items()}
 PLAN_ROUTED_HANDLERS: dict[str, RoutedHandler] = {kind_of(c): h for c, h in PLAN_ROUTED_EVENTS.items()}
 

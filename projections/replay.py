@@ -11,11 +11,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from progres.projections.facts import Fact
-from progres.domain.marches import Marche
-from progres.projections.ledger import Ledger, Replay, kind_of, plan_id_of_marche
+from progres.projections.ledger import MARCHE_NOTIFIED, Ledger, Replay, plan_id_of_marche
 from progres.projections.member_view import current_amount, notified_avenants
-
-MARCHE_NOTIFIED = kind_of(Marche.Notified)
 
 
 def plan_state(ledger: Ledger, plan_id: str) -> dict[str, Any]:
