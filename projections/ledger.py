@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.domain import Aggregate
+
 from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
 from progres.domain.marches import Marche
@@ -342,6 +344,17 @@ def kind_of(event_class: type[Any]) -> str:
     return str(event_class.__qualname__)
 
 
+def _check_registry() -> None:
+    """At import: every class the tables name is an aggregate's event, named once."""
+    named = [*GROUPEMENT_EVENTS, *PLAN_ROUTED_EVENTS, *IGNORED_EVENTS]
+    for cls in named:
+        if not (isinstance(cls, type) and issubclass(cls, Aggregate.Event)):
+            raise TypeError(f"the read side registers {cls!r}, which is not an event of the domain")
+    if len({kind_of(cls) for cls in named}) != len(named):
+        raise TypeError("the read side registers an event twice")
+
+
+_check_registry()
 MARCHE_NOTIFIED = kind_of(Marche.Notified)
 GROUPEMENT_HANDLERS: dict[str, Handler] = {kind_of(c): h for c, h in GROUPEMENT_EVENTS.items()}
 PLAN_ROUTED_HANDLERS: dict[str, RoutedHandler] = {kind_of(c): h for c, h in PLAN_ROUTED_EVENTS.items()}
