@@ -51,10 +51,10 @@ class Membership:
         return Stay(self.joined_on, self.left_on)
 
     def active_on(self, day: date) -> bool:
-        return self.joined_on <= day and (self.left_on is None or day < self.left_on)
+        return self.stay.active_on(day)
 
     def active_during(self, period: Period) -> bool:
-        return self.joined_on <= period.end and (self.left_on is None or period.start < self.left_on)
+        return self.stay.overlaps(period)
 
 
 class Groupement(ProgresAggregate):

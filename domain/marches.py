@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from progres.domain import rules
 from progres.domain.avenants import (
     DE_MINIMIS_BASES,
     DEFAULT_EU_THRESHOLD,
@@ -248,9 +249,7 @@ class Marche(ProgresAggregate):
     # Derived figures
     @property
     def current_amount(self) -> Decimal:
-        return self.initial_amount + sum(
-            (a.changes.amount_delta for a in self.notified_avenants()), Decimal(0)
-        )
+        return rules.current_amount(self.initial_amount, (a.changes.amount_delta for a in self.notified_avenants()))
 
     @property
     def current_duration_months(self) -> int:
@@ -266,11 +265,10 @@ class Marche(ProgresAggregate):
 
     @property
     def cumulative_change_percent(self) -> Decimal:
-        delta = self.current_amount - self.initial_amount
-        return (delta * 100 / self.initial_amount).quantize(Decimal("0.01"))
+        return rules.cumulative_change_percent(self.initial_amount, self.current_amount)
 
     def notified_avenants(self) -> list[Avenant]:
-        return [a for a in self.avenants if a.status is AvenantStatus.NOTIFIED]
+        return rules.notified(self.avenants, lambda a: a.status)
 
     def is_titulaire(self, organisation_id: UUID) -> bool:
         return organisation_id in self.titulaire_ids

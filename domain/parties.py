@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from progres.domain.rules import member_during, member_on
 from progres.domain.values import Period, WithdrawalClause
 
 
@@ -27,10 +28,10 @@ class Stay:
     left_on: date | None = None
 
     def active_on(self, day: date) -> bool:
-        return self.joined_on <= day and (self.left_on is None or day < self.left_on)
+        return member_on(self.joined_on, self.left_on, day)
 
     def overlaps(self, period: Period) -> bool:
-        return self.joined_on <= period.end and (self.left_on is None or period.start < self.left_on)
+        return member_during(self.joined_on, self.left_on, period.start, period.end)
 
 
 class Participation(StrEnum):

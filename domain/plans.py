@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from progres.domain import rules
 from progres.domain.base import ProgresAggregate
 from progres.domain.errors import (
     DuplicateKey,
@@ -92,10 +93,7 @@ class Indicator:
 
     def target_on(self, day: date) -> Decimal | None:
         """The target in force on a day: the last trajectory step started by then, else the final target."""
-        steps = [value for start, value in self.trajectory if start <= day]
-        if steps:
-            return steps[-1]
-        return self.target
+        return rules.target_in_force(self.trajectory, self.target, day)
 
 
 @dataclass

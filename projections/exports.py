@@ -18,6 +18,7 @@ from jsonschema import Draft4Validator, Draft7Validator  # type: ignore[import-u
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from progres.domain import rules
 from progres.domain.decp import PROPERTIES, decp_properties, schema
 from progres.projections.indicators import PeriodFigure, PlanFigures
 from progres.projections.ledger import Ledger
@@ -127,7 +128,7 @@ def _titulaires(directory: Ledger, ids: list[str]) -> list[dict[str, Any]]:
 
 def notified_avenants(marche: dict[str, Any]) -> list[dict[str, Any]]:
     """Notified avenants in order of notification: DECP numbers them from 1 in that order."""
-    return sorted((a for a in marche["avenants"].values() if a["status"] == "notified"),
+    return sorted(rules.notified(marche["avenants"].values(), lambda a: str(a["status"])),
                   key=lambda a: (a["notified_on"], a["number"]))
 
 
@@ -143,11 +144,13 @@ def decp_marche(ledger: Ledger, directory: Ledger, plan_id: str) -> dict[str, An
     missing = [k for k in REQUIRED_PARTICULARS if k not in p]
     if missing:
         raise MissingParticulars("DECP 2.0.3", [f"particulars.{k}: required" for k in missing])
-    amount, duration = Decimal(marche["initial_amount"]), marche["duration_months"]
+    duration = marche["duration_months"]
     modifications = []
-    for number, avenant in enumerate(notified_avenants(marche), start=1):
+    avenants = notified_avenants(marche)
+    amounts = rules.amounts_after(Decimal(marche["initial_amount"]),
+                                  (Decimal(a["changes"]["amount_delta"]) for a in avenants))
+    for number, (avenant, amount) in enumerate(zip(avenants, amounts, strict=True), start=1):
         changes = avenant["changes"]
-        amount += Decimal(changes["amount_delta"])
         duration += changes["duration_delta_months"]
         modification: dict[str, Any] = {"id": number, "dateNotificationModification": avenant["notified_on"],
                                          "datePublicationDonneesModification": avenant["notified_on"]}
@@ -268,9 +271,10 @@ def ocds_releases(ledger: Ledger, directory: Ledger, plan_id: str, publisher: st
     }]
     if agreed:  # the metrics extension wants at least one metric: a plan without indicators has none to agree
         releases[0]["contracts"][0]["agreedMetrics"] = agreed
-    amount, previous = initial, f"{ocid}-award"
-    for number, avenant in enumerate(notified_avenants(marche), start=1):
-        amount += Decimal(avenant["changes"]["amount_delta"])
+    previous = f"{ocid}-award"
+    avenants = notified_avenants(marche)
+    amounts = rules.amounts_after(initial, (Decimal(a["changes"]["amount_delta"]) for a in avenants))
+    for number, (avenant, amount) in enumerate(zip(avenants, amounts, strict=True), start=1):
         release_id = f"{ocid}-avenant-{number}"
         releases.append({
             **base, "id": release_id, "date": _datetime(avenant["notified_on"]), "tag": ["contractAmendment"],

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from progres.domain import rules
 from progres.domain.values import Aggregation
 from progres.projections.aggregation import NO_VOLUME, achievement, combine
 from progres.projections.parties import GROUPEMENT_SCOPE, RuleOf, counts, rule_of
@@ -41,10 +42,9 @@ def index_measures(plan: dict[str, Any], rule_of: RuleOf | None = None) -> dict[
 
 
 def target_on(indicator: dict[str, Any], day: str) -> Decimal | None:
-    steps = [Decimal(s["target"]) for s in indicator.get("trajectory") or [] if s["from"] <= day]
-    if steps:
-        return steps[-1]
-    return Decimal(indicator["target"]) if indicator.get("target") is not None else None
+    """The target in force on an ISO day (domain/rules.py), read from an indicator of the ledger."""
+    steps = ((s["from"], Decimal(s["target"])) for s in indicator.get("trajectory") or [])
+    return rules.target_in_force(steps, decimal_or_none(indicator.get("target")), day)
 
 
 def decimal_or_none(value: Any) -> Decimal | None:

@@ -1,3 +1,6 @@
+# mypy: disable-error-code="attr-defined"
+# (the event classes, e.g. `Marche.Notified`, are made by eventsourcing's @event decorator when the aggregate
+# class is created: mypy cannot see them. A name that no longer exists fails the import instead.)
 """The ledger of a groupement: the pure reducer every read model of progres is derived from.
 
 `apply(ledger, fact)` folds one fact into the state of the groupement it belongs to. The member view,
@@ -13,7 +16,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.domain import Aggregate
+
+from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
+from progres.domain.marches import Marche
+from progres.domain.measures import Measure
+from progres.domain.organisations import Organisation
+from progres.domain.plans import ProgressPlan
+from progres.domain.proposals import Proposal
+from progres.domain.purchases import PurchaseImport, PurchaseRegister
+from progres.domain.reviews import Review
 from progres.domain.values import WithdrawalClause
 from progres.projections.facts import Fact
 
@@ -30,7 +43,7 @@ def plan_id_of_marche(marche_id: str) -> str:
     return str(derive_id("plan", marche_id))
 
 
-# Handlers: one per fact kind; each changes the ledger in place.
+# Handlers: one per domain event class (registered below); each changes the ledger in place.
 def _constituted(ledger: Ledger, fact: Fact) -> None:
     d = fact.data
     ledger["groupement"] = {
@@ -263,52 +276,88 @@ def _organisation(ledger: Ledger, fact: Fact) -> None:
     ledger["organisations"][fact.aggregate_id] = {"id": fact.aggregate_id, **fact.data}
 
 
-GROUPEMENT_HANDLERS: dict[str, Callable[[Ledger, Fact], None]] = {
-    "Organisation.Registered": _organisation,
-    "Groupement.Constituted": _constituted,
-    "Groupement.MemberJoined": _member_joined,
-    "Groupement.MemberLeft": _member_left,
-    "Groupement.AuditorAssigned": _auditor_assigned,
-    "Marche.Notified": _marche_notified,
-    "Marche.AvenantProposed": _avenant_proposed,
-    "Marche.AvenantSigned": _avenant_signed,
-    "Marche.AvenantNotified": _avenant_notified,
-    "Marche.AvenantAbandoned": _avenant_abandoned,
-    "Marche.CaoOpinionRecorded": _cao_opinion_recorded,
-    "Marche.ParticularsCorrected": _particulars_corrected,
-    "Groupement.SmallModificationsReadingChosen": _reading_chosen,
-    "Marche.Closed": _marche_closed,
-    "ProgressPlan.DrawnUp": _plan_drawn_up,
-    "ProgressPlan.AxisAdded": _plan_change("axes", lambda f: (f.data["key"], {
+Handler = Callable[[Ledger, Fact], None]
+RoutedHandler = Callable[[Ledger, Fact, str], None]
+
+# The handlers, registered by the domain's event classes: an event renamed or removed in domain/ fails here, at
+# import (AttributeError), and tests/unit/test_ledger_events.py fails for a domain event no handler folds.
+GROUPEMENT_EVENTS: dict[type[Any], Handler] = {
+    Organisation.Registered: _organisation,
+    Groupement.Constituted: _constituted,
+    Groupement.MemberJoined: _member_joined,
+    Groupement.MemberLeft: _member_left,
+    Groupement.AuditorAssigned: _auditor_assigned,
+    Marche.Notified: _marche_notified,
+    Marche.AvenantProposed: _avenant_proposed,
+    Marche.AvenantSigned: _avenant_signed,
+    Marche.AvenantNotified: _avenant_notified,
+    Marche.AvenantAbandoned: _avenant_abandoned,
+    Marche.CaoOpinionRecorded: _cao_opinion_recorded,
+    Marche.ParticularsCorrected: _particulars_corrected,
+    Groupement.SmallModificationsReadingChosen: _reading_chosen,
+    Marche.Closed: _marche_closed,
+    ProgressPlan.DrawnUp: _plan_drawn_up,
+    ProgressPlan.AxisAdded: _plan_change("axes", lambda f: (f.data["key"], {
         "key": f.data["key"], "title": f.data["title"], "description": f.data["description"],
         "added_by_avenant": f.data["avenant_number"]})),
-    "ProgressPlan.ObjectiveAdded": _plan_change("objectives", lambda f: (f.data["key"], dict(f.data))),
-    "ProgressPlan.IndicatorDefined": _plan_change("indicators", lambda f: (f.data["spec"]["key"],
-                                                                           dict(f.data["spec"]))),
-    "ProgressPlan.ActionPlanned": _plan_change("actions", lambda f: (f.data["key"], {
+    ProgressPlan.ObjectiveAdded: _plan_change("objectives", lambda f: (f.data["key"], dict(f.data))),
+    ProgressPlan.IndicatorDefined: _plan_change("indicators", lambda f: (f.data["spec"]["key"],
+                                                                         dict(f.data["spec"]))),
+    ProgressPlan.ActionPlanned: _plan_change("actions", lambda f: (f.data["key"], {
         **f.data, "status": "planned", "status_on": None, "history": []})),
-    "ProgressPlan.ActionStatusChanged": _action_status_changed,
-    "ProgressPlan.ResourceCommitted": _resource_committed,
-    "ProgressPlan.MilestoneScheduled": _plan_change("milestones", lambda f: (f.data["key"], dict(f.data))),
-    "ProgressPlan.GainSharingDefined": _plan_setting("gain_sharing"),
-    "ProgressPlan.GovernanceDefined": _plan_setting("governance"),
-    "ProgressPlan.PurchaseVolumeDeclared": _purchase_volume,
-    "ProgressPlan.ClosedWithBilanFinal": _plan_closed,
-    "Measure.Recorded": _measure_recorded,
-    "Proposal.Submitted": _proposal_submitted,
-    "Review.Scheduled": _review_scheduled,
+    ProgressPlan.ActionStatusChanged: _action_status_changed,
+    ProgressPlan.ResourceCommitted: _resource_committed,
+    ProgressPlan.MilestoneScheduled: _plan_change("milestones", lambda f: (f.data["key"], dict(f.data))),
+    ProgressPlan.GainSharingDefined: _plan_setting("gain_sharing"),
+    ProgressPlan.GovernanceDefined: _plan_setting("governance"),
+    ProgressPlan.PurchaseVolumeDeclared: _purchase_volume,
+    ProgressPlan.ClosedWithBilanFinal: _plan_closed,
+    Measure.Recorded: _measure_recorded,
+    Proposal.Submitted: _proposal_submitted,
+    Review.Scheduled: _review_scheduled,
 }
 
 # Later events of measures, proposals and revues carry no plan: the router supplies it.
-PLAN_ROUTED_HANDLERS: dict[str, Callable[[Ledger, Fact, str], None]] = {
-    "Measure.Corrected": _measure_corrected,
-    "Proposal.Withdrawn": _proposal_withdrawn,
-    "Proposal.Decided": _proposal_decided,
-    "Review.Held": _review_change(_held),
-    "Review.PointRaised": _review_change(_point),
-    "Review.DecisionTaken": _review_change(_decision),
-    "Review.Closed": _review_change(_review_closed),
+PLAN_ROUTED_EVENTS: dict[type[Any], RoutedHandler] = {
+    Measure.Corrected: _measure_corrected,
+    Proposal.Withdrawn: _proposal_withdrawn,
+    Proposal.Decided: _proposal_decided,
+    Review.Held: _review_change(_held),
+    Review.PointRaised: _review_change(_point),
+    Review.DecisionTaken: _review_change(_decision),
+    Review.Closed: _review_change(_review_closed),
 }
+
+# Domain events the ledger does not fold, each with where it is read instead.
+IGNORED_EVENTS: dict[type[Any], str] = {
+    PurchaseImport.Imported: "an imported file, read with its lines from the log (services/purchase_import.py)",
+    PurchaseImport.LinesRecorded: "an import's lines, read from the log (services/purchase_import.py)",
+    PurchaseRegister.Opened: "EGalim figures are read from the register aggregate (services/egalim_reads.py)",
+    PurchaseRegister.ImportAdded: "EGalim figures are read from the register aggregate (services/egalim_reads.py)",
+}
+
+
+def kind_of(event_class: type[Any]) -> str:
+    """What a stored event of this class is read back as (`Fact.kind`): its qualified name, the end of its
+    stored topic ("progres.domain.marches:Marche.Notified" → "Marche.Notified"). The topic stays the key at run
+    time, so facts decoded straight from the store (facts.fact_from_record) find their handler."""
+    return str(event_class.__qualname__)
+
+
+def _check_registry() -> None:
+    """At import: every class the tables name is an aggregate's event, named once."""
+    named = [*GROUPEMENT_EVENTS, *PLAN_ROUTED_EVENTS, *IGNORED_EVENTS]
+    for cls in named:
+        if not (isinstance(cls, type) and issubclass(cls, Aggregate.Event)):
+            raise TypeError(f"the read side registers {cls!r}, which is not an event of the domain")
+    if len({kind_of(cls) for cls in named}) != len(named):
+        raise TypeError("the read side registers an event twice")
+
+
+_check_registry()
+MARCHE_NOTIFIED = kind_of(Marche.Notified)
+GROUPEMENT_HANDLERS: dict[str, Handler] = {kind_of(c): h for c, h in GROUPEMENT_EVENTS.items()}
+PLAN_ROUTED_HANDLERS: dict[str, RoutedHandler] = {kind_of(c): h for c, h in PLAN_ROUTED_EVENTS.items()}
 
 
 @dataclass(frozen=True)

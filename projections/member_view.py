@@ -6,8 +6,10 @@ Fed by every fact of its groupement's ledger (see ledger.py); computed by `membe
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from progres.domain import rules
 from progres.projections.indicators import PlanFigures, finished_at, fmt, indicator_summary, target_on
 from progres.projections.ledger import Ledger
 from progres.projections.parties import standing
@@ -21,8 +23,7 @@ def is_member(ledger: Ledger, organisation_id: str) -> bool:
 
 
 def active_on(ledger: Ledger, organisation_id: str, day: str) -> bool:
-    return any(m["organisation_id"] == organisation_id and m["joined_on"] <= day
-               and (m["left_on"] is None or day < m["left_on"])
+    return any(m["organisation_id"] == organisation_id and rules.member_on(m["joined_on"], m["left_on"], day)
                for m in (ledger.get("groupement") or {}).get("memberships", []))
 
 
@@ -64,8 +65,19 @@ def member_view(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
         "proposals": [p for p in plan["proposals"].values() if p["author_id"] == member_id],
         "decisions": [{"review_id": r["id"], "held_on": r["held_on"], **d} for r in plan["reviews"].values()
                       for d in r["decisions"]],
-        "avenants": [a for a in (marche or {}).get("avenants", {}).values() if a["status"] == "notified"],
+        "avenants": notified_avenants(marche),
     }
+
+
+def notified_avenants(marche: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The avenants in force of a marché of the ledger, in the order they were proposed."""
+    return rules.notified((marche or {}).get("avenants", {}).values(), lambda a: str(a["status"]))
+
+
+def current_amount(marche: dict[str, Any]) -> Decimal:
+    """A marché of the ledger's amount after its notified avenants (domain/rules.py)."""
+    return rules.current_amount(Decimal(marche["initial_amount"]),
+                                (Decimal(a["changes"]["amount_delta"]) for a in notified_avenants(marche)))
 
 
 def member_ids(ledger: Ledger) -> list[str]:

@@ -6,9 +6,10 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
+from progres.domain import rules
 from progres.projections.indicators import PlanFigures, Point, finished_at, fmt, indicator_summary
 from progres.projections.ledger import Ledger
-from progres.projections.member_view import member_ids, view_day
+from progres.projections.member_view import current_amount, member_ids, view_day
 from progres.projections.parties import standing
 from progres.projections.plan_dashboard import action_state
 
@@ -73,9 +74,8 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
     statuses = Counter(p["status"] for p in proposals)
     accepted = [p for p in proposals if p["status"] == "accepted"]
     avenants = sorted(marche.get("avenants", {}).values(), key=lambda a: a["number"])
-    notified = [a for a in avenants if a["status"] == "notified"]
     initial = Decimal(marche["initial_amount"]) if marche else Decimal(0)
-    change = sum((Decimal(a["changes"]["amount_delta"]) for a in notified), Decimal(0))
+    current = current_amount(marche) if marche else initial
     members = [m for m in member_ids(ledger) if m != (ledger.get("groupement") or {}).get("coordonnateur_id")]
     return {
         "plan_id": plan_id, "groupement_id": ledger["id"], "title": plan["title"], "position": ledger["position"],
@@ -97,8 +97,8 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
                       "cumulation": a.get("cumulation"), "small_modifications": a.get("small_modifications"),
                       "cao_opinion": a.get("cao_opinion")}
                      for a in avenants],
-        "marche": {"initial_amount": fmt(initial), "current_amount": fmt(initial + change),
-                   "cumulative_change_percent": fmt((change * HUNDRED / initial).quantize(Decimal("0.01")))
+        "marche": {"initial_amount": fmt(initial), "current_amount": fmt(current),
+                   "cumulative_change_percent": fmt(rules.cumulative_change_percent(initial, current))
                    if initial else None},
         # gains are shared between the marché's parties only (QE 100136 of 2011: a later member takes no part)
         "gains": gains(plan, accepted, [m for m in members if standing(ledger, marche or None, m)["party"]]),

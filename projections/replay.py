@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import Any
 
 from progres.projections.facts import Fact
-from progres.projections.ledger import Ledger, Replay, plan_id_of_marche
+from progres.projections.ledger import MARCHE_NOTIFIED, Ledger, Replay, plan_id_of_marche
+from progres.projections.member_view import current_amount, notified_avenants
 
 
 def plan_state(ledger: Ledger, plan_id: str) -> dict[str, Any]:
@@ -21,9 +21,8 @@ def plan_state(ledger: Ledger, plan_id: str) -> dict[str, Any]:
     if plan is None:
         return {"exists": False}
     marche = ledger["marches"].get(plan["marche_id"]) or {}
-    notified = [a for a in marche.get("avenants", {}).values() if a["status"] == "notified"]
-    amount = Decimal(marche["initial_amount"]) + sum((Decimal(a["changes"]["amount_delta"]) for a in notified),
-                                                     Decimal(0)) if marche else None
+    notified = notified_avenants(marche)
+    amount = current_amount(marche) if marche else None
     groupement = ledger.get("groupement") or {}
     return {
         "exists": True, "axes": len(plan["axes"]), "objectives": len(plan["objectives"]),
@@ -55,7 +54,7 @@ def replay_plan(facts: Iterable[Fact], plan_id: str, until: str | None = None) -
                 "aggregate_id": fact.aggregate_id, "version": fact.version, "data": fact.data,
                 "plan": plan_state(replay.ledgers[route.groupement_id], plan_id)}
         if groupement_id is None:
-            if route.plan_id == plan_id or (fact.kind == "Marche.Notified"
+            if route.plan_id == plan_id or (fact.kind == MARCHE_NOTIFIED
                                             and plan_id_of_marche(fact.aggregate_id) == plan_id):
                 groupement_id = route.groupement_id
                 yield from waiting.pop(groupement_id, [])
