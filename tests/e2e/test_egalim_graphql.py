@@ -9,22 +9,13 @@ import pytest
 
 from progres.domain.values import siret_with_key
 from progres.services.bootstrap import bootstrap
-from progres.services.purchase_workload import FEEDS, HEADER, csv_bytes, setup_canteens
+from progres.services.purchase_workload import FEEDS, setup_canteens
+from tests.egalim_basket import BASKET, basket_file
 
 pytestmark = pytest.mark.postgres
 
-# The basket of tests/integration/test_egalim_import.py: S1 2023 total 1,000 € HT, bio 50 %, SIQO 10 %, other
+# The basket of tests/egalim_basket.py: S1 2023 total 1,000 € HT, bio 50 %, SIQO 10 %, other
 # labels 15 %, externalités/performance 10 %, EGalim 85 %, meat and fish EGalim 70 %, local 30 %.
-BASKET = [
-    ["2023-01-05", "200.00", "VIANDES_VOLAILLES", "BIO,IGP", "FRANCE", "", "", "", ""],
-    ["2023-02-05", "100", "VIANDES_VOLAILLES", "LABEL_ROUGE", "", "", "", "", ""],
-    ["2023-02-06", "50.00", "PRODUITS_DE_LA_MER", "PECHE_DURABLE", "", "", "", "", ""],
-    ["2023-03-06", "150.00", "PRODUITS_DE_LA_MER", "", "EUROPE", "", "", "", ""],
-    ["2023-04-06", "300.00", "FRUITS_ET_LEGUMES", "BIO,COMMERCE_EQUITABLE", "FRANCE", "OUI", "OUI", "PAT", ""],
-    ["2023-05-06", "100.00", "PRODUITS_LAITIERS", "HVE,EXTERNALITES", "", "", "", "", ""],
-    ["2023-06-30", "100.00", "AUTRES", "PERFORMANCE", "", "", "", "", ""],
-    ["2023-07-10", "400.00", "AUTRES", "BIO", "", "", "", "", ""],
-]
 QUERY = """query($p: ID!, $m: ID!, $from: Date!, $to: Date!, $t: EgalimTerritory! = HEXAGONE, $n: Int) {
   egalimShares(planId: $p, memberId: $m, periodStart: $from, periodEnd: $to, territory: $t, minPosition: $n) {
     planId memberId periodStart periodEnd valeurTotale partBio partSiqo partEgalimAutres partExternalitesPerformance
@@ -44,8 +35,7 @@ def imported(server):
     app = bootstrap(server.settings)
     try:
         world = setup_canteens(app)
-        content = csv_bytes(HEADER, [[world.sirets[0], f"Achat {i}", "Fournisseur", *row]
-                                     for i, row in enumerate(BASKET)], ";")
+        content = basket_file(world.sirets[0], BASKET)
         app.import_purchases(world.plan, world.lycees[0], base64.b64encode(content).decode(), "achats-2023.csv",
                              world.lycees[0], "2024-01-20", FEEDS)
         head = app.max_notification_id()

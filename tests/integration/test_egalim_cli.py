@@ -14,19 +14,11 @@ from progres.domain.values import siret_with_key
 from progres.services.bootstrap import bootstrap
 from progres.services.cli import app as cli_app
 from progres.services.cli_support import run
-from progres.services.purchase_workload import FEEDS, HEADER, csv_bytes, setup_canteens
+from progres.services.purchase_workload import FEEDS, setup_canteens
 from progres.services.settings import Settings
+from tests.egalim_basket import BASKET, basket_file
 
 OPERATOR_NOTICE = "lecture en tant qu'opérateur du dépôt"
-BASKET = [  # S1 2023 of tests/integration/test_egalim_import.py's basket: EGalim 85 %, bio 50 % of 1,000 € HT
-    ["2023-01-05", "200.00", "VIANDES_VOLAILLES", "BIO,IGP", "FRANCE", "", "", "", ""],
-    ["2023-02-05", "100", "VIANDES_VOLAILLES", "LABEL_ROUGE", "", "", "", "", ""],
-    ["2023-02-06", "50.00", "PRODUITS_DE_LA_MER", "PECHE_DURABLE", "", "", "", "", ""],
-    ["2023-03-06", "150.00", "PRODUITS_DE_LA_MER", "", "EUROPE", "", "", "", ""],
-    ["2023-04-06", "300.00", "FRUITS_ET_LEGUMES", "BIO,COMMERCE_EQUITABLE", "FRANCE", "OUI", "OUI", "PAT", ""],
-    ["2023-05-06", "100.00", "PRODUITS_LAITIERS", "HVE,EXTERNALITES", "", "", "", "", ""],
-    ["2023-06-30", "100.00", "AUTRES", "PERFORMANCE", "", "", "", "", ""],
-]
 COORDONNATEUR = ("--as", siret_with_key("2000537670001"), "--role", "coordonnateur")
 TITULAIRE = ("--as", siret_with_key("4190012340001"), "--role", "titulaire")
 OUTSIDER = ("--as", siret_with_key("1962009990001"), "--role", "acheteur")
@@ -38,8 +30,7 @@ def store(tmp_path_factory):
     app = bootstrap(Settings(data_dir=data))
     try:
         world = setup_canteens(app)
-        content = csv_bytes(HEADER, [[world.sirets[0], f"Achat {i}", "Fournisseur", *row]
-                                     for i, row in enumerate(BASKET)], ";")
+        content = basket_file(world.sirets[0], BASKET[:7])
         app.import_purchases(world.plan, world.lycees[0], base64.b64encode(content).decode(), "achats.csv",
                              world.lycees[0], "2024-01-20", FEEDS)
     finally:
