@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import strawberry
 from strawberry.scalars import JSON
@@ -27,6 +27,7 @@ from progres.graphql.types import (
     ReplayStep,
     paginate,
 )
+from progres.projections.as_of import recording_instant
 from progres.projections.ledger import DIRECTORY
 from progres.projections.replay import replay_plan
 from progres.services.access import Unknown
@@ -50,18 +51,15 @@ def position_cursor(after: str | None) -> int:
 
 
 def recording_time(as_of: str | None) -> str | None:
-    """`asOf` as the log records times (ISO 8601, UTC); a date is its first instant, a time without offset is UTC
-    (as `--as-of` in the CLI). A value that is not a date or time is refused rather than read as "now"."""
+    """`asOf` as the log records times (as `--as-of` in the CLI); a value that is not an ISO 8601 date or time is
+    refused rather than read as "now"."""
     if as_of is None:
         return None
     try:
-        moment = datetime.fromisoformat(as_of.strip())
+        return recording_instant(as_of)
     except ValueError:
         raise InvalidInput("asOf", rule="asOf is an ISO 8601 date or time (e.g. 2025-03-30 or "
                            "2025-03-30T12:00:00+02:00)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
 
 
 def check_positions(position: int | None = None, min_position: int | None = None) -> None:

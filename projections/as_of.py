@@ -11,6 +11,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from progres.domain.errors import NotFound
@@ -54,6 +55,15 @@ class _LazyRoutes(dict[str, Route]):
                 return default
             self[key] = route
         return self[key]
+
+
+def recording_instant(value: str) -> str:
+    """A moment as the log records times (ISO 8601, UTC, isoformat), from an ISO 8601 date or time: a date is its
+    first instant, a time without offset is UTC. Raises ValueError for anything else (the caller names its field)."""
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 @dataclass

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +24,7 @@ from rich.console import Console
 from rich.text import Text
 
 from progres.domain.errors import DomainError
+from progres.projections.as_of import recording_instant
 from progres.services.access import Access
 from progres.services.policy import READ_MEMBER, Actor, Denied, Parties, Policy, Role
 from progres.services.read_models import ReadModels
@@ -282,14 +282,11 @@ class Reader:
 
 
 def parse_time(value: str, option: str = "--as-of") -> str:
-    """An ISO 8601 date or time, as the log records times (UTC, isoformat); a date is its first instant."""
+    """An ISO 8601 date or time, as the log records times (projections/as_of.py `recording_instant`)."""
     try:
-        moment = datetime.fromisoformat(value.strip())
+        return recording_instant(value)
     except ValueError:
         raise Refused("invalid_input", option, say("bad_time", value=short(value, 30))) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
 
 
 def parse_position(value: str) -> int:
