@@ -149,7 +149,10 @@ def test_metrics_move_under_load(observed_server):
     for thread in threads[1:]:
         thread.join(timeout=120)
     # The same key twice: refused with its code; another tenant's plan: forbidden (nothing written).
-    refused = server.post(ADD_AXIS, {"p": group.plan, "k": "w0-0"}, actor=group.coordinator)["data"]["addAxis"]
+    # (a key of its own: a writer's axis may have lost every retry to concurrency_conflict, and so not exist)
+    added = server.post(ADD_AXIS, {"p": group.plan, "k": "doublon"}, actor=group.coordinator)["data"]["addAxis"]
+    assert added["ok"], added
+    refused = server.post(ADD_AXIS, {"p": group.plan, "k": "doublon"}, actor=group.coordinator)["data"]["addAxis"]
     foreign = server.post(ADD_AXIS, {"p": other.plan, "k": "intrus"}, actor=group.coordinator)["data"]["addAxis"]
     for _ in range(5):
         assert "errors" not in server.post(PLAN, {"p": group.plan}, actor=group.coordinator)
@@ -179,14 +182,14 @@ def test_metrics_move_under_load(observed_server):
     # Latency histogram of the operation: one observation per request, cumulative buckets up to +Inf.
     count = value(after, "progres_graphql_request_duration_seconds_count", operation_type="mutation",
                   operation="AddAxis")
-    assert count == 47, count
+    assert count == 45 + 3, count  # the writers' 45, then the added, the refused and the foreign axis
     assert value(after, "progres_graphql_request_duration_seconds_sum", operation_type="mutation",
                  operation="AddAxis") > 0
     buckets = sorted((float(dict(labels)["le"]), v) for (name, labels), v in after.items()
                      if name == "progres_graphql_request_duration_seconds_bucket"
                      and dict(labels)["operation"] == "AddAxis")
     assert [v for _, v in buckets] == sorted(v for _, v in buckets)
-    assert buckets[-1] == (float("inf"), 47)
+    assert buckets[-1] == (float("inf"), 45 + 3)
     assert value(after, "progres_graphql_request_duration_seconds_count", operation_type="query",
                  operation="ReadPlan") == 5
     assert value(after, "progres_graphql_request_duration_seconds_count", operation_type="query",
@@ -197,7 +200,8 @@ def test_metrics_move_under_load(observed_server):
     assert value(after, "progres_graphql_request_duration_seconds_count", operation_type="query",
                  operation="other") == 4
     # Commands by outcome and code.
-    assert value(after, "progres_commands_total", command="add_axis", result="accepted", code="") == tally["accepted"]
+    accepted = tally["accepted"] + 1  # the writers', and the axis then added twice
+    assert value(after, "progres_commands_total", command="add_axis", result="accepted", code="") == accepted
     assert value(after, "progres_commands_total", command="add_axis", result="refused",
                  code="concurrency_conflict") == tally["concurrency_conflict"]
     if tally["concurrency_conflict"]:

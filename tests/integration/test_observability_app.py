@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -91,6 +92,10 @@ def test_an_error_no_layer_answered_is_a_coded_500_with_one_traceback(sqlite_set
 
 def test_probes_are_logged_only_when_they_fail(sqlite_settings, json_logs):
     with TestClient(create_app(sqlite_settings), base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as client:
+        deadline = time.monotonic() + 20  # /ready says 503 until the follower thread is up (a loaded machine)
+        while client.get("/ready", headers={"x-request-id": "warm-up"}).status_code != 200:
+            assert time.monotonic() < deadline, "the server never became ready"
+            time.sleep(0.05)
         for path in ("/health", "/ready", "/metrics"):
             assert client.get(path, headers={"x-request-id": f"probe{path.replace('/', '-')}"}).status_code == 200
         client.post("/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "a-query"})
