@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +42,20 @@ class ReadModelsLagging(DomainError):
     template = "the read models did not reach position {position} within {seconds} s: try again shortly"
 
 
+def writer_tag(views_schema: str) -> str:
+    """What the application name of every projection writer's session of these read models begins with."""
+    return f"progres-writer:{hashlib.blake2b(views_schema.encode(), digest_size=4).hexdigest()}:"
+
+
+def writer_application_name(views_schema: str, process: str | None = None) -> str:
+    """The application name of one worker process's read-model sessions: the tag, then the process (pid and a
+    digest of the host name), so that a new leader can find the sessions of a deposed one and end them."""
+    if process is None:
+        host = hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
+        process = f"{os.getpid()}@{host}"
+    return f"{writer_tag(views_schema)}{process}"[:63]
+
+
 def open_store(settings: Settings, worker: bool = False) -> SqlStore:
     """The read models' store. A projection worker's sessions may neither stay idle inside a transaction nor run
     a statement longer than its lease allows: a leader paused mid-batch would otherwise keep row locks that
@@ -47,7 +64,8 @@ def open_store(settings: Settings, worker: bool = False) -> SqlStore:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqliteStore(settings.data_dir / "views.sqlite3")
     lease = int(settings.worker_lease_seconds * 1000)
-    options = {"idle_in_transaction_session_timeout": str(lease), "statement_timeout": str(3 * lease)}
+    options = {"idle_in_transaction_session_timeout": str(lease), "statement_timeout": str(3 * lease),
+               "application_name": writer_application_name(settings.views_schema)}
     return PostgresStore(settings.postgres_conninfo(), settings.views_schema, options=options if worker else None)
 
 

@@ -26,7 +26,7 @@ from psycopg import sql
 from progres.projections.runner import ProjectionRunner
 from progres.projections.stores.sql import Fence, LeadershipLost
 from progres.services.bootstrap import notify_channel, postgres_connect
-from progres.services.read_models import FOLLOWER_FIRST_BACKOFF_SECONDS, ReadModels
+from progres.services.read_models import FOLLOWER_FIRST_BACKOFF_SECONDS, ReadModels, writer_application_name, writer_tag
 from progres.services.settings import Settings
 
 APPLICATION_PREFIX = "progres-worker"
@@ -96,6 +96,22 @@ class Lease:
         self._beat = threading.Thread(target=self._heartbeat, daemon=True, name="progres-lease")
         self._beat.start()
         return True
+
+    def depose(self) -> int:
+        """Ends the read-model sessions of any other worker of these read models that are inside a transaction:
+        a deposed leader paused in the middle of a batch (SIGSTOP, a frozen machine) may hold the tracking row,
+        and while it sends a COPY no server timeout ends it; the new leader, holding the lock, ends them itself.
+        Their transactions roll back; resumed, the deposed leader finds its session gone and stands by."""
+        assert self.connection is not None
+        rows = self.connection.execute(
+            "SELECT pid, application_name, pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+            "AND starts_with(application_name, %s) AND application_name <> %s",
+            [writer_tag(self.settings.views_schema), writer_application_name(self.settings.views_schema)]).fetchall()
+        for pid, name, _ in rows:
+            log.warning("projection %s: session %d of a deposed writer (%s) ended by the new leader",
+                        self.projection, pid, name)
+        return len(rows)
 
     def held(self) -> bool:
         """Asks the lock session itself whether it still holds the lock; False if the session is gone."""
@@ -220,6 +236,7 @@ class ProjectionWorker:
     def _lead(self, lease: Lease, listener: psycopg.Connection[Any], stop: threading.Event) -> None:
         runner: ProjectionRunner = self.models.runner
         runner.fence = lease.fence
+        lease.depose()
         log.info("worker %s leads %s from position %d (lock session %d)", self.name, runner.projection,
                  runner.position, lease.pid)
         reported, advanced_since, first = time.monotonic(), 0, True

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
+import psycopg
 import pytest
 from psycopg import sql
 
@@ -17,7 +18,7 @@ from progres.projections.runner import FIRST_GENERATION, rebuild
 from progres.projections.stores.sql import SqlStore, unpack
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.commands import Progres
-from progres.services.read_models import open_store
+from progres.services.read_models import open_store, writer_application_name
 from progres.services.settings import Settings
 from progres.services.worker_drill import Drill, WriteLoad, leader_pid, worker_pool
 from progres.services.workers import workers_of
@@ -129,7 +130,10 @@ def test_a_paused_leader_loses_its_lease_and_never_writes_after_the_takeover(dri
             successor = drill.wait_for_leader(timeout=30, other_than=paused)
             deadline = time.monotonic() + 30
             while store.position(FIRST_GENERATION) <= stopped_at + 20:
-                assert time.monotonic() < deadline, "the successor does not advance the tracking"
+                assert time.monotonic() < deadline, (
+                    f"the successor does not advance the tracking: position {store.position(FIRST_GENERATION)}, "
+                    f"stopped at {stopped_at}, head {app.max_notification_id()}, acknowledged "
+                    f"{len(load.acknowledged)}, errors {load.errors}\n" + workers.logs[successor].read_text()[-3000:])
                 time.sleep(0.02)
             workers.processes[paused].send_signal(signal.SIGCONT)
             deadline = time.monotonic() + 30
@@ -146,6 +150,36 @@ def test_a_paused_leader_loses_its_lease_and_never_writes_after_the_takeover(dri
         assert set(workers.alive()) == {paused, successor}, "the resumed worker stands by, it does not die"
         assert workers.terminate_all() == {paused: 0, successor: 0}
     assert store.position(FIRST_GENERATION) == head
+    assert_equal_to_a_clean_rebuild(app, drill_settings, store, FIRST_GENERATION)
+    store.close()
+    app.close()
+
+
+def test_a_deposed_leader_stuck_inside_a_batch_does_not_stop_its_successor(drill_settings, tmp_path):
+    """A leader paused while it sends a batch (a COPY half sent) holds the tracking row, and no server timeout
+    ends a session waiting for its client's data. Played here by a session named as another worker's writer,
+    holding the row inside a transaction, with no timeout: the elected worker ends it and projects to the head."""
+    app = bootstrap(drill_settings)
+    store = open_store(drill_settings)
+    load = WriteLoad(app)
+    load.prepare()
+    head = app.max_notification_id()
+    with store.transaction() as cur:  # the row the deposed leader had moved
+        cur.execute(store.q("INSERT INTO {p}tracking (projection, position) VALUES (?, 0)"), [FIRST_GENERATION])
+    stuck = postgres_connect(drill_settings, application_name=writer_application_name(
+        drill_settings.views_schema, "4242@deposed"))
+    stuck.execute(sql.SQL("UPDATE {}.tracking SET position = position WHERE projection = %s").format(
+        sql.Identifier(drill_settings.views_schema)), [FIRST_GENERATION])  # inside a transaction, left open
+    try:
+        with worker_pool(drill_settings, 1, tmp_path) as workers:
+            assert wait_until_caught_up(store, app, timeout=60) == head
+            log = next(iter(workers.logs.values())).read_text()
+            assert "deposed writer (" + writer_application_name(drill_settings.views_schema, "4242@deposed") in log
+            assert workers.terminate_all() == dict.fromkeys(workers.logs, 0)
+        with pytest.raises(psycopg.OperationalError):
+            stuck.execute("SELECT 1")
+    finally:
+        stuck.close()
     assert_equal_to_a_clean_rebuild(app, drill_settings, store, FIRST_GENERATION)
     store.close()
     app.close()
