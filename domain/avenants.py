@@ -84,12 +84,12 @@ class AvenantChanges:
     def parse(cls, data: dict[str, Any]) -> AvenantChanges:
         duration = data.get("duration_delta_months", 0) or 0
         if not isinstance(duration, int) or isinstance(duration, bool):
-            raise InvalidInput("changes.duration_delta_months", rule="must be a whole number of months")
+            raise InvalidInput("changes.duration_delta_months", rule="un nombre entier de mois est attendu")
         titulaires = data.get("titulaire_ids")
         plan_changes = list(data.get("plan_changes") or [])
         for index, change in enumerate(plan_changes):
             if change.get("kind") != "add_axis":
-                raise InvalidInput(f"changes.plan_changes[{index}].kind", rule="only 'add_axis' is supported")
+                raise InvalidInput(f"changes.plan_changes[{index}].kind", rule="seul « add_axis » est possible")
             require_text(change.get("key"), f"changes.plan_changes[{index}].key", 64)
             require_text(change.get("title"), f"changes.plan_changes[{index}].title", 255)
         changes = cls(
@@ -239,10 +239,10 @@ def check_avenant(
     cumulative = sum((a.changes.amount_delta for a in live), Decimal(0)) + changes.amount_delta
     if basis is LegalBasis.R2194_1 and not has_clause_reexamen:
         raise AvenantBasisNotAllowed(
-            "basis", rule="R2194-1 needs a clause de réexamen in the marché, and this marché has none"
+            "basis", rule="R2194-1 suppose une clause de réexamen dans le marché, et ce marché n'en a pas"
         )
     if basis is LegalBasis.R2194_6 and changes.titulaire_ids is None:
-        raise AvenantBasisNotAllowed("basis", rule="R2194-6 is the replacement of the titulaire: name the new one")
+        raise AvenantBasisNotAllowed("basis", rule="R2194-6 est le remplacement du titulaire : nommez le nouveau")
     delta = abs(changes.amount_delta)
     # R2194-3: the 50 % cap binds pouvoirs adjudicateurs "qui ne sont pas des entités adjudicatrices".
     capped = buyer is not BuyerKind.ENTITE_ADJUDICATRICE

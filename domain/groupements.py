@@ -176,7 +176,7 @@ class Groupement(ProgresAggregate):
         if on < self.signed_on:
             raise DateBeforeConvention("on", on=on, signed=self.signed_on)
         if chosen is self.small_modifications_reading:
-            raise InvalidInput("reading", rule=f"the groupement already reads R2194-9 as '{chosen.value}'")
+            raise InvalidInput("reading", rule=f"le groupement lit déjà R2194-9 comme « {chosen.value} »")
         self._small_modifications_reading_chosen(reading=chosen.value, on=on, reason=require_text(reason, "reason"),
                                                  document=document.as_dict() if document else None)
 

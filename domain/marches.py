@@ -69,7 +69,7 @@ CPV_PATTERN = re.compile(r"\d{8}(-\d)?")
 
 def check_titulaires(titulaires: list[Organisation]) -> list[UUID]:
     if not titulaires:
-        raise InvalidInput("titulaires", rule="a marché needs at least one titulaire")
+        raise InvalidInput("titulaires", rule="un marché a au moins un titulaire")
     for organisation in titulaires:
         if organisation.kind is not OrganisationKind.SUPPLIER:
             raise TitulaireMustBeSupplier("titulaires", kind=organisation.kind.value)
@@ -91,11 +91,11 @@ def check_particulars(particulars: dict[str, Any]) -> dict[str, Any]:
     for key, value in particulars.items():
         expected = PARTICULARS.get(key)
         if expected is None:
-            raise InvalidInput(f"particulars.{key}", rule=f"unknown; known: {', '.join(PARTICULARS)}")
+            raise InvalidInput(f"particulars.{key}", rule=f"inconnu ; connus : {', '.join(PARTICULARS)}")
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise InvalidInput(f"particulars.{key}", rule=f"must be a {expected.__name__}")
+            raise InvalidInput(f"particulars.{key}", rule=f"type attendu : {expected.__name__}")
     check_against_schema(particulars)
     return dict(particulars)
 
@@ -140,23 +140,23 @@ class Marche(ProgresAggregate):
         The members of the groupement that day are the marché's parties, fixed here once and for all."""
         code = require_text(code, "code", 64)
         if len(code) > DECP_ID_MAX_LENGTH:
-            raise InvalidInput("code", rule=f"a DECP marché id has at most {DECP_ID_MAX_LENGTH} characters")
+            raise InvalidInput("code", rule=f"un identifiant de marché DECP a {DECP_ID_MAX_LENGTH} caractères au plus")
         if not CPV_PATTERN.fullmatch(cpv or ""):
-            raise InvalidInput("cpv", rule=f"'{cpv}' is not a CPV code (8 digits, optionally -check digit)")
+            raise InvalidInput("cpv", rule=f"« {cpv} » n'est pas un code CPV (8 chiffres, éventuellement -clé)")
         amount = parse_decimal(initial_amount, "initial_amount")
         if amount <= 0:
-            raise InvalidInput("initial_amount", rule="the initial amount HT must be positive")
+            raise InvalidInput("initial_amount", rule="le montant initial HT doit être positif")
         if not isinstance(duration_months, int) or duration_months <= 0:
-            raise InvalidInput("duration_months", rule="the duration must be a positive number of months")
+            raise InvalidInput("duration_months", rule="la durée doit être un nombre positif de mois")
         if notified_on < groupement.signed_on:
-            raise InvalidInput("notified_on", rule="a marché is notified after its groupement is constituted")
+            raise InvalidInput("notified_on", rule="un marché est notifié après la constitution de son groupement")
         launch = launched_on or notified_on
         if launch > notified_on:
-            raise LaunchAfterNotification("launched_on", rule=f"a marché is launched ({launch}) before it is "
-                                                                f"notified ({notified_on})")
+            raise LaunchAfterNotification("launched_on", rule=f"un marché est lancé ({launch}) avant d'être "
+                                                                f"notifié ({notified_on})")
         if launch < groupement.signed_on:
-            raise InvalidInput("launched_on", rule=f"the groupement launches its marchés once constituted "
-                                                   f"(convention signed on {groupement.signed_on})")
+            raise InvalidInput("launched_on", rule=f"le groupement lance ses marchés une fois constitué "
+                                                   f"(convention signée le {groupement.signed_on})")
         checked_lots = []
         for index, lot in enumerate(lots or []):
             checked_lots.append({"number": int(lot["number"]),
@@ -299,7 +299,7 @@ class Marche(ProgresAggregate):
         small modifications as the groupement reads R2194-9 (`cumulation`)."""
         self.check_open()
         if on is not None and on < self.notified_on:
-            raise InvalidInput("on", rule="an avenant is dated on or after the notification of its marché")
+            raise InvalidInput("on", rule="un avenant est daté du jour de la notification de son marché ou après")
         legal_basis = parse_enum(LegalBasis, basis, "basis")
         parsed = AvenantChanges.parse(changes)
         if new_titulaires is not None:
@@ -307,13 +307,13 @@ class Marche(ProgresAggregate):
         if decision is not None and decision_outcome != "accepted":
             raise DecisionNotAccepted("decision", status=decision_outcome or "unknown")
         if self.current_duration_months + parsed.duration_delta_months <= 0:
-            raise InvalidInput("changes.duration_delta_months", rule="the marché would have no duration left")
+            raise InvalidInput("changes.duration_delta_months", rule="le marché n'aurait plus de durée")
         small: dict[str, Any] | None = None
         row: ThresholdRow | Decimal = DEFAULT_EU_THRESHOLD  # unused unless the basis is R2194-8/-9
         if legal_basis in DE_MINIMIS_BASES:
             if on is None:
-                raise InvalidInput("on", rule="a small modification (R2194-8) is dated: its date chooses the "
-                                               "European threshold")
+                raise InvalidInput("on", rule="une modification de faible montant (R2194-8) est datée : "
+                                               "sa date choisit le seuil européen")
             row = eu_threshold(self.nature, self.buyer_kind, on)
             small = small_modifications(legal_basis, parsed, self.avenants, nature=self.nature,
                                         initial_amount=self.initial_amount, eu_threshold=row, cumulation=cumulation)
@@ -339,20 +339,21 @@ class Marche(ProgresAggregate):
         avenant = self.avenant(number)
         if avenant.status is not AvenantStatus.PROPOSED:
             raise AvenantWrongState("number", number=number, status=avenant.status.value,
-                                    action="record the CAO's opinion (it comes before the signature)")
+                                    action="enregistrer l'avis de la CAO (il précède la signature)")
         if not avenant.needs_cao_opinion:
-            raise CaoOpinionNotExpected("number", rule=f"avenant {number} does not raise the amount by more than 5 % "
-                                                       "of a marché the CAO awarded: no opinion is expected")
+            raise CaoOpinionNotExpected("number", rule=f"l'avenant n° {number} n'augmente pas de plus de 5 % le "
+                                                       "montant d'un marché attribué par la CAO : aucun avis n'est "
+                                                       "attendu")
         if avenant.cao_opinion is not None:
             raise CaoOpinionAlreadyRecorded("number", number=number, on=avenant.cao_opinion.given_on.isoformat())
         if document is None:
-            raise InvalidInput("document", rule="the CAO's opinion is referenced by its minutes (sha256, name, "
-                                                "media type)")
+            raise InvalidInput("document", rule="l'avis de la CAO est référencé par son procès-verbal (sha256, "
+                                                "nom, type de média)")
         if not isinstance(favourable, bool):
-            raise InvalidInput("favourable", rule="true or false")
+            raise InvalidInput("favourable", rule="vrai (true) ou faux (false)")
         if avenant.proposed_on is not None and given_on < avenant.proposed_on:
-            raise InvalidInput("given_on", rule=f"the CAO gives its opinion on a projet d'avenant: on or after "
-                                                f"{avenant.proposed_on.isoformat()}")
+            raise InvalidInput("given_on", rule=f"la CAO rend son avis sur un projet d'avenant : le "
+                                                f"{avenant.proposed_on.isoformat()} ou après")
         self._cao_opinion_recorded(number=number, given_on=given_on, favourable=favourable,
                                    document=document.as_dict())
 
@@ -360,17 +361,17 @@ class Marche(ProgresAggregate):
         """Corrects what DECP publishes of the marché, after its notification. Allowed on a closed marché too:
         its essential data must stay right after its end (they are published, never edited)."""
         if not isinstance(particulars, dict) or not particulars:
-            raise InvalidInput("particulars", rule="name at least one particular to correct")
+            raise InvalidInput("particulars", rule="nommez au moins une donnée à corriger")
         checked = check_particulars(particulars)
         if all(self.particulars.get(k) == v for k, v in checked.items()):
-            raise InvalidInput("particulars", rule="the correction gives the particulars already recorded")
+            raise InvalidInput("particulars", rule="la correction donne les données déjà enregistrées")
         self._particulars_corrected(particulars=checked, reason=require_text(reason, "reason"))
 
     def sign_avenant(self, number: int, signed_on: date, document: DocumentRef | None) -> None:
         self.check_open()
         avenant = self.avenant(number)
         if avenant.status is not AvenantStatus.PROPOSED:
-            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="sign it")
+            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="le signer")
         if avenant.needs_cao_opinion and avenant.cao_opinion is None:
             raise CaoOpinionMissing("cao_opinion", number=number)
         if avenant.cao_opinion is not None and signed_on < avenant.cao_opinion.given_on:
@@ -394,10 +395,10 @@ class Marche(ProgresAggregate):
         self.check_open()
         avenant = self.avenant(number)
         if avenant.status is not AvenantStatus.SIGNED:
-            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="notify it")
+            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="le notifier")
         assert avenant.signed_on is not None
         if notified_on < avenant.signed_on:
-            raise InvalidInput("notified_on", rule="an avenant is notified on or after its signature")
+            raise InvalidInput("notified_on", rule="un avenant est notifié le jour de sa signature ou après")
         self._avenant_notified(number=number, notified_on=notified_on)
         return avenant
 
@@ -405,7 +406,7 @@ class Marche(ProgresAggregate):
         self.check_open()
         avenant = self.avenant(number)
         if avenant.status not in (AvenantStatus.PROPOSED, AvenantStatus.SIGNED):
-            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="abandon it")
+            raise AvenantWrongState("number", number=number, status=avenant.status.value, action="l'abandonner")
         self._avenant_abandoned(number=number, reason=require_text(reason, "reason"))
 
     def close(self, on: date) -> None:

@@ -43,12 +43,12 @@ class Observation:
     def parse(cls, indicator: Indicator, value: Any, assessment: Any) -> Observation:
         if indicator.is_quantitative:
             if value is None or assessment not in (None, ""):
-                raise WrongValueKind("value", rule=f"indicator {indicator.key} is quantitative: give a number "
-                                                   f"in {indicator.unit} and no assessment")
+                raise WrongValueKind("value", rule=f"l'indicateur {indicator.key} est quantitatif : donnez un "
+                                                   f"nombre en {indicator.unit} et pas d'appréciation")
             return cls(parse_decimal(value, "value"), None)
         if value is not None:
-            raise WrongValueKind("value", rule=f"indicator {indicator.key} is qualitative: give an assessment, "
-                                               "not a number")
+            raise WrongValueKind("value", rule=f"l'indicateur {indicator.key} est qualitatif : donnez une "
+                                               "appréciation, pas un nombre")
         return cls(None, require_text(assessment, "assessment", 10_000))
 
 
@@ -117,9 +117,9 @@ class Measure(ProgresAggregate):
         plan.check_open()
         indicator = plan.indicator(indicator_key)
         if indicator.scope is Scope.MEMBER and member_id is None:
-            raise WrongScope("member_id", rule=f"indicator {indicator_key} is measured per member: name the member")
+            raise WrongScope("member_id", rule=f"l'indicateur {indicator_key} se mesure par membre : nommez le membre")
         if indicator.scope is Scope.GROUPEMENT and member_id is not None:
-            raise WrongScope("member_id", rule=f"indicator {indicator_key} is measured for the whole groupement")
+            raise WrongScope("member_id", rule=f"l'indicateur {indicator_key} se mesure pour tout le groupement")
         period, partial = fit_period(indicator, marche, period)
         if member_id is not None:
             marche.check_party(groupement, member_id, period, "member_id")

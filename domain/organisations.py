@@ -20,16 +20,17 @@ def checked_identifier(kind: OrganisationKind, siret: str | None, vat_number: st
     by its VAT identification number instead. Each kind carries exactly the identifier that fits it."""
     if kind.is_foreign:
         if siret:
-            raise IdentifierDoesNotFitKind("siret", rule="a buyer of another EU state has no SIRET: give its VAT "
-                                                         "number (vat_number)")
+            raise IdentifierDoesNotFitKind("siret", rule="un acheteur d'un autre État de l'UE n'a pas de SIRET : "
+                                                         "donnez son numéro de TVA (vat_number)")
         if not vat_number:
-            raise IdentifierDoesNotFitKind("vat_number", rule="a buyer of another EU state is known by its VAT "
-                                                              "number (e.g. DE136695976)")
+            raise IdentifierDoesNotFitKind("vat_number", rule="un acheteur d'un autre État de l'UE est connu par son "
+                                                              "numéro de TVA (p. ex. DE136695976)")
         return None, EuVatNumber(vat_number).value
     if vat_number:
-        raise IdentifierDoesNotFitKind("vat_number", rule=f"a French {kind.value} is known by its SIRET alone")
+        raise IdentifierDoesNotFitKind("vat_number", rule=f"une organisation française ({kind.value}) est connue par "
+                                                          "son seul SIRET")
     if not siret:
-        raise IdentifierDoesNotFitKind("siret", rule=f"a {kind.value} is known by its SIRET")
+        raise IdentifierDoesNotFitKind("siret", rule=f"une organisation ({kind.value}) est connue par son SIRET")
     return Siret(siret).value, None
 
 

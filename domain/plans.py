@@ -129,7 +129,7 @@ def parse_indicator(spec: dict[str, Any]) -> dict[str, Any]:
         present = [name for name in numeric if spec.get(name) not in (None, [], "")]
         if present:
             raise InvalidIndicator("indicator." + present[0],
-                                   rule="a qualitative indicator is an assessment and has no number, unit or target")
+                                   rule="un indicateur qualitatif est une appréciation : ni nombre, ni unité, ni cible")
         checked["aggregation"] = Aggregation.NONE.value
         return checked
     checked["unit"] = require_text(spec.get("unit"), "indicator.unit", 32)
@@ -142,14 +142,16 @@ def parse_indicator(spec: dict[str, Any]) -> dict[str, Any]:
         trajectory.append({"from": parse_date(step.get("from"), f"indicator.trajectory[{index}].from"),
                            "target": parse_decimal(step.get("target"), f"indicator.trajectory[{index}].target")})
     if any(b["from"] <= a["from"] for a, b in itertools.pairwise(trajectory)):
-        raise InvalidIndicator("indicator.trajectory", rule="trajectory steps must be in strictly increasing dates")
+        raise InvalidIndicator("indicator.trajectory", rule="les étapes de la trajectoire doivent avoir des dates "
+                                                            "strictement croissantes")
     checked["trajectory"] = trajectory
     if spec.get("target") is not None:
         checked["target"] = parse_decimal(spec["target"], "indicator.target")
     elif trajectory:
         checked["target"] = trajectory[-1]["target"]
     else:
-        raise InvalidIndicator("indicator.target", rule="a quantitative indicator needs a target or a trajectory")
+        raise InvalidIndicator("indicator.target", rule="un indicateur quantitatif demande une cible ou une "
+                                                        "trajectoire")
     return checked
 
 
@@ -275,11 +277,12 @@ class ProgressPlan(ProgresAggregate):
         parsed = {parse_enum(ActionOwner, party, f"shares.{party}").value: parse_decimal(v, f"shares.{party}")
                   for party, v in shares.items()}
         if any(v < 0 for v in parsed.values()) or sum(parsed.values()) != 100:
-            raise InvalidGainSharing("shares", rule="the parties' shares must be positive and add up to 100 %")
+            raise InvalidGainSharing("shares", rule="les parts des parties doivent être positives et totaliser 100 %")
         if member_split not in ("purchase_volume", "equal"):
-            raise InvalidGainSharing("member_split", rule="members share by 'purchase_volume' or 'equal' parts")
+            raise InvalidGainSharing("member_split", rule="les membres partagent selon « purchase_volume » ou à "
+                                                          "parts égales (« equal »)")
         if not isinstance(period_months, int) or period_months <= 0:
-            raise InvalidInput("period_months", rule="the gain period is a positive number of months")
+            raise InvalidInput("period_months", rule="la période de gain est un nombre positif de mois")
         self._gain_sharing_defined(
             basis=require_text(basis, "basis"), reference=require_text(reference, "reference"),
             period_months=period_months, shares=parsed, member_split=member_split,
@@ -289,9 +292,9 @@ class ProgressPlan(ProgresAggregate):
     def define_governance(self, body: str, participants: list[str], review_frequency_months: int) -> None:
         self.check_open()
         if not isinstance(review_frequency_months, int) or review_frequency_months <= 0:
-            raise InvalidInput("review_frequency_months", rule="reviews happen every positive number of months")
+            raise InvalidInput("review_frequency_months", rule="les revues ont lieu tous les N mois, N positif")
         if not participants:
-            raise InvalidInput("participants", rule="name at least one participant")
+            raise InvalidInput("participants", rule="nommez au moins un participant")
         self._governance_defined(body=require_text(body, "body"), participants=list(participants),
                                  review_frequency_months=review_frequency_months)
 
@@ -305,7 +308,7 @@ class ProgressPlan(ProgresAggregate):
             raise NotAPartyToMarche("member_id", org=member_id, marche=marche.code, launched=marche.launched_on)
         volume = parse_decimal(amount, "amount")
         if volume < 0:
-            raise InvalidInput("amount", rule="a purchase volume cannot be negative")
+            raise InvalidInput("amount", rule="un volume d'achats ne peut pas être négatif")
         self._purchase_volume_declared(member_id=member_id, amount=volume)
 
     def close_with_bilan_final(self, on: date, summary: str, document: DocumentRef | None = None) -> None:

@@ -70,13 +70,13 @@ class Proposal(ProgresAggregate):
             raise ProposalNotPending("proposal_id", status=self.status, action=action)
 
     def withdraw(self, by: UUID, on: date, reason: str) -> None:
-        self.check_pending("withdrawn")
+        self.check_pending("retirée")
         if by != self.author_id:
             raise NotEntitled("by", org=by)
         self._withdrawn(on=on, reason=require_text(reason, "reason"))
 
     def decide(self, review_id: UUID, outcome: Outcome, reasons: str, on: date) -> None:
-        self.check_pending("decided")
+        self.check_pending("décidée")
         self._decided(review_id=review_id, outcome=outcome.value, reasons=reasons, on=on)
 
     @event("Withdrawn")

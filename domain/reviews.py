@@ -67,22 +67,22 @@ class Review(ProgresAggregate):
         if self.status != "scheduled":
             raise ReviewAlreadyHeld("review_id", status=self.status)
         if not participants:
-            raise InvalidInput("participants", rule="a revue is held with at least one participant")
+            raise InvalidInput("participants", rule="une revue se tient avec au moins un participant")
         people = [parse_person(p, f"participants[{i}]") for i, p in enumerate(participants)]
         self._held(held_on=held_on, participants=people, minutes=minutes.as_dict() if minutes else None)
 
     def raise_point(self, kind: str, text: str, raised_by: dict[str, Any]) -> None:
-        self.check_held("raise a point")
+        self.check_held("y inscrire un point")
         self._point_raised(kind=parse_enum(PointKind, kind, "kind").value, text=require_text(text, "text"),
                            raised_by=parse_person(raised_by, "raised_by"))
 
     def decide(self, proposal: Proposal, outcome: str, reasons: str) -> Outcome:
-        self.check_held("decide")
+        self.check_held("y décider")
         if proposal.plan_id != self.plan_id:
             raise ProposalOfAnotherPlan("proposal_id")
         if proposal.id in self.decisions:
             raise AlreadyDecidedInReview("proposal_id", id=proposal.id)
-        proposal.check_pending("decided")
+        proposal.check_pending("décidée")
         checked = parse_enum(Outcome, outcome, "outcome")
         self._decision_taken(proposal_id=proposal.id, outcome=checked.value,
                              reasons=require_text(reasons, "reasons"))
@@ -91,7 +91,7 @@ class Review(ProgresAggregate):
         return checked
 
     def close(self, on: date) -> None:
-        self.check_held("close it")
+        self.check_held("la clore")
         self._closed(on=on)
 
     @event("Held")

@@ -43,12 +43,12 @@ class Siret:
         value = self.value.replace(" ", "")
         object.__setattr__(self, "value", value)
         if not re.fullmatch(r"\d{14}", value):
-            raise InvalidSiret("siret", value=self.value, rule="it must be exactly 14 digits")
+            raise InvalidSiret("siret", value=self.value, rule="il doit compter exactement 14 chiffres")
         if value.startswith(_LA_POSTE_SIREN) and value != "35600000000048":
             if sum(int(c) for c in value) % 5 != 0:
-                raise InvalidSiret("siret", value=value, rule="its La Poste key is wrong")
+                raise InvalidSiret("siret", value=value, rule="sa clé La Poste est fausse")
         elif not luhn_valid(value):
-            raise InvalidSiret("siret", value=value, rule="its Luhn key is wrong (a digit is mistyped?)")
+            raise InvalidSiret("siret", value=value, rule="sa clé de Luhn est fausse (un chiffre mal saisi ?)")
 
     def __str__(self) -> str:
         return self.value
@@ -74,15 +74,17 @@ class EuVatNumber:
         object.__setattr__(self, "value", compact)
         prefix = compact[:2]
         if prefix == "FR":
-            raise InvalidEuIdentifier("vat_number", value=compact, rule="a French organisation is known by its SIRET")
+            raise InvalidEuIdentifier("vat_number", value=compact, rule="une organisation française est connue par "
+                                                                        "son SIRET")
         if prefix not in EU_VAT_PREFIXES:
             raise InvalidEuIdentifier("vat_number", value=compact,
-                                      rule="it must start with the code of another EU member state (DE, BE, EL…)")
+                                      rule="il doit commencer par le code d'un autre État membre de l'UE (DE, BE, EL…)")
         try:
             stdnum_vat.validate(compact)
         except StdnumError:
             raise InvalidEuIdentifier("vat_number", value=compact,
-                                      rule=f"it is not a valid {prefix} VAT number (format or check digits)") from None
+                                      rule=f"ce n'est pas un numéro de TVA {prefix} valide (format ou clé de "
+                                           "contrôle)") from None
 
     @property
     def country(self) -> str:
@@ -116,7 +118,7 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise InvalidInput("period", rule=f"the period ends ({self.end}) before it starts ({self.start})")
+            raise InvalidInput("period", rule=f"la période finit ({self.end}) avant de commencer ({self.start})")
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
@@ -151,26 +153,26 @@ def parse_date(value: str | date, field: str) -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInput(field, rule=f"'{value}' is not a date (YYYY-MM-DD)") from None
+        raise InvalidInput(field, rule=f"« {value} » n'est pas une date (AAAA-MM-JJ)") from None
 
 
 def parse_decimal(value: Any, field: str) -> Decimal:
     if isinstance(value, bool):
-        raise InvalidInput(field, rule="a number is expected, not a boolean")
+        raise InvalidInput(field, rule="un nombre est attendu, pas un booléen")
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise InvalidInput(field, rule=f"'{value}' is not a number") from None
+        raise InvalidInput(field, rule=f"« {value} » n'est pas un nombre") from None
     if not number.is_finite():
-        raise InvalidInput(field, rule="the number must be finite")
+        raise InvalidInput(field, rule="le nombre doit être fini")
     return number
 
 
 def require_text(value: Any, field: str, max_length: int = 2000) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(field, rule="must not be empty")
+        raise InvalidInput(field, rule="ne doit pas être vide")
     if len(value) > max_length:
-        raise InvalidInput(field, rule=f"must be at most {max_length} characters")
+        raise InvalidInput(field, rule=f"{max_length} caractères au plus")
     return value.strip()
 
 
@@ -179,7 +181,7 @@ def parse_enum(kind: type[E], value: Any, field: str) -> E:
         return kind(value)
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
-        raise InvalidInput(field, rule=f"'{value}' is not one of: {allowed}") from None
+        raise InvalidInput(field, rule=f"« {value} » n'est pas l'une des valeurs : {allowed}") from None
 
 
 def days(n: int) -> timedelta:
@@ -196,10 +198,10 @@ class DocumentRef:
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
-            raise InvalidInput("document.sha256", rule="must be 64 lowercase hexadecimal digits (SHA-256)")
+            raise InvalidInput("document.sha256", rule="64 chiffres hexadécimaux en minuscules sont attendus (SHA-256)")
         require_text(self.name, "document.name", 255)
         if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", self.media_type):
-            raise InvalidInput("document.media_type", rule=f"'{self.media_type}' is not a media type")
+            raise InvalidInput("document.media_type", rule=f"« {self.media_type} » n'est pas un type de média")
 
     @classmethod
     def from_dict(cls, data: dict[str, str] | None) -> DocumentRef | None:

@@ -38,7 +38,7 @@ class UnknownPlan(NotFound, LookupError):
     """No such plan, or not yet at that position or time: a client's question, answered with a code."""
 
     code = "not_found"
-    template = "no plan {id} at that point of the log"
+    template = "aucun plan {id} à ce point du journal"
 
 
 class _LazyRoutes(dict[str, Route]):

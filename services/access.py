@@ -35,7 +35,7 @@ ANCHORS = ("groupement_id", "plan_id", "marche_id", "review_id", "proposal_id", 
 
 class Unknown(NotFound):
     code = "not_found"
-    template = "no {kind} with id {id} is visible to you"
+    template = "{kind} introuvable parmi ce qui vous est visible : {id}"
 
 
 @dataclass
@@ -55,13 +55,14 @@ class Access:
         """Raises Denied unless the actor may run this command with these arguments."""
         if command == "register_organisation":
             if actor.role not in (Role.ADMIN, Role.COORDONNATEUR):
-                raise Denied(None, actor=actor.role.value, action="register organisations")
+                raise Denied(None, actor=f"le rôle {actor.role.value}", action="enregistrer des organisations")
             return
         if command == "constitute_groupement":
             if actor.role is Role.ADMIN or (actor.role is Role.COORDONNATEUR
                                             and str(kwargs.get("coordonnateur_id")) == actor.organisation_id):
                 return
-            raise Denied("coordonnateur_id", actor=actor.role.value, action="constitute a groupement for another")
+            raise Denied("coordonnateur_id", actor=f"le rôle {actor.role.value}",
+                         action="constituer un groupement pour une autre organisation")
         self.models.fresh(None, field=None)  # parties as of the latest write, not as of the runner's last pass
         groupement_id = next((self.groupement_of(str(kwargs[a])) for a in ANCHORS if kwargs.get(a)), None)
         parties = self.parties(groupement_id) if groupement_id else None
@@ -72,7 +73,7 @@ class Access:
         elif command in MANAGING_COMMANDS or command == "assign_auditor":
             self.policy.check(actor, MANAGE, parties)
         else:
-            raise Denied(None, actor=actor.role.value, action=command)
+            raise Denied(None, actor=f"le rôle {actor.role.value}", action=f"exécuter la commande {command}")
 
     def readable_plan(self, actor: Actor, plan_id: str) -> tuple[str, Parties]:
         groupement_id = self.groupement_of(plan_id)

@@ -130,7 +130,8 @@ class CommandIdReused(DomainError):
     """The same answer whatever the first command was: it tells nothing of what was run with this id."""
 
     code = "command_id_reused"
-    template = "this command id was already used for another command or other arguments: use a new command id"
+    template = ("cet identifiant de commande a déjà servi pour une autre commande ou d'autres arguments : "
+                "prenez un nouvel identifiant")
 
 
 class ProgresApplication(Application[UUID]):
@@ -186,7 +187,7 @@ class ProgresApplication(Application[UUID]):
     ) -> CommandResult:
         """Runs action (which loads, decides and returns what to save), retrying on conflicts."""
         if command_id is not None and (not isinstance(command_id, str) or not 0 < len(command_id) <= 128):
-            raise InvalidInput("command_id", rule="a command id is a text of 1 to 128 characters")
+            raise InvalidInput("command_id", rule="un identifiant de commande est un texte de 1 à 128 caractères")
         receipt_id = CommandReceipt.create_id(command_id) if command_id else None
         running = _running.get()
         fingerprint = running[1] if running is not None and running[0] == command else None

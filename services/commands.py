@@ -43,7 +43,7 @@ def _uuid(value: UUID | str, field: str) -> UUID:
     try:
         return value if isinstance(value, UUID) else UUID(str(value))
     except ValueError:
-        raise InvalidInput(field, rule=f"'{value}' is not an id") from None
+        raise InvalidInput(field, rule=f"« {value} » n'est pas un identifiant") from None
 
 
 def _doc(data: Doc) -> DocumentRef | None:
@@ -547,7 +547,7 @@ class Progres(ProgresApplication):
     def history(self, aggregate_id: UUID | str) -> list[dict[str, Any]]:
         events = list(self.events.get(_uuid(aggregate_id, "aggregate_id")))
         if not events:
-            raise InvalidInput("aggregate_id", rule=f"no events for {aggregate_id}")
+            raise InvalidInput("aggregate_id", rule=f"aucun événement pour {aggregate_id}")
         return [
             {"version": e.originator_version, "timestamp": e.timestamp.isoformat(timespec="seconds"),
              "type": type(e).__qualname__,

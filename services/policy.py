@@ -60,7 +60,7 @@ class Parties:
 
 class Denied(DomainError):
     code = "forbidden"
-    template = "{actor} may not {action}"
+    template = "{actor} n'a pas le droit de {action}"
 
 
 READ_PLAN = "read_plan"
@@ -70,6 +70,13 @@ MANAGE = "manage"
 RECORD = "record_measure"
 PROPOSE = "submit_proposal"
 REPORT_ACTION = "report_action"
+
+# What each action is called in a refusal (Denied's message).
+ACTION_LABELS = {
+    READ_PLAN: "lire ce plan", READ_MEMBER: "lire la vue de ce membre", READ_HISTORY: "lire l'historique",
+    MANAGE: "gérer ce groupement", RECORD: "enregistrer une mesure pour ce membre",
+    PROPOSE: "agir sur une proposition au nom de ce membre", REPORT_ACTION: "rendre compte d'une action",
+}
 
 # Commands a coordonnateur's buyers run for their groupement.
 MANAGING_COMMANDS = frozenset({
@@ -112,4 +119,5 @@ class Policy:
 
     def check(self, actor: Actor, action: str, parties: Parties | None, subject: str | None = None) -> None:
         if not self.allowed(actor, action, parties, subject):
-            raise Denied(actor=f"{actor.role.value} of organisation {actor.organisation_id}", action=action)
+            raise Denied(actor=f"le rôle {actor.role.value} de l'organisation {actor.organisation_id}",
+                         action=ACTION_LABELS.get(action, action))

@@ -100,8 +100,8 @@ def import_purchases(
         if not any(m.organisation_id == member.id for m in groupement.memberships):
             raise NotAMember("member_id", org=member.id, on=on.isoformat())
         if member.siret is None:  # a buyer of another EU state (L2113-8): no SIRET for the file's lines to name
-            raise InvalidInput("member_id", rule="a ma cantine purchase file names French SIRETs: a buyer of "
-                                                 "another EU state records its measures directly")
+            raise InvalidInput("member_id", rule="un fichier d'achats ma cantine nomme des SIRET français : un "
+                                                 "acheteur d'un autre État de l'UE saisit ses mesures directement")
         by = app.organisation(imported_by).id
         check_recorder(by, member.id, groupement, marche, app.today())
         fed = check_feeds(plan, feeds)

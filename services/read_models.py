@@ -34,12 +34,13 @@ class PositionAhead(DomainError):
     """A client asked to read at a position the log has not reached: refused at once, nothing waits."""
 
     code = "position_ahead_of_log"
-    template = "position {position} is beyond the end of the log ({head}): pass a position a command returned"
+    template = ("la position {position} est au-delà de la fin du journal ({head}) : donnez une position renvoyée "
+                "par une commande")
 
 
 class ReadModelsLagging(DomainError):
     code = "read_models_lagging"
-    template = "the read models did not reach position {position} within {seconds} s: try again shortly"
+    template = ("les vues n'ont pas atteint la position {position} en {seconds} s : réessayez dans un instant")
 
 
 def writer_tag(views_schema: str) -> str:

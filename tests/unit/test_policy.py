@@ -113,7 +113,7 @@ def test_check_passes_silently_when_allowed_and_names_actor_and_action_when_deni
         policy.check(Actor(MEMBER, Role.ACHETEUR), MANAGE, parties(False))
     assert caught.value.code == "forbidden"
     assert caught.value.field is None
-    assert caught.value.message == "acheteur of organisation m1 may not manage"
+    assert caught.value.message == "le rôle acheteur de l'organisation m1 n'a pas le droit de gérer ce groupement"
 
 
 def test_an_actor_is_parsed_from_its_organisation_and_role_name():
