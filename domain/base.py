@@ -78,7 +78,7 @@ class ProgresAggregate(Aggregate):
         method would one event at a time on replay."""
         if not rows:
             raise ValueError("a run holds at least one event")
-        declared = tuple(f.name for f in dataclasses.fields(event_class)  # type: ignore[arg-type]
+        declared = tuple(f.name for f in dataclasses.fields(event_class)
                          if f.name not in ("originator_id", "originator_version", "timestamp"))
         if declared != fields:
             raise ValueError(f"{event_class.__qualname__} has the fields {declared}, not {fields}")

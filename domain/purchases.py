@@ -162,7 +162,7 @@ class PurchaseImport(ProgresAggregate):
 
     def record_lines(self, rows: list[list[Any]]) -> None:
         """One `PurchaseRecorded` event per row, as one run: 100,000 lines do not make 100,000 objects here."""
-        self.trigger_run(self.PurchaseRecorded, LINE_FIELDS, rows)
+        self.trigger_run(PURCHASE_RECORDED, LINE_FIELDS, rows)
         self.lines_recorded += len(rows)  # what `_purchase_recorded` does on replay, one event at a time
 
     @event("Imported")
@@ -192,6 +192,10 @@ class PurchaseImport(ProgresAggregate):
     def _lines_recorded(self, first_line: int, count: int, packed: str) -> None:
         """1,000 lines in one event: how imports of earlier versions stored them (still read)."""
         self.lines_recorded += count
+
+
+# Made by `@event("PurchaseRecorded")` at run time: mypy cannot see it.
+PURCHASE_RECORDED: type[ProgresAggregate.Event] = PurchaseImport.PurchaseRecorded  # type: ignore[attr-defined]
 
 
 class PurchaseRegister(ProgresAggregate):

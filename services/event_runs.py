@@ -21,6 +21,7 @@ from eventsourcing.persistence import Mapper, Notification, Recording, StoredEve
 from eventsourcing.utils import get_topic
 
 from progres.domain.base import EventRun
+from progres.projections.as_of import paused_gc
 
 
 def has_runs(events: Sequence[Any]) -> bool:
@@ -37,7 +38,7 @@ def stored_events(run: EventRun, mapper: Mapper[Any]) -> list[StoredEvent]:
     fields, dumps, originator_id, version = run.fields, orjson.dumps, run.originator_id, run.first_version
     made = []
     for row in run.rows:
-        made.append(StoredEvent(originator_id, version, topic, head + dumps(dict(zip(fields, row)))[1:]))
+        made.append(StoredEvent(originator_id, version, topic, head + dumps(dict(zip(fields, row, strict=True)))[1:]))
         version += 1
     return made
 
@@ -45,6 +46,13 @@ def stored_events(run: EventRun, mapper: Mapper[Any]) -> list[StoredEvent]:
 def record(app: Any, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
     """Application._record for a save holding runs: one recorder call; a recording per ordinary event and one per
     run (its last event), so that the command's position is the last one written."""
+    # Hundreds of thousands of new objects (stored events, their states, copied rows): the cyclic collector has
+    # nothing to find there, and its passes over them doubled the time to make the stored events (bench/import.py).
+    with paused_gc():
+        return _record(app, processing_event)
+
+
+def _record(app: Any, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
     stored: list[StoredEvent] = []
     kept: list[tuple[int, Any]] = []
     for event in processing_event.events:
