@@ -123,19 +123,17 @@ def event_rows(events: Sequence[StoredEvent], first: int, linker: Linker, links:
     topic length and topic, state) are made of the same pieces as its copied row (a text field is sent as its
     length and its bytes), so each piece is packed once."""
     rows: list[bytes] = []
-    ids: dict[Any, tuple[bytes, bytes]] = {}
     topics: dict[str, bytes] = {}
     key_field = _I.pack(len(linker.key_id.encode())) + linker.key_id.encode()
-    pack_q, pack_i = _Q.pack, _I.pack
-    position = first
+    pack_q, pack_i, add = _Q.pack, _I.pack, linker.add
+    position, originator_id, uuid_bytes, id_field = first, None, b"", b""
     for event in events:
-        try:
-            uuid_bytes, id_field = ids[event.originator_id]
-        except KeyError:
-            uuid = event.originator_id if isinstance(event.originator_id, UUID) else UUID(str(event.originator_id))
-            text = b"" if uuid_ids else str(event.originator_id).encode()
-            uuid_bytes, id_field = ids.setdefault(event.originator_id, (
-                uuid.bytes, _I.pack(16) + uuid.bytes if uuid_ids else _I.pack(len(text)) + text))
+        if event.originator_id is not originator_id:  # a run's events share one id object: packed once
+            originator_id = event.originator_id
+            uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+            text = str(originator_id).encode()
+            uuid_bytes = uuid.bytes
+            id_field = _I.pack(16) + uuid_bytes if uuid_ids else _I.pack(len(text)) + text
         try:
             topic = topics[event.topic]
         except KeyError:
@@ -143,7 +141,7 @@ def event_rows(events: Sequence[StoredEvent], first: int, linker: Linker, links:
             topic = topics.setdefault(event.topic, _I.pack(len(encoded)) + encoded)
         state = bytes(event.state)
         at, version = pack_q(position), pack_q(event.originator_version)
-        previous, leaf, link = linker.add(position, at + uuid_bytes + version + topic + state)
+        previous, leaf, link = add(position, at + uuid_bytes + version + topic + state)
         rows.append(b"".join((_FIVE_FIELDS, id_field, _INT8, version, topic, pack_i(len(state)), state, _INT8, at)))
         links.append(b"".join((_FIVE_FIELDS, _INT8, at, _INT8, pack_q(previous), key_field, _HASH, leaf, _HASH,
                                link)))
