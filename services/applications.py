@@ -272,7 +272,7 @@ class ProgresApplication(Application[UUID]):
                         batch: int) -> Iterator[Fact]:
         """One server-side cursor streams the log: no page queries, no intermediate objects."""
         query = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
-                        "WHERE notification_id >= %s AND notification_id <= %s AND topic <> %s "
+                        "WHERE notification_id >= %s AND notification_id <= %s AND topic IS DISTINCT FROM %s "
                         "ORDER BY notification_id").format(
             sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
         with recorder.datastore.get_connection() as connection, connection.transaction(), \
