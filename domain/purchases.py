@@ -1,10 +1,12 @@
 """Purchase imports: a member's purchase file (ma cantine format) recorded as events.
 
-One import is one command. Its lines are stored in chunks (one `LinesRecorded` event per
-`CHUNK_LINES` lines) so that 100,000 purchases are about a hundred events, not 100,000: the log stays
-fast to write and to replay, and every line keeps its number in the file for provenance. A register
-per plan and member keeps the monthly EGalim totals of all its imports (small: months × families ×
-totals), from which shares are computed for any period without reading the lines again.
+One import is one command. Each line of the file is one event of the log (`PurchaseRecorded`, with its
+number in the file for provenance), written as one run (domain/base.py `EventRun`): 100,000 purchases are
+100,000 events, stored straight from their rows, each covered by the keyed audit chain. Imports of earlier
+versions stored their lines in chunks (one `LinesRecorded` event per 1,000 lines, compressed rows): those
+events are still read. A register per plan and member keeps the monthly EGalim totals of all its imports
+(small: months × families × totals), from which shares are computed for any period without reading the lines
+again.
 
 The first events name their groupement, so the history index shows imports to the groupement's
 auditors; the ledger has no handler for them (no per-purchase document on the read side): the shares
@@ -40,7 +42,10 @@ from progres.domain.egalim import (
 from progres.domain.errors import AlreadyExists, DomainError
 from progres.domain.ids import derive_id
 
-CHUNK_LINES = 1000
+CHUNK_LINES = 1000  # lines per `LinesRecorded` event, in imports of earlier versions
+# The fields of a `PurchaseRecorded` event, in the order of a stored row (`PurchaseLine.row()`).
+LINE_FIELDS = ("line", "day", "cents", "family", "labels", "origin", "circuit_court", "local", "local_definition",
+               "local_km", "description", "fournisseur")
 
 
 class PurchaseFileAlreadyImported(AlreadyExists):
@@ -104,10 +109,7 @@ class PurchaseLine:
 
 
 def pack_rows(rows: list[list[Any]]) -> str:
-    """A chunk's rows as compressed JSON (base64 text): about five times smaller in the log (zlib's fastest
-    level: 4 times faster than level 6 and a quarter larger). Large
-    transactions matter: psycopg's pipeline mode, which the library's PostgreSQL recorder uses, was seen
-    to hang on inserts of a few tens of MB (docs/egalim.md)."""
+    """A chunk's rows as compressed JSON (base64 text), as imports of earlier versions stored them."""
     return base64.b64encode(zlib.compress(orjson.dumps(rows), 1)).decode()
 
 
@@ -141,7 +143,7 @@ def monthly_totals_of_rows(rows: list[list[Any]]) -> MonthlyTotals:
 
 
 class PurchaseImport(ProgresAggregate):
-    """One imported file: who imported it, its hash and format, then its lines in chunks."""
+    """One imported file: who imported it, its hash and format, then one event per line."""
 
     @staticmethod
     def create_id(plan_id: UUID, sha256: str) -> UUID:
@@ -154,10 +156,14 @@ class PurchaseImport(ProgresAggregate):
         purchase_import = cls(plan_id=plan_id, groupement_id=groupement_id, member_id=member_id, siret=siret,
                               sha256=sha256, filename=filename, file_format=file_format, line_count=len(rows),
                               imported_by=imported_by, imported_on=imported_on)
-        for start in range(0, len(rows), CHUNK_LINES):
-            chunk = rows[start:start + CHUNK_LINES]
-            purchase_import._lines_recorded(first_line=chunk[0][0], count=len(chunk), packed=pack_rows(chunk))
+        if rows:
+            purchase_import.record_lines(rows)
         return purchase_import
+
+    def record_lines(self, rows: list[list[Any]]) -> None:
+        """One `PurchaseRecorded` event per row, as one run: 100,000 lines do not make 100,000 objects here."""
+        self.trigger_run(PURCHASE_RECORDED, LINE_FIELDS, rows)
+        self.lines_recorded += len(rows)  # what `_purchase_recorded` does on replay, one event at a time
 
     @event("Imported")
     def __init__(self, plan_id: UUID, groupement_id: UUID, member_id: UUID, siret: str, sha256: str, filename: str,
@@ -174,10 +180,22 @@ class PurchaseImport(ProgresAggregate):
         self.imported_on = imported_on
         self.lines_recorded = 0
 
+    @event("PurchaseRecorded")
+    def _purchase_recorded(self, line: int, day: str, cents: int, family: str, labels: str, origin: str,
+                           circuit_court: bool, local: bool, local_definition: str, local_km: int | None,
+                           description: str, fournisseur: str) -> None:
+        """One line of the file (its stored row's values: ISO date, cents, codes; labels comma-separated)."""
+        # The lines stay in the log, not in the state: loading an import does not keep 100,000 objects.
+        self.lines_recorded += 1
+
     @event("LinesRecorded")
     def _lines_recorded(self, first_line: int, count: int, packed: str) -> None:
-        # The lines stay in the log, not in the state: loading an import does not rebuild 100,000 objects.
+        """1,000 lines in one event: how imports of earlier versions stored them (still read)."""
         self.lines_recorded += count
+
+
+# Made by `@event("PurchaseRecorded")` at run time: mypy cannot see it.
+PURCHASE_RECORDED: type[ProgresAggregate.Event] = PurchaseImport.PurchaseRecorded  # type: ignore[attr-defined]
 
 
 class PurchaseRegister(ProgresAggregate):

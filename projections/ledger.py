@@ -331,6 +331,8 @@ PLAN_ROUTED_EVENTS: dict[type[Any], RoutedHandler] = {
 # Domain events the ledger does not fold, each with where it is read instead.
 IGNORED_EVENTS: dict[type[Any], str] = {
     PurchaseImport.Imported: "an imported file, read with its lines from the log (services/purchase_import.py)",
+    PurchaseImport.PurchaseRecorded: "one line of an import, read from the log (services/purchase_import.py); "
+                                     "passed over in the projections' query (services/applications.py)",
     PurchaseImport.LinesRecorded: "an import's lines, read from the log (services/purchase_import.py)",
     PurchaseRegister.Opened: "EGalim figures are read from the register aggregate (services/egalim_reads.py)",
     PurchaseRegister.ImportAdded: "EGalim figures are read from the register aggregate (services/egalim_reads.py)",

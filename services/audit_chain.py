@@ -74,19 +74,38 @@ def hmac_pads(secret: bytes) -> tuple[Any, Any]:
     return inner.copy, outer.copy
 
 
+class Linker:
+    """The chain extended one event at a time with the active key (its HMAC pads hashed once): `add` takes an
+    event's position and canonical bytes and gives (previous position, leaf, link), as `leaf_of` and `link_of`."""
+
+    def __init__(self, keyring: Keyring | None, last: tuple[int, bytes] | None) -> None:
+        if keyring is None:
+            raise KeyMissing("the event store has no audit key attached (services.bootstrap attaches it)")
+        key = keyring.active
+        self.key_id = key.key_id
+        self._inner, self._outer = hmac_pads(key.mac_secret)
+        self.previous, self.link = last if last is not None else (0, GENESIS_LINK)
+
+    def add(self, position: int, data: bytes) -> tuple[int, bytes, bytes]:
+        leaf = hashlib.sha256(b"\x00" + data).digest()
+        inner = self._inner()
+        inner.update(_Q.pack(self.previous) + self.link + _Q.pack(position) + leaf)
+        outer = self._outer()
+        outer.update(inner.digest())
+        previous = self.previous
+        self.previous, self.link = position, outer.digest()
+        return previous, leaf, self.link
+
+
 def chain_rows(keyring: Keyring | None, last: tuple[int, bytes] | None, ids: Sequence[int],
                events: Sequence[StoredEvent]) -> list[tuple[int, int, str, bytes, bytes]]:
     """The chain rows of newly inserted events, continuing from the last (position, link)."""
-    if keyring is None:
-        raise KeyMissing("the event store has no audit key attached (services.bootstrap attaches it)")
-    key = keyring.active
-    previous, link = last if last is not None else (0, GENESIS_LINK)
+    linker = Linker(keyring, last)
     rows = []
     for position, event in sorted(zip(ids, events, strict=True), key=lambda pair: pair[0]):
-        leaf = leaf_of(canonical(position, event.originator_id, event.originator_version, event.topic, event.state))
-        new_link = link_of(key.mac_secret, previous, link, position, leaf)
-        rows.append((position, previous, key.key_id, leaf, new_link))
-        previous, link = position, new_link
+        data = canonical(position, event.originator_id, event.originator_version, event.topic, event.state)
+        previous, leaf, link = linker.add(position, data)
+        rows.append((position, previous, linker.key_id, leaf, link))
     return rows
 
 
@@ -131,8 +150,7 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert_events
     def _copy_events(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        return bulk_copy.copy_events(self, self._copy, stored_events,
-                                     lambda last, ids, events: chain_rows(self.keyring, last, ids, events))
+        return bulk_copy.copy_events(self, self._copy, stored_events, lambda last: Linker(self.keyring, last))
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         self._lock_table(curs)

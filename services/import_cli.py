@@ -96,7 +96,7 @@ def import_achats(
         for line in error.errors[:200]:
             err_console.print(f"  - {line}", markup=False)
         raise typer.Exit(2) from None
-    purchase_import = progres.repository.get(UUID(result.id))
+    purchase_import = progres.repository.get(UUID(result.id), version=1)  # the header: not 100,000 line events
     console.print(f"Import accepté : {purchase_import.line_count} achats ({purchase_import.file_format}), "
                   f"sha256 {purchase_import.sha256}, import {result.id}, position {result.position}"
                   + (" (rejoué)" if result.replayed else ""))

@@ -1,6 +1,6 @@
 """The purchase import command: a member's ma cantine file in, its purchases and EGalim shares out.
 
-One import is one command and one transaction: the import (header and line chunks), the member's
+One import is one command and one transaction: the import (its header and one event per line), the member's
 register of monthly totals, and the measures of the plan's indicators it feeds (recorded, or corrected
 when a measure of that indicator, member and period exists) are saved together or not at all.
 Each fed measure points at the file by its SHA-256 (evidence) and says which lines it comes from.
@@ -21,7 +21,14 @@ from uuid import UUID
 from progres.domain.errors import DomainError, InvalidInput, NotAMember
 from progres.domain.measures import Measure, check_recorder, fit_period, measure_id
 from progres.domain.plans import ProgressPlan
-from progres.domain.purchases import PurchaseImport, PurchaseLine, PurchaseRegister, monthly_totals_of_rows, unpack_rows
+from progres.domain.purchases import (
+    LINE_FIELDS,
+    PurchaseImport,
+    PurchaseLine,
+    PurchaseRegister,
+    monthly_totals_of_rows,
+    unpack_rows,
+)
 from progres.domain.values import DocumentRef, Period, Periodicity, parse_date
 from progres.projections.as_of import paused_gc
 from progres.projections.egalim import FIGURES, period_totals
@@ -182,7 +189,17 @@ def purchase_lines(app: Progres, plan_id: UUID, member_id: UUID, period: Period 
     register = app.repository.get(register_id)
     for sha256, entry in register.imports.items():
         for stored in app.events.get(UUID(entry["import_id"])):
-            for row in unpack_rows(stored.packed) if hasattr(stored, "packed") else ():
+            for row in rows_of(stored):
                 line = PurchaseLine.from_row("", row)
                 if period is None or period.start <= line.day <= period.end:
                     yield sha256, line
+
+
+def rows_of(stored: Any) -> list[list[Any]]:
+    """The stored rows an import's event holds: one (`PurchaseRecorded`), a chunk of 1,000 (`LinesRecorded`, imports
+    of earlier versions), or none (`Imported`)."""
+    if isinstance(stored, PurchaseImport.PurchaseRecorded):
+        return [[getattr(stored, field) for field in LINE_FIELDS]]
+    if isinstance(stored, PurchaseImport.LinesRecorded):
+        return unpack_rows(stored.packed)
+    return []
