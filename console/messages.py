@@ -1,0 +1,141 @@
+"""Every French text of the console a person reads, in one place (as services/cli_support.py keeps the CLI's)."""
+
+from __future__ import annotations
+
+ROLE_NAMES = {
+    "coordonnateur": "coordonnateur",
+    "acheteur": "acheteur (membre)",
+    "titulaire": "titulaire",
+    "auditeur": "auditeur",
+    "admin": "administrateur de la plateforme",
+}
+
+KIND_NAMES = {
+    "collectivite": "collectivité",
+    "eple": "établissement (EPLE)",
+    "supplier": "fournisseur",
+    "audit_body": "organisme de contrôle",
+}
+
+# Which roles an organisation of each kind may take in the local identity mode's sign-in page.
+ROLES_OF_KIND = {
+    "collectivite": ("coordonnateur", "acheteur"),
+    "eple": ("acheteur",),
+    "supplier": ("titulaire",),
+    "audit_body": ("auditeur",),
+}
+
+OBJECTIVE_KINDS = {"moyens": "obligation de moyens", "resultats": "obligation de résultats"}
+INDICATOR_SCOPES = {"member": "par membre", "groupement": "pour le groupement"}
+DIRECTIONS = {"increase": "à la hausse", "decrease": "à la baisse"}
+PERIODICITIES = {"semestrial": "semestrielle", "annual": "annuelle", "quarterly": "trimestrielle",
+                 "monthly": "mensuelle"}
+ACTION_OWNERS = {"titulaire": "titulaire", "acheteur": "acheteur", "joint": "conjointe"}
+ACTION_STATUSES = {"planned": "prévue", "in_progress": "en cours", "done": "réalisée", "abandoned": "abandonnée",
+                   "late": "en retard"}
+
+MESSAGES = {
+    "site": "progres · espace des membres",
+    "skip": "Aller au contenu",
+    "nav_label": "Navigation principale",
+    "nav_home": "Mes groupements et plans",
+    "signed_in_as": "Connecté : {organisation}, en tant que {role}",
+    "sign_out": "Se déconnecter",
+    "sign_in_title": "Se connecter",
+    "sign_in_local_intro": "Mode d'identité locale (développement, sur cette machine seulement) : choisissez "
+                           "l'organisation pour laquelle vous agissez et votre rôle.",
+    "sign_in_organisation": "Organisation",
+    "sign_in_role": "Rôle",
+    "sign_in_button": "Se connecter",
+    "sign_in_as": "Se connecter : {organisation}, {role}",
+    "sign_in_none": "Aucune organisation n'est encore enregistrée sur cette plateforme.",
+    "sign_in_oidc_intro": "Connectez-vous avec votre compte de l'annuaire de la plateforme.",
+    "sign_in_oidc_button": "Se connecter avec l'annuaire (Keycloak)",
+    "choose_organisation_title": "Pour quelle organisation agissez-vous ?",
+    "choose_organisation_intro": "Votre compte appartient à plusieurs organisations : choisissez celle pour "
+                                 "laquelle vous agissez maintenant, et votre rôle.",
+    "choose_button": "Continuer",
+    "signed_out": "Vous êtes déconnecté.",
+    "home_title": "Mes groupements et plans",
+    "home_none": "Votre organisation ne fait partie d'aucun groupement visible.",
+    "groupement_code": "Code",
+    "coordonnateur": "Coordonnateur",
+    "members": "Membres",
+    "marche": "Marché {code}",
+    "plan_link": "Arbre du plan : {title}",
+    "dashboard_link": "Mon tableau de bord",
+    "record_link": "Saisir une mesure",
+    "plan_closed": "Plan clos par son bilan final",
+    "plan_title": "Plan de progrès : {title}",
+    "axis": "Axe : {title}",
+    "added_by_avenant": "ajouté par l'avenant n° {number}",
+    "objective": "Objectif : {title} ({kind})",
+    "indicators": "Indicateurs",
+    "indicator_name": "Indicateur",
+    "indicator_baseline": "Référence",
+    "indicator_target": "Cible",
+    "indicator_trajectory": "Trajectoire",
+    "indicator_scope": "Portée",
+    "indicator_qualitative": "qualitatif (appréciation documentée)",
+    "trajectory_step": "{target} à partir du {day}",
+    "no_indicators": "Aucun indicateur pour cet objectif.",
+    "actions": "Actions de l'axe",
+    "action_title": "Action",
+    "action_owner": "Porteur",
+    "action_due": "Échéance",
+    "action_status": "État",
+    "no_actions": "Aucune action pour cet axe.",
+    "dashboard_title": "Tableau de bord : {member}",
+    "dashboard_intro": "Vos indicateurs face à leur cible, avec la valeur du groupement quand elle est partagée.",
+    "dashboard_none": "Aucune mesure enregistrée pour cet indicateur.",
+    "target_in_force": "Cible en vigueur : {target}",
+    "table_caption": "{name} : valeurs par période",
+    "col_period": "Période",
+    "col_mine": "Ma valeur",
+    "col_groupement": "Groupement",
+    "col_target": "Cible",
+    "col_assessment": "Appréciation",
+    "col_source": "Source",
+    "measure_title": "Saisir une mesure",
+    "measure_intro": "Les champs marqués d'un astérisque (*) sont obligatoires. Nombres à la française "
+                     "(31,5) ; dates au format jj/mm/aaaa (15/03/2025).",
+    "field_indicator": "Indicateur",
+    "field_period_start": "Début de la période",
+    "field_period_end": "Fin de la période",
+    "field_value": "Valeur",
+    "field_source": "Source de la mesure",
+    "field_declared_on": "Date de déclaration",
+    "hint_date": "Format jj/mm/aaaa, par exemple 15/03/2025.",
+    "hint_value": "Nombre décimal, par exemple 31,5.",
+    "hint_source": "Par exemple : factures, bons de livraison.",
+    "hint_declared_on": "Facultatif ; format jj/mm/aaaa.",
+    "required": "obligatoire",
+    "measure_button": "Enregistrer la mesure",
+    "measure_errors": "La mesure n'a pas été enregistrée : corrigez {count}.",
+    "measure_recorded": "Mesure enregistrée (position {position} du journal).",
+    "err_required": "Ce champ est obligatoire.",
+    "err_date": "« {value} » n'est pas une date au format jj/mm/aaaa (par exemple 15/03/2025).",
+    "err_decimal": "« {value} » n'est pas un nombre (écrivez par exemple 31,5).",
+    "err_indicator": "Choisissez un indicateur du plan.",
+    "err_period_order": "La fin de la période doit suivre son début.",
+    "err_too_long": "Ce champ fait au plus {limit} caractères.",
+    "csrf_title": "Formulaire refusé",
+    "csrf_message": "Ce formulaire a expiré ou ne vient pas de cette page (jeton anti-falsification absent ou "
+                    "erroné) : rien n'a été enregistré. Revenez à la page et envoyez-le de nouveau.",
+    "forbidden_title": "Accès refusé",
+    "forbidden_message": "Votre organisation n'a pas accès à cette page.",
+    "not_found_title": "Page introuvable",
+    "not_found_message": "Cette page n'existe pas, ou votre organisation n'y a pas accès.",
+    "signin_needed_title": "Connexion requise",
+    "error_title": "Erreur",
+    "error_message": "Le serveur n'a pas pu répondre ({code}).",
+    "identity_refused": "Votre identité n'a pas pu être vérifiée ({code}) : connectez-vous de nouveau.",
+    "oidc_failed": "La connexion par l'annuaire a échoué : {detail}",
+    "no_organisation": "Votre compte n'appartient à aucune organisation de la plateforme.",
+    "back_home": "Retour à mes groupements et plans",
+    "chart_unit_missing": "valeur",
+}
+
+
+def message(key: str, **values: object) -> str:
+    return MESSAGES[key].format(**values) if values else MESSAGES[key]

@@ -1,0 +1,415 @@
+"""The console's pages and forms (Starlette, Jinja2), mounted at `/` by services/app.py.
+
+Who acts is kept in a signed session cookie (HttpOnly, SameSite=Lax): the bearer token the sign-in obtained
+(Keycloak's access token, or in the local identity mode a token minted by the platform's local key) with the
+acting organisation and role. Every request validates that token with the same validator as `/graphql` and
+builds the actor with the same function; every page runs its GraphQL documents with that actor. Every form
+carries the session's CSRF token; a POST without it, or with another, is refused (403) before anything runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from strawberry import Schema
+
+from progres.console import dashboard
+from progres.console.forms import FieldError, french_date, french_decimal, required_text
+from progres.console.messages import (
+    ACTION_OWNERS,
+    ACTION_STATUSES,
+    DIRECTIONS,
+    INDICATOR_SCOPES,
+    KIND_NAMES,
+    MESSAGES,
+    OBJECTIVE_KINDS,
+    PERIODICITIES,
+    ROLE_NAMES,
+    ROLES_OF_KIND,
+    message,
+)
+from progres.console.oidc import OidcSignIn
+from progres.console.operations import (
+    DIRECTORY,
+    GROUPEMENTS,
+    MEMBER_VIEW,
+    PLAN_SUMMARY,
+    PLAN_TREE,
+    RECORD_MEASURE,
+    Executor,
+    Refusal,
+)
+from progres.graphql.context import Services
+from progres.services import french
+from progres.services.identity import LocalIssuer, TokenRefused, TokenValidator, actor_from_claims
+from progres.services.policy import Actor, Role
+from progres.services.settings import Settings
+
+HERE = Path(__file__).parent
+STATIC_PATH = "/static/console"
+SESSION_COOKIE = "progres_console"
+SESSION_SECONDS = 8 * 3600
+CSRF_FIELD = "csrf"
+REFUSAL_STATUS = {"forbidden": 403, "not_found": 404, "unauthenticated": 401}
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs session cookies: the setting, else a key kept in the data directory (created once),
+    so that every worker process and every restart accepts the same cookies."""
+    if settings.console_session_secret is not None:
+        return settings.console_session_secret.get_secret_value()
+    path = settings.data_dir / "console" / "session-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def templates() -> Environment:
+    environment = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
+                              trim_blocks=True, lstrip_blocks=True)
+    environment.globals.update(
+        t=message, M=MESSAGES, french=french, roles=ROLE_NAMES, kinds=KIND_NAMES, objective_kinds=OBJECTIVE_KINDS,
+        scopes=INDICATOR_SCOPES, directions=DIRECTIONS, periodicities=PERIODICITIES, owners=ACTION_OWNERS,
+        statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD)
+    return environment
+
+
+class Console:
+    def __init__(self, settings: Settings, services: Services, schema: Schema, validator: TokenValidator) -> None:
+        self.settings = settings
+        self.executor = Executor(schema, services)
+        self.validator = validator
+        self.local = settings.oidc_issuer is None
+        self.oidc = None if self.local else OidcSignIn(settings)
+        self.pages = templates()
+
+    # --- session, identity, CSRF -------------------------------------------------------------------------
+
+    @staticmethod
+    def csrf_token(request: Request) -> str:
+        token = request.session.get(CSRF_FIELD)
+        if not token:
+            token = request.session[CSRF_FIELD] = secrets.token_urlsafe(32)
+        return str(token)
+
+    async def checked_form(self, request: Request) -> dict[str, str] | None:
+        """The form's fields, or None when its CSRF token is missing or is not the session's."""
+        form = await request.form()
+        sent, kept = form.get(CSRF_FIELD), request.session.get(CSRF_FIELD)
+        if not isinstance(sent, str) or not kept or not hmac.compare_digest(sent, str(kept)):
+            return None
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    def actor(self, request: Request) -> Actor | None:
+        token = request.session.get("token")
+        if not token:
+            return None
+        try:
+            return actor_from_claims(self.validator.claims(token), request.session.get("organisation"),
+                                     request.session.get("role"))
+        except TokenRefused:
+            for key in ("token", "organisation", "role", "organisations", "roles"):
+                request.session.pop(key, None)
+            return None
+
+    def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("me", request.session.get("me"))
+        page = self.pages.get_template(template).render(request=request, csrf=self.csrf_token(request), **values)
+        return HTMLResponse(page, status_code=status, headers={"cache-control": "no-store"})
+
+    def refused(self, request: Request, refusal: Refusal) -> HTMLResponse:
+        status = REFUSAL_STATUS.get(refusal.code, 500)
+        if status == 403:
+            return self.render(request, "error.html", 403, title=message("forbidden_title"),
+                               text=message("forbidden_message"))
+        if status == 404:
+            return self.render(request, "error.html", 404, title=message("not_found_title"),
+                               text=message("not_found_message"))
+        return self.render(request, "error.html", status, title=message("error_title"),
+                           text=message("error_message", code=refusal.code))
+
+    def csrf_refused(self, request: Request) -> HTMLResponse:
+        return self.render(request, "error.html", 403, title=message("csrf_title"), text=message("csrf_message"))
+
+    # --- sign-in and sign-out ---------------------------------------------------------------------------
+
+    async def sign_in_page(self, request: Request) -> Response:
+        if self.local:
+            directory = await self.directory()
+            choices = [(org, role) for org in sorted(directory.values(), key=lambda o: o["name"])
+                       for role in ROLES_OF_KIND.get(org["kind"], ()) if org.get("siret")]
+            return self.render(request, "sign_in.html", title=message("sign_in_title"), local=True, choices=choices)
+        return self.render(request, "sign_in.html", title=message("sign_in_title"), local=False, choices=[])
+
+    async def sign_in(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        if not self.local:
+            return RedirectResponse("/connexion", 303)
+        siret, _, role = form.get("identity", "").partition("|")
+        directory = await self.directory()
+        known = {org["siret"]: org for org in directory.values() if org.get("siret")}
+        if siret not in known or role not in ROLES_OF_KIND.get(known[siret]["kind"], ()):
+            return RedirectResponse("/connexion", 303)
+        token = LocalIssuer(self.settings.data_dir).mint(siret, [role], self.settings.oidc_audience,
+                                                         SESSION_SECONDS)
+        return self.signed_in(request, token, siret, role, known[siret]["name"])
+
+    def signed_in(self, request: Request, token: str, siret: str, role: str, name: str) -> Response:
+        request.session.clear()  # a new session: a new CSRF token, nothing of the anonymous one kept
+        request.session.update({"token": token, "organisation": siret, "role": role,
+                                "me": {"name": name, "role": ROLE_NAMES.get(role, role)},
+                                CSRF_FIELD: secrets.token_urlsafe(32)})
+        return RedirectResponse("/", 303)
+
+    async def oidc_start(self, request: Request) -> Response:
+        if self.oidc is None:
+            return RedirectResponse("/connexion", 303)
+        return await self.oidc.start(request, str(request.url_for("oidc_callback")))
+
+    async def oidc_callback(self, request: Request) -> Response:
+        if self.oidc is None:
+            return RedirectResponse("/connexion", 303)
+        try:
+            token = await self.oidc.finish(request)
+            claims = self.validator.claims(token)
+        except (TokenRefused, ValueError, RuntimeError) as error:
+            return self.render(request, "error.html", 401, title=message("sign_in_title"),
+                               text=message("oidc_failed", detail=str(error)[:200]))
+        organisations = sorted(self.oidc.organisations(claims))
+        roles = sorted({r.value for r in Role} & set(claims.get("realm_access", {}).get("roles", [])))
+        if not organisations or not roles:
+            return self.render(request, "error.html", 403, title=message("sign_in_title"),
+                               text=message("no_organisation"))
+        request.session.clear()
+        request.session.update({"pending_token": token, "organisations": organisations, "roles": roles,
+                                CSRF_FIELD: secrets.token_urlsafe(32)})
+        if len(organisations) == 1 and len(roles) == 1:
+            return await self.chosen(request, organisations[0], roles[0])
+        return RedirectResponse("/connexion/organisation", 303)
+
+    async def choose_page(self, request: Request) -> Response:
+        if not request.session.get("pending_token"):
+            return RedirectResponse("/connexion", 303)
+        directory = await self.directory_for(request.session["pending_token"], request.session["organisations"][0],
+                                             request.session["roles"][0])
+        names = {org["siret"]: org["name"] for org in directory.values() if org.get("siret")}
+        return self.render(request, "choose.html", title=message("choose_organisation_title"),
+                           organisations=[(siret, names.get(siret, siret)) for siret in
+                                          request.session["organisations"]], role_choices=request.session["roles"])
+
+    async def choose(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        if form.get("organisation") not in request.session.get("organisations", []) or \
+                form.get("role") not in request.session.get("roles", []):
+            return RedirectResponse("/connexion/organisation", 303)
+        return await self.chosen(request, form["organisation"], form["role"])
+
+    async def chosen(self, request: Request, siret: str, role: str) -> Response:
+        token = request.session.pop("pending_token", None)
+        if not token:
+            return RedirectResponse("/connexion", 303)
+        directory = await self.directory_for(token, siret, role)
+        names = {org["siret"]: org["name"] for org in directory.values() if org.get("siret")}
+        return self.signed_in(request, token, siret, role, names.get(siret, siret))
+
+    async def sign_out(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        request.session.clear()
+        return RedirectResponse("/connexion?sortie=1", 303)
+
+    # --- reads -------------------------------------------------------------------------------------------
+
+    async def directory(self) -> dict[str, dict[str, Any]]:
+        """The platform's organisations (id → organisation), for the local identity mode's sign-in page: read
+        through the `organisations` query, which any signed-in party may read, as a local reader of it."""
+        reader = Actor("local-sign-in", Role.ACHETEUR)
+        data = await self.executor.run(DIRECTORY, reader)
+        return {edge["node"]["id"]: edge["node"] for edge in data["organisations"]["edges"]}
+
+    async def directory_for(self, token: str, siret: str, role: str) -> dict[str, dict[str, Any]]:
+        try:
+            actor = actor_from_claims(self.validator.claims(token), siret, role)
+            data = await self.executor.run(DIRECTORY, actor)
+        except (TokenRefused, Refusal):
+            return {}
+        return {edge["node"]["id"]: edge["node"] for edge in data["organisations"]["edges"]}
+
+    async def home(self, request: Request, actor: Actor) -> Response:
+        data = await self.executor.run(GROUPEMENTS, actor)
+        directory = await self.executor.run(DIRECTORY, actor)
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
+        groupements = []
+        for groupement in data["groupements"]:
+            plans = []
+            for plan_id in groupement["planIds"]:
+                try:
+                    plans.append((await self.executor.run(PLAN_SUMMARY, actor, plan=plan_id))["plan"])
+                except Refusal:
+                    continue  # a plan this actor may not read is not shown
+            member = any(m["organisationId"] == actor.organisation_id for m in groupement["members"])
+            groupements.append({**groupement, "plans": plans, "member": member,
+                                "coordonnateur": names.get(groupement["coordonnateurId"], "—")})
+        return self.render(request, "home.html", title=message("home_title"), groupements=groupements,
+                           actor=actor)
+
+    async def plan(self, request: Request, actor: Actor) -> Response:
+        data = await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"])
+        plan = data["plan"]
+        actions: dict[str, list[dict[str, Any]]] = {}
+        for action in plan["actions"]:
+            actions.setdefault(action["axisKey"], []).append(action)
+        return self.render(request, "plan.html", title=message("plan_title", title=plan["title"]), plan=plan,
+                           actions=actions, actor=actor)
+
+    async def my_dashboard(self, request: Request, actor: Actor) -> Response:
+        return RedirectResponse(f"/plans/{request.path_params['plan']}/membres/{actor.organisation_id}", 303)
+
+    async def dashboard(self, request: Request, actor: Actor) -> Response:
+        plan_id, member_id = request.path_params["plan"], request.path_params["member"]
+        min_position = request.query_params.get("position")
+        view = (await self.executor.run(MEMBER_VIEW, actor, plan=plan_id, member=member_id,
+                                        minPosition=int(min_position) if (min_position or "").isdigit()
+                                        else None))["memberView"]
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        periodicities = {i["key"]: i["periodicity"] for axis in tree["axes"] for o in axis["objectives"]
+                         for i in o["indicators"]}
+        directory = await self.executor.run(DIRECTORY, actor)
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
+        member_name = names.get(member_id, member_id)
+        recorded = request.query_params.get("enregistre")
+        return self.render(request, "dashboard.html", title=message("dashboard_title", member=member_name),
+                           plan=tree, panels=dashboard.panels(view["document"], member_name, periodicities),
+                           recorded=message("measure_recorded", position=min_position) if recorded else None,
+                           own=member_id == actor.organisation_id)
+
+    # --- recording a measure -------------------------------------------------------------------------------
+
+    async def measure_form(self, request: Request, actor: Actor) -> Response:
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"]))["plan"]
+        return self.render(request, "measure.html", title=message("measure_title"), plan=tree,
+                           indicators=recordable(tree), values={}, errors={})
+
+    async def record_measure(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        plan_id = request.path_params["plan"]
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        indicators = recordable(tree)
+        errors, variables = parse_measure(form, {i["key"]: i for i in indicators})
+        if not errors:
+            scope = next(i["scope"] for i in indicators if i["key"] == variables["indicator"])
+            answer = (await self.executor.run(
+                RECORD_MEASURE, actor, plan=plan_id, member=actor.organisation_id if scope == "member" else None,
+                by=actor.organisation_id, **variables))["recordMeasure"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{plan_id}/membres/{actor.organisation_id}?enregistre=1&position="
+                                        f"{answer['position']}", 303)
+            error = answer["error"]
+            errors[API_FIELDS.get(error.get("field") or "", "form")] = error["message"]
+        shown = {key: value for key, value in form.items() if key != CSRF_FIELD}
+        return self.render(request, "measure.html", 422, title=message("measure_title"), plan=tree,
+                           indicators=indicators, values=shown, errors=errors)
+
+
+def recordable(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's quantitative indicators, in the plan's order (what this form records)."""
+    return [i for axis in plan["axes"] for objective in axis["objectives"] for i in objective["indicators"]
+            if i["kind"] == "quantitative"]
+
+
+# A refusal's field, as the API names it, and the form's field it belongs to.
+API_FIELDS = {"indicator_key": "indicator", "indicatorKey": "indicator", "period_start": "period_start",
+              "periodStart": "period_start", "period_end": "period_end", "periodEnd": "period_end",
+              "value": "value", "source": "source", "declared_on": "declared_on", "declaredOn": "declared_on",
+              "period": "period_start"}
+
+
+def parse_measure(form: dict[str, str], indicators: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The form's fields as the mutation's variables, or the French error of each field at fault."""
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    if form.get("indicator") not in indicators:
+        errors["indicator"] = message("err_indicator")
+    else:
+        variables["indicator"] = form["indicator"]
+    parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
+        "period_start": ("start", french_date), "period_end": ("end", french_date),
+        "value": ("value", french_decimal), "source": ("source", required_text),
+        "declared_on": ("declaredOn", lambda raw: french_date(raw, required=False)),
+    }
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    if "start" in variables and "end" in variables and variables["end"] < variables["start"]:
+        errors["period_end"] = message("err_period_order")
+    return errors, variables
+
+
+Page = Callable[[Request, Actor], Awaitable[Response]]
+
+
+def build_console(settings: Settings, services: Services, schema: Schema, validator: TokenValidator) -> Starlette:
+    console = Console(settings, services, schema, validator)
+
+    def signed(page: Page) -> Callable[[Request], Awaitable[Response]]:
+        """A page for a signed-in party: the actor from the session; a refusal of the API as its French page."""
+        async def endpoint(request: Request) -> Response:
+            actor = console.actor(request)
+            if actor is None:
+                return RedirectResponse("/connexion", 303)
+            try:
+                return await page(request, actor)
+            except Refusal as refusal:
+                return console.refused(request, refusal)
+        return endpoint
+
+    async def not_found(request: Request, _: Exception) -> Response:
+        return console.render(request, "error.html", 404, title=message("not_found_title"),
+                              text=message("not_found_message"))
+
+    routes = [
+        Route("/", signed(console.home), name="home"),
+        Route("/connexion", console.sign_in_page, methods=["GET"], name="sign_in"),
+        Route("/connexion", console.sign_in, methods=["POST"]),
+        Route("/connexion/oidc", console.oidc_start, methods=["GET"], name="oidc_start"),
+        Route("/connexion/retour", console.oidc_callback, methods=["GET"], name="oidc_callback"),
+        Route("/connexion/organisation", console.choose_page, methods=["GET"], name="choose"),
+        Route("/connexion/organisation", console.choose, methods=["POST"]),
+        Route("/deconnexion", console.sign_out, methods=["POST"], name="sign_out"),
+        Route("/plans/{plan}", signed(console.plan), name="plan"),
+        Route("/plans/{plan}/tableau-de-bord", signed(console.my_dashboard), name="my_dashboard"),
+        Route("/plans/{plan}/membres/{member}", signed(console.dashboard), name="dashboard"),
+        Route("/plans/{plan}/mesures/nouvelle", signed(console.measure_form), methods=["GET"], name="measure"),
+        Route("/plans/{plan}/mesures/nouvelle", signed(console.record_measure), methods=["POST"]),
+        Mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console_static"),
+    ]
+    middleware = [Middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,
+                             max_age=SESSION_SECONDS, same_site="lax",
+                             https_only=settings.environment == "production")]
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found})

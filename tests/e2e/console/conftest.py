@@ -1,0 +1,162 @@
+"""The console's end-to-end fixtures: a real `progres serve` on PostgreSQL holding the seed's groupement and
+plan (open, two semesters measured), and a real headless Chromium (Debian's) driven by Playwright.
+
+Without chromium or Playwright the browser tests are skipped, unless PROGRES_REQUIRE_BROWSER=1 (as in CI),
+which makes them fail. The browser is never downloaded: Playwright launches the system's chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from psycopg import sql
+
+from progres.domain.values import siret_with_key
+from progres.services.bootstrap import bootstrap, postgres_connect
+from progres.services.demo import (
+    AUDITOR,
+    LATE_LYCEE,
+    LYCEES,
+    REGION,
+    TITULAIRE,
+    ScenarioRunner,
+    SeedScenario,
+    build_groupement_and_marche,
+    build_plan,
+    record_semester,
+)
+from progres.services.serving import free_port, served
+from progres.services.settings import Settings
+
+REQUIRE_BROWSER = os.environ.get("PROGRES_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PORTS = os.environ.get("PROGRES_CONSOLE_TEST_PORTS", "")  # e.g. `8620-8639` where ports are shared
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        import playwright  # noqa: F401, PLC0415
+    except ImportError:
+        found = None
+    if found is None:
+        message = "the console's browser tests need Debian's chromium and Playwright for Python"
+        if REQUIRE_BROWSER:
+            pytest.fail(f"{message} (PROGRES_REQUIRE_BROWSER=1)")
+        pytest.skip(message)
+    return found
+
+
+@dataclass
+class Console:
+    url: str
+    settings: Settings
+    scenario: SeedScenario
+    sirets: dict[str, str]  # organisation id → SIRET
+
+    def log_head(self) -> int:
+        app = bootstrap(self.settings)
+        try:
+            return app.max_notification_id() or 0
+        finally:
+            app.close()
+
+    def siret(self, organisation_id: str) -> str:
+        return self.sirets[organisation_id]
+
+
+def seed(settings: Settings) -> tuple[SeedScenario, dict[str, str]]:
+    """The seed's groupement, marché and plan, with the first two semesters recorded: the plan stays open."""
+    app = bootstrap(settings)
+    try:
+        run = ScenarioRunner(app)
+        sirets: dict[str, str] = {}
+
+        def org(spec: tuple[str, ...], kind: str = "eple") -> str:
+            siret = siret_with_key(spec[0])
+            identifier = run("register_organisation", siret=siret, name=spec[1], kind=kind)
+            sirets[identifier] = siret
+            return identifier
+
+        s = SeedScenario(region=org(REGION, "collectivite"), lycees=[org(spec) for spec in LYCEES[:3]],
+                         late_lycee=org(LATE_LYCEE), titulaire=org(TITULAIRE, "supplier"),
+                         auditor=org(AUDITOR, "audit_body"))
+        build_groupement_and_marche(run, s)
+        build_plan(run, s)
+        record_semester(run, s, 0, s.members, date(2022, 7, 5))
+        record_semester(run, s, 1, s.members, date(2023, 1, 6))
+        return s, sirets
+    finally:
+        app.close()
+
+
+def console_port() -> int | None:
+    if not PORTS:
+        return None
+    low, _, high = PORTS.partition("-")
+    previous = os.environ.get("PROGRES_TEST_PORTS")
+    os.environ["PROGRES_TEST_PORTS"] = f"{low}-{high or low}"
+    try:
+        return free_port()
+    finally:
+        if previous is None:
+            del os.environ["PROGRES_TEST_PORTS"]
+        else:
+            os.environ["PROGRES_TEST_PORTS"] = previous
+
+
+@pytest.fixture(scope="module")
+def console(postgres_ready, tmp_path_factory) -> Iterator[Console]:
+    suffix = uuid.uuid4().hex[:10]
+    data_dir = tmp_path_factory.mktemp("console")
+    settings = Settings(store="postgres", postgres_schema=f"console_{suffix}", views_schema=f"console_views_{suffix}",
+                        data_dir=data_dir)
+    scenario, sirets = seed(settings)
+    env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
+           "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_ENVIRONMENT": "development",
+           "PROGRES_DATA_DIR": str(data_dir)}
+    env.pop("PROGRES_OIDC_ISSUER", None)
+    try:
+        with served(env, port=console_port()) as url:
+            yield Console(url, settings, scenario, sirets)
+    finally:
+        with postgres_connect(settings, autocommit=True) as connection:
+            for schema_name in (settings.postgres_schema, settings.views_schema):
+                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name)))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Any]:
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def sign_in(page: Any, console: Console, organisation_id: str, role: str) -> None:
+    """The local identity mode's sign-in page, as a person uses it: the radio button of the organisation and role."""
+    page.goto(f"{console.url}/connexion")
+    page.check(f"input[name=identity][value='{console.siret(organisation_id)}|{role}']")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{console.url}/")
