@@ -158,5 +158,5 @@ def sign_in(page: Any, console: Console, organisation_id: str, role: str) -> Non
     """The local identity mode's sign-in page, as a person uses it: the radio button of the organisation and role."""
     page.goto(f"{console.url}/connexion")
     page.check(f"input[name=identity][value='{console.siret(organisation_id)}|{role}']")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(f"{console.url}/")
