@@ -1,13 +1,10 @@
 """The console's end-to-end fixtures: a real `progres serve` on PostgreSQL holding the seed's groupement and
-plan (open, two semesters measured), and a real headless Chromium (Debian's) driven by Playwright.
-
-Without chromium or Playwright the browser tests are skipped, unless PROGRES_REQUIRE_BROWSER=1 (as in CI),
-which makes them fail. The browser is never downloaded: Playwright launches the system's chromium."""
+plan (open, two semesters measured), and a real headless Chromium (Debian's) driven by Playwright
+(tests/e2e/console/chromium.py)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,27 +28,9 @@ from progres.services.demo import (
     build_plan,
     record_semester,
 )
-from progres.services.serving import free_port, served
+from progres.services.serving import served
 from progres.services.settings import Settings
-
-REQUIRE_BROWSER = os.environ.get("PROGRES_REQUIRE_BROWSER") == "1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-PORTS = os.environ.get("PROGRES_CONSOLE_TEST_PORTS", "")  # e.g. `8620-8639` where ports are shared
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    try:
-        import playwright  # noqa: F401, PLC0415
-    except ImportError:
-        found = None
-    if found is None:
-        message = "the console's browser tests need Debian's chromium and Playwright for Python"
-        if REQUIRE_BROWSER:
-            pytest.fail(f"{message} (PROGRES_REQUIRE_BROWSER=1)")
-        pytest.skip(message)
-    return found
+from tests.e2e.console.chromium import launched_chromium
 
 
 @dataclass
@@ -97,21 +76,6 @@ def seed(settings: Settings) -> tuple[SeedScenario, dict[str, str]]:
         app.close()
 
 
-def console_port() -> int | None:
-    if not PORTS:
-        return None
-    low, _, high = PORTS.partition("-")
-    previous = os.environ.get("PROGRES_TEST_PORTS")
-    os.environ["PROGRES_TEST_PORTS"] = f"{low}-{high or low}"
-    try:
-        return free_port()
-    finally:
-        if previous is None:
-            del os.environ["PROGRES_TEST_PORTS"]
-        else:
-            os.environ["PROGRES_TEST_PORTS"] = previous
-
-
 @pytest.fixture(scope="module")
 def console(postgres_ready, tmp_path_factory) -> Iterator[Console]:
     suffix = uuid.uuid4().hex[:10]
@@ -124,7 +88,7 @@ def console(postgres_ready, tmp_path_factory) -> Iterator[Console]:
            "PROGRES_DATA_DIR": str(data_dir)}
     env.pop("PROGRES_OIDC_ISSUER", None)
     try:
-        with served(env, port=console_port()) as url:
+        with served(env) as url:  # on a port within PROGRES_TEST_PORTS when set
             yield Console(url, settings, scenario, sirets)
     finally:
         with postgres_connect(settings, autocommit=True) as connection:
@@ -134,15 +98,8 @@ def console(postgres_ready, tmp_path_factory) -> Iterator[Console]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

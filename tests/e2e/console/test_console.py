@@ -27,9 +27,12 @@ def test_a_coordonnateur_signs_in_and_sees_the_plan_tree(console, page):
     assert "Objectif : Respecter les critères EGalim (obligation de résultats)" in tree
     # The indicator's target and trajectory, the French way: `50 %` from `1er janvier 2023`.
     row = page.locator("tr", has_text="Part des labels EGalim").inner_text()
-    assert "22\u00a0%" in row and "35\u00a0% à partir du 1er janvier 2022" in row and "50\u00a0%" in row
+    assert "22\u00a0%" in row
+    assert "35\u00a0% à partir du 1er janvier 2022" in row
+    assert "50\u00a0%" in row
     actions = page.get_by_role("row", name=re.compile("^Formation des chefs de cuisine")).inner_text()
-    assert "titulaire" in actions and "30 juin 2023" in actions
+    assert "titulaire" in actions
+    assert "30 juin 2023" in actions
 
 
 def test_a_lycee_records_a_french_decimal_and_sees_it_on_its_dashboard(console, page):
@@ -50,7 +53,8 @@ def test_a_lycee_records_a_french_decimal_and_sees_it_on_its_dashboard(console, 
     row = page.locator("section", has_text="Part des labels EGalim").locator("tr", has_text="1er sem. 2023")
     assert "31,5\u00a0%" in row.inner_text()
     chart = page.locator("section", has_text="Part des labels EGalim").locator("svg[role=img]")
-    assert chart.count() == 1 and "Part des labels EGalim" in chart.locator("title").text_content()
+    assert chart.count() == 1
+    assert "Part des labels EGalim" in chart.locator("title").text_content()
 
 
 def test_a_measure_in_error_is_shown_next_to_its_field_and_nothing_is_written(console, page):
@@ -98,7 +102,8 @@ def test_a_form_posted_without_its_csrf_token_is_refused_and_writes_nothing(cons
     # The same form with the page's own token is written: the refusal was the token's, nothing else.
     token = page.get_attribute("input[name=csrf]", "value")
     accepted = page.request.post(url, form={**form, "csrf": token}, max_redirects=0)
-    assert accepted.status == 303 and console.log_head() == head + 1
+    assert accepted.status == 303
+    assert console.log_head() == head + 1
 
 
 def test_sign_out_needs_the_token_and_ends_the_session(console, page):
@@ -114,11 +119,13 @@ def test_sign_out_needs_the_token_and_ends_the_session(console, page):
 def test_the_session_cookie_is_signed_http_only_and_same_site(console, page):
     sign_in(page, console, console.scenario.auditor, "auditeur")
     cookie = next(c for c in page.context.cookies() if c["name"] == "progres_console")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
     tampered = cookie["value"][:-4] + ("AAAA" if not cookie["value"].endswith("AAAA") else "BBBB")
     answer = httpx.get(f"{console.url}/plans/{console.scenario.plan}", cookies={"progres_console": tampered},
                        follow_redirects=False)
-    assert answer.status_code == 303 and answer.headers["location"] == "/connexion"
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/connexion"
 
 
 def test_the_api_and_probes_still_answer_beside_the_console(console):
@@ -128,7 +135,8 @@ def test_the_api_and_probes_still_answer_beside_the_console(console):
     answer = httpx.post(f"{console.url}/graphql", json={"query": "{ groupements { id } }"})
     assert answer.json()["errors"][0]["extensions"]["code"] == "unauthenticated"
     missing = httpx.get(f"{console.url}/nulle-part")
-    assert missing.status_code == 404 and "Page introuvable" in missing.text
+    assert missing.status_code == 404
+    assert "Page introuvable" in missing.text
 
 
 def test_the_measure_form_works_with_the_keyboard_alone(console, page):
