@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.starlette_client import OAuth
+import httpx
+from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
+from authlib.integrations.starlette_client import OAuth  # type: ignore[import-untyped]
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,6 +18,7 @@ from progres.services.settings import Settings
 
 class OidcSignIn:
     def __init__(self, settings: Settings) -> None:
+        self.client_id = settings.console_oidc_client_id
         self.oauth = OAuth()
         self.oauth.register(
             name="keycloak", client_id=settings.console_oidc_client_id,
@@ -31,8 +33,9 @@ class OidcSignIn:
     async def start(self, request: Request, redirect_uri: str) -> Response:
         return await self.client.authorize_redirect(request, redirect_uri)  # type: ignore[no-any-return]
 
-    async def finish(self, request: Request) -> str:
-        """The access token the code was exchanged for (the code verifier proves this session asked for it)."""
+    async def finish(self, request: Request) -> tuple[str, str | None]:
+        """The access token the code was exchanged for (the code verifier proves this session asked for it),
+        and the refresh token that renews it (Keycloak's access tokens live minutes)."""
         try:
             token = await self.client.authorize_access_token(request)
         except OAuthError as error:
@@ -40,7 +43,18 @@ class OidcSignIn:
         access = token.get("access_token")
         if not access:
             raise ValueError("no access token")
-        return str(access)
+        return str(access), token.get("refresh_token")
+
+    async def refresh(self, refresh_token: str) -> tuple[str, str | None] | None:
+        """A new access token for the session, or None when the identity provider ended the session."""
+        metadata = await self.client.load_server_metadata()
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.post(metadata["token_endpoint"], data={
+                "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": self.client_id})
+        if answer.status_code != 200:
+            return None
+        token = answer.json()
+        return str(token["access_token"]), token.get("refresh_token") or refresh_token
 
     @staticmethod
     def organisations(claims: dict[str, Any]) -> set[str]:

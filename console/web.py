@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -25,6 +25,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry import Schema
+
+if TYPE_CHECKING:
+    from progres.console.oidc import OidcSignIn
 
 from progres.console import dashboard
 from progres.console.forms import FieldError, french_date, french_decimal, required_text
@@ -41,7 +44,6 @@ from progres.console.messages import (
     ROLES_OF_KIND,
     message,
 )
-from progres.console.oidc import OidcSignIn
 from progres.console.operations import (
     DIRECTORY,
     GROUPEMENTS,
@@ -63,7 +65,16 @@ STATIC_PATH = "/static/console"
 SESSION_COOKIE = "progres_console"
 SESSION_SECONDS = 8 * 3600
 CSRF_FIELD = "csrf"
-REFUSAL_STATUS = {"forbidden": 403, "not_found": 404, "unauthenticated": 401}
+# Pages hold a party's data: never cached; no script, frame or form target but the console's own.
+PAGE_HEADERS = {
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'self'; script-src 'none'; img-src 'self' data:; frame-ancestors 'none'; "
+                               "form-action 'self'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+REFUSAL_STATUS = {"forbidden": 403, "not_found": 404, "unauthenticated": 401, "invalid_input": 400,
+                  "position_ahead_of_log": 400, "read_models_lagging": 503}
 
 
 def session_secret(settings: Settings) -> str:
@@ -95,7 +106,11 @@ class Console:
         self.executor = Executor(schema, services)
         self.validator = validator
         self.local = settings.oidc_issuer is None
-        self.oidc = None if self.local else OidcSignIn(settings)
+        self.oidc: OidcSignIn | None = None
+        if not self.local:
+            from progres.console.oidc import OidcSignIn  # noqa: PLC0415 - Authlib only where Keycloak signs in
+
+            self.oidc = OidcSignIn(settings)
         self.pages = templates()
 
     # --- session, identity, CSRF -------------------------------------------------------------------------
@@ -115,22 +130,33 @@ class Console:
             return None
         return {key: value for key, value in form.items() if isinstance(value, str)}
 
-    def actor(self, request: Request) -> Actor | None:
+    async def actor(self, request: Request) -> Actor | None:
+        """The session's actor, its token validated as `/graphql` validates bearer tokens; an expired Keycloak
+        token is renewed once with the session's refresh token. None: sign in again."""
         token = request.session.get("token")
         if not token:
             return None
         try:
-            return actor_from_claims(self.validator.claims(token), request.session.get("organisation"),
-                                     request.session.get("role"))
+            claims = self.validator.claims(token)
+        except TokenRefused as refusal:
+            renewed = None
+            if refusal.code == "token_expired" and self.oidc is not None and request.session.get("refresh"):
+                renewed = await self.oidc.refresh(request.session["refresh"])
+            if renewed is None:
+                request.session.clear()
+                return None
+            request.session["token"], request.session["refresh"] = renewed
+            return await self.actor(request)
+        try:
+            return actor_from_claims(claims, request.session.get("organisation"), request.session.get("role"))
         except TokenRefused:
-            for key in ("token", "organisation", "role", "organisations", "roles"):
-                request.session.pop(key, None)
+            request.session.clear()
             return None
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("me", request.session.get("me"))
         page = self.pages.get_template(template).render(request=request, csrf=self.csrf_token(request), **values)
-        return HTMLResponse(page, status_code=status, headers={"cache-control": "no-store"})
+        return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
 
     def refused(self, request: Request, refusal: Refusal) -> HTMLResponse:
         status = REFUSAL_STATUS.get(refusal.code, 500)
@@ -171,8 +197,11 @@ class Console:
                                                          SESSION_SECONDS)
         return self.signed_in(request, token, siret, role, known[siret]["name"])
 
-    def signed_in(self, request: Request, token: str, siret: str, role: str, name: str) -> Response:
+    def signed_in(self, request: Request, token: str, siret: str, role: str, name: str,
+                  refresh: str | None = None) -> Response:
         request.session.clear()  # a new session: a new CSRF token, nothing of the anonymous one kept
+        if refresh:
+            request.session["refresh"] = refresh
         request.session.update({"token": token, "organisation": siret, "role": role,
                                 "me": {"name": name, "role": ROLE_NAMES.get(role, role)},
                                 CSRF_FIELD: secrets.token_urlsafe(32)})
@@ -187,7 +216,7 @@ class Console:
         if self.oidc is None:
             return RedirectResponse("/connexion", 303)
         try:
-            token = await self.oidc.finish(request)
+            token, refresh = await self.oidc.finish(request)
             claims = self.validator.claims(token)
         except (TokenRefused, ValueError, RuntimeError) as error:
             return self.render(request, "error.html", 401, title=message("sign_in_title"),
@@ -198,7 +227,8 @@ class Console:
             return self.render(request, "error.html", 403, title=message("sign_in_title"),
                                text=message("no_organisation"))
         request.session.clear()
-        request.session.update({"pending_token": token, "organisations": organisations, "roles": roles,
+        request.session.update({"pending_token": token, "pending_refresh": refresh, "organisations": organisations,
+                                "roles": roles,
                                 CSRF_FIELD: secrets.token_urlsafe(32)})
         if len(organisations) == 1 and len(roles) == 1:
             return await self.chosen(request, organisations[0], roles[0])
@@ -224,12 +254,12 @@ class Console:
         return await self.chosen(request, form["organisation"], form["role"])
 
     async def chosen(self, request: Request, siret: str, role: str) -> Response:
-        token = request.session.pop("pending_token", None)
+        token, refresh = request.session.pop("pending_token", None), request.session.pop("pending_refresh", None)
         if not token:
             return RedirectResponse("/connexion", 303)
         directory = await self.directory_for(token, siret, role)
         names = {org["siret"]: org["name"] for org in directory.values() if org.get("siret")}
-        return self.signed_in(request, token, siret, role, names.get(siret, siret))
+        return self.signed_in(request, token, siret, role, names.get(siret, siret), refresh)
 
     async def sign_out(self, request: Request) -> Response:
         form = await self.checked_form(request)
@@ -287,10 +317,10 @@ class Console:
 
     async def dashboard(self, request: Request, actor: Actor) -> Response:
         plan_id, member_id = request.path_params["plan"], request.path_params["member"]
-        min_position = request.query_params.get("position")
+        min_position = request.query_params.get("position", "")
+        wanted = int(min_position) if min_position.isdigit() and len(min_position) < 12 else None
         view = (await self.executor.run(MEMBER_VIEW, actor, plan=plan_id, member=member_id,
-                                        minPosition=int(min_position) if (min_position or "").isdigit()
-                                        else None))["memberView"]
+                                        minPosition=wanted))["memberView"]
         tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
         periodicities = {i["key"]: i["periodicity"] for axis in tree["axes"] for o in axis["objectives"]
                          for i in o["indicators"]}
@@ -380,7 +410,7 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
     def signed(page: Page) -> Callable[[Request], Awaitable[Response]]:
         """A page for a signed-in party: the actor from the session; a refusal of the API as its French page."""
         async def endpoint(request: Request) -> Response:
-            actor = console.actor(request)
+            actor = await console.actor(request)
             if actor is None:
                 return RedirectResponse("/connexion", 303)
             try:
