@@ -34,6 +34,17 @@ ACTION_OWNERS = {"titulaire": "titulaire", "acheteur": "acheteur", "joint": "con
 ACTION_STATUSES = {"planned": "prévue", "in_progress": "en cours", "done": "réalisée", "abandoned": "abandonnée",
                    "late": "en retard"}
 
+PROPOSAL_KINDS = {"innovation": "innovation", "service_improvement": "amélioration du service",
+                  "sur_qualite_reduction": "réduction de la sur-qualité"}
+PROPOSAL_STATUSES = {"submitted": "soumise", "postponed": "reportée", "accepted": "acceptée", "rejected": "rejetée",
+                     "withdrawn": "retirée"}
+# What the auditors' timeline counts in the plan's state after each event: key, singular, plural.
+STATE_COUNTS = (("axes", "axe", "axes"), ("objectives", "objectif", "objectifs"),
+                ("indicators", "indicateur", "indicateurs"), ("measures", "mesure", "mesures"),
+                ("corrections", "correction", "corrections"), ("actions", "action", "actions"),
+                ("proposals", "proposition", "propositions"), ("reviews_held", "revue tenue", "revues tenues"),
+                ("avenants_notified", "avenant notifié", "avenants notifiés"))
+
 MESSAGES = {
     "site": "progres · espace des membres",
     "skip": "Aller au contenu",
@@ -133,6 +144,43 @@ MESSAGES = {
     "oidc_failed": "La connexion par l'annuaire a échoué : {detail}",
     "no_organisation": "Votre compte n'appartient à aucune organisation de la plateforme.",
     "back_home": "Retour à mes groupements et plans",
+    "proposals_link": "Propositions",
+    "proposals_title": "Propositions : {title}",
+    "proposals_count": "{count} pour ce plan.",
+    "proposals_none": "Aucune proposition pour ce plan.",
+    "proposal_author": "Auteur",
+    "proposal_axis": "Axe",
+    "proposal_kind": "Nature",
+    "proposal_submitted": "Soumise le",
+    "proposal_status": "État",
+    "proposal_impact": "Impact attendu : {impact}",
+    "proposal_gain": "Gain attendu : {gain}",
+    "submit_title": "Soumettre une proposition",
+    "field_axis": "Axe du plan",
+    "field_kind": "Nature de la proposition",
+    "field_title": "Titre",
+    "field_content": "Contenu",
+    "field_impact": "Impact attendu",
+    "field_gain": "Gain attendu (€ HT)",
+    "field_submitted_on": "Date de la proposition",
+    "hint_gain": "Facultatif ; nombre décimal, par exemple 1 250,50.",
+    "submit_button": "Soumettre la proposition",
+    "submit_errors": "La proposition n'a pas été soumise : corrigez {count}.",
+    "proposal_submitted_ok": "Proposition soumise (position {position} du journal).",
+    "err_choice": "Choisissez une valeur de la liste.",
+    "timeline_link": "Historique (auditeurs)",
+    "timeline_title": "Historique du plan : {title}",
+    "timeline_intro": "Chaque événement du plan dans l'ordre du journal, avec l'état du plan après lui.",
+    "timeline_caption": "Événements {first} à {last} du plan",
+    "col_position": "Position",
+    "col_moment": "Moment",
+    "col_event": "Événement",
+    "col_state": "État du plan après l'événement",
+    "timeline_next": "Événements suivants",
+    "timeline_none": "Aucun événement.",
+    "state_no_plan": "plan pas encore dressé",
+    "state_amount": "montant en vigueur {amount}",
+    "state_closed": "clos par son bilan final",
     "chart_unit_missing": "valeur",
 }
 

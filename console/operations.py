@@ -63,6 +63,39 @@ mutation ConsoleRecordMeasure($plan: ID!, $indicator: String!, $member: ID, $sta
 """
 
 
+PROPOSALS = """
+query ConsoleProposals($plan: ID!, $minPosition: Int) {
+  plan(id: $plan, minPosition: $minPosition) {
+    id title closed
+    axes { key title }
+    proposals(first: 200) {
+      totalCount
+      edges { node { id authorId axisKey kind title content expectedImpact expectedGain submittedOn status } }
+    }
+  }
+}
+"""
+
+SUBMIT_PROPOSAL = """
+mutation ConsoleSubmitProposal($plan: ID!, $author: ID!, $axis: String!, $kind: String!, $title: String!,
+                               $content: String!, $impact: String!, $on: Date!, $gain: JSON) {
+  submitProposal(planId: $plan, authorId: $author, axisKey: $axis, kind: $kind, title: $title, content: $content,
+                 expectedImpact: $impact, submittedOn: $on, expectedGain: $gain) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+REPLAY = """
+query ConsoleReplay($plan: ID!, $after: String) {
+  replay(planId: $plan, first: 50, after: $after) {
+    edges { node { position timestamp type aggregateId version plan } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
 @dataclass
 class Refusal(Exception):
     """The API refused the read: its code (`forbidden`, `not_found`, `unauthenticated`…) and message."""

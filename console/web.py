@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +40,11 @@ from progres.console.messages import (
     MESSAGES,
     OBJECTIVE_KINDS,
     PERIODICITIES,
+    PROPOSAL_KINDS,
+    PROPOSAL_STATUSES,
     ROLE_NAMES,
     ROLES_OF_KIND,
+    STATE_COUNTS,
     message,
 )
 from progres.console.operations import (
@@ -50,7 +53,10 @@ from progres.console.operations import (
     MEMBER_VIEW,
     PLAN_SUMMARY,
     PLAN_TREE,
+    PROPOSALS,
     RECORD_MEASURE,
+    REPLAY,
+    SUBMIT_PROPOSAL,
     Executor,
     Refusal,
 )
@@ -96,7 +102,8 @@ def templates() -> Environment:
     environment.globals.update(
         t=message, M=MESSAGES, french=french, roles=ROLE_NAMES, kinds=KIND_NAMES, objective_kinds=OBJECTIVE_KINDS,
         scopes=INDICATOR_SCOPES, directions=DIRECTIONS, periodicities=PERIODICITIES, owners=ACTION_OWNERS,
-        statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD)
+        statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD, proposal_kinds=PROPOSAL_KINDS,
+        proposal_statuses=PROPOSAL_STATUSES)
     return environment
 
 
@@ -363,6 +370,108 @@ class Console:
                            indicators=indicators, values=shown, errors=errors)
 
 
+    # --- propositions ---------------------------------------------------------------------------------------
+
+    async def proposals(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                        errors: dict[str, str] | None = None) -> Response:
+        submitted = request.query_params.get("soumise", "")
+        wanted = int(submitted) if submitted.isdigit() and len(submitted) < 12 else None
+        plan = (await self.executor.run(PROPOSALS, actor, plan=request.path_params["plan"],
+                                        minPosition=wanted))["plan"]
+        directory = await self.executor.run(DIRECTORY, actor)
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
+        axes = {axis["key"]: axis["title"] for axis in plan["axes"]}
+        return self.render(
+            request, "proposals.html", 422 if errors else 200, title=message("proposals_title", title=plan["title"]),
+            plan=plan, names=names, axes=axes, values=values or {}, errors=errors or {},
+            may_submit=not plan["closed"] and actor.role in PROPOSING_ROLES,
+            submitted=message("proposal_submitted_ok", position=wanted) if wanted else None)
+
+    async def submit_proposal(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        plan_id = request.path_params["plan"]
+        plan = (await self.executor.run(PROPOSALS, actor, plan=plan_id))["plan"]
+        errors, variables = parse_proposal(form, {axis["key"] for axis in plan["axes"]})
+        if not errors:
+            answer = (await self.executor.run(SUBMIT_PROPOSAL, actor, plan=plan_id, author=actor.organisation_id,
+                                              **variables))["submitProposal"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{plan_id}/propositions?soumise={answer['position']}", 303)
+            error = answer["error"]
+            errors[PROPOSAL_API_FIELDS.get(error.get("field") or "", "form")] = error["message"]
+        return await self.proposals(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
+    # --- the auditors' timeline ---------------------------------------------------------------------------
+
+    async def timeline(self, request: Request, actor: Actor) -> Response:
+        plan_id = request.path_params["plan"]
+        after = request.query_params.get("apres", "")
+        plan = (await self.executor.run(PLAN_SUMMARY, actor, plan=plan_id))["plan"]
+        replay = (await self.executor.run(REPLAY, actor, plan=plan_id,
+                                          after=after if after.isdigit() and len(after) < 12 else None))["replay"]
+        steps = [{"position": edge["node"]["position"], "moment": moment_of(edge["node"]["timestamp"]),
+                  "type": edge["node"]["type"], "state": state_counts(edge["node"]["plan"])}
+                 for edge in replay["edges"]]
+        return self.render(request, "timeline.html", title=message("timeline_title", title=plan["title"]), plan=plan,
+                           steps=steps, next_after=replay["pageInfo"]["endCursor"]
+                           if replay["pageInfo"]["hasNextPage"] else None)
+
+
+PROPOSING_ROLES = (Role.COORDONNATEUR, Role.ACHETEUR, Role.TITULAIRE)
+PROPOSAL_API_FIELDS = {"axis_key": "axis", "axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
+                       "expected_impact": "impact", "expectedImpact": "impact", "expected_gain": "gain",
+                       "expectedGain": "gain", "submitted_on": "submitted_on", "submittedOn": "submitted_on"}
+
+
+def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    for name, variable, allowed in (("axis", "axis", axes), ("kind", "kind", set(PROPOSAL_KINDS))):
+        if form.get(name) in allowed:
+            variables[variable] = form[name]
+        else:
+            errors[name] = message("err_choice")
+    parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
+        "title": ("title", required_text), "content": ("content", lambda raw: required_text(raw, 4000)),
+        "impact": ("impact", lambda raw: required_text(raw, 2000)), "submitted_on": ("on", french_date),
+        "gain": ("gain", lambda raw: french_decimal(raw) if raw.strip() else None),
+    }
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    return errors, variables
+
+
+def moment_of(timestamp: str) -> str:
+    try:
+        return french.moment(datetime.fromisoformat(timestamp).astimezone(UTC))
+    except ValueError:
+        return timestamp
+
+
+def state_counts(plan: Any) -> str:
+    """The plan's state after an event (projections/replay.py's counts), in a few French words."""
+    if not isinstance(plan, dict) or not plan.get("exists"):
+        return message("state_no_plan")
+    parts = []
+    for key, singular, plural in STATE_COUNTS:
+        value = plan.get(key)
+        total = sum(value.values()) if isinstance(value, dict) else value
+        if isinstance(total, int) and total:
+            parts.append(french.count(total, singular, plural))
+    if plan.get("current_amount"):
+        parts.append(message("state_amount", amount=french.money(plan["current_amount"])))
+    if plan.get("closed"):
+        parts.append(message("state_closed"))
+    return ", ".join(parts) or "—"
+
+
 def recordable(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """The plan's quantitative indicators, in the plan's order (what this form records)."""
     return [i for axis in plan["axes"] for objective in axis["objectives"] for i in objective["indicators"]
@@ -437,6 +546,9 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/membres/{member}", signed(console.dashboard), name="dashboard"),
         Route("/plans/{plan}/mesures/nouvelle", signed(console.measure_form), methods=["GET"], name="measure"),
         Route("/plans/{plan}/mesures/nouvelle", signed(console.record_measure), methods=["POST"]),
+        Route("/plans/{plan}/propositions", signed(console.proposals), methods=["GET"], name="proposals"),
+        Route("/plans/{plan}/propositions", signed(console.submit_proposal), methods=["POST"]),
+        Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),
         Mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console_static"),
     ]
     middleware = [Middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,

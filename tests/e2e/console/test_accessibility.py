@@ -30,7 +30,8 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     checked["home (lycée)"] = violations(page)
     for name, path in [("plan tree", f"/plans/{s.plan}"), ("dashboard", f"/plans/{s.plan}/membres/{s.lycees[0]}"),
                        ("measure form", f"/plans/{s.plan}/mesures/nouvelle"),
-                       ("another lycée's dashboard (403)", f"/plans/{s.plan}/membres/{s.lycees[1]}")]:
+                       ("another lycée's dashboard (403)", f"/plans/{s.plan}/membres/{s.lycees[1]}"),
+                       ("propositions", f"/plans/{s.plan}/propositions")]:
         page.goto(f"{console.url}{path}")
         checked[name] = violations(page)
     page.goto(f"{console.url}/plans/{s.plan}/mesures/nouvelle")
@@ -39,6 +40,11 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     page.click("main button[type=submit]")
     page.wait_for_selector("#value-error")
     checked["measure form with errors"] = violations(page)
+    page.goto(f"{console.url}/plans/{s.plan}/propositions")
+    page.fill("#gain", "beaucoup")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#gain-error")
+    checked["propositions with errors"] = violations(page)
     page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'faux')")
     page.click("main button[type=submit]")
     page.wait_for_selector("text=Formulaire refusé")
@@ -50,5 +56,7 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     checked["home (coordonnateur)"] = violations(page)
     page.goto(f"{console.url}/plans/{s.plan}/membres/{s.region}")
     checked["dashboard (coordonnateur)"] = violations(page)
-    assert len(checked) == 12
+    page.goto(f"{console.url}/plans/{s.plan}/historique")
+    checked["timeline"] = violations(page)
+    assert len(checked) == 15
     assert {name: found for name, found in checked.items() if found} == {}
