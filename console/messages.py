@@ -45,6 +45,27 @@ STATE_COUNTS = (("axes", "axe", "axes"), ("objectives", "objectif", "objectifs")
                 ("proposals", "proposition", "propositions"), ("reviews_held", "revue tenue", "revues tenues"),
                 ("avenants_notified", "avenant notifié", "avenants notifiés"))
 
+# The API's refusals of a command, by their stable code, as the console says them (the API's own messages are
+# not all in French yet); an unknown code is shown with the API's message (`api_refusal`).
+API_REFUSALS = {
+    "measure_already_recorded": "Une mesure de cet indicateur est déjà enregistrée pour cette période : "
+                                "corrigez-la plutôt que d'en saisir une nouvelle.",
+    "period_outside_marche": "Cette période est en dehors de la durée du marché.",
+    "period_not_calendar": "Cet indicateur se mesure par période calendaire (par exemple un semestre : du "
+                           "01/01/2023 au 30/06/2023).",
+    "declared_date_in_future": "La date de déclaration ne peut pas être dans le futur.",
+    "wrong_value_kind": "Cet indicateur n'attend pas ce genre de valeur.",
+    "wrong_scope": "Cet indicateur ne se mesure pas à ce niveau (membre ou groupement).",
+    "inactive_member": "Votre organisation n'est pas membre actif du groupement à ces dates.",
+    "plan_closed": "Le plan est clos par son bilan final : il ne peut plus qu'être lu.",
+    "marche_closed": "Le marché est clos : il ne peut plus qu'être lu.",
+    "unknown_indicator": "Cet indicateur n'existe pas dans ce plan.",
+    "unknown_axis": "Cet axe n'existe pas dans ce plan.",
+    "not_entitled": "Votre organisation n'est ni membre actif du groupement ni titulaire à cette date.",
+    "forbidden": "Votre organisation n'a pas le droit de faire cela.",
+    "invalid_input": "Valeur refusée : {message}",
+}
+
 MESSAGES = {
     "site": "progres · espace des membres",
     "skip": "Aller au contenu",
@@ -144,6 +165,7 @@ MESSAGES = {
     "oidc_failed": "La connexion par l'annuaire a échoué : {detail}",
     "no_organisation": "Votre compte n'appartient à aucune organisation de la plateforme.",
     "back_home": "Retour à mes groupements et plans",
+    "api_refusal": "Refusé par la plateforme ({code}) : {message}",
     "proposals_link": "Propositions",
     "proposals_title": "Propositions : {title}",
     "proposals_count": "{count} pour ce plan.",
@@ -187,3 +209,10 @@ MESSAGES = {
 
 def message(key: str, **values: object) -> str:
     return MESSAGES[key].format(**values) if values else MESSAGES[key]
+
+
+def refusal(code: str, text: str) -> str:
+    """A command's refusal by the API, in French: by its code, else the API's message with its code."""
+    if code in API_REFUSALS:
+        return API_REFUSALS[code].format(message=text)
+    return message("api_refusal", code=code, message=text)

@@ -46,6 +46,7 @@ from progres.console.messages import (
     ROLES_OF_KIND,
     STATE_COUNTS,
     message,
+    refusal,
 )
 from progres.console.operations import (
     DIRECTORY,
@@ -364,7 +365,7 @@ class Console:
                 return RedirectResponse(f"/plans/{plan_id}/membres/{actor.organisation_id}?enregistre=1&position="
                                         f"{answer['position']}", 303)
             error = answer["error"]
-            errors[API_FIELDS.get(error.get("field") or "", "form")] = error["message"]
+            errors[API_FIELDS.get(error.get("field") or "", "form")] = refusal(error["code"], error["message"])
         shown = {key: value for key, value in form.items() if key != CSRF_FIELD}
         return self.render(request, "measure.html", 422, title=message("measure_title"), plan=tree,
                            indicators=indicators, values=shown, errors=errors)
@@ -400,7 +401,7 @@ class Console:
             if answer["ok"]:
                 return RedirectResponse(f"/plans/{plan_id}/propositions?soumise={answer['position']}", 303)
             error = answer["error"]
-            errors[PROPOSAL_API_FIELDS.get(error.get("field") or "", "form")] = error["message"]
+            errors[PROPOSAL_API_FIELDS.get(error.get("field") or "", "form")] = refusal(error["code"], error["message"])
         return await self.proposals(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
     # --- the auditors' timeline ---------------------------------------------------------------------------

@@ -168,3 +168,17 @@ def test_the_measure_form_works_with_the_keyboard_alone(console, page):
     assert console.log_head() == head + 1
     row = page.locator("section", has_text="Part des labels EGalim").locator("tr", has_text="1er sem. 2023")
     assert "27,25\u00a0%" in row.inner_text()
+
+
+def test_the_apis_refusal_of_a_measure_is_said_in_french_next_to_its_field(console, page):
+    sign_in(page, console, console.scenario.lycees[2], "acheteur")
+    page.goto(f"{console.url}/plans/{console.scenario.plan}/mesures/nouvelle")
+    head = console.log_head()
+    page.fill("#period_start", "01/01/2022")  # already recorded by the seed: the API refuses it
+    page.fill("#period_end", "30/06/2022")
+    page.fill("#value", "40")
+    page.fill("#source", "factures")
+    page.click("main button[type=submit]")
+    assert page.inner_text("#period_start-error") == ("Une mesure de cet indicateur est déjà enregistrée pour cette "
+                                                      "période : corrigez-la plutôt que d'en saisir une nouvelle.")
+    assert console.log_head() == head
