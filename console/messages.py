@@ -96,6 +96,7 @@ MESSAGES = {
     "marche": "Marché {code}",
     "plan_link": "Arbre du plan : {title}",
     "dashboard_link": "Mon tableau de bord",
+    "members_dashboards": "Tableaux de bord des membres ({count})",
     "record_link": "Saisir une mesure",
     "plan_closed": "Plan clos par son bilan final",
     "plan_title": "Plan de progrès : {title}",

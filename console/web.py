@@ -306,7 +306,12 @@ class Console:
                 except Refusal:
                     continue  # a plan this actor may not read is not shown
             member = any(m["organisationId"] == actor.organisation_id for m in groupement["members"])
-            groupements.append({**groupement, "plans": plans, "member": member,
+            # Whose dashboards the actor may open besides its own: the API decides, the page only offers links
+            # where the policy lets these roles read every member's view.
+            dashboards = sorted(((names.get(m["organisationId"], m["organisationId"]), m["organisationId"])
+                                 for m in groupement["members"] if m["leftOn"] is None),
+                                key=lambda pair: pair[0]) if actor.role in OVERSEEING_ROLES else []
+            groupements.append({**groupement, "plans": plans, "member": member, "dashboards": dashboards,
                                 "coordonnateur": names.get(groupement["coordonnateurId"], "—")})
         return self.render(request, "home.html", title=message("home_title"), groupements=groupements,
                            actor=actor)
@@ -420,6 +425,7 @@ class Console:
                            if replay["pageInfo"]["hasNextPage"] else None)
 
 
+OVERSEEING_ROLES = (Role.COORDONNATEUR, Role.AUDITEUR)
 PROPOSING_ROLES = (Role.COORDONNATEUR, Role.ACHETEUR, Role.TITULAIRE)
 PROPOSAL_API_FIELDS = {"axis_key": "axis", "axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
                        "expected_impact": "impact", "expectedImpact": "impact", "expected_gain": "gain",

@@ -49,6 +49,14 @@ def test_a_proposition_in_error_is_refused_field_by_field_and_nothing_is_written
     assert console.log_head() == head
 
 
+def test_an_auditor_opens_any_members_dashboard_from_the_home_page(console, page):
+    sign_in(page, console, console.scenario.auditor, "auditeur")
+    page.click("summary")  # <details>: opens with the keyboard or a click, without JavaScript
+    page.click("text=Lycée Condorcet (Lens)")
+    assert page.inner_text("h1") == "Tableau de bord : Lycée Condorcet (Lens)"
+    assert "Saisir une mesure" not in page.inner_text("main")
+
+
 def test_an_auditor_replays_the_plan_and_a_lycee_may_not(console, page):
     sign_in(page, console, console.scenario.auditor, "auditeur")
     page.click("text=Historique (auditeurs)")
