@@ -10,7 +10,9 @@ carries the session's CSRF token; a POST without it, or with another, is refused
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -90,11 +92,19 @@ def session_secret(settings: Settings) -> str:
     if settings.console_session_secret is not None:
         return settings.console_session_secret.get_secret_value()
     path = settings.data_dir / "console" / "session-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # created once, atomically: worker processes starting together agree on the one that won
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process created it and is writing it
+            if secret := path.read_text().strip():
+                return secret
+            time.sleep(0.1)
+        raise RuntimeError(f"the console's session key {path} is empty: delete it") from None
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret)
+    return secret
 
 
 def templates() -> Environment:
