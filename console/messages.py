@@ -166,7 +166,7 @@ MESSAGES = {
     "error_title": "Erreur",
     "error_message": "Le serveur n'a pas pu répondre ({code}).",
     "identity_refused": "Votre identité n'a pas pu être vérifiée ({code}) : connectez-vous de nouveau.",
-    "oidc_failed": "La connexion par l'annuaire a échoué : {detail}",
+    "oidc_failed": "La connexion par l'annuaire n'a pas abouti ({code}) : recommencez depuis la page de connexion.",
     "no_organisation": "Votre compte n'appartient à aucune organisation de la plateforme.",
     "back_home": "Retour à mes groupements et plans",
     "api_refusal": "Refusé par la plateforme ({code}) : {message}",

@@ -16,6 +16,14 @@ from progres.services.identity import organisations_of
 from progres.services.settings import Settings
 
 
+class SignInFailed(Exception):
+    """The code flow did not end with a token; its code (OAuth's error code or ours) is shown to the user."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 class OidcSignIn:
     def __init__(self, settings: Settings) -> None:
         self.client_id = settings.console_oidc_client_id
@@ -38,11 +46,13 @@ class OidcSignIn:
         and the refresh token that renews it (Keycloak's access tokens live minutes)."""
         try:
             token = await self.client.authorize_access_token(request)
-        except OAuthError as error:
-            raise ValueError(error.description or error.error or "OAuth") from None
+        except OAuthError as error:  # a stale or forged state, a refused or expired code, a bad ID token…
+            raise SignInFailed(str(error.error or "oauth_error")[:40]) from None
+        except httpx.HTTPError:
+            raise SignInFailed("identity_provider_unreachable") from None
         access = token.get("access_token")
         if not access:
-            raise ValueError("no access token")
+            raise SignInFailed("no_access_token")
         return str(access), token.get("refresh_token")
 
     async def refresh(self, refresh_token: str) -> tuple[str, str | None] | None:

@@ -233,12 +233,14 @@ class Console:
     async def oidc_callback(self, request: Request) -> Response:
         if self.oidc is None:
             return RedirectResponse("/connexion", 303)
+        from progres.console.oidc import SignInFailed  # noqa: PLC0415
+
         try:
             token, refresh = await self.oidc.finish(request)
             claims = self.validator.claims(token)
-        except (TokenRefused, ValueError, RuntimeError) as error:
+        except (TokenRefused, SignInFailed) as error:
             return self.render(request, "error.html", 401, title=message("sign_in_title"),
-                               text=message("oidc_failed", detail=str(error)[:200]))
+                               text=message("oidc_failed", code=error.code))
         organisations = sorted(self.oidc.organisations(claims))
         roles = sorted({r.value for r in Role} & set(claims.get("realm_access", {}).get("roles", [])))
         if not organisations or not roles:
