@@ -37,6 +37,7 @@ from progres.console.messages import (
     ACTION_OWNERS,
     ACTION_STATUSES,
     DIRECTIONS,
+    EVENT_NAMES,
     INDICATOR_SCOPES,
     KIND_NAMES,
     MESSAGES,
@@ -114,7 +115,7 @@ def templates() -> Environment:
         t=message, M=MESSAGES, french=french, roles=ROLE_NAMES, kinds=KIND_NAMES, objective_kinds=OBJECTIVE_KINDS,
         scopes=INDICATOR_SCOPES, directions=DIRECTIONS, periodicities=PERIODICITIES, owners=ACTION_OWNERS,
         statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD, proposal_kinds=PROPOSAL_KINDS,
-        proposal_statuses=PROPOSAL_STATUSES)
+        proposal_statuses=PROPOSAL_STATUSES, event_names=EVENT_NAMES)
     return environment
 
 

@@ -63,7 +63,7 @@ def test_an_auditor_replays_the_plan_and_a_lycee_may_not(console, page):
     assert page.inner_text("h1").startswith("Historique du plan")
     rows = page.locator("tbody tr")
     assert rows.count() == 50
-    assert "Groupement.Constituted" in rows.first.inner_text()
+    assert "groupement constitué\nGroupement.Constituted" in rows.first.inner_text()
     assert "plan pas encore dressé" in rows.first.inner_text()
     states = rows.all_inner_texts()
     assert any("1 axe" in row and "480 000,00 €" in row for row in states)  # the plan, step by step
