@@ -110,6 +110,11 @@ EVENT_NAMES = {
     "Review.Closed": "revue close",
 }
 
+PARTIES = {"titulaire": "titulaire", "acheteur": "acheteur", "joint": "conjointement", "membres": "membres"}
+MEMBER_SPLITS = {"purchase_volume": "au prorata des volumes d'achats", "equal": "à parts égales"}
+SETTLEMENTS = {"price_reduction": "baisse de prix", "rebate": "remise (ristourne)",
+               "reinvestment": "réinvestissement dans le plan"}
+
 MESSAGES = {
     "site": "progres · espace des membres",
     "skip": "Aller au contenu",
@@ -147,6 +152,28 @@ MESSAGES = {
     "record_link": "Saisir une mesure",
     "plan_closed": "Plan clos par son bilan final",
     "plan_title": "Plan de progrès : {title}",
+    "means_title": "Moyens, calendrier, partage des gains et gouvernance",
+    "resources": "Moyens engagés",
+    "resource_party": "Partie",
+    "resource_description": "Moyen",
+    "resource_amount": "Montant",
+    "milestones": "Calendrier prévisionnel",
+    "milestone_title": "Jalon",
+    "milestone_due": "Date prévue",
+    "gain_sharing": "Partage des gains",
+    "gain_basis": "Assiette",
+    "gain_reference": "Référence",
+    "gain_period": "Période",
+    "gain_period_months": "{months} mois",
+    "gain_shares": "Répartition entre les parties",
+    "gain_member_split": "Entre les membres",
+    "gain_settlement": "Règlement",
+    "governance": "Gouvernance",
+    "governance_body": "Instance",
+    "governance_participants": "Participants",
+    "governance_frequency": "Fréquence des revues",
+    "governance_every": "tous les {months} mois",
+    "not_defined": "Non défini pour ce plan.",
     "axis": "Axe : {title}",
     "added_by_avenant": "ajouté par l'avenant n° {number}",
     "objective": "Objectif : {title} ({kind})",

@@ -42,6 +42,7 @@ query ConsolePlanTree($plan: ID!) {
       }
     }
     actions { key axisKey title owner dueOn status statusOn }
+    resources milestones gainSharing governance
   }
 }
 """

@@ -40,13 +40,16 @@ from progres.console.messages import (
     EVENT_NAMES,
     INDICATOR_SCOPES,
     KIND_NAMES,
+    MEMBER_SPLITS,
     MESSAGES,
     OBJECTIVE_KINDS,
+    PARTIES,
     PERIODICITIES,
     PROPOSAL_KINDS,
     PROPOSAL_STATUSES,
     ROLE_NAMES,
     ROLES_OF_KIND,
+    SETTLEMENTS,
     STATE_COUNTS,
     message,
     refusal,
@@ -115,7 +118,8 @@ def templates() -> Environment:
         t=message, M=MESSAGES, french=french, roles=ROLE_NAMES, kinds=KIND_NAMES, objective_kinds=OBJECTIVE_KINDS,
         scopes=INDICATOR_SCOPES, directions=DIRECTIONS, periodicities=PERIODICITIES, owners=ACTION_OWNERS,
         statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD, proposal_kinds=PROPOSAL_KINDS,
-        proposal_statuses=PROPOSAL_STATUSES, event_names=EVENT_NAMES)
+        proposal_statuses=PROPOSAL_STATUSES, event_names=EVENT_NAMES, parties=PARTIES, member_splits=MEMBER_SPLITS,
+        settlements=SETTLEMENTS)
     return environment
 
 

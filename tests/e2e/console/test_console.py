@@ -22,7 +22,8 @@ def test_a_coordonnateur_signs_in_and_sees_the_plan_tree(console, page):
     assert page.inner_text("h1") == "Plan de progrès : Plan de progrès BOF des lycées de Lens"
     headings = page.locator("h2").all_inner_texts()
     assert headings == ["Axe : Augmenter la part de produits EGalim-compatibles",
-                        "Axe : Réduire les externalités négatives environnementales"]
+                        "Axe : Réduire les externalités négatives environnementales",
+                        "Moyens, calendrier, partage des gains et gouvernance"]
     tree = page.inner_text("main")
     assert "Objectif : Respecter les critères EGalim (obligation de résultats)" in tree
     # The indicator's target and trajectory, the French way: `50 %` from `1er janvier 2023`.
