@@ -199,7 +199,10 @@ class Console:
 
     async def sign_in_page(self, request: Request) -> Response:
         if self.local:
-            directory = await self.directory()
+            try:
+                directory = await self.directory()
+            except Refusal as refused:  # e.g. the read models lag: said, not a 500
+                return self.refused(request, refused)
             choices = [(org, role) for org in sorted(directory.values(), key=lambda o: o["name"])
                        for role in ROLES_OF_KIND.get(org["kind"], ()) if org.get("siret")]
             return self.render(request, "sign_in.html", title=message("sign_in_title"), local=True, choices=choices)
