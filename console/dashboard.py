@@ -17,6 +17,7 @@ MONTHS = {"monthly": 1, "quarterly": 3, "semestrial": 6, "annual": 12}
 
 @dataclass
 class Row:
+    end: str  # the period's last day (ISO), which names the measure with the indicator
     period: str
     mine: str
     groupement: str
@@ -74,7 +75,7 @@ def panels(document: dict[str, Any], member_name: str, periodicities: dict[str, 
         together = {p["period_end"]: Decimal(str(p["value"])) for p in indicator.get("groupement") or []
                     if p.get("value") is not None}
         targets = {end: t for end in ends if (t := target_at(indicator, periods[end])) is not None}
-        panel.rows = [Row(french.period(periods[end], end), french.quantity(mine.get(end), unit),
+        panel.rows = [Row(end, french.period(periods[end], end), french.quantity(mine.get(end), unit),
                           french.quantity(together.get(end), unit), french.quantity(targets.get(end), unit),
                           sources.get(end, "")) for end in ends]
         if ends and (mine or together):

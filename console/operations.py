@@ -97,6 +97,26 @@ query ConsoleReplay($plan: ID!, $after: String) {
 """
 
 
+MEASURES = """
+query ConsoleMeasures($plan: ID!, $minPosition: Int) {
+  plan(id: $plan, minPosition: $minPosition) {
+    id title closed
+    axes { objectives { indicators { key name unit kind measures(first: 500) {
+      edges { node { id memberId periodStart periodEnd value source } }
+    } } } }
+  }
+}
+"""
+
+CORRECT_MEASURE = """
+mutation ConsoleCorrectMeasure($measure: ID!, $reason: String!, $by: ID!, $on: Date!, $value: JSON) {
+  correctMeasure(measureId: $measure, reason: $reason, correctedBy: $by, correctedOn: $on, value: $value) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+
 @dataclass
 class Refusal(Exception):
     """The API refused the read: its code (`forbidden`, `not_found`, `unauthenticated`…) and message."""

@@ -55,8 +55,10 @@ from progres.console.messages import (
     refusal,
 )
 from progres.console.operations import (
+    CORRECT_MEASURE,
     DIRECTORY,
     GROUPEMENTS,
+    MEASURES,
     MEMBER_VIEW,
     PLAN_SUMMARY,
     PLAN_TREE,
@@ -360,11 +362,56 @@ class Console:
         directory = await self.executor.run(DIRECTORY, actor)
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
         member_name = names.get(member_id, member_id)
-        recorded = request.query_params.get("enregistre")
+        own = member_id == actor.organisation_id
+        corrigible: dict[tuple[str, str], str] = {}  # (indicator, period end) → measure id, for one's own measures
+        if own and not tree["closed"]:
+            corrigible = {(key, m["periodEnd"]): m["id"] for key, m in await self.measures_of(actor, plan_id)
+                          if m["memberId"] == member_id}
+        done = request.query_params.get("enregistre") or request.query_params.get("corrige")
+        notice = "measure_corrected" if request.query_params.get("corrige") else "measure_recorded"
         return self.render(request, "dashboard.html", title=message("dashboard_title", member=member_name),
                            plan=tree, panels=dashboard.panels(view["document"], member_name, periodicities),
-                           recorded=message("measure_recorded", position=min_position) if recorded else None,
-                           own=member_id == actor.organisation_id)
+                           recorded=message(notice, position=min_position) if done else None, own=own,
+                           corrigible=corrigible)
+
+    async def measures_of(self, actor: Actor, plan_id: str,
+                          min_position: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+        plan = (await self.executor.run(MEASURES, actor, plan=plan_id, minPosition=min_position))["plan"]
+        return [(indicator["key"], {**edge["node"], "indicator": indicator})
+                for axis in plan["axes"] for objective in axis["objectives"] for indicator in objective["indicators"]
+                for edge in indicator["measures"]["edges"]]
+
+    async def correction_form(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                              errors: dict[str, str] | None = None) -> Response:
+        plan_id, measure_id = request.path_params["plan"], request.path_params["measure"]
+        found = [m for _, m in await self.measures_of(actor, plan_id) if m["id"] == measure_id]
+        if not found or found[0]["memberId"] != actor.organisation_id:
+            raise Refusal("not_found", "measure")
+        measure = found[0]
+        unit = measure["indicator"]["unit"]
+        current = message("correct_current", indicator=measure["indicator"]["name"],
+                          period=french.period(measure["periodStart"], measure["periodEnd"]),
+                          value=french.quantity(measure["value"], unit), source=measure["source"])
+        return self.render(request, "correct.html", 422 if errors else 200, title=message("correct_title"),
+                           plan_id=plan_id, measure=measure, current=current, values=values or {},
+                           errors=errors or {})
+
+    async def correct_measure(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        errors, variables = parse_correction(form)
+        if not errors:
+            answer = (await self.executor.run(CORRECT_MEASURE, actor, measure=request.path_params["measure"],
+                                              by=actor.organisation_id, **variables))["correctMeasure"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{request.path_params['plan']}/membres/{actor.organisation_id}"
+                                        f"?corrige=1&position={answer['position']}", 303)
+            error = answer["error"]
+            field = {"value": "value", "reason": "reason", "corrected_on": "corrected_on",
+                     "correctedOn": "corrected_on"}.get(error.get("field") or "", "form")
+            errors[field] = refusal(error["code"], error["message"])
+        return await self.correction_form(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
     # --- recording a measure -------------------------------------------------------------------------------
 
@@ -475,6 +522,23 @@ def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str]
     return errors, variables
 
 
+def parse_correction(form: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
+        "value": ("value", french_decimal), "reason": ("reason", lambda raw: required_text(raw, 2000)),
+        "corrected_on": ("on", french_date),
+    }
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    return errors, variables
+
+
 def moment_of(timestamp: str) -> str:
     try:
         return french.moment(datetime.fromisoformat(timestamp).astimezone(UTC))
@@ -573,6 +637,9 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/membres/{member}", signed(console.dashboard), name="dashboard"),
         Route("/plans/{plan}/mesures/nouvelle", signed(console.measure_form), methods=["GET"], name="measure"),
         Route("/plans/{plan}/mesures/nouvelle", signed(console.record_measure), methods=["POST"]),
+        Route("/plans/{plan}/mesures/{measure}/correction", signed(console.correction_form), methods=["GET"],
+              name="correction"),
+        Route("/plans/{plan}/mesures/{measure}/correction", signed(console.correct_measure), methods=["POST"]),
         Route("/plans/{plan}/propositions", signed(console.proposals), methods=["GET"], name="proposals"),
         Route("/plans/{plan}/propositions", signed(console.submit_proposal), methods=["POST"]),
         Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),

@@ -40,6 +40,12 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     page.click("main button[type=submit]")
     page.wait_for_selector("#value-error")
     checked["measure form with errors"] = violations(page)
+    page.goto(f"{console.url}/plans/{s.plan}/membres/{s.lycees[0]}")
+    page.click("a[aria-label^='Corriger la mesure de 2e sem. 2022 : Part des labels EGalim']")
+    page.fill("#value", "x")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#value-error")
+    checked["correction with errors"] = violations(page)
     page.goto(f"{console.url}/plans/{s.plan}/propositions")
     page.fill("#gain", "beaucoup")
     page.click("main button[type=submit]")
@@ -58,5 +64,5 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     checked["dashboard (coordonnateur)"] = violations(page)
     page.goto(f"{console.url}/plans/{s.plan}/historique")
     checked["timeline"] = violations(page)
-    assert len(checked) == 15
+    assert len(checked) == 16
     assert {name: found for name, found in checked.items() if found} == {}

@@ -183,3 +183,30 @@ def test_the_apis_refusal_of_a_measure_is_said_in_french_next_to_its_field(conso
     assert page.inner_text("#period_start-error") == ("Une mesure de cet indicateur est déjà enregistrée pour cette "
                                                       "période : corrigez-la plutôt que d'en saisir une nouvelle.")
     assert console.log_head() == head
+
+
+def test_a_lycee_corrects_its_own_measure_and_cannot_open_anothers(console, page):
+    s = console.scenario
+    lycee = s.lycees[2]
+    sign_in(page, console, lycee, "acheteur")
+    page.goto(f"{console.url}/plans/{s.plan}/membres/{lycee}")
+    section = page.locator("section", has_text="Part des labels EGalim")
+    page.click("a[aria-label='Corriger la mesure de 1er sem. 2022 : Part des labels EGalim']")
+    assert page.inner_text("h1") == "Corriger une mesure"
+    assert "Part des labels EGalim, 1er sem. 2022 : valeur enregistrée" in page.inner_text("main")
+    head = console.log_head()
+    page.fill("#value", "27,75")
+    page.fill("#reason", "Facture d'avoir oubliée")
+    page.fill("#corrected_on", "10/02/2023")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(rf".*/membres/{lycee}\?corrige=1.*"))
+    assert console.log_head() == head + 1
+    assert page.inner_text("[role=status]").startswith("Correction enregistrée")
+    section = page.locator("section", has_text="Part des labels EGalim")
+    assert "27,75\u00a0%" in section.locator("tr", has_text="1er sem. 2022").inner_text()
+    # Another lycée's measure: its correction page is not found for this lycée.
+    other = page.goto(f"{console.url}/plans/{s.plan}/membres/{s.lycees[0]}")
+    assert other.status == 403
+    measure = s.measures[0]  # the seed's first measure: the Région's, not this lycée's
+    missing = page.goto(f"{console.url}/plans/{s.plan}/mesures/{measure}/correction")
+    assert missing.status == 404
