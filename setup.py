@@ -12,7 +12,7 @@ from setuptools import find_namespace_packages, setup
 from setuptools.command.build_py import build_py
 
 # The folders that are `progres` subpackages; everything below them is found.
-PACKAGE_ROOTS = ("domain", "services", "projections", "graphql")
+PACKAGE_ROOTS = ("domain", "services", "projections", "graphql", "console")
 
 
 def progres_packages() -> list[str]:

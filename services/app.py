@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from progres.console.web import build_console
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.ide import OfflineGraphiQL, mount_graphiql
 from progres.graphql.schema import build_schema
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return ProgresContext(services, actor)
 
     development = settings.environment == "development"
-    router = ProgresGraphQLRouter(build_schema(settings), context_getter=context, graphql_ide="graphiql" if development
+    schema = build_schema(settings)
+    router = ProgresGraphQLRouter(schema, context_getter=context, graphql_ide="graphiql" if development
                            else None, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
                            identify=lambda headers: actor_from(headers, validator),
                            allowed_origins=settings.cors_origins)
@@ -189,6 +191,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         page = await asyncio.to_thread(generate_latest, metrics.registry)  # the status reads the database
         return Response(page, media_type=CONTENT_TYPE_LATEST)
 
+    # The console (console/web.py) last: every path the routes above do not answer is one of its pages.
+    api.mount("/", build_console(settings, services, schema, validator))
     return api
 
 

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
         False, description="production: serve /metrics without a token (only behind a network that keeps it in)")
     metrics_max_operations: int = Field(
         200, ge=1, description="GraphQL operation names kept as metric labels; later names are counted as `other`")
+    console_session_secret: SecretStr | None = Field(
+        None, description="key that signs the console's session cookies (default: a key kept in data_dir, made once)")
+    console_oidc_client_id: str = Field(
+        "progres-web", description="public OpenID Connect client the console signs in with (code flow + PKCE)")
     require_postgres: bool = Field(False, description="tests: fail instead of skipping without PostgreSQL")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="origins whose pages may call the API (comma-separated); empty: no CORS headers at all")

@@ -1,0 +1,87 @@
+"""A member's dashboard from its member view (the `memberView` document): per indicator, the SVG chart of the
+bilan (services/reports/charts.py) and the data table that says the same in figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from progres.domain import rules
+from progres.services import french
+from progres.services.reports.charts import Line, Trajectory, svg
+
+MONTHS = {"monthly": 1, "quarterly": 3, "semestrial": 6, "annual": 12}
+
+
+@dataclass
+class Row:
+    end: str  # the period's last day (ISO), which names the measure with the indicator
+    period: str
+    mine: str
+    groupement: str
+    target: str
+    source: str
+
+
+@dataclass
+class Panel:
+    key: str
+    name: str
+    unit: str
+    kind: str
+    target_in_force: str
+    chart: str = ""
+    rows: list[Row] = field(default_factory=list)
+    assessments: list[tuple[str, str, str]] = field(default_factory=list)  # period, assessment, source
+
+
+def period_start(end: str, periodicity: str) -> str:
+    """The first day of a period that ends on `end` and lasts the indicator's periodicity."""
+    last = date.fromisoformat(end[:10])
+    months = MONTHS.get(periodicity, 6)
+    first_month = last.month - months + 1
+    year = last.year + (first_month - 1) // 12
+    month = (first_month - 1) % 12 + 1
+    return date(year, month, 1).isoformat() if (last + timedelta(days=1)).day == 1 else end
+
+
+def target_at(indicator: dict[str, Any], day: str) -> Decimal | None:
+    steps = [(str(s["from"]), Decimal(str(s["target"]))) for s in indicator.get("trajectory") or []]
+    final = indicator.get("target")
+    return rules.target_in_force(steps, Decimal(str(final)) if final is not None else None, day)
+
+
+def panels(document: dict[str, Any], member_name: str, periodicities: dict[str, str]) -> list[Panel]:
+    shown: list[Panel] = []
+    for number, indicator in enumerate(document.get("indicators", []), start=1):
+        unit = indicator.get("unit") or ""
+        panel = Panel(indicator["key"], indicator["name"], unit, indicator["kind"],
+                      french.quantity(indicator.get("target_in_force"), unit))
+        observations = indicator.get("observations") or []
+        if indicator["kind"] != "quantitative":
+            panel.assessments = [(french.period(o["period_start"], o["period_end"]), o.get("assessment") or "—",
+                                  o.get("source") or "") for o in observations]
+            shown.append(panel)
+            continue
+        periodicity = periodicities.get(indicator["key"], "semestrial")
+        periods = {o["period_end"]: o["period_start"] for o in observations}
+        for point in indicator.get("groupement") or []:
+            periods.setdefault(point["period_end"], period_start(point["period_end"], periodicity))
+        ends = sorted(periods)
+        mine = {o["period_end"]: Decimal(str(o["value"])) for o in observations if o.get("value") is not None}
+        sources = {o["period_end"]: o.get("source") or "" for o in observations}
+        together = {p["period_end"]: Decimal(str(p["value"])) for p in indicator.get("groupement") or []
+                    if p.get("value") is not None}
+        targets = {end: t for end in ends if (t := target_at(indicator, periods[end])) is not None}
+        panel.rows = [Row(end, french.period(periods[end], end), french.quantity(mine.get(end), unit),
+                          french.quantity(together.get(end), unit), french.quantity(targets.get(end), unit),
+                          sources.get(end, "")) for end in ends]
+        if ends and (mine or together):
+            trajectory = Trajectory(number, indicator["key"], indicator["name"], unit,
+                                    [(periods[end], end) for end in ends], together, targets,
+                                    [Line(member_name, mine)] if mine else [])
+            panel.chart = svg(trajectory)
+        shown.append(panel)
+    return shown

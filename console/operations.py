@@ -1,0 +1,144 @@
+"""The GraphQL documents the console's pages run, and how: in process, against the same strawberry schema as
+`/graphql`, with the session's actor in the context. The console holds no rule of its own: what a page shows
+or refuses is what the API answers that actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from strawberry import Schema
+
+from progres.graphql.context import ProgresContext, Services
+from progres.services.policy import Actor
+
+DIRECTORY = """
+query ConsoleDirectory { organisations(first: 500) { edges { node { id siret name kind } } } }
+"""
+
+GROUPEMENTS = """
+query ConsoleGroupements {
+  groupements {
+    id code name coordonnateurId planIds
+    members { organisationId joinedOn leftOn }
+    marches { id code object titulaireIds }
+  }
+}
+"""
+
+PLAN_SUMMARY = """
+query ConsolePlanSummary($plan: ID!) { plan(id: $plan) { id title closed marcheId groupementId } }
+"""
+
+PLAN_TREE = """
+query ConsolePlanTree($plan: ID!) {
+  plan(id: $plan) {
+    id title closed groupementId
+    axes {
+      key title description addedByAvenant
+      objectives {
+        key title kind
+        indicators { key name kind unit baseline target trajectory direction periodicity scope }
+      }
+    }
+    actions { key axisKey title owner dueOn status statusOn }
+    resources milestones gainSharing governance
+  }
+}
+"""
+
+MEMBER_VIEW = """
+query ConsoleMemberView($plan: ID!, $member: ID!, $minPosition: Int) {
+  memberView(planId: $plan, memberId: $member, minPosition: $minPosition) { position active document }
+}
+"""
+
+RECORD_MEASURE = """
+mutation ConsoleRecordMeasure($plan: ID!, $indicator: String!, $member: ID, $start: Date!, $end: Date!,
+                              $value: JSON, $source: String!, $by: ID!, $declaredOn: Date) {
+  recordMeasure(planId: $plan, indicatorKey: $indicator, memberId: $member, periodStart: $start,
+                periodEnd: $end, value: $value, source: $source, recordedBy: $by, declaredOn: $declaredOn) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+
+PROPOSALS = """
+query ConsoleProposals($plan: ID!, $minPosition: Int) {
+  plan(id: $plan, minPosition: $minPosition) {
+    id title closed
+    axes { key title }
+    proposals(first: 200) {
+      totalCount
+      edges { node { id authorId axisKey kind title content expectedImpact expectedGain submittedOn status } }
+    }
+  }
+}
+"""
+
+SUBMIT_PROPOSAL = """
+mutation ConsoleSubmitProposal($plan: ID!, $author: ID!, $axis: String!, $kind: String!, $title: String!,
+                               $content: String!, $impact: String!, $on: Date!, $gain: JSON) {
+  submitProposal(planId: $plan, authorId: $author, axisKey: $axis, kind: $kind, title: $title, content: $content,
+                 expectedImpact: $impact, submittedOn: $on, expectedGain: $gain) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+REPLAY = """
+query ConsoleReplay($plan: ID!, $after: String) {
+  replay(planId: $plan, first: 50, after: $after) {
+    edges { node { position timestamp type aggregateId version plan } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+MEASURES = """
+query ConsoleMeasures($plan: ID!, $minPosition: Int) {
+  plan(id: $plan, minPosition: $minPosition) {
+    id title closed
+    axes { objectives { indicators { key name unit kind measures(first: 500) {
+      edges { node { id memberId periodStart periodEnd value source } }
+    } } } }
+  }
+}
+"""
+
+CORRECT_MEASURE = """
+mutation ConsoleCorrectMeasure($measure: ID!, $reason: String!, $by: ID!, $on: Date!, $value: JSON) {
+  correctMeasure(measureId: $measure, reason: $reason, correctedBy: $by, correctedOn: $on, value: $value) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+
+@dataclass
+class Refusal(Exception):
+    """The API refused the read: its code (`forbidden`, `not_found`, `unauthenticated`…) and message."""
+
+    code: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.text}"
+
+
+@dataclass
+class Executor:
+    schema: Schema
+    services: Services
+
+    async def run(self, document: str, actor: Actor | None, **variables: Any) -> dict[str, Any]:
+        """The answer's data; the first error, if any, raised as a `Refusal` with its code."""
+        result = await self.schema.execute(document, variable_values=variables,
+                                           context_value=ProgresContext(self.services, actor))
+        if result.errors:
+            error = result.errors[0]
+            code = str((error.extensions or {}).get("code") or "internal")
+            raise Refusal(code, error.message)
+        return result.data or {}

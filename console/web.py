@@ -1,0 +1,651 @@
+"""The console's pages and forms (Starlette, Jinja2), mounted at `/` by services/app.py.
+
+Who acts is kept in a signed session cookie (HttpOnly, SameSite=Lax): the bearer token the sign-in obtained
+(Keycloak's access token, or in the local identity mode a token minted by the platform's local key) with the
+acting organisation and role. Every request validates that token with the same validator as `/graphql` and
+builds the actor with the same function; every page runs its GraphQL documents with that actor. Every form
+carries the session's CSRF token; a POST without it, or with another, is refused (403) before anything runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from strawberry import Schema
+
+if TYPE_CHECKING:
+    from progres.console.oidc import OidcSignIn
+
+from progres.console import dashboard
+from progres.console.forms import FieldError, french_date, french_decimal, required_text
+from progres.console.messages import (
+    ACTION_OWNERS,
+    ACTION_STATUSES,
+    DIRECTIONS,
+    EVENT_NAMES,
+    INDICATOR_SCOPES,
+    KIND_NAMES,
+    MEMBER_SPLITS,
+    MESSAGES,
+    OBJECTIVE_KINDS,
+    PARTIES,
+    PERIODICITIES,
+    PROPOSAL_KINDS,
+    PROPOSAL_STATUSES,
+    ROLE_NAMES,
+    ROLES_OF_KIND,
+    SETTLEMENTS,
+    STATE_COUNTS,
+    message,
+    refusal,
+)
+from progres.console.operations import (
+    CORRECT_MEASURE,
+    DIRECTORY,
+    GROUPEMENTS,
+    MEASURES,
+    MEMBER_VIEW,
+    PLAN_SUMMARY,
+    PLAN_TREE,
+    PROPOSALS,
+    RECORD_MEASURE,
+    REPLAY,
+    SUBMIT_PROPOSAL,
+    Executor,
+    Refusal,
+)
+from progres.graphql.context import Services
+from progres.services import french
+from progres.services.identity import LocalIssuer, TokenRefused, TokenValidator, actor_from_claims
+from progres.services.policy import Actor, Role
+from progres.services.settings import Settings
+
+HERE = Path(__file__).parent
+STATIC_PATH = "/static/console"
+SESSION_COOKIE = "progres_console"
+SESSION_SECONDS = 8 * 3600
+CSRF_FIELD = "csrf"
+# Pages hold a party's data: never cached; no script, frame or form target but the console's own.
+PAGE_HEADERS = {
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'self'; script-src 'none'; img-src 'self' data:; frame-ancestors 'none'; "
+                               "form-action 'self'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+REFUSAL_STATUS = {"forbidden": 403, "not_found": 404, "unauthenticated": 401, "invalid_input": 400,
+                  "position_ahead_of_log": 400, "read_models_lagging": 503}
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs session cookies: the setting, else a key kept in the data directory (created once),
+    so that every worker process and every restart accepts the same cookies."""
+    if settings.console_session_secret is not None:
+        return settings.console_session_secret.get_secret_value()
+    path = settings.data_dir / "console" / "session-secret"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # created once, atomically: worker processes starting together agree on the one that won
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process created it and is writing it
+            if secret := path.read_text().strip():
+                return secret
+            time.sleep(0.1)
+        raise RuntimeError(f"the console's session key {path} is empty: delete it") from None
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret)
+    return secret
+
+
+def templates() -> Environment:
+    environment = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
+                              trim_blocks=True, lstrip_blocks=True)
+    environment.globals.update(
+        t=message, M=MESSAGES, french=french, roles=ROLE_NAMES, kinds=KIND_NAMES, objective_kinds=OBJECTIVE_KINDS,
+        scopes=INDICATOR_SCOPES, directions=DIRECTIONS, periodicities=PERIODICITIES, owners=ACTION_OWNERS,
+        statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD, proposal_kinds=PROPOSAL_KINDS,
+        proposal_statuses=PROPOSAL_STATUSES, event_names=EVENT_NAMES, parties=PARTIES, member_splits=MEMBER_SPLITS,
+        settlements=SETTLEMENTS)
+    return environment
+
+
+class Console:
+    def __init__(self, settings: Settings, services: Services, schema: Schema, validator: TokenValidator) -> None:
+        self.settings = settings
+        self.executor = Executor(schema, services)
+        self.validator = validator
+        self.local = settings.oidc_issuer is None
+        self.oidc: OidcSignIn | None = None
+        if not self.local:
+            from progres.console.oidc import OidcSignIn  # noqa: PLC0415 - Authlib only where Keycloak signs in
+
+            self.oidc = OidcSignIn(settings)
+        self.pages = templates()
+
+    # --- session, identity, CSRF -------------------------------------------------------------------------
+
+    @staticmethod
+    def csrf_token(request: Request) -> str:
+        token = request.session.get(CSRF_FIELD)
+        if not token:
+            token = request.session[CSRF_FIELD] = secrets.token_urlsafe(32)
+        return str(token)
+
+    async def checked_form(self, request: Request) -> dict[str, str] | None:
+        """The form's fields, or None when its CSRF token is missing or is not the session's."""
+        form = await request.form()
+        sent, kept = form.get(CSRF_FIELD), request.session.get(CSRF_FIELD)
+        if not isinstance(sent, str) or not kept or not hmac.compare_digest(sent, str(kept)):
+            return None
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    async def actor(self, request: Request) -> Actor | None:
+        """The session's actor, its token validated as `/graphql` validates bearer tokens; an expired Keycloak
+        token is renewed once with the session's refresh token. None: sign in again."""
+        token = request.session.get("token")
+        if not token:
+            return None
+        try:
+            claims = self.validator.claims(token)
+        except TokenRefused as refusal:
+            renewed = None
+            if refusal.code == "token_expired" and self.oidc is not None and request.session.get("refresh"):
+                renewed = await self.oidc.refresh(request.session["refresh"])
+            if renewed is None:
+                request.session.clear()
+                return None
+            request.session["token"], request.session["refresh"] = renewed
+            return await self.actor(request)
+        try:
+            return actor_from_claims(claims, request.session.get("organisation"), request.session.get("role"))
+        except TokenRefused:
+            request.session.clear()
+            return None
+
+    def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("me", request.session.get("me"))
+        page = self.pages.get_template(template).render(request=request, csrf=self.csrf_token(request), **values)
+        return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+
+    def refused(self, request: Request, refusal: Refusal) -> HTMLResponse:
+        status = REFUSAL_STATUS.get(refusal.code, 500)
+        if status == 403:
+            return self.render(request, "error.html", 403, title=message("forbidden_title"),
+                               text=message("forbidden_message"))
+        if status == 404:
+            return self.render(request, "error.html", 404, title=message("not_found_title"),
+                               text=message("not_found_message"))
+        return self.render(request, "error.html", status, title=message("error_title"),
+                           text=message("error_message", code=refusal.code))
+
+    def csrf_refused(self, request: Request) -> HTMLResponse:
+        return self.render(request, "error.html", 403, title=message("csrf_title"), text=message("csrf_message"))
+
+    # --- sign-in and sign-out ---------------------------------------------------------------------------
+
+    async def sign_in_page(self, request: Request) -> Response:
+        if self.local:
+            try:
+                directory = await self.directory()
+            except Refusal as refused:  # e.g. the read models lag: said, not a 500
+                return self.refused(request, refused)
+            choices = [(org, role) for org in sorted(directory.values(), key=lambda o: o["name"])
+                       for role in ROLES_OF_KIND.get(org["kind"], ()) if org.get("siret")]
+            return self.render(request, "sign_in.html", title=message("sign_in_title"), local=True, choices=choices)
+        return self.render(request, "sign_in.html", title=message("sign_in_title"), local=False, choices=[])
+
+    async def sign_in(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        if not self.local:
+            return RedirectResponse("/connexion", 303)
+        siret, _, role = form.get("identity", "").partition("|")
+        directory = await self.directory()
+        known = {org["siret"]: org for org in directory.values() if org.get("siret")}
+        if siret not in known or role not in ROLES_OF_KIND.get(known[siret]["kind"], ()):
+            return RedirectResponse("/connexion", 303)
+        token = LocalIssuer(self.settings.data_dir).mint(siret, [role], self.settings.oidc_audience,
+                                                         SESSION_SECONDS)
+        return self.signed_in(request, token, siret, role, known[siret]["name"])
+
+    def signed_in(self, request: Request, token: str, siret: str, role: str, name: str,
+                  refresh: str | None = None) -> Response:
+        request.session.clear()  # a new session: a new CSRF token, nothing of the anonymous one kept
+        if refresh:
+            request.session["refresh"] = refresh
+        request.session.update({"token": token, "organisation": siret, "role": role,
+                                "me": {"name": name, "role": ROLE_NAMES.get(role, role)},
+                                CSRF_FIELD: secrets.token_urlsafe(32)})
+        return RedirectResponse("/", 303)
+
+    async def oidc_start(self, request: Request) -> Response:
+        if self.oidc is None:
+            return RedirectResponse("/connexion", 303)
+        return await self.oidc.start(request, str(request.url_for("oidc_callback")))
+
+    async def oidc_callback(self, request: Request) -> Response:
+        if self.oidc is None:
+            return RedirectResponse("/connexion", 303)
+        from progres.console.oidc import SignInFailed  # noqa: PLC0415
+
+        try:
+            token, refresh = await self.oidc.finish(request)
+            claims = self.validator.claims(token)
+        except (TokenRefused, SignInFailed) as error:
+            return self.render(request, "error.html", 401, title=message("sign_in_title"),
+                               text=message("oidc_failed", code=error.code))
+        organisations = sorted(self.oidc.organisations(claims))
+        roles = sorted({r.value for r in Role} & set(claims.get("realm_access", {}).get("roles", [])))
+        if not organisations or not roles:
+            return self.render(request, "error.html", 403, title=message("sign_in_title"),
+                               text=message("no_organisation"))
+        request.session.clear()
+        request.session.update({"pending_token": token, "pending_refresh": refresh, "organisations": organisations,
+                                "roles": roles,
+                                CSRF_FIELD: secrets.token_urlsafe(32)})
+        if len(organisations) == 1 and len(roles) == 1:
+            return await self.chosen(request, organisations[0], roles[0])
+        return RedirectResponse("/connexion/organisation", 303)
+
+    async def choose_page(self, request: Request) -> Response:
+        if not request.session.get("pending_token"):
+            return RedirectResponse("/connexion", 303)
+        directory = await self.directory_for(request.session["pending_token"], request.session["organisations"][0],
+                                             request.session["roles"][0])
+        names = {org["siret"]: org["name"] for org in directory.values() if org.get("siret")}
+        return self.render(request, "choose.html", title=message("choose_organisation_title"),
+                           organisations=[(siret, names.get(siret, siret)) for siret in
+                                          request.session["organisations"]], role_choices=request.session["roles"])
+
+    async def choose(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        if form.get("organisation") not in request.session.get("organisations", []) or \
+                form.get("role") not in request.session.get("roles", []):
+            return RedirectResponse("/connexion/organisation", 303)
+        return await self.chosen(request, form["organisation"], form["role"])
+
+    async def chosen(self, request: Request, siret: str, role: str) -> Response:
+        token, refresh = request.session.pop("pending_token", None), request.session.pop("pending_refresh", None)
+        if not token:
+            return RedirectResponse("/connexion", 303)
+        directory = await self.directory_for(token, siret, role)
+        names = {org["siret"]: org["name"] for org in directory.values() if org.get("siret")}
+        return self.signed_in(request, token, siret, role, names.get(siret, siret), refresh)
+
+    async def sign_out(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        request.session.clear()
+        return RedirectResponse("/connexion?sortie=1", 303)
+
+    # --- reads -------------------------------------------------------------------------------------------
+
+    async def directory(self) -> dict[str, dict[str, Any]]:
+        """The platform's organisations (id → organisation), for the local identity mode's sign-in page: read
+        through the `organisations` query, which any signed-in party may read, as a local reader of it."""
+        reader = Actor("local-sign-in", Role.ACHETEUR)
+        data = await self.executor.run(DIRECTORY, reader)
+        return {edge["node"]["id"]: edge["node"] for edge in data["organisations"]["edges"]}
+
+    async def directory_for(self, token: str, siret: str, role: str) -> dict[str, dict[str, Any]]:
+        try:
+            actor = actor_from_claims(self.validator.claims(token), siret, role)
+            data = await self.executor.run(DIRECTORY, actor)
+        except (TokenRefused, Refusal):
+            return {}
+        return {edge["node"]["id"]: edge["node"] for edge in data["organisations"]["edges"]}
+
+    async def home(self, request: Request, actor: Actor) -> Response:
+        data = await self.executor.run(GROUPEMENTS, actor)
+        directory = await self.executor.run(DIRECTORY, actor)
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
+        groupements = []
+        for groupement in data["groupements"]:
+            plans = []
+            for plan_id in groupement["planIds"]:
+                try:
+                    plans.append((await self.executor.run(PLAN_SUMMARY, actor, plan=plan_id))["plan"])
+                except Refusal:
+                    continue  # a plan this actor may not read is not shown
+            member = any(m["organisationId"] == actor.organisation_id for m in groupement["members"])
+            # Whose dashboards the actor may open besides its own: the API decides, the page only offers links
+            # where the policy lets these roles read every member's view.
+            dashboards = sorted(((names.get(m["organisationId"], m["organisationId"]), m["organisationId"])
+                                 for m in groupement["members"] if m["leftOn"] is None),
+                                key=lambda pair: pair[0]) if actor.role in OVERSEEING_ROLES else []
+            groupements.append({**groupement, "plans": plans, "member": member, "dashboards": dashboards,
+                                "coordonnateur": names.get(groupement["coordonnateurId"], "—")})
+        return self.render(request, "home.html", title=message("home_title"), groupements=groupements,
+                           actor=actor)
+
+    async def plan(self, request: Request, actor: Actor) -> Response:
+        data = await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"])
+        plan = data["plan"]
+        actions: dict[str, list[dict[str, Any]]] = {}
+        for action in plan["actions"]:
+            actions.setdefault(action["axisKey"], []).append(action)
+        return self.render(request, "plan.html", title=message("plan_title", title=plan["title"]), plan=plan,
+                           actions=actions, actor=actor)
+
+    async def my_dashboard(self, request: Request, actor: Actor) -> Response:
+        return RedirectResponse(f"/plans/{request.path_params['plan']}/membres/{actor.organisation_id}", 303)
+
+    async def dashboard(self, request: Request, actor: Actor) -> Response:
+        plan_id, member_id = request.path_params["plan"], request.path_params["member"]
+        min_position = request.query_params.get("position", "")
+        wanted = int(min_position) if min_position.isdigit() and len(min_position) < 12 else None
+        view = (await self.executor.run(MEMBER_VIEW, actor, plan=plan_id, member=member_id,
+                                        minPosition=wanted))["memberView"]
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        periodicities = {i["key"]: i["periodicity"] for axis in tree["axes"] for o in axis["objectives"]
+                         for i in o["indicators"]}
+        directory = await self.executor.run(DIRECTORY, actor)
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
+        member_name = names.get(member_id, member_id)
+        own = member_id == actor.organisation_id
+        corrigible: dict[tuple[str, str], str] = {}  # (indicator, period end) → measure id, for one's own measures
+        if own and not tree["closed"]:
+            corrigible = {(key, m["periodEnd"]): m["id"] for key, m in await self.measures_of(actor, plan_id)
+                          if m["memberId"] == member_id}
+        done = request.query_params.get("enregistre") or request.query_params.get("corrige")
+        notice = "measure_corrected" if request.query_params.get("corrige") else "measure_recorded"
+        return self.render(request, "dashboard.html", title=message("dashboard_title", member=member_name),
+                           plan=tree, panels=dashboard.panels(view["document"], member_name, periodicities),
+                           recorded=message(notice, position=min_position) if done else None, own=own,
+                           corrigible=corrigible)
+
+    async def measures_of(self, actor: Actor, plan_id: str,
+                          min_position: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+        plan = (await self.executor.run(MEASURES, actor, plan=plan_id, minPosition=min_position))["plan"]
+        return [(indicator["key"], {**edge["node"], "indicator": indicator})
+                for axis in plan["axes"] for objective in axis["objectives"] for indicator in objective["indicators"]
+                for edge in indicator["measures"]["edges"]]
+
+    async def correction_form(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                              errors: dict[str, str] | None = None) -> Response:
+        plan_id, measure_id = request.path_params["plan"], request.path_params["measure"]
+        found = [m for _, m in await self.measures_of(actor, plan_id) if m["id"] == measure_id]
+        if not found or found[0]["memberId"] != actor.organisation_id:
+            raise Refusal("not_found", "measure")
+        measure = found[0]
+        unit = measure["indicator"]["unit"]
+        current = message("correct_current", indicator=measure["indicator"]["name"],
+                          period=french.period(measure["periodStart"], measure["periodEnd"]),
+                          value=french.quantity(measure["value"], unit), source=measure["source"])
+        return self.render(request, "correct.html", 422 if errors else 200, title=message("correct_title"),
+                           plan_id=plan_id, measure=measure, current=current, values=values or {},
+                           errors=errors or {})
+
+    async def correct_measure(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        errors, variables = parse_correction(form)
+        if not errors:
+            answer = (await self.executor.run(CORRECT_MEASURE, actor, measure=request.path_params["measure"],
+                                              by=actor.organisation_id, **variables))["correctMeasure"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{request.path_params['plan']}/membres/{actor.organisation_id}"
+                                        f"?corrige=1&position={answer['position']}", 303)
+            error = answer["error"]
+            field = {"value": "value", "reason": "reason", "corrected_on": "corrected_on",
+                     "correctedOn": "corrected_on"}.get(error.get("field") or "", "form")
+            errors[field] = refusal(error["code"], error["message"])
+        return await self.correction_form(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
+    # --- recording a measure -------------------------------------------------------------------------------
+
+    async def measure_form(self, request: Request, actor: Actor) -> Response:
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"]))["plan"]
+        return self.render(request, "measure.html", title=message("measure_title"), plan=tree,
+                           indicators=recordable(tree), values={}, errors={})
+
+    async def record_measure(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        plan_id = request.path_params["plan"]
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        indicators = recordable(tree)
+        errors, variables = parse_measure(form, {i["key"]: i for i in indicators})
+        if not errors:
+            scope = next(i["scope"] for i in indicators if i["key"] == variables["indicator"])
+            answer = (await self.executor.run(
+                RECORD_MEASURE, actor, plan=plan_id, member=actor.organisation_id if scope == "member" else None,
+                by=actor.organisation_id, **variables))["recordMeasure"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{plan_id}/membres/{actor.organisation_id}?enregistre=1&position="
+                                        f"{answer['position']}", 303)
+            error = answer["error"]
+            errors[API_FIELDS.get(error.get("field") or "", "form")] = refusal(error["code"], error["message"])
+        shown = {key: value for key, value in form.items() if key != CSRF_FIELD}
+        return self.render(request, "measure.html", 422, title=message("measure_title"), plan=tree,
+                           indicators=indicators, values=shown, errors=errors)
+
+
+    # --- propositions ---------------------------------------------------------------------------------------
+
+    async def proposals(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                        errors: dict[str, str] | None = None) -> Response:
+        submitted = request.query_params.get("soumise", "")
+        wanted = int(submitted) if submitted.isdigit() and len(submitted) < 12 else None
+        plan = (await self.executor.run(PROPOSALS, actor, plan=request.path_params["plan"],
+                                        minPosition=wanted))["plan"]
+        directory = await self.executor.run(DIRECTORY, actor)
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
+        axes = {axis["key"]: axis["title"] for axis in plan["axes"]}
+        return self.render(
+            request, "proposals.html", 422 if errors else 200, title=message("proposals_title", title=plan["title"]),
+            plan=plan, names=names, axes=axes, values=values or {}, errors=errors or {},
+            may_submit=not plan["closed"] and actor.role in PROPOSING_ROLES,
+            submitted=message("proposal_submitted_ok", position=wanted) if wanted else None)
+
+    async def submit_proposal(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        plan_id = request.path_params["plan"]
+        plan = (await self.executor.run(PROPOSALS, actor, plan=plan_id))["plan"]
+        errors, variables = parse_proposal(form, {axis["key"] for axis in plan["axes"]})
+        if not errors:
+            answer = (await self.executor.run(SUBMIT_PROPOSAL, actor, plan=plan_id, author=actor.organisation_id,
+                                              **variables))["submitProposal"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{plan_id}/propositions?soumise={answer['position']}", 303)
+            error = answer["error"]
+            errors[PROPOSAL_API_FIELDS.get(error.get("field") or "", "form")] = refusal(error["code"], error["message"])
+        return await self.proposals(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
+    # --- the auditors' timeline ---------------------------------------------------------------------------
+
+    async def timeline(self, request: Request, actor: Actor) -> Response:
+        plan_id = request.path_params["plan"]
+        after = request.query_params.get("apres", "")
+        plan = (await self.executor.run(PLAN_SUMMARY, actor, plan=plan_id))["plan"]
+        replay = (await self.executor.run(REPLAY, actor, plan=plan_id,
+                                          after=after if after.isdigit() and len(after) < 12 else None))["replay"]
+        steps = [{"position": edge["node"]["position"], "moment": moment_of(edge["node"]["timestamp"]),
+                  "type": edge["node"]["type"], "state": state_counts(edge["node"]["plan"])}
+                 for edge in replay["edges"]]
+        return self.render(request, "timeline.html", title=message("timeline_title", title=plan["title"]), plan=plan,
+                           steps=steps, next_after=replay["pageInfo"]["endCursor"]
+                           if replay["pageInfo"]["hasNextPage"] else None)
+
+
+OVERSEEING_ROLES = (Role.COORDONNATEUR, Role.AUDITEUR)
+PROPOSING_ROLES = (Role.COORDONNATEUR, Role.ACHETEUR, Role.TITULAIRE)
+PROPOSAL_API_FIELDS = {"axis_key": "axis", "axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
+                       "expected_impact": "impact", "expectedImpact": "impact", "expected_gain": "gain",
+                       "expectedGain": "gain", "submitted_on": "submitted_on", "submittedOn": "submitted_on"}
+
+
+def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    for name, variable, allowed in (("axis", "axis", axes), ("kind", "kind", set(PROPOSAL_KINDS))):
+        if form.get(name) in allowed:
+            variables[variable] = form[name]
+        else:
+            errors[name] = message("err_choice")
+    parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
+        "title": ("title", required_text), "content": ("content", lambda raw: required_text(raw, 4000)),
+        "impact": ("impact", lambda raw: required_text(raw, 2000)), "submitted_on": ("on", french_date),
+        "gain": ("gain", lambda raw: french_decimal(raw) if raw.strip() else None),
+    }
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    return errors, variables
+
+
+def parse_correction(form: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
+        "value": ("value", french_decimal), "reason": ("reason", lambda raw: required_text(raw, 2000)),
+        "corrected_on": ("on", french_date),
+    }
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    return errors, variables
+
+
+def moment_of(timestamp: str) -> str:
+    try:
+        return french.moment(datetime.fromisoformat(timestamp).astimezone(UTC))
+    except ValueError:
+        return timestamp
+
+
+def state_counts(plan: Any) -> str:
+    """The plan's state after an event (projections/replay.py's counts), in a few French words."""
+    if not isinstance(plan, dict) or not plan.get("exists"):
+        return message("state_no_plan")
+    parts = []
+    for key, singular, plural in STATE_COUNTS:
+        value = plan.get(key)
+        total = sum(value.values()) if isinstance(value, dict) else value
+        if isinstance(total, int) and total:
+            parts.append(french.count(total, singular, plural))
+    if plan.get("current_amount"):
+        parts.append(message("state_amount", amount=french.money(plan["current_amount"])))
+    if plan.get("closed"):
+        parts.append(message("state_closed"))
+    return ", ".join(parts) or "—"
+
+
+def recordable(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's quantitative indicators, in the plan's order (what this form records)."""
+    return [i for axis in plan["axes"] for objective in axis["objectives"] for i in objective["indicators"]
+            if i["kind"] == "quantitative"]
+
+
+# A refusal's field, as the API names it, and the form's field it belongs to.
+API_FIELDS = {"indicator_key": "indicator", "indicatorKey": "indicator", "period_start": "period_start",
+              "periodStart": "period_start", "period_end": "period_end", "periodEnd": "period_end",
+              "value": "value", "source": "source", "declared_on": "declared_on", "declaredOn": "declared_on",
+              "period": "period_start"}
+
+
+def parse_measure(form: dict[str, str], indicators: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The form's fields as the mutation's variables, or the French error of each field at fault."""
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    if form.get("indicator") not in indicators:
+        errors["indicator"] = message("err_indicator")
+    else:
+        variables["indicator"] = form["indicator"]
+    parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
+        "period_start": ("start", french_date), "period_end": ("end", french_date),
+        "value": ("value", french_decimal), "source": ("source", required_text),
+        "declared_on": ("declaredOn", lambda raw: french_date(raw, required=False)),
+    }
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    if "start" in variables and "end" in variables and variables["end"] < variables["start"]:
+        errors["period_end"] = message("err_period_order")
+    return errors, variables
+
+
+Page = Callable[[Request, Actor], Awaitable[Response]]
+
+
+def build_console(settings: Settings, services: Services, schema: Schema, validator: TokenValidator) -> Starlette:
+    console = Console(settings, services, schema, validator)
+
+    def signed(page: Page) -> Callable[[Request], Awaitable[Response]]:
+        """A page for a signed-in party: the actor from the session; a refusal of the API as its French page."""
+        async def endpoint(request: Request) -> Response:
+            actor = await console.actor(request)
+            if actor is None:
+                return RedirectResponse("/connexion", 303)
+            try:
+                return await page(request, actor)
+            except Refusal as refusal:
+                return console.refused(request, refusal)
+        return endpoint
+
+    async def not_found(request: Request, _: Exception) -> Response:
+        return console.render(request, "error.html", 404, title=message("not_found_title"),
+                              text=message("not_found_message"))
+
+    routes = [
+        Route("/", signed(console.home), name="home"),
+        Route("/connexion", console.sign_in_page, methods=["GET"], name="sign_in"),
+        Route("/connexion", console.sign_in, methods=["POST"]),
+        Route("/connexion/oidc", console.oidc_start, methods=["GET"], name="oidc_start"),
+        Route("/connexion/retour", console.oidc_callback, methods=["GET"], name="oidc_callback"),
+        Route("/connexion/organisation", console.choose_page, methods=["GET"], name="choose"),
+        Route("/connexion/organisation", console.choose, methods=["POST"]),
+        Route("/deconnexion", console.sign_out, methods=["POST"], name="sign_out"),
+        Route("/plans/{plan}", signed(console.plan), name="plan"),
+        Route("/plans/{plan}/tableau-de-bord", signed(console.my_dashboard), name="my_dashboard"),
+        Route("/plans/{plan}/membres/{member}", signed(console.dashboard), name="dashboard"),
+        Route("/plans/{plan}/mesures/nouvelle", signed(console.measure_form), methods=["GET"], name="measure"),
+        Route("/plans/{plan}/mesures/nouvelle", signed(console.record_measure), methods=["POST"]),
+        Route("/plans/{plan}/mesures/{measure}/correction", signed(console.correction_form), methods=["GET"],
+              name="correction"),
+        Route("/plans/{plan}/mesures/{measure}/correction", signed(console.correct_measure), methods=["POST"]),
+        Route("/plans/{plan}/propositions", signed(console.proposals), methods=["GET"], name="proposals"),
+        Route("/plans/{plan}/propositions", signed(console.submit_proposal), methods=["POST"]),
+        Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),
+        Mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console_static"),
+    ]
+    middleware = [Middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,
+                             max_age=SESSION_SECONDS, same_site="lax",
+                             https_only=settings.environment == "production")]
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found})
