@@ -101,6 +101,7 @@ EVENT_NAMES = {
     "Proposal.Decided": "décision sur une proposition",
     "PurchaseImport.Imported": "achats importés",
     "PurchaseImport.LinesRecorded": "lignes d'achats enregistrées",
+    "PurchaseImport.PurchaseRecorded": "ligne d'achat enregistrée",
     "PurchaseRegister.Opened": "registre des achats ouvert",
     "PurchaseRegister.ImportAdded": "import d'achats ajouté au registre",
     "Review.Scheduled": "revue programmée",
