@@ -192,6 +192,10 @@ def projections_status(data_dir: DataDir = None) -> None:
     status = models.status()
     console.print(f"{status['projection']} : position {status['position']} sur {status['head']} "
                   f"(retard {status['lag']} événements)")
+    for model in models.read_models():
+        console.print(f"  {model['name']} v{model['version']} : table {model['table']}, "
+                      f"{french.count(len(model['events']), 'événement consommé', 'événements consommés')}",
+                      highlight=False)
     if settings.store == "postgres":
         from progres.services.workers import workers_of  # noqa: PLC0415
 
