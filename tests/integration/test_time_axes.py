@@ -159,3 +159,19 @@ def test_the_command_line_reads_both_axes(seeded, capsys, monkeypatch):
     code, out, err = cli("bilan", "--plan", s.plan, "--on", "30/06/2021")
     assert (code, out) == (2, "")
     assert "invalid_input: --on: « 30/06/2021 » n'est pas une date au format aaaa-mm-jj" in " ".join(err.split())
+
+
+def test_the_plan_dashboard_on_a_date_and_before_anything_was_recorded(seeded):
+    from progres.services.time_axes import moment, plan_dashboard_at  # noqa: PLC0415
+
+    api, s = seeded
+    now = api.models.plan_dashboard(s.plan)
+    on = plan_dashboard_at(api.models, s.plan, moment("2022-12-31"))
+    assert on["as_of_day"] == "2022-12-31"
+    assert "notice" not in on
+    assert any(i["series"] for i in on["indicators"])
+    for indicator, today in zip(on["indicators"], now["indicators"], strict=True):
+        assert indicator["series"] == [p for p in today["series"] if p["period_end"] <= "2022-12-31"]
+    empty = plan_dashboard_at(api.models, s.plan, moment(as_known_at="2001-01-01"))
+    assert (empty["indicators"], empty["notice"]["code"]) == ([], "nothing_recorded_yet")
+    assert plan_dashboard_at(api.models, s.plan, moment()) == now, "no axis: the stored dashboard"
