@@ -6,6 +6,7 @@ on the write side and ISO texts ("2025-03-30") on the read side: ISO days order 
 each rule on days takes either (the type variable `Day`), never a mix.
 
 - Notified avenants: an avenant changes the marché once it is notified (signed or proposed, it does not yet).
+  On a business day, an avenant is in force once notified on or before that day.
 - Current amount: the initial amount plus the amount deltas of the notified avenants; the cumulative change
   is the difference as a percentage of the initial amount, rounded to 0.01.
 - Target in force on a day: the last trajectory step started by then, else the final target.
@@ -37,6 +38,11 @@ def is_notified(status: str) -> bool:
 def notified(avenants: Iterable[T], status_of: Callable[[T], str]) -> list[T]:
     """The avenants in force, in the order given."""
     return [a for a in avenants if is_notified(status_of(a))]
+
+
+def notified_by(status: str, notified_on: Day | None, day: Day) -> bool:
+    """Whether an avenant of this status and notification day was in force on `day` (notified by then)."""
+    return is_notified(status) and notified_on is not None and notified_on <= day
 
 
 def current_amount(initial: Decimal, notified_deltas: Iterable[Decimal]) -> Decimal:

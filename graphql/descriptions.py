@@ -106,6 +106,10 @@ FIELDS: dict[str, str] = {
     "type": "Type d'événement, ex. Measure.Recorded.",
 }
 
+BUSINESS_DATE = ("Date métier (aaaa-mm-jj) : le plan tel qu'il était ce jour-là (membres, cibles et avenants en "
+                 "vigueur, périodes achevées à cette date) ; absent : le jour du dernier événement ; avant le début "
+                 "du plan : aucun membre ni période, et un avis `before_plan_start`. Indépendante de `asKnownAt`.")
+
 # Arguments, by Python name, in every operation that has them (unless OPERATION_ARGUMENTS says otherwise).
 ARGUMENTS: dict[str, str] = {
     # Reading
@@ -117,6 +121,10 @@ ARGUMENTS: dict[str, str] = {
     "as_of": "Lire l'état à cet instant : date `aaaa-mm-jj` (son premier instant) ou date et heure ISO 8601 (UTC "
              "sans décalage).",
     "position": "Lire l'état à cette position du journal (entier à partir de 1).",
+    "as_known_at": "Ce que le journal contenait alors : un instant ISO 8601 (`aaaa-mm-jj` : son premier instant ; "
+                   "UTC sans décalage) ou une position du journal (entier à partir de 1) ; absent : maintenant. "
+                   "Avant tout enregistrement : un état vide et un avis (`extensions.notices`, code "
+                   "`nothing_recorded_yet`).",
     "after_position": "Position du journal après laquelle envoyer les événements (0 : depuis le début).",
     "filter": "Filtres de la liste ; le groupement (ou le plan) est obligatoire.",
     "until": "Rejouer jusqu'à cet instant ISO 8601 (inclus) ; absent : jusqu'à maintenant.",
@@ -258,6 +266,7 @@ ARGUMENTS: dict[str, str] = {
 
 # Arguments whose meaning depends on the operation, by operation (Python name) then argument.
 OPERATION_ARGUMENTS: dict[str, dict[str, str]] = {
+    "plan_balance": {"on": BUSINESS_DATE},
     "register_organisation": {
         "name": "Raison sociale ou nom de l'organisation.",
         "kind": "Type d'organisation : `collectivite`, `eple`, `state_service`, `hospital`, "
@@ -344,8 +353,8 @@ OPERATION_ARGUMENTS: dict[str, dict[str, str]] = {
         "content": "Le fichier d'achats au format ma cantine (CSV ou XLSX), encodé en base64.",
         "filename": "Nom du fichier, avec son extension (`.csv` ou `.xlsx`).",
     },
-    "plan": {"id": "Identifiant du plan de progrès."},
-    "member_view": {"member_id": "Identifiant du membre dont on lit la vue."},
+    "plan": {"id": "Identifiant du plan de progrès.", "on": BUSINESS_DATE},
+    "member_view": {"member_id": "Identifiant du membre dont on lit la vue.", "on": BUSINESS_DATE},
     "egalim_shares": {
         "member_id": "Identifiant du membre (l'établissement acheteur).",
         "period_start": DATE + " du premier jour de la période (les mois entiers sont comptés).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -32,6 +33,8 @@ from progres.projections.ledger import DIRECTORY
 from progres.projections.replay import replay_plan
 from progres.services.access import Unknown
 from progres.services.egalim_reads import member_figures
+from progres.services.read_models import ReadModels
+from progres.services.time_axes import Moment, member_view_at, moment, plan_at, plan_balance_at
 
 AUTH = [IsAuthenticated]
 
@@ -62,12 +65,47 @@ def recording_time(as_of: str | None) -> str | None:
                            "2025-03-30T12:00:00+02:00)") from None
 
 
+# The two time axes (services/time_axes.py): `on` a business date, `asKnownAt` what the log held then; `asOf` is
+# the former name of asKnownAt (an instant), kept for the clients that use it.
+AsOf = Annotated[str | None, strawberry.argument(
+    deprecation_reason="Utilisez asKnownAt (même sens : un instant ISO 8601, ou une position du journal).")]
+
+
+def noted(info: Info, doc: dict) -> dict:
+    """A notice of the read (nothing recorded yet, a date before the plan's start) is also given in the answer's
+    extensions (`notices`), beside the document that carries it."""
+    if doc.get("notice"):
+        context = context_of(info)
+        notices = getattr(context, "notices", None)
+        if notices is None:
+            notices = []
+            context.notices = notices  # type: ignore[attr-defined]
+        notices.append(doc["notice"])
+    return doc
+
+
 def check_positions(position: int | None = None, min_position: int | None = None) -> None:
     """Log positions start at 1 (`minPosition` 0 asks for nothing): a negative one is a client's mistake."""
     if position is not None and position < 1:
         raise InvalidInput("position", rule="a log position is a whole number from 1")
     if min_position is not None and min_position < 0:
         raise InvalidInput("minPosition", rule="a log position is a whole number from 0")
+
+
+def fresh_for(models: ReadModels, when: Moment, min_position: int | None) -> None:
+    """A read on a business date of what is known now reads the current ledgers: as fresh as asked (the whole log
+    when no position is given, as the stored views would be)."""
+    if when.known_now and (min_position is not None or not models.followed):
+        models.fresh(min_position)
+
+
+def empty_plan_ledger(ledger: dict, plan_id: str) -> dict:
+    """The plan's tree when nothing of it was recorded yet: its identity, nothing else."""
+    plan = ledger["plans"][plan_id]
+    return {"id": ledger["id"], "plans": {plan_id: {
+        "marche_id": plan["marche_id"], "title": "", "axes": {}, "objectives": {}, "indicators": {}, "actions": {},
+        "resources": [], "milestones": {}, "gain_sharing": None, "governance": None, "bilan_final": None,
+        "measures": {}, "proposals": {}, "reviews": {}}}}
 
 
 @strawberry.type(description="Les lectures de progres : chacune ne montre que ce que l'appelant "
@@ -89,37 +127,46 @@ class Query:
 
     @strawberry.field(description="Un plan de progrès : axes → objectifs → indicateurs → mesures, et le reste.",
                       permission_classes=AUTH)
-    async def plan(self, info: Info, id: strawberry.ID, min_position: int | None = None) -> Plan:
+    async def plan(self, info: Info, id: strawberry.ID, min_position: int | None = None, on: str | None = None,
+                   as_known_at: str | None = None) -> Plan:
         services, actor = context_of(info).services, actor_of(info)
         check_positions(min_position=min_position)
+        when = moment(on, as_known_at)
         if min_position:
             await off_loop(services.models.fresh, min_position)
         groupement_id, parties = await off_loop(services.access.readable_plan, actor, str(id))
         ledger = (await off_loop(services.models.ledgers, [groupement_id]))[groupement_id]
         if str(id) not in ledger["plans"]:  # the id of another entity of a groupement the caller may read
             raise Unknown("id", kind="plan", id=id)
+        if not when.now:
+            at = await off_loop(plan_at, services.models, str(id), when)
+            if at.notice:
+                noted(info, {"notice": at.notice})
+            ledger = at.ledger if at.ledger is not None else empty_plan_ledger(ledger, str(id))
         return Plan.from_ledger(ledger, str(id), services.access.visible_members(actor, parties))
 
     @strawberry.field(description="Ce qu'un membre voit d'un plan, maintenant ou à un instant ou une position du "
                                   "journal passés.",
                       permission_classes=AUTH)
     async def member_view(self, info: Info, plan_id: strawberry.ID, member_id: strawberry.ID,
-                          as_of: str | None = None, position: int | None = None,
-                          min_position: int | None = None) -> MemberView:
+                          as_of: AsOf = None, position: int | None = None,
+                          min_position: int | None = None, on: str | None = None,
+                          as_known_at: str | None = None) -> MemberView:
         services, actor = context_of(info).services, actor_of(info)
         check_positions(position, min_position)
-        as_of = recording_time(as_of)
+        when = moment(on, as_known_at, as_of=recording_time(as_of), as_of_asked=as_of, position=position)
 
         def read() -> dict | None:  # one trip off the event loop for the whole read
             services.access.check_member_view(actor, str(plan_id), str(member_id))
-            if as_of is not None or position is not None:
-                return services.models.as_of().member_view(str(plan_id), str(member_id), position, as_of)
+            if not when.now:
+                fresh_for(services.models, when, min_position)
+                return member_view_at(services.models, str(plan_id), str(member_id), when)
             return services.models.member_view(str(plan_id), str(member_id), min_position)
 
         doc = await off_loop(read)
         if doc is None:
             raise Unknown("member_id", kind="member view", id=member_id)
-        return MemberView.from_doc(doc)
+        return MemberView.from_doc(noted(info, doc))
 
     @strawberry.field(description="Les parts EGalim d'un membre sur une période, depuis ses achats importés (ma "
                                   "cantine), par famille de produits, avec les seuils du territoire. Visibles de qui "
@@ -146,16 +193,18 @@ class Query:
     @strawberry.field(description="Le bilan du plan, maintenant ou à un instant (ISO 8601) ou une position du journal "
                                   "passés.",
                       permission_classes=AUTH)
-    async def plan_balance(self, info: Info, plan_id: strawberry.ID, as_of: str | None = None,
-                           position: int | None = None, min_position: int | None = None) -> PlanBalance:
+    async def plan_balance(self, info: Info, plan_id: strawberry.ID, as_of: AsOf = None,
+                           position: int | None = None, min_position: int | None = None, on: str | None = None,
+                           as_known_at: str | None = None) -> PlanBalance:
         services, actor = context_of(info).services, actor_of(info)
         check_positions(position, min_position)
-        as_of = recording_time(as_of)
+        when = moment(on, as_known_at, as_of=recording_time(as_of), as_of_asked=as_of, position=position)
 
         def read() -> dict | None:
             _, parties = services.access.readable_plan(actor, str(plan_id))
-            if as_of is not None or position is not None:
-                found = services.models.as_of().plan_balance(str(plan_id), position, as_of)
+            if not when.now:
+                fresh_for(services.models, when, min_position)
+                found = plan_balance_at(services.models, str(plan_id), when)
             else:
                 found = services.models.plan_balance(str(plan_id), min_position)
             return services.access.balance_for(actor, parties, found) if found else None
@@ -163,7 +212,7 @@ class Query:
         doc = await off_loop(read)
         if doc is None:
             raise Unknown("plan_id", kind="plan", id=plan_id)
-        return PlanBalance.from_doc(doc)
+        return PlanBalance.from_doc(noted(info, doc))
 
     @strawberry.field(description="Auditeurs : les événements d'un groupement, filtrés, dans l'ordre du journal.",
                       permission_classes=AUTH)

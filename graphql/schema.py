@@ -14,6 +14,7 @@ from progres.domain.errors import DomainError
 from progres.graphql.descriptions import describe, french_scalars
 from progres.graphql.limits import DocumentLimits, Limits
 from progres.graphql.mutations import Mutation
+from progres.graphql.notices import Notices
 from progres.graphql.queries import Query
 from progres.graphql.subscriptions import Subscription
 from progres.graphql.types import (
@@ -142,6 +143,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: DocumentLimits(limits, hide_suggestions=production),
         BoundedMessages,
         ErrorCodes,
+        Notices,  # a read's notices (nothing recorded yet…) in the answer's extensions
         lambda: MaskInternal(should_mask_error=lambda error: not shown_to_clients(error),
                              error_message="internal error: it was logged; try again or tell the platform's operators"),
     ]

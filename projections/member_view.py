@@ -28,7 +28,9 @@ def active_on(ledger: Ledger, organisation_id: str, day: str) -> bool:
 
 
 def view_day(ledger: Ledger) -> str:
-    return (ledger.get("last_timestamp") or date.min.isoformat())[:10]
+    """The day a view is computed for: the business day asked (projections/business_date.py), else the day of
+    the last recorded fact."""
+    return ledger.get("on") or (ledger.get("last_timestamp") or date.min.isoformat())[:10]
 
 
 def member_view(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigures | None = None) -> dict[str, Any]:

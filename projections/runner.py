@@ -22,11 +22,8 @@ import orjson
 
 from progres.projections.facts import Fact
 from progres.projections.history import history_row
-from progres.projections.indicators import PlanFigures
-from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route
-from progres.projections.member_view import member_ids, member_view
-from progres.projections.plan_balance import plan_balance
-from progres.projections.plan_dashboard import plan_dashboard
+from progres.projections.ledger import Replay, Route
+from progres.projections.registry import derived_views
 from progres.projections.stores.sql import Batch, Fence, SqlStore, StaleTracking, pack
 
 ALIAS = "views"
@@ -37,37 +34,6 @@ Progress = Callable[[int, int], None]  # (position reached, head)
 class FactSource(Protocol):
     def facts(self, start: int = 1, stop: int | None = None, batch: int = 1000) -> Any: ...
     def max_notification_id(self) -> int | None: ...
-
-
-def derived_views(ledger: Ledger) -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
-    """Every view of every plan of a groupement: the rows a batch writes for it."""
-    views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {
-        "member_views": [], "plan_dashboards": [], "plan_balances": [], "groupement_parties": []}
-    if ledger["id"] == DIRECTORY or ledger.get("groupement") is None:
-        return views
-    views["groupement_parties"].append((ledger["id"], "", ledger["id"], parties_of(ledger)))
-    members = member_ids(ledger)
-    for plan_id, plan in ledger["plans"].items():
-        figures = PlanFigures.of(plan, ledger)
-        group = ledger["id"]
-        views["plan_dashboards"].append((plan_id, "", group, plan_dashboard(ledger, plan_id, figures)))
-        views["plan_balances"].append((plan_id, "", group, plan_balance(ledger, plan_id, figures)))
-        for member in members:
-            views["member_views"].append((plan_id, member, group, member_view(ledger, plan_id, member, figures)))
-    return views
-
-
-def parties_of(ledger: Ledger) -> dict[str, Any]:
-    """The small document access checks read: who coordinates, who is a member, titulaire or auditor."""
-    groupement = ledger["groupement"]
-    return {
-        "groupement_id": ledger["id"], "coordonnateur_id": groupement["coordonnateur_id"],
-        "member_ids": sorted({m["organisation_id"] for m in groupement["memberships"]}),
-        "titulaire_ids": sorted({t for m in ledger["marches"].values() for t in m["titulaire_ids"]}),
-        "auditor_ids": sorted(groupement.get("auditor_ids", [])),
-        "shares_member_details": bool(groupement.get("shares_member_details")),
-        "plan_ids": sorted(ledger["plans"]), "position": ledger["position"],
-    }
 
 
 @dataclass

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from progres.domain.errors import DomainError
@@ -29,8 +30,9 @@ from progres.services.cli_support import (
     Refused,
     RoleOption,
     audience,
-    log_position,
+    err_console,
     parse_time,
+    read_moment,
     require_store,
     run,
     say,
@@ -190,6 +192,10 @@ def projections_status(data_dir: DataDir = None) -> None:
     status = models.status()
     console.print(f"{status['projection']} : position {status['position']} sur {status['head']} "
                   f"(retard {status['lag']} événements)")
+    for model in models.read_models():
+        console.print(f"  {model['name']} v{model['version']} : table {model['table']}, "
+                      f"{french.count(len(model['events']), 'événement consommé', 'événements consommés')}",
+                      highlight=False)
     if settings.store == "postgres":
         from progres.services.workers import workers_of  # noqa: PLC0415
 
@@ -266,36 +272,49 @@ bilan_app = typer.Typer(help="Le bilan du plan : le montrer, en faire le rapport
 app.add_typer(bilan_app, name="bilan")
 PlanOption = Annotated[str | None, typer.Option("--plan", help="identifiant du plan de progrès")]
 RequiredPlan = Annotated[str, typer.Option("--plan", help="identifiant du plan de progrès")]
-AsOfOption = Annotated[str | None, typer.Option(help="moment (ISO 8601, UTC par défaut) où le reconstituer")]
-PositionOption = Annotated[str | None, typer.Option(help="position du journal où le reconstituer (1 ou plus)")]
+AsOfOption = Annotated[str | None, typer.Option(help="ancien nom de --as-known-at (un instant ISO 8601)")]
+PositionOption = Annotated[str | None, typer.Option(help="position du journal où le reconstituer (1 ou plus) ; "
+                                                         "comme --as-known-at POSITION")]
+OnOption = Annotated[str | None, typer.Option("--on", help="date métier (aaaa-mm-jj) : le plan tel qu'il était ce "
+                                              "jour-là (membres, cibles et avenants en vigueur, périodes achevées)")]
+AsKnownAtOption = Annotated[str | None, typer.Option("--as-known-at", help="ce que le journal contenait alors : "
+                                                     "instant ISO 8601 (UTC par défaut) ou position du journal")]
 REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "json")
 
 
 def ledger_for(data_dir: Path | None, plan_id: str, as_of: str | None, position: str | None,
-               actor: Any) -> tuple[Any, ...]:
-    """The plan's ledger now, or as of a time or position, with the organisations' directory, for a reader
-    allowed to read the plan."""
-    from progres.projections.as_of import UnknownPlan  # noqa: PLC0415
+               actor: Any, on: str | None = None, as_known_at: str | None = None) -> tuple[Any, ...]:
+    """The plan's ledger now, or on a business date and as known at a time or position, with the organisations'
+    directory, for a reader allowed to read the plan. The ledger is None when nothing of the plan was recorded
+    at that moment; the notice (code, field, message) says why, and is printed on stderr."""
     from progres.projections.ledger import DIRECTORY  # noqa: PLC0415
+    from progres.services.time_axes import plan_at  # noqa: PLC0415
 
     settings, _, models = open_read_models(data_dir)
     reader = Reader(models, actor)
     parties = reader.plan(plan_id)
-    at = log_position(models, as_of, position)
-    route = models.route(plan_id)
-    try:
-        ledger = models.as_of().plan_ledger(plan_id, at) if at is not None else \
-            models.ledgers([route.groupement_id])[route.groupement_id]  # type: ignore[union-attr]
-    except UnknownPlan:
-        raise Refused("nothing_recorded_yet", "--plan", say("plan_not_yet", id=short(plan_id), at=at)) from None
+    when = read_moment(models, on, as_known_at, as_of, position)
+    if when.known_now:
+        models.fresh(None)
+    at = plan_at(models, plan_id, when)
+    if at.notice:
+        notify(at.notice)
     directory = models.ledgers([DIRECTORY])[DIRECTORY]
-    return settings, ledger, directory, reader, parties, at or 0
+    return settings, at.ledger, directory, reader, parties, (0 if when.known_now else at.position), at
+
+
+def notify(notice: dict[str, str]) -> None:
+    """A notice of a read (not a refusal: the read answers): `code: field: message` on stderr."""
+    err_console.print(Text.assemble((notice["code"], "bold yellow"), f": {notice['field']}: {notice['message']}"),
+                      soft_wrap=True, highlight=False)
 
 
 @bilan_app.callback()
 def bilan(
     ctx: typer.Context,
     plan_id: PlanOption = None,
+    on: OnOption = None,
+    as_known_at: AsKnownAtOption = None,
     as_of: AsOfOption = None,
     position: PositionOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="le bilan en JSON")] = False,
@@ -303,21 +322,25 @@ def bilan(
     role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Le bilan du plan : maintenant, ou tel qu'il était à un moment ou une position du journal passés."""
+    """Le bilan du plan : maintenant, ou à une date métier (--on) et tel que le journal le connaissait à un instant
+    ou une position (--as-known-at), indépendamment."""
     if ctx.invoked_subcommand is not None:
         return
     if plan_id is None:
         raise Refused("missing_argument", "--plan",
                       say("missing_parameter", param="--plan PLAN_ID (ou une sous-commande : report, capitalisation)"))
     from progres.projections.plan_balance import plan_balance  # noqa: PLC0415
+    from progres.services.time_axes import empty_plan_balance  # noqa: PLC0415
 
     actor = audience(as_siret, role)
-    _, ledger, _, reader, parties, _ = ledger_for(data_dir, plan_id, as_of, position, actor)
-    balance = reader.balance(parties, plan_balance(ledger, plan_id))
+    _, ledger, _, reader, parties, _, at = ledger_for(data_dir, plan_id, as_of, position, actor, on, as_known_at)
+    balance = at.with_notice(reader.balance(parties, plan_balance(ledger, plan_id)) if ledger is not None
+                             else empty_plan_balance(at))
     if as_json:
         print(json.dumps(balance, ensure_ascii=False, indent=2))
         return
-    print_balance(balance)
+    if ledger is not None:
+        print_balance(balance)
 
 
 @bilan_app.command("report")
@@ -329,13 +352,16 @@ def bilan_report(
                                                      "bilan-<plan>-csv.zip pour csv)")] = None,
     international: Annotated[bool, typer.Option("--international", help="CSV : forme internationale (séparateur , "
                                                 "et point décimal, sans BOM) au lieu de la forme française")] = False,
+    on: OnOption = None,
+    as_known_at: AsKnownAtOption = None,
     as_of: AsOfOption = None,
     position: PositionOption = None,
     as_siret: AsOption = None,
     role: RoleOption = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Le rapport de bilan pour les élus et le titulaire, avec sa provenance ; seulement ce que --as peut voir."""
+    """Le rapport de bilan pour les élus et le titulaire, avec sa provenance ; seulement ce que --as peut voir.
+    Rien n'est écrit quand rien du plan n'était encore enregistré au moment demandé (l'avis le dit)."""
     from progres.services.audit import link_at  # noqa: PLC0415
     from progres.services.reports import bilan as reports  # noqa: PLC0415
 
@@ -347,7 +373,10 @@ def bilan_report(
     if international and format != "csv":
         raise Refused("invalid_input", "--international", say("csv_only"))
     actor = audience(as_siret, role)
-    settings, ledger, directory, reader, parties, at = ledger_for(data_dir, plan_id, as_of, position, actor)
+    settings, ledger, directory, reader, parties, at, _ = ledger_for(data_dir, plan_id, as_of, position, actor, on,
+                                                                     as_known_at)
+    if ledger is None:
+        return
     report = reports.build_report(ledger, directory, plan_id, link_at(settings, report_position(ledger, at)))
     report = reports.restricted(report, reader.balance(parties, report.balance), reader.visible_members(parties),
                                 actor.role.value if actor else None)
@@ -382,7 +411,7 @@ def bilan_capitalisation(
     from progres.services.reports.capitalisation import capitalisation  # noqa: PLC0415
 
     actor = audience(as_siret, role)
-    _, ledger, directory, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
+    _, ledger, directory, _, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
     text = capitalisation(ledger, directory, plan_id)
     if output is None:
         print(text)
@@ -523,7 +552,7 @@ def export_decp(
     from progres.projections.exports import InvalidExport, MissingParticulars, decp  # noqa: PLC0415
 
     actor = audience(as_siret, role)
-    _, ledger, directory, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
+    _, ledger, directory, _, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
     try:
         document = decp(ledger, directory, plan_id)
     except InvalidExport as error:  # exit 1 and nothing written: the data must be corrected first
@@ -559,7 +588,7 @@ def export_ocds(
         raise Refused("invalid_input", "--kind",
                       say("bad_choice", value=short(kind, 20), choices=", ".join(OCDS_KINDS)))
     actor = audience(as_siret, role)
-    _, ledger, directory, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
+    _, ledger, directory, _, _, _, _ = ledger_for(data_dir, plan_id, None, None, actor)
     publisher = directory["organisations"][ledger["groupement"]["coordonnateur_id"]]["name"]
     releases = ocds_releases(ledger, directory, plan_id, publisher)
     published = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,8 +7,9 @@
 - Reads, reports and exports run for an audience (`--as SIRET --role ROLE`), checked by the API's own
   policy (services/access.py); without it they run as the store's operator, with full access, and say so
   on stderr.
-- `--as-of` and `--position` are parsed here: a time must be ISO 8601, a position must be in the log, and
-  a time before the first event answers that nothing was recorded yet.
+- `--on` (business date), `--as-known-at` and its former forms `--as-of` and `--position` are parsed here
+  (`read_moment`): a date must be aaaa-mm-jj, a time ISO 8601, a position in the log; a time before the first
+  event is no refusal: the read answers an empty state and says that nothing was recorded yet.
 
 French user text of the command line is kept in MESSAGES.
 """
@@ -29,6 +30,7 @@ from progres.services.access import Access
 from progres.services.policy import READ_MEMBER, Actor, Denied, Parties, Policy, Role
 from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
+from progres.services.time_axes import Moment, business_day
 
 err_console = Console(stderr=True)
 
@@ -73,13 +75,12 @@ MESSAGES = {
                      "Martinique, La Réunion, Saint-Martin), groupe_2 (Mayotte), groupe_3 (Saint-Pierre-et-Miquelon)",
     "history_not_found": "aucun historique visible pour l'identifiant « {id} »",
     "both_moments": "choisissez --as-of ou --position, pas les deux",
+    "one_moment": "choisissez une seule de --as-known-at, --as-of et --position : elles disent toutes à quel "
+                  "moment du journal lire",
     "bad_position": "« {value} » n'est pas une position du journal (un entier, 1 ou plus)",
     "position_beyond": "le journal ne compte que {head} événements : position {value} hors du journal",
     "bad_time": "« {value} » n'est pas une date ISO 8601 (AAAA-MM-JJ ou AAAA-MM-JJTHH:MM[:SS][+HH:MM], UTC par "
                 "défaut)",
-    "nothing_yet": "rien n'était encore enregistré au {at} (le premier événement date du {first})",
-    "nothing_at_position": "rien n'était encore enregistré à la position {at}",
-    "plan_not_yet": "le plan « {id} » n'existait pas encore à ce moment (position {at} du journal)",
     "bad_choice": "« {value} » n'est pas l'un de : {choices}",
     "csv_is_zip": "le format csv écrit une archive zip (un fichier CSV par tableau) : nommez la sortie en .zip",
     "csv_only": "la forme internationale ne concerne que le format csv",
@@ -289,31 +290,47 @@ def parse_time(value: str, option: str = "--as-of") -> str:
         raise Refused("invalid_input", option, say("bad_time", value=short(value, 30))) from None
 
 
-def parse_position(value: str) -> int:
+def parse_position(value: str, option: str = "--position") -> int:
     try:
         position = int(value)
     except ValueError:
-        raise Refused("invalid_input", "--position", say("bad_position", value=short(value, 20))) from None
+        raise Refused("invalid_input", option, say("bad_position", value=short(value, 20))) from None
     if position < 1:
-        raise Refused("invalid_input", "--position", say("bad_position", value=short(value, 20)))
+        raise Refused("invalid_input", option, say("bad_position", value=short(value, 20)))
     return position
 
 
-def log_position(models: ReadModels, as_of: str | None, position: str | None) -> int | None:
-    """The log position a read is made at (None: now), from --as-of or --position, checked."""
-    if as_of is not None and position is not None:
-        raise Refused("invalid_input", "--position", say("both_moments"))
-    head = models.app.max_notification_id() or 0
+def read_moment(models: ReadModels, on: str | None, as_known_at: str | None, as_of: str | None,
+                position: str | None) -> Moment:
+    """Both time axes of a read (services/time_axes.py): `--on` a business date, and `--as-known-at` (an instant
+    or a position; `--as-of` and `--position` are its former forms) what the log held then. A moment before
+    anything was recorded is no refusal: the read answers an empty state with a notice."""
+    given = [option for option, value in (("--as-known-at", as_known_at), ("--as-of", as_of),
+                                          ("--position", position)) if value is not None]
+    if len(given) > 1:
+        raise Refused("invalid_input", given[-1], say("both_moments") if "--as-known-at" not in given
+                      else say("one_moment"))
+    day = None
+    if on is not None:
+        try:
+            day = business_day(on, "--on")
+        except DomainError:
+            raise Refused("invalid_input", "--on", say("bad_day", value=short(on, 30))) from None
+    if as_known_at is not None:
+        if as_known_at.strip().isdigit():
+            return Moment(day, checked_position(models, as_known_at, "--as-known-at"), None, "--as-known-at",
+                          as_known_at, "--on")
+        return Moment(day, None, parse_time(as_known_at, "--as-known-at"), "--as-known-at", as_known_at, "--on")
     if position is not None:
-        at = parse_position(position)
-        if at > head:
-            raise Refused("invalid_input", "--position", say("position_beyond", head=head, value=at))
-        return at
-    if as_of is None:
-        return None
-    at = models.as_of().position_for(None, parse_time(as_of))
-    if at == 0:
-        first = next(iter(models.app.facts(1, batch=10)), None) if head else None
-        raise Refused("nothing_recorded_yet", "--as-of",
-                      say("nothing_yet", at=short(as_of, 30), first=first.timestamp[:19] if first else "—"))
+        return Moment(day, checked_position(models, position), None, "--position", position, "--on")
+    if as_of is not None:
+        return Moment(day, None, parse_time(as_of), "--as-of", as_of, "--on")
+    return Moment(day, on_field="--on")
+
+
+def checked_position(models: ReadModels, value: str, option: str = "--position") -> int:
+    at = parse_position(value, option)
+    head = models.app.max_notification_id() or 0
+    if at > head:
+        raise Refused("invalid_input", option, say("position_beyond", head=head, value=at))
     return at

@@ -16,7 +16,8 @@ from psycopg import sql
 
 from progres.domain.errors import DomainError
 from progres.projections.as_of import AsOf
-from progres.projections.ledger import Ledger, Route
+from progres.projections.ledger import Ledger, Route, kind_of
+from progres.projections.registry import REGISTRY
 from progres.projections.runner import ALIAS, Progress, ProjectionRunner, next_generation, rebuild
 from progres.projections.stores.postgres import PostgresStore
 from progres.projections.stores.sql import SqlStore
@@ -161,6 +162,11 @@ class ReadModels:
 
     def as_of(self) -> AsOf:
         return AsOf(self.app, self.store, self.projection)
+
+    def read_models(self) -> list[dict[str, Any]]:
+        """The read models of the registry (projections/registry.py): name, version, table, events consumed."""
+        return [{"name": m.name, "version": m.version, "table": m.table,
+                 "events": sorted(kind_of(e) for e in m.events)} for m in REGISTRY]
 
     def status(self) -> dict[str, Any]:
         head = self.app.max_notification_id() or 0

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 import orjson
 
 from progres.projections.ledger import Ledger, Route
+from progres.projections.registry import TABLES
 
-VIEW_TABLES = ("member_views", "plan_dashboards", "plan_balances", "groupement_parties")
+VIEW_TABLES = TABLES  # one per read model of the registry (projections/registry.py)
 
 
 class Cursor(Protocol):

@@ -177,8 +177,9 @@ def test_a_plan_without_governance_reads_with_governance_null(server, small_plan
 @pytest.mark.parametrize(("query", "code", "field"), [
     ('{ planBalance(planId: "%s", position: -1) { position } }', "invalid_input", "position"),
     ('{ planBalance(planId: "%s", position: 0) { position } }', "invalid_input", "position"),
-    ('{ planBalance(planId: "%s", position: 1) { position } }', "not_found", "position"),
-    ('{ planBalance(planId: "%s", asOf: "2001-01-01") { position } }', "not_found", "position"),
+    ('{ planBalance(planId: "%s", on: "2025-02-30") { position } }', "invalid_input", "on"),
+    ('{ planBalance(planId: "%s", asKnownAt: "hier soir") { position } }', "invalid_input", "asKnownAt"),
+    ('{ memberView(planId: "%s", memberId: "x", asKnownAt: "0") { position } }', "invalid_input", "asKnownAt"),
     ('{ planBalance(planId: "%s", asOf: "hier soir") { position } }', "invalid_input", "asOf"),
     ('{ memberView(planId: "%s", memberId: "x", asOf: "2025-13-45") { position } }', "invalid_input", "asOf"),
     ('{ planBalance(planId: "%s", minPosition: -5) { position } }', "invalid_input", "minPosition"),
@@ -191,6 +192,24 @@ def test_positions_before_the_plan_or_negative_get_a_typed_error(server, small_p
     plan, coordonnateur, _ = small_plan
     answer = server.post(query % plan, actor=coordonnateur)
     assert answer["errors"][0]["extensions"] == {"code": code, "field": field}, answer
+
+
+# Issue 12: a position or time before the plan was recorded is no error any more: an empty state, and a notice
+# (code, field, French message) in the answer's extensions.
+@pytest.mark.parametrize(("query", "code", "field"), [
+    ('{ planBalance(planId: "%s", position: 1) { position document } }', "plan_not_recorded_yet", "position"),
+    ('{ planBalance(planId: "%s", asOf: "2001-01-01") { position document } }', "nothing_recorded_yet", "asOf"),
+    ('{ planBalance(planId: "%s", asKnownAt: "2001-01-01") { position document } }', "nothing_recorded_yet",
+     "asKnownAt"),
+])
+def test_positions_before_the_plan_answer_an_empty_state_with_a_notice(server, small_plan, query, code, field):
+    plan, coordonnateur, _ = small_plan
+    answer = server.post(query % plan, actor=coordonnateur)
+    assert "errors" not in answer, answer
+    assert answer["data"]["planBalance"]["document"]["axes"] == []
+    notice = answer["extensions"]["notices"][0]
+    assert (notice["code"], notice["field"]) == (code, field), answer
+    assert "enregistré" in notice["message"]
 
 
 def test_another_entity_read_as_a_plan_is_not_found(server, small_plan):

@@ -3,6 +3,7 @@ exit code 2, nothing on stdout, no traceback; a command never creates a store th
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -53,11 +54,12 @@ BAD = [  # (arguments after `--plan PLAN`, or with {plan}; code; field; words of
     (("bilan", "--plan", "{plan}", "--position", "abc"), "invalid_input", "--position", "n'est pas une position"),
     (("bilan", "--plan", "{plan}", "--position", "999999"), "invalid_input", "--position", "ne compte que"),
     (("bilan", "--plan", "{plan}", "--as-of", "yesterday"), "invalid_input", "--as-of", "n'est pas une date ISO 8601"),
-    (("bilan", "--plan", "{plan}", "--as-of", "2000-01-01"), "nothing_recorded_yet", "--as-of",
-     "rien n'était encore enregistré au 2000-01-01"),
-    (("bilan", "report", "--plan", "{plan}", "--as-of", "2000-01-01T08:00:00+02:00"), "nothing_recorded_yet",
-     "--as-of", "rien n'était encore enregistré au 2000-01-01T08:00:00+02:00"),
-    (("bilan", "--plan", "{plan}", "--position", "3"), "nothing_recorded_yet", "--plan", "n'existait pas encore"),
+    (("bilan", "--plan", "{plan}", "--on", "2023-02-30"), "invalid_input", "--on", "n'est pas une date au format"),
+    (("bilan", "--plan", "{plan}", "--as-known-at", "hier"), "invalid_input", "--as-known-at",
+     "n'est pas une date ISO 8601"),
+    (("bilan", "--plan", "{plan}", "--as-known-at", "999999"), "invalid_input", "--as-known-at", "ne compte que"),
+    (("bilan", "--plan", "{plan}", "--as-known-at", "3", "--position", "3"), "invalid_input", "--position",
+     "choisissez une seule de --as-known-at, --as-of et --position"),
     (("bilan", "--plan", "{plan}", "--as-of", "2030-01-01", "--position", "3"), "invalid_input", "--position",
      "choisissez --as-of ou --position"),
     (("bilan", "report", "--plan", "{plan}", "--format", "doc"), "invalid_input", "--format", "n'est pas l'un de"),
@@ -104,6 +106,41 @@ def test_a_user_value_is_echoed_only_as_a_short_prefix(cli, seeded):
     exit_code, out, err = cli("bilan", "--plan", scenario.plan, "--as-of", long_value, "--data-dir", str(data))
     assert (exit_code, out) == (2, "")
     assert "x" * 31 not in err
+
+
+# Issue 12: a moment before anything (of the plan) was recorded is no refusal any more: the read answers an empty
+# state, exit code 0, and says why on stderr (`code: field: message`); a report writes nothing.
+EMPTY = [
+    (("bilan", "--plan", "{plan}", "--as-of", "2000-01-01", "--json"), "nothing_recorded_yet", "--as-of",
+     "rien n'était encore enregistré au 2000-01-01"),
+    (("bilan", "--plan", "{plan}", "--as-known-at", "2000-01-01", "--json"), "nothing_recorded_yet",
+     "--as-known-at", "rien n'était encore enregistré au 2000-01-01"),
+    (("bilan", "report", "--plan", "{plan}", "--as-of", "2000-01-01T08:00:00+02:00"), "nothing_recorded_yet",
+     "--as-of", "rien n'était encore enregistré au 2000-01-01T08:00:00+02:00"),
+    (("bilan", "--plan", "{plan}", "--position", "3", "--json"), "plan_not_recorded_yet", "--position",
+     "le plan n'était pas encore enregistré à ce moment (position 3 du journal)"),
+    (("bilan", "--plan", "{plan}", "--as-known-at", "3", "--json"), "plan_not_recorded_yet", "--as-known-at",
+     "le plan n'était pas encore enregistré à ce moment (position 3 du journal)"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "field", "words"), EMPTY, ids=[" ".join(e[0])[:60] for e in EMPTY])
+def test_a_moment_before_anything_was_recorded_answers_an_empty_state(cli, seeded, tmp_path, monkeypatch, args,
+                                                                       code, field, words):
+    data, scenario, head = seeded
+    monkeypatch.chdir(tmp_path)
+    exit_code, out, err = cli(*(a.format(plan=scenario.plan) for a in args), "--data-dir", str(data))
+    assert exit_code == 0, err
+    assert "Traceback" not in err
+    assert refusal(err).startswith(f"{code}: {field}: "), err
+    assert words in refusal(err)
+    if "--json" in args:
+        balance = json.loads(out)
+        assert (balance["axes"], balance["members"], balance["notice"]["code"]) == ([], {}, code)
+    else:
+        assert out == ""
+        assert list(tmp_path.iterdir()) == [], "a report of nothing is not written"
+    assert bootstrap(Settings(data_dir=data)).max_notification_id() == head, "nothing written"
 
 
 def test_a_time_after_the_first_event_is_answered(cli, seeded):

@@ -1,0 +1,177 @@
+"""The two time axes of the views (issue 12, item 4), through the real schema and the real command line on the seed
+scenario: `on` (a business date) and `asKnownAt` (what the log held: an instant or a position), independently;
+an empty state with a notice before anything of the plan was recorded; refusals with a code and a field."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from progres.services.cli import app as cli_app
+from progres.services.cli_support import run
+from progres.services.demo import run_seed_scenario
+from progres.services.settings import Settings
+from tests.integration.test_graphql_api import Api
+
+MEMBER_VIEW = """query($plan: ID!, $member: ID!, $on: String, $at: String, $asOf: String) {
+  memberView(planId: $plan, memberId: $member, on: $on, asKnownAt: $at, asOf: $asOf) { position active document } }"""
+BALANCE = """query($plan: ID!, $on: String, $at: String, $position: Int) {
+  planBalance(planId: $plan, on: $on, asKnownAt: $at, position: $position) { position document } }"""
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    api = Api(Settings(store="sqlite", data_dir=tmp_path_factory.mktemp("time-axes") / "data"))
+    scenario = run_seed_scenario(api.app)
+    api.models.fresh(None)
+    return api, scenario
+
+
+def ok(result):
+    assert result.errors is None, result.errors
+    return result.data
+
+
+def position_of(api, kind: str, **data) -> int:
+    return next(f.position for f in api.app.facts() if f.kind == kind
+                and all(f.data.get(k) == v for k, v in data.items()))
+
+
+def indicator(view: dict, key: str) -> dict:
+    return next(i for i in view["indicators"] if i["key"] == key)
+
+
+def test_membership_targets_and_periods_on_a_business_date(seeded):
+    api, s = seeded
+    variables = {"plan": s.plan, "member": s.late_lycee}
+    before = ok(api.run(MEMBER_VIEW, {**variables, "on": "2023-06-30"}))["memberView"]
+    after = ok(api.run(MEMBER_VIEW, {**variables, "on": "2023-07-01"}))["memberView"]  # the day it left
+    assert (before["active"], after["active"]) == (True, False)
+    assert before["document"]["as_of_day"] == "2023-06-30"
+    old_target = indicator(ok(api.run(MEMBER_VIEW, {**variables, "on": "2022-12-31"}))["memberView"]["document"],
+                           "egalim_share")
+    new_target = indicator(before["document"], "egalim_share")
+    assert (old_target["target_in_force"], new_target["target_in_force"]) == ("35", "50")
+    assert all(o["period_end"] <= "2022-12-31" for o in old_target["observations"])
+    assert len(old_target["observations"]) < len(new_target["observations"])
+    now = ok(api.run(MEMBER_VIEW, variables))["memberView"]
+    assert now["document"] == api.models.member_view(s.plan, s.late_lycee), "no axis: the stored view, unchanged"
+
+
+def test_the_axes_are_independent_an_avenant_on_a_date_as_known_before_its_notification(seeded):
+    api, s = seeded
+    notified = position_of(api, "Marche.AvenantNotified", number=1)
+    on = "2023-03-01"  # after avenant 1's notification day (2023-02-06), before avenant 2's
+    known_now = ok(api.run(BALANCE, {"plan": s.plan, "on": on}))["planBalance"]["document"]
+    known_before = ok(api.run(BALANCE, {"plan": s.plan, "on": on, "at": str(notified - 1)}))["planBalance"]
+    statuses = {a["number"]: a["status"] for a in known_now["avenants"]}
+    assert statuses[1] == "notified"
+    assert statuses.get(2) != "notified"
+    assert {a["number"]: a["status"] for a in known_before["document"]["avenants"]}[1] != "notified"
+    assert known_before["position"] == notified - 1
+    assert known_now["marche"]["current_amount"] != known_before["document"]["marche"]["current_amount"]
+    # the same moment asked by its former name (asOf: an instant) and by asKnownAt agree
+    instant = next(f.timestamp for f in api.app.facts() if f.position == notified)
+    by_known = ok(api.run(MEMBER_VIEW, {"plan": s.plan, "member": s.lycees[0], "on": on, "at": instant}))
+    by_as_of = ok(api.run(MEMBER_VIEW, {"plan": s.plan, "member": s.lycees[0], "on": on, "asOf": instant}))
+    assert by_known == by_as_of
+
+
+def test_before_anything_was_recorded_an_empty_state_and_a_notice(seeded):
+    api, s = seeded
+    result = api.run(MEMBER_VIEW, {"plan": s.plan, "member": s.lycees[0], "at": "2001-01-01"})
+    view = ok(result)["memberView"]
+    assert (view["position"], view["active"], view["document"]["indicators"]) == (0, False, [])
+    (notice,) = result.extensions["notices"]
+    assert (notice["code"], notice["field"]) == ("nothing_recorded_yet", "asKnownAt")
+    assert notice["message"].startswith("rien n'était encore enregistré au 2001-01-01")
+    assert view["document"]["notice"] == notice
+
+
+def test_a_business_date_before_the_plans_start_has_no_member_and_no_period(seeded):
+    api, s = seeded
+    result = api.run(BALANCE, {"plan": s.plan, "on": "2021-12-31"})
+    balance = ok(result)["planBalance"]["document"]
+    assert balance["members"] == {}
+    assert all(not i.get("periods") for a in balance["axes"] for o in a["objectives"] for i in o["indicators"])
+    (notice,) = result.extensions["notices"]
+    assert (notice["code"], notice["field"]) == ("before_plan_start", "on")
+    assert "le 31 décembre 2021, le plan n'avait pas commencé" in notice["message"]
+    view = ok(api.run(MEMBER_VIEW, {"plan": s.plan, "member": s.lycees[0], "on": "2021-12-31"}))["memberView"]
+    assert view["active"] is False
+    assert all(i["observations"] == [] for i in view["document"]["indicators"])
+
+
+def test_the_plan_tree_on_a_date_and_as_known_at_a_position(seeded):
+    api, s = seeded
+    query = """query($id: ID!, $on: String, $at: String) { plan(id: $id, on: $on, asKnownAt: $at) {
+      title axes { objectives { indicators { key measures(first: 500) { totalCount } } } } } }"""
+
+    def measures(data: dict) -> int:
+        return sum(i["measures"]["totalCount"] for a in data["plan"]["axes"] for o in a["objectives"]
+                   for i in o["indicators"])
+
+    assert 0 < measures(ok(api.run(query, {"id": s.plan, "on": "2022-06-30"}))) < measures(
+        ok(api.run(query, {"id": s.plan})))
+    early = api.run(query, {"id": s.plan, "at": "2"})
+    assert ok(early)["plan"] == {"title": "", "axes": []}
+    assert early.extensions["notices"][0]["code"] == "plan_not_recorded_yet"
+
+
+@pytest.mark.parametrize(("variables", "field", "words"), [
+    ({"on": "2023-02-30"}, "on", "« 2023-02-30 » n'est pas une date au format aaaa-mm-jj"),
+    ({"on": "demain"}, "on", "n'est pas une date au format aaaa-mm-jj"),
+    ({"at": "hier soir"}, "asKnownAt", "n'est ni une date ou un instant ISO 8601"),
+    ({"at": "0"}, "asKnownAt", "ni une position du journal"),
+    ({"at": "3", "position": 3}, "asKnownAt", "choisissez un seul de asKnownAt, asOf et position"),
+])
+def test_a_bad_moment_is_refused_with_its_code_and_field_in_french(seeded, variables, field, words):
+    api, s = seeded
+    head = api.app.max_notification_id()
+    result = api.run(BALANCE, {"plan": s.plan, **variables})
+    (error,) = result.errors
+    assert error.extensions == {"code": "invalid_input", "field": field}
+    assert words in error.message
+    assert api.app.max_notification_id() == head
+
+
+def test_the_command_line_reads_both_axes(seeded, capsys, monkeypatch):
+    api, s = seeded
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["progres", *args, "--data-dir", str(api.services.settings.data_dir)])
+        code = run(cli_app)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    notified = position_of(api, "Marche.AvenantNotified", number=1)
+    code, out, _ = cli("bilan", "--plan", s.plan, "--on", "2023-03-01", "--as-known-at", str(notified), "--json")
+    assert code == 0
+    balance = json.loads(out)
+    assert (balance["as_of_day"], balance["position"]) == ("2023-03-01", notified)
+    assert {a["number"]: a["status"] for a in balance["avenants"]}[1] == "notified"
+    code, out, err = cli("bilan", "--plan", s.plan, "--on", "2021-06-30", "--json")
+    assert code == 0
+    assert "before_plan_start: --on: le 30 juin 2021, le plan n'avait pas commencé" in " ".join(err.split())
+    assert json.loads(out)["members"] == {}
+    code, out, err = cli("bilan", "--plan", s.plan, "--on", "30/06/2021")
+    assert (code, out) == (2, "")
+    assert "invalid_input: --on: « 30/06/2021 » n'est pas une date au format aaaa-mm-jj" in " ".join(err.split())
+
+
+def test_the_plan_dashboard_on_a_date_and_before_anything_was_recorded(seeded):
+    from progres.services.time_axes import moment, plan_dashboard_at  # noqa: PLC0415
+
+    api, s = seeded
+    now = api.models.plan_dashboard(s.plan)
+    on = plan_dashboard_at(api.models, s.plan, moment("2022-12-31"))
+    assert on["as_of_day"] == "2022-12-31"
+    assert "notice" not in on
+    assert any(i["series"] for i in on["indicators"])
+    for indicator, today in zip(on["indicators"], now["indicators"], strict=True):
+        assert indicator["series"] == [p for p in today["series"] if p["period_end"] <= "2022-12-31"]
+    empty = plan_dashboard_at(api.models, s.plan, moment(as_known_at="2001-01-01"))
+    assert (empty["indicators"], empty["notice"]["code"]) == ([], "nothing_recorded_yet")
+    assert plan_dashboard_at(api.models, s.plan, moment()) == now, "no axis: the stored dashboard"
