@@ -12,7 +12,7 @@ ours left undescribed.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from strawberry.scalars import JSON
@@ -447,15 +447,17 @@ def describe(*types: Any) -> None:
 # The scalars of ours that strawberry defines, described in French (their names and formats unchanged).
 SCALARS: dict[str, str] = {
     "Date": "Date au format ISO 8601 `aaaa-mm-jj` (ex. `2025-03-31`).",
+    "DateTime": "Instant au format ISO 8601 `aaaa-mm-jjThh:mm:ss[.ffffff]+hh:mm`, avec son décalage (ex. "
+                "`2025-03-31T14:05:00.123456+00:00` : heure UTC du serveur).",
     "JSON": "Valeur JSON (ECMA-404) : objet, liste, texte, nombre ou booléen ; les nombres décimaux s'écrivent de "
             "préférence en chaîne avec un point (ex. `\"1250.50\"`) et les dates `aaaa-mm-jj`.",
 }
 
 
 def french_scalars() -> dict[object, Any]:
-    """Strawberry's own `Date` and `JSON` scalars with a French description, as `scalar_overrides`."""
+    """Strawberry's own `Date`, `DateTime` and `JSON` scalars with a French description, as `scalar_overrides`."""
     overrides: dict[object, Any] = {}
-    for python_type in (date, JSON):
+    for python_type in (date, datetime, JSON):
         definition = DEFAULT_SCALAR_REGISTRY[python_type]
         definition = getattr(definition, "_scalar_definition", definition)  # a ScalarWrapper in older strawberry
         overrides[python_type] = dataclasses.replace(definition, description=SCALARS[definition.name])

@@ -15,7 +15,16 @@ from progres.graphql.descriptions import describe, french_scalars
 from progres.graphql.limits import DocumentLimits, Limits
 from progres.graphql.mutations import Mutation
 from progres.graphql.queries import Query
+from progres.graphql.scalars import scalar_map
 from progres.graphql.subscriptions import Subscription
+from progres.graphql.views import (
+    BalanceIndicator,
+    GainBalance,
+    MemberIndicator,
+    PeriodFigure,
+    ProposalTally,
+    ReviewTally,
+)
 from progres.graphql.types import (
     Action,
     Avenant,
@@ -127,7 +136,8 @@ class ProgresSchema(strawberry.Schema):
 # Descriptions a definition leaves empty, from the French glossary (graphql/descriptions.py).
 describe(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure, Indicator,
          Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView, PlanBalance, DocumentInput,
-         EventFilter, DocumentRef, CaoOpinion, Query, Mutation, Subscription)
+         EventFilter, DocumentRef, CaoOpinion, Query, Mutation, Subscription, MemberIndicator, BalanceIndicator,
+         PeriodFigure, ProposalTally, ReviewTally, GainBalance)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -148,7 +158,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if production:
         extensions.append(DisableIntrospection)
     return ProgresSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                         scalar_overrides=french_scalars())
+                         scalar_overrides=french_scalars() | scalar_map())
 
 
 schema = build_schema(Settings(environment="development"))
