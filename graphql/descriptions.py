@@ -252,6 +252,17 @@ ARGUMENTS: dict[str, str] = {
                "euros HT, " + DECIMAL + ", négative pour une baisse), `duration_delta_months` (entier), "
                "`titulaire_ids` (nouveaux titulaires) et `plan_changes` (liste de `{kind: \"add_axis\", key, "
                "title, description}`).",
+    # Typed arguments (graphql/input_types.py), each beside the JSON argument it replaces
+    "indicator": "L'indicateur à définir.",
+    "measures": "Les mesures, toutes enregistrées ou aucune ; une mesure refusée est nommée dans le champ de "
+                "l'erreur (`measures[i].…`).",
+    "attendees": "Les participants à la revue, au moins un.",
+    "raised_by_participant": "Qui soulève le point.",
+    "party_shares": "Part du gain de chaque partie, en %.",
+    "avenant_changes": "Ce que change l'avenant.",
+    "indicator_feeds": "Les indicateurs du plan que le fichier alimente, chacun avec la part calculée qui "
+                       "l'alimente ; facultatif.",
+    "marche_lots": "Les lots du marché ; facultatif.",
     "feeds": "Les indicateurs du plan que le fichier alimente : objet clé d'indicateur → part calculée (ex. "
              "`{\"egalim_share\": \"part_egalim\"}`), parmi les parts de `egalimShares` ; facultatif.",
 }
