@@ -17,14 +17,6 @@ from progres.graphql.mutations import Mutation
 from progres.graphql.queries import Query
 from progres.graphql.scalars import scalar_map
 from progres.graphql.subscriptions import Subscription
-from progres.graphql.views import (
-    BalanceIndicator,
-    GainBalance,
-    MemberIndicator,
-    PeriodFigure,
-    ProposalTally,
-    ReviewTally,
-)
 from progres.graphql.types import (
     Action,
     Avenant,
@@ -50,6 +42,14 @@ from progres.graphql.types import (
     ReplayStep,
     Review,
     UserError,
+)
+from progres.graphql.views import (
+    BalanceIndicator,
+    GainBalance,
+    MemberIndicator,
+    PeriodFigure,
+    ProposalTally,
+    ReviewTally,
 )
 from progres.services.observability import ObservedOperation
 from progres.services.settings import Settings

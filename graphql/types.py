@@ -42,22 +42,21 @@ from progres.graphql.values import (
     ReviewPoint,
     SmallModificationsCheck,
     TrajectoryStep,
-    day,
 )
 
 if TYPE_CHECKING:
     from progres.graphql.views import (
+        ActionTally,
         BalanceAvenant,
         BalanceAxis,
         BilanFinal,
         GainBalance,
         MarcheAmounts,
         MemberBalance,
-        MemberParty,
         MemberIndicator,
+        MemberParty,
         ProposalTally,
         ReviewTally,
-        ActionTally,
     )
 
 VIEWS = "progres.graphql.views"  # the typed member view and balance (graphql/views.py), which import this module
@@ -237,7 +236,8 @@ class Avenant:
                    cumulation=a.get("cumulation"), small_modifications=a.get("small_modifications"),
                    small_modifications_check=SmallModificationsCheck.from_ledger(a.get("small_modifications")),
                    cao_opinion=CaoOpinion.from_ledger(a.get("cao_opinion")),
-                   changes=AvenantChanges.from_ledger(a["changes"]), origin=AvenantOrigin.from_ledger(a.get("decision")),
+                   changes=AvenantChanges.from_ledger(a["changes"]),
+                   origin=AvenantOrigin.from_ledger(a.get("decision")),
                    proposed_position=a.get("position"), notified_position=a.get("notified_position"))
 
 
@@ -424,7 +424,8 @@ class Proposal:
                    kind=p["kind"], title=p["title"], content=p["content"], expected_impact=p["expected_impact"],
                    expected_gain=p["expected_gain"], submitted_on=p["submitted_on"], status=p["status"],
                    decisions=p["decisions"],
-                   decision_list=[Decision.from_ledger(d, d["review_id"], p["id"], d.get("on")) for d in p["decisions"]])
+                   decision_list=[Decision.from_ledger(d, d["review_id"], p["id"], d.get("on"))
+                                  for d in p["decisions"]])
 
 
 @strawberry.type(description="Une revue (ex. bilan semestriel) : participants, points soulevés, décisions.")

@@ -20,7 +20,6 @@ from progres.graphql.enums import (
     Exclusion,
     IndicatorKind,
     IndicatorScope,
-    IndicatorStatus,
     ObjectiveKind,
     Participation,
     Party,
@@ -165,7 +164,8 @@ class BalanceIndicator(IndicatorFigures):
     def from_doc(cls, i: dict[str, Any]) -> BalanceIndicator:
         return cls(key=i["key"], name=i["name"], kind=i["kind"], unit=i.get("unit"),
                    positions=FigurePositions.from_ledger(i["positions"]), aggregation=i.get("aggregation"),
-                   all_periods=[PeriodFigure.from_doc(p) for p in i["periods"]] if "periods" in i else None, **figures(i))
+                   all_periods=[PeriodFigure.from_doc(p) for p in i["periods"]] if "periods" in i else None,
+                   **figures(i))
 
 
 @strawberry.type(description="Un objectif au bilan, avec ses indicateurs.")

@@ -167,7 +167,8 @@ def test_typed_avenant_changes_and_their_refusal(api):
     head = api.head()
     refused = api.run(propose, {"m": w.marche, "c": {"planChanges": [{"kind": "add_axis", "key": "x" * 65,
                                                                       "title": "Axe"}]}})["proposeAvenant"]
-    assert (refused["error"]["code"], refused["error"]["field"]) == ("invalid_input", "avenantChanges.planChanges[0].key")
+    assert (refused["error"]["code"], refused["error"]["field"]) == ("invalid_input",
+                                                                     "avenantChanges.planChanges[0].key")
     assert api.head() == head
     done = api.run(propose, {"m": w.marche, "c": {"amountDelta": "-1000", "planChanges": [
         {"kind": "add_axis", "key": "convives", "title": "Satisfaction des convives"}]}})["proposeAvenant"]
@@ -187,7 +188,8 @@ def test_typed_review_participants_and_points(api):
     hold = ("mutation($r: ID!, $a: [ParticipantInput!]) { holdReview(reviewId: $r, heldOn: \"2022-07-05\", "
             "attendees: $a) " + RESULT + " }")
     head = api.head()
-    refused = api.run(hold, {"r": review, "a": [{"name": "Chef", "function": "cook"}, {"name": "", "function": "buyer"}]})
+    refused = api.run(hold, {"r": review, "a": [{"name": "Chef", "function": "cook"},
+                                                {"name": "", "function": "buyer"}]})
     assert refused["holdReview"]["error"]["field"] == "attendees[1].name", refused
     assert api.head() == head
     assert api.run(hold, {"r": review, "a": [{"name": "Chef", "function": "cook", "organisationId": w.lycees[0]}]}

@@ -65,7 +65,8 @@ def same(typed: Any, document: Any, where: str = "") -> None:
             else:
                 assert typed[key] is None, f"{where}.{key}: {typed[key]!r} where the document has nothing"
     elif isinstance(document, list):
-        assert isinstance(typed, list) and len(typed) == len(document), f"{where}: {typed!r} != {document!r}"
+        assert isinstance(typed, list), f"{where}: {typed!r} is not a list"
+        assert len(typed) == len(document), f"{where}: {typed!r} != {document!r}"
         for i, (t, d) in enumerate(zip(typed, document, strict=True)):
             same(t, d, f"{where}[{i}]")
     else:
@@ -221,7 +222,7 @@ GROUPEMENTS = f"""
 
 
 def test_the_typed_memberships_and_avenant_checks_are_their_json_fields(seeded):
-    run, s = seeded
+    run, _ = seeded
     groupements = run(GROUPEMENTS, {})["groupements"]
     members = [m for g in groupements for m in g["members"]]
     assert any(m["decision"] for m in members)
