@@ -263,6 +263,7 @@ ARGUMENTS: dict[str, str] = {
     "indicator_feeds": "Les indicateurs du plan que le fichier alimente, chacun avec la part calculée qui "
                        "l'alimente ; facultatif.",
     "marche_lots": "Les lots du marché ; facultatif.",
+    "decp_particulars": "Ce que les DECP publient du marché (procédure, CCAG, prix…), vérifié contre leur schéma.",
     "feeds": "Les indicateurs du plan que le fichier alimente : objet clé d'indicateur → part calculée (ex. "
              "`{\"egalim_share\": \"part_egalim\"}`), parmi les parts de `egalimShares` ; facultatif.",
 }

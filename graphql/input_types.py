@@ -1,6 +1,6 @@
 """Input types of the mutations whose arguments were `JSON` objects: an indicator's definition, rows of measures,
 the participants of a review, the shares of a gain, the changes of an avenant, the feeds of a purchase import,
-the lots of a marché.
+the lots and the DECP particulars of a marché.
 
 Each typed argument stands beside the `JSON` argument it replaces (kept, optional and deprecated, until the
 release that removes it): a mutation takes one or the other. The typed value is handed to the command in the
@@ -126,6 +126,42 @@ class IndicatorFeedInput:
     figure: EgalimFigure = strawberry.field(description="La part calculée qui l'alimente.")  # type: ignore[valid-type]
 
 
+@strawberry.input(description="Le lieu d'exécution principal du marché.")
+class LieuExecutionInput:
+    code: str = strawberry.field(description="Le code du lieu (ex. code commune INSEE `62498`).")
+    type_code: str = strawberry.field(description="Le type de ce code, dans la liste des DECP 2.0.3 (ex. `Code "
+                                                  "commune`).")
+
+
+@strawberry.input(description="Ce que les DECP 2.0.3 publient du marché (procédure, CCAG, prix…), chaque valeur "
+                              "vérifiée contre le schéma des DECP ; seules les valeurs données sont enregistrées.")
+class DecpParticularsInput:
+    procedure: str | None = strawberry.field(default=None, description="Procédure de passation (liste de codes des "
+                                                                       "DECP, ex. `Appel d'offres ouvert`).")
+    ccag: str | None = strawberry.field(default=None, description="CCAG de référence (liste de codes des DECP).")
+    forme_prix: str | None = strawberry.field(default=None, description="Forme du prix (liste de codes des DECP).")
+    types_prix: list[str] | None = strawberry.field(default=None, description="Types de prix.")
+    techniques: list[str] | None = strawberry.field(default=None, description="Techniques d'achat.")
+    modalites_execution: list[str] | None = strawberry.field(default=None, description="Modalités d'exécution.")
+    considerations_sociales: list[str] | None = strawberry.field(default=None,
+                                                                 description="Considérations sociales.")
+    considerations_environnementales: list[str] | None = strawberry.field(
+        default=None, description="Considérations environnementales.")
+    lieu_execution: LieuExecutionInput | None = strawberry.field(default=None,
+                                                                 description="Lieu d'exécution principal.")
+    offres_recues: int | None = strawberry.field(default=None, description="Nombre d'offres reçues.")
+    marche_innovant: bool | None = strawberry.field(default=None, description="Vrai pour un marché innovant.")
+    attribution_avance: bool | None = strawberry.field(default=None, description="Vrai si une avance est "
+                                                                                 "attribuée.")
+    taux_avance: float | None = strawberry.field(default=None, description="Taux de l'avance.")
+    type_groupement_operateurs: str | None = strawberry.field(
+        default=None, description="Type de groupement des opérateurs économiques (liste de codes des DECP).")
+    sous_traitance_declaree: bool | None = strawberry.field(default=None,
+                                                            description="Vrai si une sous-traitance est déclarée.")
+    date_publication: date | None = strawberry.field(default=None,
+                                                     description="Date de publication des données (aaaa-mm-jj).")
+
+
 @strawberry.input(description="Un lot du marché.")
 class LotInput:
     number: int = strawberry.field(description="Numéro du lot.")
@@ -195,7 +231,9 @@ TYPED_ARGUMENTS: dict[str, dict[str, TypedArgument]] = {
     "propose_avenant": {"changes": TypedArgument("avenant_changes", AvenantChangesInput)},
     "import_purchases": {"feeds": TypedArgument("indicator_feeds", list[IndicatorFeedInput], feeds_to_command,
                                                 feeds_path)},
-    "notify_marche": {"lots": TypedArgument("marche_lots", list[LotInput])},
+    "notify_marche": {"lots": TypedArgument("marche_lots", list[LotInput]),
+                      "particulars": TypedArgument("decp_particulars", DecpParticularsInput)},
+    "correct_particulars": {"particulars": TypedArgument("decp_particulars", DecpParticularsInput)},
 }
 # The domain names some of these values by their own word rather than the parameter's (domain/plans.py).
 DOMAIN_PREFIXES = {("define_indicator", "spec"): "indicator"}

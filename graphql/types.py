@@ -32,6 +32,7 @@ from progres.graphql.values import (
     AvenantChanges,
     AvenantOrigin,
     Decision,
+    DecpParticulars,
     GainSharing,
     Governance,
     MeasureCorrection,
@@ -263,7 +264,10 @@ class Marche:
         description="Colonne des seuils européens qui s'applique à l'acheteur.")
     awarded_by_cao: bool = strawberry.field(description="Vrai si la CAO l'a attribué (L1414-4 CGCT s'applique alors).")
     particulars: JSON = strawberry.field(description="Ce que les DECP en publient (procédure, CCAG, prix…), "
-                                                     "corrigé depuis la notification.")
+                                                     "corrigé depuis la notification.",
+                                         deprecation_reason=replaced_by("decpParticulars"))
+    decp_particulars: DecpParticulars = strawberry.field(
+        description="Ce que les DECP en publient (procédure, CCAG, prix…), corrigé depuis la notification.")
 
     @classmethod
     def from_ledger(cls, m: dict[str, Any]) -> Marche:
@@ -275,6 +279,7 @@ class Marche:
                    party_ids=[strawberry.ID(p) for p in parties] if parties is not None else None,
                    closed_on=m["closed_on"], buyer_kind=m.get("buyer_kind", "pouvoir_adjudicateur"),
                    awarded_by_cao=m.get("awarded_by_cao", True), particulars=m.get("particulars") or {},
+                   decp_particulars=DecpParticulars.from_ledger(m.get("particulars") or {}),
                    avenants=[Avenant.from_ledger(a) for a in sorted(m["avenants"].values(),
                                                                     key=lambda a: a["number"])])
 

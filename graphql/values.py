@@ -303,3 +303,47 @@ def figures(summary: dict[str, Any]) -> dict[str, Any]:
             "last_period": day(summary.get("last_period")), "achievement": summary.get("achievement"),
             "status": summary["status"], "measure_count": summary["measures"],
             "latest_assessment": summary.get("latest_assessment"), "latest_period": day(summary.get("latest_period"))}
+
+
+@strawberry.type(description="Le lieu d'exécution principal du marché, tel que les DECP le publient.")
+class LieuExecution:
+    code: str = strawberry.field(description="Le code du lieu (ex. code commune INSEE `62498`).")
+    type_code: str = strawberry.field(description="Le type de ce code, dans la liste des DECP 2.0.3 (ex. `Code "
+                                                  "commune`).")
+
+
+@strawberry.type(description="Ce que les DECP 2.0.3 publient du marché et que le plan n'utilise pas (procédure, CCAG, "
+                             "prix…), corrigé depuis la notification ; chaque valeur d'une liste de codes est celle "
+                             "du schéma des DECP. Null : non renseigné.")
+class DecpParticulars:
+    procedure: str | None = strawberry.field(description="Procédure de passation (liste de codes des DECP).")
+    ccag: str | None = strawberry.field(description="CCAG de référence (liste de codes des DECP).")
+    forme_prix: str | None = strawberry.field(description="Forme du prix (liste de codes des DECP).")
+    types_prix: list[str] | None = strawberry.field(description="Types de prix (liste de codes des DECP).")
+    techniques: list[str] | None = strawberry.field(description="Techniques d'achat (accord-cadre…).")
+    modalites_execution: list[str] | None = strawberry.field(description="Modalités d'exécution (bons de "
+                                                                         "commande…).")
+    considerations_sociales: list[str] | None = strawberry.field(description="Considérations sociales.")
+    considerations_environnementales: list[str] | None = strawberry.field(
+        description="Considérations environnementales.")
+    lieu_execution: LieuExecution | None = strawberry.field(description="Lieu d'exécution principal.")
+    offres_recues: int | None = strawberry.field(description="Nombre d'offres reçues.")
+    marche_innovant: bool | None = strawberry.field(description="Vrai pour un marché innovant.")
+    attribution_avance: bool | None = strawberry.field(description="Vrai si une avance est attribuée.")
+    taux_avance: float | None = strawberry.field(description="Taux de l'avance (nombre, comme les DECP l'écrivent).")
+    type_groupement_operateurs: str | None = strawberry.field(
+        description="Type de groupement des opérateurs économiques (liste de codes des DECP).")
+    sous_traitance_declaree: bool | None = strawberry.field(description="Vrai si une sous-traitance est déclarée.")
+    date_publication: date | None = strawberry.field(description="Date de publication des données (aaaa-mm-jj).")
+
+    @classmethod
+    def from_ledger(cls, p: dict[str, Any]) -> DecpParticulars:
+        lieu = p.get("lieu_execution")
+        lists = ("types_prix", "techniques", "modalites_execution", "considerations_sociales",
+                 "considerations_environnementales")
+        return cls(**{k: p.get(k) for k in ("procedure", "ccag", "forme_prix", "offres_recues", "marche_innovant",
+                                            "attribution_avance", "taux_avance", "type_groupement_operateurs",
+                                            "sous_traitance_declaree")},
+                   **{k: list(p[k]) if p.get(k) is not None else None for k in lists},
+                   lieu_execution=LieuExecution(code=lieu["code"], type_code=lieu["type_code"]) if lieu else None,
+                   date_publication=day(p.get("date_publication")))

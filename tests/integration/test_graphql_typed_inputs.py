@@ -207,6 +207,27 @@ def test_typed_review_participants_and_points(api):
         "raisedBy": {"name": "Chef", "function": "cook", "organisationId": None}}
 
 
+def test_typed_decp_particulars_are_checked_against_the_schema_and_recorded(api):
+    w = api.world
+    correct = ("mutation($m: ID!, $p: DecpParticularsInput) { correctParticulars(marcheId: $m, decpParticulars: $p, "
+               "reason: \"Publication des données\") " + RESULT + " }")
+    head = api.head()
+    refused = api.run(correct, {"m": w.marche, "p": {"lieuExecution": {"code": "62498", "typeCode": "Canton"}}})
+    assert (refused["correctParticulars"]["error"]["code"], refused["correctParticulars"]["error"]["field"]) == (
+        "invalid_particular", "decpParticulars.lieuExecution.typeCode"), refused
+    assert api.head() == head
+    done = api.run(correct, {"m": w.marche, "p": {"offresRecues": 4, "typesPrix": ["Définitif ferme"],
+                                                  "lieuExecution": {"code": "62498", "typeCode": "Code commune"},
+                                                  "datePublication": "2022-01-10"}})
+    assert done["correctParticulars"]["ok"], done
+    found = api.run("{ groupements { marches { particulars decpParticulars { offresRecues typesPrix procedure "
+                    "lieuExecution { code typeCode } datePublication } } } }")["groupements"][0]["marches"][0]
+    assert found["decpParticulars"] == {"offresRecues": 4, "typesPrix": ["Définitif ferme"], "procedure": None,
+                                        "lieuExecution": {"code": "62498", "typeCode": "Code commune"},
+                                        "datePublication": "2022-01-10"}
+    assert found["particulars"]["lieu_execution"] == {"code": "62498", "type_code": "Code commune"}
+
+
 def test_graphql_paths_of_refusals():
     """The translation itself, including a field outside the typed argument and the feeds keyed by indicator."""
     from progres.graphql.input_types import IndicatorFeedInput  # noqa: PLC0415

@@ -216,12 +216,15 @@ def test_the_typed_plan_tree_is_its_json_fields(seeded):
         same(plain(edge["node"]["decisionsTaken"]), edge["node"]["decisions"], "proposal decisions")
 
 
+DECP = ("decpParticulars { procedure ccag formePrix typesPrix techniques modalitesExecution considerationsSociales "
+        "considerationsEnvironnementales lieuExecution { code typeCode } offresRecues marcheInnovant "
+        "attributionAvance tauxAvance typeGroupementOperateurs sousTraitanceDeclaree datePublication }")
 GROUPEMENTS = f"""
 {{ groupements {{ members {{ decision decisionDocument {{ {DOCUMENT} }} }}
-  marches {{ avenants {{ smallModifications {SMALL} }} }} }} }}"""
+  marches {{ particulars {DECP} avenants {{ smallModifications {SMALL} }} }} }} }}"""
 
 
-def test_the_typed_memberships_and_avenant_checks_are_their_json_fields(seeded):
+def test_the_typed_memberships_particulars_and_avenant_checks_are_their_json_fields(seeded):
     run, _ = seeded
     groupements = run(GROUPEMENTS, {})["groupements"]
     members = [m for g in groupements for m in g["members"]]
@@ -231,6 +234,10 @@ def test_the_typed_memberships_and_avenant_checks_are_their_json_fields(seeded):
             assert member["decisionDocument"] is None
         else:
             same(plain(member["decisionDocument"]), member["decision"], "decision")
+    marches = [m for g in groupements for m in g["marches"]]
+    assert any(m["particulars"] for m in marches), "the seed's marché has DECP particulars to compare"
+    for marche in marches:
+        same(plain(marche["decpParticulars"]), marche["particulars"], "particulars")
     for avenant in (a for g in groupements for m in g["marches"] for a in m["avenants"]):
         if avenant["smallModifications"] is None:
             assert avenant["small_modifications"] is None
