@@ -591,8 +591,18 @@ class ReplayStep:
                    plan=step["plan"])
 
 
+def paginate_as(items: list[Any], first: int, after: str | None, build: Any) -> Connection[Any]:
+    """A page of a document's list, only the page's items built as typed objects."""
+    page = paginate(items, first, after)
+    for edge in page.edges:
+        edge.node = build(edge.node)
+    return page
+
+
 @strawberry.type(description="Ce qu'un membre voit d'un plan : ses indicateurs, actions, propositions, décisions.")
 class MemberView:
+    """Built from the member view's document; each typed field reads its part of it when asked for."""
+
     plan_id: strawberry.ID
     member_id: strawberry.ID
     position: int = strawberry.field(description="Position du journal que la vue reflète.")
@@ -601,52 +611,54 @@ class MemberView:
                                       deprecation_reason="Remplacé par les champs typés de `MemberView` (indicators, "
                                                          "actions, proposals, decisions, avenants, standing…) ; "
                                                          "retiré dans une version ultérieure (docs/graphql.md).")
-    groupement_id: strawberry.ID = strawberry.field(description="Le groupement du plan.")
-    as_of_day: date = strawberry.field(description="Le jour que la vue reflète (aaaa-mm-jj) : celui du dernier "
-                                                   "événement lu.")
-    standing: Annotated[MemberStanding, strawberry.lazy("progres.graphql.values")] = strawberry.field(
-        description="La place du membre dans le marché du plan.")
-    indicators: list[Annotated[MemberIndicator, strawberry.lazy(VIEWS)]] = strawberry.field(
-        description="Chaque indicateur du plan avec les mesures du membre et les chiffres du groupement.")
-    action_list: strawberry.Private[list[Action]]
-    proposal_list: strawberry.Private[list[Proposal]]
-    decision_list: strawberry.Private[list[Decision]]
-    avenant_list: strawberry.Private[list[Avenant]]
+
+    @strawberry.field(description="Le groupement du plan.")
+    def groupement_id(self) -> strawberry.ID:
+        return strawberry.ID(self.document["groupement_id"])
+
+    @strawberry.field(description="Le jour que la vue reflète (aaaa-mm-jj) : celui du dernier événement lu.")
+    def as_of_day(self) -> date:
+        return date.fromisoformat(self.document["as_of_day"])
+
+    @strawberry.field(description="La place du membre dans le marché du plan.")
+    def standing(self) -> MemberStanding:
+        return MemberStanding.from_ledger(self.document["standing"])
+
+    @strawberry.field(description="Chaque indicateur du plan avec les mesures du membre et les chiffres du "
+                                  "groupement.")
+    def indicators(self) -> list[Annotated[MemberIndicator, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import MemberIndicator  # noqa: PLC0415 (views imports this module)
+
+        return [MemberIndicator.from_doc(i) for i in self.document["indicators"]]
 
     @strawberry.field(description="Les actions du plan qui concernent le membre (toutes celles qui ne nomment pas "
                                   "de membres, et celles qui le nomment).")
     def actions(self, first: int = 100, after: str | None = None) -> Connection[Action]:
-        return paginate(self.action_list, first, after)
+        return paginate_as(self.document["actions"], first, after, Action.from_ledger)
 
     @strawberry.field(description="Les propositions que le membre a soumises, dans l'ordre de leur soumission.")
     def proposals(self, first: int = 100, after: str | None = None) -> Connection[Proposal]:
-        return paginate(self.proposal_list, first, after)
+        return paginate_as(self.document["proposals"], first, after, Proposal.from_ledger)
 
     @strawberry.field(description="Les décisions prises en revue, revue par revue.")
     def decisions(self, first: int = 100, after: str | None = None) -> Connection[Decision]:
-        return paginate(self.decision_list, first, after)
+        return paginate_as(self.document["decisions"], first, after,
+                           lambda d: Decision.from_ledger(d, d["review_id"], d["proposal_id"], d["held_on"]))
 
     @strawberry.field(description="Les avenants en vigueur (notifiés), dans l'ordre de leur proposition.")
     def avenants(self, first: int = 100, after: str | None = None) -> Connection[Avenant]:
-        return paginate(self.avenant_list, first, after)
+        return paginate_as(self.document["avenants"], first, after, Avenant.from_ledger)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> MemberView:
-        from progres.graphql.views import MemberIndicator  # noqa: PLC0415 (views imports this module)
-
         return cls(plan_id=doc["plan_id"], member_id=doc["member_id"], position=doc["position"],
-                   active=doc["active"], document=doc, groupement_id=strawberry.ID(doc["groupement_id"]),
-                   as_of_day=date.fromisoformat(doc["as_of_day"]), standing=MemberStanding.from_ledger(doc["standing"]),
-                   indicators=[MemberIndicator.from_doc(i) for i in doc["indicators"]],
-                   action_list=[Action.from_ledger(a) for a in doc["actions"]],
-                   proposal_list=[Proposal.from_ledger(p) for p in doc["proposals"]],
-                   decision_list=[Decision.from_ledger(d, d["review_id"], d["proposal_id"], d["held_on"])
-                                  for d in doc["decisions"]],
-                   avenant_list=[Avenant.from_ledger(a) for a in doc["avenants"]])
+                   active=doc["active"], document=doc)
 
 
 @strawberry.type(description="Le bilan du plan : par axe et indicateur, les actions, propositions, avenants et gains.")
 class PlanBalance:
+    """Built from the balance's document; each typed field reads its part of it when asked for."""
+
     plan_id: strawberry.ID
     position: int = strawberry.field(description="Position du journal que le bilan reflète.")
     final: bool = strawberry.field(description="Vrai une fois le plan clos : c'est le bilan final.")
@@ -655,63 +667,90 @@ class PlanBalance:
                                       deprecation_reason="Remplacé par les champs typés de `PlanBalance` (axes, "
                                                          "members, gains, avenants…) ; retiré dans une version "
                                                          "ultérieure (docs/graphql.md).")
-    groupement_id: strawberry.ID = strawberry.field(description="Le groupement du plan.")
-    title: str = strawberry.field(description="Intitulé du plan.")
-    as_of_day: date = strawberry.field(description="Le jour que le bilan reflète (aaaa-mm-jj) : celui du dernier "
-                                                   "événement lu.")
-    bilan_final: Annotated[BilanFinal, strawberry.lazy(VIEWS)] | None = strawberry.field(
-        description="Le bilan final, une fois le plan clos.")
-    axes: list[Annotated[BalanceAxis, strawberry.lazy(VIEWS)]] = strawberry.field(
-        description="Par axe, objectif et indicateur : les chiffres du groupement et comment ils ont été faits.")
-    actions_by_owner: list[Annotated[ActionTally, strawberry.lazy(VIEWS)]] = strawberry.field(
-        description="Les actions de chaque partie, comptées par état.")
-    proposals: Annotated[ProposalTally, strawberry.lazy(VIEWS)] = strawberry.field(
-        description="Les propositions, comptées par statut, avec l'impact attendu de chacune.")
-    reviews: Annotated[ReviewTally, strawberry.lazy(VIEWS)] = strawberry.field(
-        description="Les revues tenues et les points soulevés.")
-    marche: Annotated[MarcheAmounts, strawberry.lazy(VIEWS)] = strawberry.field(
-        description="Le montant du marché : initial, actuel et sa variation cumulée.")
-    gains: Annotated[GainBalance, strawberry.lazy(VIEWS)] = strawberry.field(
-        description="Les gains attendus et leur partage entre les parties et les membres.")
-    avenant_list: strawberry.Private[list[Any]]
-    member_list: strawberry.Private[list[Any]]
-    party_list: strawberry.Private[list[Any]]
+
+    @strawberry.field(description="Le groupement du plan.")
+    def groupement_id(self) -> strawberry.ID:
+        return strawberry.ID(self.document["groupement_id"])
+
+    @strawberry.field(description="Intitulé du plan.")
+    def title(self) -> str:
+        return str(self.document["title"])
+
+    @strawberry.field(description="Le jour que le bilan reflète (aaaa-mm-jj) : celui du dernier événement lu.")
+    def as_of_day(self) -> date:
+        return date.fromisoformat(self.document["as_of_day"])
+
+    @strawberry.field(description="Le bilan final, une fois le plan clos.")
+    def bilan_final(self) -> Annotated[BilanFinal, strawberry.lazy(VIEWS)] | None:
+        from progres.graphql.views import BilanFinal  # noqa: PLC0415 (views imports this module)
+
+        found = self.document.get("bilan_final")
+        return BilanFinal(on=date.fromisoformat(found["on"]), summary=found["summary"],
+                          position=found.get("position")) if found else None
+
+    @strawberry.field(description="Par axe, objectif et indicateur : les chiffres du groupement et comment ils ont "
+                                  "été faits.")
+    def axes(self) -> list[Annotated[BalanceAxis, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import BalanceAxis  # noqa: PLC0415
+
+        return [BalanceAxis.from_doc(a) for a in self.document["axes"]]
+
+    @strawberry.field(description="Les actions de chaque partie, comptées par état.")
+    def actions_by_owner(self) -> list[Annotated[ActionTally, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import ActionTally  # noqa: PLC0415
+
+        return [ActionTally.from_doc(owner, c) for owner, c in self.document["actions"].items()]
+
+    @strawberry.field(description="Les propositions, comptées par statut, avec l'impact attendu de chacune.")
+    def proposals(self) -> Annotated[ProposalTally, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import ProposalTally  # noqa: PLC0415
+
+        return ProposalTally.from_doc(self.document["proposals"])
+
+    @strawberry.field(description="Les revues tenues et les points soulevés.")
+    def reviews(self) -> Annotated[ReviewTally, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import ReviewTally  # noqa: PLC0415
+
+        reviews = self.document["reviews"]
+        return ReviewTally(held=reviews["held"], all_points=[ReviewPoint.from_ledger(p) for p in reviews["points"]])
+
+    @strawberry.field(description="Le montant du marché : initial, actuel et sa variation cumulée.")
+    def marche(self) -> Annotated[MarcheAmounts, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import MarcheAmounts  # noqa: PLC0415
+
+        return MarcheAmounts(**self.document["marche"])
+
+    @strawberry.field(description="Les gains attendus et leur partage entre les parties et les membres.")
+    def gains(self) -> Annotated[GainBalance, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import GainBalance  # noqa: PLC0415
+
+        return GainBalance.from_doc(self.document["gains"])
 
     @strawberry.field(description="Les avenants du marché, dans l'ordre de leurs numéros.")
     def avenants(self, first: int = 100,
                  after: str | None = None) -> Connection[Annotated[BalanceAvenant, strawberry.lazy(VIEWS)]]:
-        return paginate(self.avenant_list, first, after)
+        from progres.graphql.views import BalanceAvenant  # noqa: PLC0415
+
+        return paginate_as(self.document["avenants"], first, after, BalanceAvenant.from_doc)
 
     @strawberry.field(description="Les chiffres de chaque membre (hors coordonnateur) que l'appelant peut voir.")
     def members(self, first: int = 100,
                 after: str | None = None) -> Connection[Annotated[MemberBalance, strawberry.lazy(VIEWS)]]:
-        return paginate(self.member_list, first, after)
+        from progres.graphql.views import member_balance  # noqa: PLC0415
+
+        return paginate_as(list(self.document["members"].items()), first, after, member_balance)
 
     @strawberry.field(description="La place de chaque membre (hors coordonnateur) dans le marché du plan.")
     def parties(self, first: int = 100,
                 after: str | None = None) -> Connection[Annotated[MemberParty, strawberry.lazy(VIEWS)]]:
-        return paginate(self.party_list, first, after)
+        from progres.graphql.views import member_party  # noqa: PLC0415
+
+        return paginate_as(list(self.document["parties"].items()), first, after, member_party)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> PlanBalance:
-        from progres.graphql import views  # noqa: PLC0415 (views imports this module)
-
         return cls(plan_id=doc["plan_id"], position=doc["position"], final=doc["final"],
-                   cumulative_change_percent=doc["marche"]["cumulative_change_percent"], document=doc,
-                   groupement_id=strawberry.ID(doc["groupement_id"]), title=doc["title"],
-                   as_of_day=date.fromisoformat(doc["as_of_day"]),
-                   bilan_final=views.BilanFinal(on=date.fromisoformat(doc["bilan_final"]["on"]),
-                                                summary=doc["bilan_final"]["summary"],
-                                                position=doc["bilan_final"].get("position"))
-                   if doc.get("bilan_final") else None,
-                   axes=[views.BalanceAxis.from_doc(a) for a in doc["axes"]],
-                   actions_by_owner=[views.ActionTally.from_doc(owner, c) for owner, c in doc["actions"].items()],
-                   proposals=views.ProposalTally.from_doc(doc["proposals"]),
-                   reviews=views.ReviewTally(held=doc["reviews"]["held"],
-                                             all_points=[ReviewPoint.from_ledger(p) for p in doc["reviews"]["points"]]),
-                   marche=views.MarcheAmounts(**doc["marche"]), gains=views.GainBalance.from_doc(doc["gains"]),
-                   avenant_list=[views.BalanceAvenant.from_doc(a) for a in doc["avenants"]],
-                   member_list=views.balance_members(doc), party_list=views.balance_parties(doc))
+                   cumulative_change_percent=doc["marche"]["cumulative_change_percent"], document=doc)
 
 
 @strawberry.input(description="Un document désigné par l'empreinte SHA-256 de son contenu.")

@@ -339,14 +339,14 @@ class BilanFinal:
     position: int | None = strawberry.field(description="Position du journal de la clôture.")
 
 
-def balance_members(doc: dict[str, Any]) -> list[MemberBalance]:
-    return [MemberBalance(member_id=strawberry.ID(member),
-                          indicators=[MemberIndicatorFigures(indicator_key=key, rules=summary["rules"],
-                                                             **figures(summary))
-                                      for key, summary in breakdown.items()])
-            for member, breakdown in doc["members"].items()]
+def member_balance(entry: tuple[str, dict[str, Any]]) -> MemberBalance:
+    member, breakdown = entry
+    return MemberBalance(member_id=strawberry.ID(member),
+                         indicators=[MemberIndicatorFigures(indicator_key=key, rules=summary["rules"],
+                                                            **figures(summary))
+                                     for key, summary in breakdown.items()])
 
 
-def balance_parties(doc: dict[str, Any]) -> list[MemberParty]:
-    return [MemberParty(member_id=strawberry.ID(member), standing=MemberStanding.from_ledger(standing))
-            for member, standing in doc["parties"].items()]
+def member_party(entry: tuple[str, dict[str, Any]]) -> MemberParty:
+    member, standing = entry
+    return MemberParty(member_id=strawberry.ID(member), standing=MemberStanding.from_ledger(standing))
