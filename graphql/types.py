@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         MemberIndicator,
         MemberParty,
         ProposalTally,
+        ReplayedPlan,
         ReviewTally,
     )
 
@@ -582,7 +583,15 @@ class ReplayStep:
     aggregate_id: strawberry.ID
     version: int
     data: JSON = strawberry.field(description="Les données de l'événement, telles qu'enregistrées.")
-    plan: JSON = strawberry.field(description="L'état du plan après l'événement (arbre, activité, montant).")
+    plan: JSON = strawberry.field(description="L'état du plan après l'événement (arbre, activité, montant).",
+                                  deprecation_reason=replaced_by("planState"))
+
+    @strawberry.field(description="L'état du plan après l'événement : son arbre, son activité, le montant de son "
+                                  "marché.")
+    def plan_state(self) -> Annotated[ReplayedPlan, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import ReplayedPlan  # noqa: PLC0415 (views imports this module)
+
+        return ReplayedPlan.from_step(self.plan)
 
     @classmethod
     def from_step(cls, step: dict[str, Any]) -> ReplayStep:

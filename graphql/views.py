@@ -14,6 +14,7 @@ from typing import Any
 import strawberry
 
 from progres.graphql.enums import (
+    ActionStatus,
     Aggregation,
     AvenantStatus,
     Direction,
@@ -350,3 +351,49 @@ def member_balance(entry: tuple[str, dict[str, Any]]) -> MemberBalance:
 def member_party(entry: tuple[str, dict[str, Any]]) -> MemberParty:
     member, standing = entry
     return MemberParty(member_id=strawberry.ID(member), standing=MemberStanding.from_ledger(standing))
+
+
+@strawberry.type(description="Le nombre d'actions d'un statut.")
+class ActionStatusCount:
+    status: ActionStatus = strawberry.field(description="Le statut.")  # type: ignore[valid-type]
+    count: int = strawberry.field(description="Nombre d'actions de ce statut.")
+
+
+@strawberry.type(description="Le nombre de propositions d'un statut.")
+class ProposalStatusCount:
+    status: ProposalStatus = strawberry.field(description="Le statut.")  # type: ignore[valid-type]
+    count: int = strawberry.field(description="Nombre de propositions de ce statut.")
+
+
+@strawberry.type(description="L'état d'un plan après un événement rejoué : son arbre, son activité, le montant de son "
+                             "marché (null avant que le plan existe, sauf `exists`).")
+class ReplayedPlan:
+    exists: bool = strawberry.field(description="Faux tant que le plan n'est pas établi.")
+    axis_count: int | None = strawberry.field(description="Nombre d'axes.")
+    objective_count: int | None = strawberry.field(description="Nombre d'objectifs.")
+    indicator_count: int | None = strawberry.field(description="Nombre d'indicateurs.")
+    measure_count: int | None = strawberry.field(description="Nombre de mesures.")
+    correction_count: int | None = strawberry.field(description="Nombre de corrections de mesures.")
+    actions_by_status: list[ActionStatusCount] | None = strawberry.field(
+        description="Les actions, comptées par statut (un statut sans action n'est pas listé).")
+    proposals_by_status: list[ProposalStatusCount] | None = strawberry.field(
+        description="Les propositions, comptées par statut (un statut sans proposition n'est pas listé).")
+    reviews_held: int | None = strawberry.field(description="Nombre de revues tenues.")
+    avenants_notified: int | None = strawberry.field(description="Nombre d'avenants notifiés.")
+    current_amount: Decimal | None = strawberry.field(description="Montant du marché après ses avenants notifiés, en "
+                                                                  "euros HT.")
+    active_members: int | None = strawberry.field(description="Nombre de membres du groupement encore membres.")
+    closed: bool | None = strawberry.field(description="Vrai une fois le plan clos par son bilan final.")
+
+    @classmethod
+    def from_step(cls, p: dict[str, Any]) -> ReplayedPlan:
+        if not p["exists"]:
+            return cls(exists=False, axis_count=None, objective_count=None, indicator_count=None, measure_count=None,
+                       correction_count=None, actions_by_status=None, proposals_by_status=None, reviews_held=None,
+                       avenants_notified=None, current_amount=None, active_members=None, closed=None)
+        return cls(exists=True, axis_count=p["axes"], objective_count=p["objectives"],
+                   indicator_count=p["indicators"], measure_count=p["measures"], correction_count=p["corrections"],
+                   actions_by_status=[ActionStatusCount(status=k, count=v) for k, v in p["actions"].items()],
+                   proposals_by_status=[ProposalStatusCount(status=k, count=v) for k, v in p["proposals"].items()],
+                   reviews_held=p["reviews_held"], avenants_notified=p["avenants_notified"],
+                   current_amount=p["current_amount"], active_members=p["active_members"], closed=p["closed"])

@@ -66,6 +66,8 @@ BOUNDED = {
     "Governance.participants": "the functions represented in one body",
     "Review.attendees": "the people in the room at one review",
     "EgalimShares.byFamily": "one per product family of ma cantine (8)",
+    "ReplayedPlan.actionsByStatus": "one per action status (4)",
+    "ReplayedPlan.proposalsByStatus": "one per proposal status (5)",
     "DecpParticulars.typesPrix": "values of one DECP code list",
     "DecpParticulars.techniques": "values of one DECP code list",
     "DecpParticulars.modalitesExecution": "values of one DECP code list",
@@ -78,7 +80,6 @@ KNOWN_REMAINING = {
     # JSON: documents whose shape is not ours to type yet.
     "json: Query.figureProof",  # a self-contained proof file that `progres audit check-proof` reads offline
     "json: ReplayStep.data",  # an event's recorded data, whose shape is that of its event type and version
-    "json: ReplayStep.plan",  # the replayed plan's state after each event
     # Closed sets sent as strings to mutations: item 2 gives each mutation its XInput, with enum fields.
     "closed set as String: Mutation.registerOrganisation(kind:)",
     "closed set as String: Mutation.constituteGroupement(withdrawalClause:)",

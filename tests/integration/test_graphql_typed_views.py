@@ -245,6 +245,35 @@ def test_the_typed_memberships_particulars_and_avenant_checks_are_their_json_fie
             same(plain(avenant["small_modifications"]), avenant["smallModifications"], "smallModifications")
 
 
+REPLAY = """
+query($plan: ID!, $after: String) { replay(planId: $plan, first: 1000, after: $after) {
+  pageInfo { hasNextPage endCursor }
+  edges { node { plan planState { exists axes: axisCount objectives: objectiveCount indicators: indicatorCount
+    measures: measureCount corrections: correctionCount actions: actionsByStatus { status count }
+    proposals: proposalsByStatus { status count } reviewsHeld avenantsNotified currentAmount activeMembers closed
+  } } }
+} }"""
+
+
+def test_the_typed_replayed_plan_is_its_json_state_at_every_step(seeded):
+    run, s = seeded
+    steps, after = [], None
+    while True:
+        page = run(REPLAY, {"plan": s.plan, "after": after}, ("platform", "admin"))["replay"]
+        steps += [edge["node"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(steps) > 200, "the seed's whole history is compared"
+    assert not steps[0]["plan"]["exists"], "a step before the plan is compared too"
+    for i, step in enumerate(steps):
+        state = plain(step["planState"])
+        for counted in ("actions", "proposals"):
+            if state[counted] is not None:
+                state[counted] = map_of(state[counted], "status", "count")
+        same(state, step["plan"], f"replay[{i}]")
+
+
 def test_the_comparison_sees_a_value_that_differs():
     """The check can fail: a typed value, a missing key and an extra non-null key are each caught."""
     with pytest.raises(AssertionError, match="value"):
