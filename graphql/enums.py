@@ -18,7 +18,7 @@ from progres.domain.avenants import AvenantStatus as DomainAvenantStatus
 from progres.domain.avenants import Cumulation
 from progres.domain.parties import Participation as DomainParticipation
 from progres.domain.thresholds import BuyerKind as DomainBuyerKind
-from progres.projections.aggregation import WEIGHTINGS
+from progres.projections.aggregation import NO_VOLUME, WEIGHTINGS
 
 
 def closed_set(name: str, description: str, meanings: dict[str, str], domain: type[Enum] | None = None) -> Any:
@@ -200,6 +200,15 @@ Exclusion = closed_set("Exclusion", "Pourquoi un membre a été laissé hors d'u
     "no_purchase_volume": "Aucun volume d'achat déclaré pour la moyenne pondérée.",
 })
 
+
+def names(enum: Any) -> set[str]:
+    return {value.name for value in enum.__strawberry_definition__.values}
+
+
+# Derived sets of the domain: a rule added there without its French meaning here fails at import.
+if names(Exclusion) != {p.value for p in DomainParticipation if not p.counts} | {NO_VOLUME}:
+    raise ValueError("Exclusion: the participations that do not count, and no_purchase_volume")
+
 Weighting = closed_set("Weighting", "Règle de pondération appliquée à une moyenne pondérée.", {
     WEIGHTINGS[0]: "Chaque membre compté avait un volume d'achat.",
     WEIGHTINGS[1]: "Les membres sans volume d'achat ont été laissés hors de la moyenne, et nommés.",
@@ -216,3 +225,6 @@ StandingRule = closed_set("StandingRule", "Place d'un membre dans le marché du 
 PlanChangeKind = closed_set("PlanChangeKind", "Changement que l'avenant apporte au plan.", {
     "add_axis": "Ajoute un axe au plan (laissé de côté au lancement).",
 })
+
+if names(StandingRule) != {"party", "joined_after_launch"} | {f"withdrawn_{c.value}" for c in v.WithdrawalClause}:
+    raise ValueError("StandingRule: party, joined_after_launch and withdrawn_<clause> (projections/parties.py)")
