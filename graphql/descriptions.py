@@ -12,7 +12,7 @@ ours left undescribed.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from strawberry.scalars import JSON
@@ -260,6 +260,18 @@ ARGUMENTS: dict[str, str] = {
                "euros HT, " + DECIMAL + ", négative pour une baisse), `duration_delta_months` (entier), "
                "`titulaire_ids` (nouveaux titulaires) et `plan_changes` (liste de `{kind: \"add_axis\", key, "
                "title, description}`).",
+    # Typed arguments (graphql/input_types.py), each beside the JSON argument it replaces
+    "indicator": "L'indicateur à définir.",
+    "measures": "Les mesures, toutes enregistrées ou aucune ; une mesure refusée est nommée dans le champ de "
+                "l'erreur (`measures[i].…`).",
+    "attendees": "Les participants à la revue, au moins un.",
+    "raised_by_participant": "Qui soulève le point.",
+    "party_shares": "Part du gain de chaque partie, en %.",
+    "avenant_changes": "Ce que change l'avenant.",
+    "indicator_feeds": "Les indicateurs du plan que le fichier alimente, chacun avec la part calculée qui "
+                       "l'alimente ; facultatif.",
+    "marche_lots": "Les lots du marché ; facultatif.",
+    "decp_particulars": "Ce que les DECP publient du marché (procédure, CCAG, prix…), vérifié contre leur schéma.",
     "feeds": "Les indicateurs du plan que le fichier alimente : objet clé d'indicateur → part calculée (ex. "
              "`{\"egalim_share\": \"part_egalim\"}`), parmi les parts de `egalimShares` ; facultatif.",
 }
@@ -456,15 +468,17 @@ def describe(*types: Any) -> None:
 # The scalars of ours that strawberry defines, described in French (their names and formats unchanged).
 SCALARS: dict[str, str] = {
     "Date": "Date au format ISO 8601 `aaaa-mm-jj` (ex. `2025-03-31`).",
+    "DateTime": "Instant au format ISO 8601 `aaaa-mm-jjThh:mm:ss[.ffffff]+hh:mm`, avec son décalage (ex. "
+                "`2025-03-31T14:05:00.123456+00:00` : heure UTC du serveur).",
     "JSON": "Valeur JSON (ECMA-404) : objet, liste, texte, nombre ou booléen ; les nombres décimaux s'écrivent de "
             "préférence en chaîne avec un point (ex. `\"1250.50\"`) et les dates `aaaa-mm-jj`.",
 }
 
 
 def french_scalars() -> dict[object, Any]:
-    """Strawberry's own `Date` and `JSON` scalars with a French description, as `scalar_overrides`."""
+    """Strawberry's own `Date`, `DateTime` and `JSON` scalars with a French description, as `scalar_overrides`."""
     overrides: dict[object, Any] = {}
-    for python_type in (date, JSON):
+    for python_type in (date, datetime, JSON):
         definition = DEFAULT_SCALAR_REGISTRY[python_type]
         definition = getattr(definition, "_scalar_definition", definition)  # a ScalarWrapper in older strawberry
         overrides[python_type] = dataclasses.replace(definition, description=SCALARS[definition.name])

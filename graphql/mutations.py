@@ -14,10 +14,12 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from progres.domain.errors import DomainError
+from progres.domain.errors import DomainError, InvalidInput
 from progres.graphql.context import actor_of, context_of, off_loop
 from progres.graphql.descriptions import MUTATIONS, argument_description
+from progres.graphql.input_types import TYPED_ARGUMENTS, graphql_path
 from progres.graphql.inputs import check_json_shapes
+from progres.graphql.scalars import Decimal
 from progres.graphql.types import DocumentInput, MutationResult, UserError
 from progres.services.applications import acting_for
 from progres.services.commands import Progres
@@ -36,7 +38,7 @@ COMMANDS = [
 
 # Python annotations of the commands → GraphQL input types.
 TYPE_MAP: dict[str, Any] = {
-    "str": str, "int": int, "bool": bool, "UUID | str": strawberry.ID, "date | str": date, "Any": JSON,
+    "str": str, "int": int, "bool": bool, "UUID | str": strawberry.ID, "date | str": date, "Any": Decimal,
     "dict[str, Any]": JSON, "list[dict[str, Any]]": list[JSON], "list[UUID | str]": list[strawberry.ID],
     "list[str]": list[str], "dict[str, str] | None": DocumentInput | None, "str | None": str | None,
     "UUID | str | None": strawberry.ID | None, "list[UUID | str] | None": list[strawberry.ID] | None,
@@ -72,10 +74,16 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def deprecated_for(typed_name: str) -> str:
+    return f"Remplacé par `{camel(typed_name)}`, typé ; retiré dans une version ultérieure (docs/graphql.md)."
+
+
 def make_mutation(command: str) -> Any:
     method = getattr(Progres, command)
     signature = inspect.signature(method)
+    typed_arguments = TYPED_ARGUMENTS.get(command, {})
     parameters = [inspect.Parameter("info", inspect.Parameter.KEYWORD_ONLY, annotation=Info)]
+    required: set[str] = set()
     for name, parameter in signature.parameters.items():
         if name == "self":
             continue
@@ -85,20 +93,45 @@ def make_mutation(command: str) -> Any:
         default = parameter.default
         if default is inspect.Parameter.empty and str(parameter.annotation).endswith("| None"):
             default = None  # a command's nullable argument (a foreign buyer's absent SIRET) may be left out
-        described = Annotated[kind, strawberry.argument(description=argument_description(command, name.rstrip("_")))]
+        deprecation = None
+        typed = typed_arguments.get(name)
+        if typed is not None:  # the JSON argument stays, optional and deprecated, beside its typed argument
+            if default is inspect.Parameter.empty:
+                required.add(name)
+            kind, default, deprecation = (kind | None if "None" not in str(kind) else kind), None, \
+                deprecated_for(typed.name)
+        described = Annotated[kind, strawberry.argument(description=argument_description(command, name.rstrip("_")),
+                                                        deprecation_reason=deprecation)]
         parameters.append(inspect.Parameter(name.rstrip("_"), inspect.Parameter.KEYWORD_ONLY, annotation=described,
                                             default=default))
+        if typed is not None:
+            parameters.append(inspect.Parameter(typed.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=(
+                Annotated[typed.kind | None, strawberry.argument(description=argument_description(command,
+                                                                                                  typed.name))])))
     renamed = {name.rstrip("_"): name for name in signature.parameters if name.endswith("_")}
 
     async def resolver(info: Info, **kwargs: Any) -> MutationResult:
         services, actor = context_of(info).services, actor_of(info)
-        arguments = {renamed.get(k, k): plain_argument(v) for k, v in kwargs.items()}
+        used: dict[str, Any] = {}  # JSON parameter → the typed value the client gave for it
         try:
+            for parameter, typed in typed_arguments.items():
+                value = kwargs.pop(typed.name, None)
+                if value is not None and kwargs.get(parameter) is not None:
+                    raise InvalidInput(camel(typed.name), rule=f"give {camel(typed.name)} or its deprecated form "
+                                                               f"{camel(parameter)}, not both")
+                if value is not None:
+                    used[parameter] = value
+                    kwargs[parameter] = typed.to_command(value)
+                elif parameter in required and kwargs.get(parameter) is None:
+                    raise InvalidInput(camel(typed.name), rule=f"{camel(typed.name)} is required")
+            arguments = {renamed.get(k, k): v if k in used else plain_argument(v) for k, v in kwargs.items()}
             check_json_shapes(signature, arguments, camel)
             await off_loop(services.access.authorize_command, actor, command, arguments)
             result = await off_loop(run_as, actor.organisation_id, getattr(services.app, command), arguments)
         except DomainError as error:
             observe_command(command, error.code)
+            if used:  # the client wrote typed arguments: the refusal names them as GraphQL does
+                error.field = graphql_path(command, error.field, used, camel)
             return MutationResult(ok=False, id=None, position=None, error=UserError.from_error(error))
         observe_command(command, None)
         return MutationResult(ok=True, id=strawberry.ID(result.id) if result.id else None, position=result.position,

@@ -16,6 +16,7 @@ from progres.graphql.limits import DocumentLimits, Limits
 from progres.graphql.mutations import Mutation
 from progres.graphql.notices import Notices
 from progres.graphql.queries import Query
+from progres.graphql.scalars import scalar_map
 from progres.graphql.subscriptions import Subscription
 from progres.graphql.types import (
     Action,
@@ -42,6 +43,14 @@ from progres.graphql.types import (
     ReplayStep,
     Review,
     UserError,
+)
+from progres.graphql.views import (
+    BalanceIndicator,
+    GainBalance,
+    MemberIndicator,
+    PeriodFigure,
+    ProposalTally,
+    ReviewTally,
 )
 from progres.services.observability import ObservedOperation
 from progres.services.settings import Settings
@@ -128,7 +137,8 @@ class ProgresSchema(strawberry.Schema):
 # Descriptions a definition leaves empty, from the French glossary (graphql/descriptions.py).
 describe(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure, Indicator,
          Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView, PlanBalance, DocumentInput,
-         EventFilter, DocumentRef, CaoOpinion, Query, Mutation, Subscription)
+         EventFilter, DocumentRef, CaoOpinion, Query, Mutation, Subscription, MemberIndicator, BalanceIndicator,
+         PeriodFigure, ProposalTally, ReviewTally, GainBalance)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -150,7 +160,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if production:
         extensions.append(DisableIntrospection)
     return ProgresSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                         scalar_overrides=french_scalars())
+                         scalar_overrides=french_scalars() | scalar_map())
 
 
 schema = build_schema(Settings(environment="development"))

@@ -3,12 +3,70 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Generic, TypeVar
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
 from progres.domain.errors import InvalidInput
+from progres.graphql.enums import (
+    ActionStatus,
+    AvenantStatus,
+    BuyerKind,
+    Direction,
+    IndicatorKind,
+    IndicatorScope,
+    MarcheNature,
+    ObjectiveKind,
+    OrganisationKind,
+    Party,
+    Periodicity,
+    ProposalKind,
+    ProposalStatus,
+    ReviewStatus,
+    SmallModificationsReading,
+)
+from progres.graphql.enums import Aggregation as AggregationMode
+from progres.graphql.values import (
+    AvenantChanges,
+    AvenantOrigin,
+    Decision,
+    DecpParticulars,
+    GainSharing,
+    Governance,
+    MeasureCorrection,
+    MemberStanding,
+    Milestone,
+    Participant,
+    Resource,
+    ReviewPoint,
+    SmallModificationsCheck,
+    TrajectoryStep,
+)
+
+if TYPE_CHECKING:
+    from progres.graphql.views import (
+        ActionTally,
+        BalanceAvenant,
+        BalanceAxis,
+        BilanFinal,
+        GainBalance,
+        MarcheAmounts,
+        MemberBalance,
+        MemberIndicator,
+        MemberParty,
+        ProposalTally,
+        ReplayedPlan,
+        ReviewTally,
+    )
+
+VIEWS = "progres.graphql.views"  # the typed member view and balance (graphql/views.py), which import this module
+
+
+def replaced_by(field: str) -> str:
+    """The deprecation reason of a `JSON` field that a typed field replaces."""
+    return f"Remplacé par `{field}`, typé ; retiré dans une version ultérieure (docs/graphql.md)."
 
 T = TypeVar("T")
 
@@ -92,8 +150,7 @@ class Organisation:
     vat_number: str | None = strawberry.field(description="Numéro de TVA intracommunautaire d'un acheteur d'un autre "
                                                           "État de l'UE (L2113-8).")
     name: str
-    kind: str = strawberry.field(description="Type : collectivite, eple, state_service, hospital, "
-                                             "public_establishment, eu_buyer, supplier ou audit_body.")
+    kind: OrganisationKind = strawberry.field(description="Type d'organisation.")  # type: ignore[valid-type]
 
     @classmethod
     def from_ledger(cls, data: dict[str, Any]) -> Organisation:
@@ -108,7 +165,10 @@ class Membership:
     left_on: str | None
     decision: JSON | None = strawberry.field(
         default=None, description="Sa délibération ou décision d'adhésion (document par empreinte) ; null si elle "
-                                 "n'a pas été enregistrée.")
+                                 "n'a pas été enregistrée.", deprecation_reason=replaced_by("decisionDocument"))
+    decision_document: DocumentRef | None = strawberry.field(
+        default=None, description="Sa délibération ou décision d'adhésion, par son empreinte ; null si elle n'a pas "
+                                  "été enregistrée.")
     decided_on: str | None = strawberry.field(default=None, description="Date de sa décision d'adhésion (aaaa-mm-jj).")
 
 
@@ -139,8 +199,7 @@ class CaoOpinion:
 class Avenant:
     number: int
     basis: str = strawberry.field(description="Fondement juridique, ex. R2194-1 (clause de réexamen).")
-    status: str = strawberry.field(description="Statut : proposed (proposé), signed (signé), notified (notifié) ou "
-                                               "abandoned (abandonné).")
+    status: AvenantStatus = strawberry.field(description="Statut de l'avenant.")  # type: ignore[valid-type]
     reason: str
     amount_delta: str = strawberry.field(description="Variation du montant, en euros HT (négative pour une baisse), "
                                                      "nombre décimal en chaîne.")
@@ -152,13 +211,22 @@ class Avenant:
     proposed_on: str | None = strawberry.field(description="Date de l'avenant proposé : elle choisit le seuil "
                                                            "européen de R2194-8 (null pour les avenants proposés "
                                                            "avant que ces dates soient enregistrées).")
-    cumulation: str | None = strawberry.field(description="Comment R2194-9 a cumulé les modifications de faible "
-                                                          "montant à sa proposition : net (directive 2014/24, "
-                                                          "art. 72(2)) ou absolute.")
+    cumulation: SmallModificationsReading | None = strawberry.field(  # type: ignore[valid-type]
+        description="Comment R2194-9 a cumulé les modifications de faible montant à sa proposition.")
     small_modifications: JSON | None = strawberry.field(
         description="R2194-8/-9 seulement : la lecture appliquée, le montant et le pourcentage cumulés, le "
-                    "plafond et le seuil européen (montant, validité, source) auxquels il a été comparé.")
+                    "plafond et le seuil européen (montant, validité, source) auxquels il a été comparé.",
+        deprecation_reason=replaced_by("smallModificationsCheck"))
+    small_modifications_check: SmallModificationsCheck | None = strawberry.field(
+        description="R2194-8/-9 seulement : la lecture appliquée, le montant et le pourcentage cumulés, le "
+                    "plafond et le seuil européen auxquels il a été comparé.")
     cao_opinion: CaoOpinion | None = strawberry.field(description="L'avis de la CAO, une fois enregistré.")
+    changes: AvenantChanges = strawberry.field(description="Ce que change l'avenant : montant, durée, titulaires, "
+                                                           "plan.")
+    origin: AvenantOrigin | None = strawberry.field(description="La décision de revue dont il découle, le cas "
+                                                                "échéant.")
+    proposed_position: int | None = strawberry.field(description="Position du journal de sa proposition.")
+    notified_position: int | None = strawberry.field(description="Position du journal de sa notification.")
 
     @classmethod
     def from_ledger(cls, a: dict[str, Any]) -> Avenant:
@@ -168,7 +236,11 @@ class Avenant:
                    cumulative_percent=a["cumulative_percent"], needs_cao_opinion=a["needs_cao_opinion"],
                    signed_on=a["signed_on"], notified_on=a["notified_on"], proposed_on=a.get("proposed_on"),
                    cumulation=a.get("cumulation"), small_modifications=a.get("small_modifications"),
-                   cao_opinion=CaoOpinion.from_ledger(a.get("cao_opinion")))
+                   small_modifications_check=SmallModificationsCheck.from_ledger(a.get("small_modifications")),
+                   cao_opinion=CaoOpinion.from_ledger(a.get("cao_opinion")),
+                   changes=AvenantChanges.from_ledger(a["changes"]),
+                   origin=AvenantOrigin.from_ledger(a.get("decision")),
+                   proposed_position=a.get("position"), notified_position=a.get("notified_position"))
 
 
 @strawberry.type(description="Le marché public attribué par le groupement (le marché des DECP).")
@@ -177,7 +249,7 @@ class Marche:
     code: str = strawberry.field(description="Identifiant DECP, au plus 16 caractères.")
     object: str
     cpv: str
-    nature: str
+    nature: MarcheNature = strawberry.field(description="Nature du marché.")  # type: ignore[valid-type]
     initial_amount: str = strawberry.field(description="Montant initial, en euros HT (nombre décimal en chaîne).")
     duration_months: int
     notified_on: str
@@ -189,11 +261,14 @@ class Marche:
     titulaire_ids: list[strawberry.ID]
     closed_on: str | None
     avenants: list[Avenant]
-    buyer_kind: str = strawberry.field(description="Colonne des seuils européens : pouvoir_adjudicateur, "
-                                                   "autorite_publique_centrale ou entite_adjudicatrice.")
+    buyer_kind: BuyerKind = strawberry.field(  # type: ignore[valid-type]
+        description="Colonne des seuils européens qui s'applique à l'acheteur.")
     awarded_by_cao: bool = strawberry.field(description="Vrai si la CAO l'a attribué (L1414-4 CGCT s'applique alors).")
     particulars: JSON = strawberry.field(description="Ce que les DECP en publient (procédure, CCAG, prix…), "
-                                                     "corrigé depuis la notification.")
+                                                     "corrigé depuis la notification.",
+                                         deprecation_reason=replaced_by("decpParticulars"))
+    decp_particulars: DecpParticulars = strawberry.field(
+        description="Ce que les DECP en publient (procédure, CCAG, prix…), corrigé depuis la notification.")
 
     @classmethod
     def from_ledger(cls, m: dict[str, Any]) -> Marche:
@@ -205,6 +280,7 @@ class Marche:
                    party_ids=[strawberry.ID(p) for p in parties] if parties is not None else None,
                    closed_on=m["closed_on"], buyer_kind=m.get("buyer_kind", "pouvoir_adjudicateur"),
                    awarded_by_cao=m.get("awarded_by_cao", True), particulars=m.get("particulars") or {},
+                   decp_particulars=DecpParticulars.from_ledger(m.get("particulars") or {}),
                    avenants=[Avenant.from_ledger(a) for a in sorted(m["avenants"].values(),
                                                                     key=lambda a: a["number"])])
 
@@ -220,7 +296,10 @@ class Measure:
                                                                "chaîne).")
     assessment: str | None = strawberry.field(description="L'appréciation, pour un indicateur qualitatif.")
     source: str
-    corrections: JSON = strawberry.field(description="Les valeurs antérieures, chacune avec le motif de sa correction.")
+    corrections: JSON = strawberry.field(description="Les valeurs antérieures, chacune avec le motif de sa correction.",
+                                         deprecation_reason=replaced_by("correctionHistory"))
+    correction_history: list[MeasureCorrection] = strawberry.field(
+        description="Les valeurs antérieures, chacune avec le motif de sa correction, dans l'ordre.")
     positions: list[int] = strawberry.field(description="Positions du journal de l'enregistrement et de ses "
                                                         "corrections.")
     recorded_at: str | None = strawberry.field(description="Heure d'enregistrement : celle du serveur, jamais "
@@ -236,6 +315,7 @@ class Measure:
                    member_id=strawberry.ID(m["member_id"]) if m["member_id"] else None,
                    period_start=m["period_start"], period_end=m["period_end"], value=m["value"],
                    assessment=m["assessment"], source=m["source"], corrections=m["corrections"],
+                   correction_history=[MeasureCorrection.from_ledger(c) for c in m["corrections"]],
                    positions=m["positions"], recorded_at=m.get("recorded_at"), declared_on=m.get("declared_on"),
                    partial=bool(m.get("partial")))
 
@@ -244,17 +324,20 @@ class Measure:
 class Indicator:
     key: str
     name: str
-    kind: str = strawberry.field(description="Nature : quantitative ou qualitative.")
+    kind: IndicatorKind = strawberry.field(description="Nature de l'indicateur.")  # type: ignore[valid-type]
     unit: str | None
     baseline: str | None
     target: str | None
     trajectory: JSON = strawberry.field(description="Les paliers datés de la cible, ex. une part abaissée d'année en "
-                                                    "année.")
-    direction: str | None
-    periodicity: str
-    scope: str = strawberry.field(description="Portée : member (une valeur par membre) ou groupement.")
-    aggregation: str = strawberry.field(description="Comment les valeurs des membres se combinent : sum, mean, "
-                                                    "weighted_mean ou none.")
+                                                    "année.", deprecation_reason=replaced_by("trajectorySteps"))
+    trajectory_steps: list[TrajectoryStep] = strawberry.field(
+        description="Les paliers datés de la cible, ex. une part abaissée d'année en année, dans l'ordre des dates.")
+    direction: Direction | None = strawberry.field(description="Sens souhaité.")  # type: ignore[valid-type]
+    periodicity: Periodicity = strawberry.field(  # type: ignore[valid-type]
+        description="Périodicité des mesures.")
+    scope: IndicatorScope = strawberry.field(description="Portée de l'indicateur.")  # type: ignore[valid-type]
+    aggregation: AggregationMode = strawberry.field(  # type: ignore[valid-type]
+        description="Comment les valeurs des membres se combinent.")
     plan_measures: strawberry.Private[list[dict[str, Any]]]
 
     @strawberry.field(description="Les mesures de cet indicateur que l'appelant peut voir, dans l'ordre des "
@@ -267,6 +350,7 @@ class Indicator:
     def from_ledger(cls, i: dict[str, Any], measures: list[dict[str, Any]]) -> Indicator:
         return cls(key=i["key"], name=i["name"], kind=i["kind"], unit=i.get("unit"), baseline=i.get("baseline"),
                    target=i.get("target"), trajectory=i.get("trajectory") or [], direction=i.get("direction"),
+                   trajectory_steps=[TrajectoryStep.from_ledger(t) for t in i.get("trajectory") or []],
                    periodicity=i["periodicity"], scope=i["scope"], aggregation=i["aggregation"],
                    plan_measures=measures)
 
@@ -275,7 +359,7 @@ class Indicator:
 class Objective:
     key: str
     title: str
-    kind: str = strawberry.field(description="Nature : moyens ou resultats.")
+    kind: ObjectiveKind = strawberry.field(description="Nature de l'obligation.")  # type: ignore[valid-type]
     indicators: list[Indicator]
 
 
@@ -288,21 +372,36 @@ class Axis:
     objectives: list[Objective]
 
 
+@strawberry.type(description="Un changement de statut d'une action.")
+class ActionStep:
+    status: ActionStatus = strawberry.field(description="Le nouveau statut.")  # type: ignore[valid-type]
+    on: date = strawberry.field(description="Date du changement (aaaa-mm-jj).")
+    note: str = strawberry.field(description="Commentaire sur le changement (vide s'il n'y en a pas).")
+
+
 @strawberry.type(description="Une action du plan, portée par le titulaire, l'acheteur ou les deux.")
 class Action:
     key: str
     axis_key: str
     title: str
-    owner: str = strawberry.field(description="Qui la porte : titulaire, acheteur ou joint.")
+    owner: Party = strawberry.field(description="Qui la porte.")  # type: ignore[valid-type]
     due_on: str
-    status: str = strawberry.field(description="Statut : planned (prévue), in_progress (en cours), done "
-                                               "(faite) ou cancelled (annulée).")
+    status: ActionStatus = strawberry.field(description="Statut de l'action.")  # type: ignore[valid-type]
     status_on: str | None
+    owner_organisation_id: strawberry.ID | None = strawberry.field(
+        description="L'organisation qui la porte, si elle est nommée.")
+    member_ids: list[strawberry.ID] = strawberry.field(description="Les membres qu'elle concerne (vide : tous).")
+    history: list[ActionStep] = strawberry.field(description="Ses changements de statut, dans l'ordre.")
 
     @classmethod
     def from_ledger(cls, a: dict[str, Any]) -> Action:
+        owner_organisation = a.get("owner_organisation_id")
         return cls(key=a["key"], axis_key=a["axis_key"], title=a["title"], owner=a["owner"], due_on=a["due_on"],
-                   status=a["status"], status_on=a["status_on"])
+                   status=a["status"], status_on=a["status_on"],
+                   owner_organisation_id=strawberry.ID(owner_organisation) if owner_organisation else None,
+                   member_ids=[strawberry.ID(m) for m in a.get("member_ids") or []],
+                   history=[ActionStep(status=h["status"], on=date.fromisoformat(h["on"]), note=h.get("note") or "")
+                            for h in a.get("history") or []])
 
 
 @strawberry.type(description="Une proposition : une amélioration avancée par un membre, le coordonnateur ou le "
@@ -311,24 +410,28 @@ class Proposal:
     id: strawberry.ID
     author_id: strawberry.ID
     axis_key: str
-    kind: str = strawberry.field(description="Type : innovation, service_improvement (amélioration du service) ou "
-                                             "sur_qualite_reduction (réduction de la sur-qualité).")
+    kind: ProposalKind = strawberry.field(description="Type de proposition.")  # type: ignore[valid-type]
     title: str
     content: str
     expected_impact: str
     expected_gain: str | None
     submitted_on: str
-    status: str = strawberry.field(description="Statut : submitted (soumise), postponed (reportée), "
-                                               "accepted (acceptée), rejected (rejetée) ou withdrawn "
-                                               "(retirée).")
-    decisions: JSON
+    status: ProposalStatus = strawberry.field(description="Statut de la proposition.")  # type: ignore[valid-type]
+    decisions: JSON = strawberry.field(deprecation_reason=replaced_by("decisionsTaken"))
+    decision_list: strawberry.Private[list[Decision]]
+
+    @strawberry.field(description="Les décisions prises en revue sur cette proposition, dans l'ordre.")
+    def decisions_taken(self, first: int = 100, after: str | None = None) -> Connection[Decision]:
+        return paginate(self.decision_list, first, after)
 
     @classmethod
     def from_ledger(cls, p: dict[str, Any]) -> Proposal:
         return cls(id=strawberry.ID(p["id"]), author_id=strawberry.ID(p["author_id"]), axis_key=p["axis_key"],
                    kind=p["kind"], title=p["title"], content=p["content"], expected_impact=p["expected_impact"],
                    expected_gain=p["expected_gain"], submitted_on=p["submitted_on"], status=p["status"],
-                   decisions=p["decisions"])
+                   decisions=p["decisions"],
+                   decision_list=[Decision.from_ledger(d, d["review_id"], p["id"], d.get("on"))
+                                  for d in p["decisions"]])
 
 
 @strawberry.type(description="Une revue (ex. bilan semestriel) : participants, points soulevés, décisions.")
@@ -336,17 +439,32 @@ class Review:
     id: strawberry.ID
     title: str
     scheduled_on: str
-    status: str = strawberry.field(description="Statut : scheduled (programmée), held (tenue) ou closed (close).")
+    status: ReviewStatus = strawberry.field(description="Statut de la revue.")  # type: ignore[valid-type]
     held_on: str | None
-    participants: JSON
-    points: JSON = strawberry.field(description="Contraintes, besoins, difficultés et idées soulevés, et par qui.")
-    decisions: JSON
+    participants: JSON = strawberry.field(deprecation_reason=replaced_by("attendees"))
+    points: JSON = strawberry.field(description="Contraintes, besoins, difficultés et idées soulevés, et par qui.",
+                                    deprecation_reason=replaced_by("raisedPoints"))
+    decisions: JSON = strawberry.field(deprecation_reason=replaced_by("decisionsTaken"))
+    attendees: list[Participant] = strawberry.field(description="Les participants, avec leur fonction.")
+    point_list: strawberry.Private[list[ReviewPoint]]
+    decision_list: strawberry.Private[list[Decision]]
+
+    @strawberry.field(description="Contraintes, besoins, difficultés et idées soulevés, et par qui, dans l'ordre.")
+    def raised_points(self, first: int = 100, after: str | None = None) -> Connection[ReviewPoint]:
+        return paginate(self.point_list, first, after)
+
+    @strawberry.field(description="Les décisions prises sur des propositions, avec leurs motifs, dans l'ordre.")
+    def decisions_taken(self, first: int = 100, after: str | None = None) -> Connection[Decision]:
+        return paginate(self.decision_list, first, after)
 
     @classmethod
     def from_ledger(cls, r: dict[str, Any]) -> Review:
         return cls(id=strawberry.ID(r["id"]), title=r["title"], scheduled_on=r["scheduled_on"], status=r["status"],
                    held_on=r["held_on"], participants=r["participants"], points=r["points"],
-                   decisions=r["decisions"])
+                   decisions=r["decisions"], attendees=[Participant.from_ledger(p) for p in r["participants"]],
+                   point_list=[ReviewPoint.from_ledger(p) for p in r["points"]],
+                   decision_list=[Decision.from_ledger(d, r["id"], d["proposal_id"], r["held_on"])
+                                  for d in r["decisions"]])
 
 
 @strawberry.type(description="Un plan de progrès : son arbre, ses engagements et sa vie.")
@@ -358,12 +476,28 @@ class Plan:
     closed: bool = strawberry.field(description="Vrai une fois le plan clos par son bilan final.")
     axes: list[Axis]
     actions: list[Action]
-    resources: JSON
-    milestones: JSON
-    gain_sharing: JSON | None  # null until the plan defines it
-    governance: JSON | None
+    resources: JSON = strawberry.field(deprecation_reason=replaced_by("committedResources"))
+    milestones: JSON = strawberry.field(deprecation_reason=replaced_by("calendar"))
+    gain_sharing: JSON | None = strawberry.field(  # null until the plan defines it
+        deprecation_reason=replaced_by("gainSharingRule"))
+    governance: JSON | None = strawberry.field(deprecation_reason=replaced_by("governanceRule"))
+    gain_sharing_rule: GainSharing | None = strawberry.field(
+        description="Valeurs et partage des gains (null tant que le plan ne l'a pas défini).")
+    governance_rule: Governance | None = strawberry.field(
+        description="Gouvernance : instance, participants, fréquence des revues (null tant qu'elle n'est pas "
+                    "définie).")
+    resource_list: strawberry.Private[list[Resource]]
+    milestone_list: strawberry.Private[list[Milestone]]
     all_proposals: strawberry.Private[list[Proposal]]
     reviews: list[Review]
+
+    @strawberry.field(description="Moyens et ressources engagés par chaque partie, dans l'ordre de leur engagement.")
+    def committed_resources(self, first: int = 100, after: str | None = None) -> Connection[Resource]:
+        return paginate(self.resource_list, first, after)
+
+    @strawberry.field(description="Calendrier prévisionnel : les jalons datés, dans l'ordre de leur inscription.")
+    def calendar(self, first: int = 100, after: str | None = None) -> Connection[Milestone]:
+        return paginate(self.milestone_list, first, after)
 
     @strawberry.field(description="Les propositions, dans l'ordre de leur soumission.")
     def proposals(self, first: int = 50, after: str | None = None) -> Connection[Proposal]:
@@ -388,7 +522,10 @@ class Plan:
                    closed=plan["bilan_final"] is not None, axes=axes,
                    actions=[Action.from_ledger(a) for a in plan["actions"].values()], resources=plan["resources"],
                    milestones=list(plan["milestones"].values()), gain_sharing=plan["gain_sharing"],
-                   governance=plan["governance"],
+                   governance=plan["governance"], gain_sharing_rule=GainSharing.from_ledger(plan["gain_sharing"]),
+                   governance_rule=Governance.from_ledger(plan["governance"]),
+                   resource_list=[Resource.from_ledger(r) for r in plan["resources"]],
+                   milestone_list=[Milestone.from_ledger(m) for m in plan["milestones"].values()],
                    all_proposals=[Proposal.from_ledger(p) for p in plan["proposals"].values()],
                    reviews=[Review.from_ledger(r) for r in plan["reviews"].values()])
 
@@ -403,9 +540,9 @@ class Groupement:
     members: list[Membership]
     marches: list[Marche]
     plan_ids: list[strawberry.ID]
-    small_modifications_reading: str = strawberry.field(
-        description="Comment le groupement lit le montant cumulé de R2194-9 : net (par défaut, directive "
-                    "2014/24, art. 72(2)) ou absolute (consigné par chooseSmallModificationsReading).")
+    small_modifications_reading: SmallModificationsReading = strawberry.field(  # type: ignore[valid-type]
+        description="Comment le groupement lit le montant cumulé de R2194-9 : net par défaut, ou celle consignée "
+                    "par chooseSmallModificationsReading.")
 
     @classmethod
     def from_ledger(cls, ledger: dict[str, Any]) -> Groupement:
@@ -414,6 +551,7 @@ class Groupement:
                    coordonnateur_id=strawberry.ID(g["coordonnateur_id"]),
                    members=[Membership(organisation_id=strawberry.ID(m["organisation_id"]), joined_on=m["joined_on"],
                                        left_on=m["left_on"], decision=m.get("decision"),
+                                       decision_document=DocumentRef(**m["decision"]) if m.get("decision") else None,
                                        decided_on=m.get("decided_on")) for m in g["memberships"]],
                    marches=[Marche.from_ledger(m) for m in ledger["marches"].values()],
                    plan_ids=[strawberry.ID(p) for p in ledger["plans"]],
@@ -445,7 +583,15 @@ class ReplayStep:
     aggregate_id: strawberry.ID
     version: int
     data: JSON = strawberry.field(description="Les données de l'événement, telles qu'enregistrées.")
-    plan: JSON = strawberry.field(description="L'état du plan après l'événement (arbre, activité, montant).")
+    plan: JSON = strawberry.field(description="L'état du plan après l'événement (arbre, activité, montant).",
+                                  deprecation_reason=replaced_by("planState"))
+
+    @strawberry.field(description="L'état du plan après l'événement : son arbre, son activité, le montant de son "
+                                  "marché.")
+    def plan_state(self) -> Annotated[ReplayedPlan, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import ReplayedPlan  # noqa: PLC0415 (views imports this module)
+
+        return ReplayedPlan.from_step(self.plan)
 
     @classmethod
     def from_step(cls, step: dict[str, Any]) -> ReplayStep:
@@ -454,13 +600,63 @@ class ReplayStep:
                    plan=step["plan"])
 
 
+def paginate_as(items: list[Any], first: int, after: str | None, build: Any) -> Connection[Any]:
+    """A page of a document's list, only the page's items built as typed objects."""
+    page = paginate(items, first, after)
+    for edge in page.edges:
+        edge.node = build(edge.node)
+    return page
+
+
 @strawberry.type(description="Ce qu'un membre voit d'un plan : ses indicateurs, actions, propositions, décisions.")
 class MemberView:
+    """Built from the member view's document; each typed field reads its part of it when asked for."""
+
     plan_id: strawberry.ID
     member_id: strawberry.ID
     position: int = strawberry.field(description="Position du journal que la vue reflète.")
     active: bool
-    document: JSON = strawberry.field(description="Toute la vue (indicateurs avec leurs mesures, actions…).")
+    document: JSON = strawberry.field(description="Toute la vue (indicateurs avec leurs mesures, actions…).",
+                                      deprecation_reason="Remplacé par les champs typés de `MemberView` (indicators, "
+                                                         "actions, proposals, decisions, avenants, standing…) ; "
+                                                         "retiré dans une version ultérieure (docs/graphql.md).")
+
+    @strawberry.field(description="Le groupement du plan.")
+    def groupement_id(self) -> strawberry.ID:
+        return strawberry.ID(self.document["groupement_id"])
+
+    @strawberry.field(description="Le jour que la vue reflète (aaaa-mm-jj) : celui du dernier événement lu.")
+    def as_of_day(self) -> date:
+        return date.fromisoformat(self.document["as_of_day"])
+
+    @strawberry.field(description="La place du membre dans le marché du plan.")
+    def standing(self) -> MemberStanding:
+        return MemberStanding.from_ledger(self.document["standing"])
+
+    @strawberry.field(description="Chaque indicateur du plan avec les mesures du membre et les chiffres du "
+                                  "groupement.")
+    def indicators(self) -> list[Annotated[MemberIndicator, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import MemberIndicator  # noqa: PLC0415 (views imports this module)
+
+        return [MemberIndicator.from_doc(i) for i in self.document["indicators"]]
+
+    @strawberry.field(description="Les actions du plan qui concernent le membre (toutes celles qui ne nomment pas "
+                                  "de membres, et celles qui le nomment).")
+    def actions(self, first: int = 100, after: str | None = None) -> Connection[Action]:
+        return paginate_as(self.document["actions"], first, after, Action.from_ledger)
+
+    @strawberry.field(description="Les propositions que le membre a soumises, dans l'ordre de leur soumission.")
+    def proposals(self, first: int = 100, after: str | None = None) -> Connection[Proposal]:
+        return paginate_as(self.document["proposals"], first, after, Proposal.from_ledger)
+
+    @strawberry.field(description="Les décisions prises en revue, revue par revue.")
+    def decisions(self, first: int = 100, after: str | None = None) -> Connection[Decision]:
+        return paginate_as(self.document["decisions"], first, after,
+                           lambda d: Decision.from_ledger(d, d["review_id"], d["proposal_id"], d["held_on"]))
+
+    @strawberry.field(description="Les avenants en vigueur (notifiés), dans l'ordre de leur proposition.")
+    def avenants(self, first: int = 100, after: str | None = None) -> Connection[Avenant]:
+        return paginate_as(self.document["avenants"], first, after, Avenant.from_ledger)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> MemberView:
@@ -470,11 +666,95 @@ class MemberView:
 
 @strawberry.type(description="Le bilan du plan : par axe et indicateur, les actions, propositions, avenants et gains.")
 class PlanBalance:
+    """Built from the balance's document; each typed field reads its part of it when asked for."""
+
     plan_id: strawberry.ID
     position: int = strawberry.field(description="Position du journal que le bilan reflète.")
     final: bool = strawberry.field(description="Vrai une fois le plan clos : c'est le bilan final.")
     cumulative_change_percent: str | None
-    document: JSON = strawberry.field(description="Tout le bilan, chaque chiffre avec ses positions dans le journal.")
+    document: JSON = strawberry.field(description="Tout le bilan, chaque chiffre avec ses positions dans le journal.",
+                                      deprecation_reason="Remplacé par les champs typés de `PlanBalance` (axes, "
+                                                         "members, gains, avenants…) ; retiré dans une version "
+                                                         "ultérieure (docs/graphql.md).")
+
+    @strawberry.field(description="Le groupement du plan.")
+    def groupement_id(self) -> strawberry.ID:
+        return strawberry.ID(self.document["groupement_id"])
+
+    @strawberry.field(description="Intitulé du plan.")
+    def title(self) -> str:
+        return str(self.document["title"])
+
+    @strawberry.field(description="Le jour que le bilan reflète (aaaa-mm-jj) : celui du dernier événement lu.")
+    def as_of_day(self) -> date:
+        return date.fromisoformat(self.document["as_of_day"])
+
+    @strawberry.field(description="Le bilan final, une fois le plan clos.")
+    def bilan_final(self) -> Annotated[BilanFinal, strawberry.lazy(VIEWS)] | None:
+        from progres.graphql.views import BilanFinal  # noqa: PLC0415 (views imports this module)
+
+        found = self.document.get("bilan_final")
+        return BilanFinal(on=date.fromisoformat(found["on"]), summary=found["summary"],
+                          position=found.get("position")) if found else None
+
+    @strawberry.field(description="Par axe, objectif et indicateur : les chiffres du groupement et comment ils ont "
+                                  "été faits.")
+    def axes(self) -> list[Annotated[BalanceAxis, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import BalanceAxis  # noqa: PLC0415
+
+        return [BalanceAxis.from_doc(a) for a in self.document["axes"]]
+
+    @strawberry.field(description="Les actions de chaque partie, comptées par état.")
+    def actions_by_owner(self) -> list[Annotated[ActionTally, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import ActionTally  # noqa: PLC0415
+
+        return [ActionTally.from_doc(owner, c) for owner, c in self.document["actions"].items()]
+
+    @strawberry.field(description="Les propositions, comptées par statut, avec l'impact attendu de chacune.")
+    def proposals(self) -> Annotated[ProposalTally, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import ProposalTally  # noqa: PLC0415
+
+        return ProposalTally.from_doc(self.document["proposals"])
+
+    @strawberry.field(description="Les revues tenues et les points soulevés.")
+    def reviews(self) -> Annotated[ReviewTally, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import ReviewTally  # noqa: PLC0415
+
+        reviews = self.document["reviews"]
+        return ReviewTally(held=reviews["held"], all_points=[ReviewPoint.from_ledger(p) for p in reviews["points"]])
+
+    @strawberry.field(description="Le montant du marché : initial, actuel et sa variation cumulée.")
+    def marche(self) -> Annotated[MarcheAmounts, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import MarcheAmounts  # noqa: PLC0415
+
+        return MarcheAmounts(**self.document["marche"])
+
+    @strawberry.field(description="Les gains attendus et leur partage entre les parties et les membres.")
+    def gains(self) -> Annotated[GainBalance, strawberry.lazy(VIEWS)]:
+        from progres.graphql.views import GainBalance  # noqa: PLC0415
+
+        return GainBalance.from_doc(self.document["gains"])
+
+    @strawberry.field(description="Les avenants du marché, dans l'ordre de leurs numéros.")
+    def avenants(self, first: int = 100,
+                 after: str | None = None) -> Connection[Annotated[BalanceAvenant, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import BalanceAvenant  # noqa: PLC0415
+
+        return paginate_as(self.document["avenants"], first, after, BalanceAvenant.from_doc)
+
+    @strawberry.field(description="Les chiffres de chaque membre (hors coordonnateur) que l'appelant peut voir.")
+    def members(self, first: int = 100,
+                after: str | None = None) -> Connection[Annotated[MemberBalance, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import member_balance  # noqa: PLC0415
+
+        return paginate_as(list(self.document["members"].items()), first, after, member_balance)
+
+    @strawberry.field(description="La place de chaque membre (hors coordonnateur) dans le marché du plan.")
+    def parties(self, first: int = 100,
+                after: str | None = None) -> Connection[Annotated[MemberParty, strawberry.lazy(VIEWS)]]:
+        from progres.graphql.views import member_party  # noqa: PLC0415
+
+        return paginate_as(list(self.document["parties"].items()), first, after, member_party)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> PlanBalance:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import GraphQLEnumType
 
 from progres.domain.values import siret_with_key
 from progres.graphql.context import ProgresContext, Services
@@ -101,16 +102,29 @@ def test_a_request_without_an_actor_is_refused_with_a_code(api):
 def malformed_arguments(field) -> dict[str, Any]:
     """Every argument given a value of the right GraphQL type but wrong for the domain."""
     values = {"ID": "not-an-id", "String": "", "Int": -1, "Boolean": False, "Date": "2001-01-01",
-              "JSON": {"bad": True}, "DocumentInput": {"sha256": "x", "name": "", "mediaType": "?"}}
+              "JSON": {"bad": True}, "DocumentInput": {"sha256": "x", "name": "", "mediaType": "?"},
+              "Decimal": "beaucoup", "Float": -1.0}
     arguments = {}
     for name, argument in field.args.items():
         kind = str(argument.type).strip("!")
         if kind.startswith("["):
-            arguments[name] = [values[kind.strip("[]!")]]
+            arguments[name] = [malformed(values, kind.strip("[]!"))]
         else:
-            arguments[name] = values[kind]
+            arguments[name] = malformed(values, kind)
     arguments.pop("commandId", None)
     return arguments
+
+
+def malformed(values: dict[str, Any], kind: str) -> Any:
+    """The typed inputs (issue 13) and enums: their required fields, each malformed, and an enum's first value."""
+    if kind in values:
+        return values[kind]
+    named = schema._schema.type_map[kind]
+    if isinstance(named, GraphQLEnumType):
+        return next(iter(named.values))
+    return {name: [malformed(values, str(f.type).strip("[]!"))] if str(f.type).strip("!").startswith("[")
+            else malformed(values, str(f.type).strip("!"))
+            for name, f in named.fields.items() if str(f.type).endswith("!")}
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -53,5 +53,6 @@ def test_each_example_of_the_guide_runs(seeded, who, operation):
     assert result.errors is None, result.errors
     assert result.data
     assert all(value is not None for value in result.data.values())
-    if "recordMeasure" in operation:
-        assert result.data["recordMeasure"]["error"]["code"] == "plan_closed"
+    for mutation in ("recordMeasure", "importMeasures"):
+        if mutation in operation:
+            assert result.data[mutation]["error"]["code"] == "plan_closed"
