@@ -83,4 +83,5 @@ def member_on(joined_on: Day, left_on: Day | None, day: Day) -> bool:
 
 def member_during(joined_on: Day, left_on: Day | None, start: Day, end: Day) -> bool:
     """Whether a stay [joined_on, left_on) covers at least one day of the closed period [start, end]."""
-    return joined_on <= end and (left_on is None or start < left_on)
+    first = max(joined_on, start)  # the first day both cover (an empty stay, left the day it began, covers none)
+    return first <= end and (left_on is None or first < left_on)

@@ -210,7 +210,8 @@ def feeds_to_command(feeds: list[IndicatorFeedInput]) -> dict[str, str]:
     keys = [feed.indicator_key for feed in feeds]
     duplicate = next((i for i, key in enumerate(keys) if key in keys[:i]), None)
     if duplicate is not None:
-        raise InvalidInput(f"indicatorFeeds[{duplicate}].indicatorKey", rule="each indicator is fed once")
+        raise InvalidInput(f"indicatorFeeds[{duplicate}].indicatorKey", rule="chaque indicateur n'est alimenté "
+                                                                             "qu'une fois")
     return {feed.indicator_key: feed.figure.value for feed in feeds}
 
 

@@ -21,7 +21,7 @@ def check_json_shapes(signature: inspect.Signature, arguments: dict[str, Any], c
         if value is None:
             continue
         if annotation.startswith(OBJECT) and not isinstance(value, dict):
-            raise InvalidInput(camel(name), rule="an object is expected")
+            raise InvalidInput(camel(name), rule="un objet est attendu")
         if annotation.startswith(OBJECTS) and not (isinstance(value, list)
                                                    and all(isinstance(item, dict) for item in value)):
-            raise InvalidInput(camel(name), rule="a list of objects is expected")
+            raise InvalidInput(camel(name), rule="une liste d'objets est attendue")

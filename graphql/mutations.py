@@ -19,7 +19,6 @@ from progres.graphql.context import actor_of, context_of, off_loop
 from progres.graphql.descriptions import MUTATIONS, argument_description
 from progres.graphql.input_types import TYPED_ARGUMENTS, graphql_path
 from progres.graphql.inputs import check_json_shapes
-from progres.graphql.scalars import Decimal
 from progres.graphql.types import DocumentInput, MutationResult, UserError
 from progres.services.applications import acting_for
 from progres.services.commands import Progres
@@ -38,7 +37,7 @@ COMMANDS = [
 
 # Python annotations of the commands → GraphQL input types.
 TYPE_MAP: dict[str, Any] = {
-    "str": str, "int": int, "bool": bool, "UUID | str": strawberry.ID, "date | str": date, "Any": Decimal,
+    "str": str, "int": int, "bool": bool, "UUID | str": strawberry.ID, "date | str": date, "Any": JSON,
     "dict[str, Any]": JSON, "list[dict[str, Any]]": list[JSON], "list[UUID | str]": list[strawberry.ID],
     "list[str]": list[str], "dict[str, str] | None": DocumentInput | None, "str | None": str | None,
     "UUID | str | None": strawberry.ID | None, "list[UUID | str] | None": list[strawberry.ID] | None,
@@ -117,13 +116,13 @@ def make_mutation(command: str) -> Any:
             for parameter, typed in typed_arguments.items():
                 value = kwargs.pop(typed.name, None)
                 if value is not None and kwargs.get(parameter) is not None:
-                    raise InvalidInput(camel(typed.name), rule=f"give {camel(typed.name)} or its deprecated form "
-                                                               f"{camel(parameter)}, not both")
+                    raise InvalidInput(camel(typed.name), rule=f"donnez {camel(typed.name)} ou sa forme dépréciée "
+                                                               f"{camel(parameter)}, pas les deux")
                 if value is not None:
                     used[parameter] = value
                     kwargs[parameter] = typed.to_command(value)
                 elif parameter in required and kwargs.get(parameter) is None:
-                    raise InvalidInput(camel(typed.name), rule=f"{camel(typed.name)} is required")
+                    raise InvalidInput(camel(typed.name), rule=f"{camel(typed.name)} est obligatoire")
             arguments = {renamed.get(k, k): v if k in used else plain_argument(v) for k, v in kwargs.items()}
             check_json_shapes(signature, arguments, camel)
             await off_loop(services.access.authorize_command, actor, command, arguments)

@@ -50,7 +50,7 @@ def position_cursor(after: str | None) -> int:
     try:
         return int(after) if after else 0
     except ValueError:
-        raise InvalidInput("after", rule="an event cursor is a log position") from None
+        raise InvalidInput("after", rule="un curseur d'événements est une position du journal") from None
 
 
 def recording_time(as_of: str | None) -> str | None:
@@ -61,7 +61,7 @@ def recording_time(as_of: str | None) -> str | None:
     try:
         return recording_instant(as_of)
     except ValueError:
-        raise InvalidInput("asOf", rule="asOf is an ISO 8601 date or time (e.g. 2025-03-30 or "
+        raise InvalidInput("asOf", rule="asOf est une date ou une heure ISO 8601 (p. ex. 2025-03-30 ou "
                            "2025-03-30T12:00:00+02:00)") from None
 
 
@@ -87,9 +87,9 @@ def noted(info: Info, doc: dict) -> dict:
 def check_positions(position: int | None = None, min_position: int | None = None) -> None:
     """Log positions start at 1 (`minPosition` 0 asks for nothing): a negative one is a client's mistake."""
     if position is not None and position < 1:
-        raise InvalidInput("position", rule="a log position is a whole number from 1")
+        raise InvalidInput("position", rule="une position du journal est un entier à partir de 1")
     if min_position is not None and min_position < 0:
-        raise InvalidInput("minPosition", rule="a log position is a whole number from 0")
+        raise InvalidInput("minPosition", rule="une position du journal est un entier à partir de 0")
 
 
 def fresh_for(models: ReadModels, when: Moment, min_position: int | None) -> None:
@@ -165,7 +165,7 @@ class Query:
 
         doc = await off_loop(read)
         if doc is None:
-            raise Unknown("member_id", kind="member view", id=member_id)
+            raise Unknown("member_id", kind="vue membre", id=member_id)
         return MemberView.from_doc(noted(info, doc))
 
     @strawberry.field(description="Les parts EGalim d'un membre sur une période, depuis ses achats importés (ma "
@@ -223,10 +223,11 @@ class Query:
         if groupement_id is None and filter.plan_id:
             groupement_id = await off_loop(services.access.groupement_of, str(filter.plan_id))
         if groupement_id is None:
-            raise InvalidInput("filter.groupementId", rule="name the groupement (or plan) whose events you read")
+            raise InvalidInput("filter.groupementId", rule="nommez le groupement (ou le plan) dont vous lisez les "
+                                                           "événements")
         await off_loop(services.access.check_history, actor_of(info), groupement_id)
         if not 0 < first <= 1000:
-            raise InvalidInput("first", rule="ask for 1 to 1000 events")
+            raise InvalidInput("first", rule="demandez de 1 à 1000 événements")
         filters = {"groupement_id": groupement_id, "plan_id": filter.plan_id, "type": filter.type,
                    "organisation_id": filter.organisation_id, "aggregate_id": filter.aggregate_id,
                    "since": filter.since}
@@ -254,7 +255,7 @@ class Query:
             return found
 
         if not 0 < first <= 1000:
-            raise InvalidInput("first", rule="ask for 1 to 1000 steps")
+            raise InvalidInput("first", rule="demandez de 1 à 1000 étapes")
         found = await off_loop(steps)
         edges = [Edge(cursor=str(s["position"]), node=ReplayStep.from_step(s)) for s in found[:first]]
         return Connection(edges=edges, page_info=PageInfo(has_next_page=len(found) > first,
@@ -274,7 +275,7 @@ class Query:
             services.access.check_history(actor, services.access.groupement_of(str(plan_id)))
             balance = services.models.plan_balance(str(plan_id))
             if balance is None:
-                raise InvalidInput("planId", rule="no plan with this id")
+                raise InvalidInput("planId", rule="aucun plan avec cet identifiant")
             try:
                 return audit.figure_proof(services.settings, balance, str(plan_id), figure)
             except audit.ProofRefused as refused:
@@ -290,7 +291,7 @@ class Query:
         groupement_id = await off_loop(services.access.groupement_of, str(aggregate_id))
         await off_loop(services.access.check_history, actor_of(info), groupement_id)
         if not 0 < first <= 1000:
-            raise InvalidInput("first", rule="ask for 1 to 1000 events")
+            raise InvalidInput("first", rule="demandez de 1 à 1000 événements")
         rows = await off_loop(services.models.store.history, services.models.projection,
                               {"aggregate_id": str(aggregate_id)}, position_cursor(after), first + 1)
         return event_page(rows, first)

@@ -127,12 +127,12 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)[1]) + 1
     except (ValueError, IndexError):
-        raise InvalidInput("after", rule="not a cursor of this list") from None
+        raise InvalidInput("after", rule="ce n'est pas un curseur de cette liste") from None
 
 
 def paginate(items: list[Any], first: int, after: str | None) -> Connection[Any]:
     if not 0 < first <= 500:
-        raise InvalidInput("first", rule="ask for 1 to 500 items")
+        raise InvalidInput("first", rule="demandez de 1 à 500 éléments")
     start = decode_cursor(after)
     page = items[start:start + first]
     edges = [Edge(cursor=encode_cursor(start + i), node=node) for i, node in enumerate(page)]

@@ -218,8 +218,8 @@ def test_another_entity_read_as_a_plan_is_not_found(server, small_plan):
     assert answer["errors"][0]["extensions"] == {"code": "not_found", "field": "id"}, answer
 
 
-@pytest.mark.parametrize(("spec", "message"), [("[]", "an object is expected"), ('"x"', "an object is expected"),
-                                               ("42", "an object is expected")])
+@pytest.mark.parametrize(("spec", "message"), [("[]", "un objet est attendu"), ('"x"', "un objet est attendu"),
+                                               ("42", "un objet est attendu")])
 def test_a_json_argument_of_the_wrong_shape_is_refused_and_writes_nothing(server, small_plan, spec, message):
     plan, coordonnateur, _ = small_plan
     before = head(server)

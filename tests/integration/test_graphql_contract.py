@@ -80,6 +80,14 @@ KNOWN_REMAINING = {
     # JSON: documents whose shape is not ours to type yet.
     "json: Query.figureProof",  # a self-contained proof file that `progres audit check-proof` reads offline
     "json: ReplayStep.data",  # an event's recorded data, whose shape is that of its event type and version
+    # Amounts and values kept JSON: a client that declares its variable `JSON` (the console did, third-party
+    # clients may) would be refused if the type changed in place; item 2's XInput types carry them as Decimal.
+    "json: Mutation.notifyMarche(initialAmount:)",
+    "json: Mutation.commitResource(amount:)",
+    "json: Mutation.declarePurchaseVolume(amount:)",
+    "json: Mutation.recordMeasure(value:)",
+    "json: Mutation.correctMeasure(value:)",
+    "json: Mutation.submitProposal(expectedGain:)",
     # Closed sets sent as strings to mutations: item 2 gives each mutation its XInput, with enum fields.
     "closed set as String: Mutation.registerOrganisation(kind:)",
     "closed set as String: Mutation.constituteGroupement(withdrawalClause:)",
