@@ -90,6 +90,11 @@ MESSAGES = {
     "usage": "la commande n'a pas compris ses arguments ({detail}) ; voir `progres --help`",
     "io_error": "{path} : {reason}",
     "invalid_export": "{standard} : le fichier ne serait pas valide, rien n'est écrit ; champs en faute : {fields}",
+    "model_line": "  {name} : version {version} dans le code, {stored} dans le dépôt ; table {table}, {events}",
+    "model_stored": "version {version}",
+    "model_unrecorded": "pas encore enregistrée",
+    "model_building": "    reconstruction de la version {version} à côté de l'actuelle : {done} sur {total} "
+                      "(les lectures servent la version {stored} jusqu'à la bascule)",
     "store_not_empty": "le dépôt contient déjà des événements ({store}) ; la démo demande un dépôt vide : "
                        "`progres demo --reset` ou un autre --data-dir",
 }
