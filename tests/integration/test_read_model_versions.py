@@ -109,7 +109,8 @@ def test_a_version_bump_rebuilds_beside_while_reads_keep_the_old_rows_then_switc
         thread.join()
         reader.close()
         reader.app.close()
-    assert seen and all(doc is not None for doc in seen), "a read failed during the rebuild"
+    assert seen
+    assert all(doc is not None for doc in seen), "a read failed during the rebuild"
     assert {doc.get("mark") for doc in seen} <= {None, "v2"}
     after = models.plan_balance(world.plan)
     assert after["mark"] == "v2"
@@ -123,7 +124,7 @@ def test_a_version_bump_rebuilds_beside_while_reads_keep_the_old_rows_then_switc
 
 
 def test_an_unchanged_version_does_nothing(world_models):
-    world, models, _ = world_models
+    _, models, _ = world_models
     runner = models.runner
     before = {t: models.store.rows(t, models.projection) for t in registry.tables()}
     versions = models.store.model_versions(models.projection)
@@ -164,7 +165,8 @@ def test_a_worker_leader_upgrades_under_its_fence(pg_settings, monkeypatch):
         models.close()
         app.close()
         with postgres_connect(settings, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(settings.views_schema)))
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(settings.views_schema)))
 
 
 # Adding a read model: its module (here, this function) and one entry in the registry, nothing else.
