@@ -195,12 +195,12 @@ def projections_status(data_dir: DataDir = None) -> None:
     for model in models.read_models():
         stored = model["stored_version"]
         console.print(say("model_line", name=model["name"], version=model["version"], table=model["table"],
-                          stored=say("model_stored", version=stored) if stored is not None else say("model_unrecorded"),
+                          stored=say("model_unrecorded") if stored is None else say("model_unbuilt") if stored == 0
+                          else say("model_stored", version=stored),
                           events=french.count(len(model["events"]), "événement consommé", "événements consommés")),
                       highlight=False)
         if model["building"]:
-            console.print(say("model_building", version=model["building"], stored=stored,
-                              done=french.count(model["done"], "groupement"), total=french.number(model["total"])),
+            console.print(say("model_building", version=model["building"], done=french.count(model["done"], "groupement"), total=french.number(model["total"])),
                           highlight=False)
     if settings.store == "postgres":
         from progres.services.workers import workers_of  # noqa: PLC0415
