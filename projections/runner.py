@@ -169,6 +169,7 @@ class ProjectionRunner:
 
     def _run_batch(self) -> int:
         state = self.state()
+        advanced = 0
         try:
             if self._outdated():
                 self._begin_upgrades(state)
@@ -176,9 +177,12 @@ class ProjectionRunner:
             if advanced >= 0 and self._outdated():
                 self._upgrade_step(state)
         except StaleTracking:
-            self._state = None
-            return 0
-        return max(advanced, 0)
+            # Another runner moved tracking (the state is behind: reload it) or only the rebuild's cursor (the
+            # state is right: read the versions again).
+            if self.store.position(self.projection) != state.position:
+                self._state = None
+            self._versions = None
+        return max(advanced, 0)  # a batch committed before the rebuild's step was refused still counts
 
     def _project(self, state: Replay) -> int:
         """The batch proper: -1 when another runner moved tracking meanwhile (the state is reloaded)."""

@@ -200,8 +200,8 @@ def projections_status(data_dir: DataDir = None) -> None:
                           events=french.count(len(model["events"]), "événement consommé", "événements consommés")),
                       highlight=False)
         if model["building"]:
-            console.print(say("model_building", version=model["building"], done=french.count(model["done"], "groupement"), total=french.number(model["total"])),
-                          highlight=False)
+            console.print(say("model_building", version=model["building"], total=french.number(model["total"]),
+                              done=french.count(model["done"], "groupement")), highlight=False)
     if settings.store == "postgres":
         from progres.services.workers import workers_of  # noqa: PLC0415
 

@@ -94,8 +94,8 @@ MESSAGES = {
     "model_stored": "v{version}",
     "model_unbuilt": "non construite",
     "model_unrecorded": "non enregistrée",
-    "model_building": "    reconstruction de v{version} à côté de l'actuelle : {done} sur {total} (les lectures servent "
-                      "l'actuelle jusqu'à la bascule)",
+    "model_building": "    reconstruction de v{version} à côté de l'actuelle : {done} sur {total} (les lectures "
+                      "servent l'actuelle jusqu'à la bascule)",
     "store_not_empty": "le dépôt contient déjà des événements ({store}) ; la démo demande un dépôt vide : "
                        "`progres demo --reset` ou un autre --data-dir",
 }
