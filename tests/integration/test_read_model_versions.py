@@ -235,3 +235,43 @@ def test_a_read_model_registered_alone_is_built_rebuilt_on_a_bump_listed_and_rea
         "by_indicator": {"egalim_share": 2}, "total": 2, "mark": "v2"}
     assert documents(models.store, "measure_counts", models.projection) == clean(models.app, "measure_counts")
     assert bumped.version == {m["name"]: m["stored_version"] for m in models.read_models()}["measure_counts"]
+
+
+@pytest.mark.postgres
+def test_a_rebuild_step_under_a_lost_lock_is_refused_and_writes_nothing(pg_settings, monkeypatch):
+    from progres.projections.runner import ProjectionRunner  # noqa: PLC0415
+    from progres.projections.stores.sql import LeadershipLost  # noqa: PLC0415
+    from progres.services.workers import Lease  # noqa: PLC0415
+
+    settings = pg_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
+    app = bootstrap(settings)
+    models = ReadModels.open(app, settings)
+    old, new = Lease(settings, models.projection, "old:1"), Lease(settings, models.projection, "new:2")
+    try:
+        world = build_world(app)
+        world.measure()
+        assert old.try_acquire()
+        runner = ProjectionRunner(app, models.store, models.projection, fence=old.fence)
+        runner.catch_up()
+        bump(monkeypatch, "plan_dashboard", 2, "v2")
+        versions = models.store.model_versions(models.projection)
+        before = models.store.rows("plan_dashboards", models.projection)
+        with postgres_connect(settings, autocommit=True) as admin:  # the leader's session ended
+            admin.execute("SELECT pg_terminate_backend(%s)", [old.pid])
+        assert new.try_acquire()
+        with pytest.raises(LeadershipLost):
+            runner.run_batch()
+        assert models.store.model_versions(models.projection) == versions  # no rebuild begun
+        assert not models.store.has_rows("plan_dashboards", building_key(models.projection, "plan_dashboard", 2))
+        assert models.store.rows("plan_dashboards", models.projection) == before
+        successor = ProjectionRunner(app, models.store, models.projection, fence=new.fence)
+        successor.upgrade()
+        assert models.plan_dashboard(world.plan)["mark"] == "v2"
+    finally:
+        old.close()
+        new.close()
+        models.close()
+        app.close()
+        with postgres_connect(settings, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(settings.views_schema)))
