@@ -10,7 +10,8 @@ REGISTRY (looked up at each use, never copied): a new read model of this kind is
 
 A version different from the one the store recorded for a model makes the runner rebuild that model's rows
 beside the old ones, from the ledgers it holds, then switch in one transaction (`projections/runner.py`,
-`Upgrade`); reads keep the old rows meanwhile. See docs/read-models.md, "Adding a read model".
+`ProjectionRunner._upgrade_step`); reads keep the old rows meanwhile. See docs/read-models.md, "Versions of a
+read model" and "Adding a read model".
 """
 
 from __future__ import annotations

@@ -106,7 +106,9 @@ class ProjectionRunner:
         versions = self._versions
         if versions is None or any(m.name not in versions for m in registry.REGISTRY):
             versions = self._versions = self._reconcile(self._state.position if self._state else self.position)
-        return [m for m in registry.REGISTRY if versions[m.name].version != m.version]
+        # Never back to an older version: a worker of the previous release, leading for a while during a rolling
+        # update, keeps the rows as they are (and the switch catches up with what it wrote, see _upgrade_step).
+        return [m for m in registry.REGISTRY if versions[m.name].version < m.version]
 
     @property
     def upgrading(self) -> bool:
@@ -144,8 +146,13 @@ class ProjectionRunner:
             self.store.write_upgrade(self.projection, model.name, model.table, model.version, rows, state.position,
                                      recorded.cursor, chunk[-1], recorded.done + len(chunk), self.fence)
         else:
+            # Groupements whose new rows are older than their ledger (a runner of the previous release projected
+            # them meanwhile) or absent are made again, in the switch's own transaction.
+            written = self.store.building_positions(self.projection, model.name, model.table, model.version)
+            stale = [g for g in self._groupements(state) if written.get(g, -1) < state.ledgers[g]["position"]]
+            rows = [row for g in stale for row in derived_views(state.ledgers[g], [model])[model.table]]
             self.store.switch_model(self.projection, model.name, model.table, model.version, state.position,
-                                    self.fence)
+                                    self.fence, rows)
         self._versions = self.store.model_versions(self.projection)
 
     def run_batch(self, block: bool = True) -> int:

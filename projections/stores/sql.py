@@ -249,12 +249,22 @@ class SqlStore:
                 raise StaleTracking(projection)
             self._upsert_views(cur, table, key, position, rows)
 
+    def building_positions(self, projection: str, model: str, table: str, version: int) -> dict[str, int]:
+        """Per groupement, the oldest position its rows of the version being built were written at."""
+        with self.transaction() as cur:
+            cur.execute(self.q(f"SELECT groupement_id, min(position) FROM {{p}}{table} WHERE projection = ? "
+                               "GROUP BY groupement_id"), [building_key(projection, model, version)])
+            return {row[0]: int(row[1]) for row in cur.fetchall()}
+
     def switch_model(self, projection: str, model: str, table: str, version: int, position: int,
-                     fence: Fence | None = None) -> None:
-        """In one transaction: the new version's rows take the place of the old ones, which are dropped. A reader
-        sees either all the old rows or all the new ones (the key it reads by, the generation, does not change)."""
+                     fence: Fence | None = None, rows: list[Any] | None = None) -> None:
+        """In one transaction: `rows` written beside, then the new version's rows take the place of the old ones,
+        which are dropped. A reader sees either all the old rows or all the new ones (the key it reads by, the
+        generation, does not change)."""
         with self.transaction() as cur:
             self._guard(cur, projection, position, fence)
+            if rows:
+                self._upsert_views(cur, table, building_key(projection, model, version), position, rows)
             cur.execute(self.q("UPDATE {p}model_versions SET version = ?, building = NULL, cursor = NULL, "
                                "done = NULL, total = NULL WHERE projection = ? AND model = ? AND building = ?"),
                         [version, projection, model, version])

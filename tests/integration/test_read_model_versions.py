@@ -20,7 +20,7 @@ from psycopg import sql
 from progres.projections import registry
 from progres.projections.ledger import Replay
 from progres.projections.registry import LEDGER_EVENTS, ReadModel, Scope
-from progres.projections.runner import rebuild
+from progres.projections.runner import ProjectionRunner, rebuild
 from progres.projections.stores.sql import building_key
 from progres.projections.stores.sqlite import SqliteStore
 from progres.services.bootstrap import bootstrap, postgres_connect
@@ -275,3 +275,35 @@ def test_a_rebuild_step_under_a_lost_lock_is_refused_and_writes_nothing(pg_setti
         with postgres_connect(settings, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
                 sql.Identifier(settings.views_schema)))
+
+
+def test_what_a_runner_of_the_previous_release_projects_during_the_rebuild_is_caught_up_at_the_switch(world_models,
+                                                                                                       monkeypatch):
+    world, models, _ = world_models
+    new = models.runner
+    previous = ProjectionRunner(models.app, models.store, models.projection)
+    previous.state()
+    bump(monkeypatch, "member_view", 2, "v2")
+    new.upgrade_chunk = 1
+    new.run_batch()  # the rebuild begins: the world's groupement is built
+    assert {m["name"]: m["done"] for m in models.read_models()}["member_view"] == 1
+    # A worker of the previous release leads for a while: it knows only version 1, and neither rebuilds nor
+    # goes back to it; its batch writes member views where version 1 lives.
+    monkeypatch.setattr(previous, "_outdated", list)
+    world.measure(member_id=world.lycees[2], recorded_by=world.lycees[2], value="45")
+    assert previous.run_batch() > 0
+    new.upgrade()
+    assert new.position == world.head()
+    assert documents(models.store, "member_views", models.projection) == clean(models.app, "member_views")
+    assert models.member_view(world.plan, world.lycees[2])["mark"] == "v2"
+
+
+def test_an_older_version_in_the_code_does_not_rebuild(world_models, monkeypatch):
+    _, models, _ = world_models
+    bump(monkeypatch, "plan_dashboard", 3, "v3")
+    models.runner.upgrade()
+    monkeypatch.setattr(registry, "REGISTRY", tuple(dataclasses.replace(m, version=2) if m.name == "plan_dashboard"
+                                                    else m for m in registry.REGISTRY))
+    assert not models.runner.upgrading
+    models.runner.catch_up()
+    assert models.store.model_versions(models.projection)["plan_dashboard"].version == 3
