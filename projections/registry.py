@@ -84,6 +84,7 @@ REGISTRY: tuple[ReadModel, ...] = (
               lambda s: [(s.plan_id, m, s.ledger["id"], member_view(s.ledger, s.plan_id, m, s.figures))
                          for m in s.members]),
 )
+STORE_TABLES = frozenset({"tracking", "active", "ledgers", "routes", "history", "checkpoints", "model_versions"})
 TABLES = tuple(model.table for model in REGISTRY)  # the tables of the read models declared in this module
 
 
@@ -122,10 +123,14 @@ def derived_views(ledger: Ledger, models: Iterable[ReadModel] | None = None) -> 
 
 
 def _check() -> None:
-    """At import: one table and one name per read model, events that the ledger folds."""
+    """At import: one table and one name per read model (identifiers; not a table of the store's own), events that
+    the ledger folds."""
     names, tables = [m.name for m in REGISTRY], [m.table for m in REGISTRY]
     if len(set(names)) != len(names) or len(set(tables)) != len(tables):
         raise TypeError(f"read models named or stored twice: {names}, {tables}")
+    if set(tables) & STORE_TABLES or not all(t.isidentifier() and n.isidentifier() for t, n in zip(tables, names,
+                                                                                                   strict=True)):
+        raise TypeError(f"read model tables must be identifiers other than the store's own: {tables}, {names}")
     for model in REGISTRY:
         if not model.events <= LEDGER_EVENTS or model.version < 1:
             raise TypeError(f"read model {model.name}: its events must be folded by the ledger, its version >= 1")
