@@ -1,15 +1,17 @@
 # mypy: disable-error-code="attr-defined"
 # (the event classes, e.g. `Marche.Notified`, are made by eventsourcing's @event decorator: mypy cannot see them;
 # a name that no longer exists fails the import instead, as in ledger.py.)
-"""The registry of the read models derived from the groupements' ledgers (issue 12, deliverable 2, first step).
+"""The registry of the read models derived from the groupements' ledgers (issue 12, deliverable 2).
 
 Each read model declares its name, its version, the table it is stored in, the domain events it consumes (by
-class) and how its rows are made from a ledger. The store's tables (`stores/sql.py` VIEW_TABLES), the runner's
-batches and the rebuild (`runner.derived_views`) and `progres projections status` iterate REGISTRY: a new read
-model of this kind is one entry here, its module and its reader.
+class) and how its rows are made from a ledger. The store's tables, the runner's batches, the rebuild
+(`derived_views`), the readers (`services/read_models.py`, by name) and `progres projections status` iterate
+REGISTRY (looked up at each use, never copied): a new read model of this kind is its module and one entry here.
 
-Not yet (docs/read-side-redesign.md, step 3): a version bump that rebuilds one read model beside the old one
-and switches it alone; today every read model lives in the generation that `projections rebuild` makes.
+A version different from the one the store recorded for a model makes the runner rebuild that model's rows
+beside the old ones, from the ledgers it holds, then switch in one transaction (`projections/runner.py`,
+`ProjectionRunner._upgrade_step`); reads keep the old rows meanwhile. See docs/read-models.md, "Versions of a
+read model" and "Adding a read model".
 """
 
 from __future__ import annotations
@@ -82,32 +84,53 @@ REGISTRY: tuple[ReadModel, ...] = (
               lambda s: [(s.plan_id, m, s.ledger["id"], member_view(s.ledger, s.plan_id, m, s.figures))
                          for m in s.members]),
 )
-TABLES = tuple(model.table for model in REGISTRY)
+STORE_TABLES = frozenset({"tracking", "active", "ledgers", "routes", "history", "checkpoints", "model_versions"})
+TABLES = tuple(model.table for model in REGISTRY)  # the tables of the read models declared in this module
 
 
-def derived_views(ledger: Ledger) -> dict[str, list[Row]]:
-    """Every row of every read model of a groupement's ledger, by table: what a batch writes for it."""
-    views: dict[str, list[Row]] = {model.table: [] for model in REGISTRY}
+def tables() -> tuple[str, ...]:
+    """The tables of every read model registered now (a test may register one of its own)."""
+    return tuple(model.table for model in REGISTRY)
+
+
+def read_model(name: str) -> ReadModel:
+    """The read model of that name: readers find their table through it."""
+    for entry in REGISTRY:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"no read model named {name!r}")
+
+
+def derived_views(ledger: Ledger, models: Iterable[ReadModel] | None = None) -> dict[str, list[Row]]:
+    """Every row of every read model (or of those given) of a groupement's ledger, by table: what a batch writes."""
+    chosen = tuple(REGISTRY if models is None else models)
+    views: dict[str, list[Row]] = {model.table: [] for model in chosen}
     if ledger["id"] == DIRECTORY or ledger.get("groupement") is None:
         return views
     whole = Scope(ledger)
-    for model in REGISTRY:
+    for model in chosen:
         if not model.per_plan:
             views[model.table].extend(model.rows(whole))
+    if not any(model.per_plan for model in chosen):
+        return views
     members = tuple(member_ids(ledger))
     for plan_id, plan in ledger["plans"].items():
         scope = Scope(ledger, plan_id, PlanFigures.of(plan, ledger), members)
-        for model in REGISTRY:
+        for model in chosen:
             if model.per_plan:
                 views[model.table].extend(model.rows(scope))
     return views
 
 
 def _check() -> None:
-    """At import: one table and one name per read model, events that the ledger folds."""
+    """At import: one table and one name per read model (identifiers; not a table of the store's own), events that
+    the ledger folds."""
     names, tables = [m.name for m in REGISTRY], [m.table for m in REGISTRY]
     if len(set(names)) != len(names) or len(set(tables)) != len(tables):
         raise TypeError(f"read models named or stored twice: {names}, {tables}")
+    if set(tables) & STORE_TABLES or not all(t.isidentifier() and n.isidentifier() for t, n in zip(tables, names,
+                                                                                                   strict=True)):
+        raise TypeError(f"read model tables must be identifiers other than the store's own: {tables}, {names}")
     for model in REGISTRY:
         if not model.events <= LEDGER_EVENTS or model.version < 1:
             raise TypeError(f"read model {model.name}: its events must be folded by the ledger, its version >= 1")

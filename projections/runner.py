@@ -20,11 +20,12 @@ from typing import Any, Protocol
 
 import orjson
 
+from progres.projections import registry
 from progres.projections.facts import Fact
 from progres.projections.history import history_row
-from progres.projections.ledger import Replay, Route
-from progres.projections.registry import derived_views
-from progres.projections.stores.sql import Batch, Fence, SqlStore, StaleTracking, pack
+from progres.projections.ledger import DIRECTORY, Replay, Route
+from progres.projections.registry import ReadModel, derived_views
+from progres.projections.stores.sql import Batch, Fence, ModelVersion, SqlStore, StaleTracking, building_key, pack
 
 ALIAS = "views"
 FIRST_GENERATION = "views_v1"
@@ -47,6 +48,8 @@ class ProjectionRunner:
     checkpoint_every: int = 5000
     max_batch_size: int = 20000
     fence: Fence | None = None  # set by a worker elected leader: every batch is written under its lock
+    upgrade_chunk: int = 50  # groupements whose rows of a new read-model version one step builds
+    _versions: dict[str, ModelVersion] | None = field(default=None, repr=False)
     _state: Replay | None = field(default=None, repr=False)
     # One batch at a time per runner: a follower thread and request threads share the in-memory state.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -76,7 +79,81 @@ class ProjectionRunner:
             # is collected first: whatever is frozen is never collected (see docs/performance.md, memory).
             gc.collect()
             gc.freeze()
+            self._versions = None
+        if self._versions is None:
+            self._versions = self._reconcile(position)
         return self._state
+
+    # Versions of the read models (Marten's projection lifecycle, blue-green): a version declared in the registry
+    # that differs from the one the store recorded is rebuilt beside the rows in use, a chunk of groupements per
+    # batch, from the ledgers this runner holds; batches meanwhile write that model's rows beside the old ones
+    # too. Reads keep the old rows until the switch, one transaction that puts the new rows in their place.
+    def _reconcile(self, position: int) -> dict[str, ModelVersion]:
+        """The versions the store recorded for this generation; a model with none gets one: the declared version
+        when nothing was projected yet, 1 when its table has rows (made before versions were recorded), else 0
+        (a read model added to a populated store: built like a new version)."""
+        self.store.ensure_tables()
+        recorded = self.store.model_versions(self.projection)
+        missing = [m for m in registry.REGISTRY if m.name not in recorded]
+        if missing:
+            self.store.record_versions(self.projection, {
+                m.name: m.version if position == 0 else int(self.store.has_rows(m.table, self.projection))
+                for m in missing}, replace=False)
+            recorded = self.store.model_versions(self.projection)
+        return recorded
+
+    def _outdated(self) -> list[ReadModel]:
+        versions = self._versions
+        if versions is None or any(m.name not in versions for m in registry.REGISTRY):
+            versions = self._versions = self._reconcile(self._state.position if self._state else self.position)
+        # Never back to an older version: a worker of the previous release, leading for a while during a rolling
+        # update, keeps the rows as they are (and the switch catches up with what it wrote, see _upgrade_step).
+        return [m for m in registry.REGISTRY if versions[m.name].version < m.version]
+
+    @property
+    def upgrading(self) -> bool:
+        """A read model's version in the code differs from its rows' in the store: steps remain to be run."""
+        return bool(self._outdated())
+
+    def versions(self) -> dict[str, ModelVersion]:
+        """What the store recorded for each read model of this generation (read afresh)."""
+        return self.store.model_versions(self.projection)
+
+    def _groupements(self, state: Replay) -> list[str]:
+        return sorted(g for g, ledger in state.ledgers.items() if g != DIRECTORY and ledger.get("groupement"))
+
+    def _begin_upgrades(self, state: Replay) -> None:
+        if state.position == 0:  # nothing projected yet: no row to rebuild
+            self.store.record_versions(self.projection, {m.name: m.version for m in self._outdated()})
+            self._versions = None
+            return
+        for model in self._outdated():
+            recorded = (self._versions or {})[model.name]
+            if recorded.building != model.version:
+                total = len(self._groupements(state))
+                self.store.begin_upgrade(self.projection, model.name, model.table, model.version, total,
+                                         state.position, self.fence)
+                self._versions = self._reconcile(state.position)  # read again: the record changed
+
+    def _upgrade_step(self, state: Replay) -> None:
+        """Builds the next chunk of groupements of the first outdated read model; switches it after the last."""
+        model = self._outdated()[0]
+        recorded = (self._versions or {})[model.name]
+        remaining = [g for g in self._groupements(state) if g > recorded.cursor]
+        chunk = remaining[:self.upgrade_chunk]
+        if chunk:
+            rows = [row for g in chunk for row in derived_views(state.ledgers[g], [model])[model.table]]
+            self.store.write_upgrade(self.projection, model.name, model.table, model.version, rows, state.position,
+                                     recorded.cursor, chunk[-1], recorded.done + len(chunk), self.fence)
+        else:
+            # Groupements whose new rows are older than their ledger (a runner of the previous release projected
+            # them meanwhile) or absent are made again, in the switch's own transaction.
+            written = self.store.building_positions(self.projection, model.name, model.table, model.version)
+            stale = [g for g in self._groupements(state) if written.get(g, -1) < state.ledgers[g]["position"]]
+            rows = [row for g in stale for row in derived_views(state.ledgers[g], [model])[model.table]]
+            self.store.switch_model(self.projection, model.name, model.table, model.version, state.position,
+                                    self.fence, rows)
+        self._versions = self.store.model_versions(self.projection)
 
     def run_batch(self, block: bool = True) -> int:
         """Projects the next batch of the log; returns how many log positions it advanced.
@@ -99,6 +176,23 @@ class ProjectionRunner:
 
     def _run_batch(self) -> int:
         state = self.state()
+        advanced = 0
+        try:
+            if self._outdated():
+                self._begin_upgrades(state)
+            advanced = self._project(state)
+            if advanced >= 0 and self._outdated():
+                self._upgrade_step(state)
+        except StaleTracking:
+            # Another runner moved tracking (the state is behind: reload it) or only the rebuild's cursor (the
+            # state is right: read the versions again).
+            if self.store.position(self.projection) != state.position:
+                self._state = None
+            self._versions = None
+        return max(advanced, 0)  # a batch committed before the rebuild's step was refused still counts
+
+    def _project(self, state: Replay) -> int:
+        """The batch proper: -1 when another runner moved tracking meanwhile (the state is reloaded)."""
         start = state.position
         head = self.source.max_notification_id() or 0
         if head <= start:
@@ -113,7 +207,7 @@ class ProjectionRunner:
             self.store.commit_batch(self.projection, start, end, batch, self.fence)
         except StaleTracking:
             self._state = None
-            return 0
+            return -1
         except BaseException:
             self._state = None  # the in-memory state ran ahead of the store: reload it next time
             raise
@@ -139,7 +233,9 @@ class ProjectionRunner:
                 views.setdefault(table, []).extend(rows)
         checkpoints = [(g, end, pack(ledger)) for g, ledger in ledgers.items()
                        if end // self.checkpoint_every > start // self.checkpoint_every]
-        return Batch(ledgers, new_routes, views, history, checkpoints)
+        # A read model whose new version is being built: its rows go beside the old ones, which stay as they are.
+        keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}
+        return Batch(ledgers, new_routes, views, history, checkpoints, keys)
 
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Runs batches until the log head (or `until`) is reached; returns the log positions advanced."""
@@ -154,13 +250,21 @@ class ProjectionRunner:
             handled += count
             if progress:
                 progress(self.position, head)
+        self.upgrade()
         return handled
+
+    def upgrade(self, limit: int = 1_000_000) -> None:
+        """Runs the steps that bring every read model to its declared version (rebuilt beside, then switched)."""
+        for _ in range(limit):
+            if not self.upgrading:
+                return
+            self.run_batch()
 
     def follow(self, wait: Callable[[float], None], stop: Callable[[], bool], idle: float = 1.0) -> None:
         """Projects as facts arrive: `wait` blocks until the store says new events exist (LISTEN/NOTIFY
         on PostgreSQL) or `idle` seconds passed (polling on SQLite)."""
         while not stop():
-            if self.run_batch() == 0:
+            if self.run_batch() == 0 and not self.upgrading:
                 wait(idle)
 
     def ensure(self, position: int, timeout: float = 10.0) -> int:
@@ -242,7 +346,9 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             views.setdefault(table, []).extend(rows)
     packed = [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints]
     state.position = max(state.position, head)  # receipts after the last fact are passed too
+    store.ensure_tables()
     store.commit_batch(name, 0, state.position, Batch(state.ledgers, state.routes, views, history, packed))
+    store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
     if progress:
         progress(state.position, head)
     runner = ProjectionRunner(source, store, name)

@@ -193,9 +193,15 @@ def projections_status(data_dir: DataDir = None) -> None:
     console.print(f"{status['projection']} : position {status['position']} sur {status['head']} "
                   f"(retard {status['lag']} événements)")
     for model in models.read_models():
-        console.print(f"  {model['name']} v{model['version']} : table {model['table']}, "
-                      f"{french.count(len(model['events']), 'événement consommé', 'événements consommés')}",
+        stored = model["stored_version"]
+        console.print(say("model_line", name=model["name"], version=model["version"], table=model["table"],
+                          stored=say("model_unrecorded") if stored is None else say("model_unbuilt") if stored == 0
+                          else say("model_stored", version=stored),
+                          events=french.count(len(model["events"]), "événement consommé", "événements consommés")),
                       highlight=False)
+        if model["building"]:
+            console.print(say("model_building", version=model["building"], total=french.number(model["total"]),
+                              done=french.count(model["done"], "groupement")), highlight=False)
     if settings.store == "postgres":
         from progres.services.workers import workers_of  # noqa: PLC0415
 

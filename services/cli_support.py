@@ -90,6 +90,12 @@ MESSAGES = {
     "usage": "la commande n'a pas compris ses arguments ({detail}) ; voir `progres --help`",
     "io_error": "{path} : {reason}",
     "invalid_export": "{standard} : le fichier ne serait pas valide, rien n'est écrit ; champs en faute : {fields}",
+    "model_line": "  {name} : code v{version}, dépôt {stored} ; table {table}, {events}",
+    "model_stored": "v{version}",
+    "model_unbuilt": "non construite",
+    "model_unrecorded": "non enregistrée",
+    "model_building": "    reconstruction de v{version} à côté de l'actuelle : {done} sur {total} (les lectures "
+                      "servent l'actuelle jusqu'à la bascule)",
     "store_not_empty": "le dépôt contient déjà des événements ({store}) ; la démo demande un dépôt vide : "
                        "`progres demo --reset` ou un autre --data-dir",
 }

@@ -15,9 +15,9 @@ from typing import Any
 from psycopg import sql
 
 from progres.domain.errors import DomainError
+from progres.projections import registry
 from progres.projections.as_of import AsOf
 from progres.projections.ledger import Ledger, Route, kind_of
-from progres.projections.registry import REGISTRY
 from progres.projections.runner import ALIAS, Progress, ProjectionRunner, next_generation, rebuild
 from progres.projections.stores.postgres import PostgresStore
 from progres.projections.stores.sql import SqlStore
@@ -145,28 +145,42 @@ class ReadModels:
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
-    def _view(self, table: str, plan_id: str, member_id: str, min_position: int | None) -> dict[str, Any] | None:
+    def read(self, model: str, key: str, member_id: str = "", min_position: int | None = None) -> dict[str, Any] | None:
+        """The document of a read model of the registry, by its name (its table is the registry's business): `key`
+        is the plan (the groupement for a read model made per groupement), `member_id` "" unless per member."""
         if min_position is not None or not self.followed:
             self.fresh(min_position)  # a server's runner keeps up by itself: only a client's position is awaited
-        found = self.store.view(table, self.projection, plan_id, member_id)
+        found = self.store.view(registry.read_model(model).table, self.projection, key, member_id)
         return found[1] if found else None
 
     def member_view(self, plan_id: str, member_id: str, min_position: int | None = None) -> dict[str, Any] | None:
-        return self._view("member_views", plan_id, member_id, min_position)
+        return self.read("member_view", plan_id, member_id, min_position)
 
     def plan_dashboard(self, plan_id: str, min_position: int | None = None) -> dict[str, Any] | None:
-        return self._view("plan_dashboards", plan_id, "", min_position)
+        return self.read("plan_dashboard", plan_id, "", min_position)
 
     def plan_balance(self, plan_id: str, min_position: int | None = None) -> dict[str, Any] | None:
-        return self._view("plan_balances", plan_id, "", min_position)
+        return self.read("plan_balance", plan_id, "", min_position)
 
     def as_of(self) -> AsOf:
         return AsOf(self.app, self.store, self.projection)
 
     def read_models(self) -> list[dict[str, Any]]:
-        """The read models of the registry (projections/registry.py): name, version, table, events consumed."""
-        return [{"name": m.name, "version": m.version, "table": m.table,
-                 "events": sorted(kind_of(e) for e in m.events)} for m in REGISTRY]
+        """The read models of the registry (projections/registry.py): name, version declared by the code and
+        version of the rows in the store (None: not recorded yet), the version being built beside them with its
+        progress (groupements done of total), table, events consumed."""
+        self.store.ensure_tables()
+        stored = self.store.model_versions(self.projection)
+        listed = []
+        for m in registry.REGISTRY:
+            recorded = stored.get(m.name)
+            listed.append({
+                "name": m.name, "version": m.version, "stored_version": recorded.version if recorded else None,
+                "building": recorded.building if recorded else None,
+                "done": recorded.done if recorded and recorded.building else 0,
+                "total": recorded.total if recorded and recorded.building else 0,
+                "table": m.table, "events": sorted(kind_of(e) for e in m.events)})
+        return listed
 
     def status(self) -> dict[str, Any]:
         head = self.app.max_notification_id() or 0
@@ -220,7 +234,7 @@ class ReadModels:
             while not stop():
                 advanced = self.runner.run_batch()
                 self._passed()
-                if advanced == 0:
+                if advanced == 0 and not self.runner.upgrading:
                     time.sleep(idle)
             return
         with postgres_connect(settings, autocommit=True) as connection:
@@ -229,7 +243,7 @@ class ReadModels:
                 # The runner is looked up each pass: a rebuild that took over is followed.
                 advanced = self.runner.run_batch()
                 self._passed()
-                if advanced == 0:
+                if advanced == 0 and not self.runner.upgrading:
                     for _ in connection.notifies(timeout=idle, stop_after=1):
                         pass
 
@@ -246,11 +260,11 @@ class ReadModels:
         return {g: self._cache[g][1] for g in positions if g in self._cache}
 
     def parties(self, groupement_id: str) -> dict[str, Any] | None:
-        found = self.store.view("groupement_parties", self.projection, groupement_id, "")
+        found = self.store.view(registry.read_model("groupement_parties").table, self.projection, groupement_id, "")
         return found[1] if found else None
 
     def all_parties(self) -> list[dict[str, Any]]:
-        return self.store.documents("groupement_parties", self.projection)
+        return self.store.documents(registry.read_model("groupement_parties").table, self.projection)
 
     def route(self, aggregate_id: str) -> Route | None:
         """Routes never change once written: they are cached for the life of the process."""

@@ -260,7 +260,7 @@ class ProjectionWorker:
                              runner.projection, runner.position, runner.lag(), advanced_since,
                              time.monotonic() - reported)
                     reported, advanced_since = time.monotonic(), 0
-                if advanced == 0:
+                if advanced == 0 and not runner.upgrading:  # a read model's new version is built step by step
                     for _ in listener.notifies(timeout=self.idle, stop_after=1):
                         pass
         except LeadershipLost as lost:

@@ -24,12 +24,16 @@ class PostgresStore(SqlStore):
                                bigint="BIGINT")
         kwargs = {"options": " ".join(f"-c {name}={value}" for name, value in options.items())} if options else {}
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True, kwargs=kwargs)
+        self.conninfo = conninfo
+        self.create_tables()
+
+    def create_tables(self) -> None:
         # Processes starting together would run the same DDL at once, which PostgreSQL refuses.
-        with psycopg.connect(conninfo, autocommit=True) as connection:
+        with psycopg.connect(self.conninfo, autocommit=True) as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", [DDL_LOCK])
             try:
-                connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-                self.create_tables()
+                connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                super().create_tables()
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", [DDL_LOCK])
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
 
+from progres.projections import registry
 from progres.projections.ledger import Ledger, Route
 from progres.projections.registry import TABLES
 
-VIEW_TABLES = TABLES  # one per read model of the registry (projections/registry.py)
+VIEW_TABLES = TABLES  # one per read model declared in projections/registry.py (the store asks registry.tables())
 
 
 class Cursor(Protocol):
@@ -49,7 +50,11 @@ def schema_statements(d: Dialect) -> list[str]:
         # One shape for every view (groupement_parties: plan_id holds the groupement, what access checks read).
         *(f"CREATE TABLE IF NOT EXISTS {{p}}{table} (projection TEXT, plan_id TEXT, member_id TEXT, "
           "groupement_id TEXT, position " + d.bigint + ", doc " + d.json_type
-          + ", PRIMARY KEY (projection, plan_id, member_id))" for table in VIEW_TABLES),
+          + ", PRIMARY KEY (projection, plan_id, member_id))" for table in registry.tables()),
+        # The version of each read model a generation's rows were made by, and the rebuild of a new version under
+        # way (its rows kept beside the old ones under `building_key`, see projections/runner.py Upgrade).
+        "CREATE TABLE IF NOT EXISTS {p}model_versions (projection TEXT, model TEXT, version INTEGER NOT NULL, "
+        "building INTEGER, cursor TEXT, done INTEGER, total INTEGER, PRIMARY KEY (projection, model))",
         "CREATE TABLE IF NOT EXISTS {p}history (projection TEXT, position " + d.bigint + ", groupement_id TEXT, "
         "plan_id TEXT, organisation_id TEXT, aggregate_id TEXT, version INTEGER, type TEXT, timestamp TEXT, "
         "PRIMARY KEY (projection, position))",
@@ -89,6 +94,28 @@ class Batch:
     views: dict[str, list[tuple[str, str, str, dict[str, Any]]]]  # table -> (plan, member, groupement, doc)
     history: list[dict[str, Any]]
     checkpoints: list[tuple[str, int, bytes]]  # (groupement, position, packed ledger)
+    keys: dict[str, str] = field(default_factory=dict)  # table -> where its rows go, if not the generation
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """What a generation's store recorded of a read model: the version of its rows in use, and the version being
+    built beside them (None when none is), with its progress (groupements done of total; the last one's id)."""
+
+    version: int
+    building: int | None = None
+    cursor: str = ""
+    done: int = 0
+    total: int = 0
+
+
+def building_prefix(projection: str) -> str:
+    return f"{projection}@"
+
+
+def building_key(projection: str, model: str, version: int) -> str:
+    """What the `projection` column of a read model's rows holds while a new version of it is built."""
+    return f"{building_prefix(projection)}{model}.v{version}"
 
 
 class CountingCursor:
@@ -133,6 +160,12 @@ class SqlStore:
         with self.transaction() as cur:
             for statement in schema_statements(self.dialect):
                 cur.execute(statement)
+        self._tables = registry.tables()
+
+    def ensure_tables(self) -> None:
+        """Creates the table of a read model registered since the store was opened."""
+        if not set(registry.tables()) <= set(getattr(self, "_tables", ())):
+            self.create_tables()
 
     # Generations: an alias names the generation that serves reads
     def active(self, alias: str) -> str | None:
@@ -150,9 +183,96 @@ class SqlStore:
         return previous
 
     def drop(self, projection: str) -> None:
+        self.ensure_tables()
         with self.transaction() as cur:
-            for table in ("tracking", "ledgers", "routes", *VIEW_TABLES, "history", "checkpoints"):
+            for table in ("tracking", "ledgers", "routes", *registry.tables(), "history", "checkpoints",
+                          "model_versions"):
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"), [projection])
+            for table in registry.tables():  # the rows of a new version being built beside the old ones
+                cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection LIKE ?"), [building_prefix(projection)
+                                                                                          + "%"])
+
+    # Versions of the read models (one row per generation and model)
+    def model_versions(self, projection: str) -> dict[str, ModelVersion]:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT model, version, building, cursor, done, total FROM {p}model_versions "
+                               "WHERE projection = ?"), [projection])
+            return {row[0]: ModelVersion(int(row[1]), row[2], row[3] or "", row[4] or 0, row[5] or 0)
+                    for row in cur.fetchall()}
+
+    def has_rows(self, table: str, projection: str) -> bool:
+        with self.transaction() as cur:
+            cur.execute(self.q(f"SELECT 1 FROM {{p}}{table} WHERE projection = ? LIMIT 1"), [projection])
+            return cur.fetchone() is not None
+
+    def record_versions(self, projection: str, versions: dict[str, int], replace: bool = True) -> None:
+        """Records the version each read model's rows were made by (`replace=False`: only where none is)."""
+        conflict = ("DO UPDATE SET version = excluded.version, building = NULL, cursor = NULL, done = NULL, "
+                    "total = NULL") if replace else "DO NOTHING"
+        with self.transaction() as cur:
+            cur.executemany(self.q("INSERT INTO {p}model_versions (projection, model, version) VALUES (?, ?, ?) "
+                                   f"ON CONFLICT (projection, model) {conflict}"),
+                            [(projection, name, version) for name, version in versions.items()])
+
+    def _guard(self, cur: Cursor, projection: str, position: int, fence: Fence | None) -> None:
+        """Inside a transaction: the fence still held, tracking still at `position` (its row locked until commit, so
+        that no batch of another runner commits meanwhile)."""
+        if fence is not None:
+            self.check_fence(cur, fence)
+        cur.execute(self.q("UPDATE {p}tracking SET position = position WHERE projection = ? AND position = ?"),
+                    [projection, position])
+        if cur.rowcount != 1:
+            raise StaleTracking(projection)
+
+    def begin_upgrade(self, projection: str, model: str, table: str, version: int, total: int, position: int,
+                      fence: Fence | None = None) -> None:
+        """Starts building `version` of a read model beside its rows in use (leftovers of a rebuild given up erased)."""
+        with self.transaction() as cur:
+            self._guard(cur, projection, position, fence)
+            cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"),
+                        [building_key(projection, model, version)])
+            cur.execute(self.q("UPDATE {p}model_versions SET building = ?, cursor = '', done = 0, total = ? "
+                               "WHERE projection = ? AND model = ?"), [version, total, projection, model])
+            if cur.rowcount != 1:
+                raise StaleTracking(projection)
+
+    def write_upgrade(self, projection: str, model: str, table: str, version: int, rows: list[Any], position: int,
+                      after: str, cursor: str, done: int, fence: Fence | None = None) -> None:
+        """Writes the new version's rows of the groupements after `after` up to `cursor`; refused (StaleTracking) if
+        tracking moved or another runner moved the cursor meanwhile."""
+        key = building_key(projection, model, version)
+        with self.transaction() as cur:
+            self._guard(cur, projection, position, fence)
+            cur.execute(self.q("UPDATE {p}model_versions SET cursor = ?, done = ? WHERE projection = ? AND model = ? "
+                               "AND building = ? AND cursor = ?"), [cursor, done, projection, model, version, after])
+            if cur.rowcount != 1:
+                raise StaleTracking(projection)
+            self._upsert_views(cur, table, key, position, rows)
+
+    def building_positions(self, projection: str, model: str, table: str, version: int) -> dict[str, int]:
+        """Per groupement, the oldest position its rows of the version being built were written at."""
+        with self.transaction() as cur:
+            cur.execute(self.q(f"SELECT groupement_id, min(position) FROM {{p}}{table} WHERE projection = ? "
+                               "GROUP BY groupement_id"), [building_key(projection, model, version)])
+            return {row[0]: int(row[1]) for row in cur.fetchall()}
+
+    def switch_model(self, projection: str, model: str, table: str, version: int, position: int,
+                     fence: Fence | None = None, rows: list[Any] | None = None) -> None:
+        """In one transaction: `rows` written beside, then the new version's rows take the place of the old ones,
+        which are dropped. A reader sees either all the old rows or all the new ones (the key it reads by, the
+        generation, does not change)."""
+        with self.transaction() as cur:
+            self._guard(cur, projection, position, fence)
+            if rows:
+                self._upsert_views(cur, table, building_key(projection, model, version), position, rows)
+            cur.execute(self.q("UPDATE {p}model_versions SET version = ?, building = NULL, cursor = NULL, "
+                               "done = NULL, total = NULL WHERE projection = ? AND model = ? AND building = ?"),
+                        [version, projection, model, version])
+            if cur.rowcount != 1:
+                raise StaleTracking(projection)
+            cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"), [projection])
+            cur.execute(self.q(f"UPDATE {{p}}{table} SET projection = ? WHERE projection = ?"),
+                        [projection, building_key(projection, model, version)])
 
     # Reading
     def position(self, projection: str) -> int:
@@ -194,7 +314,8 @@ class SqlStore:
             return {row[0]: Route(row[1], row[2]) for row in cur.fetchall()}
 
     def view(self, table: str, projection: str, plan_id: str, member_id: str = "") -> tuple[int, Any] | None:
-        assert table in VIEW_TABLES
+        assert table in registry.tables()
+        self.ensure_tables()
         with self.transaction() as cur:
             cur.execute(self.q(f"SELECT position, doc FROM {{p}}{table} WHERE projection = ? AND plan_id = ? "
                                "AND member_id = ?"), [projection, plan_id, member_id])
@@ -202,7 +323,8 @@ class SqlStore:
         return (int(row[0]), self.load_json(row[1])) if row else None
 
     def documents(self, table: str, projection: str) -> list[Any]:
-        assert table in VIEW_TABLES
+        assert table in registry.tables()
+        self.ensure_tables()
         with self.transaction() as cur:
             cur.execute(self.q(f"SELECT doc FROM {{p}}{table} WHERE projection = ?"), [projection])
             return [self.load_json(row[0]) for row in cur.fetchall()]
@@ -295,13 +417,16 @@ class SqlStore:
             self.bulk_insert(cur, "routes", ("projection", "aggregate_id", "groupement_id", "plan_id"),
                              [(projection, a, r.groupement_id, r.plan_id) for a, r in batch.routes.items()])
             for table, rows in batch.views.items():
-                cur.executemany(self.q(
-                    f"INSERT INTO {{p}}{table} (projection, plan_id, member_id, groupement_id, position, doc) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (projection, plan_id, member_id) DO UPDATE SET "
-                    "groupement_id = excluded.groupement_id, position = excluded.position, doc = excluded.doc"),
-                    [(projection, plan, member, g, new, self.dump_json(doc)) for plan, member, g, doc in rows])
+                self._upsert_views(cur, table, batch.keys.get(table, projection), new, rows)
             self._insert_rows(cur, projection, batch.history, batch.checkpoints)
         return True
+
+    def _upsert_views(self, cur: Cursor, table: str, key: str, position: int, rows: list[Any]) -> None:
+        cur.executemany(self.q(
+            f"INSERT INTO {{p}}{table} (projection, plan_id, member_id, groupement_id, position, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (projection, plan_id, member_id) DO UPDATE SET "
+            "groupement_id = excluded.groupement_id, position = excluded.position, doc = excluded.doc"),
+            [(key, plan, member, g, position, self.dump_json(doc)) for plan, member, g, doc in rows])
 
     def write_rows(self, projection: str, history: list[dict[str, Any]],
                    checkpoints: list[tuple[str, int, bytes]]) -> None:

@@ -57,3 +57,41 @@ def test_the_bilan_as_of_a_past_position_is_the_balance_the_log_gave_then(tmp_pa
     timestamp = next(f.timestamp for f in app.facts() if f.position == avenant)
     at_time = json.loads(progres("bilan", "--plan", plan, "--as-of", timestamp, "--json", data_dir=tmp_path).stdout)
     assert at_time == after
+
+
+def test_status_shows_the_declared_and_stored_versions_and_a_rebuild_under_way(tmp_path, monkeypatch):
+    import dataclasses  # noqa: PLC0415
+
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from progres.projections import registry  # noqa: PLC0415
+    from progres.services.cli import app as cli  # noqa: PLC0415
+
+    assert progres("demo", data_dir=tmp_path).returncode == 0
+    settings = Settings(data_dir=tmp_path)
+    app = bootstrap(settings)
+    models = ReadModels.open(app, settings)
+    models.runner.catch_up()
+    status = CliRunner().invoke(cli, ["projections", "status", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert status.exit_code == 0, status.output
+    assert "plan_balance : code v1, dépôt v1 ; table plan_balances" in status.output
+    assert "reconstruction" not in status.output
+    # The code of plan_balance changes (this process's registry): the runner begins its rebuild, one chunk.
+    balance = registry.read_model("plan_balance")
+    monkeypatch.setattr(registry, "REGISTRY", tuple(dataclasses.replace(m, version=2) if m is balance else m
+                                                    for m in registry.REGISTRY))
+    models.runner.upgrade_chunk = 1
+    models.runner.run_batch()
+    status = CliRunner().invoke(cli, ["projections", "status", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert status.exit_code == 0, status.output
+    total = models.store.model_versions(models.projection)["plan_balance"].total
+    assert "plan_balance : code v2, dépôt v1 ;" in status.output
+    assert (f"reconstruction de v2 à côté de l'actuelle : 1\u00a0groupement sur {total} (les lectures servent "
+            "l'actuelle jusqu'à la bascule)") in status.output
+    assert "member_view : code v1, dépôt v1 ;" in status.output
+    models.runner.upgrade()
+    status = CliRunner().invoke(cli, ["projections", "status", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert "plan_balance : code v2, dépôt v2 ;" in status.output
+    assert "reconstruction" not in status.output
+    models.close()
+    app.close()

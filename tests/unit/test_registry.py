@@ -30,7 +30,8 @@ def test_each_read_model_consumes_events_of_the_domain_that_the_ledger_folds():
 
 
 @pytest.mark.parametrize("change", [{"name": "plan_balance"}, {"table": "plan_balances"}, {"version": 0},
-                                    {"events": frozenset({object})}])
+                                    {"events": frozenset({object})}, {"table": "history"},
+                                    {"table": "member views; --"}])
 def test_a_malformed_entry_is_refused(monkeypatch, change):
     bad = dataclasses.replace(registry.REGISTRY[-1], **change)
     monkeypatch.setattr(registry, "REGISTRY", (*registry.REGISTRY[:-1], bad))
