@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import Route
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -191,9 +192,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         page = await asyncio.to_thread(generate_latest, metrics.registry)  # the status reads the database
         return Response(page, media_type=CONTENT_TYPE_LATEST)
 
-    # The console (console/web.py) last: every path the routes above do not answer is one of its pages.
-    api.mount("/", build_console(settings, services, schema, validator))
+    # The console (console/web.py) last: every path the routes above do not answer is one of its pages, except
+    # theirs: a path of the API asked with another method (OPTIONS /graphql without CORS) stays 405, not a page.
+    api.mount("/", api_paths_first(build_console(settings, services, schema, validator), api))
     return api
+
+
+def api_paths_first(console: Any, api: FastAPI) -> Any:
+    """The console's ASGI app, answering 405 (with `Allow`) for a path an API route serves with other methods."""
+    methods: dict[str, set[str]] = {}
+
+    def collect(routes: Any, prefix: str = "") -> None:
+        for route in routes:
+            if isinstance(route, Route) and route.methods:  # FastAPI's APIRoute is one
+                methods.setdefault(prefix + route.path, set()).update(route.methods)
+            elif (included := getattr(route, "original_router", None)) is not None:  # a router included lazily
+                collect(included.routes, prefix + getattr(getattr(route, "include_context", None), "prefix", ""))
+
+    collect(api.routes)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        allowed = methods.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if allowed:
+            response = Response(status_code=405, headers={"allow": ", ".join(sorted(allowed))})
+            await response(scope, receive, send)
+            return
+        await console(scope, receive, send)
+
+    return app
 
 
 def served_app() -> FastAPI:
