@@ -117,6 +117,46 @@ mutation ConsoleCorrectMeasure($measure: ID!, $reason: String!, $by: ID!, $on: D
 """
 
 
+REVIEWS = """
+query ConsoleReviews($plan: ID!, $minPosition: Int) {
+  plan(id: $plan, minPosition: $minPosition) {
+    id title closed groupementId
+    reviews { id title scheduledOn status heldOn participants points decisions }
+    proposals(first: 200) { edges { node { id authorId axisKey kind title expectedGain submittedOn status } } }
+    actions { key axisKey title owner dueOn status statusOn }
+  }
+}
+"""
+
+SCHEDULE_REVIEW = """
+mutation ConsoleScheduleReview($plan: ID!, $title: String!, $on: Date!) {
+  scheduleReview(planId: $plan, title: $title, scheduledOn: $on) { ok id position error { code field message } }
+}
+"""
+
+HOLD_REVIEW = """
+mutation ConsoleHoldReview($review: ID!, $on: Date!, $participants: [JSON!]!, $minutes: DocumentInput) {
+  holdReview(reviewId: $review, heldOn: $on, participants: $participants, minutes: $minutes) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+DECIDE = """
+mutation ConsoleDecide($review: ID!, $proposal: ID!, $outcome: String!, $reasons: String!) {
+  decide(reviewId: $review, proposalId: $proposal, outcome: $outcome, reasons: $reasons) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+CLOSE_REVIEW = """
+mutation ConsoleCloseReview($review: ID!, $on: Date!) {
+  closeReview(reviewId: $review, on: $on) { ok id position error { code field message } }
+}
+"""
+
+
 @dataclass
 class Refusal(Exception):
     """The API refused the read: its code (`forbidden`, `not_found`, `unauthenticated`…) and message."""

@@ -9,7 +9,9 @@ carries the session's CSRF token; a POST without it, or with another, is refused
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import mimetypes
 import os
 import secrets
 import time
@@ -25,6 +27,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
+from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
 from strawberry import Schema
 
@@ -47,6 +50,10 @@ from progres.console.messages import (
     PERIODICITIES,
     PROPOSAL_KINDS,
     PROPOSAL_STATUSES,
+    OUTCOMES,
+    PARTICIPANT_FUNCTIONS,
+    POINT_KINDS,
+    REVIEW_STATUSES,
     ROLE_NAMES,
     ROLES_OF_KIND,
     SETTLEMENTS,
@@ -55,9 +62,12 @@ from progres.console.messages import (
     refusal,
 )
 from progres.console.operations import (
+    CLOSE_REVIEW,
     CORRECT_MEASURE,
+    DECIDE,
     DIRECTORY,
     GROUPEMENTS,
+    HOLD_REVIEW,
     MEASURES,
     MEMBER_VIEW,
     PLAN_SUMMARY,
@@ -65,6 +75,8 @@ from progres.console.operations import (
     PROPOSALS,
     RECORD_MEASURE,
     REPLAY,
+    REVIEWS,
+    SCHEDULE_REVIEW,
     SUBMIT_PROPOSAL,
     Executor,
     Refusal,
@@ -121,7 +133,8 @@ def templates() -> Environment:
         scopes=INDICATOR_SCOPES, directions=DIRECTIONS, periodicities=PERIODICITIES, owners=ACTION_OWNERS,
         statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD, proposal_kinds=PROPOSAL_KINDS,
         proposal_statuses=PROPOSAL_STATUSES, event_names=EVENT_NAMES, parties=PARTIES, member_splits=MEMBER_SPLITS,
-        settlements=SETTLEMENTS)
+        settlements=SETTLEMENTS, review_statuses=REVIEW_STATUSES, outcomes=OUTCOMES,
+        participant_functions=PARTICIPANT_FUNCTIONS, point_kinds=POINT_KINDS)
     return environment
 
 
@@ -476,6 +489,143 @@ class Console:
             errors[PROPOSAL_API_FIELDS.get(error.get("field") or "", "form")] = refusal(error["code"], error["message"])
         return await self.proposals(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
+
+    # --- revues ---------------------------------------------------------------------------------------------
+
+    async def reviews(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                      errors: dict[str, str] | None = None) -> Response:
+        done = request.query_params.get("programmee", "")
+        wanted = int(done) if done.isdigit() and len(done) < 12 else None
+        plan = (await self.executor.run(REVIEWS, actor, plan=request.path_params["plan"], minPosition=wanted))["plan"]
+        return self.render(request, "reviews.html", 422 if errors else 200,
+                           title=message("reviews_title", title=plan["title"]), plan=plan, values=values or {},
+                           errors=errors or {}, may_schedule=not plan["closed"] and actor.role == Role.COORDONNATEUR,
+                           scheduled=message("review_scheduled_ok", position=wanted) if wanted else None)
+
+    async def schedule_review(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        plan_id = request.path_params["plan"]
+        errors, variables = parse_fields(form, {"title": ("title", required_text),
+                                                "scheduled_on": ("on", french_date)})
+        if not errors:
+            answer = (await self.executor.run(SCHEDULE_REVIEW, actor, plan=plan_id, **variables))["scheduleReview"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{plan_id}/revues/{answer['id']}?fait={answer['position']}", 303)
+            error = answer["error"]
+            errors[{"scheduled_on": "scheduled_on", "scheduledOn": "scheduled_on", "title": "title"}.get(
+                error.get("field") or "", "form")] = refusal(error["code"], error["message"])
+        return await self.reviews(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
+    async def review(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                     errors: dict[str, str] | None = None, notice: str | None = None,
+                     min_position: int | None = None) -> Response:
+        plan_id, review_id = request.path_params["plan"], request.path_params["review"]
+        done = request.query_params.get("fait", "")
+        wanted = int(done) if done.isdigit() and len(done) < 12 else min_position
+        plan = (await self.executor.run(REVIEWS, actor, plan=plan_id, minPosition=wanted))["plan"]
+        found = [r for r in plan["reviews"] if r["id"] == review_id]
+        if not found:
+            raise Refusal("not_found", "review")
+        review = found[0]
+        decided = {d["proposal_id"] for d in review["decisions"]}
+        proposals = {edge["node"]["id"]: edge["node"] for edge in plan["proposals"]["edges"]}
+        agenda = [p for p in proposals.values() if p["status"] in ("submitted", "postponed") and p["id"] not in decided]
+        late = [a for a in plan["actions"] if a["status"] not in ("done", "abandoned", "cancelled")
+                and (a["status"] == "late" or (a["dueOn"] and a["dueOn"] < review["scheduledOn"]))]
+        directory = await self.executor.run(DIRECTORY, actor)
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
+        if notice is None and wanted:
+            notice = message("review_done_ok", position=wanted)
+        return self.render(request, "review.html", 422 if errors else 200,
+                           title=message("review_title", title=review["title"]), plan=plan, review=review,
+                           agenda=agenda, late=late, proposals=proposals, names=names, values=values or {},
+                           errors=errors or {}, notice=notice, rows=range(1, PARTICIPANT_ROWS + 1),
+                           may_act=not plan["closed"] and actor.role == Role.COORDONNATEUR)
+
+    async def hold_review(self, request: Request, actor: Actor) -> Response:
+        form = await request.form()
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        sent, kept = fields.get(CSRF_FIELD), request.session.get(CSRF_FIELD)
+        if not sent or not kept or not hmac.compare_digest(sent, str(kept)):
+            return self.csrf_refused(request)
+        errors, variables = parse_fields(fields, {"held_on": ("on", french_date)})
+        participants = []
+        for row in range(1, PARTICIPANT_ROWS + 1):
+            name = fields.get(f"name_{row}", "").strip()
+            if not name:
+                continue
+            function = fields.get(f"function_{row}", "")
+            if function not in PARTICIPANT_FUNCTIONS:
+                errors[f"function_{row}"] = message("err_choice")
+            organisation = fields.get(f"organisation_{row}") or None
+            participants.append({"name": name[:200], "function": function, "organisation_id": organisation})
+        if not participants:
+            errors["name_1"] = message("err_participants")
+        upload = form.get("minutes")
+        minutes = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            if not content:
+                errors["minutes"] = message("err_empty_file")
+            else:
+                minutes = document_of(upload.filename, content)
+        if not errors:
+            answer = (await self.executor.run(HOLD_REVIEW, actor, review=request.path_params["review"],
+                                              participants=participants, minutes=minutes, **variables))["holdReview"]
+            if answer["ok"]:
+                notice = message("review_held_ok", position=answer["position"])
+                if minutes:
+                    notice += " " + message("minutes_recorded", name=minutes["name"], sha256=minutes["sha256"],
+                                            media_type=minutes["mediaType"])
+                return await self.review(request, actor, notice=notice, min_position=answer["position"])
+            error = answer["error"]
+            field = error.get("field") or ""
+            errors["held_on" if "held" in field.lower() else "minutes" if "minutes" in field else
+                   "name_1" if "participant" in field else "form"] = refusal(error["code"], error["message"])
+        return await self.review(request, actor, {k: v for k, v in fields.items() if k != CSRF_FIELD}, errors)
+
+    async def decide(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        proposal = form.get("proposal", "")
+        errors: dict[str, str] = {}
+        if form.get("outcome") not in OUTCOMES:
+            errors[f"outcome-{proposal}"] = message("err_choice")
+        try:
+            reasons = required_text(form.get("reasons", ""), 2000)
+        except FieldError as error:
+            errors[f"reasons-{proposal}"] = error.text
+        if not errors:
+            answer = (await self.executor.run(DECIDE, actor, review=request.path_params["review"], proposal=proposal,
+                                              outcome=form["outcome"], reasons=reasons))["decide"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{request.path_params['plan']}/revues/{request.path_params['review']}"
+                                        f"?fait={answer['position']}", 303)
+            error = answer["error"]
+            errors[f"reasons-{proposal}" if error.get("field") == "reasons" else f"outcome-{proposal}"] = \
+                refusal(error["code"], error["message"])
+        values = {f"outcome-{proposal}": form.get("outcome", ""), f"reasons-{proposal}": form.get("reasons", "")}
+        return await self.review(request, actor, values, errors)
+
+    async def close_review(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        errors, variables = parse_fields(form, {"closed_on": ("on", french_date)})
+        if not errors:
+            answer = (await self.executor.run(CLOSE_REVIEW, actor, review=request.path_params["review"],
+                                              **variables))["closeReview"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{request.path_params['plan']}/revues/{request.path_params['review']}"
+                                        f"?fait={answer['position']}", 303)
+            error = answer["error"]
+            errors["closed_on" if error.get("field") in ("on", "closed_on") else "form"] = \
+                refusal(error["code"], error["message"])
+        return await self.review(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
     # --- the auditors' timeline ---------------------------------------------------------------------------
 
     async def timeline(self, request: Request, actor: Actor) -> Response:
@@ -497,6 +647,36 @@ PROPOSING_ROLES = (Role.COORDONNATEUR, Role.ACHETEUR, Role.TITULAIRE)
 PROPOSAL_API_FIELDS = {"axis_key": "axis", "axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
                        "expected_impact": "impact", "expectedImpact": "impact", "expected_gain": "gain",
                        "expectedGain": "gain", "submitted_on": "submitted_on", "submittedOn": "submitted_on"}
+
+
+PARTICIPANT_ROWS = 4
+# File signatures the minutes are recognised by, before the file's name is asked.
+SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+
+
+def document_of(filename: str, content: bytes) -> dict[str, str]:
+    """A document as the API designates it: the SHA-256 of its content, its name and its media type (from its
+    first bytes, else its name's extension)."""
+    name = Path(filename.replace("\\", "/")).name[:200] or "document"
+    media_type = next((kind for magic, kind in SIGNATURES if content.startswith(magic)), None)
+    if media_type is None:
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return {"sha256": hashlib.sha256(content).hexdigest(), "name": name, "mediaType": media_type}
+
+
+def parse_fields(form: dict[str, str], parsers: dict[str, tuple[str, Callable[[str], Any]]]
+                 ) -> tuple[dict[str, str], dict[str, Any]]:
+    """The form's fields as a mutation's variables (dates in ISO), or the French error of each field at fault."""
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    return errors, variables
 
 
 def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -643,6 +823,12 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/propositions", signed(console.proposals), methods=["GET"], name="proposals"),
         Route("/plans/{plan}/propositions", signed(console.submit_proposal), methods=["POST"]),
         Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),
+        Route("/plans/{plan}/revues", signed(console.reviews), methods=["GET"], name="reviews"),
+        Route("/plans/{plan}/revues", signed(console.schedule_review), methods=["POST"]),
+        Route("/plans/{plan}/revues/{review}", signed(console.review), methods=["GET"], name="review"),
+        Route("/plans/{plan}/revues/{review}/tenue", signed(console.hold_review), methods=["POST"]),
+        Route("/plans/{plan}/revues/{review}/decision", signed(console.decide), methods=["POST"]),
+        Route("/plans/{plan}/revues/{review}/cloture", signed(console.close_review), methods=["POST"]),
         Mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console_static"),
     ]
     middleware = [Middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,

@@ -64,5 +64,21 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     checked["dashboard (coordonnateur)"] = violations(page)
     page.goto(f"{console.url}/plans/{s.plan}/historique")
     checked["timeline"] = violations(page)
-    assert len(checked) == 16
+    page.goto(f"{console.url}/plans/{s.plan}/revues")
+    checked["revues"] = violations(page)
+    page.fill("#title", "Bilan semestriel")
+    page.fill("#scheduled_on", "demain")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#scheduled_on-error")
+    checked["revues with errors"] = violations(page)
+    page.fill("#scheduled_on", "10/01/2023")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#held_on")
+    checked["revue (to hold)"] = violations(page)
+    page.fill("#name_1", "Thibaut G.")
+    page.fill("#held_on", "10/01/2023")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#closed_on")
+    checked["revue (held)"] = violations(page)
+    assert len(checked) == 20
     assert {name: found for name, found in checked.items() if found} == {}
