@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
 from strawberry import Schema
 
@@ -46,13 +46,13 @@ from progres.console.messages import (
     MEMBER_SPLITS,
     MESSAGES,
     OBJECTIVE_KINDS,
-    PARTIES,
-    PERIODICITIES,
-    PROPOSAL_KINDS,
-    PROPOSAL_STATUSES,
     OUTCOMES,
     PARTICIPANT_FUNCTIONS,
+    PARTIES,
+    PERIODICITIES,
     POINT_KINDS,
+    PROPOSAL_KINDS,
+    PROPOSAL_STATUSES,
     REVIEW_STATUSES,
     ROLE_NAMES,
     ROLES_OF_KIND,
