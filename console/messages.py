@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 ROLE_NAMES = {
     "coordonnateur": "coordonnateur",
     "acheteur": "acheteur (membre)",
@@ -63,6 +65,12 @@ API_REFUSALS = {
     "unknown_axis": "Cet axe n'existe pas dans ce plan.",
     "not_entitled": "Votre organisation n'est ni membre actif du groupement ni titulaire à cette date.",
     "forbidden": "Votre organisation n'a pas le droit de faire cela.",
+    "avenant_cap_exceeded": "Plafond du fondement juridique dépassé : {message}.",
+    "cao_opinion_missing": "Enregistrez d'abord l'avis de la CAO : {message}.",
+    "signed_before_cao_opinion": "Signature impossible à cette date : {message}.",
+    "cao_opinion_not_expected": "Aucun avis de la CAO n'est attendu : {message}.",
+    "avenant_wrong_state": "Étape impossible : {message}.",
+    "empty_avenant": "Un avenant doit modifier quelque chose (montant, durée ou plan).",
     "invalid_input": "Valeur refusée : {message}",
 }
 
@@ -117,6 +125,32 @@ PARTICIPANT_FUNCTIONS = {"buyer": "acheteur", "cook": "chef de cuisine", "gestio
                          "elected_official": "élu", "supplier": "fournisseur", "teacher": "enseignant",
                          "other": "autre"}
 POINT_KINDS = {"constraint": "contrainte", "need": "besoin", "difficulty": "difficulté", "idea": "idée"}
+
+# The legal bases of a modification de marché (CCP), as the avenants page names them.
+BASES = {
+    "R2194-1": "R2194-1 — clause de réexamen",
+    "R2194-2": "R2194-2 — prestations supplémentaires",
+    "R2194-3": "R2194-3 — plafond des prestations supplémentaires",
+    "R2194-4": "R2194-4 — modifications successives",
+    "R2194-5": "R2194-5 — circonstances imprévues",
+    "R2194-6": "R2194-6 — remplacement du titulaire",
+    "R2194-7": "R2194-7 — modification non substantielle",
+    "R2194-8": "R2194-8 — modification de faible montant",
+    "R2194-9": "R2194-9 — cumul des modifications de faible montant",
+}
+# What caps each basis, beside the figure computed (None: no cap in euros).
+BASIS_RULES = {
+    "R2194-1": "la clause du marché fixe le champ ; pas de plafond en montant",
+    "R2194-2": "par modification",
+    "R2194-3": "par modification",
+    "R2194-4": "par modification",
+    "R2194-5": "par modification",
+    "R2194-6": "pas de plafond en montant",
+    "R2194-7": "pas de plafond chiffré : la modification ne doit pas être substantielle",
+    "R2194-8": "cumulés, et sous le seuil européen",
+    "R2194-9": "cumulés, et sous le seuil européen",
+}
+AVENANT_STATUSES = {"proposed": "proposé", "signed": "signé", "notified": "notifié", "abandoned": "abandonné"}
 
 PARTIES = {"titulaire": "titulaire", "acheteur": "acheteur", "joint": "conjointement", "membres": "membres"}
 MEMBER_SPLITS = {"purchase_volume": "au prorata des volumes d'achats", "equal": "à parts égales"}
@@ -357,6 +391,64 @@ MESSAGES = {
     "close_title": "Clore la revue",
     "field_closed_on": "Date de clôture",
     "close_button": "Clore la revue",
+    "avenants_link": "Avenants",
+    "avenants_title": "Avenants du marché {code}",
+    "avenant_done_ok": "Enregistré (position {position} du journal).",
+    "amounts_title": "Montants et plafonds",
+    "amounts_caption": "Montants du marché",
+    "amount_initial": "Montant initial (HT)",
+    "amount_current": "Montant en vigueur (avenants notifiés)",
+    "amount_change": "Variation cumulée",
+    "amount_cao": "Avis de la CAO requis au-delà de",
+    "caps_caption": "Plafond de chaque fondement juridique",
+    "col_basis": "Fondement",
+    "col_cap_percent": "Plafond (% du montant initial)",
+    "col_cap_amount": "Plafond (€ HT)",
+    "col_cap_rule": "Règle",
+    "no_cap": "—",
+    "avenants_caption": "Avenants",
+    "avenants_none": "Aucun avenant sur ce marché.",
+    "col_number": "N°",
+    "col_avenant_reason": "Motif",
+    "col_amount_delta": "Variation (€ HT)",
+    "col_cumulative": "Cumul",
+    "col_cao": "Avis de la CAO",
+    "cao_required": "requis",
+    "cao_not_required": "non requis",
+    "cao_given": "{opinion} le {on}",
+    "cao_favourable": "favorable",
+    "cao_unfavourable": "défavorable",
+    "avenant_dates": "proposé le {proposed}",
+    "avenant_signed_on": "signé le {on}",
+    "avenant_notified_on": "notifié le {on}",
+    "propose_title": "Proposer un avenant",
+    "field_basis": "Fondement juridique",
+    "field_avenant_reason": "Motif de l'avenant",
+    "field_amount_delta": "Variation du montant (€ HT)",
+    "hint_amount_delta": "Facultatif ; négative pour une baisse, par exemple -12 000 ou 28 000,00.",
+    "field_duration_delta": "Variation de la durée (mois)",
+    "hint_duration_delta": "Facultatif ; un nombre entier de mois.",
+    "axis_legend": "Nouvel axe du plan (facultatif)",
+    "field_axis_key": "Clé de l'axe",
+    "field_axis_title": "Intitulé de l'axe",
+    "field_proposed_on": "Date de l'avenant",
+    "propose_button": "Proposer l'avenant",
+    "err_integer": "« {value} » n'est pas un nombre entier.",
+    "step_legend_avis-cao": "Avis de la CAO sur l'avenant n° {number}",
+    "step_legend_signature": "Signature de l'avenant n° {number}",
+    "step_legend_notification": "Notification de l'avenant n° {number}",
+    "field_step_on_avis-cao": "Date de la séance de la CAO",
+    "field_step_on_signature": "Date de signature",
+    "field_step_on_notification": "Date de notification",
+    "field_favourable": "Avis",
+    "favourable_yes": "favorable",
+    "favourable_no": "défavorable",
+    "field_document_avis-cao": "Procès-verbal de la CAO (fichier)",
+    "field_document_signature": "Avenant signé (fichier, facultatif)",
+    "hint_document": "La plateforme garde son empreinte SHA-256, son nom et son type, pas le fichier.",
+    "step_button_avis-cao": "Enregistrer l'avis de la CAO",
+    "step_button_signature": "Signer l'avenant",
+    "step_button_notification": "Notifier l'avenant",
 }
 
 
@@ -364,8 +456,28 @@ def message(key: str, **values: object) -> str:
     return MESSAGES[key].format(**values) if values else MESSAGES[key]
 
 
+# The avenant refusals' message, said again in French (the domain names the scope of a cap in English).
+CAP_SCOPES = {"each modification": "par modification",
+              "cumulated over the small modifications": "cumulés sur les modifications de faible montant",
+              "cumulated over the small modifications, in absolute values":
+                  "cumulés sur les modifications de faible montant, en valeur absolue"}
+CAP_EXCEEDED = re.compile(r"(?P<basis>\S+) permet au plus (?P<cap>[\d.]+) % du montant initial \((?P<scope>[^)]*)\) "
+                          r"; cet avenant atteindrait (?P<reached>[\d.]+) %")
+FIELD_PREFIX = re.compile(r"^[\w.\[\]]+: ")
+UNPREFIXED = {"avenant_cap_exceeded", "cao_opinion_missing", "signed_before_cao_opinion", "cao_opinion_not_expected",
+              "avenant_wrong_state"}
+
+
 def refusal(code: str, text: str) -> str:
     """A command's refusal by the API, in French: by its code, else the API's message with its code."""
+    if code in UNPREFIXED:
+        text = FIELD_PREFIX.sub("", text)
+        if code == "avenant_cap_exceeded" and (found := CAP_EXCEEDED.search(text)):
+            from progres.services import french  # noqa: PLC0415
+
+            text = (f"{found['basis']} permet au plus {french.percent(found['cap'])} du montant initial "
+                    f"({CAP_SCOPES.get(found['scope'], found['scope'])}) ; cet avenant atteindrait "
+                    f"{french.percent(found['reached'], 2)}")
     if code in API_REFUSALS:
         return API_REFUSALS[code].format(message=text)
     return message("api_refusal", code=code, message=text)

@@ -157,6 +157,56 @@ mutation ConsoleCloseReview($review: ID!, $on: Date!) {
 """
 
 
+MARCHES = """
+query ConsoleMarches {
+  groupements {
+    id name coordonnateurId planIds
+    marches {
+      id code object nature initialAmount durationMonths buyerKind notifiedOn closedOn
+      avenants {
+        number basis status reason amountDelta durationDeltaMonths cumulativePercent needsCaoOpinion signedOn
+        notifiedOn proposedOn smallModifications caoOpinion { givenOn favourable document { sha256 name mediaType } }
+      }
+    }
+  }
+}
+"""
+
+PLAN_AT = """
+query ConsolePlanAt($plan: ID!, $minPosition: Int) { plan(id: $plan, minPosition: $minPosition) { id } }
+"""
+
+PROPOSE_AVENANT = """
+mutation ConsoleProposeAvenant($marche: ID!, $basis: String!, $reason: String!, $changes: JSON!, $on: Date) {
+  proposeAvenant(marcheId: $marche, basis: $basis, reason: $reason, changes: $changes, on: $on) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+RECORD_CAO_OPINION = """
+mutation ConsoleCaoOpinion($marche: ID!, $number: Int!, $on: Date!, $favourable: Boolean!, $file: DocumentInput) {
+  recordCaoOpinion(marcheId: $marche, number: $number, givenOn: $on, favourable: $favourable, document: $file) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+SIGN_AVENANT = """
+mutation ConsoleSignAvenant($marche: ID!, $number: Int!, $on: Date!, $file: DocumentInput) {
+  signAvenant(marcheId: $marche, number: $number, signedOn: $on, document: $file) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+NOTIFY_AVENANT = """
+mutation ConsoleNotifyAvenant($marche: ID!, $number: Int!, $on: Date!) {
+  notifyAvenant(marcheId: $marche, number: $number, notifiedOn: $on) { ok id position error { code field message } }
+}
+"""
+
+
 @dataclass
 class Refusal(Exception):
     """The API refused the read: its code (`forbidden`, `not_found`, `unauthenticated`…) and message."""

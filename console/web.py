@@ -13,10 +13,12 @@ import hashlib
 import hmac
 import mimetypes
 import os
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +41,9 @@ from progres.console.forms import FieldError, french_date, french_decimal, requi
 from progres.console.messages import (
     ACTION_OWNERS,
     ACTION_STATUSES,
+    AVENANT_STATUSES,
+    BASES,
+    BASIS_RULES,
     DIRECTIONS,
     EVENT_NAMES,
     INDICATOR_SCOPES,
@@ -68,19 +73,27 @@ from progres.console.operations import (
     DIRECTORY,
     GROUPEMENTS,
     HOLD_REVIEW,
+    MARCHES,
     MEASURES,
     MEMBER_VIEW,
+    NOTIFY_AVENANT,
+    PLAN_AT,
     PLAN_SUMMARY,
     PLAN_TREE,
     PROPOSALS,
+    PROPOSE_AVENANT,
+    RECORD_CAO_OPINION,
     RECORD_MEASURE,
     REPLAY,
     REVIEWS,
     SCHEDULE_REVIEW,
+    SIGN_AVENANT,
     SUBMIT_PROPOSAL,
     Executor,
     Refusal,
 )
+from progres.domain.avenants import CAO_THRESHOLD_PERCENT, DE_MINIMIS_CAP_PERCENT, PER_MODIFICATION_CAP_PERCENT
+from progres.domain.values import MarcheNature
 from progres.graphql.context import Services
 from progres.services import french
 from progres.services.identity import LocalIssuer, TokenRefused, TokenValidator, actor_from_claims
@@ -134,7 +147,8 @@ def templates() -> Environment:
         statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD, proposal_kinds=PROPOSAL_KINDS,
         proposal_statuses=PROPOSAL_STATUSES, event_names=EVENT_NAMES, parties=PARTIES, member_splits=MEMBER_SPLITS,
         settlements=SETTLEMENTS, review_statuses=REVIEW_STATUSES, outcomes=OUTCOMES,
-        participant_functions=PARTICIPANT_FUNCTIONS, point_kinds=POINT_KINDS)
+        participant_functions=PARTICIPANT_FUNCTIONS, point_kinds=POINT_KINDS, bases=BASES, basis_rules=BASIS_RULES,
+        avenant_statuses=AVENANT_STATUSES)
     return environment
 
 
@@ -167,6 +181,23 @@ class Console:
         if not isinstance(sent, str) or not kept or not hmac.compare_digest(sent, str(kept)):
             return None
         return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    async def checked_upload(self, request: Request, name: str
+                             ) -> tuple[dict[str, str], dict[str, str] | None, str | None] | None:
+        """A multipart form's fields and its file `name` as a document (SHA-256, name, media type computed from
+        the file), or the French error of an empty file; None when its CSRF token is missing or not the session's."""
+        form = await request.form()
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        sent, kept = fields.get(CSRF_FIELD), request.session.get(CSRF_FIELD)
+        if not sent or not kept or not hmac.compare_digest(sent, str(kept)):
+            return None
+        upload = form.get(name)
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            if not content:
+                return fields, None, message("err_empty_file")
+            return fields, document_of(upload.filename, content), None
+        return fields, None, None
 
     async def actor(self, request: Request) -> Actor | None:
         """The session's actor, its token validated as `/graphql` validates bearer tokens; an expired Keycloak
@@ -545,12 +576,13 @@ class Console:
                            may_act=not plan["closed"] and actor.role == Role.COORDONNATEUR)
 
     async def hold_review(self, request: Request, actor: Actor) -> Response:
-        form = await request.form()
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        sent, kept = fields.get(CSRF_FIELD), request.session.get(CSRF_FIELD)
-        if not sent or not kept or not hmac.compare_digest(sent, str(kept)):
+        checked = await self.checked_upload(request, "minutes")
+        if checked is None:
             return self.csrf_refused(request)
+        fields, minutes, upload_error = checked
         errors, variables = parse_fields(fields, {"held_on": ("on", french_date)})
+        if upload_error:
+            errors["minutes"] = upload_error
         participants = []
         for row in range(1, PARTICIPANT_ROWS + 1):
             name = fields.get(f"name_{row}", "").strip()
@@ -563,14 +595,6 @@ class Console:
             participants.append({"name": name[:200], "function": function, "organisation_id": organisation})
         if not participants:
             errors["name_1"] = message("err_participants")
-        upload = form.get("minutes")
-        minutes = None
-        if isinstance(upload, UploadFile) and upload.filename:
-            content = await upload.read()
-            if not content:
-                errors["minutes"] = message("err_empty_file")
-            else:
-                minutes = document_of(upload.filename, content)
         if not errors:
             answer = (await self.executor.run(HOLD_REVIEW, actor, review=request.path_params["review"],
                                               participants=participants, minutes=minutes, **variables))["holdReview"]
@@ -626,6 +650,111 @@ class Console:
                 refusal(error["code"], error["message"])
         return await self.review(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
+
+    # --- avenants ---------------------------------------------------------------------------------------------
+
+    async def marche_of(self, actor: Actor, marche_id: str,
+                        min_position: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The marché (with its avenants) and its groupement, as the API shows them to this actor; else not found.
+        The `groupements` query takes no `minPosition`: to read one's own write, the read models are first brought
+        to that position through a plan of the groupement (`plan(minPosition:)` waits for them all)."""
+        groupements = (await self.executor.run(MARCHES, actor))["groupements"]
+        if min_position:
+            for groupement in groupements:
+                if any(m["id"] == marche_id for m in groupement["marches"]) and groupement["planIds"]:
+                    await self.executor.run(PLAN_AT, actor, plan=groupement["planIds"][0],
+                                            minPosition=min_position)
+                    groupements = (await self.executor.run(MARCHES, actor))["groupements"]
+        for groupement in groupements:
+            for marche in groupement["marches"]:
+                if marche["id"] == marche_id:
+                    return groupement, marche
+        raise Refusal("not_found", "marche")
+
+    async def avenants(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                       errors: dict[str, str] | None = None, notice: str | None = None) -> Response:
+        done = request.query_params.get("fait", "")
+        wanted = int(done) if done.isdigit() and len(done) < 12 else None
+        groupement, marche = await self.marche_of(actor, request.path_params["marche"], wanted)
+        if notice is None and wanted:
+            notice = message("avenant_done_ok", position=wanted)
+        return self.render(request, "avenants.html", 422 if errors else 200,
+                           title=message("avenants_title", code=marche["code"]), marche=marche,
+                           groupement=groupement, caps=caps_of(marche), values=values or {}, errors=errors or {},
+                           notice=notice, may_act=marche["closedOn"] is None and actor.role == Role.COORDONNATEUR)
+
+    async def propose_avenant(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        marche_id = request.path_params["marche"]
+        errors, variables = parse_fields(form, {"reason": ("reason", lambda raw: required_text(raw, 2000)),
+                                                "proposed_on": ("on", french_date)})
+        if form.get("basis") in BASES:
+            variables["basis"] = form["basis"]
+        else:
+            errors["basis"] = message("err_choice")
+        changes: dict[str, Any] = {}
+        if form.get("amount_delta", "").strip():
+            try:
+                changes["amount_delta"] = french_decimal(form["amount_delta"])
+            except FieldError as error:
+                errors["amount_delta"] = error.text
+        if form.get("duration_delta", "").strip():
+            raw = form["duration_delta"].strip()
+            if re.fullmatch(r"[+-]?\d{1,3}", raw):
+                changes["duration_delta_months"] = int(raw)
+            else:
+                errors["duration_delta"] = message("err_integer", value=raw[:40])
+        if form.get("axis_title", "").strip() or form.get("axis_key", "").strip():
+            try:
+                changes["plan_changes"] = [{"kind": "add_axis", "key": required_text(form.get("axis_key", ""), 60),
+                                            "title": required_text(form.get("axis_title", ""))}]
+            except FieldError as error:
+                errors["axis_key" if not form.get("axis_key", "").strip() else "axis_title"] = error.text
+        if not errors:
+            answer = (await self.executor.run(PROPOSE_AVENANT, actor, marche=marche_id, changes=changes,
+                                              **variables))["proposeAvenant"]
+            if answer["ok"]:
+                return RedirectResponse(f"/marches/{marche_id}/avenants?fait={answer['position']}", 303)
+            error = answer["error"]
+            errors[avenant_field(error.get("field") or "")] = refusal(error["code"], error["message"])
+        return await self.avenants(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
+    async def avenant_step(self, request: Request, actor: Actor) -> Response:
+        """The CAO's opinion, the signature or the notification of avenant n° `number`: one form each."""
+        step = request.path_params["step"]
+        if step not in AVENANT_STEPS:
+            raise Refusal("not_found", "step")
+        checked = await self.checked_upload(request, "document")
+        if checked is None:
+            return self.csrf_refused(request)
+        form, document, upload_error = checked
+        marche_id, number = request.path_params["marche"], request.path_params["number"]
+        prefix = f"{step}-{number}"
+        errors, variables = parse_fields(form, {"on": ("on", french_date)})
+        errors = {f"{prefix}-on": text for text in errors.values()}
+        if upload_error:
+            errors[f"{prefix}-document"] = upload_error
+        if step == "avis-cao":
+            if form.get("favourable") not in ("oui", "non"):
+                errors[f"{prefix}-favourable"] = message("err_choice")
+            variables["favourable"] = form.get("favourable") == "oui"
+        if step != "notification":
+            variables["file"] = document
+        if not errors:
+            document_name, key = AVENANT_STEPS[step]
+            answer = (await self.executor.run(document_name, actor, marche=marche_id, number=int(number),
+                                              **variables))[key]
+            if answer["ok"]:
+                return RedirectResponse(f"/marches/{marche_id}/avenants?fait={answer['position']}", 303)
+            error = answer["error"]
+            field = error.get("field") or ""
+            errors[f"{prefix}-document" if field == "document" else f"{prefix}-on"] = \
+                refusal(error["code"], error["message"])
+        return await self.avenants(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD} |
+                                   {f"{prefix}-on": form.get("on", "")}, errors)
+
     # --- the auditors' timeline ---------------------------------------------------------------------------
 
     async def timeline(self, request: Request, actor: Actor) -> Response:
@@ -647,6 +776,40 @@ PROPOSING_ROLES = (Role.COORDONNATEUR, Role.ACHETEUR, Role.TITULAIRE)
 PROPOSAL_API_FIELDS = {"axis_key": "axis", "axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
                        "expected_impact": "impact", "expectedImpact": "impact", "expected_gain": "gain",
                        "expectedGain": "gain", "submitted_on": "submitted_on", "submittedOn": "submitted_on"}
+
+
+AVENANT_STEPS = {"avis-cao": (RECORD_CAO_OPINION, "recordCaoOpinion"), "signature": (SIGN_AVENANT, "signAvenant"),
+                 "notification": (NOTIFY_AVENANT, "notifyAvenant")}
+
+
+def avenant_field(field: str) -> str:
+    """A refusal of `proposeAvenant`, by the field the API names, and the form's field it belongs to."""
+    if "amount" in field:
+        return "amount_delta"
+    if "duration" in field:
+        return "duration_delta"
+    if "plan_changes" in field:
+        return "axis_key"
+    return {"basis": "basis", "reason": "reason", "on": "proposed_on"}.get(field, "form")
+
+
+def caps_of(marche: dict[str, Any]) -> dict[str, Any]:
+    """The marché's amounts as the avenants page shows them: the initial and current amounts (the notified avenants
+    added), the net change in percent, and each legal basis's cap in euros (None: no cap in euros)."""
+    initial = Decimal(marche["initialAmount"])
+    notified = sum((Decimal(a["amountDelta"]) for a in marche["avenants"] if a["status"] == "notified"), Decimal(0))
+    current = initial + notified
+    natures = {nature.value: nature for nature in MarcheNature}
+    small = DE_MINIMIS_CAP_PERCENT.get(natures[marche["nature"]]) if marche["nature"] in natures else None
+    capped = marche["buyerKind"] != "entite_adjudicatrice"
+    rows = []
+    for basis in BASES:
+        percent = (PER_MODIFICATION_CAP_PERCENT if capped and basis in ("R2194-2", "R2194-3", "R2194-4", "R2194-5")
+                   else small if basis in ("R2194-8", "R2194-9") else None)
+        rows.append({"basis": basis, "percent": percent,
+                     "amount": (initial * percent / 100) if percent is not None else None})
+    return {"initial": initial, "current": current, "change": (current - initial) / initial * 100 if initial else 0,
+            "cao_percent": CAO_THRESHOLD_PERCENT, "cao_amount": initial * CAO_THRESHOLD_PERCENT / 100, "rows": rows}
 
 
 PARTICIPANT_ROWS = 4
@@ -823,6 +986,9 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/propositions", signed(console.proposals), methods=["GET"], name="proposals"),
         Route("/plans/{plan}/propositions", signed(console.submit_proposal), methods=["POST"]),
         Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),
+        Route("/marches/{marche}/avenants", signed(console.avenants), methods=["GET"], name="avenants"),
+        Route("/marches/{marche}/avenants", signed(console.propose_avenant), methods=["POST"]),
+        Route("/marches/{marche}/avenants/{number:int}/{step}", signed(console.avenant_step), methods=["POST"]),
         Route("/plans/{plan}/revues", signed(console.reviews), methods=["GET"], name="reviews"),
         Route("/plans/{plan}/revues", signed(console.schedule_review), methods=["POST"]),
         Route("/plans/{plan}/revues/{review}", signed(console.review), methods=["GET"], name="review"),

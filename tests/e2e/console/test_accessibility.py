@@ -80,5 +80,17 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     page.click("main form button[type=submit]")
     page.wait_for_selector("#closed_on")
     checked["revue (held)"] = violations(page)
-    assert len(checked) == 20
+    page.goto(f"{console.url}/marches/{s.marche}/avenants")
+    checked["avenants"] = violations(page)
+    page.fill("#reason", "Hausse")
+    page.fill("#amount_delta", "28 000")
+    page.fill("#proposed_on", "10/07/2023")
+    page.click("text=Proposer l'avenant")
+    page.wait_for_selector("#avis-cao-1-on")
+    checked["avenants (steps)"] = violations(page)
+    page.fill("#signature-1-on", "20/07/2023")
+    page.click("text=Signer l'avenant")
+    page.wait_for_selector("#signature-1-on-error")
+    checked["avenants with errors"] = violations(page)
+    assert len(checked) == 23
     assert {name: found for name, found in checked.items() if found} == {}
