@@ -172,6 +172,12 @@ query ConsoleMarches {
 }
 """
 
+BALANCE = """
+query ConsoleBalance($plan: ID!) {
+  planBalance(planId: $plan) { position final cumulativeChangePercent document }
+}
+"""
+
 PLAN_AT = """
 query ConsolePlanAt($plan: ID!, $minPosition: Int) { plan(id: $plan, minPosition: $minPosition) { id } }
 """

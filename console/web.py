@@ -9,7 +9,9 @@ carries the session's CSRF token; a POST without it, or with another, is refused
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import hmac
 import mimetypes
 import os
@@ -67,6 +69,7 @@ from progres.console.messages import (
     refusal,
 )
 from progres.console.operations import (
+    BALANCE,
     CLOSE_REVIEW,
     CORRECT_MEASURE,
     DECIDE,
@@ -755,6 +758,38 @@ class Console:
         return await self.avenants(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD} |
                                    {f"{prefix}-on": form.get("on", "")}, errors)
 
+
+    # --- the bilan ------------------------------------------------------------------------------------------
+
+    async def balance(self, request: Request, actor: Actor) -> Response:
+        plan_id = request.path_params["plan"]
+        answer = (await self.executor.run(BALANCE, actor, plan=plan_id))["planBalance"]
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        indicators = {i["key"]: i for axis in tree["axes"] for o in axis["objectives"] for i in o["indicators"]}
+        document = answer["document"]
+        return self.render(request, "bilan.html", title=message("bilan_title", title=tree["title"]), plan=tree,
+                           document=document, final=answer["final"],
+                           panels=dashboard.balance_panels(document, indicators), summary=balance_summary(document))
+
+    async def balance_csv(self, request: Request, actor: Actor) -> Response:
+        """The bilan's figures as a CSV file the French way (semicolons, decimal commas), from the same
+        `planBalance` answer as the page: what the reader may see, no more."""
+        plan_id = request.path_params["plan"]
+        document = (await self.executor.run(BALANCE, actor, plan=plan_id))["planBalance"]["document"]
+        lines = [[message("csv_section"), message("csv_label"), message("csv_value")]]
+        lines += [[message("bilan_summary_title"), label, value] for label, value in balance_summary(document)]
+        for axis in document.get("axes", []):
+            for objective in axis.get("objectives", []):
+                for indicator in objective.get("indicators", []):
+                    for p in indicator.get("periods") or []:
+                        lines.append([indicator["name"], french.period(p["period_start"], p["period_end"]),
+                                      french.cell_number(p.get("value")) if p.get("value") is not None else ""])
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(lines)
+        name = f"bilan-{plan_id[:8]}-{document.get('as_of_day', '')}.csv"
+        return Response(("\ufeff" + buffer.getvalue()).encode(), media_type="text/csv; charset=utf-8",
+                        headers={**PAGE_HEADERS, "content-disposition": f'attachment; filename="{name}"'})
+
     # --- the auditors' timeline ---------------------------------------------------------------------------
 
     async def timeline(self, request: Request, actor: Actor) -> Response:
@@ -810,6 +845,31 @@ def caps_of(marche: dict[str, Any]) -> dict[str, Any]:
                      "amount": (initial * percent / 100) if percent is not None else None})
     return {"initial": initial, "current": current, "change": (current - initial) / initial * 100 if initial else 0,
             "cao_percent": CAO_THRESHOLD_PERCENT, "cao_amount": initial * CAO_THRESHOLD_PERCENT / 100, "rows": rows}
+
+
+def balance_summary(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """The bilan's headline figures, in French: amounts, actions, propositions, revues, gains."""
+    marche = document.get("marche") or {}
+    actions = document.get("actions") or {}
+    late = sum(v.get("late", 0) for v in actions.values())
+    total = sum(v.get("total", 0) for v in actions.values())
+    proposals = document.get("proposals") or {}
+    gains = document.get("gains") or {}
+    return [
+        (message("bilan_day"), french.day(document["as_of_day"]) if document.get("as_of_day") else "—"),
+        (message("amount_initial"), french.money(marche.get("initial_amount"))),
+        (message("bilan_current_amount"), french.money(marche.get("current_amount"))),
+        (message("amount_change"), french.percent(marche.get("cumulative_change_percent") or 0, 2)),
+        (message("bilan_actions"), message("bilan_actions_value", late=french.number(late),
+                                           total=french.number(total))),
+        (message("bilan_proposals"), message("bilan_proposals_value",
+                                             accepted=french.number(proposals.get("accepted", 0)),
+                                             rejected=french.number(proposals.get("rejected", 0)),
+                                             pending=french.number(proposals.get("pending", 0)))),
+        (message("bilan_reviews"), french.number((document.get("reviews") or {}).get("held", 0))),
+        (message("bilan_avenants"), french.number(len(document.get("avenants") or []))),
+        (message("bilan_gains"), french.money(gains.get("total") or 0)),
+    ]
 
 
 PARTICIPANT_ROWS = 4
@@ -986,6 +1046,8 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/propositions", signed(console.proposals), methods=["GET"], name="proposals"),
         Route("/plans/{plan}/propositions", signed(console.submit_proposal), methods=["POST"]),
         Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),
+        Route("/plans/{plan}/bilan", signed(console.balance), name="bilan"),
+        Route("/plans/{plan}/bilan.csv", signed(console.balance_csv), name="bilan_csv"),
         Route("/marches/{marche}/avenants", signed(console.avenants), methods=["GET"], name="avenants"),
         Route("/marches/{marche}/avenants", signed(console.propose_avenant), methods=["POST"]),
         Route("/marches/{marche}/avenants/{number:int}/{step}", signed(console.avenant_step), methods=["POST"]),

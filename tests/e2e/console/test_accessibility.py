@@ -92,5 +92,7 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     page.click("text=Signer l'avenant")
     page.wait_for_selector("#signature-1-on-error")
     checked["avenants with errors"] = violations(page)
-    assert len(checked) == 23
+    page.goto(f"{console.url}/plans/{s.plan}/bilan")
+    checked["bilan"] = violations(page)
+    assert len(checked) == 24
     assert {name: found for name, found in checked.items() if found} == {}
