@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import hmac
+import io
 import mimetypes
 import os
 import re

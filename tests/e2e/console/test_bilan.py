@@ -33,7 +33,7 @@ def test_the_coordonnateur_reads_the_bilan_and_downloads_its_figures(console, pa
         page.click("text=Chiffres du bilan (CSV, tableur)")
     download = info.value
     assert download.suggested_filename.startswith("bilan-")
-    text = open(download.path(), encoding="utf-8-sig").read()  # noqa: PTH123, SIM115
+    text = open(download.path(), encoding="utf-8-sig").read()  # noqa: SIM115
     lines = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert lines[0] == ["Rubrique", "Libellé", "Valeur"]
     assert ["Chiffres clés", "Montant initial (HT)", "480\u202f000,00\u00a0€"] in lines
