@@ -178,6 +178,14 @@ query ConsoleBalance($plan: ID!) {
 }
 """
 
+IMPORT_MEASURES = """
+mutation ConsoleImportMeasures($plan: ID!, $rows: [JSON!]!, $by: ID!, $source: String!, $declaredOn: Date) {
+  importMeasures(planId: $plan, rows: $rows, recordedBy: $by, source: $source, declaredOn: $declaredOn) {
+    ok id position error { code field message }
+  }
+}
+"""
+
 PLAN_AT = """
 query ConsolePlanAt($plan: ID!, $minPosition: Int) { plan(id: $plan, minPosition: $minPosition) { id } }
 """

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import hmac
 import io
+import json
 import mimetypes
 import os
 import re
@@ -76,6 +77,7 @@ from progres.console.operations import (
     DIRECTORY,
     GROUPEMENTS,
     HOLD_REVIEW,
+    IMPORT_MEASURES,
     MARCHES,
     MEASURES,
     MEMBER_VIEW,
@@ -790,6 +792,77 @@ class Console:
         return Response(("\ufeff" + buffer.getvalue()).encode(), media_type="text/csv; charset=utf-8",
                         headers={**PAGE_HEADERS, "content-disposition": f'attachment; filename="{name}"'})
 
+
+    # --- importing a file of measures ------------------------------------------------------------------------
+
+    async def import_form(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                          errors: dict[str, str] | None = None, preview: list[dict[str, Any]] | None = None,
+                          line_errors: list[str] | None = None, rows: str | None = None) -> Response:
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"]))["plan"]
+        status = 422 if errors or line_errors else 200
+        return self.render(request, "import.html", status, title=message("import_title"), plan=tree,
+                           values=values or {}, errors=errors or {}, preview=preview, line_errors=line_errors or [],
+                           rows=rows)
+
+    async def import_preview(self, request: Request, actor: Actor) -> Response:
+        """Reads the file and checks each line, writing nothing: the preview, or the errors line by line."""
+        checked = await self.checked_upload(request, "file")
+        if checked is None:
+            return self.csrf_refused(request)
+        form, _, upload_error = checked
+        plan_id = request.path_params["plan"]
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        errors, variables = parse_fields(form, {"source": ("source", required_text),
+                                                "declared_on": ("declaredOn",
+                                                                lambda raw: french_date(raw, required=False))})
+        upload = (await request.form()).get("file")  # the form as parsed by checked_upload
+        content = b""
+        if isinstance(upload, UploadFile):
+            await upload.seek(0)
+            content = await upload.read()
+        name = upload.filename if isinstance(upload, UploadFile) and upload.filename else ""
+        if upload_error or not content:
+            errors["file"] = upload_error or message("err_required")
+        values = {k: v for k, v in form.items() if k != CSRF_FIELD}
+        if errors:
+            return await self.import_form(request, actor, values, errors)
+        try:
+            lines = read_measure_file(name, content)
+        except FieldError as error:
+            return await self.import_form(request, actor, values, {"file": error.text})
+        indicators = {i["key"]: i for axis in tree["axes"] for o in axis["objectives"] for i in o["indicators"]}
+        preview, line_errors, rows = check_measure_lines(lines, indicators, actor.organisation_id or "")
+        return await self.import_form(request, actor, values, {}, preview, line_errors,
+                                      None if line_errors else json.dumps(rows))
+
+    async def import_confirm(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        plan_id = request.path_params["plan"]
+        errors, variables = parse_fields(form, {"source": ("source", required_text),
+                                                "declared_on": ("declaredOn",
+                                                                lambda raw: french_date(raw, required=False))})
+        try:
+            rows = json.loads(form.get("rows", ""))
+            if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+                raise ValueError
+        except ValueError:
+            errors["file"] = message("err_import_rows")
+        values = {k: v for k, v in form.items() if k not in (CSRF_FIELD, "rows")}
+        if errors:
+            return await self.import_form(request, actor, values, errors)
+        answer = (await self.executor.run(IMPORT_MEASURES, actor, plan=plan_id, rows=rows, by=actor.organisation_id,
+                                          **variables))["importMeasures"]
+        if answer["ok"]:
+            return RedirectResponse(f"/plans/{plan_id}/membres/{actor.organisation_id}?enregistre=1&position="
+                                    f"{answer['position']}", 303)
+        error = answer["error"]
+        found = re.match(r"rows\[(\d+)\]", error.get("field") or "")
+        text = refusal(error["code"], error["message"])
+        line_errors = [message("import_line_error", line=int(found[1]) + 2, text=text)] if found else []
+        return await self.import_form(request, actor, values, {} if found else {"file": text}, None, line_errors)
+
     # --- the auditors' timeline ---------------------------------------------------------------------------
 
     async def timeline(self, request: Request, actor: Actor) -> Response:
@@ -870,6 +943,83 @@ def balance_summary(document: dict[str, Any]) -> list[tuple[str, str]]:
         (message("bilan_avenants"), french.number(len(document.get("avenants") or []))),
         (message("bilan_gains"), french.money(gains.get("total") or 0)),
     ]
+
+
+IMPORT_COLUMNS = ("indicateur", "debut", "fin", "valeur")
+ACCENTS = str.maketrans("éèêàûç", "eeeauc")
+
+
+def read_measure_file(name: str, content: bytes) -> list[list[str]]:
+    """The lines of a file of measures (CSV, `;` or `,`, UTF-8; or XLSX, first sheet), header included."""
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook  # noqa: PLC0415
+
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+        except Exception:
+            raise FieldError(message("err_import_file")) from None
+        return [["" if cell is None else cell.isoformat()[:10] if isinstance(cell, (date, datetime)) else str(cell)
+                 for cell in row] for row in sheet.iter_rows(values_only=True)]
+    if not name.lower().endswith(".csv"):
+        raise FieldError(message("err_import_file"))
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FieldError(message("err_import_encoding")) from None
+    delimiter = ";" if text.split("\n", 1)[0].count(";") >= text.split("\n", 1)[0].count(",") else ","
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+def check_measure_lines(lines: list[list[str]], indicators: dict[str, dict[str, Any]], me: str
+                        ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+    """Each line checked as the measure form checks its fields: the preview, the errors named by line number
+    (the header is line 1), and the rows for `importMeasures`."""
+    header = [cell.strip().lower().translate(ACCENTS) for cell in (lines[0] if lines else [])]
+    if header[:4] != list(IMPORT_COLUMNS):
+        return [], [message("import_header", columns=";".join(IMPORT_COLUMNS))], []
+    preview, line_errors, rows = [], [], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in line):
+            continue
+        cells = [*line, "", "", "", ""][:4]
+        problems: list[str] = []
+        indicator = indicators.get(cells[0].strip())
+        if indicator is None:
+            problems.append(message("import_unknown_indicator", indicator=cells[0].strip()[:40]))
+        parsed: dict[str, Any] = {}
+        for name, raw in (("period_start", cells[1]), ("period_end", cells[2])):
+            try:
+                parsed[name] = french_date(raw)
+            except FieldError as error:
+                problems.append(f"{message('import_col_' + name)} : {error.text}")
+        row: dict[str, Any] = {}
+        if indicator is not None and indicator["kind"] != "quantitative":
+            row["assessment"] = cells[3].strip()
+            if not row["assessment"]:
+                problems.append(f"{message('import_col_value')} : {message('err_required')}")
+        else:
+            try:
+                row["value"] = french_decimal(cells[3])
+            except FieldError as error:
+                problems.append(f"{message('import_col_value')} : {error.text}")
+        if len(parsed) == 2 and parsed["period_end"] < parsed["period_start"]:
+            problems.append(message("err_period_order"))
+        for problem in problems:
+            line_errors.append(message("import_line_error", line=number, text=problem))
+        unit = indicator["unit"] if indicator else ""
+        preview.append({"line": number, "indicator": indicator["name"] if indicator else cells[0],
+                        "period": french.period(parsed["period_start"], parsed["period_end"])
+                        if len(parsed) == 2 else f"{cells[1]} – {cells[2]}",
+                        "value": french.quantity(row["value"], unit) if row.get("value") else cells[3],
+                        "ok": not problems})
+        if not problems and indicator is not None:
+            rows.append({"indicator_key": indicator["key"],
+                         "member_id": me if indicator["scope"] == "member" else None,
+                         "period_start": parsed["period_start"].isoformat(),
+                         "period_end": parsed["period_end"].isoformat(), **row})
+    if not preview:
+        line_errors.append(message("import_empty"))
+    return preview, line_errors, rows
 
 
 PARTICIPANT_ROWS = 4
@@ -1040,6 +1190,9 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/membres/{member}", signed(console.dashboard), name="dashboard"),
         Route("/plans/{plan}/mesures/nouvelle", signed(console.measure_form), methods=["GET"], name="measure"),
         Route("/plans/{plan}/mesures/nouvelle", signed(console.record_measure), methods=["POST"]),
+        Route("/plans/{plan}/mesures/import", signed(console.import_form), methods=["GET"], name="import"),
+        Route("/plans/{plan}/mesures/import", signed(console.import_preview), methods=["POST"]),
+        Route("/plans/{plan}/mesures/import/confirmation", signed(console.import_confirm), methods=["POST"]),
         Route("/plans/{plan}/mesures/{measure}/correction", signed(console.correction_form), methods=["GET"],
               name="correction"),
         Route("/plans/{plan}/mesures/{measure}/correction", signed(console.correct_measure), methods=["POST"]),

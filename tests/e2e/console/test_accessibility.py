@@ -46,6 +46,19 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     page.click("main button[type=submit]")
     page.wait_for_selector("#value-error")
     checked["correction with errors"] = violations(page)
+    page.goto(f"{console.url}/plans/{s.plan}/mesures/import")
+    checked["import"] = violations(page)
+    page.set_input_files("#file", files=[{"name": "m.csv", "mimeType": "text/csv",
+                                          "buffer": b"indicateur;debut;fin;valeur\negalim_share;01/01/2023;30/06/2023;x\n"}])
+    page.fill("#source", "tableur")
+    page.click("text=Vérifier le fichier")
+    page.wait_for_selector("#import-errors")
+    checked["import with line errors"] = violations(page)
+    page.set_input_files("#file", files=[{"name": "m.csv", "mimeType": "text/csv",
+                                          "buffer": b"indicateur;debut;fin;valeur\negalim_share;01/01/2023;30/06/2023;4\n"}])
+    page.click("text=Vérifier le fichier")
+    page.wait_for_selector("text=Confirmer l'import")
+    checked["import preview"] = violations(page)
     page.goto(f"{console.url}/plans/{s.plan}/propositions")
     page.fill("#gain", "beaucoup")
     page.click("main button[type=submit]")
@@ -94,5 +107,5 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     checked["avenants with errors"] = violations(page)
     page.goto(f"{console.url}/plans/{s.plan}/bilan")
     checked["bilan"] = violations(page)
-    assert len(checked) == 24
+    assert len(checked) == 27
     assert {name: found for name, found in checked.items() if found} == {}
