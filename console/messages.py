@@ -485,7 +485,7 @@ MESSAGES = {
     "field_file": "Fichier de mesures (CSV ou XLSX)",
     "field_import_source": "Origine des chiffres",
     "field_import_declared_on": "Date de déclaration",
-    "hint_declared_on": "Facultatif ; aujourd'hui si vide.",
+    "hint_import_declared_on": "Facultatif ; aujourd'hui si vide.",
     "preview_button": "Vérifier le fichier",
     "preview_title": "Aperçu du fichier",
     "preview_caption": "Mesures lues dans le fichier",

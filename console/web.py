@@ -812,7 +812,7 @@ class Console:
         form, _, upload_error = checked
         plan_id = request.path_params["plan"]
         tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
-        errors, variables = parse_fields(form, {"source": ("source", required_text),
+        errors, _ = parse_fields(form, {"source": ("source", required_text),
                                                 "declared_on": ("declaredOn",
                                                                 lambda raw: french_date(raw, required=False))})
         upload = (await request.form()).get("file")  # the form as parsed by checked_upload
@@ -970,7 +970,7 @@ def read_measure_file(name: str, content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text), delimiter=delimiter))
 
 
-def check_measure_lines(lines: list[list[str]], indicators: dict[str, dict[str, Any]], me: str
+def check_measure_lines(lines: list[list[str]], indicators: dict[str, dict[str, Any]], me: str  # noqa: PLR0912
                         ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
     """Each line checked as the measure form checks its fields: the preview, the errors named by line number
     (the header is line 1), and the rows for `importMeasures`."""

@@ -48,14 +48,15 @@ def test_every_console_page_has_no_serious_or_critical_violation(console, page):
     checked["correction with errors"] = violations(page)
     page.goto(f"{console.url}/plans/{s.plan}/mesures/import")
     checked["import"] = violations(page)
+    header = b"indicateur;debut;fin;valeur\n"
     page.set_input_files("#file", files=[{"name": "m.csv", "mimeType": "text/csv",
-                                          "buffer": b"indicateur;debut;fin;valeur\negalim_share;01/01/2023;30/06/2023;x\n"}])
+                                          "buffer": header + b"egalim_share;01/01/2023;30/06/2023;x\n"}])
     page.fill("#source", "tableur")
     page.click("text=Vérifier le fichier")
     page.wait_for_selector("#import-errors")
     checked["import with line errors"] = violations(page)
     page.set_input_files("#file", files=[{"name": "m.csv", "mimeType": "text/csv",
-                                          "buffer": b"indicateur;debut;fin;valeur\negalim_share;01/01/2023;30/06/2023;4\n"}])
+                                          "buffer": header + b"egalim_share;01/01/2023;30/06/2023;4\n"}])
     page.click("text=Vérifier le fichier")
     page.wait_for_selector("text=Confirmer l'import")
     checked["import preview"] = violations(page)
