@@ -20,7 +20,7 @@ def as_(page, console, organisation: str, role: str) -> None:
     sign_in(page, console, organisation, role)
 
 
-def test_the_seeds_story_through_the_pages(console, page):  # noqa: PLR0915 - one story, told in order
+def test_the_seeds_story_through_the_pages(console, page):
     s = console.scenario
     start = console.log_head()
     # The coordonnateur finds the plan set up.
