@@ -145,5 +145,11 @@ def test_a_lycee_reads_the_revues_but_may_not_schedule_one(console, page):
     assert answer.status == 422
     assert "Votre organisation n&#39;a pas le droit de faire cela." in answer.text()
     assert console.log_head() == head
+    # A multipart form (the minutes' upload) without its CSRF token: refused before anything runs.
+    refused = page.request.post(f"{console.url}/plans/{s.plan}/revues/inconnue/tenue",
+                                multipart={"held_on": "01/02/2023", "name_1": "X"})
+    assert refused.status == 403
+    assert "Formulaire refusé" in refused.text()
+    assert console.log_head() == head
     missing = page.goto(f"{console.url}/plans/{s.plan}/revues/inconnue")
     assert missing.status == 404
