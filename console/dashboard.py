@@ -8,9 +8,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from progres.console.messages import message
 from progres.domain import rules
 from progres.services import french
 from progres.services.reports.charts import Line, Trajectory, svg
+from progres.services.reports.labels import status
 
 MONTHS = {"monthly": 1, "quarterly": 3, "semestrial": 6, "annual": 12}
 
@@ -84,4 +86,47 @@ def panels(document: dict[str, Any], member_name: str, periodicities: dict[str, 
                                     [Line(member_name, mine)] if mine else [])
             panel.chart = svg(trajectory)
         shown.append(panel)
+    return shown
+
+
+@dataclass
+class BalancePanel:
+    key: str
+    name: str
+    unit: str
+    figures: list[tuple[str, str]]  # (label, value) of the indicator in the bilan
+    chart: str = ""
+    rows: list[tuple[str, str, str]] = field(default_factory=list)  # period, groupement, target
+
+
+def balance_panels(document: dict[str, Any], indicators: dict[str, dict[str, Any]]) -> list[BalancePanel]:
+    """The bilan's indicators (the `planBalance` document): per quantitative indicator its figures, the SVG chart
+    of the groupement's values against the target in force (the plan tree's trajectory), and its data table."""
+    shown: list[BalancePanel] = []
+    number = 0
+    for axis in document.get("axes", []):
+        for objective in axis.get("objectives", []):
+            for indicator in objective.get("indicators", []):
+                if indicator.get("kind") != "quantitative":
+                    continue
+                unit = indicator.get("unit") or ""
+                number += 1
+                figures = [(message("bilan_baseline"), french.quantity(indicator.get("baseline"), unit)),
+                           (message("bilan_target"), french.quantity(indicator.get("target"), unit)),
+                           (message("bilan_last"), french.quantity(indicator.get("last"), unit)),
+                           (message("bilan_achievement"), french.percent(indicator.get("achievement"), 2)
+                            if indicator.get("achievement") is not None else "—"),
+                           (message("bilan_status"), status(indicator.get("status")) or "—")]
+                panel = BalancePanel(indicator["key"], indicator["name"], unit, figures)
+                tree = indicators.get(indicator["key"], indicator)
+                periods = [(p["period_start"], p["period_end"]) for p in indicator.get("periods") or []]
+                values = {p["period_end"]: Decimal(str(p["value"])) for p in indicator.get("periods") or []
+                          if p.get("value") is not None}
+                targets = {end: t for start, end in periods if (t := target_at(tree, start)) is not None}
+                panel.rows = [(french.period(start, end), french.quantity(values.get(end), unit),
+                               french.quantity(targets.get(end), unit)) for start, end in periods]
+                if values:
+                    panel.chart = svg(Trajectory(number, indicator["key"], indicator["name"], unit, periods, values,
+                                                 targets, []))
+                shown.append(panel)
     return shown

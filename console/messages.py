@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 ROLE_NAMES = {
     "coordonnateur": "coordonnateur",
     "acheteur": "acheteur (membre)",
@@ -63,6 +65,12 @@ API_REFUSALS = {
     "unknown_axis": "Cet axe n'existe pas dans ce plan.",
     "not_entitled": "Votre organisation n'est ni membre actif du groupement ni titulaire à cette date.",
     "forbidden": "Votre organisation n'a pas le droit de faire cela.",
+    "avenant_cap_exceeded": "Plafond du fondement juridique dépassé : {message}.",
+    "cao_opinion_missing": "Enregistrez d'abord l'avis de la CAO : {message}.",
+    "signed_before_cao_opinion": "Signature impossible à cette date : {message}.",
+    "cao_opinion_not_expected": "Aucun avis de la CAO n'est attendu : {message}.",
+    "avenant_wrong_state": "Étape impossible : {message}.",
+    "empty_avenant": "Un avenant doit modifier quelque chose (montant, durée ou plan).",
     "invalid_input": "Valeur refusée : {message}",
 }
 
@@ -110,6 +118,39 @@ EVENT_NAMES = {
     "Review.DecisionTaken": "décision prise en revue",
     "Review.Closed": "revue close",
 }
+
+REVIEW_STATUSES = {"scheduled": "programmée", "held": "tenue", "closed": "close"}
+OUTCOMES = {"accepted": "acceptée", "rejected": "rejetée", "postponed": "reportée"}
+PARTICIPANT_FUNCTIONS = {"buyer": "acheteur", "cook": "chef de cuisine", "gestionnaire": "gestionnaire",
+                         "elected_official": "élu", "supplier": "fournisseur", "teacher": "enseignant",
+                         "other": "autre"}
+POINT_KINDS = {"constraint": "contrainte", "need": "besoin", "difficulty": "difficulté", "idea": "idée"}
+
+# The legal bases of a modification de marché (CCP), as the avenants page names them.
+BASES = {
+    "R2194-1": "R2194-1 — clause de réexamen",
+    "R2194-2": "R2194-2 — prestations supplémentaires",
+    "R2194-3": "R2194-3 — plafond des prestations supplémentaires",
+    "R2194-4": "R2194-4 — modifications successives",
+    "R2194-5": "R2194-5 — circonstances imprévues",
+    "R2194-6": "R2194-6 — remplacement du titulaire",
+    "R2194-7": "R2194-7 — modification non substantielle",
+    "R2194-8": "R2194-8 — modification de faible montant",
+    "R2194-9": "R2194-9 — cumul des modifications de faible montant",
+}
+# What caps each basis, beside the figure computed (None: no cap in euros).
+BASIS_RULES = {
+    "R2194-1": "la clause du marché fixe le champ ; pas de plafond en montant",
+    "R2194-2": "par modification",
+    "R2194-3": "par modification",
+    "R2194-4": "par modification",
+    "R2194-5": "par modification",
+    "R2194-6": "pas de plafond en montant",
+    "R2194-7": "pas de plafond chiffré : la modification ne doit pas être substantielle",
+    "R2194-8": "cumulés, et sous le seuil européen",
+    "R2194-9": "cumulés, et sous le seuil européen",
+}
+AVENANT_STATUSES = {"proposed": "proposé", "signed": "signé", "notified": "notifié", "abandoned": "abandonné"}
 
 PARTIES = {"titulaire": "titulaire", "acheteur": "acheteur", "joint": "conjointement", "membres": "membres"}
 MEMBER_SPLITS = {"purchase_volume": "au prorata des volumes d'achats", "equal": "à parts égales"}
@@ -292,6 +333,181 @@ MESSAGES = {
     "state_amount": "montant en vigueur {amount}",
     "state_closed": "clos par son bilan final",
     "chart_unit_missing": "valeur",
+    "reviews_link": "Revues",
+    "reviews_title": "Revues : {title}",
+    "reviews_none": "Aucune revue pour ce plan.",
+    "reviews_caption": "Revues du plan",
+    "col_review": "Revue",
+    "col_scheduled_on": "Prévue le",
+    "col_held_on": "Tenue le",
+    "col_status": "État",
+    "col_decisions": "Décisions",
+    "schedule_title": "Programmer une revue",
+    "field_review_title": "Intitulé de la revue",
+    "hint_review_title": "Par exemple : Bilan semestriel S1 2023.",
+    "field_scheduled_on": "Date prévue",
+    "schedule_button": "Programmer la revue",
+    "form_errors": "Rien n'a été enregistré : corrigez {count}.",
+    "review_scheduled_ok": "Revue programmée (position {position} du journal).",
+    "review_title": "Revue : {title}",
+    "review_done_ok": "Enregistré (position {position} du journal).",
+    "review_held_ok": "Revue tenue (position {position} du journal).",
+    "minutes_recorded": "Compte rendu « {name} » ({media_type}), empreinte SHA-256 {sha256}.",
+    "review_summary": "Prévue le {scheduled}. État : {status}.",
+    "review_held_on": "Tenue le {held}.",
+    "agenda_title": "Ordre du jour",
+    "agenda_proposals": "Propositions ouvertes",
+    "agenda_proposals_none": "Aucune proposition en attente de décision.",
+    "agenda_actions": "Actions en retard",
+    "agenda_actions_none": "Aucune action en retard à la date de la revue.",
+    "col_action": "Action",
+    "col_owner": "Responsable",
+    "col_due_on": "Échéance",
+    "col_action_status": "État",
+    "hold_title": "Tenir la revue",
+    "field_held_on": "Date de tenue",
+    "participants_legend": "Participants (au moins un)",
+    "participant_legend": "Participant {row}",
+    "field_participant_name": "Nom",
+    "field_participant_function": "Fonction",
+    "field_participant_organisation": "Organisation",
+    "no_organisation_choice": "— aucune —",
+    "field_minutes": "Compte rendu (fichier)",
+    "hint_minutes": "Facultatif ; la plateforme garde son empreinte SHA-256, son nom et son type, pas le fichier.",
+    "hold_button": "Tenir la revue",
+    "err_participants": "Indiquez au moins un participant.",
+    "err_empty_file": "Ce fichier est vide.",
+    "participants_title": "Participants",
+    "points_title": "Points soulevés",
+    "decisions_title": "Décisions",
+    "decisions_none": "Aucune décision.",
+    "col_proposal": "Proposition",
+    "col_outcome": "Décision",
+    "col_reasons": "Motifs",
+    "decide_legend": "Décider : {title}",
+    "field_outcome": "Décision",
+    "field_reasons": "Motifs",
+    "decide_button": "Enregistrer la décision",
+    "close_title": "Clore la revue",
+    "field_closed_on": "Date de clôture",
+    "close_button": "Clore la revue",
+    "avenants_link": "Avenants",
+    "avenants_title": "Avenants du marché {code}",
+    "avenant_done_ok": "Enregistré (position {position} du journal).",
+    "amounts_title": "Montants et plafonds",
+    "amounts_caption": "Montants du marché",
+    "amount_initial": "Montant initial (HT)",
+    "amount_current": "Montant en vigueur (avenants notifiés)",
+    "amount_change": "Variation cumulée",
+    "amount_cao": "Avis de la CAO requis au-delà de",
+    "caps_caption": "Plafond de chaque fondement juridique",
+    "col_basis": "Fondement",
+    "col_cap_percent": "Plafond (% du montant initial)",
+    "col_cap_amount": "Plafond (€ HT)",
+    "col_cap_rule": "Règle",
+    "no_cap": "—",
+    "avenants_caption": "Avenants",
+    "avenants_none": "Aucun avenant sur ce marché.",
+    "col_number": "N°",
+    "col_avenant_reason": "Motif",
+    "col_amount_delta": "Variation (€ HT)",
+    "col_cumulative": "Cumul",
+    "col_cao": "Avis de la CAO",
+    "cao_required": "requis",
+    "cao_not_required": "non requis",
+    "cao_given": "{opinion} le {on}",
+    "cao_favourable": "favorable",
+    "cao_unfavourable": "défavorable",
+    "avenant_dates": "proposé le {proposed}",
+    "avenant_signed_on": "signé le {on}",
+    "avenant_notified_on": "notifié le {on}",
+    "propose_title": "Proposer un avenant",
+    "field_basis": "Fondement juridique",
+    "field_avenant_reason": "Motif de l'avenant",
+    "field_amount_delta": "Variation du montant (€ HT)",
+    "hint_amount_delta": "Facultatif ; négative pour une baisse, par exemple -12 000 ou 28 000,00.",
+    "field_duration_delta": "Variation de la durée (mois)",
+    "hint_duration_delta": "Facultatif ; un nombre entier de mois.",
+    "axis_legend": "Nouvel axe du plan (facultatif)",
+    "field_axis_key": "Clé de l'axe",
+    "field_axis_title": "Intitulé de l'axe",
+    "field_proposed_on": "Date de l'avenant",
+    "propose_button": "Proposer l'avenant",
+    "err_integer": "« {value} » n'est pas un nombre entier.",
+    "step_legend_avis-cao": "Avis de la CAO sur l'avenant n° {number}",
+    "step_legend_signature": "Signature de l'avenant n° {number}",
+    "step_legend_notification": "Notification de l'avenant n° {number}",
+    "field_step_on_avis-cao": "Date de la séance de la CAO",
+    "field_step_on_signature": "Date de signature",
+    "field_step_on_notification": "Date de notification",
+    "field_favourable": "Avis",
+    "favourable_yes": "favorable",
+    "favourable_no": "défavorable",
+    "field_document_avis-cao": "Procès-verbal de la CAO (fichier)",
+    "field_document_signature": "Avenant signé (fichier, facultatif)",
+    "hint_document": "La plateforme garde son empreinte SHA-256, son nom et son type, pas le fichier.",
+    "step_button_avis-cao": "Enregistrer l'avis de la CAO",
+    "step_button_signature": "Signer l'avenant",
+    "step_button_notification": "Notifier l'avenant",
+    "bilan_link": "Bilan",
+    "bilan_title": "Bilan : {title}",
+    "bilan_intro_final": "Bilan final du plan.",
+    "bilan_intro": "Bilan en cours, au {day}.",
+    "bilan_summary_title": "Chiffres clés",
+    "bilan_day": "Bilan au",
+    "bilan_current_amount": "Montant en vigueur (HT)",
+    "bilan_actions": "Actions en retard",
+    "bilan_actions_value": "{late} sur {total}",
+    "bilan_proposals": "Propositions",
+    "bilan_proposals_value": "{accepted} acceptée(s), {rejected} rejetée(s), {pending} en attente",
+    "bilan_reviews": "Revues tenues",
+    "bilan_avenants": "Avenants",
+    "bilan_gains": "Gains constatés",
+    "bilan_indicators_title": "Indicateurs",
+    "bilan_baseline": "Situation de départ",
+    "bilan_target": "Cible",
+    "bilan_last": "Dernière valeur",
+    "bilan_achievement": "Atteinte de la cible",
+    "bilan_status": "État",
+    "bilan_figures_caption": "Chiffres du bilan : {name}",
+    "bilan_table_caption": "Valeurs du groupement et cible en vigueur : {name}",
+    "col_value_groupement": "Groupement",
+    "downloads_title": "Téléchargements",
+    "download_csv": "Chiffres du bilan (CSV, tableur)",
+    "csv_section": "Rubrique",
+    "csv_label": "Libellé",
+    "csv_value": "Valeur",
+    "import_link": "Importer un fichier de mesures",
+    "import_title": "Importer un fichier de mesures",
+    "import_intro": "Un fichier CSV (séparateur « ; » ou « , », UTF-8) ou XLSX dont la première ligne est "
+                    "indicateur;debut;fin;valeur, puis une mesure par ligne : la clé de l'indicateur, les dates "
+                    "jj/mm/aaaa, la valeur à la française (31,5). Rien n'est enregistré avant votre confirmation.",
+    "field_file": "Fichier de mesures (CSV ou XLSX)",
+    "field_import_source": "Origine des chiffres",
+    "field_import_declared_on": "Date de déclaration",
+    "hint_import_declared_on": "Facultatif ; aujourd'hui si vide.",
+    "preview_button": "Vérifier le fichier",
+    "preview_title": "Aperçu du fichier",
+    "preview_caption": "Mesures lues dans le fichier",
+    "col_line": "Ligne",
+    "col_indicator": "Indicateur",
+    "col_value": "Valeur",
+    "col_check": "Vérification",
+    "line_ok": "correcte",
+    "line_refused": "à corriger",
+    "import_errors_title": "Le fichier n'a pas été importé : corrigez-le et déposez-le de nouveau.",
+    "import_line_error": "Ligne {line} : {text}",
+    "import_header": "La première ligne doit être les colonnes {columns}.",
+    "import_unknown_indicator": "l'indicateur « {indicator} » n'existe pas dans ce plan",
+    "import_col_period_start": "début",
+    "import_col_period_end": "fin",
+    "import_col_value": "valeur",
+    "import_empty": "Le fichier ne contient aucune mesure.",
+    "import_ready": "{count} à enregistrer en une fois : confirmez pour les enregistrer.",
+    "confirm_button": "Confirmer l'import",
+    "err_import_file": "Déposez un fichier .csv ou .xlsx lisible.",
+    "err_import_encoding": "Le fichier CSV doit être encodé en UTF-8.",
+    "err_import_rows": "L'aperçu n'est plus valable : déposez le fichier de nouveau.",
 }
 
 
@@ -299,8 +515,28 @@ def message(key: str, **values: object) -> str:
     return MESSAGES[key].format(**values) if values else MESSAGES[key]
 
 
+# The avenant refusals' message, said again in French (the domain names the scope of a cap in English).
+CAP_SCOPES = {"each modification": "par modification",
+              "cumulated over the small modifications": "cumulés sur les modifications de faible montant",
+              "cumulated over the small modifications, in absolute values":
+                  "cumulés sur les modifications de faible montant, en valeur absolue"}
+CAP_EXCEEDED = re.compile(r"(?P<basis>\S+) permet au plus (?P<cap>[\d.]+) % du montant initial \((?P<scope>[^)]*)\) "
+                          r"; cet avenant atteindrait (?P<reached>[\d.]+) %")
+FIELD_PREFIX = re.compile(r"^[\w.\[\]]+: ")
+UNPREFIXED = {"avenant_cap_exceeded", "cao_opinion_missing", "signed_before_cao_opinion", "cao_opinion_not_expected",
+              "avenant_wrong_state"}
+
+
 def refusal(code: str, text: str) -> str:
     """A command's refusal by the API, in French: by its code, else the API's message with its code."""
+    if code in UNPREFIXED:
+        text = FIELD_PREFIX.sub("", text)
+        if code == "avenant_cap_exceeded" and (found := CAP_EXCEEDED.search(text)):
+            from progres.services import french  # noqa: PLC0415
+
+            text = (f"{found['basis']} permet au plus {french.percent(found['cap'])} du montant initial "
+                    f"({CAP_SCOPES.get(found['scope'], found['scope'])}) ; cet avenant atteindrait "
+                    f"{french.percent(found['reached'], 2)}")
     if code in API_REFUSALS:
         return API_REFUSALS[code].format(message=text)
     return message("api_refusal", code=code, message=text)

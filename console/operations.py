@@ -117,6 +117,110 @@ mutation ConsoleCorrectMeasure($measure: ID!, $reason: String!, $by: ID!, $on: D
 """
 
 
+REVIEWS = """
+query ConsoleReviews($plan: ID!, $minPosition: Int) {
+  plan(id: $plan, minPosition: $minPosition) {
+    id title closed groupementId
+    reviews { id title scheduledOn status heldOn participants points decisions }
+    proposals(first: 200) { edges { node { id authorId axisKey kind title expectedGain submittedOn status } } }
+    actions { key axisKey title owner dueOn status statusOn }
+  }
+}
+"""
+
+SCHEDULE_REVIEW = """
+mutation ConsoleScheduleReview($plan: ID!, $title: String!, $on: Date!) {
+  scheduleReview(planId: $plan, title: $title, scheduledOn: $on) { ok id position error { code field message } }
+}
+"""
+
+HOLD_REVIEW = """
+mutation ConsoleHoldReview($review: ID!, $on: Date!, $participants: [JSON!]!, $minutes: DocumentInput) {
+  holdReview(reviewId: $review, heldOn: $on, participants: $participants, minutes: $minutes) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+DECIDE = """
+mutation ConsoleDecide($review: ID!, $proposal: ID!, $outcome: String!, $reasons: String!) {
+  decide(reviewId: $review, proposalId: $proposal, outcome: $outcome, reasons: $reasons) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+CLOSE_REVIEW = """
+mutation ConsoleCloseReview($review: ID!, $on: Date!) {
+  closeReview(reviewId: $review, on: $on) { ok id position error { code field message } }
+}
+"""
+
+
+MARCHES = """
+query ConsoleMarches {
+  groupements {
+    id name coordonnateurId planIds
+    marches {
+      id code object nature initialAmount durationMonths buyerKind notifiedOn closedOn
+      avenants {
+        number basis status reason amountDelta durationDeltaMonths cumulativePercent needsCaoOpinion signedOn
+        notifiedOn proposedOn smallModifications caoOpinion { givenOn favourable document { sha256 name mediaType } }
+      }
+    }
+  }
+}
+"""
+
+BALANCE = """
+query ConsoleBalance($plan: ID!) {
+  planBalance(planId: $plan) { position final cumulativeChangePercent document }
+}
+"""
+
+IMPORT_MEASURES = """
+mutation ConsoleImportMeasures($plan: ID!, $rows: [JSON!]!, $by: ID!, $source: String!, $declaredOn: Date) {
+  importMeasures(planId: $plan, rows: $rows, recordedBy: $by, source: $source, declaredOn: $declaredOn) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+PLAN_AT = """
+query ConsolePlanAt($plan: ID!, $minPosition: Int) { plan(id: $plan, minPosition: $minPosition) { id } }
+"""
+
+PROPOSE_AVENANT = """
+mutation ConsoleProposeAvenant($marche: ID!, $basis: String!, $reason: String!, $changes: JSON!, $on: Date) {
+  proposeAvenant(marcheId: $marche, basis: $basis, reason: $reason, changes: $changes, on: $on) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+RECORD_CAO_OPINION = """
+mutation ConsoleCaoOpinion($marche: ID!, $number: Int!, $on: Date!, $favourable: Boolean!, $file: DocumentInput) {
+  recordCaoOpinion(marcheId: $marche, number: $number, givenOn: $on, favourable: $favourable, document: $file) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+SIGN_AVENANT = """
+mutation ConsoleSignAvenant($marche: ID!, $number: Int!, $on: Date!, $file: DocumentInput) {
+  signAvenant(marcheId: $marche, number: $number, signedOn: $on, document: $file) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+NOTIFY_AVENANT = """
+mutation ConsoleNotifyAvenant($marche: ID!, $number: Int!, $on: Date!) {
+  notifyAvenant(marcheId: $marche, number: $number, notifiedOn: $on) { ok id position error { code field message } }
+}
+"""
+
+
 @dataclass
 class Refusal(Exception):
     """The API refused the read: its code (`forbidden`, `not_found`, `unauthenticated`…) and message."""

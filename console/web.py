@@ -9,17 +9,25 @@ carries the session's CSRF token; a POST without it, or with another, is refused
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import hmac
+import io
+import json
+import mimetypes
 import os
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -36,6 +44,9 @@ from progres.console.forms import FieldError, french_date, french_decimal, requi
 from progres.console.messages import (
     ACTION_OWNERS,
     ACTION_STATUSES,
+    AVENANT_STATUSES,
+    BASES,
+    BASIS_RULES,
     DIRECTIONS,
     EVENT_NAMES,
     INDICATOR_SCOPES,
@@ -43,10 +54,14 @@ from progres.console.messages import (
     MEMBER_SPLITS,
     MESSAGES,
     OBJECTIVE_KINDS,
+    OUTCOMES,
+    PARTICIPANT_FUNCTIONS,
     PARTIES,
     PERIODICITIES,
+    POINT_KINDS,
     PROPOSAL_KINDS,
     PROPOSAL_STATUSES,
+    REVIEW_STATUSES,
     ROLE_NAMES,
     ROLES_OF_KIND,
     SETTLEMENTS,
@@ -55,20 +70,35 @@ from progres.console.messages import (
     refusal,
 )
 from progres.console.operations import (
+    BALANCE,
+    CLOSE_REVIEW,
     CORRECT_MEASURE,
+    DECIDE,
     DIRECTORY,
     GROUPEMENTS,
+    HOLD_REVIEW,
+    IMPORT_MEASURES,
+    MARCHES,
     MEASURES,
     MEMBER_VIEW,
+    NOTIFY_AVENANT,
+    PLAN_AT,
     PLAN_SUMMARY,
     PLAN_TREE,
     PROPOSALS,
+    PROPOSE_AVENANT,
+    RECORD_CAO_OPINION,
     RECORD_MEASURE,
     REPLAY,
+    REVIEWS,
+    SCHEDULE_REVIEW,
+    SIGN_AVENANT,
     SUBMIT_PROPOSAL,
     Executor,
     Refusal,
 )
+from progres.domain.avenants import CAO_THRESHOLD_PERCENT, DE_MINIMIS_CAP_PERCENT, PER_MODIFICATION_CAP_PERCENT
+from progres.domain.values import MarcheNature
 from progres.graphql.context import Services
 from progres.services import french
 from progres.services.identity import LocalIssuer, TokenRefused, TokenValidator, actor_from_claims
@@ -121,7 +151,9 @@ def templates() -> Environment:
         scopes=INDICATOR_SCOPES, directions=DIRECTIONS, periodicities=PERIODICITIES, owners=ACTION_OWNERS,
         statuses=ACTION_STATUSES, static=STATIC_PATH, csrf_field=CSRF_FIELD, proposal_kinds=PROPOSAL_KINDS,
         proposal_statuses=PROPOSAL_STATUSES, event_names=EVENT_NAMES, parties=PARTIES, member_splits=MEMBER_SPLITS,
-        settlements=SETTLEMENTS)
+        settlements=SETTLEMENTS, review_statuses=REVIEW_STATUSES, outcomes=OUTCOMES,
+        participant_functions=PARTICIPANT_FUNCTIONS, point_kinds=POINT_KINDS, bases=BASES, basis_rules=BASIS_RULES,
+        avenant_statuses=AVENANT_STATUSES)
     return environment
 
 
@@ -154,6 +186,23 @@ class Console:
         if not isinstance(sent, str) or not kept or not hmac.compare_digest(sent, str(kept)):
             return None
         return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    async def checked_upload(self, request: Request, name: str
+                             ) -> tuple[dict[str, str], dict[str, str] | None, str | None] | None:
+        """A multipart form's fields and its file `name` as a document (SHA-256, name, media type computed from
+        the file), or the French error of an empty file; None when its CSRF token is missing or not the session's."""
+        form = await request.form()
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        sent, kept = fields.get(CSRF_FIELD), request.session.get(CSRF_FIELD)
+        if not sent or not kept or not hmac.compare_digest(sent, str(kept)):
+            return None
+        upload = form.get(name)
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            if not content:
+                return fields, None, message("err_empty_file")
+            return fields, document_of(upload.filename, content), None
+        return fields, None, None
 
     async def actor(self, request: Request) -> Actor | None:
         """The session's actor, its token validated as `/graphql` validates bearer tokens; an expired Keycloak
@@ -476,6 +525,344 @@ class Console:
             errors[PROPOSAL_API_FIELDS.get(error.get("field") or "", "form")] = refusal(error["code"], error["message"])
         return await self.proposals(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
+
+    # --- revues ---------------------------------------------------------------------------------------------
+
+    async def reviews(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                      errors: dict[str, str] | None = None) -> Response:
+        done = request.query_params.get("programmee", "")
+        wanted = int(done) if done.isdigit() and len(done) < 12 else None
+        plan = (await self.executor.run(REVIEWS, actor, plan=request.path_params["plan"], minPosition=wanted))["plan"]
+        return self.render(request, "reviews.html", 422 if errors else 200,
+                           title=message("reviews_title", title=plan["title"]), plan=plan, values=values or {},
+                           errors=errors or {}, may_schedule=not plan["closed"] and actor.role == Role.COORDONNATEUR,
+                           scheduled=message("review_scheduled_ok", position=wanted) if wanted else None)
+
+    async def schedule_review(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        plan_id = request.path_params["plan"]
+        errors, variables = parse_fields(form, {"title": ("title", required_text),
+                                                "scheduled_on": ("on", french_date)})
+        if not errors:
+            answer = (await self.executor.run(SCHEDULE_REVIEW, actor, plan=plan_id, **variables))["scheduleReview"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{plan_id}/revues/{answer['id']}?fait={answer['position']}", 303)
+            error = answer["error"]
+            errors[{"scheduled_on": "scheduled_on", "scheduledOn": "scheduled_on", "title": "title"}.get(
+                error.get("field") or "", "form")] = refusal(error["code"], error["message"])
+        return await self.reviews(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
+    async def review(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                     errors: dict[str, str] | None = None, notice: str | None = None,
+                     min_position: int | None = None) -> Response:
+        plan_id, review_id = request.path_params["plan"], request.path_params["review"]
+        done = request.query_params.get("fait", "")
+        wanted = int(done) if done.isdigit() and len(done) < 12 else min_position
+        plan = (await self.executor.run(REVIEWS, actor, plan=plan_id, minPosition=wanted))["plan"]
+        found = [r for r in plan["reviews"] if r["id"] == review_id]
+        if not found:
+            raise Refusal("not_found", "review")
+        review = found[0]
+        decided = {d["proposal_id"] for d in review["decisions"]}
+        proposals = {edge["node"]["id"]: edge["node"] for edge in plan["proposals"]["edges"]}
+        agenda = [p for p in proposals.values() if p["status"] in ("submitted", "postponed") and p["id"] not in decided]
+        late = [a for a in plan["actions"] if a["status"] not in ("done", "abandoned", "cancelled")
+                and (a["status"] == "late" or (a["dueOn"] and a["dueOn"] < review["scheduledOn"]))]
+        directory = await self.executor.run(DIRECTORY, actor)
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
+        if notice is None and wanted:
+            notice = message("review_done_ok", position=wanted)
+        return self.render(request, "review.html", 422 if errors else 200,
+                           title=message("review_title", title=review["title"]), plan=plan, review=review,
+                           agenda=agenda, late=late, proposals=proposals, names=names, values=values or {},
+                           errors=errors or {}, notice=notice, rows=range(1, PARTICIPANT_ROWS + 1),
+                           may_act=not plan["closed"] and actor.role == Role.COORDONNATEUR)
+
+    async def hold_review(self, request: Request, actor: Actor) -> Response:
+        checked = await self.checked_upload(request, "minutes")
+        if checked is None:
+            return self.csrf_refused(request)
+        fields, minutes, upload_error = checked
+        errors, variables = parse_fields(fields, {"held_on": ("on", french_date)})
+        if upload_error:
+            errors["minutes"] = upload_error
+        participants = []
+        for row in range(1, PARTICIPANT_ROWS + 1):
+            name = fields.get(f"name_{row}", "").strip()
+            if not name:
+                continue
+            function = fields.get(f"function_{row}", "")
+            if function not in PARTICIPANT_FUNCTIONS:
+                errors[f"function_{row}"] = message("err_choice")
+            organisation = fields.get(f"organisation_{row}") or None
+            participants.append({"name": name[:200], "function": function, "organisation_id": organisation})
+        if not participants:
+            errors["name_1"] = message("err_participants")
+        if not errors:
+            answer = (await self.executor.run(HOLD_REVIEW, actor, review=request.path_params["review"],
+                                              participants=participants, minutes=minutes, **variables))["holdReview"]
+            if answer["ok"]:
+                notice = message("review_held_ok", position=answer["position"])
+                if minutes:
+                    notice += " " + message("minutes_recorded", name=minutes["name"], sha256=minutes["sha256"],
+                                            media_type=minutes["mediaType"])
+                return await self.review(request, actor, notice=notice, min_position=answer["position"])
+            error = answer["error"]
+            field = error.get("field") or ""
+            errors["held_on" if "held" in field.lower() else "minutes" if "minutes" in field else
+                   "name_1" if "participant" in field else "form"] = refusal(error["code"], error["message"])
+        return await self.review(request, actor, {k: v for k, v in fields.items() if k != CSRF_FIELD}, errors)
+
+    async def decide(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        proposal = form.get("proposal", "")
+        errors: dict[str, str] = {}
+        if form.get("outcome") not in OUTCOMES:
+            errors[f"outcome-{proposal}"] = message("err_choice")
+        try:
+            reasons = required_text(form.get("reasons", ""), 2000)
+        except FieldError as error:
+            errors[f"reasons-{proposal}"] = error.text
+        if not errors:
+            answer = (await self.executor.run(DECIDE, actor, review=request.path_params["review"], proposal=proposal,
+                                              outcome=form["outcome"], reasons=reasons))["decide"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{request.path_params['plan']}/revues/{request.path_params['review']}"
+                                        f"?fait={answer['position']}", 303)
+            error = answer["error"]
+            errors[f"reasons-{proposal}" if error.get("field") == "reasons" else f"outcome-{proposal}"] = \
+                refusal(error["code"], error["message"])
+        values = {f"outcome-{proposal}": form.get("outcome", ""), f"reasons-{proposal}": form.get("reasons", "")}
+        return await self.review(request, actor, values, errors)
+
+    async def close_review(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        errors, variables = parse_fields(form, {"closed_on": ("on", french_date)})
+        if not errors:
+            answer = (await self.executor.run(CLOSE_REVIEW, actor, review=request.path_params["review"],
+                                              **variables))["closeReview"]
+            if answer["ok"]:
+                return RedirectResponse(f"/plans/{request.path_params['plan']}/revues/{request.path_params['review']}"
+                                        f"?fait={answer['position']}", 303)
+            error = answer["error"]
+            errors["closed_on" if error.get("field") in ("on", "closed_on") else "form"] = \
+                refusal(error["code"], error["message"])
+        return await self.review(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
+
+    # --- avenants ---------------------------------------------------------------------------------------------
+
+    async def marche_of(self, actor: Actor, marche_id: str,
+                        min_position: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The marché (with its avenants) and its groupement, as the API shows them to this actor; else not found.
+        The `groupements` query takes no `minPosition`: to read one's own write, the read models are first brought
+        to that position through a plan of the groupement (`plan(minPosition:)` waits for them all)."""
+        groupements = (await self.executor.run(MARCHES, actor))["groupements"]
+        if min_position:
+            for groupement in groupements:
+                if any(m["id"] == marche_id for m in groupement["marches"]) and groupement["planIds"]:
+                    await self.executor.run(PLAN_AT, actor, plan=groupement["planIds"][0],
+                                            minPosition=min_position)
+                    groupements = (await self.executor.run(MARCHES, actor))["groupements"]
+        for groupement in groupements:
+            for marche in groupement["marches"]:
+                if marche["id"] == marche_id:
+                    return groupement, marche
+        raise Refusal("not_found", "marche")
+
+    async def avenants(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                       errors: dict[str, str] | None = None, notice: str | None = None) -> Response:
+        done = request.query_params.get("fait", "")
+        wanted = int(done) if done.isdigit() and len(done) < 12 else None
+        groupement, marche = await self.marche_of(actor, request.path_params["marche"], wanted)
+        if notice is None and wanted:
+            notice = message("avenant_done_ok", position=wanted)
+        return self.render(request, "avenants.html", 422 if errors else 200,
+                           title=message("avenants_title", code=marche["code"]), marche=marche,
+                           groupement=groupement, caps=caps_of(marche), values=values or {}, errors=errors or {},
+                           notice=notice, may_act=marche["closedOn"] is None and actor.role == Role.COORDONNATEUR)
+
+    async def propose_avenant(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        marche_id = request.path_params["marche"]
+        errors, variables = parse_fields(form, {"reason": ("reason", lambda raw: required_text(raw, 2000)),
+                                                "proposed_on": ("on", french_date)})
+        if form.get("basis") in BASES:
+            variables["basis"] = form["basis"]
+        else:
+            errors["basis"] = message("err_choice")
+        changes: dict[str, Any] = {}
+        if form.get("amount_delta", "").strip():
+            try:
+                changes["amount_delta"] = french_decimal(form["amount_delta"])
+            except FieldError as error:
+                errors["amount_delta"] = error.text
+        if form.get("duration_delta", "").strip():
+            raw = form["duration_delta"].strip()
+            if re.fullmatch(r"[+-]?\d{1,3}", raw):
+                changes["duration_delta_months"] = int(raw)
+            else:
+                errors["duration_delta"] = message("err_integer", value=raw[:40])
+        if form.get("axis_title", "").strip() or form.get("axis_key", "").strip():
+            try:
+                changes["plan_changes"] = [{"kind": "add_axis", "key": required_text(form.get("axis_key", ""), 60),
+                                            "title": required_text(form.get("axis_title", ""))}]
+            except FieldError as error:
+                errors["axis_key" if not form.get("axis_key", "").strip() else "axis_title"] = error.text
+        if not errors:
+            answer = (await self.executor.run(PROPOSE_AVENANT, actor, marche=marche_id, changes=changes,
+                                              **variables))["proposeAvenant"]
+            if answer["ok"]:
+                return RedirectResponse(f"/marches/{marche_id}/avenants?fait={answer['position']}", 303)
+            error = answer["error"]
+            errors[avenant_field(error.get("field") or "")] = refusal(error["code"], error["message"])
+        return await self.avenants(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
+
+    async def avenant_step(self, request: Request, actor: Actor) -> Response:
+        """The CAO's opinion, the signature or the notification of avenant n° `number`: one form each."""
+        step = request.path_params["step"]
+        if step not in AVENANT_STEPS:
+            raise Refusal("not_found", "step")
+        checked = await self.checked_upload(request, "document")
+        if checked is None:
+            return self.csrf_refused(request)
+        form, document, upload_error = checked
+        marche_id, number = request.path_params["marche"], request.path_params["number"]
+        prefix = f"{step}-{number}"
+        errors, variables = parse_fields(form, {"on": ("on", french_date)})
+        errors = {f"{prefix}-on": text for text in errors.values()}
+        if upload_error:
+            errors[f"{prefix}-document"] = upload_error
+        if step == "avis-cao":
+            if form.get("favourable") not in ("oui", "non"):
+                errors[f"{prefix}-favourable"] = message("err_choice")
+            variables["favourable"] = form.get("favourable") == "oui"
+        if step != "notification":
+            variables["file"] = document
+        if not errors:
+            document_name, key = AVENANT_STEPS[step]
+            answer = (await self.executor.run(document_name, actor, marche=marche_id, number=int(number),
+                                              **variables))[key]
+            if answer["ok"]:
+                return RedirectResponse(f"/marches/{marche_id}/avenants?fait={answer['position']}", 303)
+            error = answer["error"]
+            field = error.get("field") or ""
+            errors[f"{prefix}-document" if field == "document" else f"{prefix}-on"] = \
+                refusal(error["code"], error["message"])
+        return await self.avenants(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD} |
+                                   {f"{prefix}-on": form.get("on", "")}, errors)
+
+
+    # --- the bilan ------------------------------------------------------------------------------------------
+
+    async def balance(self, request: Request, actor: Actor) -> Response:
+        plan_id = request.path_params["plan"]
+        answer = (await self.executor.run(BALANCE, actor, plan=plan_id))["planBalance"]
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        indicators = {i["key"]: i for axis in tree["axes"] for o in axis["objectives"] for i in o["indicators"]}
+        document = answer["document"]
+        return self.render(request, "bilan.html", title=message("bilan_title", title=tree["title"]), plan=tree,
+                           document=document, final=answer["final"],
+                           panels=dashboard.balance_panels(document, indicators), summary=balance_summary(document))
+
+    async def balance_csv(self, request: Request, actor: Actor) -> Response:
+        """The bilan's figures as a CSV file the French way (semicolons, decimal commas), from the same
+        `planBalance` answer as the page: what the reader may see, no more."""
+        plan_id = request.path_params["plan"]
+        document = (await self.executor.run(BALANCE, actor, plan=plan_id))["planBalance"]["document"]
+        lines = [[message("csv_section"), message("csv_label"), message("csv_value")]]
+        lines += [[message("bilan_summary_title"), label, value] for label, value in balance_summary(document)]
+        for axis in document.get("axes", []):
+            for objective in axis.get("objectives", []):
+                for indicator in objective.get("indicators", []):
+                    for p in indicator.get("periods") or []:
+                        lines.append([indicator["name"], french.period(p["period_start"], p["period_end"]),
+                                      french.cell_number(p.get("value")) if p.get("value") is not None else ""])
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(lines)
+        name = f"bilan-{plan_id[:8]}-{document.get('as_of_day', '')}.csv"
+        return Response(("\ufeff" + buffer.getvalue()).encode(), media_type="text/csv; charset=utf-8",
+                        headers={**PAGE_HEADERS, "content-disposition": f'attachment; filename="{name}"'})
+
+
+    # --- importing a file of measures ------------------------------------------------------------------------
+
+    async def import_form(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                          errors: dict[str, str] | None = None, preview: list[dict[str, Any]] | None = None,
+                          line_errors: list[str] | None = None, rows: str | None = None) -> Response:
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"]))["plan"]
+        status = 422 if errors or line_errors else 200
+        return self.render(request, "import.html", status, title=message("import_title"), plan=tree,
+                           values=values or {}, errors=errors or {}, preview=preview, line_errors=line_errors or [],
+                           rows=rows)
+
+    async def import_preview(self, request: Request, actor: Actor) -> Response:
+        """Reads the file and checks each line, writing nothing: the preview, or the errors line by line."""
+        checked = await self.checked_upload(request, "file")
+        if checked is None:
+            return self.csrf_refused(request)
+        form, _, upload_error = checked
+        plan_id = request.path_params["plan"]
+        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        errors, _ = parse_fields(form, {"source": ("source", required_text),
+                                                "declared_on": ("declaredOn",
+                                                                lambda raw: french_date(raw, required=False))})
+        upload = (await request.form()).get("file")  # the form as parsed by checked_upload
+        content = b""
+        if isinstance(upload, UploadFile):
+            await upload.seek(0)
+            content = await upload.read()
+        name = upload.filename if isinstance(upload, UploadFile) and upload.filename else ""
+        if upload_error or not content:
+            errors["file"] = upload_error or message("err_required")
+        values = {k: v for k, v in form.items() if k != CSRF_FIELD}
+        if errors:
+            return await self.import_form(request, actor, values, errors)
+        try:
+            lines = read_measure_file(name, content)
+        except FieldError as error:
+            return await self.import_form(request, actor, values, {"file": error.text})
+        indicators = {i["key"]: i for axis in tree["axes"] for o in axis["objectives"] for i in o["indicators"]}
+        preview, line_errors, rows = check_measure_lines(lines, indicators, actor.organisation_id or "")
+        return await self.import_form(request, actor, values, {}, preview, line_errors,
+                                      None if line_errors else json.dumps(rows))
+
+    async def import_confirm(self, request: Request, actor: Actor) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.csrf_refused(request)
+        plan_id = request.path_params["plan"]
+        errors, variables = parse_fields(form, {"source": ("source", required_text),
+                                                "declared_on": ("declaredOn",
+                                                                lambda raw: french_date(raw, required=False))})
+        try:
+            rows = json.loads(form.get("rows", ""))
+            if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+                raise ValueError
+        except ValueError:
+            errors["file"] = message("err_import_rows")
+        values = {k: v for k, v in form.items() if k not in (CSRF_FIELD, "rows")}
+        if errors:
+            return await self.import_form(request, actor, values, errors)
+        answer = (await self.executor.run(IMPORT_MEASURES, actor, plan=plan_id, rows=rows, by=actor.organisation_id,
+                                          **variables))["importMeasures"]
+        if answer["ok"]:
+            return RedirectResponse(f"/plans/{plan_id}/membres/{actor.organisation_id}?enregistre=1&position="
+                                    f"{answer['position']}", 303)
+        error = answer["error"]
+        found = re.match(r"rows\[(\d+)\]", error.get("field") or "")
+        text = refusal(error["code"], error["message"])
+        line_errors = [message("import_line_error", line=int(found[1]) + 2, text=text)] if found else []
+        return await self.import_form(request, actor, values, {} if found else {"file": text}, None, line_errors)
+
     # --- the auditors' timeline ---------------------------------------------------------------------------
 
     async def timeline(self, request: Request, actor: Actor) -> Response:
@@ -497,6 +884,172 @@ PROPOSING_ROLES = (Role.COORDONNATEUR, Role.ACHETEUR, Role.TITULAIRE)
 PROPOSAL_API_FIELDS = {"axis_key": "axis", "axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
                        "expected_impact": "impact", "expectedImpact": "impact", "expected_gain": "gain",
                        "expectedGain": "gain", "submitted_on": "submitted_on", "submittedOn": "submitted_on"}
+
+
+AVENANT_STEPS = {"avis-cao": (RECORD_CAO_OPINION, "recordCaoOpinion"), "signature": (SIGN_AVENANT, "signAvenant"),
+                 "notification": (NOTIFY_AVENANT, "notifyAvenant")}
+
+
+def avenant_field(field: str) -> str:
+    """A refusal of `proposeAvenant`, by the field the API names, and the form's field it belongs to."""
+    if "amount" in field:
+        return "amount_delta"
+    if "duration" in field:
+        return "duration_delta"
+    if "plan_changes" in field:
+        return "axis_key"
+    return {"basis": "basis", "reason": "reason", "on": "proposed_on"}.get(field, "form")
+
+
+def caps_of(marche: dict[str, Any]) -> dict[str, Any]:
+    """The marché's amounts as the avenants page shows them: the initial and current amounts (the notified avenants
+    added), the net change in percent, and each legal basis's cap in euros (None: no cap in euros)."""
+    initial = Decimal(marche["initialAmount"])
+    notified = sum((Decimal(a["amountDelta"]) for a in marche["avenants"] if a["status"] == "notified"), Decimal(0))
+    current = initial + notified
+    natures = {nature.value: nature for nature in MarcheNature}
+    small = DE_MINIMIS_CAP_PERCENT.get(natures[marche["nature"]]) if marche["nature"] in natures else None
+    capped = marche["buyerKind"] != "entite_adjudicatrice"
+    rows = []
+    for basis in BASES:
+        percent = (PER_MODIFICATION_CAP_PERCENT if capped and basis in ("R2194-2", "R2194-3", "R2194-4", "R2194-5")
+                   else small if basis in ("R2194-8", "R2194-9") else None)
+        rows.append({"basis": basis, "percent": percent,
+                     "amount": (initial * percent / 100) if percent is not None else None})
+    return {"initial": initial, "current": current, "change": (current - initial) / initial * 100 if initial else 0,
+            "cao_percent": CAO_THRESHOLD_PERCENT, "cao_amount": initial * CAO_THRESHOLD_PERCENT / 100, "rows": rows}
+
+
+def balance_summary(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """The bilan's headline figures, in French: amounts, actions, propositions, revues, gains."""
+    marche = document.get("marche") or {}
+    actions = document.get("actions") or {}
+    late = sum(v.get("late", 0) for v in actions.values())
+    total = sum(v.get("total", 0) for v in actions.values())
+    proposals = document.get("proposals") or {}
+    gains = document.get("gains") or {}
+    return [
+        (message("bilan_day"), french.day(document["as_of_day"]) if document.get("as_of_day") else "—"),
+        (message("amount_initial"), french.money(marche.get("initial_amount"))),
+        (message("bilan_current_amount"), french.money(marche.get("current_amount"))),
+        (message("amount_change"), french.percent(marche.get("cumulative_change_percent") or 0, 2)),
+        (message("bilan_actions"), message("bilan_actions_value", late=french.number(late),
+                                           total=french.number(total))),
+        (message("bilan_proposals"), message("bilan_proposals_value",
+                                             accepted=french.number(proposals.get("accepted", 0)),
+                                             rejected=french.number(proposals.get("rejected", 0)),
+                                             pending=french.number(proposals.get("pending", 0)))),
+        (message("bilan_reviews"), french.number((document.get("reviews") or {}).get("held", 0))),
+        (message("bilan_avenants"), french.number(len(document.get("avenants") or []))),
+        (message("bilan_gains"), french.money(gains.get("total") or 0)),
+    ]
+
+
+IMPORT_COLUMNS = ("indicateur", "debut", "fin", "valeur")
+ACCENTS = str.maketrans("éèêàûç", "eeeauc")
+
+
+def read_measure_file(name: str, content: bytes) -> list[list[str]]:
+    """The lines of a file of measures (CSV, `;` or `,`, UTF-8; or XLSX, first sheet), header included."""
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook  # noqa: PLC0415
+
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+        except Exception:
+            raise FieldError(message("err_import_file")) from None
+        return [["" if cell is None else cell.isoformat()[:10] if isinstance(cell, (date, datetime)) else str(cell)
+                 for cell in row] for row in sheet.iter_rows(values_only=True)]
+    if not name.lower().endswith(".csv"):
+        raise FieldError(message("err_import_file"))
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FieldError(message("err_import_encoding")) from None
+    delimiter = ";" if text.split("\n", 1)[0].count(";") >= text.split("\n", 1)[0].count(",") else ","
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+def check_measure_lines(lines: list[list[str]], indicators: dict[str, dict[str, Any]], me: str  # noqa: PLR0912
+                        ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+    """Each line checked as the measure form checks its fields: the preview, the errors named by line number
+    (the header is line 1), and the rows for `importMeasures`."""
+    header = [cell.strip().lower().translate(ACCENTS) for cell in (lines[0] if lines else [])]
+    if header[:4] != list(IMPORT_COLUMNS):
+        return [], [message("import_header", columns=";".join(IMPORT_COLUMNS))], []
+    preview, line_errors, rows = [], [], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in line):
+            continue
+        cells = [*line, "", "", "", ""][:4]
+        problems: list[str] = []
+        indicator = indicators.get(cells[0].strip())
+        if indicator is None:
+            problems.append(message("import_unknown_indicator", indicator=cells[0].strip()[:40]))
+        parsed: dict[str, Any] = {}
+        for name, raw in (("period_start", cells[1]), ("period_end", cells[2])):
+            try:
+                parsed[name] = french_date(raw)
+            except FieldError as error:
+                problems.append(f"{message('import_col_' + name)} : {error.text}")
+        row: dict[str, Any] = {}
+        if indicator is not None and indicator["kind"] != "quantitative":
+            row["assessment"] = cells[3].strip()
+            if not row["assessment"]:
+                problems.append(f"{message('import_col_value')} : {message('err_required')}")
+        else:
+            try:
+                row["value"] = french_decimal(cells[3])
+            except FieldError as error:
+                problems.append(f"{message('import_col_value')} : {error.text}")
+        if len(parsed) == 2 and parsed["period_end"] < parsed["period_start"]:
+            problems.append(message("err_period_order"))
+        for problem in problems:
+            line_errors.append(message("import_line_error", line=number, text=problem))
+        unit = indicator["unit"] if indicator else ""
+        preview.append({"line": number, "indicator": indicator["name"] if indicator else cells[0],
+                        "period": french.period(parsed["period_start"], parsed["period_end"])
+                        if len(parsed) == 2 else f"{cells[1]} – {cells[2]}",
+                        "value": french.quantity(row["value"], unit) if row.get("value") else cells[3],
+                        "ok": not problems})
+        if not problems and indicator is not None:
+            rows.append({"indicator_key": indicator["key"],
+                         "member_id": me if indicator["scope"] == "member" else None,
+                         "period_start": parsed["period_start"].isoformat(),
+                         "period_end": parsed["period_end"].isoformat(), **row})
+    if not preview:
+        line_errors.append(message("import_empty"))
+    return preview, line_errors, rows
+
+
+PARTICIPANT_ROWS = 4
+# File signatures the minutes are recognised by, before the file's name is asked.
+SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+
+
+def document_of(filename: str, content: bytes) -> dict[str, str]:
+    """A document as the API designates it: the SHA-256 of its content, its name and its media type (from its
+    first bytes, else its name's extension)."""
+    name = Path(filename.replace("\\", "/")).name[:200] or "document"
+    media_type = next((kind for magic, kind in SIGNATURES if content.startswith(magic)), None)
+    if media_type is None:
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return {"sha256": hashlib.sha256(content).hexdigest(), "name": name, "mediaType": media_type}
+
+
+def parse_fields(form: dict[str, str], parsers: dict[str, tuple[str, Callable[[str], Any]]]
+                 ) -> tuple[dict[str, str], dict[str, Any]]:
+    """The form's fields as a mutation's variables (dates in ISO), or the French error of each field at fault."""
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    return errors, variables
 
 
 def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -637,12 +1190,26 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/membres/{member}", signed(console.dashboard), name="dashboard"),
         Route("/plans/{plan}/mesures/nouvelle", signed(console.measure_form), methods=["GET"], name="measure"),
         Route("/plans/{plan}/mesures/nouvelle", signed(console.record_measure), methods=["POST"]),
+        Route("/plans/{plan}/mesures/import", signed(console.import_form), methods=["GET"], name="import"),
+        Route("/plans/{plan}/mesures/import", signed(console.import_preview), methods=["POST"]),
+        Route("/plans/{plan}/mesures/import/confirmation", signed(console.import_confirm), methods=["POST"]),
         Route("/plans/{plan}/mesures/{measure}/correction", signed(console.correction_form), methods=["GET"],
               name="correction"),
         Route("/plans/{plan}/mesures/{measure}/correction", signed(console.correct_measure), methods=["POST"]),
         Route("/plans/{plan}/propositions", signed(console.proposals), methods=["GET"], name="proposals"),
         Route("/plans/{plan}/propositions", signed(console.submit_proposal), methods=["POST"]),
         Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),
+        Route("/plans/{plan}/bilan", signed(console.balance), name="bilan"),
+        Route("/plans/{plan}/bilan.csv", signed(console.balance_csv), name="bilan_csv"),
+        Route("/marches/{marche}/avenants", signed(console.avenants), methods=["GET"], name="avenants"),
+        Route("/marches/{marche}/avenants", signed(console.propose_avenant), methods=["POST"]),
+        Route("/marches/{marche}/avenants/{number:int}/{step}", signed(console.avenant_step), methods=["POST"]),
+        Route("/plans/{plan}/revues", signed(console.reviews), methods=["GET"], name="reviews"),
+        Route("/plans/{plan}/revues", signed(console.schedule_review), methods=["POST"]),
+        Route("/plans/{plan}/revues/{review}", signed(console.review), methods=["GET"], name="review"),
+        Route("/plans/{plan}/revues/{review}/tenue", signed(console.hold_review), methods=["POST"]),
+        Route("/plans/{plan}/revues/{review}/decision", signed(console.decide), methods=["POST"]),
+        Route("/plans/{plan}/revues/{review}/cloture", signed(console.close_review), methods=["POST"]),
         Mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console_static"),
     ]
     middleware = [Middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,
