@@ -515,11 +515,6 @@ def message(key: str, **values: object) -> str:
     return MESSAGES[key].format(**values) if values else MESSAGES[key]
 
 
-# The avenant refusals' message, said again in French (the domain names the scope of a cap in English).
-CAP_SCOPES = {"each modification": "par modification",
-              "cumulated over the small modifications": "cumulés sur les modifications de faible montant",
-              "cumulated over the small modifications, in absolute values":
-                  "cumulés sur les modifications de faible montant, en valeur absolue"}
 CAP_EXCEEDED = re.compile(r"(?P<basis>\S+) permet au plus (?P<cap>[\d.]+) % du montant initial \((?P<scope>[^)]*)\) "
                           r"; cet avenant atteindrait (?P<reached>[\d.]+) %")
 FIELD_PREFIX = re.compile(r"^[\w.\[\]]+: ")
@@ -535,7 +530,7 @@ def refusal(code: str, text: str) -> str:
             from progres.services import french  # noqa: PLC0415
 
             text = (f"{found['basis']} permet au plus {french.percent(found['cap'])} du montant initial "
-                    f"({CAP_SCOPES.get(found['scope'], found['scope'])}) ; cet avenant atteindrait "
+                    f"({found['scope']}) ; cet avenant atteindrait "
                     f"{french.percent(found['reached'], 2)}")
     if code in API_REFUSALS:
         return API_REFUSALS[code].format(message=text)

@@ -44,8 +44,8 @@ class Cumulation(StrEnum):
     ABSOLUTE = "absolute"
 
 
-CUMULATION_SCOPE = {Cumulation.NET: "cumulated over the small modifications",
-                    Cumulation.ABSOLUTE: "cumulated over the small modifications, in absolute values"}
+CUMULATION_SCOPE = {Cumulation.NET: "cumulés sur les modifications de faible montant",
+                    Cumulation.ABSOLUTE: "cumulés sur les modifications de faible montant, en valeur absolue"}
 
 
 class LegalBasis(StrEnum):
@@ -201,7 +201,7 @@ def small_modifications(
         cumulated = sum((abs(d) for d in deltas), Decimal(0))
     this = abs(changes.amount_delta)
     cap = DE_MINIMIS_CAP_PERCENT[nature]
-    for amount, scope in ((cumulated, CUMULATION_SCOPE[cumulation]), (this, "each small modification")):
+    for amount, scope in ((cumulated, CUMULATION_SCOPE[cumulation]), (this, "par modification de faible montant")):
         if above(amount, initial_amount, cap):
             raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=cap, scope=scope,
                                      reached=percent_of(amount, initial_amount))
@@ -216,10 +216,10 @@ def small_modifications(
 
 
 def below_threshold_rule(threshold: Decimal, row: ThresholdRow | None) -> str:
-    text = f"small modifications must stay below the European threshold of {threshold} € HT"
+    text = f"les modifications de faible montant doivent rester sous le seuil européen de {threshold} € HT"
     if row is None:
         return text
-    return f"{text} in force from {row.valid_from.isoformat()} to {row.valid_until.isoformat()} ({row.source})"
+    return f"{text} en vigueur du {row.valid_from.isoformat()} au {row.valid_until.isoformat()} ({row.source})"
 
 
 def check_avenant(
@@ -248,7 +248,7 @@ def check_avenant(
     capped = buyer is not BuyerKind.ENTITE_ADJUDICATRICE
     if capped and basis in PER_MODIFICATION_BASES and above(delta, initial_amount, PER_MODIFICATION_CAP_PERCENT):
         raise AvenantCapExceeded("changes.amount_delta", basis=basis.value, cap=PER_MODIFICATION_CAP_PERCENT,
-                                 scope="each modification",
+                                 scope="par modification",
                                  reached=percent_of(abs(changes.amount_delta), initial_amount))
     if basis in DE_MINIMIS_BASES:
         small_modifications(basis, changes, earlier, nature=nature, initial_amount=initial_amount,

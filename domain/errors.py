@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 QUOTED_PREFIX = 60
-COMPOSED = ("rule", "summary")
+COMPOSED = ("rule", "summary", "scope")
 
 
 def _shorten(value: Any) -> Any:

@@ -53,6 +53,6 @@ def test_a_file_of_measures_is_checked_line_by_line_and_nothing_is_kept_from_a_w
 
 def test_a_cap_exceeded_is_said_in_french():
     text = refusal("avenant_cap_exceeded", "changes.amount_delta: R2194-2 permet au plus 50 % du montant initial "
-                                           "(each modification) ; cet avenant atteindrait 62.50 %")
+                                           "(par modification) ; cet avenant atteindrait 62.50 %")
     assert text == ("Plafond du fondement juridique dépassé : R2194-2 permet au plus 50\u00a0% du montant initial "
                     "(par modification) ; cet avenant atteindrait 62,50\u00a0%.")

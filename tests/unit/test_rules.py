@@ -263,26 +263,26 @@ RULES = [
          "avenant_basis_not_allowed", "basis", "basis: R2194-6 est le remplacement du titulaire : nommez le nouveau"),
     Rule("each modification is capped at 50 %", lambda w: avenant(w, "R2194-5", {"amount_delta": "50001"}),
          "avenant_cap_exceeded", "changes.amount_delta", "changes.amount_delta: R2194-5 permet au plus 50 % du "
-                                                         "montant initial (each modification) ; cet avenant "
+                                                         "montant initial (par modification) ; cet avenant "
                                                          "atteindrait 50.00 %"),
     Rule("a reduction is capped at 50 % too", lambda w: avenant(w, "R2194-2", {"amount_delta": "-50001"}),
          "avenant_cap_exceeded", "changes.amount_delta", "changes.amount_delta: R2194-2 permet au plus 50 % du "
-                                                         "montant initial (each modification) ; cet avenant "
+                                                         "montant initial (par modification) ; cet avenant "
                                                          "atteindrait 50.00 %"),
     Rule("small modifications are capped at 10 % cumulated", then(
         lambda w: w.app.choose_small_modifications_reading(w.groupement, "absolute", "2022-01-01", "avis juridique"),
         lambda w: avenant(w, "R2194-8", {"amount_delta": "-6000"}),
         lambda w: avenant(w, "R2194-9", {"amount_delta": "4001"})),
         "avenant_cap_exceeded", "changes.amount_delta", "changes.amount_delta: R2194-9 permet au plus 10 % du montant "
-                                                        "initial (cumulated over the small modifications, in absolute "
-                                                        "values) ; cet avenant atteindrait 10.00 %"),
+                                                        "initial (cumulés sur les modifications de faible montant, en "
+                                                        "valeur absolue) ; cet avenant atteindrait 10.00 %"),
     Rule("small modifications stay below the European threshold", then(
         lambda w: setattr(w, "m2", notify(w, code="M-GROS", initial_amount="3000000").id),
         lambda w: w.app.propose_avenant(w.m2, "R2194-8", "raison", {"amount_delta": "216000"}, on="2026-03-02")),
         "avenant_basis_not_allowed", "changes.amount_delta",
-        "changes.amount_delta: small modifications must stay below the European threshold of 216000 € HT in force "
-        "from 2026-01-01 to 2027-12-31 (Règlement délégué (UE) 2025/2152 du 22 octobre 2025 (directive 2014/24/UE, "
-        "art. 4); CCP annexe n° 2 (avis relatif aux seuils de procédure))"),
+        "changes.amount_delta: les modifications de faible montant doivent rester sous le seuil européen de 216000 € "
+        "HT en vigueur du 2026-01-01 au 2027-12-31 (Règlement délégué (UE) 2025/2152 du 22 octobre 2025 (directive "
+        "2014/24/UE, art. 4); CCP annexe n° 2 (avis relatif aux seuils de procédure))"),
     Rule("an avenant following a decision follows an accepted one", then(
         lambda w: setattr(w, "p", proposal(w)),
         lambda w: w.app.decide(held(w), w.p, "rejected", "non"),
@@ -735,8 +735,8 @@ def check(basis: str, delta: str, earlier: list[Any] | None = None, nature: Marc
 def test_works_allow_15_percent_of_small_modifications():
     assert check("R2194-8", "15000", nature=MarcheNature.TRAVAUX) == Decimal(15_000)
     invalid(lambda: check("R2194-8", "15001", nature=MarcheNature.TRAVAUX), "avenant_cap_exceeded",
-            "changes.amount_delta", "changes.amount_delta: R2194-8 permet au plus 15 % du montant initial (cumulated "
-                                    "over the small modifications) ; cet avenant atteindrait 15.00 %")
+            "changes.amount_delta", "changes.amount_delta: R2194-8 permet au plus 15 % du montant initial (cumulés "
+                                    "sur les modifications de faible montant) ; cet avenant atteindrait 15.00 %")
     assert check("R2194-8", "10000", nature=MarcheNature.SERVICES) == Decimal(10_000)
 
 
@@ -744,10 +744,12 @@ def test_the_european_threshold_is_reached_at_its_exact_amount():
     assert check("R2194-8", "999.99", threshold=Decimal(1000)) == Decimal("999.99")
     invalid(lambda: check("R2194-8", "1000", threshold=Decimal(1000)), "avenant_basis_not_allowed",
             "changes.amount_delta",
-            "changes.amount_delta: small modifications must stay below the European threshold of 1000 € HT")
+            "changes.amount_delta: les modifications de faible montant doivent rester sous le seuil européen de 1000 "
+            "€ HT")
     invalid(lambda: check("R2194-8", "-1000", threshold=Decimal(1000)), "avenant_basis_not_allowed",
             "changes.amount_delta",
-            "changes.amount_delta: small modifications must stay below the European threshold of 1000 € HT")
+            "changes.amount_delta: les modifications de faible montant doivent rester sous le seuil européen de 1000 "
+            "€ HT")
 
 
 def test_the_cumulative_change_counts_every_live_avenant(world):

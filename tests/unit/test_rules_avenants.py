@@ -66,7 +66,7 @@ def test_r2194_8_the_threshold_in_force_on_the_avenant_s_date_applies(world):
     other = marche(world, "GROS-2", "3000000")
     error = refused(world, lambda: propose(world, other, "R2194-8", "220000", on="2026-01-01"),
                     "avenant_basis_not_allowed", "changes.amount_delta")
-    assert "216000 € HT in force from 2026-01-01 to 2027-12-31" in error.message
+    assert "216000 € HT en vigueur du 2026-01-01 au 2027-12-31" in error.message
     assert "2025/2152" in error.message
 
 
@@ -115,7 +115,7 @@ def test_r2194_9_small_modifications_cumulate_their_net_value_by_default(world):
     assert recorded[-1].small_modifications["reading"] == "net"
     error = refused(world, lambda: propose(world, world.marche, "R2194-9", "1001"), "avenant_cap_exceeded",
                     "changes.amount_delta")
-    assert "(cumulated over the small modifications)" in error.message
+    assert "(cumulés sur les modifications de faible montant)" in error.message
 
 
 def test_r2194_9_each_small_modification_stays_within_the_cap_even_when_the_net_value_does(world):
@@ -123,7 +123,7 @@ def test_r2194_9_each_small_modification_stays_within_the_cap_even_when_the_net_
     propose(world, world.marche, "R2194-8", "-5000")
     error = refused(world, lambda: propose(world, world.marche, "R2194-8", "12000"), "avenant_cap_exceeded",
                     "changes.amount_delta")
-    assert "(each small modification)" in error.message
+    assert "(par modification de faible montant)" in error.message
 
 
 def test_r2194_9_a_groupement_may_read_the_cumulation_in_absolute_values(world):
@@ -135,7 +135,7 @@ def test_r2194_9_a_groupement_may_read_the_cumulation_in_absolute_values(world):
     propose(world, world.marche, "R2194-8", "-1000")
     error = refused(world, lambda: propose(world, world.marche, "R2194-9", "1"), "avenant_cap_exceeded",
                     "changes.amount_delta")
-    assert "in absolute values" in error.message
+    assert "en valeur absolue" in error.message
     assert [a.cumulation.value for a in avenants(world, world.marche)] == ["absolute", "absolute"]
     assert world.app.groupement(world.groupement).small_modifications_reading.value == "absolute"
 
