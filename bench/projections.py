@@ -47,12 +47,11 @@ from progres.services.read_models import ReadModels, open_store
 from progres.services.settings import Settings
 from progres.services.workload import import_months, setup_region
 
-MEMBERS = 0  # set by main: every figure carries the size it was measured at
+SIZE = {"members": 0}  # set by main: every figure carries the size it was measured at
 
 
 def emit(figure: str, value: float, unit: str, **extra: Any) -> None:
-    print(orjson.dumps({"figure": figure, "value": value, "unit": unit, "members": MEMBERS, **extra}).decode(),
-          flush=True)
+    print(orjson.dumps({"figure": figure, "value": value, "unit": unit, **SIZE, **extra}).decode(), flush=True)
 
 
 def load_average() -> list[float]:
@@ -60,7 +59,6 @@ def load_average() -> list[float]:
 
 
 def main() -> None:
-    global MEMBERS
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--indicators", type=int, default=12)
@@ -71,7 +69,7 @@ def main() -> None:
     if args.sizes:
         run_sizes(args)
         return
-    MEMBERS = args.members
+    SIZE["members"] = args.members
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(store="postgres", postgres_schema=f"bench_events_{suffix}",
                         views_schema=f"bench_views_{suffix}")
@@ -104,8 +102,7 @@ def run_sizes(args: argparse.Namespace) -> None:
             raise SystemExit(child.returncode)
     if len(p95) >= 2:
         small, large = min(p95), max(p95)
-        global MEMBERS
-        MEMBERS = large
+        SIZE["members"] = large
         emit("new_measure.p95_ratio", round(p95[large] / p95[small], 2), "ratio", baseline_members=small,
              target="< 1.5 (3000/30)")
 
@@ -150,7 +147,8 @@ def run(app: Any, store: Any, settings: Settings, args: argparse.Namespace) -> N
     emit("rebuild.events_per_second", round(rebuild_rate), "events/s", events=result["events"],
          seconds=round(result["seconds"], 2))
     emit("rebuild.ratio_to_raw_read", round(rebuild_rate / raw_rate, 3), "ratio", target=">= 0.40")
-    emit("rebuild.fold_events_per_second", round(fold_rate), "events/s", ratio_to_raw_read=round(fold_rate / raw_rate, 3))
+    emit("rebuild.fold_events_per_second", round(fold_rate), "events/s",
+         ratio_to_raw_read=round(fold_rate / raw_rate, 3))
 
     t = time.perf_counter()
     verification = verify(settings)
@@ -209,7 +207,7 @@ def new_measures(app: Any, settings: Settings, region: str, lycees: list[str], p
         for name, values in (("new_measure.visible_ms", visible), ("new_measure.command_ms", commands)):
             ordered = sorted(values)
             for statistic, value in (("p50", statistics.median(ordered)),
-                                     ("p95", ordered[max(0, int(round(0.95 * len(ordered))) - 1)]),
+                                     ("p95", ordered[max(0, round(0.95 * len(ordered)) - 1)]),
                                      ("max", ordered[-1])):
                 extra = {"target": "< 50 (p95)"} if name == "new_measure.visible_ms" and statistic == "p95" else {}
                 emit(name, round(value, 1), "ms", statistic=statistic, measures=len(values), **extra)
