@@ -10,7 +10,9 @@ In the same run, alternating block by block so that both sides see the same load
   bare library saving as many such events (one aggregate each, made beforehand) in one save: events/s of each
   over the timed part, and the ratio (target >= 0.8). The library's side times its save only, its most
   favourable figure; progres's side times the whole command (validation included).
-Each figure is the median of --rounds rounds; the ratios are medians of the paired ratios of each round.
+Single commands and bare saves alternate one by one (rates from each round's median durations); bulk imports
+and bare bulk saves alternate round by round, the order swapped each round. Each figure is the median of --rounds
+rounds; the ratios are medians of the ratios of each round.
 `--profile FILE` also writes a cProfile (pstats text, sorted by cumulative time) of --commands single commands.
 Run: .venv/bin/python bench/commands.py [--members 300 --commands 50 --rows 3600 --rounds 5]
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
@@ -148,8 +150,7 @@ def run(app: Any, bare: Application, settings: Settings, args: argparse.Namespac
     rows_per_import = 0
     for round_ in range(args.rounds):
         first = round_ % 2  # who goes first, swapped each round
-        paired(single, first, lambda: timed(command, args.commands),
-               lambda: timed_saves(bare, [BareMeasure(fields) for _ in range(args.commands)], args.commands))
+        interleaved(single, first, command, bare, fields, args.commands)
         rows = slots.month_rows()
         if args.rows:
             rows = (rows * (args.rows // len(rows) + 1))[:args.rows]
@@ -179,20 +180,24 @@ def seconds(work: Any) -> float:
     return time.perf_counter() - t
 
 
-def timed(command: Any, count: int) -> float:
-    """Commands a second over `count` commands run one after the other."""
-    t = time.perf_counter()
-    for _ in range(count):
-        command()
-    return count / (time.perf_counter() - t)
-
-
-def timed_saves(bare: Application, aggregates: list[BareMeasure], count: int) -> float:
-    """The bare library's saves a second, one new aggregate (one event) a save, made beforehand."""
-    t = time.perf_counter()
-    for aggregate in aggregates:
-        bare.save(aggregate)
-    return count / (time.perf_counter() - t)
+def interleaved(figures: dict[str, list[float]], first: int, command: Any, bare: Application, fields: dict[str, Any],
+                count: int) -> None:
+    """`count` commands and `count` bare saves (one new aggregate, one event, made beforehand) alternated one by
+    one, the order swapped each pair, so that both meet the same load; rates from the median durations."""
+    progres, library = [], []
+    aggregates = [BareMeasure(fields) for _ in range(count)]
+    for index, aggregate in enumerate(aggregates):
+        for side in ((0, 1) if (index + first) % 2 == 0 else (1, 0)):
+            t = time.perf_counter()
+            if side == 0:
+                command()
+                progres.append(time.perf_counter() - t)
+            else:
+                bare.save(aggregate)
+                library.append(time.perf_counter() - t)
+    figures["progres"].append(1 / statistics.median(progres))
+    figures["bare"].append(1 / statistics.median(library))
+    figures["ratio"].append(statistics.median(library) / statistics.median(progres))
 
 
 def paired(figures: dict[str, list[float]], first: int, progres: Any, bare: Any) -> None:
