@@ -29,7 +29,7 @@ import statistics
 import time
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from eventsourcing.application import Application
@@ -48,6 +48,15 @@ class BareMeasure(Aggregate):
     @event("Recorded")
     def __init__(self, measure: dict[str, Any]) -> None:
         self.measure = measure
+
+
+class CachedSettings(Settings):
+    """Settings whose application keeps aggregates in the library's cache (the --aggregate-cache experiment)."""
+
+    size: ClassVar[int] = 0
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        return {**super().eventsourcing_env(), "AGGREGATE_CACHE_MAXSIZE": str(self.size)}
 
 
 def emit(figure: str, value: float, unit: str, **extra: Any) -> None:
@@ -105,9 +114,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=0, help="measures per bulk import (default: members × indicators)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", help="write a cProfile of --commands single commands to this file")
+    parser.add_argument("--aggregate-cache", type=int, default=0,
+                        help="an experiment: the library's aggregate cache (AGGREGATE_CACHE_MAXSIZE, fast-forwarded) "
+                             "for progres's application; off in progres today")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
-    settings = Settings(store="postgres", postgres_schema=f"i12_cbench_{suffix}")
+    settings: Settings = (CachedSettings if args.aggregate_cache else Settings)(
+        store="postgres", postgres_schema=f"i12_cbench_{suffix}")
+    CachedSettings.size = args.aggregate_cache
     bare_schema = settings.postgres_schema + "_bare"
     with postgres_connect(settings, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(bare_schema)))
@@ -143,7 +157,8 @@ def run(app: Any, bare: Application, settings: Settings, args: argparse.Namespac
         bare.save(BareMeasure(fields))
     emit("event.bytes", stored_bytes, "bytes", bare_bytes=bare_event_bytes(settings),
          what="stored state of one measure event (progres), and of the bare library's event of the same fields")
-    emit("setup", args.members, "members", indicators=args.indicators, load_average=load_average())
+    emit("setup", args.members, "members", indicators=args.indicators, aggregate_cache=args.aggregate_cache,
+         load_average=load_average())
 
     single: dict[str, list[float]] = {"progres": [], "bare": [], "ratio": []}
     many: dict[str, list[float]] = {"progres": [], "bare": [], "ratio": []}
