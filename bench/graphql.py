@@ -1,8 +1,15 @@
 """Benchmark of the GraphQL API: `memberView` and `planBalance` on the 300-member workload, PostgreSQL,
 a real `progres serve` process, clients on loopback sending at a fixed rate (open loop).
 
-Prints, per query: requests sent and answered, the rate achieved, p50 / p95 / max latency.
-Run: .venv/bin/python bench/graphql.py [--members 300 --months 48 --rate 100 --seconds 20]
+Prints JSON lines (`figure`, `value` = the p95 in ms, `unit`), per query and repeat: requests sent and failed,
+the rate asked and achieved, p50 / p95 / max latency, and the load generator's own CPU seconds over the load's
+wall time (it shares the 2 cores with the server); then the median p95 of the --repeats loads. Issue 12,
+must-show 4: `memberView` at --view-rate (300 req/s) and `planBalance` at --balance-rate (100 req/s), p95 < 20 ms
+each. Beside them, in the same run, the load generator alone: the same client sending `GET /health` (no store,
+no GraphQL) at the `memberView` rate, the floor of what this client and the HTTP stack can show.
+`planBalance` has no paging today: its "first page" is the whole balance, every member's breakdown included.
+Run: .venv/bin/python bench/graphql.py [--members 300 --months 48 --view-rate 300 --balance-rate 100
+     --seconds 20 --repeats 3 --port 8725]
 (the server runs PROGRES_WORKERS workers, 2 unless set)
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
 """
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from psycopg import sql
 
 from progres.projections.ledger import DIRECTORY
@@ -34,8 +42,10 @@ MEMBER_VIEW = "query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { 
 BALANCE = "query($p: ID!) { planBalance(planId: $p) { position final document } }"
 
 
-async def load(url: str, query: str, variables, actor, rate: float, seconds: float) -> dict:
+async def load(url: str, query: str | None, variables, actor, rate: float, seconds: float) -> dict:
+    """Sends `rate` requests a second for `seconds` (a GraphQL POST, or a GET of `url` when `query` is None)."""
     latencies: list[float] = []
+    cpu = time.process_time()
     failures = 0
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
         async def one(i: int) -> None:
@@ -43,7 +53,10 @@ async def load(url: str, query: str, variables, actor, rate: float, seconds: flo
             started = time.perf_counter()
             vars_, who = variables(i), actor(i)
             try:
-                response = await client.post(url, json={"query": query, "variables": vars_}, headers=who)
+                if query is None:
+                    response = await client.get(url)
+                else:
+                    response = await client.post(url, json={"query": query, "variables": vars_}, headers=who)
             except httpx.TransportError:
                 failures += 1  # counted, with its latency, rather than ending the run
             else:
@@ -63,7 +76,8 @@ async def load(url: str, query: str, variables, actor, rate: float, seconds: flo
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - begin
     latencies.sort()
-    return {"sent": total, "failed": failures, "rate": total / elapsed,
+    return {"sent": total, "failed": failures, "rate": total / elapsed, "asked": rate,
+            "client_cpu_share": (time.process_time() - cpu) / elapsed,
             "p50": statistics.median(latencies) * 1000, "p95": latencies[int(0.95 * len(latencies)) - 1] * 1000,
             "max": latencies[-1] * 1000}
 
@@ -73,8 +87,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--indicators", type=int, default=12)
     parser.add_argument("--months", type=int, default=48)
-    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--view-rate", type=float, default=300, help="memberView requests a second")
+    parser.add_argument("--balance-rate", type=float, default=100, help="planBalance requests a second")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--port", type=int, default=8725)
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(store="postgres", postgres_schema=f"gbench_{suffix}", views_schema=f"gbench_views_{suffix}",
@@ -87,14 +104,18 @@ def main() -> None:
         models.rebuild()
         models.close()
         settle(settings)
-        print(f"workload: {app.max_notification_id()} events, {len(lycees)} members, read models built, "
-              f"in {time.perf_counter() - started:.0f} s")
+        emit("workload.events", app.max_notification_id() or 0, "events", members=len(lycees),
+             seconds=round(time.perf_counter() - started), load_average=[round(x, 2) for x in os.getloadavg()])
         run_server_and_load(settings, region, lycees, plan, args, token_headers(settings, app))
     finally:
         app.close()
         with postgres_connect(settings, autocommit=True) as connection:
             for schema in (settings.postgres_schema, settings.views_schema):
                 connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def emit(figure: str, value: float, unit: str, **extra: Any) -> None:
+    print(orjson.dumps({"figure": figure, "value": value, "unit": unit, **extra}).decode(), flush=True)
 
 
 def settle(settings: Settings) -> None:
@@ -127,22 +148,42 @@ def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan
     env = {"PROGRES_WORKERS": "2", **os.environ, "PROGRES_STORE": "postgres",
            "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema, "PROGRES_VIEWS_SCHEMA": settings.views_schema,
            "PROGRES_DATA_DIR": str(settings.data_dir)}
-    print(f"server: progres serve with {env['PROGRES_WORKERS']} worker(s); load: {args.rate:g} req/s for "
-          f"{args.seconds:g} s per query, open loop, from this process")
+    emit("server.workers", int(env["PROGRES_WORKERS"]), "workers", view_rate=args.view_rate,
+         balance_rate=args.balance_rate, seconds=args.seconds, repeats=args.repeats,
+         load="open loop, from this process, on the same cores")
     log_path = os.environ.get("BENCH_SERVER_LOG", os.devnull)  # where the server's own messages go
-    with open(log_path, "w") as log, served(env, log=log, timeout=120) as url:
+    with open(log_path, "w") as log, served(env, port=args.port, log=log, timeout=120) as url:
         graphql = f"{url}/graphql"
         # Warm every worker (first reads load caches) before measuring.
         asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: headers(region, "coordonnateur"), 20, 2))
         asyncio.run(load(graphql, MEMBER_VIEW, lambda i: {"p": plan, "m": lycees[i % len(lycees)]},
                          lambda i: headers(lycees[i % len(lycees)], "acheteur"), 50, 3))
-        view = asyncio.run(load(graphql, MEMBER_VIEW, lambda i: {"p": plan, "m": lycees[i % len(lycees)]},
-                                lambda i: headers(lycees[i % len(lycees)], "acheteur"), args.rate, args.seconds))
-        balance = asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan}, lambda i: headers(region, "coordonnateur"),
-                                   args.rate, args.seconds))
-        for name, figures in (("memberView", view), ("planBalance", balance)):
-            print(f"{name:<12} sent {figures['sent']} at {figures['rate']:.1f} req/s, {figures['failed']} failed; "
-                  f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, max {figures['max']:.1f} ms")
+        runs: dict[str, list[float]] = {"health": [], "memberView": [], "planBalance": []}
+        for repeat in range(args.repeats):
+            for name, values in runs.items():
+                if name == "health":
+                    figures = asyncio.run(load(f"{url}/health", None, lambda i: None, lambda i: None,
+                                               args.view_rate, args.seconds))
+                elif name == "memberView":
+                    figures = asyncio.run(load(graphql, MEMBER_VIEW,
+                                               lambda i: {"p": plan, "m": lycees[i % len(lycees)]},
+                                               lambda i: headers(lycees[i % len(lycees)], "acheteur"),
+                                               args.view_rate, args.seconds))
+                else:
+                    figures = asyncio.run(load(graphql, BALANCE, lambda i: {"p": plan},
+                                               lambda i: headers(region, "coordonnateur"), args.balance_rate,
+                                               args.seconds))
+                values.append(figures["p95"])
+                emit(f"{name}.p95_ms", round(figures["p95"], 1), "ms", repeat=repeat + 1, sent=figures["sent"],
+                     failed=figures["failed"], asked_rate=figures["asked"], achieved_rate=round(figures["rate"], 1),
+                     p50_ms=round(figures["p50"], 1), max_ms=round(figures["max"], 1),
+                     client_cpu_share=round(figures["client_cpu_share"], 2),
+                     load_average=[round(x, 2) for x in os.getloadavg()])
+        for name, values in runs.items():
+            target = {"memberView": "< 20 at 300 req/s", "planBalance": "< 20 at 100 req/s (first page)",
+                      "health": "load generator alone (GET /health)"}[name]
+            emit(f"{name}.p95_ms.median", round(statistics.median(values), 1), "ms", runs=[round(v, 1) for v in values],
+                 target=target)
 
 
 if __name__ == "__main__":

@@ -1,33 +1,61 @@
-"""Benchmark of the read models on a generated "Région" workload, on PostgreSQL.
+"""Benchmark of the read models on a generated "Région" workload, on PostgreSQL (issue 12, must-show 2).
 
-Default workload: 300 member lycées, 12 monthly indicators, 4 years of measures (about 175,000 events).
-Prints, from one run:
-- events appended per second (measures imported month by month, 3,600 rows a command);
-- the raw rate of reading the same events table with psycopg (SELECT and JSON decode): the ceiling;
-- full-rebuild events per second, and its ratio to the raw rate;
-- the time to verify the hash chain over the whole log (`progres audit verify`);
-- the time to reconstruct the plan balance as of a time in the third year (median of 3).
-Run: .venv/bin/python bench/projections.py [--members 300 --indicators 12 --months 48]
+Workload: N member lycées (--members, 300 by default), 12 monthly indicators, 4 years of measures
+(300 members: 172,800 measures, about 175,000 events), imported month by month (one command of N × 12 rows
+each). Prints JSON lines `{"figure", "value", "unit", "members", ...}` from one run:
+- `append.events_per_second`: the monthly imports;
+- `raw_read.events_per_second`: reading the same events table with psycopg (SELECT + orjson decode), the
+  ceiling, measured in the same run;
+- `rebuild.events_per_second` and `rebuild.ratio_to_raw_read` (target >= 0.40), and the fold alone;
+- `audit_verify.seconds`: the hash chain over the whole log;
+- `as_of_balance.ms`: the plan balance as of a time in the third year (median of 3; target < 100 ms);
+- `new_measure.visible_ms` p50 / p95 / max: one `record_measure` command, from before the command until the
+  member's view (read from the store as a server reads it) carries the measure's position, with a follower
+  thread projecting the log as a server's does (LISTEN/NOTIFY), over --measures measures one after the
+  other (target p95 < 50 ms, flat across sizes); `new_measure.command_ms` is the command alone;
+- `peak_memory.maxrss_mb`: the process's peak resident set (resource.getrusage ru_maxrss), the whole run.
+With `--sizes 30,300` each size runs in its own process (so that each peak memory is its own), then
+`new_measure.p95_ratio` compares the largest size with the smallest (target < 1.5 for 3,000/30).
+Run: .venv/bin/python bench/projections.py [--members 300 --indicators 12 --months 48 --measures 30]
+     .venv/bin/python bench/projections.py --sizes 30,300
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
+import subprocess
+import sys
+import threading
 import time
 import uuid
+from datetime import date
+from typing import Any
 
 import orjson
 from psycopg import sql
 
+from progres.domain.values import Period
 from progres.projections.as_of import AsOf
 from progres.projections.runner import rebuild
 from progres.services.audit import verify
 from progres.services.bootstrap import bootstrap, postgres_connect
-from progres.services.read_models import open_store
+from progres.services.read_models import ReadModels, open_store
 from progres.services.settings import Settings
 from progres.services.workload import import_months, setup_region
+
+SIZE = {"members": 0}  # set by main: every figure carries the size it was measured at
+
+
+def emit(figure: str, value: float, unit: str, **extra: Any) -> None:
+    print(orjson.dumps({"figure": figure, "value": value, "unit": unit, **SIZE, **extra}).decode(), flush=True)
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def main() -> None:
@@ -35,7 +63,13 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--indicators", type=int, default=12)
     parser.add_argument("--months", type=int, default=48)
+    parser.add_argument("--measures", type=int, default=30, help="new measures timed until visible")
+    parser.add_argument("--sizes", help="comma-separated member counts, each run in its own process")
     args = parser.parse_args()
+    if args.sizes:
+        run_sizes(args)
+        return
+    SIZE["members"] = args.members
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(store="postgres", postgres_schema=f"bench_events_{suffix}",
                         views_schema=f"bench_views_{suffix}")
@@ -51,11 +85,34 @@ def main() -> None:
                 connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
-def run(app, store, settings: Settings, args: argparse.Namespace) -> None:
+def run_sizes(args: argparse.Namespace) -> None:
+    """Each size in a child process (its own peak memory); the p95 of the new measure compared across sizes."""
+    p95: dict[int, float] = {}
+    for members in (int(x) for x in args.sizes.split(",")):
+        command = [sys.executable, __file__, "--members", str(members), "--indicators", str(args.indicators),
+                   "--months", str(args.months), "--measures", str(args.measures)]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout is not None
+            for line in child.stdout:
+                print(line, end="", flush=True)
+                figure = orjson.loads(line)
+                if figure["figure"] == "new_measure.visible_ms" and figure.get("statistic") == "p95":
+                    p95[members] = figure["value"]
+        if child.returncode:
+            raise SystemExit(child.returncode)
+    if len(p95) >= 2:
+        small, large = min(p95), max(p95)
+        SIZE["members"] = large
+        emit("new_measure.p95_ratio", round(p95[large] / p95[small], 2), "ratio", baseline_members=small,
+             target="< 1.5 (3000/30)")
+
+
+def run(app: Any, store: Any, settings: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    region, lycees, plan = setup_region(app, args.members, args.indicators, args.months)
-    setup_events = app.max_notification_id()
-    print(f"setup: {setup_events} events ({len(lycees)} lycées) in {time.perf_counter() - started:.1f} s")
+    # The marché lasts one month more than the measures imported: the new measures go into that month.
+    region, lycees, plan = setup_region(app, args.members, args.indicators, args.months + 1)
+    emit("setup.events", app.max_notification_id(), "events", seconds=round(time.perf_counter() - started, 1),
+         load_average=load_average())
 
     appended, append_seconds, third_year_position = 0, 0.0, 0
     third = args.months * 5 // 8  # month 31 of 48: the third year
@@ -67,8 +124,8 @@ def run(app, store, settings: Settings, args: argparse.Namespace) -> None:
         if month == third:
             third_year_position = result.position
     head = app.max_notification_id()
-    print(f"appended: {appended} measure events in {append_seconds:.1f} s = {appended / append_seconds:,.0f} events/s"
-          f" (log head {head})")
+    emit("append.events_per_second", round(appended / append_seconds), "events/s", measures=appended, head=head,
+         months=args.months, indicators=args.indicators)
 
     table = sql.Identifier(settings.postgres_schema, "progres_events")
     t = time.perf_counter()
@@ -80,22 +137,23 @@ def run(app, store, settings: Settings, args: argparse.Namespace) -> None:
         for row in cursor:
             orjson.loads(row[4])
             count += 1
-    raw_seconds = time.perf_counter() - t
-    raw_rate = count / raw_seconds
-    print(f"raw read (psycopg SELECT + JSON decode): {count} events in {raw_seconds:.2f} s = {raw_rate:,.0f} events/s")
+    raw_rate = count / (time.perf_counter() - t)
+    emit("raw_read.events_per_second", round(raw_rate), "events/s", events=count,
+         what="psycopg server-side cursor SELECT + orjson.loads of each state")
 
     result = rebuild(app, store, "bench_v1")
     rebuild_rate = result["events"] / result["seconds"]
     fold_rate = result["events"] / result["fold_seconds"]
-    print(f"full rebuild: {result['events']} events in {result['seconds']:.2f} s = {rebuild_rate:,.0f} events/s "
-          f"({rebuild_rate / raw_rate:.0%} of the raw read); reading and folding alone {fold_rate:,.0f} events/s "
-          f"({fold_rate / raw_rate:.0%})")
+    emit("rebuild.events_per_second", round(rebuild_rate), "events/s", events=result["events"],
+         seconds=round(result["seconds"], 2))
+    emit("rebuild.ratio_to_raw_read", round(rebuild_rate / raw_rate, 3), "ratio", target=">= 0.40")
+    emit("rebuild.fold_events_per_second", round(fold_rate), "events/s",
+         ratio_to_raw_read=round(fold_rate / raw_rate, 3))
 
     t = time.perf_counter()
     verification = verify(settings)
     assert verification.intact, verification.finding
-    print(f"hash chain verification (progres audit verify): {verification.checked} events in "
-          f"{time.perf_counter() - t:.2f} s")
+    emit("audit_verify.seconds", round(time.perf_counter() - t, 2), "s", events=verification.checked)
 
     as_of = AsOf(app, store, "bench_v1")
     timestamp = store.history("bench_v1", {}, after=third_year_position - 1, limit=1)[0]["timestamp"]
@@ -103,10 +161,64 @@ def run(app, store, settings: Settings, args: argparse.Namespace) -> None:
     for _ in range(3):
         t = time.perf_counter()
         balance = as_of.plan_balance(plan, timestamp=timestamp)
-        timings.append(time.perf_counter() - t)
+        timings.append((time.perf_counter() - t) * 1000)
     assert balance["position"] == third_year_position
-    print(f"plan balance as of the import of month {third + 1} of {args.months} (position {third_year_position}): "
-          f"median {statistics.median(timings):.3f} s (runs: {', '.join(f'{x:.3f}' for x in timings)})")
+    emit("as_of_balance.ms", round(statistics.median(timings), 1), "ms", runs=[round(x, 1) for x in timings],
+         position=third_year_position, target="< 100")
+
+    new_measures(app, settings, region, lycees, plan, args)
+    emit("peak_memory.maxrss_mb", round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "MB",
+         what="resource.getrusage(RUSAGE_SELF).ru_maxrss of this process, the whole run (workload, rebuild, "
+              "follower)", load_average=load_average())
+
+
+def new_measures(app: Any, settings: Settings, region: str, lycees: list[str], plan: str,
+                 args: argparse.Namespace) -> None:
+    """One measure at a time: the command, then the member's view read from the store until it carries it."""
+    models = ReadModels.open(app, settings)
+    stop = threading.Event()
+    follower = threading.Thread(target=models.follow, args=(settings, stop.is_set, 1.0), daemon=True)
+    reader = open_store(settings)  # the reads a server makes, on their own connection
+    try:
+        follower.start()
+        t = time.perf_counter()
+        head = app.max_notification_id() or 0
+        # The follower's first pass loads its state (a server starting): not counted in the measures.
+        while not models.follower_up or models.runner.position < head:
+            time.sleep(0.05)
+        emit("follower.start_seconds", round(time.perf_counter() - t, 2), "s",
+             what="the follower loading its state from the store before the first measure")
+        period = Period.month(2022 + args.months // 12, args.months % 12 + 1)
+        projection = models.projection
+        commands, visible = [], []
+        for i in range(args.measures):
+            member = lycees[(i * 7) % len(lycees)]
+            t = time.perf_counter()
+            result = app.record_measure(plan, f"ind_{i % args.indicators}", member, period.start, period.end,
+                                        "saisie", region, declared_on=date(2026, 1, 15), value=90 + i % 5)
+            commands.append((time.perf_counter() - t) * 1000)
+            # Woken by the follower's batches (not polling the 138 kB view in a loop, which would take the
+            # interpreter lock from the follower), then the view read as a client reads it.
+            while True:
+                with models.runner.advanced:  # checked under the condition's lock: no notification is missed
+                    while models.runner.position < result.position:
+                        models.runner.advanced.wait(0.05)
+                found = reader.view("member_views", projection, plan, member)
+                if found is not None and found[0] >= result.position:
+                    break
+            visible.append((time.perf_counter() - t) * 1000)
+        for name, values in (("new_measure.visible_ms", visible), ("new_measure.command_ms", commands)):
+            ordered = sorted(values)
+            for statistic, value in (("p50", statistics.median(ordered)),
+                                     ("p95", ordered[max(0, round(0.95 * len(ordered)) - 1)]),
+                                     ("max", ordered[-1])):
+                extra = {"target": "< 50 (p95)"} if name == "new_measure.visible_ms" and statistic == "p95" else {}
+                emit(name, round(value, 1), "ms", statistic=statistic, measures=len(values), **extra)
+    finally:
+        stop.set()
+        follower.join(timeout=60)
+        reader.close()
+        models.close()
 
 
 if __name__ == "__main__":

@@ -220,13 +220,16 @@ class ProgresApplication(Application[UUID]):
                     return self._replay(receipt_id, command, fingerprint)
                 result_id, aggregates = action()
                 pending = [a for a in aggregates if a.pending_events]
-                position = self.max_notification_id()
                 if receipt_id is not None and command_id is not None:
                     result = str(result_id) if result_id is not None else None
                     pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result,
                                                   organisation_id=acting_organisation.get(), fingerprint=fingerprint))
                 saving = True
                 recordings = self.save(*pending)
+                # The position of what was written; the head (one more query) only when nothing was written,
+                # then reading it again after a lost connection is safe.
+                saving = bool(recordings)
+                position = max(r.notification.id for r in recordings) if recordings else self.max_notification_id()
             except IntegrityError:
                 # Someone wrote the same aggregate meanwhile: back off a little, reload and decide again.
                 self.conflicts_retried += 1
@@ -240,8 +243,6 @@ class ProgresApplication(Application[UUID]):
                     raise
                 attempt -= 1
                 continue
-            if recordings:
-                position = max(r.notification.id for r in recordings)
             return CommandResult(str(result_id) if result_id is not None else None, position or 0,
                                  attempts=attempt)
         raise ConcurrencyConflict(None, attempts=self.retries)
