@@ -1060,36 +1060,19 @@ def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str]
             variables[variable] = form[name]
         else:
             errors[name] = message("err_choice")
-    parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
+    field_errors, fields = parse_fields(form, {
         "title": ("title", required_text), "content": ("content", lambda raw: required_text(raw, 4000)),
         "impact": ("impact", lambda raw: required_text(raw, 2000)), "submitted_on": ("on", french_date),
         "gain": ("gain", lambda raw: french_decimal(raw) if raw.strip() else None),
-    }
-    for name, (variable, parse) in parsers.items():
-        try:
-            parsed = parse(form.get(name, ""))
-        except FieldError as error:
-            errors[name] = error.text
-            continue
-        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
-    return errors, variables
+    })
+    return {**errors, **field_errors}, {**variables, **fields}
 
 
 def parse_correction(form: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
-    errors: dict[str, str] = {}
-    variables: dict[str, Any] = {}
-    parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
+    return parse_fields(form, {
         "value": ("value", french_decimal), "reason": ("reason", lambda raw: required_text(raw, 2000)),
         "corrected_on": ("on", french_date),
-    }
-    for name, (variable, parse) in parsers.items():
-        try:
-            parsed = parse(form.get(name, ""))
-        except FieldError as error:
-            errors[name] = error.text
-            continue
-        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
-    return errors, variables
+    })
 
 
 def moment_of(timestamp: str) -> str:

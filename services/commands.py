@@ -326,11 +326,8 @@ class Progres(ProgresApplication):
         member = _uuid(member_id, "member_id") if member_id is not None else None
         period = Period.parse(str(period_start), str(period_end))
         declared = parse_date(declared_on, "declared_on") if declared_on is not None else None
-        attempts = 0
 
         def action() -> Any:
-            nonlocal attempts
-            attempts += 1
             plan, groupement, marche = self.plan_context(plan_id)
             plan.check_open()  # a closed plan says so before anything else
             measure = Measure.record(
@@ -338,10 +335,10 @@ class Progres(ProgresApplication):
                 value=value, assessment=assessment, source=source, recorded_by=_uuid(recorded_by, "recorded_by"),
                 today=self.today(), declared_on=declared, evidence=_doc(evidence),
             )
-            # After the period is fitted: a partial period has one id, given either way. As in import_measures,
-            # the first attempt lets the store's unique key find a duplicate (no lookup: two fewer queries a
-            # command, bench/commands.py); the retry after that conflict looks it up and names it.
-            if attempts > 1 and self.exists(measure.id):
+            # After the period is fitted: a partial period has one id, given either way. Looked up before the
+            # save (not left to the store's unique key): a refused save would still consume a log position on
+            # PostgreSQL and wait a retry's back-off; bench/commands.py measured the lookup's cost as noise.
+            if self.exists(measure.id):
                 raise MeasureAlreadyRecorded("period")
             return measure.id, [measure]
         return self.execute("record_measure", command_id, action)
