@@ -161,6 +161,11 @@ def main() -> int:  # noqa: PLR0915 - one linear story: set up, fuzz, report
                 "x-progres-organisation": siret} for siret, role in actors] + [{}]
     schemathesis.graphql.scalar("JSON", JSON_VALUES.map(literal))
     schemathesis.graphql.scalar("ID", st.one_of(st.sampled_from(ids), st.text(max_size=40)).map(nodes.String))
+    # Decimal (graphql/scalars.py): exact decimals as strings, numbers, and strings that are not numbers.
+    schemathesis.graphql.scalar("Decimal", st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, places=2).map(lambda d: nodes.String(str(d))),
+        st.integers(min_value=-10**12, max_value=10**12).map(nodes.Int),
+        st.text(max_size=20).map(nodes.String)))
 
     counts: Counter[str] = Counter()
     codes_seen: Counter[str] = Counter()  # error codes answered (None: no error)
