@@ -211,15 +211,18 @@ def api_paths_first(console: Any, api: FastAPI) -> Any:
 
     collect(api.routes)
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        allowed = methods.get(scope.get("path", "")) if scope["type"] == "http" else None
-        if allowed:
-            response = Response(status_code=405, headers={"allow": ", ".join(sorted(allowed))})
-            await response(scope, receive, send)
-            return
-        await console(scope, receive, send)
+    class ApiPathsFirst:
+        routes = console.routes  # so that url_for through the mount finds the console's routes (its sign-in)
 
-    return app
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            allowed = methods.get(scope.get("path", "")) if scope["type"] == "http" else None
+            if allowed:
+                response = Response(status_code=405, headers={"allow": ", ".join(sorted(allowed))})
+                await response(scope, receive, send)
+                return
+            await console(scope, receive, send)
+
+    return ApiPathsFirst()
 
 
 def served_app() -> FastAPI:
