@@ -401,8 +401,7 @@ class Console:
 
     async def dashboard(self, request: Request, actor: Actor) -> Response:
         plan_id, member_id = request.path_params["plan"], request.path_params["member"]
-        min_position = request.query_params.get("position", "")
-        wanted = int(min_position) if min_position.isdigit() and len(min_position) < 12 else None
+        wanted = position_param(request, "position")
         view = (await self.executor.run(MEMBER_VIEW, actor, plan=plan_id, member=member_id,
                                         minPosition=wanted))["memberView"]
         tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
@@ -420,7 +419,7 @@ class Console:
         notice = "measure_corrected" if request.query_params.get("corrige") else "measure_recorded"
         return self.render(request, "dashboard.html", title=message("dashboard_title", member=member_name),
                            plan=tree, panels=dashboard.panels(view["document"], member_name, periodicities),
-                           recorded=message(notice, position=min_position) if done else None, own=own,
+                           recorded=message(notice, position=wanted) if done else None, own=own,
                            corrigible=corrigible)
 
     async def measures_of(self, actor: Actor, plan_id: str,
@@ -496,8 +495,7 @@ class Console:
 
     async def proposals(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
                         errors: dict[str, str] | None = None) -> Response:
-        submitted = request.query_params.get("soumise", "")
-        wanted = int(submitted) if submitted.isdigit() and len(submitted) < 12 else None
+        wanted = position_param(request, "soumise")
         plan = (await self.executor.run(PROPOSALS, actor, plan=request.path_params["plan"],
                                         minPosition=wanted))["plan"]
         directory = await self.executor.run(DIRECTORY, actor)
@@ -530,8 +528,7 @@ class Console:
 
     async def reviews(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
                       errors: dict[str, str] | None = None) -> Response:
-        done = request.query_params.get("programmee", "")
-        wanted = int(done) if done.isdigit() and len(done) < 12 else None
+        wanted = position_param(request, "programmee")
         plan = (await self.executor.run(REVIEWS, actor, plan=request.path_params["plan"], minPosition=wanted))["plan"]
         return self.render(request, "reviews.html", 422 if errors else 200,
                            title=message("reviews_title", title=plan["title"]), plan=plan, values=values or {},
@@ -558,8 +555,7 @@ class Console:
                      errors: dict[str, str] | None = None, notice: str | None = None,
                      min_position: int | None = None) -> Response:
         plan_id, review_id = request.path_params["plan"], request.path_params["review"]
-        done = request.query_params.get("fait", "")
-        wanted = int(done) if done.isdigit() and len(done) < 12 else min_position
+        wanted = position_param(request, "fait") or min_position
         plan = (await self.executor.run(REVIEWS, actor, plan=plan_id, minPosition=wanted))["plan"]
         found = [r for r in plan["reviews"] if r["id"] == review_id]
         if not found:
@@ -678,8 +674,7 @@ class Console:
 
     async def avenants(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
                        errors: dict[str, str] | None = None, notice: str | None = None) -> Response:
-        done = request.query_params.get("fait", "")
-        wanted = int(done) if done.isdigit() and len(done) < 12 else None
+        wanted = position_param(request, "fait")
         groupement, marche = await self.marche_of(actor, request.path_params["marche"], wanted)
         if notice is None and wanted:
             notice = message("avenant_done_ok", position=wanted)
@@ -1035,6 +1030,12 @@ def document_of(filename: str, content: bytes) -> dict[str, str]:
     if media_type is None:
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return {"sha256": hashlib.sha256(content).hexdigest(), "name": name, "mediaType": media_type}
+
+
+def position_param(request: Request, name: str) -> int | None:
+    """A log position passed back in the query string after a write (a page showing its own write), if well formed."""
+    raw = request.query_params.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
 def parse_fields(form: dict[str, str], parsers: dict[str, tuple[str, Callable[[str], Any]]]
