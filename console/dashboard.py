@@ -14,7 +14,7 @@ from progres.services import french
 from progres.services.reports.charts import Line, Trajectory, svg
 from progres.services.reports.labels import status
 
-MONTHS = {"monthly": 1, "quarterly": 3, "semestrial": 6, "annual": 12}
+MONTHS = {"monthly": 1, "quarterly": 3, "semestrial": 6, "annual": 12, "yearly": 12}
 
 
 @dataclass

@@ -1142,6 +1142,8 @@ Page = Callable[[Request, Actor], Awaitable[Response]]
 
 
 def build_console(settings: Settings, services: Services, schema: Schema, validator: TokenValidator) -> Starlette:
+    from progres.console.setup import setup_routes  # noqa: PLC0415 - console/setup.py imports this module
+
     console = Console(settings, services, schema, validator)
 
     def signed(page: Page) -> Callable[[Request], Awaitable[Response]]:
@@ -1194,6 +1196,7 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/revues/{review}/tenue", signed(console.hold_review), methods=["POST"]),
         Route("/plans/{plan}/revues/{review}/decision", signed(console.decide), methods=["POST"]),
         Route("/plans/{plan}/revues/{review}/cloture", signed(console.close_review), methods=["POST"]),
+        *setup_routes(console, signed),
         Mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console_static"),
     ]
     middleware = [Middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,
