@@ -517,8 +517,8 @@ SETUP_MESSAGES = {
     "notify_marche_link": "Notifier un marché",
     "draw_up_link": "Dresser le plan de progrès de ce marché",
     "marche_new_title": "Notifier un marché : {groupement}",
-    "marche_new_intro": "Le marché attribué par le groupement, tel que notifié à son titulaire. Les montants s'écrivent "
-                        "à la française (480 000,00) ; les dates au format jj/mm/aaaa.",
+    "marche_new_intro": "Le marché attribué par le groupement, tel que notifié à son titulaire. Les montants "
+                        "s'écrivent à la française (480 000,00) ; les dates au format jj/mm/aaaa.",
     "field_marche_code": "Identifiant du marché (DECP)",
     "hint_marche_code": "Au plus 16 caractères, unique dans le groupement ; par exemple 2024-BOF-02.",
     "field_marche_object": "Objet du marché",
@@ -552,6 +552,7 @@ SETUP_MESSAGES = {
     "setup_tree_link": "Voir l'arbre complet du plan",
     "setup_objective_line": "Objectif : {title} ({kind})",
     "setup_indicator_line": "Indicateur « {code} » : {name}",
+    "setup_action_line": "Action : {title} (portée par : {owner} ; échéance : {day})",
     "setup_form_errors": "Rien n'a été enregistré : corrigez {count}.",
     "hint_key": "Facultatif : tirée de l'intitulé si vide (lettres, chiffres et tirets, au plus 64 caractères).",
     "hint_indicator_key": "Facultative : tirée du nom si vide. C'est la colonne « indicateur » des fichiers de "

@@ -269,7 +269,6 @@ SETUP_FORMS = (
         f("governance_frequency", "field_governance_frequency", hint=message("hint_months")),
     ))),
 )
-FORMS = {each.name: each for each in SETUP_FORMS}
 
 # Choices that do not depend on the plan.
 FIXED_CHOICES: dict[str, dict[str, str]] = {
@@ -464,25 +463,24 @@ class SetupPages:
         """Organisation id → name, and the suppliers (id → name) of the directory this actor reads."""
         directory = (await self.run(DIRECTORY, actor))["organisations"]["edges"]
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory}
-        suppliers = {edge["node"]["id"]: edge["node"]["name"] for edge in directory if edge["node"]["kind"] == "supplier"}
+        suppliers = {edge["node"]["id"]: edge["node"]["name"] for edge in directory
+                     if edge["node"]["kind"] == "supplier"}
         return names, suppliers
 
-    async def coordinated(self, actor: Actor, groupement_id: str, wanted: str | None = None) -> dict[str, Any]:
-        """The groupement, if this actor is its coordonnateur; else `forbidden` (a party that is not) or `not_found`.
-        `wanted`: a marché just notified, waited for (the `groupements` query takes no `minPosition`)."""
-        for attempt in range(50):
-            groupements = (await self.run(SETUP_GROUPEMENTS, actor))["groupements"]
-            found = next((g for g in groupements if g["id"] == groupement_id), None)
-            if found is None:
-                raise Refusal("not_found", "groupement")
-            if wanted is None or any(m["id"] == wanted for m in found["marches"]) or attempt == 49:
-                break
-            await asyncio.sleep(0.1)
+    async def coordinated(self, actor: Actor, groupement_id: str) -> dict[str, Any]:
+        """The groupement, if this actor is its coordonnateur; else `forbidden` (a party that is not its coordonnateur)
+        or `not_found` (a groupement it does not see)."""
+        groupements = (await self.run(SETUP_GROUPEMENTS, actor))["groupements"]
+        found = next((g for g in groupements if g["id"] == groupement_id), None)
+        if found is None:
+            raise Refusal("not_found", "groupement")
         if actor.role is not Role.COORDONNATEUR or found["coordonnateurId"] != actor.organisation_id:
             raise Refusal("forbidden", "coordonnateur")
         return found
 
     async def groupement_of_marche(self, actor: Actor, marche_id: str, wait: bool = False) -> dict[str, Any]:
+        """The groupement of the marché, coordinated by this actor. `wait`: the marché was just notified and the
+        `groupements` query takes no `minPosition`: it is read again until the read models show it (5 s at most)."""
         for attempt in range(50):
             groupements = (await self.run(SETUP_GROUPEMENTS, actor))["groupements"]
             found = next((g for g in groupements for m in g["marches"] if m["id"] == marche_id), None)
@@ -599,7 +597,8 @@ class SetupPages:
                          title=message("setup_title", title=plan["title"]), plan=plan, forms=SETUP_FORMS,
                          choices=choices, values=values or {}, errors=errors or {}, notice=notice)
 
-    async def choices(self, actor: Actor, plan: dict[str, Any], groupement: dict[str, Any]) -> dict[str, dict[str, str]]:
+    async def choices(self, actor: Actor, plan: dict[str, Any],
+                      groupement: dict[str, Any]) -> dict[str, dict[str, str]]:
         names, _ = await self.names(actor)
         marche = next((m for m in groupement["marches"] if m["id"] == plan["marcheId"]), {"titulaireIds": []})
         parties = [m["organisationId"] for m in groupement["members"] if m["leftOn"] is None]

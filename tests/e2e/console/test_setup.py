@@ -27,7 +27,7 @@ def refused(page, button: str, field: str) -> str:
     return page.inner_text(f"#{field}-error")
 
 
-def test_the_coordonnateur_sets_up_a_plan_and_a_lycee_sees_its_indicator(console, page):  # noqa: PLR0915
+def test_the_coordonnateur_sets_up_a_plan_and_a_lycee_sees_its_indicator(console, page):
     s = console.scenario
     checked: dict[str, list[str]] = {}
     sign_in(page, console, s.region, "coordonnateur")
