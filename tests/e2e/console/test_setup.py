@@ -27,6 +27,38 @@ def refused(page, button: str, field: str) -> str:
     return page.inner_text(f"#{field}-error")
 
 
+def fill(page, fields: dict[str, str]) -> None:
+    """Each field by its id: a choice in a list, or text typed."""
+    for name, value in fields.items():
+        if page.eval_on_selector(f"#{name}", "e => e.tagName") == "SELECT":
+            page.select_option(f"#{name}", value)
+        elif value == "on":
+            page.check(f"#{name}")
+        else:
+            page.fill(f"#{name}", value)
+
+
+def set_up(page, step: str, button: str, fields: dict[str, str]) -> None:
+    """One form of the setup page filled and sent; the page read again after the write."""
+    fill(page, fields)
+    submit(page, button, step)
+
+
+def notify_and_draw_up(page, console, marche: dict[str, str], title: str) -> tuple[str, str]:
+    """From the coordonnateur's home page: a marché notified for the seed's groupement, then its plan drawn up;
+    the marché's id and the plan's."""
+    page.goto(f"{console.url}/")
+    page.click("text=Notifier un marché")
+    fill(page, marche)
+    page.get_by_role("button", name="Notifier le marché").click()
+    page.wait_for_url(re.compile(r".*/marches/[^/]+/plan/nouveau\?fait=\d+"))
+    marche_id = re.search(r"/marches/([^/]+)/plan", page.url).group(1)  # type: ignore[union-attr]
+    page.fill("#plan_title", title)
+    page.get_by_role("button", name="Dresser le plan").click()
+    page.wait_for_url(re.compile(r".*/plans/[^/]+/mise-en-place\?fait=\d+&quoi=plan"))
+    return marche_id, re.search(r"/plans/([^/]+)/mise-en-place", page.url).group(1)  # type: ignore[union-attr]
+
+
 def test_the_coordonnateur_sets_up_a_plan_and_a_lycee_sees_its_indicator(console, page):
     s = console.scenario
     checked: dict[str, list[str]] = {}
@@ -119,6 +151,8 @@ def test_the_coordonnateur_sets_up_a_plan_and_a_lycee_sees_its_indicator(console
     page.fill("#action_due_on", "30/06/2024")
     submit(page, "Prévoir l'action", "action")
     assert "Action prévue" in page.inner_text("[role=status]")
+    assert "Action : Peser les restes chaque vendredi (portée par : acheteur ; échéance : 30 juin 2024)" in \
+        page.inner_text("section[aria-labelledby=etat]")
     checked["plan setup (filled)"] = violations(page)
 
     page.click("text=Voir l'arbre complet du plan")

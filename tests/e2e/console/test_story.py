@@ -1,5 +1,6 @@
-"""The seed's story played through the console's pages by the right actors, in order: the coordonnateur finds the
-plan set up (the seed: no page sets up a plan yet), two lycées record (the form, a file), the titulaire proposes,
+"""The seed's story played through the console's pages by the right actors, in order: the coordonnateur sets the plan
+up through the pages (the seed's marché notified again for the seed's groupement, its plan drawn up, axes,
+objectives, indicators with their trajectory, an action), two lycées record (the form, a file), the titulaire proposes,
 the coordonnateur holds a revue that decides, an avenant is signed after the CAO's opinion and notified, the bilan
 is read and downloaded, an auditor replays the plan. A real Chromium against a real `progres serve` on PostgreSQL."""
 
@@ -10,7 +11,7 @@ import re
 import pytest
 
 from .conftest import sign_in
-from .test_reviews import submit_proposal
+from .test_setup import notify_and_draw_up, set_up
 
 pytestmark = pytest.mark.postgres
 
@@ -20,17 +21,71 @@ def as_(page, console, organisation: str, role: str) -> None:
     sign_in(page, console, organisation, role)
 
 
+def submit_proposal(page, console, plan: str, title: str) -> None:
+    page.goto(f"{console.url}/plans/{plan}/propositions")
+    page.select_option("#axis", "environnement")
+    page.select_option("#kind", "service_improvement")
+    page.fill("#title", title)
+    page.fill("#content", "Regrouper les livraisons sur un passage hebdomadaire.")
+    page.fill("#impact", "Moitié moins de passages.")
+    page.fill("#gain", "12 000")
+    page.fill("#submitted_on", "20/05/2022")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r".*/propositions\?soumise=\d+"))
+
+
+def set_up_the_plan(page, console) -> tuple[str, str]:
+    """The seed's marché and plan, as the coordonnateur sets them up through the pages (the seed's own marché has
+    its plan already: this one is its twin, notified for the same groupement); the marché's id and the plan's."""
+    s = console.scenario
+    marche, plan = notify_and_draw_up(page, console, {
+        "marche_code": "2022-BOF-02", "marche_object": "Fourniture de beurre, œufs et fromages pour les lycées du "
+                                                       "bassin de Lens",
+        "marche_cpv": "15500000-3", "marche_nature": "fournitures", "marche_titulaire": s.titulaire,
+        "marche_amount": "480 000,00", "marche_months": "24", "marche_notified_on": "01/01/2022",
+        "marche_launched_on": "15/10/2021"}, "Plan de progrès BOF des lycées de Lens")
+    set_up(page, "axis", "Ajouter l'axe", {"axis_title": "Augmenter la part de produits EGalim-compatibles",
+                                           "axis_key": "egalim",
+                                           "axis_description": "Critères EGalim, circuits courts, produits locaux"})
+    set_up(page, "objective", "Ajouter l'objectif", {
+        "objective_axis": "egalim", "objective_title": "Respecter les critères EGalim",
+        "objective_key": "egalim-criteres", "objective_kind": "resultats"})
+    set_up(page, "indicator", "Définir l'indicateur", {
+        "indicator_objective": "egalim-criteres", "indicator_name": "Part des labels EGalim",
+        "indicator_key": "egalim_share", "indicator_kind": "quantitative", "indicator_unit": "%",
+        "indicator_direction": "increase", "indicator_aggregation": "mean", "indicator_periodicity": "semestrial",
+        "indicator_scope": "member", "indicator_baseline": "22", "indicator_step1_from": "01/01/2022",
+        "indicator_step1_target": "35", "indicator_step2_from": "01/01/2023", "indicator_step2_target": "50"})
+    set_up(page, "axis", "Ajouter l'axe", {"axis_title": "Réduire les externalités négatives environnementales",
+                                           "axis_key": "environnement"})
+    set_up(page, "objective", "Ajouter l'objectif", {
+        "objective_axis": "environnement", "objective_title": "Agir sur le gaspillage alimentaire",
+        "objective_key": "gaspillage", "objective_kind": "moyens"})
+    set_up(page, "indicator", "Définir l'indicateur", {
+        "indicator_objective": "gaspillage", "indicator_name": "Poids des déchets par lycée",
+        "indicator_key": "waste_weight", "indicator_kind": "quantitative", "indicator_unit": "kg",
+        "indicator_direction": "decrease", "indicator_aggregation": "mean", "indicator_periodicity": "semestrial",
+        "indicator_scope": "member", "indicator_baseline": "900", "indicator_target": "700"})
+    set_up(page, "action", "Prévoir l'action", {
+        "action_axis": "environnement",
+        "action_title": "Discussion avec les cuisiniers pour réorganiser les livraisons", "action_owner": "joint",
+        "action_due_on": "31/12/2022"})
+    return marche, plan
+
+
 def test_the_seeds_story_through_the_pages(console, page):
     s = console.scenario
     start = console.log_head()
-    # The coordonnateur finds the plan set up.
+    # The coordonnateur sets the plan up through the pages.
     sign_in(page, console, s.region, "coordonnateur")
-    page.click("text=Plan de progrès")
+    marche, plan = set_up_the_plan(page, console)
+    page.click("text=Voir l'arbre complet du plan")
     assert "Augmenter la part de produits EGalim-compatibles" in page.inner_text("main")
+    assert "Part des labels EGalim" in page.inner_text("main")
 
     # Two lycées record: one with the form, one with a file.
     as_(page, console, s.lycees[0], "acheteur")
-    page.goto(f"{console.url}/plans/{s.plan}/mesures/nouvelle")
+    page.goto(f"{console.url}/plans/{plan}/mesures/nouvelle")
     page.select_option("#indicator", "egalim_share")
     page.fill("#period_start", "01/01/2023")
     page.fill("#period_end", "30/06/2023")
@@ -40,7 +95,7 @@ def test_the_seeds_story_through_the_pages(console, page):
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*\?enregistre=1&position=\d+"))
     as_(page, console, s.lycees[1], "acheteur")
-    page.click("text=Importer un fichier de mesures")
+    page.goto(f"{console.url}/plans/{plan}/mesures/import")
     page.set_input_files("#file", files=[{"name": "mesures.csv", "mimeType": "text/csv", "buffer": (
         "indicateur;début;fin;valeur\negalim_share;01/01/2023;30/06/2023;40\n"
         "waste_weight;01/01/2023;30/06/2023;770\n").encode()}])
@@ -52,11 +107,11 @@ def test_the_seeds_story_through_the_pages(console, page):
 
     # The titulaire proposes.
     as_(page, console, s.titulaire, "titulaire")
-    submit_proposal(page, console, "Passer de deux à une livraison par semaine")
+    submit_proposal(page, console, plan, "Passer de deux à une livraison par semaine")
 
     # A revue decides.
     as_(page, console, s.region, "coordonnateur")
-    page.goto(f"{console.url}/plans/{s.plan}/revues")
+    page.goto(f"{console.url}/plans/{plan}/revues")
     page.fill("#title", "Bilan semestriel S1 2023")
     page.fill("#scheduled_on", "06/07/2023")
     page.click("main form button[type=submit]")
@@ -77,7 +132,7 @@ def test_the_seeds_story_through_the_pages(console, page):
     assert "État : close." in page.inner_text("main")
 
     # An avenant is signed after the CAO's opinion, then notified.
-    page.goto(f"{console.url}/marches/{s.marche}/avenants")
+    page.goto(f"{console.url}/marches/{marche}/avenants")
     page.select_option("#basis", "R2194-1")
     page.fill("#reason", "Ajout de l'axe satisfaction des convives")
     page.fill("#amount_delta", "28 000")
@@ -101,7 +156,7 @@ def test_the_seeds_story_through_the_pages(console, page):
     assert "notifié le 25 juillet 2023" in page.get_by_role("table", name="Avenants").inner_text()
 
     # The bilan is read and downloaded.
-    page.goto(f"{console.url}/plans/{s.plan}/bilan")
+    page.goto(f"{console.url}/plans/{plan}/bilan")
     summary = page.get_by_role("table", name="Chiffres clés").inner_text()
     assert re.search(r"Montant en vigueur \(HT\)\s+508\u202f000,00\u00a0€", summary)
     assert re.search(r"Revues tenues\s+1", summary)
@@ -111,7 +166,7 @@ def test_the_seeds_story_through_the_pages(console, page):
 
     # An auditor replays the plan, to its last event.
     as_(page, console, s.auditor, "auditeur")
-    page.goto(f"{console.url}/plans/{s.plan}/historique")
+    page.goto(f"{console.url}/plans/{plan}/historique")
     while page.locator("text=Événements suivants").count():
         page.click("text=Événements suivants")
     last = page.locator("tbody tr").last.inner_text()
