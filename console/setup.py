@@ -24,6 +24,7 @@ from progres.console.forms import FieldError, french_date, french_decimal, requi
 from progres.console.messages import (
     ACTION_OWNERS,
     AGGREGATIONS,
+    BUYER_KINDS,
     DIRECTIONS,
     INDICATOR_KINDS,
     INDICATOR_SCOPES,
@@ -31,8 +32,10 @@ from progres.console.messages import (
     MEMBER_SPLITS,
     MESSAGES,
     OBJECTIVE_KINDS,
+    ORGANISATION_KINDS,
     PERIODICITY_CHOICES,
     SETTLEMENTS,
+    WITHDRAWAL_CLAUSES,
     message,
     refusal,
 )
@@ -43,6 +46,30 @@ if TYPE_CHECKING:
     from progres.console.web import Console
 
 RESULT = "{ ok id position error { code field message } }"
+
+REGISTER_ORGANISATION = """
+mutation ConsoleRegisterOrganisation($siret: String!, $name: String!, $kind: String!) {
+  registerOrganisation(siret: $siret, name: $name, kind: $kind) """ + RESULT + """
+}
+"""
+
+CONSTITUTE_GROUPEMENT = """
+mutation ConsoleConstituteGroupement($code: String!, $name: String!, $purpose: String!, $permanent: Boolean!,
+                                     $coordonnateur: ID!, $on: Date!, $convention: DocumentInput,
+                                     $shares: Boolean!, $clause: String) {
+  constituteGroupement(code: $code, name: $name, purpose: $purpose, permanent: $permanent,
+                       coordonnateurId: $coordonnateur, signedOn: $on, convention: $convention,
+                       sharesMemberDetails: $shares, withdrawalClause: $clause) """ + RESULT + """
+}
+"""
+
+ADMIT_MEMBER = """
+mutation ConsoleAdmitMember($groupement: ID!, $organisation: ID!, $on: Date!, $decision: DocumentInput,
+                            $decidedOn: Date) {
+  admitMember(groupementId: $groupement, organisationId: $organisation, on: $on, decision: $decision,
+              decidedOn: $decidedOn) """ + RESULT + """
+}
+"""
 
 NOTIFY_MARCHE = """
 mutation ConsoleNotifyMarche($groupement: ID!, $code: String!, $object: String!, $cpv: String!, $nature: String!,
@@ -120,7 +147,7 @@ SETUP_GROUPEMENTS = """
 query ConsoleSetupGroupements {
   groupements {
     id code name coordonnateurId planIds
-    members { organisationId leftOn }
+    members { organisationId joinedOn leftOn }
     marches { id code object titulaireIds notifiedOn }
   }
 }
@@ -203,6 +230,30 @@ MARCHE_FORM = form("marche", "marche_new_title", "marche_button", (None, (
     f("marche_clause", "field_marche_clause", kind="checkbox", required=False),
 )))
 
+GROUPEMENT_FORM = form("groupement", "groupement_new_title", "groupement_button", (None, (
+    f("groupement_code", "field_groupement_code", hint=message("hint_groupement_code")),
+    f("groupement_name", "field_groupement_name"),
+    f("groupement_purpose", "field_groupement_purpose", kind="textarea"),
+    f("groupement_permanent", "field_groupement_permanent", kind="checkbox", required=False),
+    f("groupement_signed_on", "field_groupement_signed_on", hint=message("hint_date")),
+    f("groupement_convention", "field_groupement_convention", kind="file", hint=message("hint_document")),
+    f("groupement_shares", "field_groupement_shares", kind="checkbox", required=False),
+    f("groupement_clause", "field_groupement_clause", kind="select", choices="clauses"),
+)))
+
+MEMBER_FORM = form("member", "admit_title", "admit_button", (None, (
+    f("member_organisation", "field_member_organisation", kind="select", choices="outsiders"),
+    f("member_on", "field_member_on", hint=message("hint_date")),
+    f("member_decision", "field_member_decision", kind="file", hint=message("hint_document")),
+    f("member_decided_on", "field_member_decided_on", hint=message("hint_date")),
+)), needs="outsiders", missing="admit_none")
+
+ORGANISATION_FORM = form("organisation", "register_title", "register_button", (None, (
+    f("organisation_siret", "field_organisation_siret", hint=message("hint_siret")),
+    f("organisation_name", "field_organisation_name"),
+    f("organisation_kind", "field_organisation_kind", kind="select", choices="organisation_kinds"),
+)))
+
 PLAN_FORM = form("plan", "plan_new_title", "plan_button", (None, (f("plan_title", "field_plan_title"),)))
 
 SETUP_FORMS = (
@@ -275,6 +326,7 @@ FIXED_CHOICES: dict[str, dict[str, str]] = {
     "natures": MARCHE_NATURES, "objective_kinds": OBJECTIVE_KINDS, "indicator_kinds": INDICATOR_KINDS,
     "directions": DIRECTIONS, "aggregations": AGGREGATIONS, "periodicities": PERIODICITY_CHOICES,
     "scopes": INDICATOR_SCOPES, "owners": ACTION_OWNERS, "member_splits": MEMBER_SPLITS, "settlements": SETTLEMENTS,
+    "clauses": WITHDRAWAL_CLAUSES, "organisation_kinds": ORGANISATION_KINDS,
 }
 
 Parsed = tuple[dict[str, str], dict[str, Any]]
@@ -467,11 +519,17 @@ class SetupPages:
                      if edge["node"]["kind"] == "supplier"}
         return names, suppliers
 
-    async def coordinated(self, actor: Actor, groupement_id: str) -> dict[str, Any]:
+    async def coordinated(self, actor: Actor, groupement_id: str,
+                          until: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
         """The groupement, if this actor is its coordonnateur; else `forbidden` (a party that is not its coordonnateur)
-        or `not_found` (a groupement it does not see)."""
-        groupements = (await self.run(SETUP_GROUPEMENTS, actor))["groupements"]
-        found = next((g for g in groupements if g["id"] == groupement_id), None)
+        or `not_found` (a groupement it does not see). `until`: after a write, what the page waits to see (the
+        `groupements` query takes no `minPosition`): read again until the read models show it (5 s at most)."""
+        for attempt in range(50):
+            groupements = (await self.run(SETUP_GROUPEMENTS, actor))["groupements"]
+            found = next((g for g in groupements if g["id"] == groupement_id), None)
+            if until is None or attempt == 49 or (found is not None and until(found)):
+                break
+            await asyncio.sleep(0.1)
         if found is None:
             raise Refusal("not_found", "groupement")
         if actor.role is not Role.COORDONNATEUR or found["coordonnateurId"] != actor.organisation_id:
@@ -502,6 +560,122 @@ class SetupPages:
         if error["code"] not in said:  # the refusal's stable code, always shown with it
             said = f"{said} ({error['code']})"
         return {form_field(form_name, error.get("field"), mapping, rows or []): said}
+
+    # --- constitute a groupement, register organisations, admit members ------------------------------------------
+
+    async def groupement_form(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                              errors: dict[str, str] | None = None) -> Response:
+        if actor.role is not Role.COORDONNATEUR:  # the API lets a coordonnateur constitute for itself only
+            raise Refusal("forbidden", "coordonnateur")
+        return self.page(request, "setup/groupement.html", 422 if errors else 200,
+                         title=message("groupement_new_title"), form=GROUPEMENT_FORM, choices={},
+                         values=values or {"groupement_permanent": "1"}, errors=errors or {})
+
+    async def constitute_groupement(self, request: Request, actor: Actor) -> Response:
+        checked = await self.console.checked_upload(request, "groupement_convention")
+        if checked is None:
+            return self.console.csrf_refused(request)
+        values, convention, upload_error = checked
+        errors: dict[str, str] = {}
+        clause = choice(values, "groupement_clause", WITHDRAWAL_CLAUSES, errors)
+        variables = parsed(values, {"groupement_code": ("code", text(64)), "groupement_name": ("name", text()),
+                                    "groupement_purpose": ("purpose", text(2000)),
+                                    "groupement_signed_on": ("on", french_date)}, errors)
+        if upload_error:
+            errors["groupement_convention"] = upload_error
+        if not errors:
+            answer = (await self.run(CONSTITUTE_GROUPEMENT, actor, coordonnateur=actor.organisation_id,
+                                     permanent=values.get("groupement_permanent") == "1",
+                                     shares=values.get("groupement_shares") == "1", clause=clause,
+                                     convention=convention, **variables))["constituteGroupement"]
+            if answer["ok"]:
+                return RedirectResponse(f"/groupements/{answer['id']}/membres?fait={answer['position']}"
+                                        f"&quoi=groupement", 303)
+            errors = self.answer_errors("groupement", answer, {
+                "code": "groupement_code", "name": "groupement_name", "purpose": "groupement_purpose",
+                "signedOn": "groupement_signed_on", "signed_on": "groupement_signed_on",
+                "convention": "groupement_convention", "withdrawalClause": "groupement_clause",
+                "withdrawal_clause": "groupement_clause", "coordonnateur": "groupement_form"})
+        return await self.groupement_form(request, actor, shown(values), errors)
+
+    async def members(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
+                      errors: dict[str, str] | None = None) -> Response:
+        from progres.console.web import position_param  # noqa: PLC0415 - web.py imports this module
+
+        wanted = position_param(request, "fait")
+        done = request.query_params.get("quoi", "")
+        member = request.query_params.get("membre")
+        organisation = request.query_params.get("organisation")
+        groupement = await self.coordinated(
+            actor, request.path_params["groupement"],
+            (lambda g: any(m["organisationId"] == member for m in g["members"])) if wanted and member else
+            (lambda g: True) if wanted else None)
+        for _ in range(50 if wanted and organisation else 0):
+            directory = await self.run(DIRECTORY, actor)
+            if any(edge["node"]["id"] == organisation for edge in directory["organisations"]["edges"]):
+                break
+            await asyncio.sleep(0.1)
+        directory = (await self.run(DIRECTORY, actor))["organisations"]["edges"]
+        names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory}
+        active = {m["organisationId"] for m in groupement["members"] if m["leftOn"] is None}
+        active.add(groupement["coordonnateurId"])
+        outsiders = dict(sorted(((edge["node"]["id"], edge["node"]["name"]) for edge in directory
+                                 if edge["node"]["kind"] in BUYER_KINDS and edge["node"]["id"] not in active),
+                                key=lambda pair: pair[1]))
+        key = f"setup_{done}_ok"
+        notice = message("setup_done_ok", what=message(key), position=wanted) if wanted and key in MESSAGES else None
+        return self.page(request, "setup/members.html", 422 if errors else 200,
+                         title=message("members_title", name=groupement["name"]), groupement=groupement, names=names,
+                         forms=(MEMBER_FORM, ORGANISATION_FORM), choices={"outsiders": outsiders},
+                         values=values or {}, errors=errors or {}, notice=None if errors else notice)
+
+    async def admit_member(self, request: Request, actor: Actor) -> Response:
+        checked = await self.console.checked_upload(request, "member_decision")
+        if checked is None:
+            return self.console.csrf_refused(request)
+        values, decision, upload_error = checked
+        errors: dict[str, str] = {}
+        variables = parsed(values, {"member_on": ("on", french_date),
+                                    "member_decided_on": ("decidedOn", lambda raw: french_date(raw, required=False))},
+                           errors)
+        organisation = values.get("member_organisation", "").strip()
+        if not organisation:
+            errors["member_organisation"] = message("err_choice")
+        if upload_error:
+            errors["member_decision"] = upload_error
+        groupement_id = request.path_params["groupement"]
+        if not errors:
+            answer = (await self.run(ADMIT_MEMBER, actor, groupement=groupement_id, organisation=organisation,
+                                     decision=decision, **variables))["admitMember"]
+            if answer["ok"]:
+                return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={answer['position']}&quoi=member"
+                                        f"&membre={organisation}", 303)
+            errors = self.answer_errors("member", answer, {
+                "organisationId": "member_organisation", "organisation_id": "member_organisation",
+                "org": "member_organisation", "on": "member_on", "decision": "member_decision",
+                "decidedOn": "member_decided_on", "decided_on": "member_decided_on"})
+        return await self.members(request, actor, shown(values), errors)
+
+    async def register_organisation(self, request: Request, actor: Actor) -> Response:
+        values = await self.console.checked_form(request)
+        if values is None:
+            return self.console.csrf_refused(request)
+        groupement_id = request.path_params["groupement"]
+        await self.coordinated(actor, groupement_id)  # registered from the page of a groupement one coordinates
+        errors: dict[str, str] = {}
+        kind = choice(values, "organisation_kind", ORGANISATION_KINDS, errors)
+        variables = parsed(values, {"organisation_siret": ("siret", text(20)), "organisation_name": ("name", text())},
+                           errors)
+        if "siret" in variables:
+            variables["siret"] = re.sub(r"\s", "", variables["siret"])
+        if not errors:
+            answer = (await self.run(REGISTER_ORGANISATION, actor, kind=kind, **variables))["registerOrganisation"]
+            if answer["ok"]:
+                return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={answer['position']}"
+                                        f"&quoi=organisation&organisation={answer['id']}", 303)
+            errors = self.answer_errors("organisation", answer, {
+                "siret": "organisation_siret", "name": "organisation_name", "kind": "organisation_kind"})
+        return await self.members(request, actor, shown(values), errors)
 
     # --- notify a marché ---------------------------------------------------------------------------------------
 
@@ -647,6 +821,11 @@ Page = Callable[[Request, Actor], Awaitable[Response]]
 def setup_routes(console: Console, signed: Callable[[Page], Callable[[Request], Awaitable[Response]]]) -> list[Route]:
     pages = SetupPages(console)
     return [
+        Route("/groupements/nouveau", signed(pages.groupement_form), methods=["GET"], name="groupement_new"),
+        Route("/groupements/nouveau", signed(pages.constitute_groupement), methods=["POST"]),
+        Route("/groupements/{groupement}/membres", signed(pages.members), methods=["GET"], name="members"),
+        Route("/groupements/{groupement}/membres", signed(pages.admit_member), methods=["POST"]),
+        Route("/groupements/{groupement}/organisations", signed(pages.register_organisation), methods=["POST"]),
         Route("/groupements/{groupement}/marches/nouveau", signed(pages.marche_form), methods=["GET"],
               name="marche_new"),
         Route("/groupements/{groupement}/marches/nouveau", signed(pages.notify_marche), methods=["POST"]),

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from progres.domain.values import siret_with_key
+
 from .conftest import sign_in
 from .test_accessibility import violations
 
@@ -185,4 +187,66 @@ def test_the_coordonnateur_sets_up_a_plan_and_a_lycee_sees_its_indicator(console
     assert "Formulaire refusé" in posted.text()
     assert console.log_head() == head
 
+    assert {name: found for name, found in checked.items() if found} == {}
+
+
+def test_the_coordonnateur_constitutes_a_groupement_registers_and_admits_a_member(console, page):
+    s = console.scenario
+    checked: dict[str, list[str]] = {}
+    sign_in(page, console, s.region, "coordonnateur")
+    page.click("text=Constituer un groupement")
+    checked["constitute a groupement"] = violations(page)
+    fill(page, {"groupement_code": "GC-FRUITS-ARRAS", "groupement_name": "Groupement fruits et légumes d'Arras",
+                "groupement_purpose": "Achat de fruits et légumes pour les lycées d'Arras",
+                "groupement_signed_on": "15/06/2023", "groupement_clause": "ends_at_withdrawal"})
+    head = console.log_head()
+    # Without its convention: the API's refusal next to the file, with its code; nothing written.
+    assert "(convention_required)" in refused(page, "Constituer le groupement", "groupement_convention")
+    checked["constitute a groupement, with errors"] = violations(page)
+    assert console.log_head() == head
+    page.set_input_files("#groupement_convention", files=[{"name": "convention.pdf", "mimeType": "application/pdf",
+                                                           "buffer": b"%PDF-1.4\n% convention\n"}])
+    page.get_by_role("button", name="Constituer le groupement").click()
+    page.wait_for_url(re.compile(r".*/groupements/[^/]+/membres\?fait=\d+&quoi=groupement"))
+    assert "Groupement constitué" in page.inner_text("[role=status]")
+    groupement = re.search(r"/groupements/([^/]+)/membres", page.url).group(1)  # type: ignore[union-attr]
+
+    # A lycée registered (a wrong SIRET first), then admitted on its deliberation.
+    siret = siret_with_key("1962001990001")
+    fill(page, {"organisation_siret": siret[:13] + str((int(siret[13]) + 1) % 10),
+                "organisation_name": "Lycée Gambetta (Arras)", "organisation_kind": "eple"})
+    head = console.log_head()
+    assert "(invalid_siret)" in refused(page, "Enregistrer l'organisation", "organisation_siret")
+    assert console.log_head() == head
+    page.fill("#organisation_siret", f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}")
+    page.get_by_role("button", name="Enregistrer l'organisation").click()
+    page.wait_for_url(re.compile(r".*quoi=organisation.*"))
+    assert "Organisation enregistrée" in page.inner_text("[role=status]")
+    fill(page, {"member_organisation": page.eval_on_selector(
+        "#member_organisation option:text('Lycée Gambetta (Arras)')", "o => o.value"),
+        "member_on": "01/09/2023", "member_decided_on": "20/06/2023"})
+    head = console.log_head()
+    assert "(adhesion_decision_required)" in refused(page, "Faire adhérer", "member_decision")
+    checked["members, with errors"] = violations(page)
+    assert console.log_head() == head
+    page.set_input_files("#member_decision", files=[{"name": "deliberation.pdf", "mimeType": "application/pdf",
+                                                     "buffer": b"%PDF-1.4\n% deliberation\n"}])
+    page.get_by_role("button", name="Faire adhérer").click()
+    page.wait_for_url(re.compile(r".*quoi=member.*"))
+    assert "Membre admis" in page.inner_text("[role=status]")
+    assert re.search(r"Lycée Gambetta \(Arras\)\s+1er septembre 2023\s+—",
+                     page.get_by_role("table", name="Membres du groupement").inner_text())
+    checked["members"] = violations(page)
+
+    # The lycée, signed in, finds its groupement; its members page is the coordonnateur's only.
+    page.context.clear_cookies()
+    page.goto(f"{console.url}/connexion")
+    page.check(f"input[name=identity][value='{siret}|acheteur']")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{console.url}/")
+    assert "Groupement fruits et légumes d'Arras" in page.inner_text("main")
+    for path in (f"/groupements/{groupement}/membres", "/groupements/nouveau"):
+        answer = page.goto(f"{console.url}{path}")
+        assert answer is not None
+        assert answer.status == 403
     assert {name: found for name, found in checked.items() if found} == {}
