@@ -174,7 +174,8 @@ def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def slug(text: str) -> str:
     """A key drawn from a title: `Réduire le gaspillage` → `reduire-le-gaspillage` (at most 64 characters)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    spelled = text.lower().replace("œ", "oe").replace("æ", "ae")
+    ascii_text = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:64].strip("-") or "element"
 
 
