@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -650,7 +651,7 @@ class SetupPages:
                                      decision=decision, **variables))["admitMember"]
             if answer["ok"]:
                 return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={answer['position']}&quoi=member"
-                                        f"&membre={organisation}", 303)
+                                        f"&membre={quote(organisation, safe='')}", 303)
             errors = self.answer_errors("member", answer, {
                 "organisationId": "member_organisation", "organisation_id": "member_organisation",
                 "org": "member_organisation", "on": "member_on", "decision": "member_decision",
