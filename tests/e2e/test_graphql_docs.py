@@ -136,7 +136,7 @@ def caught_up(run: Run, timeout: float = 60) -> None:
 async def first_message(run: Run, example: Example) -> dict[str, Any]:
     url = run.server.url.replace("http", "ws", 1) + "/graphql"
     siret, role = ACTORS[example.actor]
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], close_timeout=1) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": {
             "authorization": f"Bearer {run.server.token(siret, role)}", "organisation": siret, "role": role}}))
         assert json.loads(await socket.recv())["type"] == "connection_ack"
