@@ -31,6 +31,8 @@ SUBJECTS = {
     "withdraw_proposal": (PROPOSE, "by"), "change_action_status": (REPORT_ACTION, None),
 }
 ANCHORS = ("groupement_id", "plan_id", "marche_id", "review_id", "proposal_id", "measure_id_")
+ANCHOR_KINDS = {"groupement_id": "groupement", "plan_id": "plan", "marche_id": "marché", "review_id": "revue",
+                "proposal_id": "proposition", "measure_id_": "mesure"}
 
 
 class Unknown(NotFound):
@@ -64,8 +66,13 @@ class Access:
             raise Denied("coordonnateur_id", actor=f"le rôle {actor.role.value}",
                          action="constituer un groupement pour une autre organisation")
         self.models.fresh(None, field=None)  # parties as of the latest write, not as of the runner's last pass
-        groupement_id = next((self.groupement_of(str(kwargs[a])) for a in ANCHORS if kwargs.get(a)), None)
+        anchor = next((a for a in ANCHORS if kwargs.get(a)), None)
+        groupement_id = self.groupement_of(str(kwargs[anchor])) if anchor else None
         parties = self.parties(groupement_id) if groupement_id else None
+        if anchor and actor.role is not Role.ADMIN and (parties is None
+                                                        or not self.policy.allowed(actor, READ_PLAN, parties)):
+            # What the caller's groupements do not hold answers as what does not exist: no probing of ids.
+            raise Unknown(anchor.rstrip("_"), kind=ANCHOR_KINDS[anchor], id=str(kwargs[anchor]))
         if command in SUBJECTS:
             action, subject_arg = SUBJECTS[command]
             subject = str(kwargs.get(subject_arg)) if subject_arg else None

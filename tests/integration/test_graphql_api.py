@@ -191,6 +191,31 @@ def test_an_organisation_outside_the_groupement_cannot_tell_a_plan_exists(seeded
         "00000000-0000-0000-0000-000000000000", scenario.plan)
 
 
+def test_a_command_naming_another_groupements_plan_answers_as_for_a_plan_that_does_not_exist(seeded):
+    """Every reference of a command belongs to the caller's groupement or is not found: a lycée of no groupement,
+    or the coordonnateur of another, cannot tell a foreign plan (or proposition) from an unknown one; a party
+    without the right (a member buyer adding an axis to its own plan) is still told `forbidden`."""
+    api, scenario = seeded
+    head = api.app.max_notification_id()
+    missing_id = "00000000-0000-0000-0000-000000000000"
+    add_axis = 'mutation($p: ID!) { addAxis(planId: $p, key: "x", title: "X") { ok error { code field message } } }'
+    withdraw = ('mutation($p: ID!, $b: ID!) { withdrawProposal(proposalId: $p, by: $b, on: "2024-01-01", '
+                'reason: "r") { ok error { code field message } } }')
+    stranger_id = siret_with_key("9990000000001")
+    for actor in (f"{stranger_id}:acheteur", f"{stranger_id}:coordonnateur"):
+        hidden = api.run(add_axis, {"p": scenario.plan}, actor=actor).data["addAxis"]["error"]
+        missing = api.run(add_axis, {"p": missing_id}, actor=actor).data["addAxis"]["error"]
+        assert hidden["code"] == missing["code"] == "not_found"
+        assert hidden["field"] == missing["field"]
+        assert hidden["message"].replace(scenario.plan, "ID") == missing["message"].replace(missing_id, "ID")
+        gone = api.run(withdraw, {"p": missing_id, "b": stranger_id}, actor=actor).data["withdrawProposal"]["error"]
+        assert gone["code"] == "not_found"
+    member = f"{scenario.members[0]}:acheteur"
+    refused = api.run(add_axis, {"p": scenario.plan}, actor=member).data["addAxis"]["error"]
+    assert refused["code"] == "forbidden"
+    assert api.app.max_notification_id() == head
+
+
 def test_an_auditor_replays_a_plan_through_graphql_and_a_member_may_not(seeded):
     api, scenario = seeded
     query = "query($p: ID!, $a: String) { replay(planId: $p, first: 500, after: $a) { edges { node { position type " \
