@@ -148,7 +148,7 @@ def test_metrics_move_under_load(observed_server):
         thread.start()
     for thread in threads[1:]:
         thread.join(timeout=120)
-    # The same key twice: refused with its code; another tenant's plan: forbidden (nothing written).
+    # The same key twice: refused with its code; another tenant's plan: not found, as an unknown one (nothing written).
     # (a key of its own: a writer's axis may have lost every retry to concurrency_conflict, and so not exist)
     added = server.post(ADD_AXIS, {"p": group.plan, "k": "doublon"}, actor=group.coordinator)["data"]["addAxis"]
     assert added["ok"], added
@@ -178,7 +178,7 @@ def test_metrics_move_under_load(observed_server):
     assert tally["accepted"] >= 40, tally
     assert set(tally) <= {"accepted", "concurrency_conflict"}, tally
     assert refused["error"] == {"code": "duplicate_key", "field": "key"}, refused
-    assert foreign["error"]["code"] == "forbidden", foreign
+    assert foreign["error"]["code"] == "not_found", foreign
     # Latency histogram of the operation: one observation per request, cumulative buckets up to +Inf.
     count = value(after, "progres_graphql_request_duration_seconds_count", operation_type="mutation",
                   operation="AddAxis")
@@ -208,7 +208,7 @@ def test_metrics_move_under_load(observed_server):
         assert value(after, "progres_command_conflicts_retried_total") > 0
     assert value(after, "progres_commands_total", command="add_axis", result="refused",
                  code=refused["error"]["code"]) == 1
-    assert value(after, "progres_commands_total", command="add_axis", result="refused", code="forbidden") == 1
+    assert value(after, "progres_commands_total", command="add_axis", result="refused", code="not_found") == 1
     # The log head moved by every event written; the lag was seen above 0 and came back to 0.
     assert value(after, "progres_log_head_position") == head >= head_before + tally["accepted"] + 150
     assert value(after, "progres_projection_position", projection="views_v1") == head
@@ -236,12 +236,12 @@ def test_a_failing_request_is_one_json_line_with_its_request_id_and_code_and_no_
     app.close()
     given = f"obs-{uuid.uuid4().hex[:12]}"
 
-    # A refused command (another groupement's plan is forbidden): nothing written, the request id echoed.
+    # A refused command (another groupement's plan is not found): nothing written, the request id echoed.
     response = httpx.post(f"{server.url}/graphql", json={"query": ADD_AXIS, "variables": {"p": other.plan,
                           "k": "intrus"}}, headers={**server.headers(group.coordinator), "X-Request-Id": given},
                           timeout=30)
     assert response.headers["x-request-id"] == given
-    assert response.json()["data"]["addAxis"]["error"]["code"] == "forbidden"
+    assert response.json()["data"]["addAxis"]["error"]["code"] == "not_found"
     # Bad input: malformed JSON, refused before GraphQL; and a request id that is too long is replaced.
     malformed = httpx.post(f"{server.url}/graphql", content=b'{"query": ', timeout=30,
                            headers={"content-type": "application/json", "X-Request-Id": "x" * 65})
@@ -267,9 +267,9 @@ def test_a_failing_request_is_one_json_line_with_its_request_id_and_code_and_no_
     mine = [line for line in lines if line.get("request_id") == given]
     assert len(mine) == 1, mine  # one line per request
     line = mine[0]
-    expected = {"event": "request", "level": "warning", "code": "forbidden", "status": 200,
+    expected = {"event": "request", "level": "warning", "code": "not_found", "status": 200,
                 "organisation": group.coordonnateur, "role": "coordonnateur", "operation": "AddAxis",
-                "operation_type": "mutation", "commands": ["add_axis:forbidden"]}
+                "operation_type": "mutation", "commands": ["add_axis:not_found"]}
     assert {key: line.get(key) for key in expected} == expected, line
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", line["timestamp"]), line
     bad = [line for line in lines if line.get("request_id") == generated]

@@ -77,7 +77,7 @@ def allowed_by(answer: httpx.Response) -> bool:
         return False
     payload = next(iter(body["data"].values()))
     error = payload.get("error") if isinstance(payload, dict) else None
-    return error is None or error["code"] != "forbidden"  # the plan is closed: allowed writes meet plan_closed
+    return error is None or error["code"] not in ("forbidden", "not_found")  # allowed writes meet plan_closed
 
 
 async def follow(url: str, token: str, organisation: str, plan: str) -> bool:
