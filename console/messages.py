@@ -40,6 +40,10 @@ PROPOSAL_KINDS = {"innovation": "innovation", "service_improvement": "améliorat
                   "sur_qualite_reduction": "réduction de la sur-qualité"}
 PROPOSAL_STATUSES = {"submitted": "soumise", "postponed": "reportée", "accepted": "acceptée", "rejected": "rejetée",
                      "withdrawn": "retirée"}
+# The kinds of the first fault a verification of the log finds (GraphQL `LogFaultKind`), in a word or two.
+LOG_FAULT_KINDS = {"altered": "événement modifié", "deleted": "événement supprimé", "inserted": "événement inséré",
+                   "reordered": "événement déplacé", "truncated": "journal tronqué", "snapshot": "instantané falsifié",
+                   "head": "tête signée refusée", "adoption": "enregistrement d'adoption refusé"}
 # What the auditors' timeline counts in the plan's state after each event: key, singular, plural.
 STATE_COUNTS = (("axes", "axe", "axes"), ("objectives", "objectif", "objectifs"),
                 ("indicators", "indicateur", "indicateurs"), ("measures", "mesure", "mesures"),
@@ -329,6 +333,20 @@ MESSAGES = {
     "col_state": "État du plan après l'événement",
     "timeline_next": "Événements suivants",
     "timeline_none": "Aucun événement.",
+    "log_title": "Intégrité du journal",
+    "timeline_events_title": "Événements du plan",
+    "log_intact": "Journal vérifié jusqu'à la position {position} le {moment} : {count} intègres (chaîne à clé, "
+                  "clé {key_id}).",
+    "log_checks": "Têtes signées vérifiées : {heads} ; enregistrements d'adoption : {records} ; instantanés "
+                  "conformes aux événements.",
+    "log_checkpoint": "Dernière tête signée : {size} jusqu'à la position {position}, signée le {moment} "
+                      "(clé {key_id}).",
+    "log_no_checkpoint": "Aucune tête signée pour l'instant.",
+    "log_fault": "Anomalie dans le journal à la position {position} ({kind}) : {detail}",
+    "log_fault_before": "Vérifié le {moment} : la chaîne se vérifie jusqu'à la position {position} ({count}) ; "
+                        "rien n'est garanti au-delà. Tête du journal : position {head}.",
+    "log_unavailable": "La vérification du journal n'a pas pu être faite ({code}).",
+    "log_events_word": "événement",
     "state_no_plan": "plan pas encore dressé",
     "state_amount": "montant en vigueur {amount}",
     "state_closed": "clos par son bilan final",

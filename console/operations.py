@@ -97,6 +97,17 @@ query ConsoleReplay($plan: ID!, $after: String) {
 """
 
 
+LOG_VERIFICATION = """
+query ConsoleLogVerification($plan: ID!) {
+  logVerification(planId: $plan) {
+    intact verifiedAt verifiedPosition checkedEvents logHeadPosition activeKeyId headsChecked adoptionRecordsChecked
+    fault { position kind detail }
+    latestCheckpoint { size lastPosition signedAt keyId }
+  }
+}
+"""
+
+
 MEASURES = """
 query ConsoleMeasures($plan: ID!, $minPosition: Int) {
   plan(id: $plan, minPosition: $minPosition) {

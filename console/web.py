@@ -39,7 +39,7 @@ from strawberry import Schema
 if TYPE_CHECKING:
     from progres.console.oidc import OidcSignIn
 
-from progres.console import dashboard
+from progres.console import audit_pages, dashboard
 from progres.console.forms import FieldError, french_date, french_decimal, required_text
 from progres.console.messages import (
     ACTION_OWNERS,
@@ -869,9 +869,10 @@ class Console:
         steps = [{"position": edge["node"]["position"], "moment": moment_of(edge["node"]["timestamp"]),
                   "type": edge["node"]["type"], "state": state_counts(edge["node"]["plan"])}
                  for edge in replay["edges"]]
+        log = None if after else await audit_pages.log_status(self.executor, actor, plan_id)  # on the first page
         return self.render(request, "timeline.html", title=message("timeline_title", title=plan["title"]), plan=plan,
                            steps=steps, next_after=replay["pageInfo"]["endCursor"]
-                           if replay["pageInfo"]["hasNextPage"] else None)
+                           if replay["pageInfo"]["hasNextPage"] else None, log=log)
 
 
 OVERSEEING_ROLES = (Role.COORDONNATEUR, Role.AUDITEUR)

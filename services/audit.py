@@ -704,3 +704,35 @@ def figure_proof(settings: Settings, balance: dict[str, Any], plan_id: str, figu
         raise ProofRefused("aucune tête signée : lancez « progres audit checkpoint »")
     return {"kind": "inclusion", "plan": plan_id, "figure": figure, "indicator": indicator,
             "head": head.to_json(), "events": prove_positions(settings, head, positions)}
+
+
+# The verification status an auditor reads (GraphQL `logVerification`, the console's timeline) -----------------
+
+FINDING_KINDS = ("altered", "deleted", "inserted", "reordered", "truncated", "snapshot", "head", "adoption")
+_VERIFYING = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    """What `progres audit verify` says of the log, checked now: the verification, when it ran, the log's head,
+    the active key and the latest signed head of the witness directory (None: no checkpoint signed yet)."""
+
+    verification: Verification
+    verified_at: datetime
+    log_head: int
+    active_key_id: str
+    latest_head: SignedHead | None
+
+
+def log_status(settings: Settings, app: Any) -> LogStatus:
+    """The whole log verified as `progres audit verify` does by default: the keyed chain, the heads and adoption
+    records of the witness directory against the deployment's public keys, and the snapshots. One verification at
+    a time in a process: a second reader waits for the first rather than walking the log beside it."""
+    with _VERIFYING:
+        keyring = load_keyring(settings, create=False)
+        heads = witnessed_heads(settings)
+        result = verify(settings, heads, keyring.public_keys(), keyring, app, adoption_records(settings))
+        verified_at = datetime.now(UTC)
+        log_head = LogReader(settings).query("SELECT coalesce(max(notification_id), 0) FROM {events}", [])[0][0]
+    return LogStatus(result, verified_at, int(log_head or 0), keyring.active.key_id,
+                     max(heads, key=lambda h: h.size, default=None))
