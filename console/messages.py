@@ -492,6 +492,14 @@ MESSAGES = {
     "col_value_groupement": "Groupement",
     "downloads_title": "Téléchargements",
     "download_csv": "Chiffres du bilan (CSV, tableur)",
+    "downloads_reports": "Le rapport de bilan, tel que le coordonnateur le remet aux élus et au titulaire (seulement "
+                         "ce que votre organisation peut voir) :",
+    "download_report_pdf": "Rapport de bilan (PDF)",
+    "download_report_html": "Rapport de bilan (page HTML)",
+    "download_report_xlsx": "Tableaux du rapport (XLSX, tableur)",
+    "download_report_csv": "Tableaux du rapport (archive ZIP de fichiers CSV)",
+    "report_unavailable": "Le rapport PDF n'a pas pu être produit sur ce serveur (il est imprimé par Chromium) : "
+                          "téléchargez-le en HTML ou en XLSX.",
     "csv_section": "Rubrique",
     "csv_label": "Libellé",
     "csv_value": "Valeur",

@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ from strawberry import Schema
 if TYPE_CHECKING:
     from progres.console.oidc import OidcSignIn
 
-from progres.console import audit_pages, dashboard
+from progres.console import audit_pages, dashboard, downloads
 from progres.console.forms import FieldError, french_date, french_decimal, required_text
 from progres.console.messages import (
     ACTION_OWNERS,
@@ -1186,6 +1187,8 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),
         Route("/plans/{plan}/bilan", signed(console.balance), name="bilan"),
         Route("/plans/{plan}/bilan.csv", signed(console.balance_csv), name="bilan_csv"),
+        Route("/plans/{plan}/bilan/rapport.{format}", signed(partial(downloads.balance_report, console)),
+              name="bilan_report"),
         Route("/marches/{marche}/avenants", signed(console.avenants), methods=["GET"], name="avenants"),
         Route("/marches/{marche}/avenants", signed(console.propose_avenant), methods=["POST"]),
         Route("/marches/{marche}/avenants/{number:int}/{step}", signed(console.avenant_step), methods=["POST"]),
