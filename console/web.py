@@ -25,6 +25,7 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 from progres.console import audit_pages, dashboard, downloads
 from progres.console.forms import FieldError, french_date, french_decimal, required_text
+from progres.console.id_cookie import IdTokenCookie
 from progres.console.messages import (
     ACTION_OWNERS,
     ACTION_STATUSES,
@@ -119,6 +121,17 @@ PAGE_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
 }
+def page_headers(settings: Settings) -> dict[str, str]:
+    """The pages' headers; with an identity provider, its origin is a form's target too: the sign-out form is
+    redirected to its end-session endpoint, and browsers hold a form's redirects to `form-action`."""
+    if settings.oidc_issuer is None:
+        return PAGE_HEADERS
+    issuer = urlsplit(settings.oidc_issuer)
+    policy = PAGE_HEADERS["content-security-policy"].replace(
+        "form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}")
+    return {**PAGE_HEADERS, "content-security-policy": policy}
+
+
 REFUSAL_STATUS = {"forbidden": 403, "not_found": 404, "unauthenticated": 401, "invalid_input": 400,
                   "position_ahead_of_log": 400, "read_models_lagging": 503}
 
@@ -170,6 +183,9 @@ class Console:
 
             self.oidc = OidcSignIn(settings)
         self.pages = templates()
+        self.id_cookie = IdTokenCookie(session_secret(settings), SESSION_SECONDS,
+                                       secure=settings.environment == "production")
+        self.page_headers = page_headers(settings)
 
     # --- session, identity, CSRF -------------------------------------------------------------------------
 
@@ -231,7 +247,7 @@ class Console:
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("me", request.session.get("me"))
         page = self.pages.get_template(template).render(request=request, csrf=self.csrf_token(request), **values)
-        return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+        return HTMLResponse(page, status_code=status, headers=self.page_headers)
 
     def refused(self, request: Request, refusal: Refusal) -> HTMLResponse:
         status = REFUSAL_STATUS.get(refusal.code, 500)
@@ -296,7 +312,7 @@ class Console:
         from progres.console.oidc import SignInFailed  # noqa: PLC0415
 
         try:
-            token, refresh = await self.oidc.finish(request)
+            token, refresh, id_token = await self.oidc.finish(request)
             claims = self.validator.claims(token)
         except (TokenRefused, SignInFailed) as error:
             return self.render(request, "error.html", 401, title=message("sign_in_title"),
@@ -310,9 +326,10 @@ class Console:
         request.session.update({"pending_token": token, "pending_refresh": refresh, "organisations": organisations,
                                 "roles": roles,
                                 CSRF_FIELD: secrets.token_urlsafe(32)})
-        if len(organisations) == 1 and len(roles) == 1:
-            return await self.chosen(request, organisations[0], roles[0])
-        return RedirectResponse("/connexion/organisation", 303)
+        chosen = await self.chosen(request, organisations[0], roles[0]) \
+            if len(organisations) == 1 and len(roles) == 1 else RedirectResponse("/connexion/organisation", 303)
+        self.id_cookie.set(chosen, id_token)  # to end the provider's session at sign-out
+        return chosen
 
     async def choose_page(self, request: Request) -> Response:
         if not request.session.get("pending_token"):
@@ -342,10 +359,21 @@ class Console:
         return self.signed_in(request, token, siret, role, names.get(siret, siret), refresh)
 
     async def sign_out(self, request: Request) -> Response:
+        """Ends the console's session and, signed in through the identity provider, the provider's own session too
+        (RP-Initiated Logout): otherwise "Se connecter" would sign the same person in again without a password."""
         form = await self.checked_form(request)
         if form is None:
             return self.csrf_refused(request)
         request.session.clear()
+        ended = None
+        if self.oidc is not None:
+            ended = await self.oidc.end_session_url(self.id_cookie.read(request), str(request.url_for("signed_out")))
+        response = RedirectResponse(ended or "/connexion?sortie=1", 303)
+        self.id_cookie.clear(response)
+        return response
+
+    async def signed_out(self, request: Request) -> Response:
+        """Where the identity provider sends the browser back once its session is ended."""
         return RedirectResponse("/connexion?sortie=1", 303)
 
     # --- reads -------------------------------------------------------------------------------------------
@@ -1171,6 +1199,7 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/connexion/organisation", console.choose_page, methods=["GET"], name="choose"),
         Route("/connexion/organisation", console.choose, methods=["POST"]),
         Route("/deconnexion", console.sign_out, methods=["POST"], name="sign_out"),
+        Route("/deconnexion/fin", console.signed_out, methods=["GET"], name="signed_out"),
         Route("/plans/{plan}", signed(console.plan), name="plan"),
         Route("/plans/{plan}/tableau-de-bord", signed(console.my_dashboard), name="my_dashboard"),
         Route("/plans/{plan}/membres/{member}", signed(console.dashboard), name="dashboard"),
