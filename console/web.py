@@ -41,7 +41,7 @@ from strawberry import Schema
 if TYPE_CHECKING:
     from progres.console.oidc import OidcSignIn
 
-from progres.console import audit_pages, dashboard, downloads
+from progres.console import audit_pages, dashboard, downloads, review_pages
 from progres.console.forms import FieldError, french_date, french_decimal, required_text
 from progres.console.id_cookie import IdTokenCookie
 from progres.console.messages import (
@@ -707,10 +707,14 @@ class Console:
         groupement, marche = await self.marche_of(actor, request.path_params["marche"], wanted)
         if notice is None and wanted:
             notice = message("avenant_done_ok", position=wanted)
+        proposals = await review_pages.marche_proposals(self.executor, actor, groupement, marche["id"])
+        if values is None and request.query_params.get("proposition") in proposals:  # "Proposer l'avenant" of a revue
+            values = review_pages.from_proposal(proposals[request.query_params["proposition"]])
         return self.render(request, "avenants.html", 422 if errors else 200,
                            title=message("avenants_title", code=marche["code"]), marche=marche,
                            groupement=groupement, caps=caps_of(marche), values=values or {}, errors=errors or {},
-                           notice=notice, may_act=marche["closedOn"] is None and actor.role == Role.COORDONNATEUR)
+                           notice=notice, may_act=marche["closedOn"] is None and actor.role == Role.COORDONNATEUR,
+                           proposals=proposals, proposal_choices=review_pages.proposal_choices(proposals))
 
     async def propose_avenant(self, request: Request, actor: Actor) -> Response:
         form = await self.checked_form(request)
@@ -741,6 +745,7 @@ class Console:
                                             "title": required_text(form.get("axis_title", ""))}]
             except FieldError as error:
                 errors["axis_key" if not form.get("axis_key", "").strip() else "axis_title"] = error.text
+        variables["proposal"] = form.get("proposal_id") or None  # the accepted proposition it follows, if any
         if not errors:
             answer = (await self.executor.run(PROPOSE_AVENANT, actor, marche=marche_id, changes=changes,
                                               **variables))["proposeAvenant"]
@@ -923,6 +928,8 @@ def avenant_field(field: str) -> str:
         return "duration_delta"
     if "plan_changes" in field:
         return "axis_key"
+    if "proposal" in field or "decision" in field:
+        return "proposal_id"
     return {"basis": "basis", "reason": "reason", "on": "proposed_on"}.get(field, "form")
 
 
@@ -1220,12 +1227,16 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
               name="bilan_report"),
         Route("/marches/{marche}/avenants", signed(console.avenants), methods=["GET"], name="avenants"),
         Route("/marches/{marche}/avenants", signed(console.propose_avenant), methods=["POST"]),
+        Route("/marches/{marche}/avenants/{number:int}/abandon", signed(partial(review_pages.abandon_avenant, console)),
+              methods=["POST"]),
         Route("/marches/{marche}/avenants/{number:int}/{step}", signed(console.avenant_step), methods=["POST"]),
         Route("/plans/{plan}/revues", signed(console.reviews), methods=["GET"], name="reviews"),
         Route("/plans/{plan}/revues", signed(console.schedule_review), methods=["POST"]),
         Route("/plans/{plan}/revues/{review}", signed(console.review), methods=["GET"], name="review"),
         Route("/plans/{plan}/revues/{review}/tenue", signed(console.hold_review), methods=["POST"]),
         Route("/plans/{plan}/revues/{review}/decision", signed(console.decide), methods=["POST"]),
+        Route("/plans/{plan}/revues/{review}/point", signed(partial(review_pages.raise_point, console)),
+              methods=["POST"]),
         Route("/plans/{plan}/revues/{review}/cloture", signed(console.close_review), methods=["POST"]),
         Mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console_static"),
     ]
