@@ -709,7 +709,6 @@ def figure_proof(settings: Settings, balance: dict[str, Any], plan_id: str, figu
 # The verification status an auditor reads (GraphQL `logVerification`, the console's timeline) -----------------
 
 FINDING_KINDS = ("altered", "deleted", "inserted", "reordered", "truncated", "snapshot", "head", "adoption")
-_VERIFYING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -724,15 +723,51 @@ class LogStatus:
     latest_head: SignedHead | None
 
 
+@dataclass
+class _Run:
+    done: threading.Event = field(default_factory=threading.Event)
+    status: LogStatus | None = None
+    error: BaseException | None = None
+
+
+_RUNS: dict[str, _Run] = {}
+_RUNS_LOCK = threading.Lock()
+
+
 def log_status(settings: Settings, app: Any) -> LogStatus:
     """The whole log verified as `progres audit verify` does by default: the keyed chain, the heads and adoption
-    records of the witness directory against the deployment's public keys, and the snapshots. One verification at
-    a time in a process: a second reader waits for the first rather than walking the log beside it."""
-    with _VERIFYING:
-        keyring = load_keyring(settings, create=False)
-        heads = witnessed_heads(settings)
-        result = verify(settings, heads, keyring.public_keys(), keyring, app, adoption_records(settings))
-        verified_at = datetime.now(UTC)
-        log_head = LogReader(settings).query("SELECT coalesce(max(notification_id), 0) FROM {events}", [])[0][0]
+    records of the witness directory against the deployment's public keys, and the snapshots. Readers who ask while
+    a verification of the same log is running share its result (its `verified_at` says when it ran) rather than
+    walking the log beside it."""
+    log = LogReader(settings).log_name()
+    with _RUNS_LOCK:
+        run = _RUNS.get(log)
+        leading = run is None
+        if run is None:
+            run = _RUNS[log] = _Run()
+    if not leading:
+        run.done.wait()
+        if run.error is not None:
+            raise run.error
+        assert run.status is not None
+        return run.status
+    try:
+        run.status = _verify_now(settings, app)
+        return run.status
+    except BaseException as error:
+        run.error = error
+        raise
+    finally:
+        with _RUNS_LOCK:
+            del _RUNS[log]
+        run.done.set()
+
+
+def _verify_now(settings: Settings, app: Any) -> LogStatus:
+    keyring = load_keyring(settings, create=False)
+    heads = witnessed_heads(settings)
+    result = verify(settings, heads, keyring.public_keys(), keyring, app, adoption_records(settings))
+    verified_at = datetime.now(UTC)
+    log_head = LogReader(settings).query("SELECT coalesce(max(notification_id), 0) FROM {events}", [])[0][0]
     return LogStatus(result, verified_at, int(log_head or 0), keyring.active.key_id,
                      max(heads, key=lambda h: h.size, default=None))

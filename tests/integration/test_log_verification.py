@@ -102,3 +102,25 @@ def test_a_tampered_event_is_named_by_its_position_and_kind(seeded):
     assert status["verifiedPosition"] == position - 1
     assert status["logHeadPosition"] == services.app.max_notification_id()
     assert status["latestCheckpoint"] is None
+
+
+def test_a_reader_asking_during_a_verification_shares_its_result(seeded):
+    """A second reader does not walk the log beside a verification in progress: it waits for it and gets its result
+    (a run in progress is stood in for here, so that the overlap is certain)."""
+    import threading  # noqa: PLC0415
+
+    settings, services, _ = seeded
+    log = audit.LogReader(settings).log_name()
+    running = audit._RUNS[log] = audit._Run()
+    answers: list[audit.LogStatus] = []
+    reader = threading.Thread(target=lambda: answers.append(audit.log_status(settings, services.app)))
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive()  # waiting for the run in progress, not verifying
+    finished = audit._verify_now(settings, services.app)
+    running.status = finished
+    del audit._RUNS[log]
+    running.done.set()
+    reader.join(10)
+    assert answers == [finished]
+    assert audit.log_status(settings, services.app) is not finished  # the next reader verifies anew
