@@ -40,6 +40,10 @@ PROPOSAL_KINDS = {"innovation": "innovation", "service_improvement": "améliorat
                   "sur_qualite_reduction": "réduction de la sur-qualité"}
 PROPOSAL_STATUSES = {"submitted": "soumise", "postponed": "reportée", "accepted": "acceptée", "rejected": "rejetée",
                      "withdrawn": "retirée"}
+# The kinds of the first fault a verification of the log finds (GraphQL `LogFaultKind`), in a word or two.
+LOG_FAULT_KINDS = {"altered": "événement modifié", "deleted": "événement supprimé", "inserted": "événement inséré",
+                   "reordered": "événement déplacé", "truncated": "journal tronqué", "snapshot": "instantané falsifié",
+                   "head": "tête signée refusée", "adoption": "enregistrement d'adoption refusé"}
 # What the auditors' timeline counts in the plan's state after each event: key, singular, plural.
 STATE_COUNTS = (("axes", "axe", "axes"), ("objectives", "objectif", "objectifs"),
                 ("indicators", "indicateur", "indicateurs"), ("measures", "mesure", "mesures"),
@@ -71,6 +75,7 @@ API_REFUSALS = {
     "cao_opinion_not_expected": "Aucun avis de la CAO n'est attendu : {message}.",
     "avenant_wrong_state": "Étape impossible : {message}.",
     "empty_avenant": "Un avenant doit modifier quelque chose (montant, durée ou plan).",
+    "decision_not_accepted": "Seule une proposition acceptée en revue peut donner lieu à un avenant.",
     "invalid_input": "Valeur refusée : {message}",
 }
 
@@ -329,6 +334,20 @@ MESSAGES = {
     "col_state": "État du plan après l'événement",
     "timeline_next": "Événements suivants",
     "timeline_none": "Aucun événement.",
+    "log_title": "Intégrité du journal",
+    "timeline_events_title": "Événements du plan",
+    "log_intact": "Journal vérifié jusqu'à la position {position} le {moment} : {count} intègres (chaîne à clé, "
+                  "clé {key_id}).",
+    "log_checks": "Têtes signées vérifiées : {heads} ; enregistrements d'adoption : {records} ; instantanés "
+                  "conformes aux événements.",
+    "log_checkpoint": "Dernière tête signée : {size} jusqu'à la position {position}, signée le {moment} "
+                      "(clé {key_id}).",
+    "log_no_checkpoint": "Aucune tête signée pour l'instant.",
+    "log_fault": "Anomalie dans le journal à la position {position} ({kind}) : {detail}",
+    "log_fault_before": "Vérifié le {moment} : la chaîne se vérifie jusqu'à la position {position} ({count}) ; "
+                        "rien n'est garanti au-delà. Tête du journal : position {head}.",
+    "log_unavailable": "La vérification du journal n'a pas pu être faite ({code}).",
+    "log_events_word": "événement",
     "state_no_plan": "plan pas encore dressé",
     "state_amount": "montant en vigueur {amount}",
     "state_closed": "clos par son bilan final",
@@ -388,6 +407,19 @@ MESSAGES = {
     "field_outcome": "Décision",
     "field_reasons": "Motifs",
     "decide_button": "Enregistrer la décision",
+    "point_title": "Consigner un point soulevé",
+    "field_point_kind": "Nature du point",
+    "field_point_text": "Le point soulevé",
+    "hint_point_text": "Par exemple : la cuisine ne peut stocker qu'une livraison par semaine.",
+    "point_by_legend": "Soulevé par",
+    "field_point_name": "Nom ou fonction",
+    "field_point_function": "Fonction",
+    "field_point_organisation": "Organisation",
+    "point_button": "Consigner le point",
+    "point_raised_by": "soulevé par {name} ({function})",
+    "col_follow_up": "Suite",
+    "avenant_from_decision": "Proposer l'avenant qui en découle",
+    "avenant_from_decision_label": "Proposer l'avenant qui découle de la proposition « {title} »",
     "close_title": "Clore la revue",
     "field_closed_on": "Date de clôture",
     "close_button": "Clore la revue",
@@ -433,6 +465,16 @@ MESSAGES = {
     "field_axis_title": "Intitulé de l'axe",
     "field_proposed_on": "Date de l'avenant",
     "propose_button": "Proposer l'avenant",
+    "field_proposal": "Proposition d'origine",
+    "hint_proposal": "Facultatif ; une proposition acceptée en revue : l'avenant est rattaché à la décision.",
+    "no_proposal_choice": "— aucune —",
+    "proposal_choice": "{title} (soumise le {on})",
+    "avenant_reason_from_proposal": "Suite à la proposition « {title} », acceptée en revue.",
+    "avenant_reason_impact": "Impact attendu : {impact}",
+    "avenant_origin": "suite à la proposition « {title} »",
+    "abandon_legend": "Abandonner l'avenant n° {number}",
+    "field_abandon_reason": "Motif de l'abandon",
+    "abandon_button": "Abandonner l'avenant",
     "err_integer": "« {value} » n'est pas un nombre entier.",
     "step_legend_avis-cao": "Avis de la CAO sur l'avenant n° {number}",
     "step_legend_signature": "Signature de l'avenant n° {number}",
@@ -474,6 +516,14 @@ MESSAGES = {
     "col_value_groupement": "Groupement",
     "downloads_title": "Téléchargements",
     "download_csv": "Chiffres du bilan (CSV, tableur)",
+    "downloads_reports": "Le rapport de bilan, tel que le coordonnateur le remet aux élus et au titulaire (seulement "
+                         "ce que votre organisation peut voir) :",
+    "download_report_pdf": "Rapport de bilan (PDF)",
+    "download_report_html": "Rapport de bilan (page HTML)",
+    "download_report_xlsx": "Tableaux du rapport (XLSX, tableur)",
+    "download_report_csv": "Tableaux du rapport (archive ZIP de fichiers CSV)",
+    "report_unavailable": "Le rapport PDF n'a pas pu être produit sur ce serveur (il est imprimé par Chromium) : "
+                          "téléchargez-le en HTML ou en XLSX.",
     "csv_section": "Rubrique",
     "csv_label": "Libellé",
     "csv_value": "Valeur",

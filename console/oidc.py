@@ -5,6 +5,7 @@ legs; what is kept after is the access token, validated by the same validator as
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
@@ -41,9 +42,10 @@ class OidcSignIn:
     async def start(self, request: Request, redirect_uri: str) -> Response:
         return await self.client.authorize_redirect(request, redirect_uri)  # type: ignore[no-any-return]
 
-    async def finish(self, request: Request) -> tuple[str, str | None]:
+    async def finish(self, request: Request) -> tuple[str, str | None, str | None]:
         """The access token the code was exchanged for (the code verifier proves this session asked for it),
-        and the refresh token that renews it (Keycloak's access tokens live minutes)."""
+        the refresh token that renews it (Keycloak's access tokens live minutes), and the ID token, kept to end
+        the identity provider's session at sign-out."""
         try:
             token = await self.client.authorize_access_token(request)
         except OAuthError as error:  # a stale or forged state, a refused or expired code, a bad ID token…
@@ -53,7 +55,7 @@ class OidcSignIn:
         access = token.get("access_token")
         if not access:
             raise SignInFailed("no_access_token")
-        return str(access), token.get("refresh_token")
+        return str(access), token.get("refresh_token"), token.get("id_token")
 
     async def refresh(self, refresh_token: str) -> tuple[str, str | None] | None:
         """A new access token for the session, or None when the identity provider ended the session."""
@@ -69,3 +71,20 @@ class OidcSignIn:
     @staticmethod
     def organisations(claims: dict[str, Any]) -> set[str]:
         return organisations_of(claims)
+
+    async def end_session_url(self, id_token: str | None, after: str) -> str | None:
+        """OpenID Connect RP-Initiated Logout: the identity provider's `end_session_endpoint`, with the ID token as
+        `id_token_hint` (the provider then ends its session without asking) and where to come back; None when the
+        provider does not publish that endpoint or cannot be reached (the console's session is ended anyway)."""
+        try:
+            metadata = await self.client.load_server_metadata()
+        except (httpx.HTTPError, ValueError):
+            return None
+        endpoint = metadata.get("end_session_endpoint")
+        if not endpoint:
+            return None
+        query = {"client_id": self.client_id, "post_logout_redirect_uri": after}
+        if id_token:
+            query["id_token_hint"] = id_token
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+

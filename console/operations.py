@@ -97,6 +97,17 @@ query ConsoleReplay($plan: ID!, $after: String) {
 """
 
 
+LOG_VERIFICATION = """
+query ConsoleLogVerification($plan: ID!) {
+  logVerification(planId: $plan) {
+    intact verifiedAt verifiedPosition checkedEvents logHeadPosition activeKeyId headsChecked adoptionRecordsChecked
+    fault { position kind detail }
+    latestCheckpoint { size lastPosition signedAt keyId }
+  }
+}
+"""
+
+
 MEASURES = """
 query ConsoleMeasures($plan: ID!, $minPosition: Int) {
   plan(id: $plan, minPosition: $minPosition) {
@@ -120,7 +131,7 @@ mutation ConsoleCorrectMeasure($measure: ID!, $reason: String!, $by: ID!, $on: D
 REVIEWS = """
 query ConsoleReviews($plan: ID!, $minPosition: Int) {
   plan(id: $plan, minPosition: $minPosition) {
-    id title closed groupementId
+    id title closed groupementId marcheId
     reviews { id title scheduledOn status heldOn participants points decisions }
     proposals(first: 200) { edges { node { id authorId axisKey kind title expectedGain submittedOn status } } }
     actions { key axisKey title owner dueOn status statusOn }
@@ -150,6 +161,20 @@ mutation ConsoleDecide($review: ID!, $proposal: ID!, $outcome: String!, $reasons
 }
 """
 
+RAISE_POINT = """
+mutation ConsoleRaisePoint($review: ID!, $kind: String!, $text: String!, $by: ParticipantInput!) {
+  raisePoint(reviewId: $review, kind: $kind, text: $text, raisedByParticipant: $by) {
+    ok id position error { code field message }
+  }
+}
+"""
+
+ABANDON_AVENANT = """
+mutation ConsoleAbandonAvenant($marche: ID!, $number: Int!, $reason: String!) {
+  abandonAvenant(marcheId: $marche, number: $number, reason: $reason) { ok id position error { code field message } }
+}
+"""
+
 CLOSE_REVIEW = """
 mutation ConsoleCloseReview($review: ID!, $on: Date!) {
   closeReview(reviewId: $review, on: $on) { ok id position error { code field message } }
@@ -166,6 +191,7 @@ query ConsoleMarches {
       avenants {
         number basis status reason amountDelta durationDeltaMonths cumulativePercent needsCaoOpinion signedOn
         notifiedOn proposedOn smallModifications caoOpinion { givenOn favourable document { sha256 name mediaType } }
+        origin { proposalId reviewId }
       }
     }
   }
@@ -191,8 +217,10 @@ query ConsolePlanAt($plan: ID!, $minPosition: Int) { plan(id: $plan, minPosition
 """
 
 PROPOSE_AVENANT = """
-mutation ConsoleProposeAvenant($marche: ID!, $basis: String!, $reason: String!, $changes: JSON!, $on: Date) {
-  proposeAvenant(marcheId: $marche, basis: $basis, reason: $reason, changes: $changes, on: $on) {
+mutation ConsoleProposeAvenant($marche: ID!, $basis: String!, $reason: String!, $changes: JSON!, $on: Date,
+                               $proposal: ID) {
+  proposeAvenant(marcheId: $marche, basis: $basis, reason: $reason, changes: $changes, on: $on,
+                 proposalId: $proposal) {
     ok id position error { code field message }
   }
 }

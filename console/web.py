@@ -22,8 +22,10 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -39,8 +41,9 @@ from strawberry import Schema
 if TYPE_CHECKING:
     from progres.console.oidc import OidcSignIn
 
-from progres.console import dashboard
+from progres.console import audit_pages, dashboard, downloads, review_pages
 from progres.console.forms import FieldError, french_date, french_decimal, required_text
+from progres.console.id_cookie import IdTokenCookie
 from progres.console.messages import (
     ACTION_OWNERS,
     ACTION_STATUSES,
@@ -118,6 +121,17 @@ PAGE_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
 }
+def page_headers(settings: Settings) -> dict[str, str]:
+    """The pages' headers; with an identity provider, its origin is a form's target too: the sign-out form is
+    redirected to its end-session endpoint, and browsers hold a form's redirects to `form-action`."""
+    if settings.oidc_issuer is None:
+        return PAGE_HEADERS
+    issuer = urlsplit(settings.oidc_issuer)
+    policy = PAGE_HEADERS["content-security-policy"].replace(
+        "form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}")
+    return {**PAGE_HEADERS, "content-security-policy": policy}
+
+
 REFUSAL_STATUS = {"forbidden": 403, "not_found": 404, "unauthenticated": 401, "invalid_input": 400,
                   "position_ahead_of_log": 400, "read_models_lagging": 503}
 
@@ -169,6 +183,9 @@ class Console:
 
             self.oidc = OidcSignIn(settings)
         self.pages = templates()
+        self.id_cookie = IdTokenCookie(session_secret(settings), SESSION_SECONDS,
+                                       secure=settings.environment == "production")
+        self.page_headers = page_headers(settings)
 
     # --- session, identity, CSRF -------------------------------------------------------------------------
 
@@ -230,7 +247,7 @@ class Console:
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("me", request.session.get("me"))
         page = self.pages.get_template(template).render(request=request, csrf=self.csrf_token(request), **values)
-        return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+        return HTMLResponse(page, status_code=status, headers=self.page_headers)
 
     def refused(self, request: Request, refusal: Refusal) -> HTMLResponse:
         status = REFUSAL_STATUS.get(refusal.code, 500)
@@ -295,7 +312,7 @@ class Console:
         from progres.console.oidc import SignInFailed  # noqa: PLC0415
 
         try:
-            token, refresh = await self.oidc.finish(request)
+            token, refresh, id_token = await self.oidc.finish(request)
             claims = self.validator.claims(token)
         except (TokenRefused, SignInFailed) as error:
             return self.render(request, "error.html", 401, title=message("sign_in_title"),
@@ -309,9 +326,10 @@ class Console:
         request.session.update({"pending_token": token, "pending_refresh": refresh, "organisations": organisations,
                                 "roles": roles,
                                 CSRF_FIELD: secrets.token_urlsafe(32)})
-        if len(organisations) == 1 and len(roles) == 1:
-            return await self.chosen(request, organisations[0], roles[0])
-        return RedirectResponse("/connexion/organisation", 303)
+        chosen = await self.chosen(request, organisations[0], roles[0]) \
+            if len(organisations) == 1 and len(roles) == 1 else RedirectResponse("/connexion/organisation", 303)
+        self.id_cookie.set(chosen, id_token)  # to end the provider's session at sign-out
+        return chosen
 
     async def choose_page(self, request: Request) -> Response:
         if not request.session.get("pending_token"):
@@ -341,10 +359,21 @@ class Console:
         return self.signed_in(request, token, siret, role, names.get(siret, siret), refresh)
 
     async def sign_out(self, request: Request) -> Response:
+        """Ends the console's session and, signed in through the identity provider, the provider's own session too
+        (RP-Initiated Logout): otherwise "Se connecter" would sign the same person in again without a password."""
         form = await self.checked_form(request)
         if form is None:
             return self.csrf_refused(request)
         request.session.clear()
+        ended = None
+        if self.oidc is not None:
+            ended = await self.oidc.end_session_url(self.id_cookie.read(request), str(request.url_for("signed_out")))
+        response = RedirectResponse(ended or "/connexion?sortie=1", 303)
+        self.id_cookie.clear(response)
+        return response
+
+    async def signed_out(self, request: Request) -> Response:
+        """Where the identity provider sends the browser back once its session is ended."""
         return RedirectResponse("/connexion?sortie=1", 303)
 
     # --- reads -------------------------------------------------------------------------------------------
@@ -678,10 +707,14 @@ class Console:
         groupement, marche = await self.marche_of(actor, request.path_params["marche"], wanted)
         if notice is None and wanted:
             notice = message("avenant_done_ok", position=wanted)
+        proposals = await review_pages.marche_proposals(self.executor, actor, groupement, marche["id"])
+        if values is None and request.query_params.get("proposition") in proposals:  # "Proposer l'avenant" of a revue
+            values = review_pages.from_proposal(proposals[request.query_params["proposition"]])
         return self.render(request, "avenants.html", 422 if errors else 200,
                            title=message("avenants_title", code=marche["code"]), marche=marche,
                            groupement=groupement, caps=caps_of(marche), values=values or {}, errors=errors or {},
-                           notice=notice, may_act=marche["closedOn"] is None and actor.role == Role.COORDONNATEUR)
+                           notice=notice, may_act=marche["closedOn"] is None and actor.role == Role.COORDONNATEUR,
+                           proposals=proposals, proposal_choices=review_pages.proposal_choices(proposals))
 
     async def propose_avenant(self, request: Request, actor: Actor) -> Response:
         form = await self.checked_form(request)
@@ -712,6 +745,7 @@ class Console:
                                             "title": required_text(form.get("axis_title", ""))}]
             except FieldError as error:
                 errors["axis_key" if not form.get("axis_key", "").strip() else "axis_title"] = error.text
+        variables["proposal"] = form.get("proposal_id") or None  # the accepted proposition it follows, if any
         if not errors:
             answer = (await self.executor.run(PROPOSE_AVENANT, actor, marche=marche_id, changes=changes,
                                               **variables))["proposeAvenant"]
@@ -869,9 +903,10 @@ class Console:
         steps = [{"position": edge["node"]["position"], "moment": moment_of(edge["node"]["timestamp"]),
                   "type": edge["node"]["type"], "state": state_counts(edge["node"]["plan"])}
                  for edge in replay["edges"]]
+        log = None if after else await audit_pages.log_status(self.executor, actor, plan_id)  # on the first page
         return self.render(request, "timeline.html", title=message("timeline_title", title=plan["title"]), plan=plan,
                            steps=steps, next_after=replay["pageInfo"]["endCursor"]
-                           if replay["pageInfo"]["hasNextPage"] else None)
+                           if replay["pageInfo"]["hasNextPage"] else None, log=log)
 
 
 OVERSEEING_ROLES = (Role.COORDONNATEUR, Role.AUDITEUR)
@@ -893,6 +928,8 @@ def avenant_field(field: str) -> str:
         return "duration_delta"
     if "plan_changes" in field:
         return "axis_key"
+    if "proposal" in field or "decision" in field:
+        return "proposal_id"
     return {"basis": "basis", "reason": "reason", "on": "proposed_on"}.get(field, "form")
 
 
@@ -1171,6 +1208,7 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/connexion/organisation", console.choose_page, methods=["GET"], name="choose"),
         Route("/connexion/organisation", console.choose, methods=["POST"]),
         Route("/deconnexion", console.sign_out, methods=["POST"], name="sign_out"),
+        Route("/deconnexion/fin", console.signed_out, methods=["GET"], name="signed_out"),
         Route("/plans/{plan}", signed(console.plan), name="plan"),
         Route("/plans/{plan}/tableau-de-bord", signed(console.my_dashboard), name="my_dashboard"),
         Route("/plans/{plan}/membres/{member}", signed(console.dashboard), name="dashboard"),
@@ -1187,14 +1225,20 @@ def build_console(settings: Settings, services: Services, schema: Schema, valida
         Route("/plans/{plan}/historique", signed(console.timeline), name="timeline"),
         Route("/plans/{plan}/bilan", signed(console.balance), name="bilan"),
         Route("/plans/{plan}/bilan.csv", signed(console.balance_csv), name="bilan_csv"),
+        Route("/plans/{plan}/bilan/rapport.{format}", signed(partial(downloads.balance_report, console)),
+              name="bilan_report"),
         Route("/marches/{marche}/avenants", signed(console.avenants), methods=["GET"], name="avenants"),
         Route("/marches/{marche}/avenants", signed(console.propose_avenant), methods=["POST"]),
+        Route("/marches/{marche}/avenants/{number:int}/abandon", signed(partial(review_pages.abandon_avenant, console)),
+              methods=["POST"]),
         Route("/marches/{marche}/avenants/{number:int}/{step}", signed(console.avenant_step), methods=["POST"]),
         Route("/plans/{plan}/revues", signed(console.reviews), methods=["GET"], name="reviews"),
         Route("/plans/{plan}/revues", signed(console.schedule_review), methods=["POST"]),
         Route("/plans/{plan}/revues/{review}", signed(console.review), methods=["GET"], name="review"),
         Route("/plans/{plan}/revues/{review}/tenue", signed(console.hold_review), methods=["POST"]),
         Route("/plans/{plan}/revues/{review}/decision", signed(console.decide), methods=["POST"]),
+        Route("/plans/{plan}/revues/{review}/point", signed(partial(review_pages.raise_point, console)),
+              methods=["POST"]),
         Route("/plans/{plan}/revues/{review}/cloture", signed(console.close_review), methods=["POST"]),
         *setup_routes(console, signed),
         Mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="console_static"),

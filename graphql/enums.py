@@ -19,6 +19,7 @@ from progres.domain.avenants import Cumulation
 from progres.domain.parties import Participation as DomainParticipation
 from progres.domain.thresholds import BuyerKind as DomainBuyerKind
 from progres.projections.aggregation import NO_VOLUME, WEIGHTINGS
+from progres.services.audit import FINDING_KINDS
 
 
 def closed_set(name: str, description: str, meanings: dict[str, str], domain: type[Enum] | None = None) -> Any:
@@ -226,5 +227,23 @@ PlanChangeKind = closed_set("PlanChangeKind", "Changement que l'avenant apporte 
     "add_axis": "Ajoute un axe au plan (laissé de côté au lancement).",
 })
 
+LogFaultKind = closed_set("LogFaultKind", "Nature de la première anomalie trouvée en vérifiant le journal "
+                          "(`progres audit verify`, docs/audit.md).", {
+    "altered": "Modifié : le contenu d'un événement ne donne plus ce que garantit son maillon, ou une tête signée "
+               "ne se retrouve plus.",
+    "deleted": "Supprimé : un événement que la chaîne lie manque au journal.",
+    "inserted": "Inséré : un événement sans maillon fait avec la clé de l'application.",
+    "reordered": "Déplacé : l'événement enregistré à une autre position se trouve ici.",
+    "truncated": "Tronqué : le journal s'arrête avant la fin que couvre une tête signée ou un enregistrement "
+                 "d'adoption.",
+    "snapshot": "Instantané falsifié : un instantané diffère de l'état que donnent les événements de son agrégat.",
+    "head": "Tête signée refusée : sa clé est inconnue, sa signature ne correspond pas, ou c'est celle d'un autre "
+            "journal.",
+    "adoption": "Enregistrement d'adoption refusé : illisible, de clé inconnue ou de signature fausse.",
+})
+
 if names(StandingRule) != {"party", "joined_after_launch"} | {f"withdrawn_{c.value}" for c in v.WithdrawalClause}:
     raise ValueError("StandingRule: party, joined_after_launch and withdrawn_<clause> (projections/parties.py)")
+
+if names(LogFaultKind) != set(FINDING_KINDS):
+    raise ValueError("LogFaultKind: the kinds of finding of services/audit.py")

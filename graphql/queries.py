@@ -13,6 +13,7 @@ from progres.domain.egalim import Territory
 from progres.domain.errors import InvalidInput
 from progres.graphql.context import actor_of, context_of, off_loop
 from progres.graphql.egalim import EgalimShares, EgalimTerritory
+from progres.graphql.log_verification import LogVerification
 from progres.graphql.permissions import IsAuthenticated
 from progres.graphql.types import (
     Connection,
@@ -282,6 +283,31 @@ class Query:
                 raise InvalidInput("figure", rule=str(refused)) from None
 
         return await off_loop(prove)
+
+    @strawberry.field(description="Auditeurs et coordonnateur : le journal vérifié maintenant, comme `progres audit "
+                                  "verify` (chaîne à clé, têtes signées, enregistrements d'adoption, instantanés) : "
+                                  "jusqu'où il est intègre, ou sa première anomalie. Le journal est celui de toute la "
+                                  "plateforme ; le lit qui peut lire l'historique du groupement nommé.",
+                      permission_classes=AUTH)
+    async def log_verification(
+        self, info: Info,
+        plan_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Un plan du groupement dont l'appelant lit l'historique.")] = None,
+        groupement_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Ou le groupement lui-même.")] = None,
+    ) -> LogVerification:
+        from progres.services import audit  # noqa: PLC0415
+
+        services, actor = context_of(info).services, actor_of(info)
+        if plan_id is None and groupement_id is None:
+            raise InvalidInput("planId", rule="nommez le plan (ou le groupement) dont vous lisez l'historique")
+
+        def check() -> LogVerification:
+            groupement = str(groupement_id) if groupement_id else services.access.groupement_of(str(plan_id))
+            services.access.check_history(actor, groupement)
+            return LogVerification.of(audit.log_status(services.settings, services.app))
+
+        return await off_loop(check)
 
     @strawberry.field(description="Auditeurs : l'historique de toute entité (groupement, marché, plan, mesure…).",
                       permission_classes=AUTH)

@@ -704,3 +704,70 @@ def figure_proof(settings: Settings, balance: dict[str, Any], plan_id: str, figu
         raise ProofRefused("aucune tête signée : lancez « progres audit checkpoint »")
     return {"kind": "inclusion", "plan": plan_id, "figure": figure, "indicator": indicator,
             "head": head.to_json(), "events": prove_positions(settings, head, positions)}
+
+
+# The verification status an auditor reads (GraphQL `logVerification`, the console's timeline) -----------------
+
+FINDING_KINDS = ("altered", "deleted", "inserted", "reordered", "truncated", "snapshot", "head", "adoption")
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    """What `progres audit verify` says of the log, checked now: the verification, when it ran, the log's head,
+    the active key and the latest signed head of the witness directory (None: no checkpoint signed yet)."""
+
+    verification: Verification
+    verified_at: datetime
+    log_head: int
+    active_key_id: str
+    latest_head: SignedHead | None
+
+
+@dataclass
+class _Run:
+    done: threading.Event = field(default_factory=threading.Event)
+    status: LogStatus | None = None
+    error: BaseException | None = None
+
+
+_RUNS: dict[str, _Run] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+def log_status(settings: Settings, app: Any) -> LogStatus:
+    """The whole log verified as `progres audit verify` does by default: the keyed chain, the heads and adoption
+    records of the witness directory against the deployment's public keys, and the snapshots. Readers who ask while
+    a verification of the same log is running share its result (its `verified_at` says when it ran) rather than
+    walking the log beside it."""
+    log = LogReader(settings).log_name()
+    with _RUNS_LOCK:
+        run = _RUNS.get(log)
+        leading = run is None
+        if run is None:
+            run = _RUNS[log] = _Run()
+    if not leading:
+        run.done.wait()
+        if run.error is not None:
+            raise run.error
+        assert run.status is not None
+        return run.status
+    try:
+        run.status = _verify_now(settings, app)
+        return run.status
+    except BaseException as error:
+        run.error = error
+        raise
+    finally:
+        with _RUNS_LOCK:
+            del _RUNS[log]
+        run.done.set()
+
+
+def _verify_now(settings: Settings, app: Any) -> LogStatus:
+    keyring = load_keyring(settings, create=False)
+    heads = witnessed_heads(settings)
+    result = verify(settings, heads, keyring.public_keys(), keyring, app, adoption_records(settings))
+    verified_at = datetime.now(UTC)
+    log_head = LogReader(settings).query("SELECT coalesce(max(notification_id), 0) FROM {events}", [])[0][0]
+    return LogStatus(result, verified_at, int(log_head or 0), keyring.active.key_id,
+                     max(heads, key=lambda h: h.size, default=None))

@@ -25,6 +25,7 @@ CONSOLE_PORT = 8000
 class ConsoleServer:
     url: str
     scenario: Any
+    keycloak_issuer: str
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def console_server(keycloak, trusting_server):
     env = {**os.environ, "PROGRES_STORE": "postgres", "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema,
            "PROGRES_VIEWS_SCHEMA": settings.views_schema, "PROGRES_OIDC_ISSUER": keycloak.issuer}
     with served(env, port=CONSOLE_PORT) as url:
-        yield ConsoleServer(url, trusting_server.scenario)
+        yield ConsoleServer(url, trusting_server.scenario, keycloak.issuer)
 
 
 def sign_in_through_keycloak(browser, server, username: str):
@@ -72,8 +73,25 @@ def test_a_coordonnateur_signs_in_through_keycloaks_login_form_and_reads_the_pla
             assert cookie["sameSite"] == "Lax"
             page.goto(f"{console_server.url}/plans/{console_server.scenario.plan}")
             assert page.inner_text("h1") == "Plan de progrès : Plan de progrès BOF des lycées de Lens"
-            page.click("text=Se déconnecter")
+            id_cookie = next(c for c in context.cookies() if c["name"] == "progres_console_id")
+            assert id_cookie["httpOnly"]
+            assert id_cookie["path"] == "/deconnexion"  # sent to the sign-out only
+
+            # Signing out ends Keycloak's session too (RP-Initiated Logout, with the ID token as the hint)...
+            with page.expect_request(re.compile(r".*/protocol/openid-connect/logout\?.*")) as ended:
+                page.click("text=Se déconnecter")
+            query = parse_qs(urlparse(ended.value.url).query)
+            assert query["post_logout_redirect_uri"] == [f"{console_server.url}/deconnexion/fin"]
+            assert query["client_id"] == ["progres-web"]
+            assert query["id_token_hint"][0].count(".") == 2  # a JWT
             page.wait_for_url(re.compile(r".*/connexion\?sortie=1"))
+            assert "Vous êtes déconnecté." in page.inner_text("main")
+            assert not [c for c in context.cookies() if c["name"] == "progres_console_id"]
+            # ... so that signing in again asks for the password: Keycloak's login form, not an automatic sign-in.
+            page.click("text=Se connecter avec l'annuaire (Keycloak)")
+            page.wait_for_selector("#username, #password", timeout=30_000)
+            assert page.url.startswith(console_server.keycloak_issuer)
+            assert page.goto(f"{console_server.url}/").url.endswith("/connexion")  # and no console session
         finally:
             context.close()
 
