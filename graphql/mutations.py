@@ -93,6 +93,9 @@ CLOSED_SETS: dict[tuple[str, str], Any] = {
     ("choose_small_modifications_reading", "reading"): SmallModificationsReading,
 }
 
+# Fields the domain names by its own word where the command's parameter has another name.
+FIELD_ALIASES = {("change_action_status", "action_key"): "key"}
+
 FLAT_DEPRECATED = "Donnez plutôt `input` (contrat typé, docs/graphql.md) ; retiré dans une version ultérieure."
 
 
@@ -221,6 +224,8 @@ def input_path(path: str | None) -> str | None:
     """`measures[3].value` → `input.measures.3.value`: a path of GraphQL names under the `input` argument."""
     if path is None:
         return None
+    if path == "input" or path.startswith("input."):
+        return path
     return "input." + re.sub(r"\[(\d+)\]", r".\1", path)
 
 
@@ -331,7 +336,8 @@ def make_mutation(command: str) -> Any:
         except DomainError as error:
             observe_command(command, error.code)
             path = graphql_path(command, error.field, used, camel)
-            user_error = UserError(code=error.code, field=input_path(path) if given is not None else flat_path(path),
+            named = graphql_path(command, FIELD_ALIASES.get((command, error.field or ""), error.field), used, camel)
+            user_error = UserError(code=error.code, field=input_path(named) if given is not None else flat_path(named),
                                    message=bare_message(error))
             if used:  # the client wrote typed arguments: the refusal names them as GraphQL does
                 error.field = path
