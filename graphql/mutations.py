@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date
 from enum import Enum
 from typing import Annotated, Any
@@ -216,8 +216,9 @@ def changed_field(field: str, kind: type) -> Any:
 
     resolve.__annotations__ = {"info": Info, "return": kind | None}
     resolve.__name__ = field
-    return strawberry.field(resolver=resolve, description=DESCRIPTIONS[field] + " Null si la commande est refusée, "
-                                                                                "ou hors de ce que l'appelant peut lire.")
+    return strawberry.field(resolver=resolve, description=DESCRIPTIONS[field] + " Null si la commande est "
+                                                                                "refusée, ou hors de ce que "
+                                                                                "l'appelant peut lire.")
 
 
 def input_path(path: str | None) -> str | None:
@@ -242,19 +243,32 @@ def bare_message(error: DomainError) -> str:
         error.field = field
 
 
-def make_mutation(command: str) -> Any:
-    method = getattr(Progres, command)
-    signature = inspect.signature(method)
-    typed_arguments = TYPED_ARGUMENTS.get(command, {})
-    input_type = make_input(command, signature)
-    payload_type = make_payload(command)
-    parameters = [inspect.Parameter("info", inspect.Parameter.KEYWORD_ONLY, annotation=Info),
-                  inspect.Parameter("input", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-                      input_type | None, strawberry.argument(
-                          description="Les arguments de la commande (à donner plutôt que les arguments plats, "
-                                      "dépréciés).")])]
-    required: set[str] = set()  # the parameters a flat call must give (GraphQL cannot require a deprecated one)
-    for name, parameter in signature.parameters.items():
+@dataclass(frozen=True)
+class Command:
+    """A command of services/commands.py as its mutation reads it."""
+
+    name: str
+    signature: inspect.Signature
+    typed_arguments: dict[str, Any]
+    required: frozenset[str]  # the parameters a flat call must give (GraphQL cannot require a deprecated one)
+    renamed: dict[str, str]  # GraphQL-side Python name → the command's (`measure_id` → `measure_id_`)
+    defaults: frozenset[str]  # the parameters the command defaults
+
+    @classmethod
+    def of(cls, name: str) -> Command:
+        signature = inspect.signature(getattr(Progres, name))
+        parameters = {k: p for k, p in signature.parameters.items() if k != "self"}
+        return cls(name, signature, TYPED_ARGUMENTS.get(name, {}),
+                   frozenset(k for k, p in parameters.items()
+                             if p.default is inspect.Parameter.empty and not nullable(str(p.annotation))),
+                   {k.rstrip("_"): k for k in parameters if k.endswith("_")},
+                   frozenset(k for k, p in parameters.items() if p.default is not inspect.Parameter.empty))
+
+
+def flat_parameters(command: Command) -> list[inspect.Parameter]:
+    """The deprecated flat arguments of the first contract, all optional (a deprecated one cannot be required)."""
+    parameters = []
+    for name, parameter in command.signature.parameters.items():
         if name == "self":
             continue
         annotation = str(parameter.annotation)
@@ -263,59 +277,88 @@ def make_mutation(command: str) -> Any:
             kind = Decimal  # was JSON: a decimal literal (31.5, "31.50") reads the same
         if "None" not in str(kind) and typing.get_origin(kind) is not typing.Union:
             kind = kind | None
-        if parameter.default is inspect.Parameter.empty and not nullable(annotation):
-            required.add(name)
-        typed = typed_arguments.get(name)
-        described = Annotated[kind, strawberry.argument(description=argument_description(command, name.rstrip("_")),
-                                                        deprecation_reason=FLAT_DEPRECATED)]
+        described = Annotated[kind, strawberry.argument(
+            description=argument_description(command.name, name.rstrip("_")), deprecation_reason=FLAT_DEPRECATED)]
         parameters.append(inspect.Parameter(name.rstrip("_"), inspect.Parameter.KEYWORD_ONLY, annotation=described,
                                             default=None))
+        typed = command.typed_arguments.get(name)
         if typed is not None:
             parameters.append(inspect.Parameter(typed.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=(
-                Annotated[typed.kind | None, strawberry.argument(description=argument_description(command,
-                                                                                                  typed.name),
-                                                                 deprecation_reason=FLAT_DEPRECATED)])))
-    renamed = {name.rstrip("_"): name for name in signature.parameters if name.endswith("_")}
-    defaults = {name for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+                Annotated[typed.kind | None, strawberry.argument(
+                    description=argument_description(command.name, typed.name),
+                    deprecation_reason=FLAT_DEPRECATED)])))
+    return parameters
 
-    def flat_arguments(kwargs: dict[str, Any], used: dict[str, Any]) -> dict[str, Any]:
-        """The command's arguments from the deprecated flat arguments, as the first contract read them."""
-        for parameter, typed in typed_arguments.items():
-            value = kwargs.pop(typed.name, None)
-            if value is not None and kwargs.get(parameter) is not None:
-                raise InvalidInput(camel(typed.name), rule=f"donnez {camel(typed.name)} ou sa forme dépréciée "
-                                                           f"{camel(parameter)}, pas les deux")
-            if value is not None:
-                used[parameter] = value
-                kwargs[parameter] = typed.to_command(value)
-            elif parameter in required and kwargs.get(parameter) is None:
-                raise InvalidInput(camel(typed.name), rule=f"{camel(typed.name)} est obligatoire")
-        arguments = {renamed.get(k, k): v if renamed.get(k, k) in used else plain_argument(v)
-                     for k, v in kwargs.items() if v is not None or renamed.get(k, k) not in defaults}
-        missing = next((name for name in signature.parameters if name in required and arguments.get(name) is None),
-                       None)
-        if missing is not None:
-            raise InvalidInput(camel(missing), rule=f"{camel(missing)} est obligatoire")
-        return arguments
 
-    def input_arguments(value: Any, used: dict[str, Any]) -> dict[str, Any]:
-        """The command's arguments from its input object."""
-        arguments: dict[str, Any] = {}
-        for name, parameter in signature.parameters.items():
-            if name == "self":
-                continue
-            given = getattr(value, field_name(command, name))
-            if given is None:
-                if parameter.default is inspect.Parameter.empty:
-                    arguments[name] = None  # a nullable parameter without default (a groupement-wide measure)
-                continue
-            typed = typed_arguments.get(name)
-            if typed is not None:
-                arguments[name] = typed.to_command(given)
-                used[name] = given
-            else:
-                arguments[name] = plain_argument(given)
-        return arguments
+def flat_arguments(command: Command, kwargs: dict[str, Any], used: dict[str, Any]) -> dict[str, Any]:
+    """The command's arguments from the deprecated flat arguments, as the first contract read them."""
+    for parameter, typed in command.typed_arguments.items():
+        value = kwargs.pop(typed.name, None)
+        if value is not None and kwargs.get(parameter) is not None:
+            raise InvalidInput(camel(typed.name), rule=f"donnez {camel(typed.name)} ou sa forme dépréciée "
+                                                       f"{camel(parameter)}, pas les deux")
+        if value is not None:
+            used[parameter] = value
+            kwargs[parameter] = typed.to_command(value)
+        elif parameter in command.required and kwargs.get(parameter) is None:
+            raise InvalidInput(camel(typed.name), rule=f"{camel(typed.name)} est obligatoire")
+    arguments = {}
+    for key, value in kwargs.items():
+        name = command.renamed.get(key, key)
+        if value is not None or name not in command.defaults:  # an argument left out takes the command's default
+            arguments[name] = value if name in used else plain_argument(value)
+    missing = next((name for name in command.signature.parameters
+                    if name in command.required and arguments.get(name) is None), None)
+    if missing is not None:
+        raise InvalidInput(camel(missing), rule=f"{camel(missing)} est obligatoire")
+    return arguments
+
+
+def input_arguments(command: Command, value: Any, used: dict[str, Any]) -> dict[str, Any]:
+    """The command's arguments from its input object."""
+    arguments: dict[str, Any] = {}
+    for name, parameter in command.signature.parameters.items():
+        if name == "self":
+            continue
+        given = getattr(value, field_name(command.name, name))
+        if given is None:
+            if parameter.default is inspect.Parameter.empty:
+                arguments[name] = None  # a nullable parameter without default (a groupement-wide measure)
+            continue
+        typed = command.typed_arguments.get(name)
+        if typed is not None:
+            arguments[name] = typed.to_command(given)
+            used[name] = given
+        else:
+            arguments[name] = plain_argument(given)
+    return arguments
+
+
+def refused(command: Command, payload_type: Any, error: DomainError, used: dict[str, Any], through_input: bool,
+            command_id: str | None) -> Any:
+    """The payload of a refused command: `userErrors` in GraphQL paths, `error` as the first contract said it."""
+    observe_command(command.name, error.code)
+    path = graphql_path(command.name, error.field, used, camel)
+    named = graphql_path(command.name, FIELD_ALIASES.get((command.name, error.field or ""), error.field), used, camel)
+    user_error = UserError(code=error.code, field=input_path(named) if through_input else flat_path(named),
+                           message=bare_message(error))
+    if used:  # the client wrote typed arguments: the refusal names them as GraphQL does
+        error.field = path
+    legacy = user_error if through_input else UserError.from_error(error)
+    return payload_type(user_errors=[user_error], position=None, command_id=command_id, replayed=False, ok=False,
+                        id=None, error=legacy, object_ids={})
+
+
+def make_mutation(name: str) -> Any:
+    command = Command.of(name)
+    input_type = make_input(name, command.signature)
+    payload_type = make_payload(name)
+    parameters = [inspect.Parameter("info", inspect.Parameter.KEYWORD_ONLY, annotation=Info),
+                  inspect.Parameter("input", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+                      input_type | None, strawberry.argument(
+                          description="Les arguments de la commande (à donner plutôt que les arguments plats, "
+                                      "dépréciés).")]),
+                  *flat_parameters(command)]
 
     async def resolver(info: Info, **kwargs: Any) -> Any:
         services, actor = context_of(info).services, actor_of(info)
@@ -326,36 +369,27 @@ def make_mutation(command: str) -> Any:
             if given is not None:
                 if any(v is not None for v in kwargs.values()):
                     raise InvalidInput("input", rule="donnez `input` ou les arguments plats dépréciés, pas les deux")
-                arguments = input_arguments(given, used)
+                arguments = input_arguments(command, given, used)
             else:
-                arguments = flat_arguments(kwargs, used)
+                arguments = flat_arguments(command, kwargs, used)
             command_id = arguments.get("command_id")
-            check_json_shapes(signature, arguments, camel)
-            await off_loop(services.access.authorize_command, actor, command, arguments)
-            result = await off_loop(run_as, actor.organisation_id, getattr(services.app, command), arguments)
+            check_json_shapes(command.signature, arguments, camel)
+            await off_loop(services.access.authorize_command, actor, name, arguments)
+            result = await off_loop(run_as, actor.organisation_id, getattr(services.app, name), arguments)
         except DomainError as error:
-            observe_command(command, error.code)
-            path = graphql_path(command, error.field, used, camel)
-            named = graphql_path(command, FIELD_ALIASES.get((command, error.field or ""), error.field), used, camel)
-            user_error = UserError(code=error.code, field=input_path(named) if given is not None else flat_path(named),
-                                   message=bare_message(error))
-            if used:  # the client wrote typed arguments: the refusal names them as GraphQL does
-                error.field = path
-            legacy = user_error if given is not None else UserError.from_error(error)
-            return payload_type(user_errors=[user_error], position=None, command_id=command_id, replayed=False,
-                                ok=False, id=None, error=legacy, object_ids={})
-        observe_command(command, None)
+            return refused(command, payload_type, error, used, given is not None, command_id)
+        observe_command(name, None)
         written = str(result.id) if result.id else None
         object_ids = {c.field: (str(arguments[c.source]) if c.source and arguments.get(c.source) else written)
-                      for c in CHANGED[command]}
+                      for c in CHANGED[name]}
         return payload_type(user_errors=[], position=result.position, command_id=command_id,
                             replayed=result.replayed, ok=True, id=strawberry.ID(written) if written else None,
                             error=None, object_ids=object_ids)
 
     resolver.__signature__ = inspect.Signature(parameters, return_annotation=payload_type)  # type: ignore[attr-defined]
     resolver.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": payload_type}
-    resolver.__name__ = command
-    return strawberry.mutation(resolver=resolver, name=camel(command), description=MUTATIONS[command])
+    resolver.__name__ = name
+    return strawberry.mutation(resolver=resolver, name=camel(name), description=MUTATIONS[name])
 
 
 Mutation = strawberry.type(

@@ -51,10 +51,10 @@ CHANGED: dict[str, list[Changed]] = {
     "constitute_groupement": GROUPEMENT, "admit_member": GROUPEMENT, "release_member": GROUPEMENT,
     "assign_auditor": GROUPEMENT, "choose_small_modifications_reading": GROUPEMENT,
     "notify_marche": MARCHE, "close_marche": MARCHE, "correct_particulars": MARCHE,
-    **{command: PLAN for command in (
+    **dict.fromkeys((
         "draw_up_plan", "add_axis", "add_objective", "define_indicator", "plan_action", "change_action_status",
         "commit_resource", "schedule_milestone", "define_gain_sharing", "define_governance",
-        "declare_purchase_volume", "close_plan_with_bilan_final", "import_measures")},
+        "declare_purchase_volume", "close_plan_with_bilan_final", "import_measures"), PLAN),
     "import_purchases": [_changed("plan", "plan_id")],
     "record_measure": [_changed("measure")], "correct_measure": [_changed("measure")],
     "submit_proposal": [_changed("proposal")], "withdraw_proposal": [_changed("proposal")],

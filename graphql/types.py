@@ -10,7 +10,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from progres.domain.errors import InvalidInput
-from progres.graphql.error_codes import UserErrorCode
 from progres.graphql.enums import (
     ActionStatus,
     AvenantStatus,
@@ -29,6 +28,7 @@ from progres.graphql.enums import (
     SmallModificationsReading,
 )
 from progres.graphql.enums import Aggregation as AggregationMode
+from progres.graphql.error_codes import UserErrorCode
 from progres.graphql.values import (
     AvenantChanges,
     AvenantOrigin,
