@@ -13,10 +13,12 @@ import pkgutil
 from typing import Any
 
 import pytest
+from graphql import GraphQLEnumType, GraphQLInputObjectType, get_named_type, is_list_type, is_non_null_type
 
 from progres.domain.errors import DomainError
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.error_codes import MEANINGS
+from progres.graphql.mutations import COMMANDS, camel
 from progres.graphql.payloads import changed_object
 from progres.graphql.schema import build_schema
 from progres.services.policy import Actor
@@ -226,3 +228,48 @@ def test_every_code_a_command_can_raise_is_a_value_of_the_enum():
 
 def test_the_code_check_can_fail():
     assert missing_codes({"invalid_input": "x", "made_up_code": "tests.Fake"}) == ["made_up_code (tests.Fake)"]
+
+
+MALFORMED = {"ID": "not-an-id", "String": "", "Int": -1, "Boolean": False, "Date": "2001-01-01",
+             "Decimal": "beaucoup", "Float": -1.0}
+
+
+def malformed_input(kind: Any) -> Any:
+    """The required fields of an input type, each given a value of the right GraphQL type but wrong for the domain
+    (an enum: its first value)."""
+    named = get_named_type(kind)
+    if isinstance(named, GraphQLEnumType):
+        value = next(iter(named.values))
+    elif isinstance(named, GraphQLInputObjectType):
+        value = {name: malformed_input(f.type) for name, f in named.fields.items() if is_non_null_type(f.type)}
+    else:
+        value = MALFORMED[named.name]
+    return [value] if is_list_type(kind.of_type if is_non_null_type(kind) else kind) else value
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    from progres.services.demo import run_seed_scenario  # noqa: PLC0415
+    from progres.services.settings import Settings  # noqa: PLC0415
+
+    api = Api(Settings(store="sqlite", data_dir=tmp_path_factory.mktemp("relay")))
+    run_seed_scenario(api.app)
+    return api
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_malformed_input_to_any_mutation_gets_user_errors_under_input_and_writes_nothing(seeded, command):
+    api = seeded
+    name = camel(command)
+    field = api.schema._schema.mutation_type.fields[name]
+    kind = field.args["input"].type
+    head = api.head()
+    result = api.run(f"mutation($input: {kind}) {{ {name}(input: $input) {{ userErrors {{ code field message }} "
+                     "position ok } }", {"input": malformed_input(kind)})[name]
+    [error] = result["userErrors"]
+    assert error["code"] in MEANINGS
+    assert error["message"]
+    assert error["field"] is None or error["field"].startswith("input."), error
+    assert result["position"] is None
+    assert result["ok"] is False
+    assert api.head() == head, "the log head must not move"
