@@ -16,6 +16,7 @@ import pytest
 from graphql import GraphQLEnumType, GraphQLInputObjectType, get_named_type, is_list_type, is_non_null_type
 
 from progres.domain.errors import DomainError
+from progres.domain.values import siret_with_key
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.error_codes import MEANINGS
 from progres.graphql.mutations import COMMANDS, camel
@@ -150,6 +151,32 @@ def test_the_payloads_carry_the_proposal_the_avenant_and_the_plan(api):
     plan = api.run("mutation($input: AddAxisInput) { addAxis(input: $input) { " + ERRORS + " plan { axes { key } } } }",
                    {"input": {"planId": w.plan, "key": "dechets", "title": "Déchets"}})["addAxis"]
     assert [a["key"] for a in plan["plan"]["axes"]] == ["egalim", "dechets"]
+
+
+def test_each_kind_of_payload_carries_its_object(api):
+    w = api.world
+
+    def write(mutation: str, kind: str, values: dict[str, Any], selection: str) -> Any:
+        answer = api.run(f"mutation($input: {kind}) {{ {mutation}(input: $input) {{ {ERRORS} {selection} }} }}",
+                         {"input": values})[mutation]
+        assert answer["userErrors"] == [], answer
+        return answer
+
+    organisation = write("registerOrganisation", "RegisterOrganisationInput",
+                         {"siret": siret_with_key("5550001110001"), "name": "Fromagerie", "kind": "supplier"},
+                         "organisation { name kind }")
+    assert organisation["organisation"] == {"name": "Fromagerie", "kind": "supplier"}
+    groupement = write("chooseSmallModificationsReading", "ChooseSmallModificationsReadingInput",
+                       {"groupementId": w.groupement, "reading": "absolute", "on": "2022-01-15",
+                        "reason": "Délibération du bureau"}, "groupement { id smallModificationsReading }")
+    assert groupement["groupement"] == {"id": w.groupement, "smallModificationsReading": "absolute"}
+    review = write("scheduleReview", "ScheduleReviewInput",
+                   {"planId": w.plan, "title": "Bilan semestriel", "scheduledOn": "2022-06-15"},
+                   "review { id title status }")["review"]
+    assert (review["title"], review["status"]) == ("Bilan semestriel", "scheduled")
+    marche = write("closeMarche", "CloseMarcheInput", {"marcheId": w.marche, "on": "2023-12-31"},
+                   "marche { id closedOn }")
+    assert marche["marche"] == {"id": w.marche, "closedOn": "2023-12-31"}
 
 
 def test_the_changed_object_is_shown_only_to_who_may_read_it(api):
