@@ -55,7 +55,7 @@ query ConsoleMemberView($plan: ID!, $member: ID!, $minPosition: Int) {
 
 RECORD_MEASURE = """
 mutation ConsoleRecordMeasure($plan: ID!, $indicator: String!, $member: ID, $start: Date!, $end: Date!,
-                              $value: JSON, $source: String!, $by: ID!, $declaredOn: Date) {
+                              $value: Decimal, $source: String!, $by: ID!, $declaredOn: Date) {
   recordMeasure(planId: $plan, indicatorKey: $indicator, memberId: $member, periodStart: $start,
                 periodEnd: $end, value: $value, source: $source, recordedBy: $by, declaredOn: $declaredOn) {
     ok id position error { code field message }
@@ -79,7 +79,7 @@ query ConsoleProposals($plan: ID!, $minPosition: Int) {
 
 SUBMIT_PROPOSAL = """
 mutation ConsoleSubmitProposal($plan: ID!, $author: ID!, $axis: String!, $kind: String!, $title: String!,
-                               $content: String!, $impact: String!, $on: Date!, $gain: JSON) {
+                               $content: String!, $impact: String!, $on: Date!, $gain: Decimal) {
   submitProposal(planId: $plan, authorId: $author, axisKey: $axis, kind: $kind, title: $title, content: $content,
                  expectedImpact: $impact, submittedOn: $on, expectedGain: $gain) {
     ok id position error { code field message }
@@ -120,7 +120,7 @@ query ConsoleMeasures($plan: ID!, $minPosition: Int) {
 """
 
 CORRECT_MEASURE = """
-mutation ConsoleCorrectMeasure($measure: ID!, $reason: String!, $by: ID!, $on: Date!, $value: JSON) {
+mutation ConsoleCorrectMeasure($measure: ID!, $reason: String!, $by: ID!, $on: Date!, $value: Decimal) {
   correctMeasure(measureId: $measure, reason: $reason, correctedBy: $by, correctedOn: $on, value: $value) {
     ok id position error { code field message }
   }

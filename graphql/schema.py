@@ -33,7 +33,6 @@ from progres.graphql.types import (
     Measure,
     Membership,
     MemberView,
-    MutationResult,
     Objective,
     Organisation,
     PageInfo,
@@ -135,7 +134,7 @@ class ProgresSchema(strawberry.Schema):
 
 
 # Descriptions a definition leaves empty, from the French glossary (graphql/descriptions.py).
-describe(UserError, MutationResult, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure, Indicator,
+describe(UserError, ReplayStep, PageInfo, Organisation, Membership, Avenant, Marche, Measure, Indicator,
          Objective, Axis, Action, Proposal, Review, Plan, Groupement, Event, MemberView, PlanBalance, DocumentInput,
          EventFilter, DocumentRef, CaoOpinion, Query, Mutation, Subscription, MemberIndicator, BalanceIndicator,
          PeriodFigure, ProposalTally, ReviewTally, GainBalance)

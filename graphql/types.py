@@ -28,6 +28,7 @@ from progres.graphql.enums import (
     SmallModificationsReading,
 )
 from progres.graphql.enums import Aggregation as AggregationMode
+from progres.graphql.error_codes import UserErrorCode
 from progres.graphql.values import (
     AvenantChanges,
     AvenantOrigin,
@@ -74,28 +75,16 @@ T = TypeVar("T")
 @strawberry.type(description="Pourquoi une commande a été refusée : un code stable, le champ en faute et un message "
                              "lisible.")
 class UserError:
-    code: str = strawberry.field(description="Code d'erreur stable, ex. `measure_already_recorded`.")
-    field: str | None = strawberry.field(description="Le champ de la commande en faute, s'il y en a un.")
+    code: UserErrorCode = strawberry.field(  # type: ignore[valid-type]
+        description="Code d'erreur stable, ex. `measure_already_recorded`.")
+    field: str | None = strawberry.field(description="Le champ de la commande en faute, s'il y en a un : dans "
+                                                     "`userErrors`, un chemin de noms GraphQL (ex. `input.value`, "
+                                                     "`input.measures.3.value`).")
     message: str = strawberry.field(description="Ce qui ne va pas et la règle qui le dit.")
 
     @classmethod
     def from_error(cls, error: Any) -> UserError:
         return cls(code=error.code, field=error.field, message=error.message)
-
-
-@strawberry.type(description="Ce qu'a fait une mutation : l'identifiant écrit, la position atteinte dans le journal, "
-                             "ou pourquoi elle a été refusée.")
-class MutationResult:
-    ok: bool = strawberry.field(description="Vrai si la commande a été acceptée.")
-    id: strawberry.ID | None = strawberry.field(description="Identifiant de l'entité écrite (pour un avenant : "
-                                                            "`<id du marché>#<numéro>`).")
-    position: int | None = strawberry.field(
-        description="Position du journal après la commande : la passer en `minPosition` pour relire sa propre "
-                    "écriture.")
-    replayed: bool = strawberry.field(
-        default=False, description="Vrai si cet identifiant de commande a déjà été vu : la première réponse est "
-                                   "renvoyée.")
-    error: UserError | None = strawberry.field(default=None, description="Pourquoi la commande a été refusée.")
 
 
 @strawberry.type(description="État de la pagination d'une liste paginée.")
