@@ -115,7 +115,9 @@ def _read(services: Any, actor: Actor, field: str, object_id: str) -> Any:
             continue
         if field == "measure":
             visible = services.access.visible_members(actor, parties)
-            if visible is not None and found["member_id"] is not None and found["member_id"] not in visible:
+            mine = found.get("recorded_by") == actor.organisation_id  # whoever recorded it reads what it wrote
+            if visible is not None and found["member_id"] is not None and found["member_id"] not in visible \
+                    and not mine:
                 return None
             return Measure.from_ledger(found)
         return Proposal.from_ledger(found) if field == "proposal" else Review.from_ledger(found)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tomllib
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -88,7 +89,7 @@ def test_the_generator_refuses_operations_the_schema_no_longer_has(generator, tm
 
 
 DOCUMENTS = ("convention", "decision", "minutes", "document")
-RENAMED = {"measure_id_": "measure_id", "object": "object_"}  # the generator renames a builtin's name
+PAYLOAD_FIELDS = {"user_errors", "position", "replayed"}  # the rest of a payload is the changed object
 
 
 class TypedRunner:
@@ -125,34 +126,39 @@ class TypedRunner:
         return self.sirets[org], role
 
     def argument(self, command: str, name: str, value: Any) -> tuple[str, Any]:
-        if name in RENAMED:
-            return RENAMED[name], value
-        if name not in self.typed or value is None or (command, name) == ("define_governance", "participants"):
-            return name, value
-        typed_name, model = self.typed[name]
-        if isinstance(value, list):
-            return typed_name, [model.model_validate(camelised(item)) for item in value]
-        return typed_name, model.model_validate(camelised(value))
+        """A command's argument under its input field's GraphQL name (typed forms for the former JSON ones)."""
+        if name in self.typed and value is not None and (command, name) != ("define_governance", "participants"):
+            return camel(self.typed[name][0]), camelised(value)
+        return camel(name.rstrip("_")), camelised(value)
 
     def __call__(self, command: str, **arguments: Any) -> str:
-        typed = dict(self.argument(command, name, value) for name, value in arguments.items())
-        answer = getattr(self.client(self.actor(command, arguments)), command)(**typed)
+        fields = dict(self.argument(command, name, value) for name, value in arguments.items())
+        model = getattr(self.package.input_types, pascal(command) + "Input")
+        answer = getattr(self.client(self.actor(command, arguments)), command)(input=model.model_validate(fields))
         result = getattr(answer, command)
-        assert result.error is None, (command, result.error)
-        assert result.ok
+        assert result.user_errors == [], (command, result.user_errors)
         self.count += 1
         self.head = max(self.head, result.position or 0)
+        written = next(value for name, value in result if name not in PAYLOAD_FIELDS)
         if command == "register_organisation":
-            self.sirets[str(result.id)] = arguments["siret"]
-        return str(result.id)
+            self.sirets[str(written.id)] = arguments["siret"]
+        if not hasattr(written, "id"):  # an avenant is known by its marché and number
+            return f"{arguments['marche_id']}#{written.number}"
+        return str(written.id)
+
+
+def pascal(command: str) -> str:
+    return "".join(part.title() for part in command.split("_"))
 
 
 def camelised(value: Any) -> Any:
-    """services/demo.py's dictionaries, keys in the GraphQL spelling the input models take."""
+    """services/demo.py's values as the input models take them: keys in the GraphQL spelling, ids as text."""
     if isinstance(value, dict):
         return {camel(key): camelised(item) for key, item in value.items()}
     if isinstance(value, list):
         return [camelised(item) for item in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value
 
 
