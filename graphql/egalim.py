@@ -13,6 +13,7 @@ from decimal import Decimal
 import strawberry
 
 from progres.domain.egalim import Family, Territory
+from progres.graphql.paging import LIST_DEPRECATED, After, Before, Connection, First, Last, paginate
 from progres.services.egalim_reads import MemberFigures
 
 EgalimTerritory = strawberry.enum(Territory, name="EgalimTerritory", description=(
@@ -137,7 +138,14 @@ class EgalimShares:
     threshold: EgalimThreshold | None = strawberry.field(
         description="Seuils du territoire en vigueur au premier jour de la période (null avant 2022).")
     imports: list[PurchaseFileImport] = strawberry.field(
-        description="Les fichiers importés pour ce membre dans ce plan, dans l'ordre des imports.")
+        description="Les fichiers importés pour ce membre dans ce plan, dans l'ordre des imports.",
+        deprecation_reason=LIST_DEPRECATED.format("allImports"))
+
+    @strawberry.field(description="Les fichiers importés pour ce membre dans ce plan, dans l'ordre des imports, page "
+                                  "par page.")
+    def all_imports(self, first: First = None, after: After = None, last: Last = None,
+                    before: Before = None) -> Connection[PurchaseFileImport]:
+        return paginate(self.imports, first, after, last, before)
 
     @classmethod
     def of(cls, member: MemberFigures) -> EgalimShares:
