@@ -13,7 +13,6 @@ from progres.domain.egalim import Territory
 from progres.domain.errors import InvalidInput
 from progres.graphql.context import Services, actor_of, context_of, off_loop
 from progres.graphql.egalim import EgalimShares, EgalimTerritory
-from progres.graphql.permissions import IsAuthenticated
 from progres.graphql.identity import Node, parse_global_id
 from progres.graphql.nodes import MAX_NODES, load_node
 from progres.graphql.paging import (
@@ -28,6 +27,7 @@ from progres.graphql.paging import (
     position_cursor,
     positioned_page,
 )
+from progres.graphql.permissions import IsAuthenticated
 from progres.graphql.types import (
     Event,
     EventFilter,

@@ -28,17 +28,17 @@ from progres.graphql.enums import (
 from progres.graphql.enums import Aggregation as AggregationMode
 from progres.graphql.identity import Node
 from progres.graphql.loaders import directory_of, ledgers_of
-from progres.graphql.paging import (
+from progres.graphql.paging import (  # Edge, PageInfo and the cursors are still imported from here
     LIST_DEPRECATED,
     After,
     Before,
     Connection,
-    Edge,
+    Edge,  # noqa: F401
     First,
     Last,
-    PageInfo,
-    decode_cursor,
-    encode_cursor,
+    PageInfo,  # noqa: F401
+    decode_cursor,  # noqa: F401
+    encode_cursor,  # noqa: F401
     paginate,
 )
 from progres.graphql.values import (
@@ -251,8 +251,8 @@ class Avenant(Node):
 
 @strawberry.type(description="Le marché public attribué par le groupement (le marché des DECP).")
 class Marche(Node):
-    id: strawberry.ID = strawberry.field(description="Identifiant métier du marché (celui que prennent les mutations) ; "
-                                                      "son identifiant global est `nodeId`.")
+    id: strawberry.ID = strawberry.field(description="Identifiant métier du marché (celui que prennent les "
+                                                      "mutations) ; son identifiant global est `nodeId`.")
     code: str = strawberry.field(description="Identifiant DECP, au plus 16 caractères.")
     object: str
     cpv: str
@@ -638,7 +638,8 @@ class Plan(Node):
         return cls(id=strawberry.ID(plan_id), marche_id=strawberry.ID(plan["marche_id"]),
                    groupement_id=strawberry.ID(ledger["id"]), title=plan["title"],
                    closed=plan["bilan_final"] is not None, axes=axes,
-                   actions=[Action.from_ledger(a, plan_id) for a in plan["actions"].values()], resources=plan["resources"],
+                   actions=[Action.from_ledger(a, plan_id) for a in plan["actions"].values()],
+                   resources=plan["resources"],
                    milestones=list(plan["milestones"].values()), gain_sharing=plan["gain_sharing"],
                    governance=plan["governance"], gain_sharing_rule=GainSharing.from_ledger(plan["gain_sharing"]),
                    governance_rule=Governance.from_ledger(plan["governance"]),

@@ -29,7 +29,17 @@ from progres.graphql.enums import (
     Weighting,
 )
 from progres.graphql.scalars import Decimal
-from progres.graphql.types import After, Before, CaoOpinion, Connection, First, Last, Organisation, organisation_of, paginate
+from progres.graphql.types import (
+    After,
+    Before,
+    CaoOpinion,
+    Connection,
+    First,
+    Last,
+    Organisation,
+    organisation_of,
+    paginate,
+)
 from progres.graphql.values import (
     FigurePositions,
     GainSharing,

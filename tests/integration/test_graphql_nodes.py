@@ -198,10 +198,12 @@ def test_object_references_stand_beside_the_ids(world):
           organisationId organisation { name } } } } plans { edges { node { id } } } } } } }""",
                    {"p": scenario.plan})["plan"]
     proposals = nodes_of(data["proposals"])
-    assert proposals and all(p["author"]["name"] == names[p["authorId"]] for p in proposals)
+    assert proposals
+    assert all(p["author"]["name"] == names[p["authorId"]] for p in proposals)
     measures = [m for a in data["axes"] for o in a["objectives"] for i in o["indicators"]
                 for m in nodes_of(i["measures"])]
-    assert any(m["memberId"] is None for m in measures) and any(m["memberId"] for m in measures)
+    assert any(m["memberId"] is None for m in measures)
+    assert any(m["memberId"] for m in measures)
     assert all((m["member"] or {}).get("name") == names.get(m["memberId"]) for m in measures)
     for action in nodes_of(data["allActions"]):
         assert (action["ownerOrganisation"] or {}).get("name") == names.get(action["ownerOrganisationId"])
@@ -210,7 +212,8 @@ def test_object_references_stand_beside_the_ids(world):
     for attendee in [a for r in reviews for a in r["attendees"]]:
         assert (attendee["organisation"] or {}).get("name") == names.get(attendee["organisationId"])
     decisions = [d for r in reviews for d in nodes_of(r["decisionsTaken"])]
-    assert decisions and all(d["proposal"]["id"] == d["proposalId"] for d in decisions)
+    assert decisions
+    assert all(d["proposal"]["id"] == d["proposalId"] for d in decisions)
     marche = data["marche"]
     assert [t["id"] for t in marche["titulaires"]] == marche["titulaireIds"]
     groupement = marche["groupement"]
@@ -277,7 +280,8 @@ def test_the_events_count_the_whole_history_and_page_backwards(world):
              + PAGE % "position type" + " } }")
     variables = {"g": scenario.groupement}
     whole, pages = walk(api, query, "events", True, 1000, variables, auditor)
-    assert len(pages) == 1 and len(whole) > 40
+    assert len(pages) == 1
+    assert len(whole) > 40
     forwards, pages = walk(api, query, "events", True, 15, variables, auditor)
     backwards, back_pages = walk(api, query, "events", False, 15, variables, auditor)
     assert forwards == backwards == whole
@@ -300,7 +304,8 @@ def test_the_replay_pages_backwards_and_counts_every_step(world):
     tail, pages = walk(api, query, "replay", False, 40, variables, auditor)
     assert tail == whole
     assert pages[0]["totalCount"] == len(whole)
-    assert pages[0]["hasPreviousPage"] and not pages[0]["hasNextPage"]
+    assert pages[0]["hasPreviousPage"]
+    assert not pages[0]["hasNextPage"]
 
 
 @pytest.mark.parametrize(("arguments", "code", "field"), [
@@ -315,7 +320,7 @@ def test_the_replay_pages_backwards_and_counts_every_step(world):
 ])
 def test_page_arguments_out_of_their_rules_get_a_stable_code(world, arguments, code, field):
     api, scenario, _ = world
-    query = "query($p: ID!) { plan(id: $p) { proposals(%s) { totalCount } } }" % arguments
+    query = f"query($p: ID!) {{ plan(id: $p) {{ proposals({arguments}) {{ totalCount }} }} }}"
     assert api.refusal(query, {"p": scenario.plan}) == {"code": code, "field": field}
 
 
@@ -327,7 +332,7 @@ def test_page_arguments_out_of_their_rules_get_a_stable_code(world, arguments, c
 ])
 def test_event_page_arguments_out_of_their_rules_get_a_stable_code(world, arguments, code, field):
     api, scenario, _ = world
-    query = "query($g: ID!) { events(filter: {groupementId: $g}, %s) { totalCount } }" % arguments
+    query = f"query($g: ID!) {{ events(filter: {{groupementId: $g}}, {arguments}) {{ totalCount }} }}"
     assert api.refusal(query, {"g": scenario.groupement}, f"{scenario.auditor}:auditeur") == {"code": code,
                                                                                               "field": field}
 
@@ -345,9 +350,11 @@ def test_the_events_of_each_store_count_whole_and_page_backwards(store_settings)
         whole, _ = walk(api, query, "events", True, 1000, variables)
         forwards, pages = walk(api, query, "events", True, 3, variables)
         backwards, back_pages = walk(api, query, "events", False, 3, variables)
-        assert len(whole) > 6 and forwards == backwards == whole
+        assert len(whole) > 6
+        assert forwards == backwards == whole
         assert {p["totalCount"] for p in pages + back_pages} == {len(whole)}
-        assert back_pages[0]["hasPreviousPage"] and not back_pages[0]["hasNextPage"]
+        assert back_pages[0]["hasPreviousPage"]
+        assert not back_pages[0]["hasNextPage"]
         assert back_pages[-1]["size"] == (len(whole) % 3 or 3)
     finally:
         api.services.models.close()
