@@ -3,16 +3,31 @@ each loaded once per request (a list of fifty proposals names its authors from o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from strawberry.extensions import SchemaExtension
 
 from progres.graphql.context import context_of, off_loop
 from progres.projections.ledger import DIRECTORY
 
 
+class RequestCache(SchemaExtension):
+    """Empties the objects loaded by reference at each operation: a WebSocket connection keeps one context for all
+    its operations, and an operation must not read what an earlier one loaded."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if context is not None:
+            context.loaded = {}
+        yield
+        if context is not None:
+            context.loaded = {}
+
+
 def request_cache(info: strawberry.Info) -> dict[Any, Any]:
-    """A dictionary that lives as long as the request."""
+    """A dictionary that lives as long as the operation (RequestCache empties it)."""
     context = context_of(info)
     cache = getattr(context, "loaded", None)
     if cache is None:

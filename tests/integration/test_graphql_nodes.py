@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from psycopg import sql
 
+from progres.domain.organisations import Organisation
+from progres.domain.values import siret_with_key
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.identity import global_id, parse_global_id
 from progres.graphql.schema import build_schema
@@ -363,3 +365,22 @@ def test_the_events_of_each_store_count_whole_and_page_backwards(store_settings)
             with postgres_connect(store_settings, autocommit=True) as connection:
                 connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
                     sql.Identifier(store_settings.views_schema)))
+
+
+def test_a_websocket_context_reads_each_operation_afresh(world):
+    """One context serves every operation of a WebSocket connection: what one operation read by id is not
+    what the next one answers once the object exists."""
+    api, _, _ = world
+    siret = siret_with_key("3333333300001")
+    node_id = global_id("Organisation", str(Organisation.create_id(siret)))
+    context = ProgresContext(api.services, Actor.parse("platform", "admin"))
+
+    def ask() -> Any:
+        result = asyncio.run(api.schema.execute(NODE, {"id": node_id}, context_value=context))
+        assert result.errors is None, result.errors
+        return result.data["node"]
+
+    assert ask() is None
+    api.services.app.register_organisation(siret, "Cuisine centrale de Liévin", "collectivite")
+    api.services.models.fresh(None)
+    assert ask() == {"__typename": "Organisation", "nodeId": node_id, "id": str(Organisation.create_id(siret))}
