@@ -14,6 +14,7 @@ import strawberry
 
 from progres.domain.egalim import Family, Territory
 from progres.graphql.paging import LIST_DEPRECATED, After, Before, Connection, First, Last, paginate
+from progres.graphql.types import Organisation, Plan, node_of, organisation_of
 from progres.services.egalim_reads import MemberFigures
 
 EgalimTerritory = strawberry.enum(Territory, name="EgalimTerritory", description=(
@@ -140,6 +141,14 @@ class EgalimShares:
     imports: list[PurchaseFileImport] = strawberry.field(
         description="Les fichiers importés pour ce membre dans ce plan, dans l'ordre des imports.",
         deprecation_reason=LIST_DEPRECATED.format("allImports"))
+
+    @strawberry.field(description="Le membre (son nom, son SIRET…), à côté de `memberId`.")
+    async def member(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.member_id)
+
+    @strawberry.field(description="Le plan de progrès, tel que l'appelant peut le voir maintenant.")
+    async def plan(self, info: strawberry.Info) -> Plan | None:
+        return await node_of(info, "Plan", self.plan_id)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Les fichiers importés pour ce membre dans ce plan, dans l'ordre des imports, page "
                                   "par page.")

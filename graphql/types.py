@@ -57,6 +57,7 @@ from progres.graphql.values import (
     SmallModificationsCheck,
     TrajectoryStep,
 )
+from progres.projections.ledger import DIRECTORY
 
 if TYPE_CHECKING:
     from progres.graphql.views import (
@@ -722,6 +723,21 @@ class Event:
                                              "Marche.AvenantNotified.")
     timestamp: str
 
+    @strawberry.field(description="L'organisation qui a agi (son nom, son SIRET…), à côté de `organisationId`.")
+    async def organisation(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.organisation_id)
+
+    @strawberry.field(description="Le groupement de l'événement, tel qu'il est maintenant (null pour un événement de "
+                                  "l'annuaire des organisations).")
+    async def groupement(self, info: strawberry.Info) -> Groupement | None:
+        found = self.groupement_id
+        return await node_of(info, "Groupement", found) if found and found != DIRECTORY else None
+
+    @strawberry.field(description="Le plan de l'événement, tel que l'appelant peut le voir maintenant (null pour un "
+                                  "événement qui ne touche pas un plan).")
+    async def plan(self, info: strawberry.Info) -> Plan | None:
+        return await node_of(info, "Plan", self.plan_id) if self.plan_id else None
+
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Event:
         return cls(**row)
@@ -815,6 +831,10 @@ class MemberView:
         marche_id = await marche_of_plan(info, str(self.document["groupement_id"]), str(self.plan_id))
         return paginate_as(self.document["avenants"], first, after, lambda a: Avenant.from_ledger(a, marche_id),
                            last, before)
+
+    @strawberry.field(description="Le groupement du plan, tel qu'il est maintenant.")
+    async def groupement(self, info: strawberry.Info) -> Groupement | None:
+        return await node_of(info, "Groupement", self.document["groupement_id"])  # type: ignore[no-any-return]
 
     @strawberry.field(description="Le plan de la vue, tel que le membre peut le voir maintenant.")
     async def plan(self, info: strawberry.Info) -> Plan | None:
@@ -922,6 +942,10 @@ class PlanBalance:
         from progres.graphql.views import member_party  # noqa: PLC0415
 
         return paginate_as(list(self.document["parties"].items()), first, after, member_party, last, before)
+
+    @strawberry.field(description="Le groupement du plan, tel qu'il est maintenant.")
+    async def groupement(self, info: strawberry.Info) -> Groupement | None:
+        return await node_of(info, "Groupement", self.document["groupement_id"])  # type: ignore[no-any-return]
 
     @strawberry.field(description="Le plan du bilan, tel que l'appelant peut le voir maintenant.")
     async def plan(self, info: strawberry.Info) -> Plan | None:

@@ -236,6 +236,14 @@ class AvenantChanges:
         description="Les nouveaux titulaires (null : inchangés).")
     plan_changes: list[PlanChange] = strawberry.field(description="Ce qu'il apporte au plan.")
 
+    @strawberry.field(description="Les nouveaux titulaires (leur nom, leur SIRET…), à côté de `titulaireIds` (null : "
+                                  "inchangés).")
+    async def titulaires(self, info: strawberry.Info) -> list[Annotated[Organisation, strawberry.lazy(TYPES)]] | None:
+        if self.titulaire_ids is None:
+            return None
+        found = [await organisation_named(info, t) for t in self.titulaire_ids]
+        return [o for o in found if o is not None]
+
     @classmethod
     def from_ledger(cls, c: dict[str, Any]) -> AvenantChanges:
         return cls(amount_delta=c["amount_delta"], duration_delta_months=c["duration_delta_months"],

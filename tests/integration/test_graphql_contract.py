@@ -42,6 +42,7 @@ BOUNDED = {
     "Marche.titulaires": "the titulaires of one marché, as objects (as Marche.titulaireIds)",
     "Query.nodes": "exactly the objects asked for by their ids, at most 100",
     "AvenantChanges.titulaireIds": "the new titulaires of one avenant",
+    "AvenantChanges.titulaires": "the new titulaires of one avenant, as objects",
     "AvenantChanges.planChanges": "the axes one avenant adds",
     "Plan.axes": "the plan's axes, a handful, set by the coordonnateur (or an avenant)",
     "Axis.objectives": "the objectives of one axis",

@@ -384,3 +384,23 @@ def test_a_websocket_context_reads_each_operation_afresh(world):
     api.services.app.register_organisation(siret, "Cuisine centrale de Liévin", "collectivite")
     api.services.models.fresh(None)
     assert ask() == {"__typename": "Organisation", "nodeId": node_id, "id": str(Organisation.create_id(siret))}
+
+
+def test_views_and_events_name_their_plan_groupement_and_organisations(world):
+    api, scenario, _ = world
+    lycee = scenario.lycees[0]
+    data = api.run("""query($p: ID!, $m: ID!) {
+      memberView(planId: $p, memberId: $m) { member { id } plan { id } groupement { id } }
+      planBalance(planId: $p) { plan { id } groupement { id } members(first: 500) { edges { node { memberId
+        member { id } } } } } }""", {"p": scenario.plan, "m": lycee}, f"{lycee}:acheteur")
+    assert data["memberView"] == {"member": {"id": lycee}, "plan": {"id": scenario.plan},
+                                  "groupement": {"id": scenario.groupement}}
+    assert data["planBalance"]["plan"] == {"id": scenario.plan}
+    assert data["planBalance"]["groupement"] == {"id": scenario.groupement}
+    assert [m["member"]["id"] for m in nodes_of(data["planBalance"]["members"])] == [lycee]  # its own only
+    events = nodes_of(api.run("""query($g: ID!) { events(filter: {groupementId: $g}, first: 1000) { edges { node {
+      organisationId organisation { id } planId plan { id } groupementId groupement { id } } } } }""",
+                              {"g": scenario.groupement}, f"{scenario.auditor}:auditeur")["events"])
+    assert all((e["organisation"] or {}).get("id") == e["organisationId"] for e in events)
+    assert all((e["plan"] or {}).get("id") == e["planId"] for e in events)
+    assert {e["groupement"]["id"] for e in events} == {scenario.groupement}
