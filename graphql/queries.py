@@ -76,8 +76,9 @@ def event_page(services: Services, filters: dict, asked: PageRequest, until: str
     page = rows[:size]
     low = min((r["position"] for r in page), default=None)
     high = max((r["position"] for r in page), default=None)
-    more_before = low is not None and store.history_count(projection, filters, 0, until, before=low) > 0
-    more_after = high is not None and store.history_count(projection, filters, high, until) > 0
+    # One row each, not a count: whether anything lies beyond each side of the page.
+    more_before = low is not None and bool(store.history(projection, filters, 0, 1, until, before=low))
+    more_after = high is not None and bool(store.history(projection, filters, high, 1, until))
 
     async def total() -> int:
         return await off_loop(store.history_count, projection, filters, 0, until)
