@@ -56,4 +56,8 @@ class Node:
                                   "identifiant métier ; à passer à `node(id:)` ou `nodes(ids:)`. Ne pas le "
                                   "décoder ni le construire : seul le serveur en connaît la forme.")
     def node_id(self) -> strawberry.ID:
-        return global_id(type(self).__name__, *self.identity())  # type: ignore[attr-defined]
+        parts = self.identity()  # type: ignore[attr-defined]
+        if not all(parts):  # a developer's slip: an entity keyed in its plan (or marché) built without it
+            raise RuntimeError(f"{type(self).__name__} built without what its global id needs: pass its plan "
+                               "(or marché) id to from_ledger")
+        return global_id(type(self).__name__, *parts)
