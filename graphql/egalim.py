@@ -13,6 +13,8 @@ from decimal import Decimal
 import strawberry
 
 from progres.domain.egalim import Family, Territory
+from progres.graphql.paging import LIST_DEPRECATED, After, Before, Connection, First, Last, paginate
+from progres.graphql.types import Organisation, Plan, node_of, organisation_of
 from progres.services.egalim_reads import MemberFigures
 
 EgalimTerritory = strawberry.enum(Territory, name="EgalimTerritory", description=(
@@ -137,7 +139,22 @@ class EgalimShares:
     threshold: EgalimThreshold | None = strawberry.field(
         description="Seuils du territoire en vigueur au premier jour de la période (null avant 2022).")
     imports: list[PurchaseFileImport] = strawberry.field(
-        description="Les fichiers importés pour ce membre dans ce plan, dans l'ordre des imports.")
+        description="Les fichiers importés pour ce membre dans ce plan, dans l'ordre des imports.",
+        deprecation_reason=LIST_DEPRECATED.format("allImports"))
+
+    @strawberry.field(description="Le membre (son nom, son SIRET…), à côté de `memberId`.")
+    async def member(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.member_id)
+
+    @strawberry.field(description="Le plan de progrès, tel que l'appelant peut le voir maintenant.")
+    async def plan(self, info: strawberry.Info) -> Plan | None:
+        return await node_of(info, "Plan", self.plan_id)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Les fichiers importés pour ce membre dans ce plan, dans l'ordre des imports, page "
+                                  "par page.")
+    def all_imports(self, first: First = None, after: After = None, last: Last = None,
+                    before: Before = None) -> Connection[PurchaseFileImport]:
+        return paginate(self.imports, first, after, last, before)
 
     @classmethod
     def of(cls, member: MemberFigures) -> EgalimShares:

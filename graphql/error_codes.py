@@ -31,6 +31,7 @@ MEANINGS = {
     "command_id_reused": "Cet identifiant de commande a déjà servi pour une autre commande ou d'autres arguments.",
     "concurrency_conflict": "La commande a rencontré des modifications concurrentes plusieurs fois de suite ; "
                             "réessayez.",
+    "conflicting_page_arguments": "Une page demandée à la fois par le début (`first`) et par la fin (`last`).",
     "convention_required": "Un groupement est constitué par sa convention constitutive signée (CCP L2113-6).",
     "coordonnateur_cannot_leave": "Le coordonnateur ne peut pas quitter le groupement qu'il coordonne.",
     "coordonnateur_must_be_buyer": "Le coordonnateur doit être un acheteur.",

@@ -11,23 +11,33 @@ from strawberry.types import Info
 
 from progres.domain.egalim import Territory
 from progres.domain.errors import InvalidInput
-from progres.graphql.context import actor_of, context_of, off_loop
+from progres.graphql.context import Services, actor_of, context_of, off_loop
 from progres.graphql.egalim import EgalimShares, EgalimTerritory
 from progres.graphql.log_verification import LogVerification
+from progres.graphql.identity import Node, parse_global_id
+from progres.graphql.nodes import MAX_NODES, load_node
+from progres.graphql.paging import (
+    LIST_DEPRECATED,
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    PageRequest,
+    paginate,
+    position_cursor,
+    positioned_page,
+)
 from progres.graphql.permissions import IsAuthenticated
 from progres.graphql.types import (
-    Connection,
-    Edge,
     Event,
     EventFilter,
     Groupement,
     MemberView,
     Organisation,
-    PageInfo,
     Plan,
     PlanBalance,
     ReplayStep,
-    paginate,
 )
 from progres.projections.as_of import recording_instant
 from progres.projections.ledger import DIRECTORY
@@ -38,20 +48,43 @@ from progres.services.read_models import ReadModels
 from progres.services.time_axes import Moment, member_view_at, moment, plan_at, plan_balance_at
 
 AUTH = [IsAuthenticated]
+EventsFirst = Annotated[int | None, strawberry.argument(
+    description="Nombre d'événements voulus depuis le début (ou depuis `after`), de 1 à 1\u202f000 ; ni `first` ni "
+                "`last` : les 100 premiers. Jamais avec `last`.")]
+EventsLast = Annotated[int | None, strawberry.argument(
+    description="Nombre d'événements voulus depuis la fin (ou avant `before`), de 1 à 1\u202f000. Jamais avec "
+                "`first`.")]
+ReplayFirst = Annotated[int | None, strawberry.argument(
+    description="Nombre d'étapes voulues depuis le début (ou depuis `after`), de 1 à 1\u202f000 ; ni `first` ni "
+                "`last` : les 100 premières. Jamais avec `last`.")]
+ReplayLast = Annotated[int | None, strawberry.argument(
+    description="Nombre d'étapes voulues depuis la fin (ou avant `before`), de 1 à 1\u202f000. Jamais avec `first`.")]
 
 
-def event_page(rows: list[dict], first: int) -> Connection[Event]:
-    edges = [Edge(cursor=str(r["position"]), node=Event.from_row(r)) for r in rows[:first]]
-    return Connection(edges=edges, page_info=PageInfo(has_next_page=len(rows) > first,
-                                                      end_cursor=edges[-1].cursor if edges else None),
-                      total_count=len(edges))
+EVENT_LIMIT = 1000  # the longest page of events or replay steps
 
 
-def position_cursor(after: str | None) -> int:
-    try:
-        return int(after) if after else 0
-    except ValueError:
-        raise InvalidInput("after", rule="un curseur d'événements est une position du journal") from None
+def event_page(services: Services, filters: dict, asked: PageRequest, until: str | None = None) -> Connection[Event]:
+    """A page of the history index, forwards (`first`/`after`) or backwards (`last`/`before`), with the count of
+    every event matching the filters: cursors are log positions."""
+    store, projection = services.models.store, services.models.projection
+    after = position_cursor(asked.after, "after") or 0
+    before = position_cursor(asked.before, "before")
+    size = asked.last if asked.last is not None else asked.first
+    assert size is not None
+    rows = store.history(projection, filters, after, size + 1, until, before=before,
+                         descending=asked.last is not None)
+    page = rows[:size]
+    low = min((r["position"] for r in page), default=None)
+    high = max((r["position"] for r in page), default=None)
+    # One row each, not a count: whether anything lies beyond each side of the page.
+    more_before = low is not None and bool(store.history(projection, filters, 0, 1, until, before=low))
+    more_after = high is not None and bool(store.history(projection, filters, high, 1, until))
+
+    async def total() -> int:
+        return await off_loop(store.history_count, projection, filters, 0, until)
+
+    return positioned_page(rows, asked, Event.from_row, total, more_before, more_after)
 
 
 def recording_time(as_of: str | None) -> str | None:
@@ -113,18 +146,49 @@ def empty_plan_ledger(ledger: dict, plan_id: str) -> dict:
                              "peut voir.")
 class Query:
     @strawberry.field(description="Les organisations connues de la plateforme.", permission_classes=AUTH)
-    async def organisations(self, info: Info, first: int = 100, after: str | None = None) -> Connection[Organisation]:
+    async def organisations(self, info: Info, first: First = None, after: After = None, last: Last = None,
+                            before: Before = None) -> Connection[Organisation]:
         ledgers = await off_loop(context_of(info).services.models.ledgers, [DIRECTORY])
         directory = ledgers.get(DIRECTORY, {}).get("organisations", {})
-        return paginate([Organisation.from_ledger(o) for o in directory.values()], first, after)
+        return paginate(list(directory.values()), first, after, last, before, build=Organisation.from_ledger)
 
     @strawberry.field(description="Les groupements auxquels l'appelant participe (ou qu'il audite).",
-                      permission_classes=AUTH)
+                      permission_classes=AUTH, deprecation_reason=LIST_DEPRECATED.format("allGroupements"))
     async def groupements(self, info: Info) -> list[Groupement]:
         services = context_of(info).services
         readable = await off_loop(services.access.readable_groupements, actor_of(info))
         ledgers = await off_loop(services.models.ledgers, readable)
         return [Groupement.from_ledger(ledgers[g]) for g in readable if g in ledgers]
+
+    @strawberry.field(description="Les groupements auxquels l'appelant participe (ou qu'il audite), page par page.",
+                      permission_classes=AUTH)
+    async def all_groupements(self, info: Info, first: First = None, after: After = None, last: Last = None,
+                              before: Before = None) -> Connection[Groupement]:
+        services = context_of(info).services
+        readable = await off_loop(services.access.readable_groupements, actor_of(info))
+        ledgers = await off_loop(services.models.ledgers, readable)
+        return paginate([ledgers[g] for g in readable if g in ledgers], first, after, last, before,
+                        build=Groupement.from_ledger)
+
+    @strawberry.field(description="Un objet par son identifiant global (`nodeId`) : null s'il n'existe pas ou s'il "
+                                  "appartient à un groupement que l'appelant ne peut pas lire (les deux cas donnent "
+                                  "la même réponse). Un identifiant qui n'est pas un identifiant global est refusé "
+                                  "(`invalid_input`, champ `id`).", permission_classes=AUTH)
+    async def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(
+            description="Identifiant global (`nodeId`) de l'objet.")]) -> Node | None:
+        kind, parts = parse_global_id(str(id), "id")
+        return await load_node(info, kind, *parts)  # type: ignore[no-any-return]
+
+    @strawberry.field(description=f"Des objets par leurs identifiants globaux (`nodeId`), dans l'ordre demandé, au "
+                                  f"plus {MAX_NODES} : null à la place de chacun qui n'existe pas ou que l'appelant ne "
+                                  "peut pas lire. Un identifiant qui n'est pas un identifiant global est refusé "
+                                  "(`invalid_input`, champ `ids[i]`).", permission_classes=AUTH)
+    async def nodes(self, info: Info, ids: Annotated[list[strawberry.ID], strawberry.argument(
+            description=f"Identifiants globaux (`nodeId`) des objets, de 1 à {MAX_NODES}.")]) -> list[Node | None]:
+        if not 0 < len(ids) <= MAX_NODES:
+            raise InvalidInput("ids", rule=f"demandez de 1 à {MAX_NODES} objets")
+        parsed = [parse_global_id(str(i), f"ids[{index}]") for index, i in enumerate(ids)]
+        return [await load_node(info, kind, *parts) for kind, parts in parsed]
 
     @strawberry.field(description="Un plan de progrès : axes → objectifs → indicateurs → mesures, et le reste.",
                       permission_classes=AUTH)
@@ -217,8 +281,8 @@ class Query:
 
     @strawberry.field(description="Auditeurs : les événements d'un groupement, filtrés, dans l'ordre du journal.",
                       permission_classes=AUTH)
-    async def events(self, info: Info, filter: EventFilter, first: int = 100,
-                     after: str | None = None) -> Connection[Event]:
+    async def events(self, info: Info, filter: EventFilter, first: EventsFirst = None, after: After = None,
+                     last: EventsLast = None, before: Before = None) -> Connection[Event]:
         services = context_of(info).services
         groupement_id = str(filter.groupement_id) if filter.groupement_id else None
         if groupement_id is None and filter.plan_id:
@@ -227,41 +291,56 @@ class Query:
             raise InvalidInput("filter.groupementId", rule="nommez le groupement (ou le plan) dont vous lisez les "
                                                            "événements")
         await off_loop(services.access.check_history, actor_of(info), groupement_id)
-        if not 0 < first <= 1000:
-            raise InvalidInput("first", rule="demandez de 1 à 1000 événements")
+        asked = PageRequest.of(first, after, last, before, limit=EVENT_LIMIT, what="événements")
         filters = {"groupement_id": groupement_id, "plan_id": filter.plan_id, "type": filter.type,
                    "organisation_id": filter.organisation_id, "aggregate_id": filter.aggregate_id,
                    "since": filter.since}
-        rows = await off_loop(services.models.store.history, services.models.projection, filters,
-                              position_cursor(after), first + 1, filter.until)
-        return event_page(rows, first)
+        return await off_loop(event_page, services, filters, asked, filter.until)
 
     @strawberry.field(description="Auditeurs : l'historique d'un plan rejoué, chaque événement avec l'état du plan "
                                   "après lui.",
                       permission_classes=AUTH)
-    async def replay(self, info: Info, plan_id: strawberry.ID, until: str | None = None, first: int = 100,
-                     after: str | None = None) -> Connection[ReplayStep]:
+    async def replay(self, info: Info, plan_id: strawberry.ID, until: str | None = None, first: ReplayFirst = None,
+                     after: After = None, last: ReplayLast = None, before: Before = None) -> Connection[ReplayStep]:
         services, actor = context_of(info).services, actor_of(info)
+        asked = PageRequest.of(first, after, last, before, limit=EVENT_LIMIT, what="étapes")
+        after_position = position_cursor(asked.after, "after") or 0
+        before_position = position_cursor(asked.before, "before")
 
-        def steps() -> list[dict]:
+        def inside(step: dict) -> bool:
+            return step["position"] > after_position and (before_position is None
+                                                          or step["position"] < before_position)
+
+        def steps() -> tuple[list[dict], bool, bool]:
+            """The page (and one step more on the side it is read from), and whether steps lie beyond each side
+            of the cut; forwards, the replay stops one step after the page."""
             groupement_id = services.access.groupement_of(str(plan_id))
             services.access.check_history(actor, groupement_id)
-            after_position = position_cursor(after)
-            found = []
+            found: list[dict] = []
+            more_before = more_after = False
             for step in replay_plan(services.app.facts(), str(plan_id), until):
-                if step["position"] > after_position:
-                    found.append(step)
-                    if len(found) > first:
+                if not inside(step):
+                    more_before = more_before or step["position"] <= after_position
+                    more_after = more_after or (before_position is not None and step["position"] >= before_position)
+                    if more_after and asked.last is None:
                         break
-            return found
+                    continue
+                found.append(step)
+                if asked.last is None and len(found) > asked.first:  # type: ignore[operator]
+                    break
+            if asked.last is not None:
+                found.reverse()
+                more_before = more_before or len(found) > asked.last
+                return found[:asked.last + 1], more_before, more_after
+            return found, more_before, more_after
 
-        if not 0 < first <= 1000:
-            raise InvalidInput("first", rule="demandez de 1 à 1000 étapes")
-        found = await off_loop(steps)
-        edges = [Edge(cursor=str(s["position"]), node=ReplayStep.from_step(s)) for s in found[:first]]
-        return Connection(edges=edges, page_info=PageInfo(has_next_page=len(found) > first,
-                                                          end_cursor=edges[-1].cursor if edges else None),
-                          total_count=len(edges))
+        async def total() -> int:
+            def count() -> int:
+                return sum(1 for _ in replay_plan(services.app.facts(), str(plan_id), until))
+            return await off_loop(count)
+
+        found, more_before, more_after = await off_loop(steps)
+        return positioned_page(found, asked, ReplayStep.from_step, total, more_before, more_after)
 
     @strawberry.field(description="Auditeurs : la preuve d'inclusion (RFC 9162) des événements dont un chiffre du "
                       "bilan est calculé, contre la dernière tête d'arbre signée ; `progres audit check-proof` la "
@@ -311,13 +390,10 @@ class Query:
 
     @strawberry.field(description="Auditeurs : l'historique de toute entité (groupement, marché, plan, mesure…).",
                       permission_classes=AUTH)
-    async def history(self, info: Info, aggregate_id: strawberry.ID, first: int = 100,
-                      after: str | None = None) -> Connection[Event]:
+    async def history(self, info: Info, aggregate_id: strawberry.ID, first: EventsFirst = None, after: After = None,
+                      last: EventsLast = None, before: Before = None) -> Connection[Event]:
         services = context_of(info).services
         groupement_id = await off_loop(services.access.groupement_of, str(aggregate_id))
         await off_loop(services.access.check_history, actor_of(info), groupement_id)
-        if not 0 < first <= 1000:
-            raise InvalidInput("first", rule="demandez de 1 à 1000 événements")
-        rows = await off_loop(services.models.store.history, services.models.projection,
-                              {"aggregate_id": str(aggregate_id)}, position_cursor(after), first + 1)
-        return event_page(rows, first)
+        asked = PageRequest.of(first, after, last, before, limit=EVENT_LIMIT, what="événements")
+        return await off_loop(event_page, services, {"aggregate_id": str(aggregate_id)}, asked)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from progres.domain.errors import InvalidInput
 from progres.graphql.enums import (
     ActionStatus,
     AvenantStatus,
@@ -29,6 +27,21 @@ from progres.graphql.enums import (
 )
 from progres.graphql.enums import Aggregation as AggregationMode
 from progres.graphql.error_codes import UserErrorCode
+from progres.graphql.identity import Node
+from progres.graphql.loaders import directory_of, ledgers_of
+from progres.graphql.paging import (  # Edge, PageInfo and the cursors are still imported from here
+    LIST_DEPRECATED,
+    After,
+    Before,
+    Connection,
+    Edge,  # noqa: F401
+    First,
+    Last,
+    PageInfo,  # noqa: F401
+    decode_cursor,  # noqa: F401
+    encode_cursor,  # noqa: F401
+    paginate,
+)
 from progres.graphql.values import (
     AvenantChanges,
     AvenantOrigin,
@@ -45,6 +58,7 @@ from progres.graphql.values import (
     SmallModificationsCheck,
     TrajectoryStep,
 )
+from progres.projections.ledger import DIRECTORY
 
 if TYPE_CHECKING:
     from progres.graphql.views import (
@@ -69,7 +83,26 @@ def replaced_by(field: str) -> str:
     """The deprecation reason of a `JSON` field that a typed field replaces."""
     return f"Remplacé par `{field}`, typé ; retiré dans une version ultérieure (docs/graphql.md)."
 
-T = TypeVar("T")
+
+async def organisation_of(info: strawberry.Info, organisation_id: str | None) -> Organisation | None:
+    """An organisation a field names by its id (organisations are visible to every caller, as `organisations`)."""
+    if not organisation_id:
+        return None
+    found = (await directory_of(info)).get(str(organisation_id))
+    return Organisation.from_ledger(found) if found else None
+
+
+async def marche_of_plan(info: strawberry.Info, groupement_id: str, plan_id: str) -> str:
+    """The marché of a plan, from its groupement's ledger (a view's document names the plan only)."""
+    ledger = (await ledgers_of(info, [groupement_id])).get(groupement_id) or {}
+    return str(ledger.get("plans", {}).get(plan_id, {}).get("marche_id", ""))
+
+
+async def node_of(info: strawberry.Info, kind: str, *parts: str) -> Any:
+    """An object another one refers to, read through the same policy as `node(id:)` (null if hidden)."""
+    from progres.graphql.nodes import load_node  # noqa: PLC0415 (nodes builds the types of this module)
+
+    return await load_node(info, kind, *(str(p) for p in parts))
 
 
 @strawberry.type(description="Pourquoi une commande a été refusée : un code stable, le champ en faute et un message "
@@ -87,59 +120,22 @@ class UserError:
         return cls(code=error.code, field=error.field, message=error.message)
 
 
-@strawberry.type(description="État de la pagination d'une liste paginée.")
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type(description="Un élément d'une liste paginée, avec son curseur.")
-class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Curseur de cet élément, à passer en `after`.")
-    node: T = strawberry.field(description="L'élément.")
-
-
-@strawberry.type(description="Une page d'une liste qui peut grandir (connexion Relay à curseurs).")
-class Connection(Generic[T]):
-    edges: list[Edge[T]] = strawberry.field(description="Les éléments de la page.")
-    page_info: PageInfo = strawberry.field(description="État de la pagination.")
-    total_count: int = strawberry.field(description="Nombre d'éléments de toute la liste (événements : de cette page).")
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)[1]) + 1
-    except (ValueError, IndexError):
-        raise InvalidInput("after", rule="ce n'est pas un curseur de cette liste") from None
-
-
-def paginate(items: list[Any], first: int, after: str | None) -> Connection[Any]:
-    if not 0 < first <= 500:
-        raise InvalidInput("first", rule="demandez de 1 à 500 éléments")
-    start = decode_cursor(after)
-    page = items[start:start + first]
-    edges = [Edge(cursor=encode_cursor(start + i), node=node) for i, node in enumerate(page)]
-    return Connection(edges=edges, page_info=PageInfo(has_next_page=start + first < len(items),
-                                                      end_cursor=edges[-1].cursor if edges else None),
-                      total_count=len(items))
 
 
 @strawberry.type(description="Une organisation : un acheteur (collectivité, EPLE, service de l'État, hôpital, "
                              "établissement public, acheteur d'un autre État de l'UE), un fournisseur ou un organisme "
                              "d'audit.")
-class Organisation:
-    id: strawberry.ID
+class Organisation(Node):
+    id: strawberry.ID = strawberry.field(description="Identifiant métier de l'organisation (celui que prennent les "
+                                                      "mutations) ; son identifiant global est `nodeId`.")
     siret: str | None = strawberry.field(description="Son SIRET ; null pour un acheteur d'un autre État de l'UE.")
     vat_number: str | None = strawberry.field(description="Numéro de TVA intracommunautaire d'un acheteur d'un autre "
                                                           "État de l'UE (L2113-8).")
     name: str
     kind: OrganisationKind = strawberry.field(description="Type d'organisation.")  # type: ignore[valid-type]
+
+    def identity(self) -> tuple[str, ...]:
+        return (str(self.id),)
 
     @classmethod
     def from_ledger(cls, data: dict[str, Any]) -> Organisation:
@@ -159,6 +155,10 @@ class Membership:
         default=None, description="Sa délibération ou décision d'adhésion, par son empreinte ; null si elle n'a pas "
                                   "été enregistrée.")
     decided_on: str | None = strawberry.field(default=None, description="Date de sa décision d'adhésion (aaaa-mm-jj).")
+
+    @strawberry.field(description="L'organisation membre (son nom, son SIRET…), à côté de `organisationId`.")
+    async def organisation(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.organisation_id)
 
 
 @strawberry.type(description="Un document désigné par l'empreinte de son contenu (la plateforme garde la référence, "
@@ -185,7 +185,7 @@ class CaoOpinion:
 
 
 @strawberry.type(description="Un avenant : modification du marché (CCP R2194-1 à R2194-9).")
-class Avenant:
+class Avenant(Node):
     number: int
     basis: str = strawberry.field(description="Fondement juridique, ex. R2194-1 (clause de réexamen).")
     status: AvenantStatus = strawberry.field(description="Statut de l'avenant.")  # type: ignore[valid-type]
@@ -216,9 +216,17 @@ class Avenant:
                                                                 "échéant.")
     proposed_position: int | None = strawberry.field(description="Position du journal de sa proposition.")
     notified_position: int | None = strawberry.field(description="Position du journal de sa notification.")
+    marche_id: strawberry.Private[str] = ""
+
+    def identity(self) -> tuple[str, ...]:
+        return (self.marche_id, str(self.number))
+
+    @strawberry.field(description="Le marché que l'avenant modifie.")
+    async def marche(self, info: strawberry.Info) -> Marche | None:
+        return await node_of(info, "Marche", self.marche_id)  # type: ignore[no-any-return]
 
     @classmethod
-    def from_ledger(cls, a: dict[str, Any]) -> Avenant:
+    def from_ledger(cls, a: dict[str, Any], marche_id: str = "") -> Avenant:
         return cls(number=a["number"], basis=a["basis"], status=a["status"], reason=a["reason"],
                    amount_delta=a["changes"]["amount_delta"],
                    duration_delta_months=a["changes"]["duration_delta_months"],
@@ -229,12 +237,14 @@ class Avenant:
                    cao_opinion=CaoOpinion.from_ledger(a.get("cao_opinion")),
                    changes=AvenantChanges.from_ledger(a["changes"]),
                    origin=AvenantOrigin.from_ledger(a.get("decision")),
-                   proposed_position=a.get("position"), notified_position=a.get("notified_position"))
+                   proposed_position=a.get("position"), notified_position=a.get("notified_position"),
+                   marche_id=marche_id)
 
 
 @strawberry.type(description="Le marché public attribué par le groupement (le marché des DECP).")
-class Marche:
-    id: strawberry.ID
+class Marche(Node):
+    id: strawberry.ID = strawberry.field(description="Identifiant métier du marché (celui que prennent les "
+                                                      "mutations) ; son identifiant global est `nodeId`.")
     code: str = strawberry.field(description="Identifiant DECP, au plus 16 caractères.")
     object: str
     cpv: str
@@ -246,10 +256,12 @@ class Marche:
                                                     "parties sont les membres de ce jour (QE 100136 de 2011).")
     party_ids: list[strawberry.ID] | None = strawberry.field(
         description="Les membres parties au marché, fixés à son lancement (null : marché notifié avant "
-                    "l'enregistrement des parties, dont les parties sont les membres du jour du lancement).")
+                    "l'enregistrement des parties, dont les parties sont les membres du jour du lancement).",
+        deprecation_reason=LIST_DEPRECATED.format("parties"))
     titulaire_ids: list[strawberry.ID]
     closed_on: str | None
-    avenants: list[Avenant]
+    avenants: list[Avenant] = strawberry.field(description="Les avenants, dans l'ordre de leurs numéros.",
+                                               deprecation_reason=LIST_DEPRECATED.format("allAvenants"))
     buyer_kind: BuyerKind = strawberry.field(  # type: ignore[valid-type]
         description="Colonne des seuils européens qui s'applique à l'acheteur.")
     awarded_by_cao: bool = strawberry.field(description="Vrai si la CAO l'a attribué (L1414-4 CGCT s'applique alors).")
@@ -258,9 +270,37 @@ class Marche:
                                          deprecation_reason=replaced_by("decpParticulars"))
     decp_particulars: DecpParticulars = strawberry.field(
         description="Ce que les DECP en publient (procédure, CCAG, prix…), corrigé depuis la notification.")
+    groupement_id: strawberry.Private[str] = ""
+
+    def identity(self) -> tuple[str, ...]:
+        return (str(self.id),)
+
+    @strawberry.field(description="Les avenants du marché, dans l'ordre de leurs numéros, page par page.")
+    def all_avenants(self, first: First = None, after: After = None, last: Last = None,
+                     before: Before = None) -> Connection[Avenant]:
+        return paginate(self.avenants, first, after, last, before)
+
+    @strawberry.field(description="Les membres parties au marché, fixés à son lancement, page par page (vide pour un "
+                                  "marché notifié avant l'enregistrement des parties : ce sont alors les membres du "
+                                  "jour du lancement).")
+    async def parties(self, info: strawberry.Info, first: First = None, after: After = None, last: Last = None,
+                      before: Before = None) -> Connection[Organisation]:
+        directory = await directory_of(info)
+        found = [Organisation.from_ledger(directory[p]) for p in self.party_ids or [] if p in directory]
+        return paginate(found, first, after, last, before)
+
+    @strawberry.field(description="Le ou les titulaires du marché (leur nom, leur SIRET…), à côté de "
+                                  "`titulaireIds`.")
+    async def titulaires(self, info: strawberry.Info) -> list[Organisation]:
+        directory = await directory_of(info)
+        return [Organisation.from_ledger(directory[t]) for t in self.titulaire_ids if t in directory]
+
+    @strawberry.field(description="Le groupement qui a attribué le marché.")
+    async def groupement(self, info: strawberry.Info) -> Groupement | None:
+        return await node_of(info, "Groupement", self.groupement_id)  # type: ignore[no-any-return]
 
     @classmethod
-    def from_ledger(cls, m: dict[str, Any]) -> Marche:
+    def from_ledger(cls, m: dict[str, Any], groupement_id: str = "") -> Marche:
         parties = m.get("party_ids")
         return cls(id=strawberry.ID(m["id"]), code=m["code"], object=m["object"], cpv=m["cpv"], nature=m["nature"],
                    initial_amount=m["initial_amount"], duration_months=m["duration_months"],
@@ -270,13 +310,15 @@ class Marche:
                    closed_on=m["closed_on"], buyer_kind=m.get("buyer_kind", "pouvoir_adjudicateur"),
                    awarded_by_cao=m.get("awarded_by_cao", True), particulars=m.get("particulars") or {},
                    decp_particulars=DecpParticulars.from_ledger(m.get("particulars") or {}),
-                   avenants=[Avenant.from_ledger(a) for a in sorted(m["avenants"].values(),
-                                                                    key=lambda a: a["number"])])
+                   avenants=[Avenant.from_ledger(a, m["id"]) for a in sorted(m["avenants"].values(),
+                                                                             key=lambda a: a["number"])],
+                   groupement_id=groupement_id)
 
 
 @strawberry.type(description="Une mesure : la valeur d'un indicateur pour un membre (ou le groupement) et une période.")
-class Measure:
-    id: strawberry.ID
+class Measure(Node):
+    id: strawberry.ID = strawberry.field(description="Identifiant métier de la mesure (celui que prennent les "
+                                                      "mutations) ; son identifiant global est `nodeId`.")
     indicator_key: str
     member_id: strawberry.ID | None = strawberry.field(description="Null pour une mesure de tout le groupement.")
     period_start: str
@@ -298,6 +340,14 @@ class Measure:
     partial: bool = strawberry.field(description="Vrai pour une période du calendrier coupée par le début ou la fin "
                                                  "du marché.")
 
+    def identity(self) -> tuple[str, ...]:
+        return (str(self.id),)
+
+    @strawberry.field(description="Le membre dont c'est la mesure (son nom, son SIRET…), à côté de `memberId` ; null "
+                                  "pour une mesure de tout le groupement.")
+    async def member(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.member_id)
+
     @classmethod
     def from_ledger(cls, m: dict[str, Any]) -> Measure:
         return cls(id=strawberry.ID(m["id"]), indicator_key=m["indicator_key"],
@@ -310,7 +360,7 @@ class Measure:
 
 
 @strawberry.type(description="Un indicateur : quantitatif (avec unité et cible) ou qualitatif.")
-class Indicator:
+class Indicator(Node):
     key: str
     name: str
     kind: IndicatorKind = strawberry.field(description="Nature de l'indicateur.")  # type: ignore[valid-type]
@@ -328,37 +378,50 @@ class Indicator:
     aggregation: AggregationMode = strawberry.field(  # type: ignore[valid-type]
         description="Comment les valeurs des membres se combinent.")
     plan_measures: strawberry.Private[list[dict[str, Any]]]
+    plan_id: strawberry.Private[str] = ""
+
+    def identity(self) -> tuple[str, ...]:
+        return (self.plan_id, self.key)
 
     @strawberry.field(description="Les mesures de cet indicateur que l'appelant peut voir, dans l'ordre des "
                                   "périodes.")
-    def measures(self, first: int = 100, after: str | None = None) -> Connection[Measure]:
+    def measures(self, first: First = None, after: After = None, last: Last = None,
+                 before: Before = None) -> Connection[Measure]:
         items = sorted(self.plan_measures, key=lambda m: (m["period_start"], m["member_id"] or ""))
-        return paginate([Measure.from_ledger(m) for m in items], first, after)
+        return paginate(items, first, after, last, before, build=Measure.from_ledger)
 
     @classmethod
-    def from_ledger(cls, i: dict[str, Any], measures: list[dict[str, Any]]) -> Indicator:
+    def from_ledger(cls, i: dict[str, Any], measures: list[dict[str, Any]], plan_id: str = "") -> Indicator:
         return cls(key=i["key"], name=i["name"], kind=i["kind"], unit=i.get("unit"), baseline=i.get("baseline"),
                    target=i.get("target"), trajectory=i.get("trajectory") or [], direction=i.get("direction"),
                    trajectory_steps=[TrajectoryStep.from_ledger(t) for t in i.get("trajectory") or []],
                    periodicity=i["periodicity"], scope=i["scope"], aggregation=i["aggregation"],
-                   plan_measures=measures)
+                   plan_measures=measures, plan_id=plan_id)
 
 
 @strawberry.type(description="Un objectif : une obligation de moyens ou de résultats.")
-class Objective:
+class Objective(Node):
     key: str
     title: str
     kind: ObjectiveKind = strawberry.field(description="Nature de l'obligation.")  # type: ignore[valid-type]
     indicators: list[Indicator]
+    plan_id: strawberry.Private[str] = ""
+
+    def identity(self) -> tuple[str, ...]:
+        return (self.plan_id, self.key)
 
 
 @strawberry.type(description="Un axe du plan de progrès.")
-class Axis:
+class Axis(Node):
     key: str
     title: str
     description: str
     added_by_avenant: int | None = strawberry.field(description="Numéro de l'avenant qui l'a ajouté, le cas échéant.")
     objectives: list[Objective]
+    plan_id: strawberry.Private[str] = ""
+
+    def identity(self) -> tuple[str, ...]:
+        return (self.plan_id, self.key)
 
 
 @strawberry.type(description="Un changement de statut d'une action.")
@@ -369,7 +432,7 @@ class ActionStep:
 
 
 @strawberry.type(description="Une action du plan, portée par le titulaire, l'acheteur ou les deux.")
-class Action:
+class Action(Node):
     key: str
     axis_key: str
     title: str
@@ -381,22 +444,38 @@ class Action:
         description="L'organisation qui la porte, si elle est nommée.")
     member_ids: list[strawberry.ID] = strawberry.field(description="Les membres qu'elle concerne (vide : tous).")
     history: list[ActionStep] = strawberry.field(description="Ses changements de statut, dans l'ordre.")
+    plan_id: strawberry.Private[str] = ""
+
+    def identity(self) -> tuple[str, ...]:
+        return (self.plan_id, self.key)
+
+    @strawberry.field(description="L'organisation qui la porte (son nom, son SIRET…), si elle est nommée, à côté de "
+                                  "`ownerOrganisationId`.")
+    async def owner_organisation(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.owner_organisation_id)
+
+    @strawberry.field(description="Les membres qu'elle concerne (leur nom, leur SIRET…), à côté de `memberIds` ; "
+                                  "vide : tous.")
+    async def members(self, info: strawberry.Info) -> list[Organisation]:
+        directory = await directory_of(info)
+        return [Organisation.from_ledger(directory[m]) for m in self.member_ids if m in directory]
 
     @classmethod
-    def from_ledger(cls, a: dict[str, Any]) -> Action:
+    def from_ledger(cls, a: dict[str, Any], plan_id: str = "") -> Action:
         owner_organisation = a.get("owner_organisation_id")
         return cls(key=a["key"], axis_key=a["axis_key"], title=a["title"], owner=a["owner"], due_on=a["due_on"],
                    status=a["status"], status_on=a["status_on"],
                    owner_organisation_id=strawberry.ID(owner_organisation) if owner_organisation else None,
                    member_ids=[strawberry.ID(m) for m in a.get("member_ids") or []],
                    history=[ActionStep(status=h["status"], on=date.fromisoformat(h["on"]), note=h.get("note") or "")
-                            for h in a.get("history") or []])
+                            for h in a.get("history") or []], plan_id=plan_id)
 
 
 @strawberry.type(description="Une proposition : une amélioration avancée par un membre, le coordonnateur ou le "
                              "titulaire.")
-class Proposal:
-    id: strawberry.ID
+class Proposal(Node):
+    id: strawberry.ID = strawberry.field(description="Identifiant métier de la proposition (celui que prennent les "
+                                                      "mutations) ; son identifiant global est `nodeId`.")
     author_id: strawberry.ID
     axis_key: str
     kind: ProposalKind = strawberry.field(description="Type de proposition.")  # type: ignore[valid-type]
@@ -410,8 +489,16 @@ class Proposal:
     decision_list: strawberry.Private[list[Decision]]
 
     @strawberry.field(description="Les décisions prises en revue sur cette proposition, dans l'ordre.")
-    def decisions_taken(self, first: int = 100, after: str | None = None) -> Connection[Decision]:
-        return paginate(self.decision_list, first, after)
+    def decisions_taken(self, first: First = None, after: After = None, last: Last = None,
+                        before: Before = None) -> Connection[Decision]:
+        return paginate(self.decision_list, first, after, last, before)
+
+    def identity(self) -> tuple[str, ...]:
+        return (str(self.id),)
+
+    @strawberry.field(description="L'organisation qui l'a soumise (son nom, son SIRET…), à côté de `authorId`.")
+    async def author(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.author_id)
 
     @classmethod
     def from_ledger(cls, p: dict[str, Any]) -> Proposal:
@@ -424,8 +511,9 @@ class Proposal:
 
 
 @strawberry.type(description="Une revue (ex. bilan semestriel) : participants, points soulevés, décisions.")
-class Review:
-    id: strawberry.ID
+class Review(Node):
+    id: strawberry.ID = strawberry.field(description="Identifiant métier de la revue (celui que prennent les "
+                                                      "mutations) ; son identifiant global est `nodeId`.")
     title: str
     scheduled_on: str
     status: ReviewStatus = strawberry.field(description="Statut de la revue.")  # type: ignore[valid-type]
@@ -439,12 +527,17 @@ class Review:
     decision_list: strawberry.Private[list[Decision]]
 
     @strawberry.field(description="Contraintes, besoins, difficultés et idées soulevés, et par qui, dans l'ordre.")
-    def raised_points(self, first: int = 100, after: str | None = None) -> Connection[ReviewPoint]:
-        return paginate(self.point_list, first, after)
+    def raised_points(self, first: First = None, after: After = None, last: Last = None,
+                      before: Before = None) -> Connection[ReviewPoint]:
+        return paginate(self.point_list, first, after, last, before)
 
     @strawberry.field(description="Les décisions prises sur des propositions, avec leurs motifs, dans l'ordre.")
-    def decisions_taken(self, first: int = 100, after: str | None = None) -> Connection[Decision]:
-        return paginate(self.decision_list, first, after)
+    def decisions_taken(self, first: First = None, after: After = None, last: Last = None,
+                        before: Before = None) -> Connection[Decision]:
+        return paginate(self.decision_list, first, after, last, before)
+
+    def identity(self) -> tuple[str, ...]:
+        return (str(self.id),)
 
     @classmethod
     def from_ledger(cls, r: dict[str, Any]) -> Review:
@@ -457,14 +550,16 @@ class Review:
 
 
 @strawberry.type(description="Un plan de progrès : son arbre, ses engagements et sa vie.")
-class Plan:
-    id: strawberry.ID
+class Plan(Node):
+    id: strawberry.ID = strawberry.field(description="Identifiant métier du plan (celui que prennent les mutations) ; "
+                                                      "son identifiant global est `nodeId`.")
     marche_id: strawberry.ID
     groupement_id: strawberry.ID
     title: str
     closed: bool = strawberry.field(description="Vrai une fois le plan clos par son bilan final.")
     axes: list[Axis]
-    actions: list[Action]
+    actions: list[Action] = strawberry.field(description="Les actions du plan.",
+                                             deprecation_reason=LIST_DEPRECATED.format("allActions"))
     resources: JSON = strawberry.field(deprecation_reason=replaced_by("committedResources"))
     milestones: JSON = strawberry.field(deprecation_reason=replaced_by("calendar"))
     gain_sharing: JSON | None = strawberry.field(  # null until the plan defines it
@@ -478,19 +573,45 @@ class Plan:
     resource_list: strawberry.Private[list[Resource]]
     milestone_list: strawberry.Private[list[Milestone]]
     all_proposals: strawberry.Private[list[Proposal]]
-    reviews: list[Review]
+    reviews: list[Review] = strawberry.field(description="Les revues du plan.",
+                                             deprecation_reason=LIST_DEPRECATED.format("allReviews"))
+
+    def identity(self) -> tuple[str, ...]:
+        return (str(self.id),)
 
     @strawberry.field(description="Moyens et ressources engagés par chaque partie, dans l'ordre de leur engagement.")
-    def committed_resources(self, first: int = 100, after: str | None = None) -> Connection[Resource]:
-        return paginate(self.resource_list, first, after)
+    def committed_resources(self, first: First = None, after: After = None, last: Last = None,
+                            before: Before = None) -> Connection[Resource]:
+        return paginate(self.resource_list, first, after, last, before)
 
     @strawberry.field(description="Calendrier prévisionnel : les jalons datés, dans l'ordre de leur inscription.")
-    def calendar(self, first: int = 100, after: str | None = None) -> Connection[Milestone]:
-        return paginate(self.milestone_list, first, after)
+    def calendar(self, first: First = None, after: After = None, last: Last = None,
+                 before: Before = None) -> Connection[Milestone]:
+        return paginate(self.milestone_list, first, after, last, before)
 
-    @strawberry.field(description="Les propositions, dans l'ordre de leur soumission.")
-    def proposals(self, first: int = 50, after: str | None = None) -> Connection[Proposal]:
-        return paginate(self.all_proposals, first, after)
+    @strawberry.field(description="Les propositions, dans l'ordre de leur soumission (50 par page sans `first` ni "
+                                  "`last`).")
+    def proposals(self, first: First = None, after: After = None, last: Last = None,
+                  before: Before = None) -> Connection[Proposal]:
+        return paginate(self.all_proposals, first, after, last, before, default=50)
+
+    @strawberry.field(description="Les actions du plan, dans l'ordre de leur inscription, page par page.")
+    def all_actions(self, first: First = None, after: After = None, last: Last = None,
+                    before: Before = None) -> Connection[Action]:
+        return paginate(self.actions, first, after, last, before)
+
+    @strawberry.field(description="Les revues du plan, dans l'ordre de leur programmation, page par page.")
+    def all_reviews(self, first: First = None, after: After = None, last: Last = None,
+                    before: Before = None) -> Connection[Review]:
+        return paginate(self.reviews, first, after, last, before)
+
+    @strawberry.field(description="Le marché du plan, tel qu'il est maintenant.")
+    async def marche(self, info: strawberry.Info) -> Marche | None:
+        return await node_of(info, "Marche", self.marche_id)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Le groupement du plan, tel qu'il est maintenant.")
+    async def groupement(self, info: strawberry.Info) -> Groupement | None:
+        return await node_of(info, "Groupement", self.groupement_id)  # type: ignore[no-any-return]
 
     @classmethod
     def from_ledger(cls, ledger: dict[str, Any], plan_id: str, visible_members: set[str] | None) -> Plan:
@@ -500,16 +621,17 @@ class Plan:
             if visible_members is None or m["member_id"] is None or m["member_id"] in visible_members:
                 measures_by_indicator.setdefault(m["indicator_key"], []).append(m)
         axes = [Axis(key=a["key"], title=a["title"], description=a["description"],
-                     added_by_avenant=a["added_by_avenant"],
-                     objectives=[Objective(key=o["key"], title=o["title"], kind=o["kind"], indicators=[
-                         Indicator.from_ledger(i, measures_by_indicator.get(i["key"], []))
+                     added_by_avenant=a["added_by_avenant"], plan_id=plan_id,
+                     objectives=[Objective(key=o["key"], title=o["title"], kind=o["kind"], plan_id=plan_id, indicators=[
+                         Indicator.from_ledger(i, measures_by_indicator.get(i["key"], []), plan_id)
                          for i in plan["indicators"].values() if i["objective_key"] == o["key"]])
                          for o in plan["objectives"].values() if o["axis_key"] == a["key"]])
                 for a in plan["axes"].values()]
         return cls(id=strawberry.ID(plan_id), marche_id=strawberry.ID(plan["marche_id"]),
                    groupement_id=strawberry.ID(ledger["id"]), title=plan["title"],
                    closed=plan["bilan_final"] is not None, axes=axes,
-                   actions=[Action.from_ledger(a) for a in plan["actions"].values()], resources=plan["resources"],
+                   actions=[Action.from_ledger(a, plan_id) for a in plan["actions"].values()],
+                   resources=plan["resources"],
                    milestones=list(plan["milestones"].values()), gain_sharing=plan["gain_sharing"],
                    governance=plan["governance"], gain_sharing_rule=GainSharing.from_ledger(plan["gain_sharing"]),
                    governance_rule=Governance.from_ledger(plan["governance"]),
@@ -520,18 +642,51 @@ class Plan:
 
 
 @strawberry.type(description="Un groupement de commandes : coordonnateur, membres, marchés et plans.")
-class Groupement:
-    id: strawberry.ID
+class Groupement(Node):
+    id: strawberry.ID = strawberry.field(description="Identifiant métier du groupement (celui que prennent les "
+                                                      "mutations) ; son identifiant global est `nodeId`.")
     code: str
     name: str
     purpose: str
     coordonnateur_id: strawberry.ID
-    members: list[Membership]
-    marches: list[Marche]
-    plan_ids: list[strawberry.ID]
+    members: list[Membership] = strawberry.field(description="Les membres avec leurs dates, le coordonnateur en "
+                                                             "premier.",
+                                                 deprecation_reason=LIST_DEPRECATED.format("memberships"))
+    marches: list[Marche] = strawberry.field(description="Les marchés du groupement.",
+                                             deprecation_reason=LIST_DEPRECATED.format("allMarches"))
+    plan_ids: list[strawberry.ID] = strawberry.field(description="Les plans de progrès des marchés du groupement.",
+                                                     deprecation_reason=LIST_DEPRECATED.format("plans"))
     small_modifications_reading: SmallModificationsReading = strawberry.field(  # type: ignore[valid-type]
         description="Comment le groupement lit le montant cumulé de R2194-9 : net par défaut, ou celle consignée "
                     "par chooseSmallModificationsReading.")
+
+    def identity(self) -> tuple[str, ...]:
+        return (str(self.id),)
+
+    @strawberry.field(description="Les adhésions au groupement (membres avec leurs dates, le coordonnateur en "
+                                  "premier), page par page.")
+    def memberships(self, first: First = None, after: After = None, last: Last = None,
+                    before: Before = None) -> Connection[Membership]:
+        return paginate(self.members, first, after, last, before)
+
+    @strawberry.field(description="Les marchés du groupement, dans l'ordre de leur notification, page par page.")
+    def all_marches(self, first: First = None, after: After = None, last: Last = None,
+                    before: Before = None) -> Connection[Marche]:
+        return paginate(self.marches, first, after, last, before)
+
+    @strawberry.field(description="Les plans de progrès des marchés du groupement, page par page (chacun tel que "
+                                  "l'appelant peut le voir, comme `plan(id:)`).")
+    async def plans(self, info: strawberry.Info, first: First = None, after: After = None, last: Last = None,
+                    before: Before = None) -> Connection[Plan]:
+        page = paginate(self.plan_ids, first, after, last, before)
+        for edge in page.edges:
+            edge.node = await node_of(info, "Plan", edge.node)
+        return page
+
+    @strawberry.field(description="Le coordonnateur du groupement (son nom, son SIRET…), à côté de "
+                                  "`coordonnateurId`.")
+    async def coordonnateur(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.coordonnateur_id)
 
     @classmethod
     def from_ledger(cls, ledger: dict[str, Any]) -> Groupement:
@@ -542,7 +697,7 @@ class Groupement:
                                        left_on=m["left_on"], decision=m.get("decision"),
                                        decision_document=DocumentRef(**m["decision"]) if m.get("decision") else None,
                                        decided_on=m.get("decided_on")) for m in g["memberships"]],
-                   marches=[Marche.from_ledger(m) for m in ledger["marches"].values()],
+                   marches=[Marche.from_ledger(m, g["id"]) for m in ledger["marches"].values()],
                    plan_ids=[strawberry.ID(p) for p in ledger["plans"]],
                    small_modifications_reading=g.get("small_modifications_reading", "net"))
 
@@ -558,6 +713,21 @@ class Event:
     type: str = strawberry.field(description="Type d'événement, ex. Measure.Recorded, "
                                              "Marche.AvenantNotified.")
     timestamp: str
+
+    @strawberry.field(description="L'organisation qui a agi (son nom, son SIRET…), à côté de `organisationId`.")
+    async def organisation(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.organisation_id)
+
+    @strawberry.field(description="Le groupement de l'événement, tel qu'il est maintenant (null pour un événement de "
+                                  "l'annuaire des organisations).")
+    async def groupement(self, info: strawberry.Info) -> Groupement | None:
+        found = self.groupement_id
+        return await node_of(info, "Groupement", found) if found and found != DIRECTORY else None
+
+    @strawberry.field(description="Le plan de l'événement, tel que l'appelant peut le voir maintenant (null pour un "
+                                  "événement qui ne touche pas un plan).")
+    async def plan(self, info: strawberry.Info) -> Plan | None:
+        return await node_of(info, "Plan", self.plan_id) if self.plan_id else None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Event:
@@ -589,12 +759,10 @@ class ReplayStep:
                    plan=step["plan"])
 
 
-def paginate_as(items: list[Any], first: int, after: str | None, build: Any) -> Connection[Any]:
+def paginate_as(items: list[Any], first: int | None, after: str | None, build: Any, last: int | None = None,
+                before: str | None = None) -> Connection[Any]:
     """A page of a document's list, only the page's items built as typed objects."""
-    page = paginate(items, first, after)
-    for edge in page.edges:
-        edge.node = build(edge.node)
-    return page
+    return paginate(items, first, after, last, before, build=build)
 
 
 @strawberry.type(description="Ce qu'un membre voit d'un plan : ses indicateurs, actions, propositions, décisions.")
@@ -631,21 +799,41 @@ class MemberView:
 
     @strawberry.field(description="Les actions du plan qui concernent le membre (toutes celles qui ne nomment pas "
                                   "de membres, et celles qui le nomment).")
-    def actions(self, first: int = 100, after: str | None = None) -> Connection[Action]:
-        return paginate_as(self.document["actions"], first, after, Action.from_ledger)
+    def actions(self, first: First = None, after: After = None, last: Last = None,
+                before: Before = None) -> Connection[Action]:
+        return paginate_as(self.document["actions"], first, after, lambda a: Action.from_ledger(a, self.plan_id),
+                           last, before)
 
     @strawberry.field(description="Les propositions que le membre a soumises, dans l'ordre de leur soumission.")
-    def proposals(self, first: int = 100, after: str | None = None) -> Connection[Proposal]:
-        return paginate_as(self.document["proposals"], first, after, Proposal.from_ledger)
+    def proposals(self, first: First = None, after: After = None, last: Last = None,
+                  before: Before = None) -> Connection[Proposal]:
+        return paginate_as(self.document["proposals"], first, after, Proposal.from_ledger, last, before)
 
     @strawberry.field(description="Les décisions prises en revue, revue par revue.")
-    def decisions(self, first: int = 100, after: str | None = None) -> Connection[Decision]:
+    def decisions(self, first: First = None, after: After = None, last: Last = None,
+                  before: Before = None) -> Connection[Decision]:
         return paginate_as(self.document["decisions"], first, after,
-                           lambda d: Decision.from_ledger(d, d["review_id"], d["proposal_id"], d["held_on"]))
+                           lambda d: Decision.from_ledger(d, d["review_id"], d["proposal_id"], d["held_on"]),
+                           last, before)
 
     @strawberry.field(description="Les avenants en vigueur (notifiés), dans l'ordre de leur proposition.")
-    def avenants(self, first: int = 100, after: str | None = None) -> Connection[Avenant]:
-        return paginate_as(self.document["avenants"], first, after, Avenant.from_ledger)
+    async def avenants(self, info: strawberry.Info, first: First = None, after: After = None, last: Last = None,
+                       before: Before = None) -> Connection[Avenant]:
+        marche_id = await marche_of_plan(info, str(self.document["groupement_id"]), str(self.plan_id))
+        return paginate_as(self.document["avenants"], first, after, lambda a: Avenant.from_ledger(a, marche_id),
+                           last, before)
+
+    @strawberry.field(description="Le groupement du plan, tel qu'il est maintenant.")
+    async def groupement(self, info: strawberry.Info) -> Groupement | None:
+        return await node_of(info, "Groupement", self.document["groupement_id"])  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Le plan de la vue, tel que le membre peut le voir maintenant.")
+    async def plan(self, info: strawberry.Info) -> Plan | None:
+        return await node_of(info, "Plan", self.plan_id)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Le membre de la vue (son nom, son SIRET…), à côté de `memberId`.")
+    async def member(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.member_id)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> MemberView:
@@ -725,25 +913,34 @@ class PlanBalance:
         return GainBalance.from_doc(self.document["gains"])
 
     @strawberry.field(description="Les avenants du marché, dans l'ordre de leurs numéros.")
-    def avenants(self, first: int = 100,
-                 after: str | None = None) -> Connection[Annotated[BalanceAvenant, strawberry.lazy(VIEWS)]]:
+    def avenants(self, first: First = None, after: After = None, last: Last = None, before: Before = None,
+                 ) -> Connection[Annotated[BalanceAvenant, strawberry.lazy(VIEWS)]]:
         from progres.graphql.views import BalanceAvenant  # noqa: PLC0415
 
-        return paginate_as(self.document["avenants"], first, after, BalanceAvenant.from_doc)
+        return paginate_as(self.document["avenants"], first, after, BalanceAvenant.from_doc, last, before)
 
-    @strawberry.field(description="Les chiffres de chaque membre (hors coordonnateur) que l'appelant peut voir.")
-    def members(self, first: int = 100,
-                after: str | None = None) -> Connection[Annotated[MemberBalance, strawberry.lazy(VIEWS)]]:
+    @strawberry.field(description="Les chiffres de chaque membre (hors coordonnateur) que l'appelant peut voir, page "
+                                  "par page.")
+    def members(self, first: First = None, after: After = None, last: Last = None, before: Before = None,
+                ) -> Connection[Annotated[MemberBalance, strawberry.lazy(VIEWS)]]:
         from progres.graphql.views import member_balance  # noqa: PLC0415
 
-        return paginate_as(list(self.document["members"].items()), first, after, member_balance)
+        return paginate_as(list(self.document["members"].items()), first, after, member_balance, last, before)
 
     @strawberry.field(description="La place de chaque membre (hors coordonnateur) dans le marché du plan.")
-    def parties(self, first: int = 100,
-                after: str | None = None) -> Connection[Annotated[MemberParty, strawberry.lazy(VIEWS)]]:
+    def parties(self, first: First = None, after: After = None, last: Last = None, before: Before = None,
+                ) -> Connection[Annotated[MemberParty, strawberry.lazy(VIEWS)]]:
         from progres.graphql.views import member_party  # noqa: PLC0415
 
-        return paginate_as(list(self.document["parties"].items()), first, after, member_party)
+        return paginate_as(list(self.document["parties"].items()), first, after, member_party, last, before)
+
+    @strawberry.field(description="Le groupement du plan, tel qu'il est maintenant.")
+    async def groupement(self, info: strawberry.Info) -> Groupement | None:
+        return await node_of(info, "Groupement", self.document["groupement_id"])  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Le plan du bilan, tel que l'appelant peut le voir maintenant.")
+    async def plan(self, info: strawberry.Info) -> Plan | None:
+        return await node_of(info, "Plan", self.plan_id)  # type: ignore[no-any-return]
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> PlanBalance:

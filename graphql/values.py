@@ -9,7 +9,7 @@ seed scenario.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -26,7 +26,25 @@ from progres.graphql.enums import (
     StandingRule,
     WithdrawalClause,
 )
+from progres.graphql.identity import Node
 from progres.graphql.scalars import Decimal
+
+if TYPE_CHECKING:
+    from progres.graphql.types import Organisation, Proposal, Review
+
+TYPES = "progres.graphql.types"  # the entity types, which import this module
+
+
+async def organisation_named(info: strawberry.Info, organisation_id: str | None) -> Any:
+    from progres.graphql.types import organisation_of  # noqa: PLC0415 (types imports this module)
+
+    return await organisation_of(info, organisation_id)
+
+
+async def entity(info: strawberry.Info, kind: str, entity_id: str | None) -> Any:
+    from progres.graphql.types import node_of  # noqa: PLC0415 (types imports this module)
+
+    return await node_of(info, kind, entity_id) if entity_id else None
 
 
 def day(text: str | None) -> date | None:
@@ -61,6 +79,11 @@ class MeasureCorrection:
         description="L'appréciation remplacée (indicateur qualitatif).")
     reason: str = strawberry.field(description="Motif de la correction, en clair.")
     corrected_by: strawberry.ID = strawberry.field(description="L'organisation qui a corrigé la mesure.")
+
+    @strawberry.field(description="L'organisation qui a corrigé la mesure (son nom, son SIRET…), à côté de "
+                                  "`correctedBy`.")
+    async def corrector(self, info: strawberry.Info) -> Annotated[Organisation, strawberry.lazy(TYPES)] | None:
+        return await organisation_named(info, self.corrected_by)  # type: ignore[no-any-return]
 
     @classmethod
     def from_ledger(cls, c: dict[str, Any]) -> MeasureCorrection:
@@ -143,6 +166,11 @@ class Participant:
     organisation_id: strawberry.ID | None = strawberry.field(
         description="L'organisation qu'il représente, partie au groupement, si elle est dite.")
 
+    @strawberry.field(description="L'organisation qu'il représente (son nom, son SIRET…), si elle est dite, à côté "
+                                  "de `organisationId`.")
+    async def organisation(self, info: strawberry.Info) -> Annotated[Organisation, strawberry.lazy(TYPES)] | None:
+        return await organisation_named(info, self.organisation_id)  # type: ignore[no-any-return]
+
     @classmethod
     def from_ledger(cls, p: dict[str, Any]) -> Participant:
         organisation = p.get("organisation_id")
@@ -162,12 +190,23 @@ class ReviewPoint:
 
 
 @strawberry.type(description="Une décision prise en revue sur une proposition, avec ses motifs.")
-class Decision:
+class Decision(Node):
     review_id: strawberry.ID = strawberry.field(description="La revue qui l'a prise.")
     proposal_id: strawberry.ID = strawberry.field(description="La proposition décidée.")
     outcome: DecisionOutcome = strawberry.field(description="Ce qui a été décidé.")  # type: ignore[valid-type]
     reasons: str = strawberry.field(description="Motifs de la décision, en clair.")
     held_on: date | None = strawberry.field(description="Date de la revue qui l'a prise (aaaa-mm-jj).")
+
+    def identity(self) -> tuple[str, ...]:
+        return (str(self.review_id), str(self.proposal_id))
+
+    @strawberry.field(description="La revue qui l'a prise, à côté de `reviewId`.")
+    async def review(self, info: strawberry.Info) -> Annotated[Review, strawberry.lazy(TYPES)] | None:
+        return await entity(info, "Review", self.review_id)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="La proposition décidée, à côté de `proposalId`.")
+    async def proposal(self, info: strawberry.Info) -> Annotated[Proposal, strawberry.lazy(TYPES)] | None:
+        return await entity(info, "Proposal", self.proposal_id)  # type: ignore[no-any-return]
 
     @classmethod
     def from_ledger(cls, d: dict[str, Any], review_id: str, proposal_id: str, held_on: str | None) -> Decision:
@@ -197,6 +236,14 @@ class AvenantChanges:
         description="Les nouveaux titulaires (null : inchangés).")
     plan_changes: list[PlanChange] = strawberry.field(description="Ce qu'il apporte au plan.")
 
+    @strawberry.field(description="Les nouveaux titulaires (leur nom, leur SIRET…), à côté de `titulaireIds` (null : "
+                                  "inchangés).")
+    async def titulaires(self, info: strawberry.Info) -> list[Annotated[Organisation, strawberry.lazy(TYPES)]] | None:
+        if self.titulaire_ids is None:
+            return None
+        found = [await organisation_named(info, t) for t in self.titulaire_ids]
+        return [o for o in found if o is not None]
+
     @classmethod
     def from_ledger(cls, c: dict[str, Any]) -> AvenantChanges:
         return cls(amount_delta=c["amount_delta"], duration_delta_months=c["duration_delta_months"],
@@ -208,6 +255,14 @@ class AvenantChanges:
 class AvenantOrigin:
     proposal_id: strawberry.ID | None = strawberry.field(description="La proposition décidée.")
     review_id: strawberry.ID | None = strawberry.field(description="La revue qui l'a décidée.")
+
+    @strawberry.field(description="La proposition décidée, à côté de `proposalId`.")
+    async def proposal(self, info: strawberry.Info) -> Annotated[Proposal, strawberry.lazy(TYPES)] | None:
+        return await entity(info, "Proposal", self.proposal_id)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="La revue qui l'a décidée, à côté de `reviewId`.")
+    async def review(self, info: strawberry.Info) -> Annotated[Review, strawberry.lazy(TYPES)] | None:
+        return await entity(info, "Review", self.review_id)  # type: ignore[no-any-return]
 
     @classmethod
     def from_ledger(cls, d: dict[str, Any] | None) -> AvenantOrigin | None:

@@ -29,7 +29,17 @@ from progres.graphql.enums import (
     Weighting,
 )
 from progres.graphql.scalars import Decimal
-from progres.graphql.types import CaoOpinion, Connection, paginate
+from progres.graphql.types import (
+    After,
+    Before,
+    CaoOpinion,
+    Connection,
+    First,
+    Last,
+    Organisation,
+    organisation_of,
+    paginate,
+)
 from progres.graphql.values import (
     FigurePositions,
     GainSharing,
@@ -97,12 +107,14 @@ class MemberIndicator(IndicatorFigures):
 
     @strawberry.field(description="Les mesures du membre (ou du groupement, pour un indicateur de portée "
                                   "groupement), dans l'ordre des périodes.")
-    def observations(self, first: int = 100, after: str | None = None) -> Connection[Observation]:
-        return paginate(self.all_observations, first, after)
+    def observations(self, first: First = None, after: After = None, last: Last = None,
+            before: Before = None) -> Connection[Observation]:
+        return paginate(self.all_observations, first, after, last, before)
 
     @strawberry.field(description="Les chiffres du groupement, période par période (indicateur quantitatif).")
-    def groupement(self, first: int = 100, after: str | None = None) -> Connection[GroupementFigure]:
-        return paginate(self.groupement_figures, first, after)
+    def groupement(self, first: First = None, after: After = None, last: Last = None,
+            before: Before = None) -> Connection[GroupementFigure]:
+        return paginate(self.groupement_figures, first, after, last, before)
 
     @classmethod
     def from_doc(cls, i: dict[str, Any]) -> MemberIndicator:
@@ -122,6 +134,11 @@ class ExcludedMember:
     rule: Exclusion = strawberry.field(description="Pourquoi il n'a pas été compté.")  # type: ignore[valid-type]
 
 
+    @strawberry.field(description="Le membre (son nom, son SIRET…), à côté de `memberId`.")
+    async def member(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.member_id)
+
+
 @strawberry.type(description="Comment le chiffre du groupement d'une période a été fait : la valeur, la pondération, "
                              "les membres comptés et ceux laissés de côté.")
 class PeriodFigure:
@@ -134,8 +151,9 @@ class PeriodFigure:
     all_excluded: strawberry.Private[list[ExcludedMember]]
 
     @strawberry.field(description="Les membres laissés hors du chiffre, et pourquoi.")
-    def excluded(self, first: int = 100, after: str | None = None) -> Connection[ExcludedMember]:
-        return paginate(self.all_excluded, first, after)
+    def excluded(self, first: First = None, after: After = None, last: Last = None,
+            before: Before = None) -> Connection[ExcludedMember]:
+        return paginate(self.all_excluded, first, after, last, before)
 
     @classmethod
     def from_doc(cls, p: dict[str, Any]) -> PeriodFigure:
@@ -158,8 +176,9 @@ class BalanceIndicator(IndicatorFigures):
 
     @strawberry.field(description="Le chiffre du groupement période par période, et comment il a été fait "
                                   "(indicateur quantitatif par membre ; null pour les autres).")
-    def periods(self, first: int = 100, after: str | None = None) -> Connection[PeriodFigure] | None:
-        return None if self.all_periods is None else paginate(self.all_periods, first, after)
+    def periods(self, first: First = None, after: After = None, last: Last = None,
+            before: Before = None) -> Connection[PeriodFigure] | None:
+        return None if self.all_periods is None else paginate(self.all_periods, first, after, last, before)
 
     @classmethod
     def from_doc(cls, i: dict[str, Any]) -> BalanceIndicator:
@@ -227,8 +246,9 @@ class ProposalTally:
 
     @strawberry.field(description="Chaque proposition avec son statut et l'impact attendu, dans l'ordre de "
                                   "soumission.")
-    def expected_impact(self, first: int = 100, after: str | None = None) -> Connection[ProposalImpact]:
-        return paginate(self.impacts, first, after)
+    def expected_impact(self, first: First = None, after: After = None, last: Last = None,
+            before: Before = None) -> Connection[ProposalImpact]:
+        return paginate(self.impacts, first, after, last, before)
 
     @classmethod
     def from_doc(cls, p: dict[str, Any]) -> ProposalTally:
@@ -244,8 +264,9 @@ class ReviewTally:
     all_points: strawberry.Private[list[ReviewPoint]]
 
     @strawberry.field(description="Les points soulevés dans les revues, dans l'ordre.")
-    def points(self, first: int = 100, after: str | None = None) -> Connection[ReviewPoint]:
-        return paginate(self.all_points, first, after)
+    def points(self, first: First = None, after: After = None, last: Last = None,
+            before: Before = None) -> Connection[ReviewPoint]:
+        return paginate(self.all_points, first, after, last, before)
 
 
 @strawberry.type(description="Un avenant au bilan.")
@@ -289,6 +310,11 @@ class MemberAmount:
     amount: Decimal = strawberry.field(description="Le montant, en euros HT.")
 
 
+    @strawberry.field(description="Le membre (son nom, son SIRET…), à côté de `memberId`.")
+    async def member(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.member_id)
+
+
 @strawberry.type(description="Les gains au bilan : le total attendu des propositions acceptées, partagé selon la "
                              "règle entre les parties puis entre les membres.")
 class GainBalance:
@@ -300,8 +326,9 @@ class GainBalance:
     member_amounts: strawberry.Private[list[MemberAmount]]
 
     @strawberry.field(description="Ce qui revient à chaque membre partie au marché, en euros HT.")
-    def members(self, first: int = 100, after: str | None = None) -> Connection[MemberAmount]:
-        return paginate(self.member_amounts, first, after)
+    def members(self, first: First = None, after: After = None, last: Last = None,
+            before: Before = None) -> Connection[MemberAmount]:
+        return paginate(self.member_amounts, first, after, last, before)
 
     @classmethod
     def from_doc(cls, g: dict[str, Any]) -> GainBalance:
@@ -327,10 +354,20 @@ class MemberBalance:
         description="Ses chiffres, pour chaque indicateur de portée membre.")
 
 
+    @strawberry.field(description="Le membre (son nom, son SIRET…), à côté de `memberId`.")
+    async def member(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.member_id)
+
+
 @strawberry.type(description="La place d'un membre (hors coordonnateur) dans le marché du plan.")
 class MemberParty:
     member_id: strawberry.ID = strawberry.field(description="Le membre.")
     standing: MemberStanding = strawberry.field(description="Sa place dans le marché du plan.")
+
+
+    @strawberry.field(description="Le membre (son nom, son SIRET…), à côté de `memberId`.")
+    async def member(self, info: strawberry.Info) -> Organisation | None:
+        return await organisation_of(info, self.member_id)
 
 
 @strawberry.type(description="Le bilan final : sa date et sa synthèse.")

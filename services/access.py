@@ -116,6 +116,11 @@ class Access:
             return
         self.policy.check(actor, READ_HISTORY, parties)
 
+    def may_read_groupement(self, actor: Actor, groupement_id: str) -> bool:
+        """Whether the actor reads this groupement (as `readable_groupements` lists it)."""
+        parties = self.parties(groupement_id)
+        return parties is not None and self.policy.allowed(actor, READ_PLAN, parties)
+
     def readable_groupements(self, actor: Actor) -> list[str]:
         return [doc["groupement_id"] for doc in self.models.all_parties()
                 if self.policy.allowed(actor, READ_PLAN, Parties.of_document(doc))]

@@ -364,8 +364,35 @@ class SqlStore:
         return (int(row[0]), unpack(row[1])) if row else None
 
     def history(self, projection: str, filters: dict[str, Any], after: int = 0, limit: int = 100,
-                until: str | None = None) -> list[dict[str, Any]]:
+                until: str | None = None, before: int | None = None,
+                descending: bool = False) -> list[dict[str, Any]]:
+        """The history index's rows matching `filters` between two positions (both excluded), in log order or,
+        `descending`, from the newest (a page read backwards)."""
+        clauses, params = self.history_clauses(projection, filters, after, until, before)
+        order = "DESC" if descending else ""
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT position, groupement_id, plan_id, organisation_id, aggregate_id, version, "
+                               f"type, timestamp FROM {{p}}history WHERE {' AND '.join(clauses)} "
+                               f"ORDER BY position {order} LIMIT ?"), [*params, limit])
+            names = ("position", "groupement_id", "plan_id", "organisation_id", "aggregate_id", "version", "type",
+                     "timestamp")
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def history_count(self, projection: str, filters: dict[str, Any], after: int = 0, until: str | None = None,
+                      before: int | None = None) -> int:
+        """How many rows of the history index match `filters` between two positions (both excluded)."""
+        clauses, params = self.history_clauses(projection, filters, after, until, before)
+        with self.transaction() as cur:
+            cur.execute(self.q(f"SELECT count(*) FROM {{p}}history WHERE {' AND '.join(clauses)}"), params)
+            return int(cur.fetchone()[0])
+
+    @staticmethod
+    def history_clauses(projection: str, filters: dict[str, Any], after: int, until: str | None,
+                        before: int | None) -> tuple[list[str], list[Any]]:
         clauses, params = ["projection = ?", "position > ?"], [projection, after]
+        if before is not None:
+            clauses.append("position < ?")
+            params.append(before)
         for column in ("groupement_id", "plan_id", "organisation_id", "aggregate_id", "type"):
             if filters.get(column):
                 clauses.append(f"{column} = ?")
@@ -376,13 +403,7 @@ class SqlStore:
         if until:
             clauses.append("timestamp <= ?")
             params.append(until)
-        with self.transaction() as cur:
-            cur.execute(self.q("SELECT position, groupement_id, plan_id, organisation_id, aggregate_id, version, "
-                               f"type, timestamp FROM {{p}}history WHERE {' AND '.join(clauses)} "
-                               "ORDER BY position LIMIT ?"), [*params, limit])
-            names = ("position", "groupement_id", "plan_id", "organisation_id", "aggregate_id", "version", "type",
-                     "timestamp")
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        return clauses, params
 
     # Writing
     def dump_json(self, value: Any) -> Any:

@@ -5,7 +5,8 @@
 - a field, argument or input field whose name says it holds a value of a closed set (status, kind, nature,
   role, mode…) typed as `String` rather than an enum,
 - a list that can grow with the life of a plan without a connection (`first`/`after`, `pageInfo`), a list
-  whose size is bounded by its nature being named, with why, in BOUNDED,
+  whose size is bounded by its nature being named, with why, in BOUNDED; a plain list kept deprecated beside
+  the connection that replaces it (as a `JSON` field beside its typed one) is no longer offered to new clients.
 - a mutation without its own input and payload (`recordMeasure(input: RecordMeasureInput)` answering a
   `RecordMeasurePayload`).
 
@@ -44,7 +45,10 @@ CLOSED_SET = re.compile(r"(?:^|[a-z])(?:status|role|kind|nature|mode|owner|outco
 # Lists whose size is bounded by what they are (not by the plan's life), so that a page would only get in the way.
 BOUNDED = {
     "Marche.titulaireIds": "the titulaires of one marché (a few, changed only by avenant)",
+    "Marche.titulaires": "the titulaires of one marché, as objects (as Marche.titulaireIds)",
+    "Query.nodes": "exactly the objects asked for by their ids, at most 100",
     "AvenantChanges.titulaireIds": "the new titulaires of one avenant",
+    "AvenantChanges.titulaires": "the new titulaires of one avenant, as objects",
     "AvenantChanges.planChanges": "the axes one avenant adds",
     "Plan.axes": "the plan's axes, a handful, set by the coordonnateur (or an avenant)",
     "Axis.objectives": "the objectives of one axis",
@@ -65,6 +69,7 @@ BOUNDED = {
     "FigurePositions.latest": "the measures behind one assessment",
     "MemberIndicatorFigures.rules": "participation rules, a closed set of 7",
     "Action.memberIds": "the members one action names",
+    "Action.members": "the members one action names, as objects (as Action.memberIds)",
     "Action.history": "the status changes of one action (four statuses)",
     "GainSharing.shares": "one per party (3)",
     "GainBalance.parties": "one per party (3)",
@@ -88,16 +93,6 @@ KNOWN_REMAINING = {
     # JSON: documents whose shape is not ours to type yet.
     "json: Query.figureProof",  # a self-contained proof file that `progres audit check-proof` reads offline
     "json: ReplayStep.data",  # an event's recorded data, whose shape is that of its event type and version
-    # Lists that grow, from before this contract: item 3 gives them Relay connections.
-    "list without connection: Query.groupements",
-    "list without connection: Groupement.members",
-    "list without connection: Groupement.marches",
-    "list without connection: Groupement.planIds",
-    "list without connection: Marche.partyIds",
-    "list without connection: Marche.avenants",
-    "list without connection: Plan.actions",
-    "list without connection: Plan.reviews",
-    "list without connection: EgalimShares.imports",
 }
 
 
@@ -129,7 +124,8 @@ def violations(graphql_schema: GraphQLSchema, bounded: dict[str, str] | None = N
             where = f"{name}.{field_name}"
             found |= element(where, field_name, field)
             if is_list(field.type) and not isinstance(kind, GraphQLInputObjectType) \
-                    and not (is_connection(name) and field_name == "edges") and where not in bounded:
+                    and not (is_connection(name) and field_name == "edges") and where not in bounded \
+                    and not getattr(field, "deprecation_reason", None):
                 found.add(f"list without connection: {where}")
             for argument_name, argument in getattr(field, "args", {}).items():
                 found |= element(f"{where}({argument_name}:)", argument_name, argument)
@@ -191,6 +187,8 @@ def test_each_rule_catches_its_case():
       old: JSON @deprecated(reason: "Remplacé par `plan`.")
       """Paliers."""
       steps: [Step!]!
+      """Anciens paliers."""
+      oldSteps: [Step!]! @deprecated(reason: "Remplacé par `plans`.")
       """Plans, page par page."""
       plans: PlanConnection!
     }
