@@ -13,8 +13,8 @@ from progres.domain.egalim import Territory
 from progres.domain.errors import InvalidInput
 from progres.graphql.context import Services, actor_of, context_of, off_loop
 from progres.graphql.egalim import EgalimShares, EgalimTerritory
-from progres.graphql.log_verification import LogVerification
 from progres.graphql.identity import Node, parse_global_id
+from progres.graphql.log_verification import LogVerification
 from progres.graphql.nodes import MAX_NODES, load_node
 from progres.graphql.paging import (
     LIST_DEPRECATED,
