@@ -7,7 +7,9 @@ import functools
 import hashlib
 import inspect
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,7 +30,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment, get_topic, retry
 from psycopg import sql
 from psycopg.rows import tuple_row
 
@@ -43,6 +45,7 @@ from progres.projections.facts import Fact, fact_from_record
 from progres.services import event_runs
 
 A = TypeVar("A", bound=ProgresAggregate)
+R = TypeVar("R")
 
 
 class DateAsISO(Transcoding):
@@ -147,6 +150,40 @@ class CommandIdReused(DomainError):
                 "prenez un nouvel identifiant")
 
 
+class ContextCache:
+    """Aggregates kept between commands as read-only copies, least recently used dropped first (services/commands.py
+    decides on them, never changes them: a copy is replaced, never mutated, so that threads share it safely).
+    Whatever is read here is checked against the store before a command's save (`ProgresApplication.current`)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[UUID, ProgresAggregate] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, aggregate_id: UUID) -> ProgresAggregate | None:
+        with self._lock:
+            aggregate = self._items.get(aggregate_id)
+            if aggregate is not None:
+                self._items.move_to_end(aggregate_id)
+            return aggregate
+
+    def put(self, aggregate: ProgresAggregate) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[aggregate.id] = aggregate
+            self._items.move_to_end(aggregate.id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def drop(self, aggregate_id: UUID, version: int) -> None:
+        """Drops the copy at `version` (not a newer one another thread put meanwhile)."""
+        with self._lock:
+            aggregate = self._items.get(aggregate_id)
+            if aggregate is not None and aggregate.version <= version:
+                del self._items[aggregate_id]
+
+
 class ProgresApplication(Application[UUID]):
     """Infrastructure shared by every command: stores, snapshots, retries and receipts."""
 
@@ -154,8 +191,10 @@ class ProgresApplication(Application[UUID]):
     snapshotting_intervals = {Groupement: 50, Marche: 50, ProgressPlan: 50}  # noqa: RUF012 - library API
 
     def __init__(self, env: dict[str, str], retries: int = 8, snapshot_interval: int = 50,
-                 failover_seconds: float = 0.0) -> None:
+                 failover_seconds: float = 0.0, context_cache_size: int = 256) -> None:
         self.retries = retries
+        self.context_cache = ContextCache(context_cache_size)
+        self.stale_contexts = 0
         self.failover_seconds = failover_seconds
         self.conflicts_retried = 0
         self.outages_waited = 0
@@ -196,6 +235,79 @@ class ProgresApplication(Application[UUID]):
 
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self.repository
+
+    # Deciding on cached aggregates: what a command only reads (a measure's plan, groupement and marché) is kept
+    # between commands instead of being decoded again from its snapshot each time; before the save, one query
+    # checks that each is still at its stored version (several server processes write to the same store).
+    def load_cached(self, kind: type[A], aggregate_id: UUID, error: type[NotFound], fresh: bool = False) -> A:
+        """A read-only copy (shared: never change it), from the cache, or (when not there, or `fresh`) loaded
+        from the store and cached."""
+        aggregate = None if fresh else self.context_cache.get(aggregate_id)
+        if aggregate is None:
+            aggregate = self.load(kind, aggregate_id, error)
+            self.context_cache.put(aggregate)
+        if not isinstance(aggregate, kind):
+            raise error("id", id=aggregate_id)
+        return aggregate
+
+    def current(self, aggregates: Sequence[ProgresAggregate], probes: Sequence[UUID] = (),
+                check: bool = True) -> set[UUID] | None:
+        """In one query: None when one of `aggregates` has moved on in the store since it was read (its copy is
+        dropped from the cache: read again and decide again), else those of `probes` that exist in the store.
+        With check=False only the probes are looked up."""
+        versions = self.stored_versions(([a.id for a in aggregates] if check else []) + list(probes))
+        stale = [a for a in aggregates if versions.get(a.id) != a.version] if check else []
+        for aggregate in stale:
+            self.context_cache.drop(aggregate.id, aggregate.version)
+        if stale:
+            self.stale_contexts += 1
+            return None
+        return {probe for probe in probes if probe in versions}
+
+    def decide_on_current(self, context: Callable[[bool], Sequence[ProgresAggregate]],
+                          decide: Callable[..., tuple[R, Sequence[UUID]]]) -> tuple[R, set[UUID]]:
+        """Runs decide(*context(fresh=False)) on cached copies, then checks them against the store in one query
+        (with the ids decide returns to look up, e.g. a new measure's, to refuse a duplicate before the save); a
+        refusal too is only given once the copies are known current. When one has moved on, the context is read
+        again from the store (context(fresh=True)) and the decision taken again on it, as without a cache (read,
+        decide, save: a change stored between the reading and the save is not seen, the same window as before;
+        a saved aggregate is protected by its version, the store refusing a stale write; the context aggregates
+        are only read). Returns (the decision, the looked-up ids that exist)."""
+        aggregates = context(False)
+        try:
+            result, probes = decide(*aggregates)
+        except DomainError:
+            if self.current(aggregates) is not None:
+                raise
+        else:
+            found = self.current(aggregates, probes)
+            if found is not None:
+                return result, found
+        aggregates = context(True)
+        result, probes = decide(*aggregates)
+        return result, self.current(aggregates, probes, check=False) or set()
+
+    def stored_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last stored version of each of these aggregates (absent: nothing stored); one query on PostgreSQL."""
+        if isinstance(self.recorder, PostgresApplicationRecorder):
+            return self._postgres_versions(self.recorder, aggregate_ids)
+        versions = {}
+        for aggregate_id in aggregate_ids:
+            last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+            if last:
+                versions[aggregate_id] = last[0].originator_version
+        return versions
+
+    @staticmethod
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's select_events
+    def _postgres_versions(recorder: PostgresApplicationRecorder, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
+        # One backward index scan (LIMIT 1) on the (originator_id, originator_version) key per id.
+        query = sql.SQL("SELECT c.id, (SELECT e.originator_version FROM {}.{} e WHERE e.originator_id = c.id "
+                        "ORDER BY e.originator_version DESC LIMIT 1) FROM unnest(%s::uuid[]) AS c(id)").format(
+            sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(query, [list(aggregate_ids)], prepare=True)
+            return {aggregate_id: version for aggregate_id, version in cursor.fetchall() if version is not None}
 
     # Running commands
     def execute(
