@@ -164,7 +164,8 @@ def test_two_applications_with_their_own_caches_on_one_plan_lose_nothing_and_dou
 
     assert accepted["own"] == THREADS * len(keys)
     assert accepted["contested"] == len(contested), "each contested measure is accepted exactly once"
-    assert all(count == THREADS - 1 for count in refused.values()) and len(refused) == len(contested)
+    assert len(refused) == len(contested)
+    assert all(count == THREADS - 1 for count in refused.values())
     stored = _measures_stored(pg_settings)
     assert len(stored) == THREADS * len(keys) + len(contested), "no measure lost"
     assert all(count == 1 for _, count in stored), "no measure recorded twice"
@@ -194,7 +195,8 @@ def test_a_cached_plan_groupement_and_marche_are_checked_against_the_store_befor
     head = here.max_notification_id()
     with pytest.raises(MeasureAlreadyRecorded) as refused:
         record(here, lycees[1])
-    assert refused.value.code == "measure_already_recorded" and refused.value.field == "period"
+    assert refused.value.code == "measure_already_recorded"
+    assert refused.value.field == "period"
     assert here.max_notification_id() == head, "nothing written"
 
     there.close_plan_with_bilan_final(plan, "2026-01-02", "Bilan final")
