@@ -43,6 +43,7 @@ from progres.domain.plans import ProgressPlan
 from progres.domain.purchases import PurchaseImport
 from progres.projections.facts import Fact, fact_from_record
 from progres.services import event_runs
+from progres.services.audit_chain import GuardFailed, KeyedPostgresRecorder
 
 A = TypeVar("A", bound=ProgresAggregate)
 R = TypeVar("R")
@@ -61,6 +62,9 @@ class DateAsISO(Transcoding):
 
 # The organisation a command is run for (GraphQL: the caller's); None for the operator's CLI and scripts.
 acting_organisation: ContextVar[str | None] = ContextVar("progres_acting_organisation", default=None)
+# The guard of the save of the command attempt being run ({aggregate id: version its decision read, 0: must not
+# exist}), filled by `decide_on_current`; None when the save is not guarded (SQLite, a retry).
+_save_guard: ContextVar[dict[UUID, int] | None] = ContextVar("progres_save_guard", default=None)
 # (command, digest of its arguments) of the command being run, set by `fingerprinted`.
 _running: ContextVar[tuple[str, str] | None] = ContextVar("progres_running_command", default=None)
 
@@ -264,15 +268,24 @@ class ProgresApplication(Application[UUID]):
             return None
         return {probe for probe in probes if probe in versions}
 
+    @property
+    def guards_saves(self) -> bool:
+        """Whether saves can carry a guard checked under the table lock (PostgreSQL's keyed recorder)."""
+        return isinstance(self.recorder, KeyedPostgresRecorder)
+
     def decide_on_current(self, context: Callable[[bool], Sequence[ProgresAggregate]],
                           decide: Callable[..., tuple[R, Sequence[UUID]]]) -> tuple[R, set[UUID]]:
-        """Runs decide(*context(fresh=False)) on cached copies, then checks them against the store in one query
-        (with the ids decide returns to look up, e.g. a new measure's, to refuse a duplicate before the save); a
-        refusal too is only given once the copies are known current. When one has moved on, the context is read
-        again from the store (context(fresh=True)) and the decision taken again on it, as without a cache (read,
-        decide, save: a change stored between the reading and the save is not seen, the same window as before;
-        a saved aggregate is protected by its version, the store refusing a stale write; the context aggregates
-        are only read). Returns (the decision, the looked-up ids that exist)."""
+        """Runs decide(*context(fresh=False)) on cached copies, and makes sure the decision stands on the stored
+        state, with the ids decide returns to look up (e.g. a new measure's, to refuse a duplicate before writing):
+        - on PostgreSQL, in `execute`, the save is guarded: its INSERT, under the table lock and in the same round
+          trip, writes only if each copy is still at its stored version and the looked-up ids do not exist; if
+          not, nothing is written and the command runs again, checking by query as below (then the looked-up ids
+          are returned as found, when they exist);
+        - otherwise one query checks the copies and looks the ids up, before the save.
+        A refusal too is only given once the copies are known current. When a copy has moved on, the context is
+        read again from the store (context(fresh=True)) and the decision taken again on it, as without a cache
+        (read, decide, save; a saved aggregate is protected by its version, the store refusing a stale write; the
+        context aggregates are only read). Returns (the decision, the looked-up ids that exist)."""
         aggregates = context(False)
         try:
             result, probes = decide(*aggregates)
@@ -280,6 +293,11 @@ class ProgresApplication(Application[UUID]):
             if self.current(aggregates) is not None:
                 raise
         else:
+            guard = _save_guard.get()
+            if guard is not None:
+                guard.update({a.id: a.version for a in aggregates})
+                guard.update(dict.fromkeys(probes, 0))
+                return result, set()
             found = self.current(aggregates, probes)
             if found is not None:
                 return result, found
@@ -324,9 +342,11 @@ class ProgresApplication(Application[UUID]):
         fingerprint = running[1] if running is not None and running[0] == command else None
         attempt = 0
         outage_since: float | None = None
+        guarding = self.guards_saves
         while attempt < self.retries:
             attempt += 1
             saving = False
+            guard_token = _save_guard.set({} if guarding else None)
             try:
                 if receipt_id is not None and receipt_id in self.repository:
                     return self._replay(receipt_id, command, fingerprint)
@@ -337,11 +357,20 @@ class ProgresApplication(Application[UUID]):
                     pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result,
                                                   organisation_id=acting_organisation.get(), fingerprint=fingerprint))
                 saving = True
-                recordings = self.save(*pending)
+                guard = _save_guard.get()
+                recordings = self.save(*pending, guard=guard) if guard else self.save(*pending)
                 # The position of what was written; the head (one more query) only when nothing was written,
                 # then reading it again after a lost connection is safe.
                 saving = bool(recordings)
                 position = max(r.notification.id for r in recordings) if recordings else self.max_notification_id()
+            except GuardFailed as failed:
+                # A cached copy the decision read had moved on (nothing written): read the context again and check
+                # it by query before saving (unguarded from now on: a busy plan cannot refuse it again and again).
+                for aggregate_id, version in failed.guard.items():
+                    self.context_cache.drop(aggregate_id, version)
+                self.stale_contexts += 1
+                guarding = False
+                continue
             except IntegrityError:
                 # Someone wrote the same aggregate meanwhile: back off a little, reload and decide again.
                 self.conflicts_retried += 1
@@ -355,6 +384,8 @@ class ProgresApplication(Application[UUID]):
                     raise
                 attempt -= 1
                 continue
+            finally:
+                _save_guard.reset(guard_token)
             return CommandResult(str(result_id) if result_id is not None else None, position or 0,
                                  attempts=attempt)
         raise ConcurrencyConflict(None, attempts=self.retries)
