@@ -13,7 +13,8 @@ In the same run, alternating block by block so that both sides see the same load
 Single commands and bare saves alternate one by one (rates from each round's median durations); bulk imports
 and bare bulk saves alternate round by round, the order swapped each round. Each figure is the median of --rounds
 rounds; the ratios are medians of the ratios of each round.
-`--profile FILE` also writes a cProfile (pstats text, sorted by cumulative time) of --commands single commands.
+`--profile FILE` also writes a cProfile (pstats text, sorted by cumulative time) of --commands single commands, and
+FILE.bulk one of a bulk import.
 Run: .venv/bin/python bench/commands.py [--members 300 --commands 50 --rows 3600 --rounds 5]
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
 """
@@ -183,6 +184,8 @@ def run(app: Any, bare: Application, settings: Settings, args: argparse.Namespac
     emit("load_average", 0, "", load_average=load_average())
     if args.profile:
         write_profile(command, args.commands, args.profile)
+        rows = slots.month_rows()
+        write_profile(lambda: bulk(rows), 1, args.profile + ".bulk")
 
 
 def load_average() -> list[float]:

@@ -198,6 +198,7 @@ def test_a_cached_plan_groupement_and_marche_are_checked_against_the_store_befor
     assert refused.value.code == "measure_already_recorded"
     assert refused.value.field == "period"
     assert here.max_notification_id() == head, "nothing written"
+    assert record(here, lycees[3]).position == head + 1, "the refused save took no log position"
 
     there.close_plan_with_bilan_final(plan, "2026-01-02", "Bilan final")
     head = here.max_notification_id()
