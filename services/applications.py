@@ -162,7 +162,21 @@ class ContextCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[UUID, ProgresAggregate] = OrderedDict()
+        self._memos: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
+
+    def memo(self, key: tuple[Any, ...], make: Callable[[], R]) -> R:
+        """A value derived from stored states only (the key names them, e.g. by aggregate ids and versions: one
+        stored state per id and version), made once and kept beside the copies."""
+        with self._lock:
+            if key in self._memos:
+                return self._memos[key]  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            if len(self._memos) >= self.size:
+                self._memos.clear()
+            self._memos[key] = value
+        return value
 
     def get(self, aggregate_id: UUID) -> ProgresAggregate | None:
         with self._lock:

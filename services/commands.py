@@ -27,7 +27,7 @@ from progres.domain.errors import (
     ReviewNotFound,
 )
 from progres.domain.groupements import Groupement
-from progres.domain.marches import Marche
+from progres.domain.marches import Marche, Roster
 from progres.domain.measures import Measure
 from progres.domain.organisations import Organisation
 from progres.domain.plans import ProgressPlan
@@ -98,6 +98,14 @@ class Progres(ProgresApplication):
         plan = self.load_cached(ProgressPlan, _uuid(plan_id, "plan_id"), PlanNotFound, fresh)
         return (plan, self.load_cached(Groupement, plan.groupement_id, GroupementNotFound, fresh),
                 self.load_cached(Marche, plan.marche_id, MarcheNotFound, fresh))
+
+    def roster(self, groupement: Groupement, marche: Marche) -> Roster:
+        """The marché's roster (domain/marches.py) of stored states (copies from `cached_plan_context`, unchanged),
+        kept with the cached copies: one per version of the groupement and the marché."""
+        if groupement.pending_events or marche.pending_events:
+            return marche.roster(groupement)
+        key = ("roster", groupement.id, groupement.version, marche.id, marche.version)
+        return self.context_cache.memo(key, lambda: marche.roster(groupement))
 
     # References: whatever a command cites besides its target belongs to the target's groupement. A foreign
     # proposal answers exactly as an unknown one, so that no tenant learns what another holds.
@@ -342,6 +350,7 @@ class Progres(ProgresApplication):
                 plan, groupement, marche, indicator_key=indicator_key, member_id=member, period=period,
                 value=value, assessment=assessment, source=source, recorded_by=_uuid(recorded_by, "recorded_by"),
                 today=self.today(), declared_on=declared, evidence=_doc(evidence),
+                roster=self.roster(groupement, marche),
             )
             # After the period is fitted: a partial period has one id, given either way.
             return measure, [measure.id]
@@ -371,9 +380,10 @@ class Progres(ProgresApplication):
             by = _uuid(recorded_by, "recorded_by")
             on = parse_date(declared_on, "declared_on") if declared_on is not None else None
             measures: dict[UUID, Measure] = {}
+            roster = self.roster(groupement, marche)
             for index, row in enumerate(rows):
                 try:
-                    measure = self._import_row(plan, groupement, marche, row, by, on, source)
+                    measure = self._import_row(plan, groupement, marche, row, by, on, source, roster)
                 except DomainError as error:
                     error.field = f"rows[{index}].{error.field}" if error.field else f"rows[{index}]"
                     raise
@@ -396,13 +406,13 @@ class Progres(ProgresApplication):
         return self.execute("import_measures", command_id, action)
 
     def _import_row(self, plan: ProgressPlan, groupement: Groupement, marche: Marche, row: dict[str, Any],
-                    by: UUID, on: date | None, source: str) -> Measure:
+                    by: UUID, on: date | None, source: str, roster: Roster) -> Measure:
         member = _uuid(row["member_id"], "member_id") if row.get("member_id") else None
         period = Period.parse(str(row.get("period_start")), str(row.get("period_end")))
         return Measure.record(
             plan, groupement, marche, indicator_key=str(row.get("indicator_key")), member_id=member, period=period,
             value=row.get("value"), assessment=row.get("assessment"), source=source, recorded_by=by,
-            today=self.today(), declared_on=on, evidence=None,
+            today=self.today(), declared_on=on, evidence=None, roster=roster,
         )
 
     def correct_measure(
