@@ -390,9 +390,11 @@ class Progres(ProgresApplication):
                 if measure.id in measures:
                     raise MeasureAlreadyRecorded(f"rows[{index}].period")
                 measures[measure.id] = measure
-            # The first attempt lets the store's unique key find duplicates (one insert, no lookups); only a
-            # retry after a conflict looks the rows up (in the context's check), to name the one already recorded.
-            return (plan.id, list(measures.values())), list(measures) if attempts > 1 else []
+            # Looked up with the context: on PostgreSQL in the guarded save (under the lock, with the insert: none
+            # written and no log position taken if one exists); elsewhere the first attempt lets the store's unique
+            # key find a duplicate, and the retry after that conflict looks the rows up to name the one recorded.
+            lookup = attempts > 1 or self.guards_saves
+            return (plan.id, list(measures.values())), list(measures) if lookup else []
 
         def action() -> Any:
             nonlocal attempts

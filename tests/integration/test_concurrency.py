@@ -209,3 +209,27 @@ def test_a_cached_plan_groupement_and_marche_are_checked_against_the_store_befor
     assert here.stale_contexts >= 2
     here.close()
     there.close()
+
+
+@pytest.mark.postgres
+def test_an_import_meeting_a_recorded_measure_writes_nothing_and_takes_no_log_position(pg_settings):
+    """A large import (copied, services/bulk_copy.py) and a small one (pipelined) holding one measure already
+    recorded: refused, naming its row, nothing written, and the next write takes the next position (the guard is
+    checked under the lock before any id is taken)."""
+    app = bootstrap(pg_settings)
+    region, lycees, plan = build(app)
+    rows = [{"indicator_key": indicator, "member_id": lycee, "period_start": month.start, "period_end": month.end,
+             "value": 3} for month in MONTHS[:15] for indicator in INDICATORS for lycee in lycees]  # 600 rows
+    recorded = rows[437]
+    app.record_measure(plan, recorded["indicator_key"], recorded["member_id"], recorded["period_start"],
+                       recorded["period_end"], "relevé", region, date(2026, 1, 1), value=3)
+    for batch, index in ((rows, 437), (rows[430:440], 7)):
+        head = app.max_notification_id()
+        with pytest.raises(MeasureAlreadyRecorded) as refused:
+            app.import_measures(plan, batch, region, date(2026, 1, 1), "fichier")
+        assert refused.value.code == "measure_already_recorded"
+        assert refused.value.field == f"rows[{index}].period"
+        assert app.max_notification_id() == head, "nothing written"
+    result = app.import_measures(plan, rows[:437], region, date(2026, 1, 1), "fichier")
+    assert result.position == head + 437, "the refused imports took no log position"
+    app.close()
