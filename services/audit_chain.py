@@ -175,14 +175,13 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert_events
     def _copy_events(self, stored_events: Sequence[StoredEvent], guard: dict[UUID, int] | None) -> list[int]:
-        return bulk_copy.copy_events(self, self._copy, stored_events, lambda last: Linker(self.keyring, last),
-                                     check=self._guard_check(guard))
+        linker = lambda last: Linker(self.keyring, last)  # noqa: E731
+        if guard is None:
+            return bulk_copy.copy_events(self, self._copy, stored_events, linker)
+        return bulk_copy.copy_events(self, self._copy, stored_events, linker, check=self._guard_check(guard))
 
-    def _guard_check(self, guard: dict[UUID, int] | None) -> Any:
+    def _guard_check(self, guard: dict[UUID, int]) -> Any:
         """For the copy path: checks the guard under the lock (one query), raising GuardFailed."""
-        if not guard:
-            return None
-
         def check(cursor: Any) -> None:
             cursor.execute(self.check_guard, [list(guard), list(guard.values())])
             if not cursor.fetchone()["holds"]:
