@@ -117,8 +117,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", help="write a cProfile of --commands single commands to this file")
     parser.add_argument("--aggregate-cache", type=int, default=0,
-                        help="an experiment of an earlier round: the library's aggregate cache (AGGREGATE_CACHE_MAXSIZE, "
-                             "fast-forwarded) on top of progres's own cache of read-only context aggregates")
+                        help="an experiment of an earlier round: the library's aggregate cache "
+                             "(AGGREGATE_CACHE_MAXSIZE, fast-forwarded), beside progres's own cache of context "
+                             "aggregates")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
     settings: Settings = (CachedSettings if args.aggregate_cache else Settings)(
