@@ -172,12 +172,12 @@ def test_two_applications_with_their_own_caches_on_one_plan_lose_nothing_and_dou
     assert stale > 0, "each application saw the plan moved on by the other and read it again"
 
 
-@pytest.mark.postgres
-def test_a_cached_plan_groupement_and_marche_are_checked_against_the_store_before_deciding(pg_settings):
+def test_a_cached_plan_groupement_and_marche_are_checked_against_the_store_before_deciding(store_settings):
     """What another application (another server process) changed is seen by the next command of this one,
     whose cache still holds the older copies: an indicator defined there is accepted here, a duplicate recorded
-    there is refused here, a plan closed there refuses here, with nothing written."""
-    here, there = bootstrap(pg_settings), bootstrap(pg_settings)
+    there is refused here, a plan closed there refuses here, with nothing written. (PostgreSQL: the guarded
+    save; SQLite: the query before the save.)"""
+    here, there = bootstrap(store_settings), bootstrap(store_settings)
     region, lycees, plan = build(here)
     month = MONTHS[0]
 
