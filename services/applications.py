@@ -255,8 +255,9 @@ class ProgresApplication(Application[UUID]):
         return aggregate_id in self.repository
 
     # Deciding on cached aggregates: what a command only reads (a measure's plan, groupement and marché) is kept
-    # between commands instead of being decoded again from its snapshot each time; before the save, one query
-    # checks that each is still at its stored version (several server processes write to the same store).
+    # between commands instead of being decoded again from its snapshot each time; the guarded save (PostgreSQL)
+    # or one query before it checks that each is still at its stored version (several server processes write to
+    # the same store).
     def load_cached(self, kind: type[A], aggregate_id: UUID, error: type[NotFound], fresh: bool = False) -> A:
         """A read-only copy (shared: never change it), from the cache, or (when not there, or `fresh`) loaded
         from the store and cached."""
@@ -317,7 +318,7 @@ class ProgresApplication(Application[UUID]):
                 return result, found
         aggregates = context(True)
         result, probes = decide(*aggregates)
-        return result, self.current(aggregates, probes, check=False) or set()
+        return result, (self.current(aggregates, probes, check=False) or set()) if probes else set()
 
     def stored_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
         """The last stored version of each of these aggregates (absent: nothing stored); one query on PostgreSQL."""
