@@ -252,7 +252,9 @@ class ProgresApplication(Application[UUID]):
         return aggregate
 
     def exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        """Whether the aggregate has events stored: one query for its last version (the repository's `in` rebuilt
+        the whole aggregate from its snapshot and events to say so)."""
+        return aggregate_id in self.stored_versions([aggregate_id])
 
     # Deciding on cached aggregates: what a command only reads (a measure's plan, groupement and marché) is kept
     # between commands instead of being decoded again from its snapshot each time; the guarded save (PostgreSQL)
@@ -363,7 +365,7 @@ class ProgresApplication(Application[UUID]):
             saving = False
             guard_token = _save_guard.set({} if guarding else None)
             try:
-                if receipt_id is not None and receipt_id in self.repository:
+                if receipt_id is not None and self.exists(receipt_id):
                     return self._replay(receipt_id, command, fingerprint)
                 result_id, aggregates = action()
                 pending = [a for a in aggregates if a.pending_events]
