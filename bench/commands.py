@@ -1,9 +1,10 @@
 """Benchmark of the write side against the bare eventsourcing library, on PostgreSQL (issue 12, must-show 3).
 
 In the same run, alternating block by block so that both sides see the same load:
-- `single.*`: one `record_measure` command through progres's application (load the plan, its groupement and
-  marché from snapshots and later events, validate, one save of the measure's one event, keyed audit chain and
-  NOTIFY kept by triggers), against the bare library (`eventsourcing.application.Application`, its own schema
+- `single.*`: one `record_measure` command through progres's application (decide on the plan, groupement and
+  marché kept from earlier commands, one guarded save of the measure's one event: the INSERT checks under the
+  table lock that the three are still at the versions decided on and that the measure is new; keyed audit chain
+  and NOTIFY), against the bare library (`eventsourcing.application.Application`, its own schema
   and recorder, no chain, no trigger) saving one new aggregate whose one event carries the same fields and values
   (the stored measure's own state, decoded): events/s of each, and the ratio (target >= 0.5, aim 0.8);
 - `bulk.*`: one `import_measures` of --rows measures (one command, one save, one event per measure) against the
@@ -13,7 +14,8 @@ In the same run, alternating block by block so that both sides see the same load
 Single commands and bare saves alternate one by one (rates from each round's median durations); bulk imports
 and bare bulk saves alternate round by round, the order swapped each round. Each figure is the median of --rounds
 rounds; the ratios are medians of the ratios of each round.
-`--profile FILE` also writes a cProfile (pstats text, sorted by cumulative time) of --commands single commands.
+`--profile FILE` also writes a cProfile (pstats text, sorted by cumulative time) of --commands single commands, and
+FILE.bulk one of a bulk import.
 Run: .venv/bin/python bench/commands.py [--members 300 --commands 50 --rows 3600 --rounds 5]
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
 """
@@ -115,8 +117,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", help="write a cProfile of --commands single commands to this file")
     parser.add_argument("--aggregate-cache", type=int, default=0,
-                        help="an experiment: the library's aggregate cache (AGGREGATE_CACHE_MAXSIZE, fast-forwarded) "
-                             "for progres's application; off in progres today")
+                        help="an experiment of an earlier round: the library's aggregate cache "
+                             "(AGGREGATE_CACHE_MAXSIZE, fast-forwarded), beside progres's own cache of context "
+                             "aggregates")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
     settings: Settings = (CachedSettings if args.aggregate_cache else Settings)(
@@ -180,9 +183,13 @@ def run(app: Any, bare: Application, settings: Settings, args: argparse.Namespac
     median_emit("bulk.progres_import_measures.events_per_second", many["progres"], "events/s", rows=rows_per_import)
     median_emit("bulk.bare_library_save.events_per_second", many["bare"], "events/s", rows=rows_per_import)
     median_emit("bulk.ratio", many["ratio"], "ratio", digits=3, target=">= 0.8")
+    emit("single.context_refreshes", app.stale_contexts, "commands",
+         what="commands whose cached plan, groupement or marché had moved on (read again): none expected here")
     emit("load_average", 0, "", load_average=load_average())
     if args.profile:
         write_profile(command, args.commands, args.profile)
+        rows = slots.month_rows()
+        write_profile(lambda: bulk(rows), 1, args.profile + ".bulk")
 
 
 def load_average() -> list[float]:

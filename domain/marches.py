@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -49,7 +51,7 @@ from progres.domain.errors import (
 from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
 from progres.domain.organisations import Organisation
-from progres.domain.parties import Participation, participation, takes_part_on, withdrawal_date
+from progres.domain.parties import Participation, Stay, participation, takes_part_on, withdrawal_date
 from progres.domain.thresholds import BuyerKind, ThresholdRow, eu_threshold
 from progres.domain.values import (
     DocumentRef,
@@ -225,18 +227,34 @@ class Marche(ProgresAggregate):
             return set(self.party_ids)
         return set(groupement.active_members(self.launched_on))  # a marché notified before issue 14
 
-    def participation(self, groupement: Groupement, organisation_id: UUID, period: Period) -> Participation:
-        return participation(groupement.stays(organisation_id), self.launched_on,
-                             organisation_id in self.parties(groupement), groupement.withdrawal_clause, period)
+    def roster(self, groupement: Groupement) -> Roster:
+        """Who takes part, indexed once for many questions on the same state of this marché and groupement."""
+        stays: dict[UUID, list[Stay]] = {}
+        for membership in groupement.memberships:
+            stays.setdefault(membership.organisation_id, []).append(membership.stay)
+        return Roster({k: tuple(v) for k, v in stays.items()}, frozenset(self.parties(groupement)))
 
-    def takes_part_on(self, groupement: Groupement, organisation_id: UUID, day: date) -> bool:
-        return takes_part_on(groupement.stays(organisation_id), self.launched_on,
-                             organisation_id in self.parties(groupement), groupement.withdrawal_clause, day)
+    def _who(self, groupement: Groupement, organisation_id: UUID,
+             roster: Roster | None) -> tuple[list[Stay] | tuple[Stay, ...], bool]:
+        if roster is None:
+            return groupement.stays(organisation_id), organisation_id in self.parties(groupement)
+        return roster.stays.get(organisation_id, ()), organisation_id in roster.parties
 
-    def check_party(self, groupement: Groupement, organisation_id: UUID, period: Period, field: str) -> Participation:
+    def participation(self, groupement: Groupement, organisation_id: UUID, period: Period,
+                      roster: Roster | None = None) -> Participation:
+        stays, is_party = self._who(groupement, organisation_id, roster)
+        return participation(stays, self.launched_on, is_party, groupement.withdrawal_clause, period)
+
+    def takes_part_on(self, groupement: Groupement, organisation_id: UUID, day: date,
+                      roster: Roster | None = None) -> bool:
+        stays, is_party = self._who(groupement, organisation_id, roster)
+        return takes_part_on(stays, self.launched_on, is_party, groupement.withdrawal_clause, day)
+
+    def check_party(self, groupement: Groupement, organisation_id: UUID, period: Period, field: str,
+                    roster: Roster | None = None) -> Participation:
         """Refuses what a member does under this marché for a period it is not a party for: joined after the
         launch (not_a_party_to_marche), or gone under a clause that ends its part at withdrawal."""
-        rule = self.participation(groupement, organisation_id, period)
+        rule = self.participation(groupement, organisation_id, period, roster)
         if rule is Participation.NOT_A_MEMBER:
             raise InactiveMember(field, org=organisation_id, when=period.key())
         if rule is Participation.JOINED_AFTER_LAUNCH:
@@ -473,3 +491,13 @@ class Marche(ProgresAggregate):
             "buyer_kind": self.buyer_kind.value, "awarded_by_cao": self.awarded_by_cao,
             "avenants": [a.summary() for a in self.avenants],
         }
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The stays of each member of a groupement and the parties of a marché, indexed once (`Marche.roster`): the
+    same answers as scanning the groupement's memberships for each question, for a decision that asks many (an
+    import of thousands of measures). Valid for the states of the marché and groupement it was made from."""
+
+    stays: Mapping[UUID, tuple[Stay, ...]]
+    parties: frozenset[UUID]

@@ -25,7 +25,7 @@ from progres.domain.errors import (
 )
 from progres.domain.groupements import Groupement
 from progres.domain.ids import derive_id
-from progres.domain.marches import Marche
+from progres.domain.marches import Marche, Roster
 from progres.domain.plans import Indicator, ProgressPlan
 from progres.domain.values import DocumentRef, Period, Scope, calendar_period, parse_decimal, require_text
 
@@ -58,14 +58,14 @@ def measure_id(plan_id: UUID, indicator_key: str, member_id: UUID | None, period
 
 def check_recorder(
     recorded_by: UUID, member_id: UUID | None, groupement: Groupement, marche: Marche, today: date,
-    field: str = "recorded_by",
+    field: str = "recorded_by", roster: Roster | None = None,
 ) -> None:
     """A member records its own measures while it takes part in the marché (a member, or gone but bound by the
     convention until the marché's end); the coordonnateur and the titulaire may record any. `today` is the
     server's day, never a date the client sends: a member that left cannot back-date its way in."""
     if recorded_by == groupement.coordonnateur_id or marche.is_titulaire(recorded_by):
         return
-    if recorded_by == member_id and marche.takes_part_on(groupement, recorded_by, today):
+    if recorded_by == member_id and marche.takes_part_on(groupement, recorded_by, today, roster):
         return
     raise NotEntitled(field, org=recorded_by)
 
@@ -111,9 +111,11 @@ class Measure(ProgresAggregate):
         today: date,
         declared_on: date | None = None,
         evidence: DocumentRef | None = None,
+        roster: Roster | None = None,
     ) -> Measure:
         """`today`: the server's day (the recording time is the event's own timestamp, set by the server);
-        `declared_on`: the business date the recorder declares (its invoice, its count), kept as declared."""
+        `declared_on`: the business date the recorder declares (its invoice, its count), kept as declared;
+        `roster`: `marche.roster(groupement)` when many measures are decided on the same states (an import)."""
         plan.check_open()
         indicator = plan.indicator(indicator_key)
         if indicator.scope is Scope.MEMBER and member_id is None:
@@ -122,9 +124,9 @@ class Measure(ProgresAggregate):
             raise WrongScope("member_id", rule=f"l'indicateur {indicator_key} se mesure pour tout le groupement")
         period, partial = fit_period(indicator, marche, period)
         if member_id is not None:
-            marche.check_party(groupement, member_id, period, "member_id")
+            marche.check_party(groupement, member_id, period, "member_id", roster)
         observation = Observation.parse(indicator, value, assessment)
-        check_recorder(recorded_by, member_id, groupement, marche, today)
+        check_recorder(recorded_by, member_id, groupement, marche, today, roster=roster)
         declared = declared_on or today
         if declared > today:
             raise DeclaredDateInFuture("declared_on", declared=declared, today=today)

@@ -7,7 +7,9 @@ import functools
 import hashlib
 import inspect
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,7 +30,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment, get_topic, retry
 from psycopg import sql
 from psycopg.rows import tuple_row
 
@@ -41,8 +43,10 @@ from progres.domain.plans import ProgressPlan
 from progres.domain.purchases import PurchaseImport
 from progres.projections.facts import Fact, fact_from_record
 from progres.services import event_runs
+from progres.services.audit_chain import GuardFailed, KeyedPostgresRecorder
 
 A = TypeVar("A", bound=ProgresAggregate)
+R = TypeVar("R")
 
 
 class DateAsISO(Transcoding):
@@ -58,6 +62,9 @@ class DateAsISO(Transcoding):
 
 # The organisation a command is run for (GraphQL: the caller's); None for the operator's CLI and scripts.
 acting_organisation: ContextVar[str | None] = ContextVar("progres_acting_organisation", default=None)
+# The guard of the save of the command attempt being run ({aggregate id: version its decision read, 0: must not
+# exist}), filled by `decide_on_current`; None when the save is not guarded (SQLite, a retry).
+_save_guard: ContextVar[dict[UUID, int] | None] = ContextVar("progres_save_guard", default=None)
 # (command, digest of its arguments) of the command being run, set by `fingerprinted`.
 _running: ContextVar[tuple[str, str] | None] = ContextVar("progres_running_command", default=None)
 
@@ -147,6 +154,54 @@ class CommandIdReused(DomainError):
                 "prenez un nouvel identifiant")
 
 
+class ContextCache:
+    """Aggregates kept between commands as read-only copies, least recently used dropped first (services/commands.py
+    decides on them, never changes them: a copy is replaced, never mutated, so that threads share it safely).
+    Whatever is read here is checked against the store before a command's save (`ProgresApplication.current`)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[UUID, ProgresAggregate] = OrderedDict()
+        self._memos: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def memo(self, key: tuple[Any, ...], make: Callable[[], R]) -> R:
+        """A value derived from stored states only (the key names them, e.g. by aggregate ids and versions: one
+        stored state per id and version), made once and kept beside the copies."""
+        with self._lock:
+            if key in self._memos:
+                return self._memos[key]  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            if len(self._memos) >= self.size:
+                self._memos.clear()
+            self._memos[key] = value
+        return value
+
+    def get(self, aggregate_id: UUID) -> ProgresAggregate | None:
+        with self._lock:
+            aggregate = self._items.get(aggregate_id)
+            if aggregate is not None:
+                self._items.move_to_end(aggregate_id)
+            return aggregate
+
+    def put(self, aggregate: ProgresAggregate) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[aggregate.id] = aggregate
+            self._items.move_to_end(aggregate.id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def drop(self, aggregate_id: UUID, version: int) -> None:
+        """Drops the copy at `version` (not a newer one another thread put meanwhile)."""
+        with self._lock:
+            aggregate = self._items.get(aggregate_id)
+            if aggregate is not None and aggregate.version <= version:
+                del self._items[aggregate_id]
+
+
 class ProgresApplication(Application[UUID]):
     """Infrastructure shared by every command: stores, snapshots, retries and receipts."""
 
@@ -154,8 +209,10 @@ class ProgresApplication(Application[UUID]):
     snapshotting_intervals = {Groupement: 50, Marche: 50, ProgressPlan: 50}  # noqa: RUF012 - library API
 
     def __init__(self, env: dict[str, str], retries: int = 8, snapshot_interval: int = 50,
-                 failover_seconds: float = 0.0) -> None:
+                 failover_seconds: float = 0.0, context_cache_size: int = 256) -> None:
         self.retries = retries
+        self.context_cache = ContextCache(context_cache_size)
+        self.stale_contexts = 0
         self.failover_seconds = failover_seconds
         self.conflicts_retried = 0
         self.outages_waited = 0
@@ -195,7 +252,97 @@ class ProgresApplication(Application[UUID]):
         return aggregate
 
     def exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        """Whether the aggregate has events stored: one query for its last version (the repository's `in` rebuilt
+        the whole aggregate from its snapshot and events to say so)."""
+        return aggregate_id in self.stored_versions([aggregate_id])
+
+    # Deciding on cached aggregates: what a command only reads (a measure's plan, groupement and marché) is kept
+    # between commands instead of being decoded again from its snapshot each time; the guarded save (PostgreSQL)
+    # or one query before it checks that each is still at its stored version (several server processes write to
+    # the same store).
+    def load_cached(self, kind: type[A], aggregate_id: UUID, error: type[NotFound], fresh: bool = False) -> A:
+        """A read-only copy (shared: never change it), from the cache, or (when not there, or `fresh`) loaded
+        from the store and cached."""
+        aggregate = None if fresh else self.context_cache.get(aggregate_id)
+        if aggregate is None:
+            aggregate = self.load(kind, aggregate_id, error)
+            self.context_cache.put(aggregate)
+        if not isinstance(aggregate, kind):
+            raise error("id", id=aggregate_id)
+        return aggregate
+
+    def current(self, aggregates: Sequence[ProgresAggregate], probes: Sequence[UUID] = (),
+                check: bool = True) -> set[UUID] | None:
+        """In one query: None when one of `aggregates` has moved on in the store since it was read (its copy is
+        dropped from the cache: read again and decide again), else those of `probes` that exist in the store.
+        With check=False only the probes are looked up."""
+        versions = self.stored_versions(([a.id for a in aggregates] if check else []) + list(probes))
+        stale = [a for a in aggregates if versions.get(a.id) != a.version] if check else []
+        for aggregate in stale:
+            self.context_cache.drop(aggregate.id, aggregate.version)
+        if stale:
+            self.stale_contexts += 1
+            return None
+        return {probe for probe in probes if probe in versions}
+
+    @property
+    def guards_saves(self) -> bool:
+        """Whether saves can carry a guard checked under the table lock (PostgreSQL's keyed recorder)."""
+        return isinstance(self.recorder, KeyedPostgresRecorder)
+
+    def decide_on_current(self, context: Callable[[bool], Sequence[ProgresAggregate]],
+                          decide: Callable[..., tuple[R, Sequence[UUID]]]) -> tuple[R, set[UUID]]:
+        """Runs decide(*context(fresh=False)) on cached copies, and makes sure the decision stands on the stored
+        state, with the ids decide returns to look up (e.g. a new measure's, to refuse a duplicate before writing):
+        - on PostgreSQL, in `execute`, the save is guarded: its INSERT, under the table lock and in the same round
+          trip, writes only if each copy is still at its stored version and the looked-up ids do not exist; if
+          not, nothing is written and the command runs again, checking by query as below (then the looked-up ids
+          are returned as found, when they exist);
+        - otherwise one query checks the copies and looks the ids up, before the save.
+        A refusal too is only given once the copies are known current. When a copy has moved on, the context is
+        read again from the store (context(fresh=True)) and the decision taken again on it, as without a cache
+        (read, decide, save; a saved aggregate is protected by its version, the store refusing a stale write; the
+        context aggregates are only read). Returns (the decision, the looked-up ids that exist)."""
+        aggregates = context(False)
+        try:
+            result, probes = decide(*aggregates)
+        except DomainError:
+            if self.current(aggregates) is not None:
+                raise
+        else:
+            guard = _save_guard.get()
+            if guard is not None:
+                guard.update({a.id: a.version for a in aggregates})
+                guard.update(dict.fromkeys(probes, 0))
+                return result, set()
+            found = self.current(aggregates, probes)
+            if found is not None:
+                return result, found
+        aggregates = context(True)
+        result, probes = decide(*aggregates)
+        return result, (self.current(aggregates, probes, check=False) or set()) if probes else set()
+
+    def stored_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last stored version of each of these aggregates (absent: nothing stored); one query on PostgreSQL."""
+        if isinstance(self.recorder, PostgresApplicationRecorder):
+            return self._postgres_versions(self.recorder, aggregate_ids)
+        versions = {}
+        for aggregate_id in aggregate_ids:
+            last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+            if last:
+                versions[aggregate_id] = last[0].originator_version
+        return versions
+
+    @staticmethod
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's select_events
+    def _postgres_versions(recorder: PostgresApplicationRecorder, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
+        # One backward index scan (LIMIT 1) on the (originator_id, originator_version) key per id.
+        query = sql.SQL("SELECT c.id, (SELECT e.originator_version FROM {}.{} e WHERE e.originator_id = c.id "
+                        "ORDER BY e.originator_version DESC LIMIT 1) FROM unnest(%s::uuid[]) AS c(id)").format(
+            sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(query, [list(aggregate_ids)], prepare=True)
+            return {aggregate_id: version for aggregate_id, version in cursor.fetchall() if version is not None}
 
     # Running commands
     def execute(
@@ -212,11 +359,13 @@ class ProgresApplication(Application[UUID]):
         fingerprint = running[1] if running is not None and running[0] == command else None
         attempt = 0
         outage_since: float | None = None
+        guarding = self.guards_saves
         while attempt < self.retries:
             attempt += 1
             saving = False
+            guard_token = _save_guard.set({} if guarding else None)
             try:
-                if receipt_id is not None and receipt_id in self.repository:
+                if receipt_id is not None and self.exists(receipt_id):
                     return self._replay(receipt_id, command, fingerprint)
                 result_id, aggregates = action()
                 pending = [a for a in aggregates if a.pending_events]
@@ -225,11 +374,20 @@ class ProgresApplication(Application[UUID]):
                     pending.append(CommandReceipt(command_id=command_id, command=command, result_id=result,
                                                   organisation_id=acting_organisation.get(), fingerprint=fingerprint))
                 saving = True
-                recordings = self.save(*pending)
+                guard = _save_guard.get()
+                recordings = self.save(*pending, guard=guard) if guard else self.save(*pending)
                 # The position of what was written; the head (one more query) only when nothing was written,
                 # then reading it again after a lost connection is safe.
                 saving = bool(recordings)
                 position = max(r.notification.id for r in recordings) if recordings else self.max_notification_id()
+            except GuardFailed as failed:
+                # A cached copy the decision read had moved on (nothing written): read the context again and check
+                # it by query before saving (unguarded from now on: a busy plan cannot refuse it again and again).
+                for aggregate_id, version in failed.guard.items():
+                    self.context_cache.drop(aggregate_id, version)
+                self.stale_contexts += 1
+                guarding = False
+                continue
             except IntegrityError:
                 # Someone wrote the same aggregate meanwhile: back off a little, reload and decide again.
                 self.conflicts_retried += 1
@@ -243,6 +401,8 @@ class ProgresApplication(Application[UUID]):
                     raise
                 attempt -= 1
                 continue
+            finally:
+                _save_guard.reset(guard_token)
             return CommandResult(str(result_id) if result_id is not None else None, position or 0,
                                  attempts=attempt)
         raise ConcurrencyConflict(None, attempts=self.retries)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.postgres import PostgresFactory as LibraryPostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -31,6 +31,15 @@ from progres.services import bulk_copy
 from progres.services.audit_keys import KeyMissing, Keyring
 
 CHAIN_TABLE = "progres_chain"
+
+
+class GuardFailed(IntegrityError):
+    """A guarded save wrote nothing: an aggregate it was decided on is no longer at the version the decision read
+    (or one that had to be absent exists). No log position is consumed; the command decides again."""
+
+    def __init__(self, guard: dict[UUID, int]) -> None:
+        super().__init__("an aggregate the decision read has moved on: nothing written")
+        self.guard = guard
 GENESIS_LINK = bytes(32)
 _Q = struct.Struct(">q")
 _I = struct.Struct(">I")
@@ -140,17 +149,44 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
                                "(%s, %s, %s, %s, %s)").format(chain)
         self._pending = threading.local()
         self._copy = bulk_copy.Statements(self, CHAIN_TABLE)
+        # A guarded save (`guard`: {aggregate id: the version the decision read, 0 for "must not exist"}): the
+        # library's INSERT … SELECT with a condition checked under the table lock, in the same pipeline. When it
+        # fails no row is produced, so no id is taken from the sequence (no gap in the log).
+        events = Identifier(self.datastore.schema, self.events_table_name)
+        self.guard_condition = SQL(
+            "NOT EXISTS (SELECT 1 FROM unnest(%s::uuid[], %s::bigint[]) AS g(id, v) WHERE coalesce((SELECT "
+            "e.originator_version FROM {events} e WHERE e.originator_id = g.id ORDER BY e.originator_version DESC "
+            "LIMIT 1), 0) <> g.v)").format(events=events)
+        self.guarded_insert = SQL(
+            "INSERT INTO {events} AS t (originator_id, originator_version, topic, state) SELECT originator_id, "
+            "originator_version, topic, state FROM unnest(%s::{schema}.{stored_event_type}[]) WHERE {condition} "
+            "RETURNING notification_id").format(
+                events=events, schema=Identifier(self.datastore.schema),
+                stored_event_type=Identifier(self.stored_event_type_name), condition=self.guard_condition)
+        self.check_guard = SQL("SELECT ") + self.guard_condition + SQL(" AS holds")
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         # A large save is copied (services/bulk_copy.py: same lock, ids, chain and conflict rule), not pipelined.
         # (`tracking` is always passed, None outside process applications; anything else goes the library's way.)
+        guard = kwargs.pop("guard", None) or None
         if any(value is not None for value in kwargs.values()) or not bulk_copy.is_large(stored_events):
-            return super().insert_events(stored_events, **kwargs)  # type: ignore[no-any-return]
-        return self._copy_events(stored_events)
+            return super().insert_events(stored_events, guard=guard, **kwargs)  # type: ignore[no-any-return]
+        return self._copy_events(stored_events, guard)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert_events
-    def _copy_events(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        return bulk_copy.copy_events(self, self._copy, stored_events, lambda last: Linker(self.keyring, last))
+    def _copy_events(self, stored_events: Sequence[StoredEvent], guard: dict[UUID, int] | None) -> list[int]:
+        linker = lambda last: Linker(self.keyring, last)  # noqa: E731
+        if guard is None:
+            return bulk_copy.copy_events(self, self._copy, stored_events, linker)
+        return bulk_copy.copy_events(self, self._copy, stored_events, linker, check=self._guard_check(guard))
+
+    def _guard_check(self, guard: dict[UUID, int]) -> Any:
+        """For the copy path: checks the guard under the lock (one query), raising GuardFailed."""
+        def check(cursor: Any) -> None:
+            cursor.execute(self.check_guard, [list(guard), list(guard.values())])
+            if not cursor.fetchone()["holds"]:
+                raise GuardFailed(guard)
+        return check
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         self._lock_table(curs)
@@ -159,6 +195,12 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
         last = curs.connection.cursor()
         last.execute(self.select_last_link)
         self._pending.last = last
+        guard = kwargs.get("guard")
+        if guard:
+            events = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+                      for e in stored_events]
+            curs.execute(self.guarded_insert, (events, list(guard), list(guard.values())))
+            return
         PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
@@ -167,6 +209,9 @@ class KeyedPostgresRecorder(PostgresApplicationRecorder):
         last_cursor = self._pending.last
         row = last_cursor.fetchone()
         last_cursor.close()
+        guard = kwargs.get("guard")
+        if guard and len(ids or []) != len(stored_events):
+            raise GuardFailed(guard)  # nothing inserted: the transaction commits nothing but the NOTIFY
         rows = chain_rows(self.keyring, (row["notification_id"], bytes(row["link"])) if row else None, ids or [],
                           stored_events)
         with curs.connection.cursor() as insert:

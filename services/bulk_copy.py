@@ -85,12 +85,16 @@ class Statements:
 
 
 def copy_events(recorder: Any, statements: Statements, stored_events: Sequence[StoredEvent],
-                chain: Callable[[tuple[int, bytes] | None], Linker]) -> list[int]:
+                chain: Callable[[tuple[int, bytes] | None], Linker],
+                check: Callable[[Any], None] | None = None) -> list[int]:
     """Writes the events and their chain rows in one transaction; returns their notification ids in order.
-    `chain(last)` gives the linker continuing from the last (position, link) read under the lock."""
+    `chain(last)` gives the linker continuing from the last (position, link) read under the lock; `check(cursor)`,
+    if given, runs under the lock before any id is taken (a guarded save: it raises to write nothing)."""
     with recorder.datastore.get_connection() as connection, connection.transaction(), \
             connection.cursor() as cursor:
         recorder._lock_table(cursor)
+        if check is not None:
+            check(cursor)
         recorder._notify_channel(cursor)
         cursor.execute(recorder.select_last_link)
         row = cursor.fetchone()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from progres.domain.errors import (
     ReviewNotFound,
 )
 from progres.domain.groupements import Groupement
-from progres.domain.marches import Marche
+from progres.domain.marches import Marche, Roster
 from progres.domain.measures import Measure
 from progres.domain.organisations import Organisation
 from progres.domain.plans import ProgressPlan
@@ -89,6 +90,22 @@ class Progres(ProgresApplication):
     def plan_context(self, plan_id: UUID | str) -> tuple[ProgressPlan, Groupement, Marche]:
         plan = self.plan(plan_id)
         return plan, self.groupement(plan.groupement_id), self.marche(plan.marche_id)
+
+    def cached_plan_context(self, plan_id: UUID | str,
+                            fresh: bool = False) -> tuple[ProgressPlan, Groupement, Marche]:
+        """The same, as read-only cached copies (read from the store if `fresh`): for commands that decide on them
+        without changing them, and check them against the store before saving (`decide_on_current`)."""
+        plan = self.load_cached(ProgressPlan, _uuid(plan_id, "plan_id"), PlanNotFound, fresh)
+        return (plan, self.load_cached(Groupement, plan.groupement_id, GroupementNotFound, fresh),
+                self.load_cached(Marche, plan.marche_id, MarcheNotFound, fresh))
+
+    def roster(self, groupement: Groupement, marche: Marche) -> Roster:
+        """The marché's roster (domain/marches.py) of stored states (copies from `cached_plan_context`, unchanged),
+        kept with the cached copies: one per version of the groupement and the marché."""
+        if groupement.pending_events or marche.pending_events:
+            return marche.roster(groupement)
+        key = ("roster", groupement.id, groupement.version, marche.id, marche.version)
+        return self.context_cache.memo(key, lambda: marche.roster(groupement))
 
     # References: whatever a command cites besides its target belongs to the target's groupement. A foreign
     # proposal answers exactly as an unknown one, so that no tenant learns what another holds.
@@ -327,18 +344,23 @@ class Progres(ProgresApplication):
         period = Period.parse(str(period_start), str(period_end))
         declared = parse_date(declared_on, "declared_on") if declared_on is not None else None
 
-        def action() -> Any:
-            plan, groupement, marche = self.plan_context(plan_id)
+        def decide(plan: ProgressPlan, groupement: Groupement, marche: Marche) -> tuple[Measure, list[UUID]]:
             plan.check_open()  # a closed plan says so before anything else
             measure = Measure.record(
                 plan, groupement, marche, indicator_key=indicator_key, member_id=member, period=period,
                 value=value, assessment=assessment, source=source, recorded_by=_uuid(recorded_by, "recorded_by"),
                 today=self.today(), declared_on=declared, evidence=_doc(evidence),
+                roster=self.roster(groupement, marche),
             )
-            # After the period is fitted: a partial period has one id, given either way. Looked up before the
-            # save (not left to the store's unique key): a refused save would still consume a log position on
-            # PostgreSQL and wait a retry's back-off; bench/commands.py measured the lookup's cost as noise.
-            if self.exists(measure.id):
+            # After the period is fitted: a partial period has one id, given either way.
+            return measure, [measure.id]
+
+        def action() -> Any:
+            # Decided on the cached plan, groupement and marché; one query checks that they are current and looks
+            # the new measure up (not left to the store's unique key: a refused save would still consume a log
+            # position on PostgreSQL and wait a retry's back-off).
+            measure, found = self.decide_on_current(functools.partial(self.cached_plan_context, plan_id), decide)
+            if found:
                 raise MeasureAlreadyRecorded("period")
             return measure.id, [measure]
         return self.execute("record_measure", command_id, action)
@@ -353,40 +375,47 @@ class Progres(ProgresApplication):
         value or an assessment. A refused row is named in the error's field (rows[i].…)."""
         attempts = 0
 
-        def action() -> Any:
-            nonlocal attempts
-            attempts += 1
-            plan, groupement, marche = self.plan_context(plan_id)
+        def decide(plan: ProgressPlan, groupement: Groupement,
+                   marche: Marche) -> tuple[tuple[UUID, list[Measure]], list[UUID]]:
             by = _uuid(recorded_by, "recorded_by")
             on = parse_date(declared_on, "declared_on") if declared_on is not None else None
             measures: dict[UUID, Measure] = {}
+            roster = self.roster(groupement, marche)
             for index, row in enumerate(rows):
                 try:
-                    measure = self._import_row(plan, groupement, marche, row, by, on, source,
-                                               check_store=attempts > 1)
+                    measure = self._import_row(plan, groupement, marche, row, by, on, source, roster)
                 except DomainError as error:
                     error.field = f"rows[{index}].{error.field}" if error.field else f"rows[{index}]"
                     raise
                 if measure.id in measures:
                     raise MeasureAlreadyRecorded(f"rows[{index}].period")
                 measures[measure.id] = measure
-            return plan.id, list(measures.values())
+            # Looked up with the context: on PostgreSQL in the guarded save (under the lock, with the insert: none
+            # written and no log position taken if one exists); elsewhere the first attempt lets the store's unique
+            # key find a duplicate, and the retry after that conflict looks the rows up to name the one recorded.
+            lookup = attempts > 1 or self.guards_saves
+            return (plan.id, list(measures.values())), list(measures) if lookup else []
+
+        def action() -> Any:
+            nonlocal attempts
+            attempts += 1
+            context = functools.partial(self.cached_plan_context, plan_id)
+            (plan_uuid, measures), found = self.decide_on_current(context, decide)
+            for index, measure in enumerate(measures):
+                if measure.id in found:
+                    raise MeasureAlreadyRecorded(f"rows[{index}].period")
+            return plan_uuid, measures
         return self.execute("import_measures", command_id, action)
 
     def _import_row(self, plan: ProgressPlan, groupement: Groupement, marche: Marche, row: dict[str, Any],
-                    by: UUID, on: date | None, source: str, check_store: bool) -> Measure:
+                    by: UUID, on: date | None, source: str, roster: Roster) -> Measure:
         member = _uuid(row["member_id"], "member_id") if row.get("member_id") else None
         period = Period.parse(str(row.get("period_start")), str(row.get("period_end")))
-        measure = Measure.record(
+        return Measure.record(
             plan, groupement, marche, indicator_key=str(row.get("indicator_key")), member_id=member, period=period,
             value=row.get("value"), assessment=row.get("assessment"), source=source, recorded_by=by,
-            today=self.today(), declared_on=on, evidence=None,
+            today=self.today(), declared_on=on, evidence=None, roster=roster,
         )
-        # The first attempt lets the store's unique key find duplicates (one insert, no lookups);
-        # only a retry after a conflict looks each row up, to name the one already recorded.
-        if check_store and self.exists(measure.id):
-            raise MeasureAlreadyRecorded("period")
-        return measure
 
     def correct_measure(
         self, measure_id_: UUID | str, reason: str, corrected_by: UUID | str, corrected_on: Day,

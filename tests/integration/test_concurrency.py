@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from datetime import date
 import pytest
 from psycopg import sql
 
-from progres.domain.errors import ConcurrencyConflict, MeasureAlreadyRecorded
+from progres.domain.errors import ConcurrencyConflict, MeasureAlreadyRecorded, PlanClosed
 from progres.domain.values import Period, siret_with_key
 from progres.services.bootstrap import bootstrap, postgres_connect
 from tests.conftest import ADHESION, CONVENTION
@@ -111,3 +112,124 @@ def test_eight_threads_writing_on_one_plan_lose_nothing_and_double_nothing(pg_se
     assert per_topic["Proposal.Submitted"] == kinds["proposal"]
     assert per_topic["ProgressPlan.PurchaseVolumeDeclared"] == kinds["volume"]
     assert gaps == 0, "every aggregate's versions run 1..n with no hole and no repeat"
+
+
+def _measures_stored(settings) -> list[tuple]:
+    table = sql.Identifier(settings.postgres_schema, "progres_events")
+    with postgres_connect(settings) as connection:
+        return connection.execute(sql.SQL(
+            "SELECT originator_id, count(*) FROM {} WHERE topic LIKE %s GROUP BY originator_id").format(table),
+            ["%Measure.Recorded"]).fetchall()
+
+
+@pytest.mark.postgres
+def test_two_applications_with_their_own_caches_on_one_plan_lose_nothing_and_double_nothing(pg_settings):
+    """Two applications (as two server processes: each its own pool and cache of plan, groupement and marché)
+    record on the same plan while both move the plan on (purchase volumes): every cell is stored exactly once,
+    each contested cell accepted once and refused to every other writer, and the caches were refreshed."""
+    first, second = bootstrap(pg_settings), bootstrap(pg_settings)
+    region, lycees, plan = build(first)
+    keys = [(indicator, month) for month in MONTHS for indicator in INDICATORS][:60]
+    contested = [(indicator, month) for month in MONTHS[-2:] for indicator in INDICATORS]  # 10 cells for everyone
+    lock = threading.Lock()
+    accepted: Counter[str] = Counter()
+    refused: Counter[tuple] = Counter()
+
+    def writer(thread: int) -> None:
+        app = (first, second)[thread % 2]
+        member = lycees[thread]
+        for index, (indicator, period) in enumerate(keys):
+            app.record_measure(plan, indicator, member, period.start, period.end, "relevé", region,
+                               date(2026, 1, 1), value=1)
+            with lock:
+                accepted["own"] += 1
+            if index % 6 == 0:
+                with contextlib.suppress(ConcurrencyConflict):  # (eight writers on the plan: it may give up)
+                    app.declare_purchase_volume(plan, member, 1000 + index)  # the plan moves on: caches are stale
+                contested_indicator, contested_period = contested[index // 6]
+                try:
+                    app.record_measure(plan, contested_indicator, lycees[0], contested_period.start,
+                                       contested_period.end, "relevé", region, date(2026, 1, 1), value=2)
+                    with lock:
+                        accepted["contested"] += 1
+                except MeasureAlreadyRecorded:
+                    with lock:
+                        refused[(contested_indicator, contested_period)] += 1
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(writer, range(THREADS)))
+    stale = first.stale_contexts + second.stale_contexts
+    first.close()
+    second.close()
+
+    assert accepted["own"] == THREADS * len(keys)
+    assert accepted["contested"] == len(contested), "each contested measure is accepted exactly once"
+    assert len(refused) == len(contested)
+    assert all(count == THREADS - 1 for count in refused.values())
+    stored = _measures_stored(pg_settings)
+    assert len(stored) == THREADS * len(keys) + len(contested), "no measure lost"
+    assert all(count == 1 for _, count in stored), "no measure recorded twice"
+    assert stale > 0, "each application saw the plan moved on by the other and read it again"
+
+
+def test_a_cached_plan_groupement_and_marche_are_checked_against_the_store_before_deciding(store_settings):
+    """What another application (another server process) changed is seen by the next command of this one,
+    whose cache still holds the older copies: an indicator defined there is accepted here, a duplicate recorded
+    there is refused here, a plan closed there refuses here, with nothing written. (PostgreSQL: the guarded
+    save; SQLite: the query before the save.)"""
+    here, there = bootstrap(store_settings), bootstrap(store_settings)
+    region, lycees, plan = build(here)
+    month = MONTHS[0]
+
+    def record(app, member, indicator=INDICATORS[0], period=month):
+        return app.record_measure(plan, indicator, member, period.start, period.end, "relevé", region,
+                                  date(2026, 1, 1), value=1)
+
+    record(here, lycees[0])  # plan, groupement and marché now cached here
+    there.define_indicator(plan, {"key": "late", "objective_key": "obj", "name": "late", "kind": "quantitative",
+                                  "unit": "kg", "baseline": 10, "target": 5, "direction": "decrease",
+                                  "periodicity": "monthly", "scope": "member", "aggregation": "sum"})
+    assert record(here, lycees[0], "late").position > 0, "the indicator defined by the other application is known"
+
+    record(there, lycees[1])
+    head = here.max_notification_id()
+    with pytest.raises(MeasureAlreadyRecorded) as refused:
+        record(here, lycees[1])
+    assert refused.value.code == "measure_already_recorded"
+    assert refused.value.field == "period"
+    assert here.max_notification_id() == head, "nothing written"
+    assert record(here, lycees[3]).position == head + 1, "the refused save took no log position"
+
+    there.close_plan_with_bilan_final(plan, "2026-01-02", "Bilan final")
+    head = here.max_notification_id()
+    with pytest.raises(PlanClosed) as closed:
+        record(here, lycees[2])
+    assert closed.value.code == "plan_closed"
+    assert here.max_notification_id() == head, "nothing written"
+    assert here.stale_contexts >= 2
+    here.close()
+    there.close()
+
+
+@pytest.mark.postgres
+def test_an_import_meeting_a_recorded_measure_writes_nothing_and_takes_no_log_position(pg_settings):
+    """A large import (copied, services/bulk_copy.py) and a small one (pipelined) holding one measure already
+    recorded: refused, naming its row, nothing written, and the next write takes the next position (the guard is
+    checked under the lock before any id is taken)."""
+    app = bootstrap(pg_settings)
+    region, lycees, plan = build(app)
+    rows = [{"indicator_key": indicator, "member_id": lycee, "period_start": month.start, "period_end": month.end,
+             "value": 3} for month in MONTHS[:15] for indicator in INDICATORS for lycee in lycees]  # 600 rows
+    recorded = rows[437]
+    app.record_measure(plan, recorded["indicator_key"], recorded["member_id"], recorded["period_start"],
+                       recorded["period_end"], "relevé", region, date(2026, 1, 1), value=3)
+    for batch, index in ((rows, 437), (rows[430:440], 7)):
+        head = app.max_notification_id()
+        with pytest.raises(MeasureAlreadyRecorded) as refused:
+            app.import_measures(plan, batch, region, date(2026, 1, 1), "fichier")
+        assert refused.value.code == "measure_already_recorded"
+        assert refused.value.field == f"rows[{index}].period"
+        assert app.max_notification_id() == head, "nothing written"
+    result = app.import_measures(plan, rows[:437], region, date(2026, 1, 1), "fichier")
+    assert result.position == head + 437, "the refused imports took no log position"
+    app.close()

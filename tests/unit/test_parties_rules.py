@@ -16,7 +16,7 @@ import pytest
 
 from progres.domain import errors as e
 from progres.domain.base import StateSnapshot
-from progres.domain.values import siret_with_key
+from progres.domain.values import Period, siret_with_key
 from progres.projections.aggregation import NO_VOLUME, WEIGHTED, WEIGHTED_WITHOUT_SOME
 from progres.projections.ledger import Replay
 from progres.projections.member_view import member_view
@@ -314,3 +314,30 @@ def test_a_member_that_is_not_a_party_takes_no_share_of_the_gains(world):
     shares = plan_balance(ledger(world), world.plan)["gains"]["members"]
     assert set(shares) == set(world.lycees)
     assert shares[world.lycees[0]] == "150.00"  # 450 € shared equally by the three parties, not four members
+
+
+def test_a_roster_answers_as_scanning_the_memberships(world):
+    """Marche.roster (an import decides thousands of measures on one index) gives the same participation and the
+    same 'takes part on' as the scan of the groupement's memberships, for members who stayed, left (and came back),
+    joined after the launch, and an outsider."""
+    app = world.app
+    late = org(world, "1962001230001", "eple", "Lycée arrivé après le lancement")
+    app.admit_member(world.groupement, late, "2022-03-01", ADHESION, "2022-02-01")
+    app.release_member(world.groupement, world.lycees[1], "2022-05-01")
+    app.release_member(world.groupement, world.lycees[2], "2022-02-01")
+    app.admit_member(world.groupement, world.lycees[2], "2022-09-01", ADHESION, "2022-08-01")
+    groupement, marche = app.groupement(world.groupement), app.marche(world.marche)
+    roster = marche.roster(groupement)
+    periods = [Period(date(2022, m, 1), date(2022, m + 5, 28)) for m in (1, 4, 7)]
+    days = [date(2021, 12, 31), date(2022, 1, 15), date(2022, 4, 30), date(2022, 5, 1), date(2022, 10, 1)]
+    answers = set()
+    for who in [*world.lycees, late, world.outsider]:
+        member = UUID(who)
+        for period in periods:
+            scanned = marche.participation(groupement, member, period)
+            assert marche.participation(groupement, member, period, roster) is scanned
+            answers.add(scanned)
+        for day in days:
+            assert marche.takes_part_on(groupement, member, day, roster) == marche.takes_part_on(groupement, member,
+                                                                                               day)
+    assert len(answers) >= 4, answers  # the cases above give several different rules
