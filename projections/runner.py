@@ -20,13 +20,17 @@ from typing import Any, Protocol
 
 import orjson
 
+from progres.domain.measures import Measure
 from progres.projections import registry
 from progres.projections.facts import Fact
 from progres.projections.history import history_row
-from progres.projections.ledger import DIRECTORY, Replay, Route
+from progres.projections.indicators import PlanFigures
+from progres.projections.ledger import DIRECTORY, Replay, Route, kind_of
 from progres.projections.registry import ReadModel, derived_views
 from progres.projections.stores.sql import Batch, Fence, ModelVersion, SqlStore, StaleTracking, building_key, pack
 
+# what a batch may fold incrementally (the event classes are made by eventsourcing's @event: mypy cannot see them)
+MEASURE_KINDS = frozenset(kind_of(e) for e in (Measure.Recorded, Measure.Corrected))  # type: ignore[attr-defined]
 ALIAS = "views"
 FIRST_GENERATION = "views_v1"
 Progress = Callable[[int, int], None]  # (position reached, head)
@@ -51,6 +55,8 @@ class ProjectionRunner:
     upgrade_chunk: int = 50  # groupements whose rows of a new read-model version one step builds
     _versions: dict[str, ModelVersion] | None = field(default=None, repr=False)
     _state: Replay | None = field(default=None, repr=False)
+    # (groupement, plan) -> the plan's figures at the state's position, kept from batch to batch (see fold)
+    _figures: dict[tuple[str, str], PlanFigures] = field(default_factory=dict, repr=False)
     # One batch at a time per runner: a follower thread and request threads share the in-memory state.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     advanced: threading.Condition = field(default_factory=threading.Condition, repr=False)  # notified per batch
@@ -80,6 +86,7 @@ class ProjectionRunner:
             gc.collect()
             gc.freeze()
             self._versions = None
+            self._figures = {}
         if self._versions is None:
             self._versions = self._reconcile(position)
         return self._state
@@ -217,6 +224,9 @@ class ProjectionRunner:
         touched: set[str] = set()
         new_routes: dict[str, Route] = {}
         history = []
+        # Per groupement, the measures the batch recorded or corrected by plan, in order; None once anything else
+        # happened to it (then its figures are made anew and every row of its plans written).
+        measures: dict[str, dict[str, dict[str, None]] | None] = {}
         for fact in facts:
             known = fact.aggregate_id in state.routes
             route = state.feed(fact)
@@ -225,17 +235,44 @@ class ProjectionRunner:
                 touched.add(route.groupement_id)
                 if not known:
                     new_routes[fact.aggregate_id] = route
+                changes = measures.setdefault(route.groupement_id, {})
+                if changes is not None and fact.kind in MEASURE_KINDS and route.plan_id is not None:
+                    changes.setdefault(route.plan_id, {})[fact.aggregate_id] = None
+                else:
+                    measures[route.groupement_id] = None
         state.position = end
         ledgers = {g: state.ledgers[g] for g in touched}
         views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
-        for ledger in ledgers.values():
-            for table, rows in derived_views(ledger).items():
+        for g, ledger in ledgers.items():
+            figures, changed = self._figures_of(g, ledger, measures.get(g))
+            for table, rows in derived_views(ledger, None, figures, changed).items():
                 views.setdefault(table, []).extend(rows)
         checkpoints = [(g, end, pack(ledger)) for g, ledger in ledgers.items()
                        if end // self.checkpoint_every > start // self.checkpoint_every]
         # A read model whose new version is being built: its rows go beside the old ones, which stay as they are.
         keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}
         return Batch(ledgers, new_routes, views, history, checkpoints, keys)
+
+    def _figures_of(self, g: str, ledger: Any, measures: dict[str, dict[str, None]] | None) -> tuple[
+            dict[str, PlanFigures], dict[str, tuple[frozenset[str] | None, frozenset[str]]] | None]:
+        """Each plan's figures after the batch, kept from batch to batch: when the batch only recorded or corrected
+        measures, only theirs change (and the members and indicators they concern are returned); else made anew."""
+        plans = ledger.get("plans") or {}
+        cached = {p: self._figures.get((g, p)) for p in plans}
+        if measures is None or any(f is None for f in cached.values()) or not set(measures) <= set(plans):
+            for p, plan in plans.items():
+                self._figures[(g, p)] = PlanFigures.of(plan, ledger)
+            return {p: self._figures[(g, p)] for p in plans}, None
+        changed: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {}
+        for p, plan in plans.items():
+            figures = cached[p]
+            assert figures is not None
+            ids = list(measures.get(p, {}))
+            figures.update(plan, ledger, ids)
+            owners = {plan["measures"][m]["member_id"] for m in ids}
+            changed[p] = (None if None in owners else frozenset(o for o in owners if o is not None),
+                          frozenset(plan["measures"][m]["indicator_key"] for m in ids))
+        return {p: f for p, f in cached.items() if f is not None}, changed
 
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Runs batches until the log head (or `until`) is reached; returns the log positions advanced."""

@@ -314,13 +314,25 @@ class SqlStore:
             return {row[0]: Route(row[1], row[2]) for row in cur.fetchall()}
 
     def view(self, table: str, projection: str, plan_id: str, member_id: str = "") -> tuple[int, Any] | None:
+        """A read model's document (with its position); a model stored in parts is put together from its rows, read
+        in the same transaction (a reader never mixes two batches)."""
         assert table in registry.tables()
         self.ensure_tables()
+        model = next((m for m in registry.REGISTRY if m.table == table), None)
         with self.transaction() as cur:
             cur.execute(self.q(f"SELECT position, doc FROM {{p}}{table} WHERE projection = ? AND plan_id = ? "
                                "AND member_id = ?"), [projection, plan_id, member_id])
             row = cur.fetchone()
-        return (int(row[0]), self.load_json(row[1])) if row else None
+            if row is None:
+                return None
+            if model is None or model.assemble is None:
+                return int(row[0]), self.load_json(row[1])
+
+            def fetch(other: str, plan: str) -> list[tuple[str, int, Any]]:
+                cur.execute(self.q(f"SELECT member_id, position, doc FROM {{p}}{other} WHERE projection = ? "
+                                   "AND plan_id = ?"), [projection, plan])
+                return [(r[0], int(r[1]), self.load_json(r[2])) for r in cur.fetchall()]
+            return model.assemble(fetch, plan_id, member_id, int(row[0]), self.load_json(row[1]))
 
     def documents(self, table: str, projection: str) -> list[Any]:
         assert table in registry.tables()
