@@ -134,7 +134,9 @@ REGISTRY: tuple[ReadModel, ...] = (
               assemble=_member_view),
     ReadModel("plan_aggregates", 1, "plan_aggregates", LEDGER_EVENTS, True, _aggregates),
 )
-STORE_TABLES = frozenset({"tracking", "active", "ledgers", "routes", "history", "checkpoints", "model_versions"})
+# The store's own tables; `measures`: the ledgers' measures as rows keyed by (plan, indicator, member, period).
+STORE_TABLES = frozenset({"tracking", "active", "ledgers", "measures", "routes", "history", "checkpoints",
+                          "model_versions"})
 TABLES = tuple(model.table for model in REGISTRY)  # the tables of the read models declared in this module
 
 

@@ -227,6 +227,7 @@ class ProjectionRunner:
         # Per groupement, the measures the batch recorded or corrected by plan, in order; None once anything else
         # happened to it (then its figures are made anew and every row of its plans written).
         measures: dict[str, dict[str, dict[str, None]] | None] = {}
+        written: dict[str, tuple[str, str]] = {}  # measure -> (groupement, plan): its row is written
         for fact in facts:
             known = fact.aggregate_id in state.routes
             route = state.feed(fact)
@@ -236,6 +237,8 @@ class ProjectionRunner:
                 if not known:
                     new_routes[fact.aggregate_id] = route
                 changes = measures.setdefault(route.groupement_id, {})
+                if fact.kind in MEASURE_KINDS and route.plan_id is not None:
+                    written[fact.aggregate_id] = (route.groupement_id, route.plan_id)
                 if changes is not None and fact.kind in MEASURE_KINDS and route.plan_id is not None:
                     changes.setdefault(route.plan_id, {})[fact.aggregate_id] = None
                 else:
@@ -251,7 +254,9 @@ class ProjectionRunner:
                        if end // self.checkpoint_every > start // self.checkpoint_every]
         # A read model whose new version is being built: its rows go beside the old ones, which stay as they are.
         keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}
-        return Batch(ledgers, new_routes, views, history, checkpoints, keys)
+        measure_rows = [(g, p, measure) for m, (g, p) in written.items()
+                        if (measure := state.ledgers[g]["plans"].get(p, {}).get("measures", {}).get(m)) is not None]
+        return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows)
 
     def _figures_of(self, g: str, ledger: Any, measures: dict[str, dict[str, None]] | None) -> tuple[
             dict[str, PlanFigures], dict[str, tuple[frozenset[str] | None, frozenset[str]]] | None]:

@@ -45,6 +45,15 @@ def schema_statements(d: Dialect) -> list[str]:
         "CREATE TABLE IF NOT EXISTS {p}active (alias TEXT PRIMARY KEY, projection TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {p}ledgers (projection TEXT, groupement_id TEXT, position " + d.bigint
         + ", state " + d.blob_type + ", PRIMARY KEY (projection, groupement_id))",
+        # The measures of the ledgers, one row each, keyed by (plan, indicator, member, period): a batch writes the
+        # measures it recorded or corrected, never the groupement's others (the ledger row holds the rest).
+        "CREATE TABLE IF NOT EXISTS {p}measures (projection TEXT, measure_id TEXT, groupement_id TEXT, plan_id TEXT, "
+        "indicator_key TEXT, member_id TEXT, period_start TEXT, period_end TEXT, recorded_position " + d.bigint
+        + ", position " + d.bigint + ", doc " + d.json_type + ", PRIMARY KEY (projection, measure_id))",
+        "CREATE INDEX IF NOT EXISTS measures_by_groupement ON {p}measures (projection, groupement_id, "
+        "recorded_position)",
+        "CREATE INDEX IF NOT EXISTS measures_by_key ON {p}measures (projection, plan_id, indicator_key, member_id, "
+        "period_start, period_end)",
         "CREATE TABLE IF NOT EXISTS {p}routes (projection TEXT, aggregate_id TEXT, groupement_id TEXT, "
         "plan_id TEXT, PRIMARY KEY (projection, aggregate_id))",
         # One shape for every view (groupement_parties: plan_id holds the groupement, what access checks read).
@@ -68,6 +77,22 @@ def schema_statements(d: Dialect) -> list[str]:
 
 def pack(state: Ledger) -> bytes:
     return zlib.compress(orjson.dumps(state), 1)
+
+
+def skeleton(ledger: Ledger) -> Ledger:
+    """A ledger without its measures (stored as rows of their own, see `measures`)."""
+    plans = ledger.get("plans") or {}
+    if not any(plan.get("measures") for plan in plans.values()):
+        return ledger
+    return {**ledger, "plans": {p: {**plan, "measures": {}} for p, plan in plans.items()}}
+
+
+MeasureRow = tuple[str, str, dict[str, Any]]  # (groupement, plan, the measure as the ledger holds it)
+
+
+def all_measures(ledgers: Iterable[Ledger]) -> list[MeasureRow]:
+    return [(ledger["id"], p, m) for ledger in ledgers for p, plan in (ledger.get("plans") or {}).items()
+            for m in plan.get("measures", {}).values()]
 
 
 def unpack(data: bytes) -> Ledger:
@@ -95,6 +120,7 @@ class Batch:
     history: list[dict[str, Any]]
     checkpoints: list[tuple[str, int, bytes]]  # (groupement, position, packed ledger)
     keys: dict[str, str] = field(default_factory=dict)  # table -> where its rows go, if not the generation
+    measures: list[MeasureRow] | None = None  # the measures the batch changed (None: every measure of the ledgers)
 
 
 @dataclass(frozen=True)
@@ -185,7 +211,7 @@ class SqlStore:
     def drop(self, projection: str) -> None:
         self.ensure_tables()
         with self.transaction() as cur:
-            for table in ("tracking", "ledgers", "routes", *registry.tables(), "history", "checkpoints",
+            for table in ("tracking", "ledgers", "measures", "routes", *registry.tables(), "history", "checkpoints",
                           "model_versions"):
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"), [projection])
             for table in registry.tables():  # the rows of a new version being built beside the old ones
@@ -284,7 +310,39 @@ class SqlStore:
     def load_ledgers(self, projection: str) -> dict[str, Ledger]:
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ?"), [projection])
-            return {row[0]: unpack(row[1]) for row in cur.fetchall()}
+            ledgers = {row[0]: unpack(row[1]) for row in cur.fetchall()}
+            cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? "
+                               "ORDER BY recorded_position"), [projection])
+            return self._with_measures(cur, projection, ledgers, cur.fetchall())
+
+    def _with_measures(self, cur: Cursor, projection: str, ledgers: dict[str, Ledger],
+                       rows: list[Any]) -> dict[str, Ledger]:
+        """The ledgers with their measures, in the order they were recorded. A ledger stored before the measures had
+        rows of their own holds them: they are given their rows now (then its row holds the rest only)."""
+        legacy = [g for g, ledger in ledgers.items() if skeleton(ledger) is not ledger]
+        if legacy:
+            self._write_measures(cur, projection, all_measures(ledgers[g] for g in legacy), fresh=False)
+            cur.executemany(self.q("UPDATE {p}ledgers SET state = ? WHERE projection = ? AND groupement_id = ?"),
+                            [(pack(skeleton(ledgers[g])), projection, g) for g in legacy])
+        for g, plan_id, doc in rows:
+            ledger = ledgers.get(g)
+            if ledger is not None and plan_id in ledger["plans"]:
+                measure = self.load_json(doc)
+                ledger["plans"][plan_id]["measures"].setdefault(measure["id"], measure)
+        return ledgers
+
+    def _write_measures(self, cur: Cursor, projection: str, measures: list[MeasureRow], fresh: bool) -> None:
+        rows = [(projection, m["id"], g, p, m["indicator_key"], m["member_id"], m["period_start"], m["period_end"],
+                 m["positions"][0], m["positions"][-1], self.dump_json(m)) for g, p, m in measures]
+        columns = ("projection", "measure_id", "groupement_id", "plan_id", "indicator_key", "member_id",
+                   "period_start", "period_end", "recorded_position", "position", "doc")
+        if fresh:
+            self.bulk_insert(cur, "measures", columns, rows)
+        elif rows:
+            cur.executemany(self.q(
+                f"INSERT INTO {{p}}measures ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+                "ON CONFLICT (projection, measure_id) DO UPDATE SET position = excluded.position, doc = excluded.doc"),
+                rows)
 
     def ledger_positions(self, projection: str, groupement_ids: Sequence[str] | None = None) -> dict[str, int]:
         """Positions of ledgers (all of them, or those named): what a cache needs to know is fresh."""
@@ -302,10 +360,14 @@ class SqlStore:
     def load_ledger_states(self, projection: str, groupement_ids: Sequence[str]) -> dict[str, Ledger]:
         if not groupement_ids:
             return {}
+        marks = ', '.join('?' for _ in groupement_ids)
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ? AND groupement_id "
-                               f"IN ({', '.join('?' for _ in groupement_ids)})"), [projection, *groupement_ids])
-            return {row[0]: unpack(row[1]) for row in cur.fetchall()}
+                               f"IN ({marks})"), [projection, *groupement_ids])
+            ledgers = {row[0]: unpack(row[1]) for row in cur.fetchall()}
+            cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? AND "
+                               f"groupement_id IN ({marks}) ORDER BY recorded_position"), [projection, *groupement_ids])
+            return self._with_measures(cur, projection, ledgers, cur.fetchall())
 
     def load_routes(self, projection: str) -> dict[str, Route]:
         with self.transaction() as cur:
@@ -424,7 +486,9 @@ class SqlStore:
                 "INSERT INTO {p}ledgers (projection, groupement_id, position, state) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (projection, groupement_id) DO UPDATE SET position = excluded.position, "
                 "state = excluded.state"),
-                [(projection, g, ledger["position"], pack(ledger)) for g, ledger in batch.ledgers.items()])
+                [(projection, g, ledger["position"], pack(skeleton(ledger))) for g, ledger in batch.ledgers.items()])
+            self._write_measures(cur, projection, all_measures(batch.ledgers.values()) if batch.measures is None
+                                 else batch.measures, fresh=expected == 0 and batch.measures is None)
             # Routes of aggregates the batch met for the first time: new by construction.
             self.bulk_insert(cur, "routes", ("projection", "aggregate_id", "groupement_id", "plan_id"),
                              [(projection, a, r.groupement_id, r.plan_id) for a, r in batch.routes.items()])
