@@ -25,6 +25,7 @@ class Cursor(Protocol):
     def executemany(self, query: str, params: Iterable[Sequence[Any]]) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int = ...) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,33 @@ def skeleton(ledger: Ledger) -> Ledger:
 
 
 MeasureRow = tuple[str, str, dict[str, Any]]  # (groupement, plan, the measure as the ledger holds it)
+DELTA = "checkpoint_delta"  # marks a checkpoint that holds the measures changed since the groupement's previous one
+
+
+def delta(ledger: Ledger, since: int) -> dict[str, Any]:
+    """A checkpoint sized by what changed (issue 12, item 5): the ledger without its measures, and the measures
+    recorded or corrected after `since` (the groupement's previous checkpoint); see `SqlStore.checkpoint_before`."""
+    return {DELTA: 1, "ledger": skeleton(ledger),
+            "measures": [[p, m] for p, plan in (ledger.get("plans") or {}).items()
+                         for m in plan.get("measures", {}).values() if m["positions"][-1] > since]}
+
+
+def merge_checkpoints(states: list[Any]) -> Ledger:
+    """The ledger a run of checkpoints makes, oldest first: a whole ledger (written before deltas) starts it again,
+    a delta replaces the rest of the ledger and adds or replaces its measures (kept in the order they were recorded)."""
+    measures: dict[str, dict[str, Any]] = {}
+    ledger: Ledger = {}
+    for state in states:
+        if DELTA not in state:
+            ledger = state
+            measures = {p: dict(plan.get("measures", {})) for p, plan in (state.get("plans") or {}).items()}
+            continue
+        ledger = state["ledger"]
+        for p, m in state["measures"]:
+            measures.setdefault(p, {})[m["id"]] = m
+    for p, plan in (ledger.get("plans") or {}).items():
+        plan["measures"] = measures.get(p, {})
+    return ledger
 
 
 def all_measures(ledgers: Iterable[Ledger]) -> list[MeasureRow]:
@@ -430,12 +458,30 @@ class SqlStore:
         return Route(row[0], row[1]) if row else None
 
     def checkpoint_before(self, projection: str, groupement_id: str, position: int) -> tuple[int, Ledger] | None:
+        """The groupement's ledger at its last checkpoint at or before `position`: that checkpoint and the deltas
+        before it, back to the first or to a whole ledger (read newest first, applied oldest first)."""
+        states: list[Any] = []
+        at = None
         with self.transaction() as cur:
             cur.execute(self.q("SELECT position, state FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"
-                               " AND position <= ? ORDER BY position DESC LIMIT 1"),
-                        [projection, groupement_id, position])
+                               " AND position <= ? ORDER BY position DESC"), [projection, groupement_id, position])
+            while rows := cur.fetchmany(50):
+                for row in rows:
+                    at = int(row[0]) if at is None else at
+                    states.append(unpack(row[1]))
+                    if DELTA not in states[-1]:
+                        break
+                else:
+                    continue
+                break
+        return (at, merge_checkpoints(states[::-1])) if at is not None else None
+
+    def last_checkpoint(self, projection: str, groupement_id: str) -> int:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT max(position) FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"),
+                        [projection, groupement_id])
             row = cur.fetchone()
-        return (int(row[0]), unpack(row[1])) if row else None
+        return int(row[0]) if row and row[0] is not None else 0
 
     def history(self, projection: str, filters: dict[str, Any], after: int = 0, limit: int = 100,
                 until: str | None = None) -> list[dict[str, Any]]:
