@@ -341,17 +341,19 @@ class SqlStore:
             ledgers = {row[0]: unpack(row[1]) for row in cur.fetchall()}
             cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? "
                                "ORDER BY recorded_position"), [projection])
-            return self._with_measures(cur, projection, ledgers, cur.fetchall())
+            return self._with_measures(cur, projection, ledgers, cur.fetchall(), migrate=True)
 
     def _with_measures(self, cur: Cursor, projection: str, ledgers: dict[str, Ledger],
-                       rows: list[Any]) -> dict[str, Ledger]:
+                       rows: list[Any], migrate: bool = False) -> dict[str, Ledger]:
         """The ledgers with their measures, in the order they were recorded. A ledger stored before the measures had
-        rows of their own holds them: they are given their rows now (then its row holds the rest only)."""
-        legacy = [g for g, ledger in ledgers.items() if skeleton(ledger) is not ledger]
+        rows of their own holds them: when a runner loads it (`migrate`), they are given their rows (then its row
+        holds the rest only, unless a batch wrote it meanwhile)."""
+        legacy = [g for g, ledger in ledgers.items() if skeleton(ledger) is not ledger] if migrate else []
         if legacy:
             self._write_measures(cur, projection, all_measures(ledgers[g] for g in legacy), fresh=False)
-            cur.executemany(self.q("UPDATE {p}ledgers SET state = ? WHERE projection = ? AND groupement_id = ?"),
-                            [(pack(skeleton(ledgers[g])), projection, g) for g in legacy])
+            cur.executemany(self.q("UPDATE {p}ledgers SET state = ? WHERE projection = ? AND groupement_id = ? "
+                                   "AND position = ?"),
+                            [(pack(skeleton(ledgers[g])), projection, g, ledgers[g]["position"]) for g in legacy])
         for g, plan_id, doc in rows:
             ledger = ledgers.get(g)
             if ledger is not None and plan_id in ledger["plans"]:
@@ -385,17 +387,38 @@ class SqlStore:
             cur.execute(self.q(query), params)
             return {row[0]: int(row[1]) for row in cur.fetchall()}
 
-    def load_ledger_states(self, projection: str, groupement_ids: Sequence[str]) -> dict[str, Ledger]:
+    def load_ledger_states(self, projection: str, groupement_ids: Sequence[str],
+                           known: dict[str, Ledger] | None = None) -> dict[str, Ledger]:
+        """The ledgers named, with their measures; of a ledger `known` at an earlier position, only the measures
+        written since are read (the others are taken from it, which is left as it is)."""
         if not groupement_ids:
             return {}
+        known = known or {}
         marks = ', '.join('?' for _ in groupement_ids)
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ? AND groupement_id "
                                f"IN ({marks})"), [projection, *groupement_ids])
             ledgers = {row[0]: unpack(row[1]) for row in cur.fetchall()}
-            cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? AND "
-                               f"groupement_id IN ({marks}) ORDER BY recorded_position"), [projection, *groupement_ids])
-            return self._with_measures(cur, projection, ledgers, cur.fetchall())
+            fresh = [g for g in ledgers if g not in known or skeleton(ledgers[g]) is not ledgers[g]]
+            rows: list[Any] = []
+            if fresh:
+                cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? AND "
+                                   f"groupement_id IN ({', '.join('?' for _ in fresh)}) ORDER BY recorded_position"),
+                            [projection, *fresh])
+                rows = cur.fetchall()
+            for g in ledgers:
+                if g in fresh:
+                    continue
+                for p, plan in ledgers[g]["plans"].items():
+                    plan["measures"] = dict(((known[g].get("plans") or {}).get(p) or {}).get("measures", {}))
+                cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? AND "
+                                   "groupement_id = ? AND position > ? ORDER BY recorded_position"),
+                            [projection, g, known[g]["position"]])
+                for _, plan_id, doc in cur.fetchall():
+                    if plan_id in ledgers[g]["plans"]:
+                        measure = self.load_json(doc)
+                        ledgers[g]["plans"][plan_id]["measures"][measure["id"]] = measure
+            return self._with_measures(cur, projection, ledgers, rows)
 
     def load_routes(self, projection: str) -> dict[str, Route]:
         with self.transaction() as cur:
@@ -433,7 +456,8 @@ class SqlStore:
 
     def rows(self, table: str, projection: str) -> list[tuple[Any, ...]]:
         """Every row of a generation, in key order (for comparing generations and rebuilds)."""
-        keys = {"history": "position", "ledgers": "groupement_id", "routes": "aggregate_id"}.get(
+        keys = {"history": "position", "ledgers": "groupement_id", "routes": "aggregate_id", "measures": "measure_id",
+                "checkpoints": "groupement_id, position"}.get(
             table, "plan_id, member_id")
         columns = "*"
         with self.transaction() as cur:
