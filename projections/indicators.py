@@ -78,10 +78,20 @@ def groupement_series(indicator: dict[str, Any], by_member: dict[str | None, lis
                       weights: dict[str, Any]) -> list[PeriodFigure]:
     """The groupement's figure per period, combining the members that count with the indicator's rule; the
     members left out, and why, are named with it."""
-    per_period: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    return series_of(indicator, points_by_period(by_member), weights)
+
+
+def points_by_period(by_member: dict[str | None, list[Point]]) -> dict[tuple[str, str], list[Point]]:
+    """An indicator's points by period, in the members' order (then each member's)."""
+    per_period: dict[tuple[str, str], list[Point]] = {}
     for points in by_member.values():
         for point in points:
-            per_period[(point.period_start, point.period_end)].append(point)
+            per_period.setdefault((point.period_start, point.period_end), []).append(point)
+    return per_period
+
+
+def series_of(indicator: dict[str, Any], per_period: dict[tuple[str, str], list[Point]],
+              weights: dict[str, Any]) -> list[PeriodFigure]:
     rule = Aggregation(indicator.get("aggregation") or "none")
     volumes = {member: Decimal(v) for member, v in weights.items()}
     return [period_figure(rule, start, end, points, volumes) for (start, end), points in sorted(per_period.items())]
@@ -151,7 +161,7 @@ class PlanFigures:
     index: dict[str, dict[str | None, list[Point]]]
     series: dict[str, list[PeriodFigure]]
     memo: dict[str, Any] = field(default_factory=dict)
-    # indicator key -> period -> its points in the members' order (built on a first update, then kept)
+    # indicator key -> period -> its points in the members' order (those of the series, then kept by `update`)
     periods: dict[str, dict[tuple[str, str], list[Point]]] = field(default_factory=dict)
 
     @classmethod
@@ -159,9 +169,11 @@ class PlanFigures:
         """With the ledger, each member's measure is counted per the marché's party rules (and labelled)."""
         rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"])) if ledger is not None else None
         index = index_measures(plan, rules)
-        series = {key: groupement_series(indicator, index.get(key, {}), plan["purchase_volumes"])
-                  for key, indicator in plan["indicators"].items() if indicator["kind"] == "quantitative"}
-        return cls(index, series)
+        periods = {key: points_by_period(index.get(key, {})) for key, indicator in plan["indicators"].items()
+                   if indicator["kind"] == "quantitative"}
+        series = {key: series_of(plan["indicators"][key], per_period, plan["purchase_volumes"])
+                  for key, per_period in periods.items()}
+        return cls(index, series, periods=periods)
 
     def update(self, plan: dict[str, Any], ledger: dict[str, Any], measure_ids: Iterable[str]) -> None:
         """The same figures as `of` would make after the batch, when the batch only recorded or corrected these
@@ -209,10 +221,6 @@ class PlanFigures:
                 series.insert(at, figure)
 
     def _periods(self, key: str) -> dict[tuple[str, str], list[Point]]:
-        if key not in self.periods:
-            per_period: dict[tuple[str, str], list[Point]] = {}
-            for points in self.index.get(key, {}).values():
-                for point in points:
-                    per_period.setdefault((point.period_start, point.period_end), []).append(point)
-            self.periods[key] = per_period
+        if key not in self.periods:  # an indicator without series (qualitative, or not defined)
+            self.periods[key] = points_by_period(self.index.get(key, {}))
         return self.periods[key]
