@@ -13,6 +13,8 @@ each). Prints JSON lines `{"figure", "value", "unit", "members", ...}` from one 
   member's view (read from the store as a server reads it) carries the measure's position, with a follower
   thread projecting the log as a server's does (LISTEN/NOTIFY), over --measures measures one after the
   other (target p95 < 50 ms, flat across sizes); `new_measure.command_ms` is the command alone;
+  `new_measure.cpu_ms` the CPU time of this process (all threads: command, follower, reader) over the same span,
+  which the load of a shared machine moves much less than wall time (PostgreSQL's own CPU is not in it);
 - `peak_memory.maxrss_mb`: the process's peak resident set (resource.getrusage ru_maxrss), the whole run.
 With `--sizes 30,300` each size runs in its own process (so that each peak memory is its own), then
 `new_measure.p95_ratio` compares the largest size with the smallest (target < 1.5 for 3,000/30).
@@ -190,10 +192,10 @@ def new_measures(app: Any, settings: Settings, region: str, lycees: list[str], p
              what="the follower loading its state from the store before the first measure")
         period = Period.month(2022 + args.months // 12, args.months % 12 + 1)
         projection = models.projection
-        commands, visible = [], []
+        commands, visible, cpu = [], [], []
         for i in range(args.measures):
             member = lycees[(i * 7) % len(lycees)]
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             result = app.record_measure(plan, f"ind_{i % args.indicators}", member, period.start, period.end,
                                         "saisie", region, declared_on=date(2026, 1, 15), value=90 + i % 5)
             commands.append((time.perf_counter() - t) * 1000)
@@ -207,7 +209,9 @@ def new_measures(app: Any, settings: Settings, region: str, lycees: list[str], p
                 if found is not None and found[0] >= result.position:
                     break
             visible.append((time.perf_counter() - t) * 1000)
-        for name, values in (("new_measure.visible_ms", visible), ("new_measure.command_ms", commands)):
+            cpu.append((time.process_time() - c) * 1000)
+        for name, values in (("new_measure.visible_ms", visible), ("new_measure.command_ms", commands),
+                             ("new_measure.cpu_ms", cpu)):
             ordered = sorted(values)
             for statistic, value in (("p50", statistics.median(ordered)),
                                      ("p95", ordered[max(0, round(0.95 * len(ordered)) - 1)]),

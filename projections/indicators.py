@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -77,24 +78,36 @@ def groupement_series(indicator: dict[str, Any], by_member: dict[str | None, lis
                       weights: dict[str, Any]) -> list[PeriodFigure]:
     """The groupement's figure per period, combining the members that count with the indicator's rule; the
     members left out, and why, are named with it."""
-    per_period: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    return series_of(indicator, points_by_period(by_member), weights)
+
+
+def points_by_period(by_member: dict[str | None, list[Point]]) -> dict[tuple[str, str], list[Point]]:
+    """An indicator's points by period, in the members' order (then each member's)."""
+    per_period: dict[tuple[str, str], list[Point]] = {}
     for points in by_member.values():
         for point in points:
-            per_period[(point.period_start, point.period_end)].append(point)
+            per_period.setdefault((point.period_start, point.period_end), []).append(point)
+    return per_period
+
+
+def series_of(indicator: dict[str, Any], per_period: dict[tuple[str, str], list[Point]],
+              weights: dict[str, Any]) -> list[PeriodFigure]:
     rule = Aggregation(indicator.get("aggregation") or "none")
     volumes = {member: Decimal(v) for member, v in weights.items()}
-    figures = []
-    for (start, end), points in sorted(per_period.items()):
-        counted = [p for p in points if counts(p.participation)]
-        excluded = [(p.member_id, p.participation) for p in points if not counts(p.participation)]
-        numbers = [(p.member_id, p.value) for p in counted if p.value is not None]
-        combined = combine(rule, numbers, volumes)
-        excluded += [(member, NO_VOLUME) for member in combined.without_volume]
-        used = [p for p in counted if p.member_id not in combined.without_volume]
-        positions = tuple(sorted(pos for p in used for pos in p.positions))
-        figures.append(PeriodFigure(start, end, combined.value, len(used), positions, tuple(excluded),
-                                    combined.weighting))
-    return figures
+    return [period_figure(rule, start, end, points, volumes) for (start, end), points in sorted(per_period.items())]
+
+
+def period_figure(rule: Aggregation, start: str, end: str, points: list[Point],
+                  volumes: dict[str, Decimal]) -> PeriodFigure:
+    """One period's groupement figure from the points of that period, in the members' order."""
+    counted = [p for p in points if counts(p.participation)]
+    excluded = [(p.member_id, p.participation) for p in points if not counts(p.participation)]
+    numbers = [(p.member_id, p.value) for p in counted if p.value is not None]
+    combined = combine(rule, numbers, volumes)
+    excluded += [(member, NO_VOLUME) for member in combined.without_volume]
+    used = [p for p in counted if p.member_id not in combined.without_volume]
+    positions = tuple(sorted(pos for p in used for pos in p.positions))
+    return PeriodFigure(start, end, combined.value, len(used), positions, tuple(excluded), combined.weighting)
 
 
 def fmt(value: Decimal | None) -> str | None:
@@ -138,16 +151,76 @@ def finished_at(marche: dict[str, Any] | None, plan: dict[str, Any]) -> bool:
 @dataclass
 class PlanFigures:
     """What every view of one plan needs, computed once per plan: measures by indicator and member,
-    and the groupement's series per indicator."""
+    and the groupement's series per indicator.
+
+    A runner keeps it from batch to batch: `update` takes the measures a batch recorded or corrected and changes
+    only their points and the figures of their (indicator, period), whatever the groupement's size; anything else
+    (a member joining, a volume, a trajectory…) makes it anew. `memo` holds what views derive from the plan's
+    structure alone (e.g. the balance's parties), valid as long as this object is."""
 
     index: dict[str, dict[str | None, list[Point]]]
     series: dict[str, list[PeriodFigure]]
+    memo: dict[str, Any] = field(default_factory=dict)
+    # indicator key -> period -> its points in the members' order (those of the series, then kept by `update`)
+    periods: dict[str, dict[tuple[str, str], list[Point]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, plan: dict[str, Any], ledger: dict[str, Any] | None = None) -> PlanFigures:
         """With the ledger, each member's measure is counted per the marché's party rules (and labelled)."""
         rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"])) if ledger is not None else None
         index = index_measures(plan, rules)
-        series = {key: groupement_series(indicator, index.get(key, {}), plan["purchase_volumes"])
-                  for key, indicator in plan["indicators"].items() if indicator["kind"] == "quantitative"}
-        return cls(index, series)
+        periods = {key: points_by_period(index.get(key, {})) for key, indicator in plan["indicators"].items()
+                   if indicator["kind"] == "quantitative"}
+        series = {key: series_of(plan["indicators"][key], per_period, plan["purchase_volumes"])
+                  for key, per_period in periods.items()}
+        return cls(index, series, periods=periods)
+
+    def update(self, plan: dict[str, Any], ledger: dict[str, Any], measure_ids: Iterable[str]) -> None:
+        """The same figures as `of` would make after the batch, when the batch only recorded or corrected these
+        measures of the plan (the ledger already holds them)."""
+        rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
+        touched: set[tuple[str, str, str]] = set()
+        for measure_id in measure_ids:
+            m = plan["measures"][measure_id]
+            value = Decimal(m["value"]) if m["value"] is not None else None
+            point = Point(m["member_id"], m["period_start"], m["period_end"], value, m["assessment"], m["id"],
+                          m["positions"], rules(m["member_id"], m["period_start"], m["period_end"]))
+            key, period = m["indicator_key"], (m["period_start"], m["period_end"])
+            by_member = self.index.setdefault(key, defaultdict(list))
+            per_period = self._periods(key)
+            points = by_member[m["member_id"]]
+            in_period = per_period.setdefault(period, [])
+            ranks = {member: rank for rank, member in enumerate(by_member)}
+            same = next((i for i, p in enumerate(in_period) if p.measure_id == measure_id), None)
+            if same is not None:
+                in_period[same] = point
+            else:  # after the points of members before it (or its own), in the members' order
+                rank = ranks[m["member_id"]]
+                in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)
+            at = next((i for i, p in enumerate(points) if p.measure_id == measure_id), None)
+            if at is not None:
+                points[at] = point
+            else:  # after the points of the same period: where a stable sort of the measures in order puts it
+                points.insert(bisect_right([(p.period_start, p.period_end) for p in points],
+                                           (point.period_start, point.period_end)), point)
+            touched.add((key, *period))
+        volumes: dict[str, Decimal] | None = None
+        for key, start, end in touched:
+            indicator = plan["indicators"].get(key)
+            if indicator is None or indicator["kind"] != "quantitative":
+                continue
+            volumes = volumes if volumes is not None else {k: Decimal(v) for k, v in plan["purchase_volumes"].items()}
+            figure = period_figure(Aggregation(indicator.get("aggregation") or "none"), start, end,
+                                   self.periods[key][(start, end)], volumes)
+            series = self.series.setdefault(key, [])
+            keys = [(f.period_start, f.period_end) for f in series]
+            at = bisect_left(keys, (start, end))
+            if at < len(series) and keys[at] == (start, end):
+                series[at] = figure
+            else:
+                series.insert(at, figure)
+
+    def _periods(self, key: str) -> dict[tuple[str, str], list[Point]]:
+        if key not in self.periods:  # an indicator without series (qualitative, or not defined)
+            self.periods[key] = points_by_period(self.index.get(key, {}))
+        return self.periods[key]

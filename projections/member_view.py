@@ -34,33 +34,39 @@ def view_day(ledger: Ledger) -> str:
 
 
 def member_view(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigures | None = None) -> dict[str, Any]:
+    figures = figures or PlanFigures.of(ledger["plans"][plan_id], ledger)
+    return assemble(member_part(ledger, plan_id, member_id, figures), plan_part(ledger, plan_id),
+                    {key: series_part(figures, key) for key in figures.series})
+
+
+# The member view is stored in parts (issue 12, rows): what concerns the member alone (`member_part`, one row per
+# member, rewritten when its own measures or the plan's structure change), what depends on the day of the last
+# fact (`plan_part`, one row per plan) and the groupement's series (`series_part`, one row per indicator, rewritten
+# when a measure of that indicator changes). `assemble` makes the view from them; `member_view` is that assembly.
+def member_part(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigures) -> dict[str, Any]:
+    """The member's own part of its view: its measures, their summary, its standing, actions and proposals."""
     plan = ledger["plans"][plan_id]
     marche = ledger["marches"].get(plan["marche_id"])
-    day = view_day(ledger)
     finished = finished_at(marche, plan)
-    figures = figures or PlanFigures.of(plan, ledger)
     indicators = []
     for indicator in plan["indicators"].values():
         by_member = figures.index.get(indicator["key"], {})
         own = by_member.get(member_id if indicator["scope"] == "member" else None, [])
-        series = figures.series.get(indicator["key"], [])
         measures = [(plan["measures"][p.measure_id], p.participation) for p in own]
         indicators.append({
             "key": indicator["key"], "name": indicator["name"], "kind": indicator["kind"],
             "scope": indicator["scope"], "unit": indicator.get("unit"), "direction": indicator.get("direction"),
-            "trajectory": indicator.get("trajectory") or [], "target_in_force": fmt(target_on(indicator, day))
-            if indicator["kind"] == "quantitative" else None,
+            "trajectory": indicator.get("trajectory") or [], "target_in_force": None,  # the day's: plan_part
             "observations": [{**{k: m[k] for k in ("period_start", "period_end", "value", "assessment", "source",
                                                    "corrections", "positions")},
                               "recorded_at": m.get("recorded_at"), "declared_on": m.get("declared_on"),
                               "partial": bool(m.get("partial")), "participation": rule} for m, rule in measures],
             **indicator_summary(indicator, own, finished),
-            "groupement": [{"period_end": f.period_end, "value": fmt(f.value), "members": f.members}
-                           for f in series] if indicator["kind"] == "quantitative" else [],
+            "groupement": [],  # series_part
         })
     return {
-        "plan_id": plan_id, "member_id": member_id, "groupement_id": ledger["id"], "position": ledger["position"],
-        "active": active_on(ledger, member_id, day), "as_of_day": day,
+        "plan_id": plan_id, "member_id": member_id, "groupement_id": ledger["id"], "position": 0,
+        "active": False, "as_of_day": "",  # the day's: plan_part
         "standing": standing(ledger, marche, member_id),
         "indicators": indicators,
         "actions": [a for a in plan["actions"].values() if not a["member_ids"] or member_id in a["member_ids"]],
@@ -68,7 +74,43 @@ def member_view(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
         "decisions": [{"review_id": r["id"], "held_on": r["held_on"], **d} for r in plan["reviews"].values()
                       for d in r["decisions"]],
         "avenants": notified_avenants(marche),
+        STAYS: [[m["joined_on"], m["left_on"]] for m in (ledger.get("groupement") or {}).get("memberships", [])
+                if m["organisation_id"] == member_id],
     }
+
+
+STAYS = "_stays"  # kept in the member's part, to tell whether it is a member on the day of the view
+
+
+def plan_part(ledger: Ledger, plan_id: str) -> dict[str, Any]:
+    """What the view of every member of the plan takes from the day of the last fact: position, day, targets."""
+    plan = ledger["plans"][plan_id]
+    day = view_day(ledger)
+    return {"position": ledger["position"], "as_of_day": day,
+            "targets": {i["key"]: fmt(target_on(i, day)) for i in plan["indicators"].values()
+                        if i["kind"] == "quantitative"}}
+
+
+def series_part(figures: PlanFigures, key: str) -> dict[str, Any]:
+    """The groupement's figures of one quantitative indicator, period by period, as the member view shows them."""
+    return {"groupement": [{"period_end": f.period_end, "value": fmt(f.value), "members": f.members}
+                           for f in figures.series.get(key, [])]}
+
+
+def assemble(part: dict[str, Any], plan: dict[str, Any] | None, series: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A member view from its parts (`plan` None: the plan's part is not stored yet, the member's part is shown)."""
+    stays = part.get(STAYS)
+    view = {k: v for k, v in part.items() if k != STAYS}
+    if plan is None or stays is None:
+        return view
+    day = plan["as_of_day"]
+    view.update(position=plan["position"], as_of_day=day,
+                active=any(rules.member_on(joined, left, day) for joined, left in stays))
+    view["indicators"] = [
+        {**i, "target_in_force": plan["targets"].get(i["key"]),
+         "groupement": (series.get(i["key"]) or {"groupement": []})["groupement"]}
+        if i["kind"] == "quantitative" else i for i in view["indicators"]]
+    return view
 
 
 def notified_avenants(marche: dict[str, Any] | None) -> list[dict[str, Any]]:

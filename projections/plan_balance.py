@@ -45,12 +45,52 @@ def gains(plan: dict[str, Any], accepted: list[dict[str, Any]], members: list[st
 
 
 def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = None) -> dict[str, Any]:
+    figures = figures or PlanFigures.of(ledger["plans"][plan_id], ledger)
+    members = balance_members(ledger, figures)
+    return assemble(balance_part(ledger, plan_id, figures),
+                    [member_part(ledger, plan_id, figures, m, rank) for rank, m in enumerate(members)])
+
+
+# The balance is stored in parts (issue 12, rows): the plan's own figures (`balance_part`, one row per plan) and each
+# member's breakdown and standing (`member_part`, one row per member, rewritten when its measures or the plan's
+# structure change); `assemble` makes the balance from them.
+def balance_members(ledger: Ledger, figures: PlanFigures) -> list[str]:
+    """The members a balance breaks down (the coordonnateur apart), in the order they joined."""
+    found: list[str] = figures.memo.setdefault("balance_members", [
+        m for m in member_ids(ledger) if m != (ledger.get("groupement") or {}).get("coordonnateur_id")])
+    return found
+
+
+def standings(ledger: Ledger, plan_id: str, figures: PlanFigures) -> dict[str, dict[str, Any]]:
+    """Each member's standing in the plan's marché (depends on the plan's structure only: kept with the figures)."""
+    key = f"standings:{plan_id}"
+    if key not in figures.memo:
+        marche = ledger["marches"].get(ledger["plans"][plan_id]["marche_id"]) or None
+        figures.memo[key] = {m: standing(ledger, marche, m) for m in balance_members(ledger, figures)}
+    found: dict[str, dict[str, Any]] = figures.memo[key]
+    return found
+
+
+def member_part(ledger: Ledger, plan_id: str, figures: PlanFigures, member: str, rank: int) -> dict[str, Any]:
+    plan = ledger["plans"][plan_id]
+    finished = finished_at(ledger["marches"].get(plan["marche_id"]) or {}, plan)
+    return {"member_id": member, "rank": rank, "breakdown": member_breakdown(plan, figures.index, member, finished),
+            "standing": standings(ledger, plan_id, figures)[member]}
+
+
+def assemble(part: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
+    """The balance from its plan part and its members' rows (any order: the members' order is their rank)."""
+    ordered = sorted(members, key=lambda row: row["rank"])
+    return {**part, "members": {row["member_id"]: row["breakdown"] for row in ordered},
+            "parties": {row["member_id"]: row["standing"] for row in ordered}}
+
+
+def balance_part(ledger: Ledger, plan_id: str, figures: PlanFigures | None = None) -> dict[str, Any]:
     plan = ledger["plans"][plan_id]
     marche = ledger["marches"].get(plan["marche_id"]) or {}
     day = view_day(ledger)
     finished = finished_at(marche, plan)
     figures = figures or PlanFigures.of(plan, ledger)
-    index = figures.index
     axes = []
     for axis in plan["axes"].values():
         objectives = []
@@ -76,7 +116,10 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
     avenants = sorted(marche.get("avenants", {}).values(), key=lambda a: a["number"])
     initial = Decimal(marche["initial_amount"]) if marche else Decimal(0)
     current = current_amount(marche) if marche else initial
-    members = [m for m in member_ids(ledger) if m != (ledger.get("groupement") or {}).get("coordonnateur_id")]
+    if "gains" not in figures.memo:
+        parties = standings(ledger, plan_id, figures)
+        figures.memo["gains"] = gains(plan, accepted, [m for m in balance_members(ledger, figures)
+                                                       if parties[m]["party"]])
     return {
         "plan_id": plan_id, "groupement_id": ledger["id"], "title": plan["title"], "position": ledger["position"],
         "as_of_day": day, "final": plan.get("bilan_final") is not None, "bilan_final": plan.get("bilan_final"),
@@ -101,9 +144,8 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
                    "cumulative_change_percent": fmt(rules.cumulative_change_percent(initial, current))
                    if initial else None},
         # gains are shared between the marché's parties only (QE 100136 of 2011: a later member takes no part)
-        "gains": gains(plan, accepted, [m for m in members if standing(ledger, marche or None, m)["party"]]),
-        "members": {m: member_breakdown(plan, index, m, finished) for m in members},
-        "parties": {m: standing(ledger, marche or None, m) for m in members},
+        "gains": figures.memo["gains"],
+        "members": {}, "parties": {},  # each member's row: member_part
     }
 
 

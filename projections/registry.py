@@ -23,13 +23,17 @@ from typing import Any
 from progres.domain.groupements import Groupement
 from progres.domain.marches import Marche
 from progres.domain.plans import ProgressPlan
+from progres.projections import member_view, plan_balance
 from progres.projections.indicators import PlanFigures
 from progres.projections.ledger import DIRECTORY, GROUPEMENT_EVENTS, PLAN_ROUTED_EVENTS, Ledger
-from progres.projections.member_view import member_ids, member_view
-from progres.projections.plan_balance import plan_balance
+from progres.projections.member_view import member_ids
 from progres.projections.plan_dashboard import plan_dashboard
 
 Row = tuple[str, str, str, dict[str, Any]]  # (plan or groupement id, member id or "", groupement id, document)
+# What a reader of a model stored in parts fetches: the rows of a table for a plan, as (member id, position, document).
+Fetch = Callable[[str, str], list[tuple[str, int, Any]]]
+# Makes the document a reader sees from its stored row and the rows of other tables: (position, document).
+Assemble = Callable[[Fetch, str, str, int, Any], tuple[int, Any]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class Scope:
     plan_id: str = ""
     figures: PlanFigures | None = None
     members: tuple[str, ...] = ()
+    indicators: frozenset[str] | None = None  # the indicators whose measures changed (None: any may have)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class ReadModel:
     events: frozenset[type[Any]]  # the domain events whose facts change it (through the ledger's handlers)
     per_plan: bool  # one call per plan of the groupement (else one per groupement)
     rows: Callable[[Scope], Iterable[Row]]
+    # Its rows of a member change only with that member's own measures (or the plan's structure): a batch that only
+    # recorded or corrected measures rewrites the rows of those measures' members alone.
+    member_local: bool = False
+    assemble: Assemble | None = None  # for a model stored in parts: how a reader puts its document together
 
 
 def parties_of(ledger: Ledger) -> dict[str, Any]:
@@ -73,18 +82,61 @@ PARTIES_EVENTS = frozenset({
     Marche.Notified, Marche.AvenantNotified, ProgressPlan.DrawnUp,
 })
 
+def _member_view(fetch: Fetch, plan_id: str, member_id: str, position: int, doc: Any) -> tuple[int, Any]:
+    parts = {member: (at, part) for member, at, part in fetch("plan_aggregates", plan_id)}
+    header = parts.pop("", None)
+    if header is None:
+        return position, doc
+    return max(position, header[0]), member_view.assemble(doc, header[1], {k: part for k, (_, part) in parts.items()})
+
+
+def _plan_balance(fetch: Fetch, plan_id: str, member_id: str, position: int, doc: Any) -> tuple[int, Any]:
+    if doc.get("members"):  # made whole by a version before the rows (read while the new one is built)
+        return position, doc
+    return position, plan_balance.assemble(doc, [part for _, _, part in fetch("balance_members", plan_id)])
+
+
+def _member_views(s: Scope) -> list[Row]:
+    assert s.figures is not None
+    return [(s.plan_id, m, s.ledger["id"], member_view.member_part(s.ledger, s.plan_id, m, s.figures))
+            for m in s.members]
+
+
+def _aggregates(s: Scope) -> list[Row]:
+    """The plan's part of its member views (position, day, targets in force), then each quantitative indicator's
+    groupement series (member id: the indicator's key), those of the indicators whose measures changed."""
+    assert s.figures is not None
+    g = s.ledger["id"]
+    return [(s.plan_id, "", g, member_view.plan_part(s.ledger, s.plan_id)),
+            *((s.plan_id, key, g, member_view.series_part(s.figures, key)) for key in s.figures.series
+              if s.indicators is None or key in s.indicators)]
+
+
+def _balance_members(s: Scope) -> list[Row]:
+    assert s.figures is not None
+    chosen = set(s.members)
+    return [(s.plan_id, m, s.ledger["id"], plan_balance.member_part(s.ledger, s.plan_id, s.figures, m, rank))
+            for rank, m in enumerate(plan_balance.balance_members(s.ledger, s.figures)) if m in chosen]
+
+
 REGISTRY: tuple[ReadModel, ...] = (
     ReadModel("groupement_parties", 1, "groupement_parties", PARTIES_EVENTS, False,
               lambda s: [(s.ledger["id"], "", s.ledger["id"], parties_of(s.ledger))]),
     ReadModel("plan_dashboard", 1, "plan_dashboards", LEDGER_EVENTS, True,
               lambda s: [(s.plan_id, "", s.ledger["id"], plan_dashboard(s.ledger, s.plan_id, s.figures))]),
-    ReadModel("plan_balance", 1, "plan_balances", LEDGER_EVENTS, True,
-              lambda s: [(s.plan_id, "", s.ledger["id"], plan_balance(s.ledger, s.plan_id, s.figures))]),
-    ReadModel("member_view", 1, "member_views", LEDGER_EVENTS, True,
-              lambda s: [(s.plan_id, m, s.ledger["id"], member_view(s.ledger, s.plan_id, m, s.figures))
-                         for m in s.members]),
+    # v2: the members' breakdown and standing moved to balance_members (one row per member)
+    ReadModel("plan_balance", 2, "plan_balances", LEDGER_EVENTS, True,
+              lambda s: [(s.plan_id, "", s.ledger["id"], plan_balance.balance_part(s.ledger, s.plan_id, s.figures))],
+              assemble=_plan_balance),
+    ReadModel("balance_members", 1, "balance_members", LEDGER_EVENTS, True, _balance_members, member_local=True),
+    # v2: the day's part and the groupement's series moved to plan_aggregates (one row per plan, one per indicator)
+    ReadModel("member_view", 2, "member_views", LEDGER_EVENTS, True, _member_views, member_local=True,
+              assemble=_member_view),
+    ReadModel("plan_aggregates", 1, "plan_aggregates", LEDGER_EVENTS, True, _aggregates),
 )
-STORE_TABLES = frozenset({"tracking", "active", "ledgers", "routes", "history", "checkpoints", "model_versions"})
+# The store's own tables; `measures`: the ledgers' measures as rows keyed by (plan, indicator, member, period).
+STORE_TABLES = frozenset({"tracking", "active", "ledgers", "measures", "routes", "history", "checkpoints",
+                          "model_versions"})
 TABLES = tuple(model.table for model in REGISTRY)  # the tables of the read models declared in this module
 
 
@@ -101,8 +153,18 @@ def read_model(name: str) -> ReadModel:
     raise KeyError(f"no read model named {name!r}")
 
 
-def derived_views(ledger: Ledger, models: Iterable[ReadModel] | None = None) -> dict[str, list[Row]]:
-    """Every row of every read model (or of those given) of a groupement's ledger, by table: what a batch writes."""
+Changed = dict[str, tuple[frozenset[str] | None, frozenset[str]]]  # plan -> (members or None for all, indicators)
+
+
+def derived_views(ledger: Ledger, models: Iterable[ReadModel] | None = None,
+                  figures: dict[str, PlanFigures] | None = None,
+                  changed: Changed | None = None) -> dict[str, list[Row]]:
+    """Every row of every read model (or of those given) of a groupement's ledger, by table: what a batch writes.
+
+    `figures`: each plan's figures when the caller holds them (a runner); `changed`: when the batch only recorded or
+    corrected measures, per plan the members whose measures changed (None: all, e.g. a groupement's measure) and the
+    indicators; then models whose member rows are `member_local` make those members' rows only, and the plan's
+    aggregates those indicators' rows only."""
     chosen = tuple(REGISTRY if models is None else models)
     views: dict[str, list[Row]] = {model.table: [] for model in chosen}
     if ledger["id"] == DIRECTORY or ledger.get("groupement") is None:
@@ -115,10 +177,17 @@ def derived_views(ledger: Ledger, models: Iterable[ReadModel] | None = None) -> 
         return views
     members = tuple(member_ids(ledger))
     for plan_id, plan in ledger["plans"].items():
-        scope = Scope(ledger, plan_id, PlanFigures.of(plan, ledger), members)
+        plan_figures = (figures or {}).get(plan_id) or PlanFigures.of(plan, ledger)
+        scope = Scope(ledger, plan_id, plan_figures, members)
+        change = (changed or {}).get(plan_id)
+        if change is not None:
+            touched, indicators = change
+            local = scope if touched is None else Scope(ledger, plan_id, plan_figures,
+                                                        tuple(m for m in members if m in touched))
+            scope = Scope(ledger, plan_id, plan_figures, members, indicators)
         for model in chosen:
             if model.per_plan:
-                views[model.table].extend(model.rows(scope))
+                views[model.table].extend(model.rows(local if change is not None and model.member_local else scope))
     return views
 
 

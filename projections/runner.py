@@ -20,13 +20,26 @@ from typing import Any, Protocol
 
 import orjson
 
+from progres.domain.measures import Measure
 from progres.projections import registry
 from progres.projections.facts import Fact
 from progres.projections.history import history_row
-from progres.projections.ledger import DIRECTORY, Replay, Route
+from progres.projections.indicators import PlanFigures
+from progres.projections.ledger import DIRECTORY, Replay, Route, kind_of
 from progres.projections.registry import ReadModel, derived_views
-from progres.projections.stores.sql import Batch, Fence, ModelVersion, SqlStore, StaleTracking, building_key, pack
+from progres.projections.stores.sql import (
+    Batch,
+    Fence,
+    ModelVersion,
+    SqlStore,
+    StaleTracking,
+    building_key,
+    delta,
+    pack,
+)
 
+# what a batch may fold incrementally (the event classes are made by eventsourcing's @event: mypy cannot see them)
+MEASURE_KINDS = frozenset(kind_of(e) for e in (Measure.Recorded, Measure.Corrected))  # type: ignore[attr-defined]
 ALIAS = "views"
 FIRST_GENERATION = "views_v1"
 Progress = Callable[[int, int], None]  # (position reached, head)
@@ -51,6 +64,9 @@ class ProjectionRunner:
     upgrade_chunk: int = 50  # groupements whose rows of a new read-model version one step builds
     _versions: dict[str, ModelVersion] | None = field(default=None, repr=False)
     _state: Replay | None = field(default=None, repr=False)
+    # (groupement, plan) -> the plan's figures at the state's position, kept from batch to batch (see fold)
+    _figures: dict[tuple[str, str], PlanFigures] = field(default_factory=dict, repr=False)
+    _checkpoints: dict[str, int] = field(default_factory=dict, repr=False)  # groupement -> its last checkpoint
     # One batch at a time per runner: a follower thread and request threads share the in-memory state.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     advanced: threading.Condition = field(default_factory=threading.Condition, repr=False)  # notified per batch
@@ -74,12 +90,18 @@ class ProjectionRunner:
         if self._state is None or self._state.position != position:
             self._state = Replay(self.store.load_ledgers(self.projection), self.store.load_routes(self.projection),
                                  position)
+            self._versions = None
+            self._figures, self._checkpoints = {}, {}
+            # Each plan's figures, kept from batch to batch: made now, so that a first batch costs no more than others.
+            for g, ledger in self._state.ledgers.items():
+                for p, plan in (ledger.get("plans") or {}).items():
+                    if ledger.get("groupement") is not None:
+                        self._figures[(g, p)] = PlanFigures.of(plan, ledger)
             # The state may hold millions of objects that live as long as the runner: keep the cyclic
             # collector from walking them at every full collection (pauses of a second in a server). Garbage
             # is collected first: whatever is frozen is never collected (see docs/performance.md, memory).
             gc.collect()
             gc.freeze()
-            self._versions = None
         if self._versions is None:
             self._versions = self._reconcile(position)
         return self._state
@@ -217,6 +239,10 @@ class ProjectionRunner:
         touched: set[str] = set()
         new_routes: dict[str, Route] = {}
         history = []
+        # Per groupement, the measures the batch recorded or corrected by plan, in order; None once anything else
+        # happened to it (then its figures are made anew and every row of its plans written).
+        measures: dict[str, dict[str, dict[str, None]] | None] = {}
+        written: dict[str, tuple[str, str]] = {}  # measure -> (groupement, plan): its row is written
         for fact in facts:
             known = fact.aggregate_id in state.routes
             route = state.feed(fact)
@@ -225,17 +251,57 @@ class ProjectionRunner:
                 touched.add(route.groupement_id)
                 if not known:
                     new_routes[fact.aggregate_id] = route
+                changes = measures.setdefault(route.groupement_id, {})
+                if fact.kind in MEASURE_KINDS and route.plan_id is not None:
+                    written[fact.aggregate_id] = (route.groupement_id, route.plan_id)
+                if changes is not None and fact.kind in MEASURE_KINDS and route.plan_id is not None:
+                    changes.setdefault(route.plan_id, {})[fact.aggregate_id] = None
+                else:
+                    measures[route.groupement_id] = None
         state.position = end
         ledgers = {g: state.ledgers[g] for g in touched}
         views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
-        for ledger in ledgers.values():
-            for table, rows in derived_views(ledger).items():
+        for g, ledger in ledgers.items():
+            figures, changed = self._figures_of(g, ledger, measures.get(g))
+            for table, rows in derived_views(ledger, None, figures, changed).items():
                 views.setdefault(table, []).extend(rows)
-        checkpoints = [(g, end, pack(ledger)) for g, ledger in ledgers.items()
+        checkpoints = [(g, end, pack(delta(ledger, self._checkpointed(g)))) for g, ledger in ledgers.items()
                        if end // self.checkpoint_every > start // self.checkpoint_every]
+        self._checkpoints.update((g, end) for g, _, _ in checkpoints)
         # A read model whose new version is being built: its rows go beside the old ones, which stay as they are.
         keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}
-        return Batch(ledgers, new_routes, views, history, checkpoints, keys)
+        measure_rows = [(g, p, measure) for m, (g, p) in written.items()
+                        if (measure := state.ledgers[g]["plans"].get(p, {}).get("measures", {}).get(m)) is not None]
+        return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows)
+
+    def _checkpointed(self, g: str) -> int:
+        """The position of the groupement's last checkpoint (a checkpoint holds the measures changed since)."""
+        if g not in self._checkpoints:
+            self._checkpoints[g] = self.store.last_checkpoint(self.projection, g)
+        return self._checkpoints[g]
+
+    def _figures_of(self, g: str, ledger: Any, measures: dict[str, dict[str, None]] | None) -> tuple[
+            dict[str, PlanFigures], dict[str, tuple[frozenset[str] | None, frozenset[str]]] | None]:
+        """Each plan's figures after the batch, kept from batch to batch: when the batch only recorded or corrected
+        measures, only theirs change (and the members and indicators they concern are returned); else made anew."""
+        plans = ledger.get("plans") or {}
+        cached = {p: self._figures.get((g, p)) for p in plans}
+        if measures is None or not set(measures) <= set(plans):
+            for p, plan in plans.items():
+                self._figures[(g, p)] = PlanFigures.of(plan, ledger)
+            return {p: self._figures[(g, p)] for p in plans}, None
+        changed: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {}
+        for p, plan in plans.items():
+            ids = list(measures.get(p, {}))
+            figures = cached[p]
+            if figures is None:  # not held yet (the state was just loaded): made from the ledger, already folded
+                figures = self._figures[(g, p)] = PlanFigures.of(plan, ledger)
+            else:
+                figures.update(plan, ledger, ids)
+            owners = {plan["measures"][m]["member_id"] for m in ids}
+            changed[p] = (None if None in owners else frozenset(o for o in owners if o is not None),
+                          frozenset(plan["measures"][m]["indicator_key"] for m in ids))
+        return {p: self._figures[(g, p)] for p in plans}, changed
 
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Runs batches until the log head (or `until`) is reached; returns the log positions advanced."""
@@ -315,6 +381,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
     history: list[dict[str, Any]] = []
     checkpoints: list[tuple[str, int, bytes]] = []
     last_checkpoint = 0
+    checkpointed: dict[str, int] = {}  # groupement -> its last checkpoint (a checkpoint holds what changed since)
     started = time.perf_counter()
     # The fold creates millions of small objects and frees none: the cyclic collector would walk them
     # all again and again for nothing, so it rests while folding.
@@ -328,8 +395,10 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             history.append(history_row(fact, route))
             if fact.position // checkpoint_every > last_checkpoint // checkpoint_every:
                 last_checkpoint = fact.position
-                checkpoints.extend((g, fact.position, orjson.dumps(ledger)) for g, ledger in state.ledgers.items()
-                                   if ledger["position"] > fact.position - checkpoint_every)
+                for g, ledger in state.ledgers.items():
+                    if ledger["position"] > fact.position - checkpoint_every:
+                        checkpoints.append((g, fact.position, orjson.dumps(delta(ledger, checkpointed.get(g, 0)))))
+                        checkpointed[g] = fact.position
             if len(history) >= batch:
                 pending.append(writer.submit(_write_rows, store, name, history, checkpoints))
                 history, checkpoints = [], []

@@ -253,7 +253,8 @@ class ReadModels:
         positions = self.store.ledger_positions(self.projection, groupement_ids)
         stale = [g for g, position in positions.items() if self._cache.get(g, (-1, None))[0] != position]
         if stale:
-            for g, ledger in self.store.load_ledger_states(self.projection, stale).items():
+            known = {g: self._cache[g][1] for g in stale if g in self._cache}  # only what changed since is read
+            for g, ledger in self.store.load_ledger_states(self.projection, stale, known).items():
                 self._cache[g] = (ledger["position"], ledger)
             # No gc.freeze() here: called after every write, it moved each request's cyclic garbage of the moment
             # into the permanent generation, never collected (150 MB per 1000 events; docs/performance.md).

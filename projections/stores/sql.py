@@ -25,6 +25,7 @@ class Cursor(Protocol):
     def executemany(self, query: str, params: Iterable[Sequence[Any]]) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int = ...) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,15 @@ def schema_statements(d: Dialect) -> list[str]:
         "CREATE TABLE IF NOT EXISTS {p}active (alias TEXT PRIMARY KEY, projection TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {p}ledgers (projection TEXT, groupement_id TEXT, position " + d.bigint
         + ", state " + d.blob_type + ", PRIMARY KEY (projection, groupement_id))",
+        # The measures of the ledgers, one row each, keyed by (plan, indicator, member, period): a batch writes the
+        # measures it recorded or corrected, never the groupement's others (the ledger row holds the rest).
+        "CREATE TABLE IF NOT EXISTS {p}measures (projection TEXT, measure_id TEXT, groupement_id TEXT, plan_id TEXT, "
+        "indicator_key TEXT, member_id TEXT, period_start TEXT, period_end TEXT, recorded_position " + d.bigint
+        + ", position " + d.bigint + ", doc " + d.json_type + ", PRIMARY KEY (projection, measure_id))",
+        "CREATE INDEX IF NOT EXISTS measures_by_groupement ON {p}measures (projection, groupement_id, "
+        "recorded_position)",
+        "CREATE INDEX IF NOT EXISTS measures_by_key ON {p}measures (projection, plan_id, indicator_key, member_id, "
+        "period_start, period_end)",
         "CREATE TABLE IF NOT EXISTS {p}routes (projection TEXT, aggregate_id TEXT, groupement_id TEXT, "
         "plan_id TEXT, PRIMARY KEY (projection, aggregate_id))",
         # One shape for every view (groupement_parties: plan_id holds the groupement, what access checks read).
@@ -68,6 +78,49 @@ def schema_statements(d: Dialect) -> list[str]:
 
 def pack(state: Ledger) -> bytes:
     return zlib.compress(orjson.dumps(state), 1)
+
+
+def skeleton(ledger: Ledger) -> Ledger:
+    """A ledger without its measures (stored as rows of their own, see `measures`)."""
+    plans = ledger.get("plans") or {}
+    if not any(plan.get("measures") for plan in plans.values()):
+        return ledger
+    return {**ledger, "plans": {p: {**plan, "measures": {}} for p, plan in plans.items()}}
+
+
+MeasureRow = tuple[str, str, dict[str, Any]]  # (groupement, plan, the measure as the ledger holds it)
+DELTA = "checkpoint_delta"  # marks a checkpoint that holds the measures changed since the groupement's previous one
+
+
+def delta(ledger: Ledger, since: int) -> dict[str, Any]:
+    """A checkpoint sized by what changed (issue 12, item 5): the ledger without its measures, and the measures
+    recorded or corrected after `since` (the groupement's previous checkpoint); see `SqlStore.checkpoint_before`."""
+    return {DELTA: 1, "ledger": skeleton(ledger),
+            "measures": [[p, m] for p, plan in (ledger.get("plans") or {}).items()
+                         for m in plan.get("measures", {}).values() if m["positions"][-1] > since]}
+
+
+def merge_checkpoints(states: list[Any]) -> Ledger:
+    """The ledger a run of checkpoints makes, oldest first: a whole ledger (written before deltas) starts it again,
+    a delta replaces the rest of the ledger and adds or replaces its measures (kept in the order they were recorded)."""
+    measures: dict[str, dict[str, Any]] = {}
+    ledger: Ledger = {}
+    for state in states:
+        if DELTA not in state:
+            ledger = state
+            measures = {p: dict(plan.get("measures", {})) for p, plan in (state.get("plans") or {}).items()}
+            continue
+        ledger = state["ledger"]
+        for p, m in state["measures"]:
+            measures.setdefault(p, {})[m["id"]] = m
+    for p, plan in (ledger.get("plans") or {}).items():
+        plan["measures"] = measures.get(p, {})
+    return ledger
+
+
+def all_measures(ledgers: Iterable[Ledger]) -> list[MeasureRow]:
+    return [(ledger["id"], p, m) for ledger in ledgers for p, plan in (ledger.get("plans") or {}).items()
+            for m in plan.get("measures", {}).values()]
 
 
 def unpack(data: bytes) -> Ledger:
@@ -95,6 +148,7 @@ class Batch:
     history: list[dict[str, Any]]
     checkpoints: list[tuple[str, int, bytes]]  # (groupement, position, packed ledger)
     keys: dict[str, str] = field(default_factory=dict)  # table -> where its rows go, if not the generation
+    measures: list[MeasureRow] | None = None  # the measures the batch changed (None: every measure of the ledgers)
 
 
 @dataclass(frozen=True)
@@ -185,7 +239,7 @@ class SqlStore:
     def drop(self, projection: str) -> None:
         self.ensure_tables()
         with self.transaction() as cur:
-            for table in ("tracking", "ledgers", "routes", *registry.tables(), "history", "checkpoints",
+            for table in ("tracking", "ledgers", "measures", "routes", *registry.tables(), "history", "checkpoints",
                           "model_versions"):
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"), [projection])
             for table in registry.tables():  # the rows of a new version being built beside the old ones
@@ -284,7 +338,41 @@ class SqlStore:
     def load_ledgers(self, projection: str) -> dict[str, Ledger]:
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ?"), [projection])
-            return {row[0]: unpack(row[1]) for row in cur.fetchall()}
+            ledgers = {row[0]: unpack(row[1]) for row in cur.fetchall()}
+            cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? "
+                               "ORDER BY recorded_position"), [projection])
+            return self._with_measures(cur, projection, ledgers, cur.fetchall(), migrate=True)
+
+    def _with_measures(self, cur: Cursor, projection: str, ledgers: dict[str, Ledger],
+                       rows: list[Any], migrate: bool = False) -> dict[str, Ledger]:
+        """The ledgers with their measures, in the order they were recorded. A ledger stored before the measures had
+        rows of their own holds them: when a runner loads it (`migrate`), they are given their rows (then its row
+        holds the rest only, unless a batch wrote it meanwhile)."""
+        legacy = [g for g, ledger in ledgers.items() if skeleton(ledger) is not ledger] if migrate else []
+        if legacy:
+            self._write_measures(cur, projection, all_measures(ledgers[g] for g in legacy), fresh=False)
+            cur.executemany(self.q("UPDATE {p}ledgers SET state = ? WHERE projection = ? AND groupement_id = ? "
+                                   "AND position = ?"),
+                            [(pack(skeleton(ledgers[g])), projection, g, ledgers[g]["position"]) for g in legacy])
+        for g, plan_id, doc in rows:
+            ledger = ledgers.get(g)
+            if ledger is not None and plan_id in ledger["plans"]:
+                measure = self.load_json(doc)
+                ledger["plans"][plan_id]["measures"].setdefault(measure["id"], measure)
+        return ledgers
+
+    def _write_measures(self, cur: Cursor, projection: str, measures: list[MeasureRow], fresh: bool) -> None:
+        rows = [(projection, m["id"], g, p, m["indicator_key"], m["member_id"], m["period_start"], m["period_end"],
+                 m["positions"][0], m["positions"][-1], self.dump_json(m)) for g, p, m in measures]
+        columns = ("projection", "measure_id", "groupement_id", "plan_id", "indicator_key", "member_id",
+                   "period_start", "period_end", "recorded_position", "position", "doc")
+        if fresh:
+            self.bulk_insert(cur, "measures", columns, rows)
+        elif rows:
+            cur.executemany(self.q(
+                f"INSERT INTO {{p}}measures ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+                "ON CONFLICT (projection, measure_id) DO UPDATE SET position = excluded.position, doc = excluded.doc"),
+                rows)
 
     def ledger_positions(self, projection: str, groupement_ids: Sequence[str] | None = None) -> dict[str, int]:
         """Positions of ledgers (all of them, or those named): what a cache needs to know is fresh."""
@@ -299,13 +387,38 @@ class SqlStore:
             cur.execute(self.q(query), params)
             return {row[0]: int(row[1]) for row in cur.fetchall()}
 
-    def load_ledger_states(self, projection: str, groupement_ids: Sequence[str]) -> dict[str, Ledger]:
+    def load_ledger_states(self, projection: str, groupement_ids: Sequence[str],
+                           known: dict[str, Ledger] | None = None) -> dict[str, Ledger]:
+        """The ledgers named, with their measures; of a ledger `known` at an earlier position, only the measures
+        written since are read (the others are taken from it, which is left as it is)."""
         if not groupement_ids:
             return {}
+        known = known or {}
+        marks = ', '.join('?' for _ in groupement_ids)
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ? AND groupement_id "
-                               f"IN ({', '.join('?' for _ in groupement_ids)})"), [projection, *groupement_ids])
-            return {row[0]: unpack(row[1]) for row in cur.fetchall()}
+                               f"IN ({marks})"), [projection, *groupement_ids])
+            ledgers = {row[0]: unpack(row[1]) for row in cur.fetchall()}
+            fresh = [g for g in ledgers if g not in known or skeleton(ledgers[g]) is not ledgers[g]]
+            rows: list[Any] = []
+            if fresh:
+                cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? AND "
+                                   f"groupement_id IN ({', '.join('?' for _ in fresh)}) ORDER BY recorded_position"),
+                            [projection, *fresh])
+                rows = cur.fetchall()
+            for g in ledgers:
+                if g in fresh:
+                    continue
+                for p, plan in ledgers[g]["plans"].items():
+                    plan["measures"] = dict(((known[g].get("plans") or {}).get(p) or {}).get("measures", {}))
+                cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? AND "
+                                   "groupement_id = ? AND position > ? ORDER BY recorded_position"),
+                            [projection, g, known[g]["position"]])
+                for _, plan_id, doc in cur.fetchall():
+                    if plan_id in ledgers[g]["plans"]:
+                        measure = self.load_json(doc)
+                        ledgers[g]["plans"][plan_id]["measures"][measure["id"]] = measure
+            return self._with_measures(cur, projection, ledgers, rows)
 
     def load_routes(self, projection: str) -> dict[str, Route]:
         with self.transaction() as cur:
@@ -314,13 +427,25 @@ class SqlStore:
             return {row[0]: Route(row[1], row[2]) for row in cur.fetchall()}
 
     def view(self, table: str, projection: str, plan_id: str, member_id: str = "") -> tuple[int, Any] | None:
+        """A read model's document (with its position); a model stored in parts is put together from its rows, read
+        in the same transaction (a reader never mixes two batches)."""
         assert table in registry.tables()
         self.ensure_tables()
+        model = next((m for m in registry.REGISTRY if m.table == table), None)
         with self.transaction() as cur:
             cur.execute(self.q(f"SELECT position, doc FROM {{p}}{table} WHERE projection = ? AND plan_id = ? "
                                "AND member_id = ?"), [projection, plan_id, member_id])
             row = cur.fetchone()
-        return (int(row[0]), self.load_json(row[1])) if row else None
+            if row is None:
+                return None
+            if model is None or model.assemble is None:
+                return int(row[0]), self.load_json(row[1])
+
+            def fetch(other: str, plan: str) -> list[tuple[str, int, Any]]:
+                cur.execute(self.q(f"SELECT member_id, position, doc FROM {{p}}{other} WHERE projection = ? "
+                                   "AND plan_id = ?"), [projection, plan])
+                return [(r[0], int(r[1]), self.load_json(r[2])) for r in cur.fetchall()]
+            return model.assemble(fetch, plan_id, member_id, int(row[0]), self.load_json(row[1]))
 
     def documents(self, table: str, projection: str) -> list[Any]:
         assert table in registry.tables()
@@ -331,7 +456,8 @@ class SqlStore:
 
     def rows(self, table: str, projection: str) -> list[tuple[Any, ...]]:
         """Every row of a generation, in key order (for comparing generations and rebuilds)."""
-        keys = {"history": "position", "ledgers": "groupement_id", "routes": "aggregate_id"}.get(
+        keys = {"history": "position", "ledgers": "groupement_id", "routes": "aggregate_id", "measures": "measure_id",
+                "checkpoints": "groupement_id, position"}.get(
             table, "plan_id, member_id")
         columns = "*"
         with self.transaction() as cur:
@@ -356,12 +482,30 @@ class SqlStore:
         return Route(row[0], row[1]) if row else None
 
     def checkpoint_before(self, projection: str, groupement_id: str, position: int) -> tuple[int, Ledger] | None:
+        """The groupement's ledger at its last checkpoint at or before `position`: that checkpoint and the deltas
+        before it, back to the first or to a whole ledger (read newest first, applied oldest first)."""
+        states: list[Any] = []
+        at = None
         with self.transaction() as cur:
             cur.execute(self.q("SELECT position, state FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"
-                               " AND position <= ? ORDER BY position DESC LIMIT 1"),
-                        [projection, groupement_id, position])
+                               " AND position <= ? ORDER BY position DESC"), [projection, groupement_id, position])
+            while rows := cur.fetchmany(50):
+                for row in rows:
+                    at = int(row[0]) if at is None else at
+                    states.append(unpack(row[1]))
+                    if DELTA not in states[-1]:
+                        break
+                else:
+                    continue
+                break
+        return (at, merge_checkpoints(states[::-1])) if at is not None else None
+
+    def last_checkpoint(self, projection: str, groupement_id: str) -> int:
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT max(position) FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"),
+                        [projection, groupement_id])
             row = cur.fetchone()
-        return (int(row[0]), unpack(row[1])) if row else None
+        return int(row[0]) if row and row[0] is not None else 0
 
     def history(self, projection: str, filters: dict[str, Any], after: int = 0, limit: int = 100,
                 until: str | None = None, before: int | None = None,
@@ -433,7 +577,9 @@ class SqlStore:
                 "INSERT INTO {p}ledgers (projection, groupement_id, position, state) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (projection, groupement_id) DO UPDATE SET position = excluded.position, "
                 "state = excluded.state"),
-                [(projection, g, ledger["position"], pack(ledger)) for g, ledger in batch.ledgers.items()])
+                [(projection, g, ledger["position"], pack(skeleton(ledger))) for g, ledger in batch.ledgers.items()])
+            self._write_measures(cur, projection, all_measures(batch.ledgers.values()) if batch.measures is None
+                                 else batch.measures, fresh=expected == 0 and batch.measures is None)
             # Routes of aggregates the batch met for the first time: new by construction.
             self.bulk_insert(cur, "routes", ("projection", "aggregate_id", "groupement_id", "plan_id"),
                              [(projection, a, r.groupement_id, r.plan_id) for a, r in batch.routes.items()])

@@ -104,7 +104,8 @@ def test_a_version_bump_rebuilds_beside_while_reads_keep_the_old_rows_then_switc
     runner.catch_up()
     before = models.plan_balance(world.plan)
     assert "mark" not in before
-    bump(monkeypatch, "plan_balance", 2, "v2")
+    old, new = registry.read_model("plan_balance").version, registry.read_model("plan_balance").version + 1
+    bump(monkeypatch, "plan_balance", new, "v2")
     runner.upgrade_chunk = 1
     reader = ReadModels.open(bootstrap(settings), settings)  # another process's reader: only reads rows
     reader.followed = True  # a server's reader: reads what is stored, never projects
@@ -121,10 +122,11 @@ def test_a_version_bump_rebuilds_beside_while_reads_keep_the_old_rows_then_switc
         runner.run_batch()  # begins the rebuild and builds the first chunk (one groupement of three)
         listed = {m["name"]: m for m in models.read_models()}
         assert (listed["plan_balance"]["version"], listed["plan_balance"]["stored_version"],
-                listed["plan_balance"]["building"]) == (2, 1, 2)
+                listed["plan_balance"]["building"]) == (new, old, new)
         assert (listed["plan_balance"]["done"], listed["plan_balance"]["total"]) == (1, 3)
-        assert listed["member_view"]["stored_version"] == listed["member_view"]["version"] == 1
-        assert models.store.has_rows("plan_balances", building_key(projection, "plan_balance", 2))
+        assert listed["member_view"]["stored_version"] == listed["member_view"]["version"] \
+            == registry.read_model("member_view").version
+        assert models.store.has_rows("plan_balances", building_key(projection, "plan_balance", new))
         assert "mark" not in reader.plan_balance(world.plan)  # reads keep the old rows meanwhile
         world.measure(member_id=world.lycees[2], recorded_by=world.lycees[2], value="45")  # arrives meanwhile
         plans.append(another_groupement(world, "GC-D"))  # a groupement the rebuild did not count
@@ -147,9 +149,9 @@ def test_a_version_bump_rebuilds_beside_while_reads_keep_the_old_rows_then_switc
     assert documents(models.store, "plan_balances", projection) == clean(models.app, "plan_balances") \
         == rebuilt(models.app, tmp_path, "plan_balances")
     assert [models.plan_balance(plan)["mark"] for plan in plans] == ["v2"] * 3
-    assert not models.store.has_rows("plan_balances", building_key(projection, "plan_balance", 2))
+    assert not models.store.has_rows("plan_balances", building_key(projection, "plan_balance", new))
     listed = {m["name"]: (m["stored_version"], m["building"]) for m in models.read_models()}
-    assert listed["plan_balance"] == (2, None)
+    assert listed["plan_balance"] == (new, None)
     for table in ("groupement_parties", "plan_dashboards", "member_views"):  # kept up by the batches meanwhile
         assert documents(models.store, table, projection) == clean(models.app, table), table
 
@@ -179,12 +181,13 @@ def test_a_worker_leader_upgrades_under_its_fence(pg_settings, monkeypatch):
         world = build_world(app)
         world.measure()
         models.runner.catch_up()
-        bump(monkeypatch, "member_view", 3, "v3")
+        newer = registry.read_model("member_view").version + 2
+        bump(monkeypatch, "member_view", newer, "v3")
         worker = ProjectionWorker(models, settings, "test:1", idle=0.1)
         thread = threading.Thread(target=worker.run, args=(stop,))
         thread.start()
         deadline = time.monotonic() + 20
-        while models.store.model_versions(models.projection)["member_view"].version != 3:
+        while models.store.model_versions(models.projection)["member_view"].version != newer:
             assert time.monotonic() < deadline, "the leader did not upgrade member_view"
             time.sleep(0.05)
         stop.set()
@@ -283,7 +286,7 @@ def test_what_a_runner_of_the_previous_release_projects_during_the_rebuild_is_ca
     new = models.runner
     previous = ProjectionRunner(models.app, models.store, models.projection)
     previous.state()
-    bump(monkeypatch, "member_view", 2, "v2")
+    bump(monkeypatch, "member_view", registry.read_model("member_view").version + 1, "v2")
     new.upgrade_chunk = 1
     new.run_batch()  # the rebuild begins: the world's groupement is built
     assert {m["name"]: m["done"] for m in models.read_models()}["member_view"] == 1

@@ -19,8 +19,13 @@ def test_the_store_creates_and_the_runner_writes_the_tables_of_the_registry(worl
     ledger = Replay().feed_all(world.app.facts()).ledgers[world.groupement]
     views = registry.derived_views(ledger)
     assert tuple(views) == registry.TABLES
-    assert {len(rows) for table, rows in views.items() if table != "member_views"} == {1}
+    per_member_or_indicator = ("member_views", "balance_members", "plan_aggregates")
+    assert {len(rows) for table, rows in views.items() if table not in per_member_or_indicator} == {1}
     assert len(views["member_views"]) == 4  # the coordonnateur and three lycées, for the one plan
+    assert len(views["balance_members"]) == 3  # the three lycées (the coordonnateur apart)
+    plan = ledger["plans"][views["plan_balances"][0][0]]
+    quantitative = [i for i in plan["indicators"].values() if i["kind"] == "quantitative"]
+    assert len(views["plan_aggregates"]) == 1 + len(quantitative)  # the plan's part, then one row per indicator
 
 
 def test_each_read_model_consumes_events_of_the_domain_that_the_ledger_folds():
@@ -44,7 +49,8 @@ def test_status_lists_the_read_models_with_their_version_and_events(memory_app, 
 
     models = ReadModels(memory_app, SqliteStore(tmp_path / "views.sqlite3"))
     listed = models.read_models()
-    assert [m["name"] for m in listed] == ["groupement_parties", "plan_dashboard", "plan_balance", "member_view"]
-    assert all(m["version"] == 1 for m in listed)
+    assert [(m["name"], m["version"]) for m in listed] == [
+        ("groupement_parties", 1), ("plan_dashboard", 1), ("plan_balance", 2), ("balance_members", 1),
+        ("member_view", 2), ("plan_aggregates", 1)]  # v2: stored in parts, per member and per indicator
     assert "Groupement.MemberLeft" in listed[0]["events"]
     models.close()
