@@ -74,7 +74,7 @@ mutation ConsoleAdmitMember($groupement: ID!, $organisation: ID!, $on: Date!, $d
 
 NOTIFY_MARCHE = """
 mutation ConsoleNotifyMarche($groupement: ID!, $code: String!, $object: String!, $cpv: String!, $nature: String!,
-                             $titulaires: [ID!]!, $amount: JSON!, $months: Int!, $on: Date!, $launchedOn: Date,
+                             $titulaires: [ID!]!, $amount: Decimal!, $months: Int!, $on: Date!, $launchedOn: Date,
                              $clause: Boolean!) {
   notifyMarche(groupementId: $groupement, code: $code, object: $object, cpv: $cpv, nature: $nature,
                titulaireIds: $titulaires, initialAmount: $amount, durationMonths: $months, notifiedOn: $on,
