@@ -6,7 +6,6 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
-from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from progres.domain.egalim import Territory
@@ -14,7 +13,7 @@ from progres.domain.errors import InvalidInput
 from progres.graphql.context import Services, actor_of, context_of, off_loop
 from progres.graphql.egalim import EgalimShares, EgalimTerritory
 from progres.graphql.identity import Node, parse_global_id
-from progres.graphql.log_verification import LogVerification
+from progres.graphql.log_verification import FigureProof, LogVerification
 from progres.graphql.nodes import MAX_NODES, load_node
 from progres.graphql.paging import (
     LIST_DEPRECATED,
@@ -346,18 +345,18 @@ class Query:
                       "bilan est calculé, contre la dernière tête d'arbre signée ; `progres audit check-proof` la "
                       "vérifie hors ligne. figure : une clé d'indicateur, suivie éventuellement de .first, .last ou "
                       ".latest.", permission_classes=AUTH)
-    async def figure_proof(self, info: Info, plan_id: strawberry.ID, figure: str) -> JSON:
+    async def figure_proof(self, info: Info, plan_id: strawberry.ID, figure: str) -> FigureProof:
         from progres.services import audit  # noqa: PLC0415
 
         services, actor = context_of(info).services, actor_of(info)
 
-        def prove() -> dict:
+        def prove() -> FigureProof:
             services.access.check_history(actor, services.access.groupement_of(str(plan_id)))
             balance = services.models.plan_balance(str(plan_id))
             if balance is None:
                 raise InvalidInput("planId", rule="aucun plan avec cet identifiant")
             try:
-                return audit.figure_proof(services.settings, balance, str(plan_id), figure)
+                return FigureProof.of(audit.figure_proof(services.settings, balance, str(plan_id), figure))
             except audit.ProofRefused as refused:
                 raise InvalidInput("figure", rule=str(refused)) from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 
@@ -741,7 +742,12 @@ class ReplayStep:
     type: str
     aggregate_id: strawberry.ID
     version: int
-    data: JSON = strawberry.field(description="Les données de l'événement, telles qu'enregistrées.")
+    data: JSON = strawberry.field(description="Les données de l'événement, telles qu'enregistrées.",
+                                  deprecation_reason=replaced_by("recordedData"))
+    recorded_data: str = strawberry.field(
+        description="Les données de l'événement telles qu'enregistrées, en texte JSON : leur forme est celle de son "
+                    "type et de sa version (docs/domain.md), que le contrat ne fige pas ; à lire avec `type` et "
+                    "`version`, comme un document.")
     plan: JSON = strawberry.field(description="L'état du plan après l'événement (arbre, activité, montant).",
                                   deprecation_reason=replaced_by("planState"))
 
@@ -756,7 +762,7 @@ class ReplayStep:
     def from_step(cls, step: dict[str, Any]) -> ReplayStep:
         return cls(position=step["position"], timestamp=step["timestamp"], type=step["type"],
                    aggregate_id=strawberry.ID(step["aggregate_id"]), version=step["version"], data=step["data"],
-                   plan=step["plan"])
+                   recorded_data=orjson.dumps(step["data"], default=str).decode(), plan=step["plan"])
 
 
 def paginate_as(items: list[Any], first: int | None, after: str | None, build: Any, last: int | None = None,

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from progres.domain.values import siret_with_key
+from progres.graphql.mutations import camel
 from progres.services.bootstrap import bootstrap
 from progres.services.demo import run_seed_scenario
 from progres.services.read_models import ReadModels
@@ -194,7 +195,9 @@ def test_an_auditor_gets_a_figure_proof_over_graphql_and_others_do_not(tmp_path)
     assert finding is None
     assert head is not None
     schema = build_schema(settings)
-    query = "query($plan: ID!) { figureProof(planId: $plan, figure: \"egalim_share.last\") }"
+    query = ("query($plan: ID!) { figureProof(planId: $plan, figure: \"egalim_share.last\") { indicator "
+             "head { format log size lastPosition root time keyId signatureBase64 } "
+             "events { position index canonical path } file } }")
 
     def ask(org, role):
         context = ProgresContext(services, Actor.parse(org, role))
@@ -202,8 +205,13 @@ def test_an_auditor_gets_a_figure_proof_over_graphql_and_others_do_not(tmp_path)
 
     answer = ask(s.auditor, "auditeur")
     assert answer.errors is None, answer.errors
-    bundle = answer.data["figureProof"]
+    proof = answer.data["figureProof"]
+    bundle = json.loads(proof["file"])  # the file `progres audit check-proof` reads, beside its typed fields
     assert bundle["head"] == head.to_json()
+    typed_head = {camel(k): v for k, v in head.to_json().items()}
+    typed_head["signatureBase64"] = typed_head.pop("signature")
+    assert proof["head"] == {**typed_head, "format": str(typed_head["format"])}
+    assert proof["events"] == [{camel(k): v for k, v in e.items()} for e in bundle["events"]]
     assert bundle["events"]
     for event in bundle["events"]:
         leaf = sha(b"\x00" + base64.b64decode(event["canonical"]))
