@@ -137,6 +137,21 @@ def test_a_bad_moment_is_refused_with_its_code_and_field_in_french(seeded, varia
     assert api.app.max_notification_id() == head
 
 
+@pytest.mark.parametrize(("variables", "field"), [({"at": "999999999"}, "asKnownAt"), ({"position": 999999999},
+                                                                                   "position")])
+def test_a_position_beyond_the_log_is_refused_not_answered_as_today(seeded, variables, field):
+    """A position the log has not reached is refused at once (as a `minPosition` beyond the head): answering
+    the state at the head would present today's plan as the plan known at a moment that has not come yet."""
+    api, s = seeded
+    head = api.app.max_notification_id()
+    result = api.run(BALANCE, {"plan": s.plan, **variables})
+    (error,) = result.errors
+    assert error.extensions == {"code": "position_ahead_of_log", "field": field}
+    assert f"au-delà de la fin du journal ({head})" in error.message
+    at_head = ok(api.run(BALANCE, {"plan": s.plan, "at": str(head)}))["planBalance"]
+    assert at_head["position"] == head
+
+
 def test_the_command_line_reads_both_axes(seeded, capsys, monkeypatch):
     api, s = seeded
 
