@@ -221,6 +221,8 @@ class Query:
         when = moment(on, as_known_at, as_of=recording_time(as_of), as_of_asked=as_of, position=position)
 
         def read() -> dict | None:  # one trip off the event loop for the whole read
+            if min_position:  # as `plan`: the caller's own write (its admission) decides what it may read
+                services.models.fresh(min_position)
             services.access.check_member_view(actor, str(plan_id), str(member_id))
             if not when.now:
                 fresh_for(services.models, when, min_position)

@@ -216,6 +216,21 @@ def test_a_command_naming_another_groupements_plan_answers_as_for_a_plan_that_do
     assert api.app.max_notification_id() == head
 
 
+def test_a_member_admitted_just_before_reads_its_view_at_the_position_of_its_admission(seeded):
+    """memberView(minPosition) waits for the position before the policy reads the parties, as `plan` does: the
+    admission the caller just wrote decides what it may read (it was refused as unknown while the views lagged)."""
+    api, scenario = seeded
+    siret = siret_with_key("1930000000001")
+    newcomer = api.app.register_organisation(siret=siret, name="Lycée nouveau", kind="eple").id
+    admitted = api.app.admit_member(groupement_id=scenario.groupement, organisation_id=newcomer, on="2023-09-01",
+                                    decision={"sha256": "a" * 64, "name": "deliberation.pdf",
+                                              "media_type": "application/pdf"}, decided_on="2023-08-30")
+    query = "query($p: ID!, $m: ID!, $at: Int) { memberView(planId: $p, memberId: $m, minPosition: $at) { active } }"
+    answer = api.run(query, {"p": scenario.plan, "m": newcomer, "at": admitted.position}, actor=f"{newcomer}:acheteur")
+    assert answer.errors is None, answer.errors
+    assert answer.data["memberView"]["active"] is True
+
+
 def test_an_auditor_replays_a_plan_through_graphql_and_a_member_may_not(seeded):
     api, scenario = seeded
     query = "query($p: ID!, $a: String) { replay(planId: $p, first: 500, after: $a) { edges { node { position type " \
