@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,11 +83,22 @@ class ErrorCodes(SchemaExtension):
         yield
 
 
+def graphql_field(field: str | None) -> str | None:
+    """A refusal's field in the API's names: the services name their arguments in Python (`plan_id`), the client
+    wrote `planId`; each step of a path (`rows[0].value_text`) is renamed alike."""
+    if not field or "_" not in field:
+        return field
+    return re.sub(r"(?<=[a-z0-9])_([a-z])", lambda m: m.group(1).upper(), field.rstrip("_"))
+
+
 def code_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
         original = error.original_error
         if isinstance(original, DomainError):
-            error.extensions = {**(error.extensions or {}), "code": original.code, "field": original.field}
+            field = graphql_field(original.field)
+            if field != original.field and error.message.startswith(f"{original.field}: "):
+                error.message = f"{field}: {error.message[len(original.field) + 2:]}"
+            error.extensions = {**(error.extensions or {}), "code": original.code, "field": field}
         elif isinstance(original, PermissionError):
             error.extensions = {**(error.extensions or {}), "code": "unauthenticated"}
         elif original is None and "code" not in (error.extensions or {}):

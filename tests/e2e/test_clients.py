@@ -155,7 +155,7 @@ def test_every_websocket_frame_is_a_text_frame(server):
     assert [json.loads(f)["type"] for f in denied] == ["connection_ack", "next", "complete"]
     refusal = json.loads(denied[1])["payload"]
     assert refusal["data"] is None
-    assert refusal["errors"][0]["extensions"] == {"code": "not_found", "field": "plan_id"}, refusal
+    assert refusal["errors"][0]["extensions"] == {"code": "not_found", "field": "planId"}, refusal
     assert all(isinstance(frame, str) for frame in denied)
 
 

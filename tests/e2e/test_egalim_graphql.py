@@ -100,7 +100,7 @@ def test_an_unknown_plan_a_member_without_purchases_and_a_reversed_period_are_re
     world, _, head = imported
     unknown = server.post(QUERY, {"p": world.lycees[0], "m": world.lycees[0], "from": "2023-01-01",
                                   "to": "2023-06-30", "n": head}, actor=REGION)
-    assert unknown["errors"][0]["extensions"] == {"code": "not_found", "field": "plan_id"}
+    assert unknown["errors"][0]["extensions"] == {"code": "not_found", "field": "planId"}
     nothing = ask(server, world, head, REGION, member=1)
     assert nothing["errors"][0]["extensions"] == {"code": "not_found", "field": "memberId"}
     assert "aucun achat importé" in nothing["errors"][0]["message"]

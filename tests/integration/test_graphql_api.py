@@ -189,6 +189,11 @@ def test_an_organisation_outside_the_groupement_cannot_tell_a_plan_exists(seeded
                       {"p": "00000000-0000-0000-0000-000000000000"}, actor=stranger)
     assert hidden.errors[0].message == missing.errors[0].message.replace(
         "00000000-0000-0000-0000-000000000000", scenario.plan)
+    view = api.run("query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { active } }",
+                   {"p": scenario.plan, "m": scenario.lycees[0]}, actor=stranger)
+    # The field at fault in the API's own names (the argument the client wrote), in the code and the message.
+    assert view.errors[0].extensions == {"code": "not_found", "field": "planId"}
+    assert view.errors[0].message.startswith("planId: plan introuvable")
 
 
 def test_a_command_naming_another_groupements_plan_answers_as_for_a_plan_that_does_not_exist(seeded):
