@@ -7,7 +7,7 @@ wall time (it shares the 2 cores with the server); then the median p95 of the --
 must-show 4: `memberView` at --view-rate (300 req/s) and `planBalance` at --balance-rate (100 req/s), p95 < 20 ms
 each. Beside them, in the same run, the load generator alone: the same client sending `GET /health` (no store,
 no GraphQL) at the `memberView` rate, the floor of what this client and the HTTP stack can show.
-`planBalance` has no paging today: its "first page" is the whole balance, every member's breakdown included.
+`planBalance`'s first page: the plan's figures and the first 20 members' breakdowns (`members(first: 20)`).
 Run: .venv/bin/python bench/graphql.py [--members 300 --months 48 --view-rate 300 --balance-rate 100
      --seconds 20 --repeats 3 --port 8725]
 (the server runs PROGRES_WORKERS workers, 2 unless set)
@@ -38,8 +38,16 @@ from progres.services.serving import served
 from progres.services.settings import Settings
 from progres.services.workload import build_region
 
-MEMBER_VIEW = "query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { position document } }"
-BALANCE = "query($p: ID!) { planBalance(planId: $p) { position final document } }"
+# The typed reads a client makes (the deprecated `document` JSON ships everything at once): a member's view with
+# the last year of each indicator, and the first page of the balance (its figures and 20 members' breakdowns).
+MEMBER_VIEW = ("query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { position active "
+               "indicators { key targetInForce "
+               "observations(last: 12) { totalCount edges { node { periodEnd value } } } } "
+               "decisions(first: 10) { totalCount edges { node { outcome } } } } }")
+BALANCE = ("query($p: ID!) { planBalance(planId: $p) { position final "
+           "axes { key objectives { key indicators { key last target status } } } "
+           "marche { initialAmount currentAmount cumulativeChangePercent } "
+           "members(first: 20) { totalCount pageInfo { hasNextPage endCursor } edges { node { memberId } } } } }")
 
 
 async def load(url: str, query: str | None, variables, actor, rate: float, seconds: float) -> dict:
