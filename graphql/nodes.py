@@ -98,12 +98,19 @@ class Reader:
         return next((a for a in plan.actions if a.key == key), None) if plan else None
 
     def find_measure(self, measure_id: str) -> Measure | None:
-        plan = self.plan_holding("measures", measure_id)
+        ledger = self.readable_ledger(measure_id)
+        plan_id = next((p for p, plan in (ledger or {}).get("plans", {}).items()
+                        if measure_id in plan.get("measures", {})), None)
+        plan = self.find_plan(plan_id) if ledger and plan_id else None
         if plan is None:
             return None
-        # Only the measures the caller may see (Plan.from_ledger leaves the others out of the indicators).
+        # Only the measures the caller may see (Plan.from_ledger leaves the others out of the indicators), and the
+        # ones it recorded itself (a titulaire's deliveries to a lycée: it wrote the figure, it reads it back).
         found = next((m for a in plan.axes for o in a.objectives for i in o.indicators for m in i.plan_measures
                       if m["id"] == measure_id), None)
+        recorded = ledger["plans"][plan_id]["measures"][measure_id]  # type: ignore[index]
+        if found is None and recorded.get("recorded_by") == self.actor.organisation_id:
+            found = recorded
         return Measure.from_ledger(found) if found else None
 
     def find_proposal(self, proposal_id: str) -> Any | None:

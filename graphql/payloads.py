@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from progres.domain.errors import DomainError
+from progres.graphql.nodes import Reader
 from progres.graphql.types import Avenant, Groupement, Marche, Measure, Organisation, Plan, Proposal, Review
-from progres.projections.ledger import DIRECTORY
-from progres.services.policy import READ_PLAN, Actor
+from progres.services.policy import Actor
 
 
 @dataclass(frozen=True)
@@ -66,59 +66,15 @@ CHANGED: dict[str, list[Changed]] = {
 
 
 def changed_object(services: Any, actor: Actor, field: str, object_id: str | None, position: int | None) -> Any:
-    """The object of that kind and id as the caller may read it after the command; None if it may not (or if the
-    read models cannot reach the command's position in time)."""
+    """The object of that kind and id as the caller may read it after the command, read as `node(id:)` reads it
+    (graphql/nodes.py); None if it may not (or if the read models cannot reach the command's position in time)."""
     if object_id is None:
         return None
     try:
         if position:
             services.models.fresh(position)
-        return _read(services, actor, field, str(object_id))
     except DomainError:
         return None
-
-
-def _readable_ledger(services: Any, actor: Actor, aggregate_id: str) -> tuple[dict[str, Any], Any] | None:
-    """The ledger of the groupement an aggregate belongs to, and its parties, if the caller reads its plans."""
-    groupement_id = services.access.groupement_of(aggregate_id)
-    parties = services.access.parties(groupement_id) if groupement_id else None
-    if parties is None or not services.access.policy.allowed(actor, READ_PLAN, parties):
-        return None
-    ledger = services.models.ledgers([groupement_id]).get(groupement_id)
-    return (ledger, parties) if ledger is not None else None
-
-
-def _read(services: Any, actor: Actor, field: str, object_id: str) -> Any:
-    if field == "organisation":
-        found = services.models.ledgers([DIRECTORY]).get(DIRECTORY, {}).get("organisations", {}).get(object_id)
-        return Organisation.from_ledger(found) if found else None
-    marche_id, _, number = object_id.partition("#")
-    readable = _readable_ledger(services, actor, marche_id if field == "avenant" else object_id)
-    if readable is None:
-        return None
-    ledger, parties = readable
-    if field == "groupement":
-        return Groupement.from_ledger(ledger) if ledger.get("groupement") else None
-    if field == "marche":
-        found = ledger["marches"].get(object_id)
-        return Marche.from_ledger(found) if found else None
-    if field == "avenant":
-        found = ledger["marches"].get(marche_id, {}).get("avenants", {}).get(number)
-        return Avenant.from_ledger(found) if found else None
-    if field == "plan":
-        return Plan.from_ledger(ledger, object_id, services.access.visible_members(actor, parties)) \
-            if object_id in ledger["plans"] else None
-    collection = {"measure": "measures", "proposal": "proposals", "review": "reviews"}[field]
-    for plan in ledger["plans"].values():
-        found = plan[collection].get(object_id)
-        if found is None:
-            continue
-        if field == "measure":
-            visible = services.access.visible_members(actor, parties)
-            mine = found.get("recorded_by") == actor.organisation_id  # whoever recorded it reads what it wrote
-            if visible is not None and found["member_id"] is not None and found["member_id"] not in visible \
-                    and not mine:
-                return None
-            return Measure.from_ledger(found)
-        return Proposal.from_ledger(found) if field == "proposal" else Review.from_ledger(found)
-    return None
+    marche_id, _, number = str(object_id).partition("#")  # an avenant's id: `<marché>#<number>`
+    parts = (marche_id, number) if field == "avenant" else (str(object_id),)
+    return Reader(services, actor).find(KINDS[field].__name__, parts)

@@ -19,6 +19,7 @@ from progres.domain.errors import DomainError
 from progres.domain.values import siret_with_key
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.error_codes import MEANINGS
+from progres.graphql.identity import global_id
 from progres.graphql.mutations import COMMANDS, camel
 from progres.graphql.payloads import changed_object
 from progres.graphql.schema import build_schema
@@ -143,11 +144,13 @@ def test_the_payloads_carry_the_proposal_the_avenant_and_the_plan(api):
         "kind": "innovation", "status": "submitted", "expectedGain": "1200.50"}
     avenant = api.run(
         "mutation($input: ProposeAvenantInput) { proposeAvenant(input: $input) { " + ERRORS + " avenant { number "
-        "status amountDelta } } }",
+        "status amountDelta nodeId } } }",
         {"input": {"marcheId": w.marche, "basis": "R2194-1", "reason": "Révision des prix",
                    "avenantChanges": {"amountDelta": "1000"}, "on": "2022-03-01"}})["proposeAvenant"]
     assert avenant["userErrors"] == [], avenant
-    assert avenant["avenant"] == {"number": 1, "status": "proposed", "amountDelta": "1000"}
+    # read as node(id:) reads it: its global id names its marché (built without it, nodeId could not be answered)
+    assert avenant["avenant"] == {"number": 1, "status": "proposed", "amountDelta": "1000",
+                                  "nodeId": global_id("Avenant", w.marche, "1")}
     plan = api.run("mutation($input: AddAxisInput) { addAxis(input: $input) { " + ERRORS + " plan { axes { key } } } }",
                    {"input": {"planId": w.plan, "key": "dechets", "title": "Déchets"}})["addAxis"]
     assert [a["key"] for a in plan["plan"]["axes"]] == ["egalim", "dechets"]
@@ -175,8 +178,8 @@ def test_each_kind_of_payload_carries_its_object(api):
                    "review { id title status }")["review"]
     assert (review["title"], review["status"]) == ("Bilan semestriel", "scheduled")
     marche = write("closeMarche", "CloseMarcheInput", {"marcheId": w.marche, "on": "2023-12-31"},
-                   "marche { id closedOn }")
-    assert marche["marche"] == {"id": w.marche, "closedOn": "2023-12-31"}
+                   "marche { id closedOn nodeId }")
+    assert marche["marche"] == {"id": w.marche, "closedOn": "2023-12-31", "nodeId": global_id("Marche", w.marche)}
 
 
 def test_the_changed_object_is_shown_only_to_who_may_read_it(api):
