@@ -15,7 +15,7 @@ from progres.domain.errors import DomainError
 from progres.graphql.descriptions import describe, french_scalars
 from progres.graphql.limits import DocumentLimits, Limits
 from progres.graphql.loaders import RequestCache
-from progres.graphql.mutations import Mutation
+from progres.graphql.mutations import Mutation, camel
 from progres.graphql.notices import Notices
 from progres.graphql.queries import Query
 from progres.graphql.scalars import scalar_map
@@ -85,10 +85,10 @@ class ErrorCodes(SchemaExtension):
 
 def graphql_field(field: str | None) -> str | None:
     """A refusal's field in the API's names: the services name their arguments in Python (`plan_id`), the client
-    wrote `planId`; each step of a path (`rows[0].value_text`) is renamed alike."""
+    wrote `planId`; each name of a path (`rows[0].value_text`) is renamed as the mutations' arguments are."""
     if not field or "_" not in field:
         return field
-    return re.sub(r"(?<=[a-z0-9])_([a-z])", lambda m: m.group(1).upper(), field.rstrip("_"))
+    return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda name: camel(name.group()), field)
 
 
 def code_errors(errors: list[GraphQLError]) -> None:

@@ -117,14 +117,20 @@ class ReadModels:
         self._checked_at = 0.0  # follow the new generation at once
         return result
 
+    def reached(self, position: int | None, field: str | None) -> int:
+        """The log's head, once `position` is known to be within it (a position beyond it is refused at once:
+        nothing could ever satisfy it, and answering the head's state would present it as that position's)."""
+        head = self.app.max_notification_id() or 0
+        if position is not None and position > head:
+            raise PositionAhead(field, position=position, head=head)
+        return head
+
     def fresh(self, min_position: int | None, field: str | None = "minPosition") -> None:
         """Read-your-writes: project up to the position a client saw (the whole log if None).
 
         A position beyond the log's head is refused at once (nothing could ever satisfy it); otherwise the
         wait is bounded by `read_wait_seconds` and sleeps on the runner's condition instead of spinning."""
-        head = self.app.max_notification_id() or 0
-        if min_position is not None and min_position > head:
-            raise PositionAhead(field, position=min_position, head=head)
+        head = self.reached(min_position, field)
         target = min_position if min_position is not None else head
         try:
             if self.external:

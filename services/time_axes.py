@@ -28,7 +28,7 @@ from progres.projections.member_view import member_view
 from progres.projections.plan_balance import plan_balance
 from progres.projections.plan_dashboard import plan_dashboard
 from progres.services import french
-from progres.services.read_models import PositionAhead, ReadModels
+from progres.services.read_models import ReadModels
 
 NOTHING_RECORDED = "nothing_recorded_yet"
 PLAN_NOT_RECORDED = "plan_not_recorded_yet"
@@ -150,10 +150,7 @@ def plan_at(models: ReadModels, plan_id: str, when: Moment) -> PlanAt:
             raise UnknownPlan("planId", id=plan_id)
         position = int(ledger["position"])
     else:
-        if when.position is not None:  # a position the log has not reached would answer today's state as if past
-            head = models.app.max_notification_id() or 0
-            if when.position > head:
-                raise PositionAhead(when.field, position=when.position, head=head)
+        models.reached(when.position, when.field)
         reader = models.as_of()
         position = when.position if when.position is not None else reader.position_for(None, when.timestamp)
         if position == 0:

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.postgres
 MINUTES = b"%PDF-1.4\n% compte rendu de la revue du 10 janvier 2023\n"
 
 
-def submit_proposal(page, console, title: str) -> None:
-    page.goto(f"{console.url}/plans/{console.scenario.plan}/propositions")
+def submit_proposal(page, console, title: str, plan: str | None = None) -> None:
+    """The titulaire's proposition through its page (on the seed's plan unless another is named)."""
+    page.goto(f"{console.url}/plans/{plan or console.scenario.plan}/propositions")
     page.select_option("#axis", "environnement")
     page.select_option("#kind", "service_improvement")
     page.fill("#title", title)

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from .conftest import sign_in
+from .test_reviews import submit_proposal
 from .test_setup import notify_and_draw_up, set_up
 
 pytestmark = pytest.mark.postgres
@@ -19,19 +20,6 @@ pytestmark = pytest.mark.postgres
 def as_(page, console, organisation: str, role: str) -> None:
     page.context.clear_cookies()
     sign_in(page, console, organisation, role)
-
-
-def submit_proposal(page, console, plan: str, title: str) -> None:
-    page.goto(f"{console.url}/plans/{plan}/propositions")
-    page.select_option("#axis", "environnement")
-    page.select_option("#kind", "service_improvement")
-    page.fill("#title", title)
-    page.fill("#content", "Regrouper les livraisons sur un passage hebdomadaire.")
-    page.fill("#impact", "Moitié moins de passages.")
-    page.fill("#gain", "12 000")
-    page.fill("#submitted_on", "20/05/2022")
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r".*/propositions\?soumise=\d+"))
 
 
 def set_up_the_plan(page, console) -> tuple[str, str]:
@@ -107,7 +95,7 @@ def test_the_seeds_story_through_the_pages(console, page):
 
     # The titulaire proposes.
     as_(page, console, s.titulaire, "titulaire")
-    submit_proposal(page, console, plan, "Passer de deux à une livraison par semaine")
+    submit_proposal(page, console, "Passer de deux à une livraison par semaine", plan)
 
     # A revue decides.
     as_(page, console, s.region, "coordonnateur")
