@@ -6,8 +6,12 @@ Each parser answers the value in the API's form (a decimal string with a point, 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.requests import Request
 
 from progres.console.messages import message
 
@@ -68,3 +72,24 @@ def required_text(raw: str, limit: int = 200) -> str:
     if len(text) > limit:
         raise FieldError(message("err_too_long", limit=limit))
     return text
+
+
+def position_param(request: Request, name: str) -> int | None:
+    """A log position passed back in the query string after a write (a page showing its own write), if well formed."""
+    raw = request.query_params.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+def parse_fields(form: dict[str, str], parsers: dict[str, tuple[str, Callable[[str], Any]]]
+                 ) -> tuple[dict[str, str], dict[str, Any]]:
+    """The form's fields as a mutation's variables (dates in ISO), or the French error of each field at fault."""
+    errors: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    for name, (variable, parse) in parsers.items():
+        try:
+            parsed = parse(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = error.text
+            continue
+        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
+    return errors, variables

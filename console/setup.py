@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from progres.console.forms import FieldError, french_date, french_decimal, required_text
+from progres.console.forms import FieldError, french_date, french_decimal, parse_fields, position_param, required_text
 from progres.console.messages import (
     ACTION_OWNERS,
     AGGREGATIONS,
@@ -347,15 +347,9 @@ def choice(form_values: dict[str, str], name: str, allowed: dict[str, str] | set
 
 def parsed(form_values: dict[str, str], parsers: dict[str, tuple[str, Callable[[str], Any]]],
            errors: dict[str, str]) -> dict[str, Any]:
-    """Each field parsed (dates to ISO); the French error of each field at fault added to `errors`."""
-    variables: dict[str, Any] = {}
-    for name, (variable, parse) in parsers.items():
-        try:
-            value = parse(form_values.get(name, ""))
-        except FieldError as error:
-            errors[name] = error.text
-            continue
-        variables[variable] = value.isoformat() if hasattr(value, "isoformat") else value
+    """Each field parsed by `parse_fields` (dates to ISO); the French error of each field at fault added to `errors`."""
+    found, variables = parse_fields(form_values, parsers)
+    errors.update(found)
     return variables
 
 
@@ -602,7 +596,6 @@ class SetupPages:
 
     async def members(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
                       errors: dict[str, str] | None = None) -> Response:
-        from progres.console.web import position_param  # noqa: PLC0415 - web.py imports this module
 
         wanted = position_param(request, "fait")
         done = request.query_params.get("quoi", "")
@@ -757,7 +750,6 @@ class SetupPages:
 
     async def setup(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
                     errors: dict[str, str] | None = None, min_position: int | None = None) -> Response:
-        from progres.console.web import position_param  # noqa: PLC0415 - web.py imports this module
 
         plan_id = request.path_params["plan"]
         wanted = position_param(request, "fait") or min_position

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from progres.console.oidc import OidcSignIn
 
 from progres.console import audit_pages, dashboard, downloads, review_pages
-from progres.console.forms import FieldError, french_date, french_decimal, required_text
+from progres.console.forms import FieldError, french_date, french_decimal, parse_fields, position_param, required_text
 from progres.console.id_cookie import IdTokenCookie
 from progres.console.messages import (
     ACTION_OWNERS,
@@ -1067,27 +1067,6 @@ def document_of(filename: str, content: bytes) -> dict[str, str]:
     if media_type is None:
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return {"sha256": hashlib.sha256(content).hexdigest(), "name": name, "mediaType": media_type}
-
-
-def position_param(request: Request, name: str) -> int | None:
-    """A log position passed back in the query string after a write (a page showing its own write), if well formed."""
-    raw = request.query_params.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
-
-
-def parse_fields(form: dict[str, str], parsers: dict[str, tuple[str, Callable[[str], Any]]]
-                 ) -> tuple[dict[str, str], dict[str, Any]]:
-    """The form's fields as a mutation's variables (dates in ISO), or the French error of each field at fault."""
-    errors: dict[str, str] = {}
-    variables: dict[str, Any] = {}
-    for name, (variable, parse) in parsers.items():
-        try:
-            parsed = parse(form.get(name, ""))
-        except FieldError as error:
-            errors[name] = error.text
-            continue
-        variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
-    return errors, variables
 
 
 def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str], dict[str, Any]]:
