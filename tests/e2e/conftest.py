@@ -97,6 +97,7 @@ class GraphQLRunner:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.count = 0
+        self.head = 0  # the log position of the last command run (what a client would pass on)
         self.sirets: dict[str, str] = {}  # organisation id → SIRET, learnt as organisations are registered
         self.fields = schema._schema.mutation_type.fields
 
@@ -115,6 +116,7 @@ class GraphQLRunner:
         result = answer["data"][name]
         assert result["ok"], (command, result["error"])
         self.count += 1
+        self.head = max(self.head, result["position"] or 0)
         if command == "register_organisation":
             self.sirets[str(result["id"])] = arguments["siret"]
         return str(result["id"])

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.postgres
 REQUIRE_POSTGRES = os.environ.get("PROGRES_REQUIRE_POSTGRES") == "1"
 
 TERMINATE_ALL = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                 "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                 "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
 
 
 @pytest.fixture
