@@ -1,5 +1,6 @@
-"""A member's dashboard from its member view (the `memberView` document): per indicator, the SVG chart of the
-bilan (services/reports/charts.py) and the data table that says the same in figures."""
+"""A member's dashboard from its member view (the typed `memberView`): per indicator, the SVG chart of the bilan
+(services/reports/charts.py) and the data table that says the same in figures; the bilan's from the typed
+`planBalance`."""
 
 from __future__ import annotations
 
@@ -55,6 +56,20 @@ def target_at(indicator: dict[str, Any], day: str) -> Decimal | None:
     return rules.target_in_force(steps, Decimal(str(final)) if final is not None else None, day)
 
 
+def member_document(view: dict[str, Any]) -> dict[str, Any]:
+    """The typed `memberView` (its connections read as lists) in the rows `panels` reads: per indicator its target in
+    force, its trajectory, the member's observations and the groupement's figures."""
+    return {"indicators": [{
+        "key": i["key"], "name": i["name"], "kind": i["kind"], "unit": i.get("unit"), "target": i.get("target"),
+        "target_in_force": i.get("targetInForce"), "trajectory": i.get("trajectory") or [],
+        "observations": [{"period_start": o["periodStart"], "period_end": o["periodEnd"], "value": o.get("value"),
+                          "assessment": o.get("assessment"), "source": o.get("source")}
+                         for o in i.get("observations") or []],
+        "groupement": [{"period_end": g["periodEnd"], "value": g.get("value"), "members": g.get("members")}
+                       for g in i.get("groupement") or []],
+    } for i in view.get("indicators") or []]}
+
+
 def panels(document: dict[str, Any], member_name: str, periodicities: dict[str, str]) -> list[Panel]:
     shown: list[Panel] = []
     for number, indicator in enumerate(document.get("indicators", []), start=1):
@@ -100,7 +115,7 @@ class BalancePanel:
 
 
 def balance_panels(document: dict[str, Any], indicators: dict[str, dict[str, Any]]) -> list[BalancePanel]:
-    """The bilan's indicators (the `planBalance` document): per quantitative indicator its figures, the SVG chart
+    """The bilan's indicators (the typed `planBalance`): per quantitative indicator its figures, the SVG chart
     of the groupement's values against the target in force (the plan tree's trajectory), and its data table."""
     shown: list[BalancePanel] = []
     number = 0
@@ -119,8 +134,8 @@ def balance_panels(document: dict[str, Any], indicators: dict[str, dict[str, Any
                            (message("bilan_status"), status(indicator.get("status")) or "—")]
                 panel = BalancePanel(indicator["key"], indicator["name"], unit, figures)
                 tree = indicators.get(indicator["key"], indicator)
-                periods = [(p["period_start"], p["period_end"]) for p in indicator.get("periods") or []]
-                values = {p["period_end"]: Decimal(str(p["value"])) for p in indicator.get("periods") or []
+                periods = [(p["periodStart"], p["periodEnd"]) for p in indicator.get("periods") or []]
+                values = {p["periodEnd"]: Decimal(str(p["value"])) for p in indicator.get("periods") or []
                           if p.get("value") is not None}
                 targets = {end: t for start, end in periods if (t := target_at(tree, start)) is not None}
                 panel.rows = [(french.period(start, end), french.quantity(values.get(end), unit),

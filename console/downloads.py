@@ -86,7 +86,7 @@ async def balance_report(console: Console, request: Request, actor: Actor) -> Re
     plan_id, kind = request.path_params["plan"], request.path_params["format"]
     if kind not in FORMATS:
         raise Refusal("not_found", "format")
-    await console.executor.run(BALANCE, actor, plan=plan_id)  # the API's policy first: a refusal is the page's
+    await console.executor.read(BALANCE, actor, plan=plan_id)  # the API's policy first: a refusal is the page's
     try:
         content, title, day = await asyncio.to_thread(report_bytes, console.executor.services, actor, plan_id, kind)
     except DomainError as error:  # the policy, asked again for the report: the same answer as the query's

@@ -45,11 +45,11 @@ LOG_FAULT_KINDS = {"altered": "événement modifié", "deleted": "événement su
                    "reordered": "événement déplacé", "truncated": "journal tronqué", "snapshot": "instantané falsifié",
                    "head": "tête signée refusée", "adoption": "enregistrement d'adoption refusé"}
 # What the auditors' timeline counts in the plan's state after each event: key, singular, plural.
-STATE_COUNTS = (("axes", "axe", "axes"), ("objectives", "objectif", "objectifs"),
-                ("indicators", "indicateur", "indicateurs"), ("measures", "mesure", "mesures"),
-                ("corrections", "correction", "corrections"), ("actions", "action", "actions"),
-                ("proposals", "proposition", "propositions"), ("reviews_held", "revue tenue", "revues tenues"),
-                ("avenants_notified", "avenant notifié", "avenants notifiés"))
+STATE_COUNTS = (("axisCount", "axe", "axes"), ("objectiveCount", "objectif", "objectifs"),
+                ("indicatorCount", "indicateur", "indicateurs"), ("measureCount", "mesure", "mesures"),
+                ("correctionCount", "correction", "corrections"), ("actionsByStatus", "action", "actions"),
+                ("proposalsByStatus", "proposition", "propositions"), ("reviewsHeld", "revue tenue", "revues tenues"),
+                ("avenantsNotified", "avenant notifié", "avenants notifiés"))
 
 # The API's refusals of a command, by their stable code, as the console says them (the API's own messages are
 # not all in French yet); an unknown code is shown with the API's message (`api_refusal`).

@@ -1,6 +1,10 @@
 """The GraphQL documents the console's pages run, and how: in process, against the same strawberry schema as
 `/graphql`, with the session's actor in the context. The console holds no rule of its own: what a page shows
-or refuses is what the API answers that actor."""
+or refuses is what the API answers that actor.
+
+The console speaks the typed contract only (tests/unit/test_console_contract.py checks every document here against
+the schema): each mutation gives its one `input` and reads from its payload `userErrors`, the log position and the
+changed object; each query reads typed fields and connections, never a field or argument marked `@deprecated`."""
 
 from __future__ import annotations
 
@@ -12,17 +16,29 @@ from strawberry import Schema
 from progres.graphql.context import ProgresContext, Services
 from progres.services.policy import Actor
 
+USER_ERRORS = "userErrors { code field message }"
+
+
+def command(operation: str, changed: str) -> str:
+    """A mutation of the typed contract: its `input`, and from its payload the refusals (`userErrors`), the log
+    position and the changed object (`changed`, a selection of the payload)."""
+    name = operation[0].upper() + operation[1:]
+    return (f"mutation Console{name}($input: {name}Input!) {{\n"
+            f"  {operation}(input: $input) {{ {USER_ERRORS} position {changed} }}\n}}\n")
+
+
 DIRECTORY = """
 query ConsoleDirectory { organisations(first: 500) { edges { node { id siret name kind } } } }
 """
 
 GROUPEMENTS = """
 query ConsoleGroupements {
-  groupements {
-    id code name coordonnateurId planIds
-    members { organisationId joinedOn leftOn }
-    marches { id code object titulaireIds }
-  }
+  groupements: allGroupements(first: 500) { edges { node {
+    id code name coordonnateurId
+    plans(first: 500) { edges { node { id } } }
+    members: memberships(first: 500) { edges { node { organisationId joinedOn leftOn } } }
+    marches: allMarches(first: 500) { edges { node { id code object titulaireIds } } }
+  } } }
 }
 """
 
@@ -38,30 +54,34 @@ query ConsolePlanTree($plan: ID!) {
       key title description addedByAvenant
       objectives {
         key title kind
-        indicators { key name kind unit baseline target trajectory direction periodicity scope }
+        indicators {
+          key name kind unit baseline target trajectory: trajectorySteps { from target } direction periodicity scope
+        }
       }
     }
-    actions { key axisKey title owner dueOn status statusOn }
-    resources milestones gainSharing governance
+    actions: allActions(first: 500) { edges { node { key axisKey title owner dueOn status statusOn } } }
+    resources: committedResources(first: 500) { edges { node { party description amount } } }
+    milestones: calendar(first: 500) { edges { node { key title dueOn } } }
+    gainSharing: gainSharingRule { basis reference periodMonths shares { party value } memberSplit settlement }
+    governance: governanceRule { body participants reviewFrequencyMonths }
   }
 }
 """
 
 MEMBER_VIEW = """
 query ConsoleMemberView($plan: ID!, $member: ID!, $minPosition: Int) {
-  memberView(planId: $plan, memberId: $member, minPosition: $minPosition) { position active document }
-}
-"""
-
-RECORD_MEASURE = """
-mutation ConsoleRecordMeasure($plan: ID!, $indicator: String!, $member: ID, $start: Date!, $end: Date!,
-                              $value: Decimal, $source: String!, $by: ID!, $declaredOn: Date) {
-  recordMeasure(planId: $plan, indicatorKey: $indicator, memberId: $member, periodStart: $start,
-                periodEnd: $end, value: $value, source: $source, recordedBy: $by, declaredOn: $declaredOn) {
-    ok id position error { code field message }
+  memberView(planId: $plan, memberId: $member, minPosition: $minPosition) {
+    position active
+    indicators {
+      key name kind unit target targetInForce trajectory { from target }
+      observations(first: 500) { edges { node { periodStart periodEnd value assessment source } } }
+      groupement(first: 500) { edges { node { periodEnd value members } } }
+    }
   }
 }
 """
+
+RECORD_MEASURE = command("recordMeasure", "measure { id }")
 
 
 PROPOSALS = """
@@ -77,20 +97,16 @@ query ConsoleProposals($plan: ID!, $minPosition: Int) {
 }
 """
 
-SUBMIT_PROPOSAL = """
-mutation ConsoleSubmitProposal($plan: ID!, $author: ID!, $axis: String!, $kind: String!, $title: String!,
-                               $content: String!, $impact: String!, $on: Date!, $gain: Decimal) {
-  submitProposal(planId: $plan, authorId: $author, axisKey: $axis, kind: $kind, title: $title, content: $content,
-                 expectedImpact: $impact, submittedOn: $on, expectedGain: $gain) {
-    ok id position error { code field message }
-  }
-}
-"""
+SUBMIT_PROPOSAL = command("submitProposal", "proposal { id }")
 
 REPLAY = """
 query ConsoleReplay($plan: ID!, $after: String) {
   replay(planId: $plan, first: 50, after: $after) {
-    edges { node { position timestamp type aggregateId version plan } }
+    edges { node { position timestamp type aggregateId version planState {
+      exists axisCount objectiveCount indicatorCount measureCount correctionCount
+      actionsByStatus { status count } proposalsByStatus { status count } reviewsHeld avenantsNotified currentAmount
+      closed
+    } } }
     pageInfo { hasNextPage endCursor }
   }
 }
@@ -119,134 +135,88 @@ query ConsoleMeasures($plan: ID!, $minPosition: Int) {
 }
 """
 
-CORRECT_MEASURE = """
-mutation ConsoleCorrectMeasure($measure: ID!, $reason: String!, $by: ID!, $on: Date!, $value: Decimal) {
-  correctMeasure(measureId: $measure, reason: $reason, correctedBy: $by, correctedOn: $on, value: $value) {
-    ok id position error { code field message }
-  }
-}
-"""
+CORRECT_MEASURE = command("correctMeasure", "measure { id }")
 
 
 REVIEWS = """
 query ConsoleReviews($plan: ID!, $minPosition: Int) {
   plan(id: $plan, minPosition: $minPosition) {
     id title closed groupementId marcheId
-    reviews { id title scheduledOn status heldOn participants points decisions }
-    proposals(first: 200) { edges { node { id authorId axisKey kind title expectedGain submittedOn status } } }
-    actions { key axisKey title owner dueOn status statusOn }
+    reviews: allReviews(first: 500) { edges { node {
+      id title scheduledOn status heldOn
+      participants: attendees { name function organisationId }
+      points: raisedPoints(first: 500) { edges { node { kind text raisedBy { name function organisationId } } } }
+      decisions: decisionsTaken(first: 500) { edges { node { proposalId outcome reasons } } }
+    } } }
+    proposals(first: 200) {
+      totalCount edges { node { id authorId axisKey kind title expectedGain submittedOn status } }
+    }
+    actions: allActions(first: 500) { edges { node { key axisKey title owner dueOn status statusOn } } }
   }
 }
 """
 
-SCHEDULE_REVIEW = """
-mutation ConsoleScheduleReview($plan: ID!, $title: String!, $on: Date!) {
-  scheduleReview(planId: $plan, title: $title, scheduledOn: $on) { ok id position error { code field message } }
-}
-"""
+SCHEDULE_REVIEW = command("scheduleReview", "review { id }")
 
-HOLD_REVIEW = """
-mutation ConsoleHoldReview($review: ID!, $on: Date!, $participants: [JSON!]!, $minutes: DocumentInput) {
-  holdReview(reviewId: $review, heldOn: $on, participants: $participants, minutes: $minutes) {
-    ok id position error { code field message }
-  }
-}
-"""
+HOLD_REVIEW = command("holdReview", "review { id }")
 
-DECIDE = """
-mutation ConsoleDecide($review: ID!, $proposal: ID!, $outcome: String!, $reasons: String!) {
-  decide(reviewId: $review, proposalId: $proposal, outcome: $outcome, reasons: $reasons) {
-    ok id position error { code field message }
-  }
-}
-"""
+DECIDE = command("decide", "proposal { id status }")
 
-RAISE_POINT = """
-mutation ConsoleRaisePoint($review: ID!, $kind: String!, $text: String!, $by: ParticipantInput!) {
-  raisePoint(reviewId: $review, kind: $kind, text: $text, raisedByParticipant: $by) {
-    ok id position error { code field message }
-  }
-}
-"""
+RAISE_POINT = command("raisePoint", "review { id }")
 
-ABANDON_AVENANT = """
-mutation ConsoleAbandonAvenant($marche: ID!, $number: Int!, $reason: String!) {
-  abandonAvenant(marcheId: $marche, number: $number, reason: $reason) { ok id position error { code field message } }
-}
-"""
+ABANDON_AVENANT = command("abandonAvenant", "avenant { number status }")
 
-CLOSE_REVIEW = """
-mutation ConsoleCloseReview($review: ID!, $on: Date!) {
-  closeReview(reviewId: $review, on: $on) { ok id position error { code field message } }
-}
-"""
+CLOSE_REVIEW = command("closeReview", "review { id status }")
 
 
 MARCHES = """
 query ConsoleMarches {
-  groupements {
-    id name coordonnateurId planIds
-    marches {
+  groupements: allGroupements(first: 500) { edges { node {
+    id name coordonnateurId
+    plans(first: 500) { edges { node { id } } }
+    marches: allMarches(first: 500) { edges { node {
       id code object nature initialAmount durationMonths buyerKind notifiedOn closedOn
-      avenants {
+      avenants: allAvenants(first: 500) { edges { node {
         number basis status reason amountDelta durationDeltaMonths cumulativePercent needsCaoOpinion signedOn
-        notifiedOn proposedOn smallModifications caoOpinion { givenOn favourable document { sha256 name mediaType } }
+        notifiedOn proposedOn caoOpinion { givenOn favourable document { sha256 name mediaType } }
         origin { proposalId reviewId }
-      }
-    }
-  }
+      } } }
+    } } }
+  } } }
 }
 """
 
 BALANCE = """
 query ConsoleBalance($plan: ID!) {
-  planBalance(planId: $plan) { position final cumulativeChangePercent document }
-}
-"""
-
-IMPORT_MEASURES = """
-mutation ConsoleImportMeasures($plan: ID!, $rows: [JSON!]!, $by: ID!, $source: String!, $declaredOn: Date) {
-  importMeasures(planId: $plan, rows: $rows, recordedBy: $by, source: $source, declaredOn: $declaredOn) {
-    ok id position error { code field message }
+  planBalance(planId: $plan) {
+    position final asOfDay
+    marche { initialAmount currentAmount cumulativeChangePercent }
+    actionsByOwner { owner total late }
+    proposals { accepted rejected pending }
+    reviews { held }
+    avenants(first: 1) { totalCount }
+    gains { total }
+    axes { key title objectives { key title indicators {
+      key name kind unit baseline target last achievement status
+      periods(first: 500) { edges { node { periodStart periodEnd value } } }
+    } } }
   }
 }
 """
+
+IMPORT_MEASURES = command("importMeasures", "plan { id }")
 
 PLAN_AT = """
 query ConsolePlanAt($plan: ID!, $minPosition: Int) { plan(id: $plan, minPosition: $minPosition) { id } }
 """
 
-PROPOSE_AVENANT = """
-mutation ConsoleProposeAvenant($marche: ID!, $basis: String!, $reason: String!, $changes: JSON!, $on: Date,
-                               $proposal: ID) {
-  proposeAvenant(marcheId: $marche, basis: $basis, reason: $reason, changes: $changes, on: $on,
-                 proposalId: $proposal) {
-    ok id position error { code field message }
-  }
-}
-"""
+PROPOSE_AVENANT = command("proposeAvenant", "avenant { number status }")
 
-RECORD_CAO_OPINION = """
-mutation ConsoleCaoOpinion($marche: ID!, $number: Int!, $on: Date!, $favourable: Boolean!, $file: DocumentInput) {
-  recordCaoOpinion(marcheId: $marche, number: $number, givenOn: $on, favourable: $favourable, document: $file) {
-    ok id position error { code field message }
-  }
-}
-"""
+RECORD_CAO_OPINION = command("recordCaoOpinion", "avenant { number status }")
 
-SIGN_AVENANT = """
-mutation ConsoleSignAvenant($marche: ID!, $number: Int!, $on: Date!, $file: DocumentInput) {
-  signAvenant(marcheId: $marche, number: $number, signedOn: $on, document: $file) {
-    ok id position error { code field message }
-  }
-}
-"""
+SIGN_AVENANT = command("signAvenant", "avenant { number status }")
 
-NOTIFY_AVENANT = """
-mutation ConsoleNotifyAvenant($marche: ID!, $number: Int!, $on: Date!) {
-  notifyAvenant(marcheId: $marche, number: $number, notifiedOn: $on) { ok id position error { code field message } }
-}
-"""
+NOTIFY_AVENANT = command("notifyAvenant", "avenant { number status }")
 
 
 @dataclass
@@ -258,6 +228,65 @@ class Refusal(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.text}"
+
+
+def nodes_of(value: Any) -> Any:
+    """`{edges: [{node: x}]}` → `[x]`, through the whole answer."""
+    if isinstance(value, list):
+        return [nodes_of(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"edges"}:
+        return [nodes_of(edge["node"]) for edge in value["edges"]]
+    return {key: nodes_of(item) for key, item in value.items()}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A mutation's answer: its payload (the changed object under its name), its log position when it was accepted,
+    else its first refusal (`userErrors`: a stable code, the field as a GraphQL path such as `input.measures.3.value`,
+    the message)."""
+
+    payload: dict[str, Any]
+
+    @property
+    def accepted(self) -> bool:
+        return not self.payload["userErrors"]
+
+    @property
+    def position(self) -> int | None:
+        return self.payload["position"]
+
+    @property
+    def code(self) -> str:
+        return str(self.payload["userErrors"][0]["code"]) if self.payload["userErrors"] else ""
+
+    @property
+    def message(self) -> str:
+        return str(self.payload["userErrors"][0]["message"]) if self.payload["userErrors"] else ""
+
+    @property
+    def text(self) -> str:
+        """The message as the first contract said it, after the field it names (`indicator.unit: ne doit pas être
+        vide`): the refusal shown names the field in the API's words too."""
+        return f"{'.'.join(self.path)}: {self.message}" if self.path else self.message
+
+    @property
+    def path(self) -> list[str]:
+        """The refused field's path in the input, without `input`: `input.measures.3.value` → measures, 3, value."""
+        field = self.payload["userErrors"][0]["field"] if self.payload["userErrors"] else None
+        segments = (field or "").split(".") if field else []
+        return segments[1:] if segments[:1] == ["input"] else segments
+
+    def field(self, mapping: dict[str, str], default: str = "form") -> str:
+        """The form's field the refusal names (see `form_field_of`)."""
+        return form_field_of(self.path, mapping, default)
+
+
+def form_field_of(path: list[str], mapping: dict[str, str], default: str = "form") -> str:
+    """The form's field a refusal's path names: its deepest segment that the form knows (`avenantChanges.amountDelta`
+    → the form's amount), else `default` (the refusal is then shown above the form)."""
+    return next((mapping[segment] for segment in reversed(path) if segment in mapping), default)
 
 
 @dataclass
@@ -274,3 +303,15 @@ class Executor:
             code = str((error.extensions or {}).get("code") or "internal")
             raise Refusal(code, error.message)
         return result.data or {}
+
+    async def read(self, document: str, actor: Actor | None, **variables: Any) -> dict[str, Any]:
+        """A query's answer, each of its connections read as the list of its nodes (`{edges: [{node}]}` → `[node]`):
+        the console asks for whole lists (a connection's page of 500, the API's longest); a connection asked with its
+        `totalCount` or `pageInfo` is left as it is."""
+        answer: dict[str, Any] = nodes_of(await self.run(document, actor, **variables))
+        return answer
+
+    async def command(self, document: str, actor: Actor | None, /, **fields: Any) -> Outcome:
+        """A mutation made by `command()`, its input given field by field (GraphQL names); its payload's outcome."""
+        data = await self.run(document, actor, input={k: v for k, v in fields.items() if v is not None})
+        return Outcome(next(iter(data.values())))

@@ -27,13 +27,12 @@ if TYPE_CHECKING:
     from progres.console.web import Console
 
 
-def point_field(api_field: str) -> str:
-    """A refusal of `raisePoint`, by the field the API names, and the form's field it belongs to."""
-    if "function" in api_field:
-        return "point-function"
-    if "raised" in api_field or "name" in api_field or "organisation" in api_field:
-        return "point-name"
-    return {"kind": "point-kind", "text": "point-text"}.get(api_field, "form")
+def point_field(path: list[str]) -> str:
+    """A refusal of `raisePoint`, by the GraphQL path the API names without `input`
+    (`raisedByParticipant.function`), and the form's field it belongs to."""
+    if path[:1] == ["raisedByParticipant"]:
+        return "point-function" if path[-1] == "function" else "point-name"
+    return {"kind": "point-kind", "text": "point-text"}.get(path[0] if path else "", "form")
 
 
 def parse_point(form: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -59,7 +58,7 @@ def parse_point(form: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
     else:
         errors["point-function"] = message("err_choice")
     person["organisationId"] = form.get("organisation") or None
-    variables["by"] = person
+    variables["raisedByParticipant"] = person
     return errors, variables
 
 
@@ -70,11 +69,10 @@ async def raise_point(console: Console, request: Request, actor: Actor) -> Respo
     plan_id, review_id = request.path_params["plan"], request.path_params["review"]
     errors, variables = parse_point(form)
     if not errors:
-        answer = (await console.executor.run(RAISE_POINT, actor, review=review_id, **variables))["raisePoint"]
-        if answer["ok"]:
-            return RedirectResponse(f"/plans/{plan_id}/revues/{review_id}?fait={answer['position']}#points", 303)
-        error = answer["error"]
-        errors[point_field(error.get("field") or "")] = refusal(error["code"], error["message"])
+        outcome = await console.executor.command(RAISE_POINT, actor, reviewId=review_id, **variables)
+        if outcome.accepted:
+            return RedirectResponse(f"/plans/{plan_id}/revues/{review_id}?fait={outcome.position}#points", 303)
+        errors[point_field(outcome.path)] = refusal(outcome.code, outcome.text)
     values = {f"point-{key}": value for key, value in form.items() if key != "csrf"}  # the token is not shown back
     return await console.review(request, actor, values, errors)
 
@@ -91,19 +89,19 @@ async def abandon_avenant(console: Console, request: Request, actor: Actor) -> R
     except FieldError as error:
         errors[key] = error.text
     if not errors:
-        answer = (await console.executor.run(ABANDON_AVENANT, actor, marche=marche_id, number=number,
-                                             reason=reason))["abandonAvenant"]
-        if answer["ok"]:
-            return RedirectResponse(f"/marches/{marche_id}/avenants?fait={answer['position']}", 303)
-        error = answer["error"]  # about the reason: next to it; else (its state, the caller's rights) above the forms
-        errors[key if error.get("field") == "reason" else "form"] = refusal(error["code"], error["message"])
+        outcome = await console.executor.command(ABANDON_AVENANT, actor, marcheId=marche_id, number=number,
+                                                 reason=reason)
+        if outcome.accepted:
+            return RedirectResponse(f"/marches/{marche_id}/avenants?fait={outcome.position}", 303)
+        # about the reason: next to it; else (its state, the caller's rights) above the forms
+        errors[outcome.field({"reason": key})] = refusal(outcome.code, outcome.text)
     return await console.avenants(request, actor, {key: form.get("reason", "")}, errors)
 
 
 async def marche_proposals(executor: Executor, actor: Actor, groupement: dict[str, Any],
                            marche_id: str) -> dict[str, dict[str, Any]]:
     """The propositions of the marché's plan (id → proposition), as the API shows them to this actor."""
-    for plan_id in groupement.get("planIds") or []:
+    for plan_id in (plan["id"] for plan in groupement.get("plans") or []):
         try:
             plan = (await executor.run(PLAN_SUMMARY, actor, plan=plan_id))["plan"]
             if plan["marcheId"] != marche_id:

@@ -40,117 +40,43 @@ from progres.console.messages import (
     message,
     refusal,
 )
-from progres.console.operations import DIRECTORY, Refusal
+from progres.console.operations import DIRECTORY, Outcome, Refusal, command, form_field_of
 from progres.services.policy import Actor, Role
 
 if TYPE_CHECKING:
     from progres.console.web import Console
 
-RESULT = "{ ok id position error { code field message } }"
-
-REGISTER_ORGANISATION = """
-mutation ConsoleRegisterOrganisation($siret: String!, $name: String!, $kind: String!) {
-  registerOrganisation(siret: $siret, name: $name, kind: $kind) """ + RESULT + """
-}
-"""
-
-CONSTITUTE_GROUPEMENT = """
-mutation ConsoleConstituteGroupement($code: String!, $name: String!, $purpose: String!, $permanent: Boolean!,
-                                     $coordonnateur: ID!, $on: Date!, $convention: DocumentInput,
-                                     $shares: Boolean!, $clause: String) {
-  constituteGroupement(code: $code, name: $name, purpose: $purpose, permanent: $permanent,
-                       coordonnateurId: $coordonnateur, signedOn: $on, convention: $convention,
-                       sharesMemberDetails: $shares, withdrawalClause: $clause) """ + RESULT + """
-}
-"""
-
-ADMIT_MEMBER = """
-mutation ConsoleAdmitMember($groupement: ID!, $organisation: ID!, $on: Date!, $decision: DocumentInput,
-                            $decidedOn: Date) {
-  admitMember(groupementId: $groupement, organisationId: $organisation, on: $on, decision: $decision,
-              decidedOn: $decidedOn) """ + RESULT + """
-}
-"""
-
-NOTIFY_MARCHE = """
-mutation ConsoleNotifyMarche($groupement: ID!, $code: String!, $object: String!, $cpv: String!, $nature: String!,
-                             $titulaires: [ID!]!, $amount: Decimal!, $months: Int!, $on: Date!, $launchedOn: Date,
-                             $clause: Boolean!) {
-  notifyMarche(groupementId: $groupement, code: $code, object: $object, cpv: $cpv, nature: $nature,
-               titulaireIds: $titulaires, initialAmount: $amount, durationMonths: $months, notifiedOn: $on,
-               launchedOn: $launchedOn, hasClauseReexamen: $clause) """ + RESULT + """
-}
-"""
-
-DRAW_UP_PLAN = """
-mutation ConsoleDrawUpPlan($marche: ID!, $title: String!) { drawUpPlan(marcheId: $marche, title: $title) """ \
-    + RESULT + " }"
-
-ADD_AXIS = """
-mutation ConsoleAddAxis($plan: ID!, $key: String!, $title: String!, $description: String!) {
-  addAxis(planId: $plan, key: $key, title: $title, description: $description) """ + RESULT + """
-}
-"""
-
-ADD_OBJECTIVE = """
-mutation ConsoleAddObjective($plan: ID!, $key: String!, $axis: String!, $title: String!, $kind: String!) {
-  addObjective(planId: $plan, key: $key, axisKey: $axis, title: $title, kind: $kind) """ + RESULT + """
-}
-"""
-
-DEFINE_INDICATOR = """
-mutation ConsoleDefineIndicator($plan: ID!, $indicator: IndicatorInput!) {
-  defineIndicator(planId: $plan, indicator: $indicator) """ + RESULT + """
-}
-"""
-
-PLAN_ACTION = """
-mutation ConsolePlanAction($plan: ID!, $key: String!, $axis: String!, $title: String!, $owner: String!, $due: Date!,
-                           $organisation: ID) {
-  planAction(planId: $plan, key: $key, axisKey: $axis, title: $title, owner: $owner, dueOn: $due,
-             ownerOrganisationId: $organisation) """ + RESULT + """
-}
-"""
-
-SCHEDULE_MILESTONE = """
-mutation ConsoleScheduleMilestone($plan: ID!, $key: String!, $title: String!, $due: Date!) {
-  scheduleMilestone(planId: $plan, key: $key, title: $title, dueOn: $due) """ + RESULT + """
-}
-"""
-
-DEFINE_GAIN_SHARING = """
-mutation ConsoleDefineGainSharing($plan: ID!, $basis: String!, $reference: String!, $months: Int!,
-                                  $shares: PartySharesInput!, $split: String!, $settlement: String!) {
-  defineGainSharing(planId: $plan, basis: $basis, reference: $reference, periodMonths: $months, partyShares: $shares,
-                    memberSplit: $split, settlement: $settlement) """ + RESULT + """
-}
-"""
-
-DEFINE_GOVERNANCE = """
-mutation ConsoleDefineGovernance($plan: ID!, $body: String!, $participants: [String!]!, $months: Int!) {
-  defineGovernance(planId: $plan, body: $body, participants: $participants, reviewFrequencyMonths: $months) """ \
-    + RESULT + """
-}
-"""
+REGISTER_ORGANISATION = command("registerOrganisation", "organisation { id }")
+CONSTITUTE_GROUPEMENT = command("constituteGroupement", "groupement { id }")
+ADMIT_MEMBER = command("admitMember", "groupement { id }")
+NOTIFY_MARCHE = command("notifyMarche", "marche { id }")
+DRAW_UP_PLAN = command("drawUpPlan", "plan { id }")
+ADD_AXIS = command("addAxis", "plan { id }")
+ADD_OBJECTIVE = command("addObjective", "plan { id }")
+DEFINE_INDICATOR = command("defineIndicator", "plan { id }")
+PLAN_ACTION = command("planAction", "plan { id }")
+SCHEDULE_MILESTONE = command("scheduleMilestone", "plan { id }")
+DEFINE_GAIN_SHARING = command("defineGainSharing", "plan { id }")
+DEFINE_GOVERNANCE = command("defineGovernance", "plan { id }")
 
 SETUP_PLAN = """
 query ConsoleSetupPlan($plan: ID!, $minPosition: Int) {
   plan(id: $plan, minPosition: $minPosition) {
     id title closed groupementId marcheId
     axes { key title objectives { key title kind indicators { key name kind unit target } } }
-    actions { key axisKey title owner dueOn }
-    milestones gainSharing governance
+    actions: allActions(first: 500) { edges { node { key axisKey title owner dueOn } } }
   }
 }
 """
 
 SETUP_GROUPEMENTS = """
 query ConsoleSetupGroupements {
-  groupements {
-    id code name coordonnateurId planIds
-    members { organisationId joinedOn leftOn }
-    marches { id code object titulaireIds notifiedOn }
-  }
+  groupements: allGroupements(first: 500) { edges { node {
+    id code name coordonnateurId
+    plans(first: 500) { edges { node { id } } }
+    members: memberships(first: 500) { edges { node { organisationId joinedOn leftOn } } }
+    marches: allMarches(first: 500) { edges { node { id code object titulaireIds notifiedOn } } }
+  } } }
 }
 """
 
@@ -374,7 +300,7 @@ def parse_objective(values: dict[str, str], choices: dict[str, dict[str, str]]) 
     axis = choice(values, "objective_axis", choices["axes"], errors)
     kind = choice(values, "objective_kind", OBJECTIVE_KINDS, errors)
     variables = parsed(values, {"objective_title": ("title", text())}, errors)
-    variables.update(axis=axis, kind=kind, key=key_of(values.get("objective_key", ""), variables.get("title")))
+    variables.update(axisKey=axis, kind=kind, key=key_of(values.get("objective_key", ""), variables.get("title")))
     return errors, variables
 
 
@@ -410,10 +336,11 @@ def parse_indicator(values: dict[str, str], choices: dict[str, dict[str, str]]) 
 
 def parse_action(values: dict[str, str], choices: dict[str, dict[str, str]]) -> Parsed:
     errors: dict[str, str] = {}
-    variables = {"axis": choice(values, "action_axis", choices["axes"], errors),
+    variables = {"axisKey": choice(values, "action_axis", choices["axes"], errors),
                  "owner": choice(values, "action_owner", ACTION_OWNERS, errors),
-                 "organisation": choice(values, "action_organisation", choices["parties"], errors, required=False)}
-    variables.update(parsed(values, {"action_title": ("title", text()), "action_due_on": ("due", french_date)},
+                 "ownerOrganisationId": choice(values, "action_organisation", choices["parties"], errors,
+                                               required=False)}
+    variables.update(parsed(values, {"action_title": ("title", text()), "action_due_on": ("dueOn", french_date)},
                             errors))
     variables["key"] = key_of(values.get("action_key", ""), variables.get("title"))
     return errors, variables
@@ -421,7 +348,7 @@ def parse_action(values: dict[str, str], choices: dict[str, dict[str, str]]) -> 
 
 def parse_milestone(values: dict[str, str], _: dict[str, dict[str, str]]) -> Parsed:
     errors: dict[str, str] = {}
-    variables = parsed(values, {"milestone_title": ("title", text()), "milestone_due_on": ("due", french_date)},
+    variables = parsed(values, {"milestone_title": ("title", text()), "milestone_due_on": ("dueOn", french_date)},
                        errors)
     variables["key"] = key_of(values.get("milestone_key", ""), variables.get("title"))
     return errors, variables
@@ -429,20 +356,20 @@ def parse_milestone(values: dict[str, str], _: dict[str, dict[str, str]]) -> Par
 
 def parse_gain(values: dict[str, str], _: dict[str, dict[str, str]]) -> Parsed:
     errors: dict[str, str] = {}
-    variables = {"split": choice(values, "gain_member_split", MEMBER_SPLITS, errors),
+    variables = {"memberSplit": choice(values, "gain_member_split", MEMBER_SPLITS, errors),
                  "settlement": choice(values, "gain_settlement", SETTLEMENTS, errors)}
     variables.update(parsed(values, {"gain_basis": ("basis", text(2000)), "gain_reference": ("reference", text(2000)),
-                                     "gain_period": ("months", french_integer)}, errors))
+                                     "gain_period": ("periodMonths", french_integer)}, errors))
     shares = parsed(values, {f"gain_{party}": (party, optional(french_decimal))
                              for party in ("titulaire", "acheteur", "joint")}, errors)
-    variables["shares"] = {party: share for party, share in shares.items() if share is not None}
+    variables["partyShares"] = {party: share for party, share in shares.items() if share is not None}
     return errors, variables
 
 
 def parse_governance(values: dict[str, str], _: dict[str, dict[str, str]]) -> Parsed:
     errors: dict[str, str] = {}
     variables = parsed(values, {"governance_body": ("body", text()),
-                                "governance_frequency": ("months", french_integer)}, errors)
+                                "governance_frequency": ("reviewFrequencyMonths", french_integer)}, errors)
     participants = [line.strip()[:255] for line in values.get("governance_participants", "").splitlines()
                     if line.strip()]
     if not participants:
@@ -457,46 +384,41 @@ SETUP_STEPS: dict[str, tuple[Callable[[dict[str, str], dict[str, dict[str, str]]
     "axis": (parse_axis, ADD_AXIS, "addAxis", {"key": "axis_key", "title": "axis_title",
                                                "description": "axis_description"}),
     "objective": (parse_objective, ADD_OBJECTIVE, "addObjective", {
-        "key": "objective_key", "axisKey": "objective_axis", "axis_key": "objective_axis", "title": "objective_title",
+        "key": "objective_key", "axisKey": "objective_axis", "title": "objective_title",
         "kind": "objective_kind"}),
     "indicator": (parse_indicator, DEFINE_INDICATOR, "defineIndicator", {
-        "key": "indicator_key", "objectiveKey": "indicator_objective", "objective_key": "indicator_objective",
+        "key": "indicator_key", "objectiveKey": "indicator_objective",
         "name": "indicator_name", "kind": "indicator_kind", "unit": "indicator_unit",
         "direction": "indicator_direction", "aggregation": "indicator_aggregation",
         "periodicity": "indicator_periodicity", "scope": "indicator_scope", "baseline": "indicator_baseline",
         "target": "indicator_target", "trajectory": "indicator_step1_from"}),
     "action": (parse_action, PLAN_ACTION, "planAction", {
-        "key": "action_key", "axisKey": "action_axis", "axis_key": "action_axis", "title": "action_title",
-        "owner": "action_owner", "dueOn": "action_due_on", "due_on": "action_due_on",
-        "ownerOrganisationId": "action_organisation", "owner_organisation_id": "action_organisation"}),
+        "key": "action_key", "axisKey": "action_axis", "title": "action_title",
+        "owner": "action_owner", "dueOn": "action_due_on",
+        "ownerOrganisationId": "action_organisation"}),
     "milestone": (parse_milestone, SCHEDULE_MILESTONE, "scheduleMilestone", {
         "key": "milestone_key", "title": "milestone_title", "dueOn": "milestone_due_on",
         "due_on": "milestone_due_on"}),
     "gain": (parse_gain, DEFINE_GAIN_SHARING, "defineGainSharing", {
         "basis": "gain_basis", "reference": "gain_reference", "periodMonths": "gain_period",
-        "period_months": "gain_period", "partyShares": "gain_titulaire", "shares": "gain_titulaire",
+        "period_months": "gain_period", "partyShares": "gain_titulaire",
         "titulaire": "gain_titulaire", "acheteur": "gain_acheteur", "joint": "gain_joint",
-        "memberSplit": "gain_member_split", "member_split": "gain_member_split", "settlement": "gain_settlement"}),
+        "memberSplit": "gain_member_split", "settlement": "gain_settlement"}),
     "governance": (parse_governance, DEFINE_GOVERNANCE, "defineGovernance", {
         "body": "governance_body", "participants": "governance_participants",
-        "reviewFrequencyMonths": "governance_frequency", "review_frequency_months": "governance_frequency"}),
+        "reviewFrequencyMonths": "governance_frequency"}),
 }
-STEP = re.compile(r"trajectory\[(\d+)\]\.?(from|target)?")
 
 
-def form_field(form_name: str, api_field: str | None, mapping: dict[str, str], rows: list[int]) -> str:
-    """The form's field a refusal of the API names (`indicator.trajectory[1].target` → the second step filled in);
-    the form itself when it names none of its fields."""
-    path = (api_field or "").removeprefix("indicator.").removeprefix("spec.")
-    found = STEP.search(path)
-    if found and form_name == "indicator":
-        index = int(found.group(1))
+def form_field(form_name: str, path: list[str], mapping: dict[str, str], rows: list[int]) -> str:
+    """The form's field a refusal of the API names by its GraphQL path without `input` (`indicator.trajectory.1.target`
+    → the second step filled in); the form itself when it names none of its fields."""
+    if form_name == "indicator" and "trajectory" in path:
+        after = path[path.index("trajectory") + 1:]
+        index = int(after[0]) if after and after[0].isdigit() else 0
         row = rows[index] if index < len(rows) else 1
-        return f"indicator_step{row}_{found.group(2) or 'from'}"
-    for segment in reversed(re.split(r"[.\[\]]+", path)):
-        if segment in mapping:
-            return mapping[segment]
-    return f"{form_name}_form"
+        return f"indicator_step{row}_{'target' if after[-1:] == ['target'] else 'from'}"
+    return form_field_of(path, mapping, f"{form_name}_form")
 
 
 # --- the pages -----------------------------------------------------------------------------------------------------
@@ -506,6 +428,7 @@ class SetupPages:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.run = console.executor.run
+        self.read = console.executor.read
 
     async def names(self, actor: Actor) -> tuple[dict[str, str], dict[str, str]]:
         """Organisation id → name, and the suppliers (id → name) of the directory this actor reads."""
@@ -521,7 +444,7 @@ class SetupPages:
         or `not_found` (a groupement it does not see). `until`: after a write, what the page waits to see (the
         `groupements` query takes no `minPosition`): read again until the read models show it (5 s at most)."""
         for attempt in range(50):
-            groupements = (await self.run(SETUP_GROUPEMENTS, actor))["groupements"]
+            groupements = (await self.read(SETUP_GROUPEMENTS, actor))["groupements"]
             found = next((g for g in groupements if g["id"] == groupement_id), None)
             if until is None or attempt == 49 or (found is not None and until(found)):
                 break
@@ -536,7 +459,7 @@ class SetupPages:
         """The groupement of the marché, coordinated by this actor. `wait`: the marché was just notified and the
         `groupements` query takes no `minPosition`: it is read again until the read models show it (5 s at most)."""
         for attempt in range(50):
-            groupements = (await self.run(SETUP_GROUPEMENTS, actor))["groupements"]
+            groupements = (await self.read(SETUP_GROUPEMENTS, actor))["groupements"]
             found = next((g for g in groupements for m in g["marches"] if m["id"] == marche_id), None)
             if found is not None or not wait or attempt == 49:
                 break
@@ -549,13 +472,12 @@ class SetupPages:
         return self.console.render(request, template, status, fixed=FIXED_CHOICES, **values)
 
     @staticmethod
-    def answer_errors(form_name: str, answer: dict[str, Any], mapping: dict[str, str],
+    def answer_errors(form_name: str, outcome: Outcome, mapping: dict[str, str],
                       rows: list[int] | None = None) -> dict[str, str]:
-        error = answer["error"] or {"code": "internal", "field": None, "message": ""}
-        said = refusal(error["code"], error["message"])
-        if error["code"] not in said:  # the refusal's stable code, always shown with it
-            said = f"{said} ({error['code']})"
-        return {form_field(form_name, error.get("field"), mapping, rows or []): said}
+        said = refusal(outcome.code, outcome.text)
+        if outcome.code not in said:  # the refusal's stable code, always shown with it
+            said = f"{said} ({outcome.code})"
+        return {form_field(form_name, outcome.path, mapping, rows or []): said}
 
     # --- constitute a groupement, register organisations, admit members ------------------------------------------
 
@@ -576,22 +498,22 @@ class SetupPages:
         clause = choice(values, "groupement_clause", WITHDRAWAL_CLAUSES, errors)
         variables = parsed(values, {"groupement_code": ("code", text(64)), "groupement_name": ("name", text()),
                                     "groupement_purpose": ("purpose", text(2000)),
-                                    "groupement_signed_on": ("on", french_date)}, errors)
+                                    "groupement_signed_on": ("signedOn", french_date)}, errors)
         if upload_error:
             errors["groupement_convention"] = upload_error
         if not errors:
-            answer = (await self.run(CONSTITUTE_GROUPEMENT, actor, coordonnateur=actor.organisation_id,
-                                     permanent=values.get("groupement_permanent") == "1",
-                                     shares=values.get("groupement_shares") == "1", clause=clause,
-                                     convention=convention, **variables))["constituteGroupement"]
-            if answer["ok"]:
-                return RedirectResponse(f"/groupements/{answer['id']}/membres?fait={answer['position']}"
-                                        f"&quoi=groupement", 303)
-            errors = self.answer_errors("groupement", answer, {
+            outcome = await self.console.executor.command(
+                CONSTITUTE_GROUPEMENT, actor, coordonnateurId=actor.organisation_id,
+                permanent=values.get("groupement_permanent") == "1",
+                sharesMemberDetails=values.get("groupement_shares") == "1", withdrawalClause=clause,
+                convention=convention, **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/groupements/{outcome.payload['groupement']['id']}/membres"
+                                        f"?fait={outcome.position}&quoi=groupement", 303)
+            errors = self.answer_errors("groupement", outcome, {
                 "code": "groupement_code", "name": "groupement_name", "purpose": "groupement_purpose",
-                "signedOn": "groupement_signed_on", "signed_on": "groupement_signed_on",
-                "convention": "groupement_convention", "withdrawalClause": "groupement_clause",
-                "withdrawal_clause": "groupement_clause", "coordonnateur": "groupement_form"})
+                "signedOn": "groupement_signed_on", "convention": "groupement_convention",
+                "withdrawalClause": "groupement_clause", "coordonnateurId": "groupement_form"})
         return await self.groupement_form(request, actor, shown(values), errors)
 
     async def members(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
@@ -640,15 +562,14 @@ class SetupPages:
             errors["member_decision"] = upload_error
         groupement_id = request.path_params["groupement"]
         if not errors:
-            answer = (await self.run(ADMIT_MEMBER, actor, groupement=groupement_id, organisation=organisation,
-                                     decision=decision, **variables))["admitMember"]
-            if answer["ok"]:
-                return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={answer['position']}&quoi=member"
+            outcome = await self.console.executor.command(ADMIT_MEMBER, actor, groupementId=groupement_id,
+                                                          organisationId=organisation, decision=decision, **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={outcome.position}&quoi=member"
                                         f"&membre={quote(organisation, safe='')}", 303)
-            errors = self.answer_errors("member", answer, {
-                "organisationId": "member_organisation", "organisation_id": "member_organisation",
-                "org": "member_organisation", "on": "member_on", "decision": "member_decision",
-                "decidedOn": "member_decided_on", "decided_on": "member_decided_on"})
+            errors = self.answer_errors("member", outcome, {
+                "organisationId": "member_organisation", "on": "member_on", "decision": "member_decision",
+                "decidedOn": "member_decided_on"})
         return await self.members(request, actor, shown(values), errors)
 
     async def register_organisation(self, request: Request, actor: Actor) -> Response:
@@ -664,11 +585,12 @@ class SetupPages:
         if "siret" in variables:
             variables["siret"] = re.sub(r"\s", "", variables["siret"])
         if not errors:
-            answer = (await self.run(REGISTER_ORGANISATION, actor, kind=kind, **variables))["registerOrganisation"]
-            if answer["ok"]:
-                return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={answer['position']}"
-                                        f"&quoi=organisation&organisation={answer['id']}", 303)
-            errors = self.answer_errors("organisation", answer, {
+            outcome = await self.console.executor.command(REGISTER_ORGANISATION, actor, kind=kind, **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={outcome.position}"
+                                        f"&quoi=organisation&organisation={outcome.payload['organisation']['id']}",
+                                        303)
+            errors = self.answer_errors("organisation", outcome, {
                 "siret": "organisation_siret", "name": "organisation_name", "kind": "organisation_kind"})
         return await self.members(request, actor, shown(values), errors)
 
@@ -694,23 +616,21 @@ class SetupPages:
         titulaire = choice(values, "marche_titulaire", suppliers, errors)
         variables = parsed(values, {
             "marche_code": ("code", text(16)), "marche_object": ("object", text(1000)), "marche_cpv": ("cpv", text(16)),
-            "marche_amount": ("amount", french_decimal), "marche_months": ("months", french_integer),
-            "marche_notified_on": ("on", french_date),
+            "marche_amount": ("initialAmount", french_decimal), "marche_months": ("durationMonths", french_integer),
+            "marche_notified_on": ("notifiedOn", french_date),
             "marche_launched_on": ("launchedOn", lambda raw: french_date(raw, required=False)),
         }, errors)
         if not errors:
-            answer = (await self.run(NOTIFY_MARCHE, actor, groupement=groupement_id, nature=nature,
-                                     titulaires=[titulaire], clause=values.get("marche_clause") == "1",
-                                     **variables))["notifyMarche"]
-            if answer["ok"]:
-                return RedirectResponse(f"/marches/{answer['id']}/plan/nouveau?fait={answer['position']}", 303)
-            errors = self.answer_errors("marche", answer, {
+            outcome = await self.console.executor.command(
+                NOTIFY_MARCHE, actor, groupementId=groupement_id, nature=nature, titulaireIds=[titulaire],
+                hasClauseReexamen=values.get("marche_clause") == "1", **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/marches/{outcome.payload['marche']['id']}/plan/nouveau"
+                                        f"?fait={outcome.position}", 303)
+            errors = self.answer_errors("marche", outcome, {
                 "code": "marche_code", "object": "marche_object", "cpv": "marche_cpv", "nature": "marche_nature",
-                "titulaireIds": "marche_titulaire", "titulaire_ids": "marche_titulaire",
-                "initialAmount": "marche_amount", "initial_amount": "marche_amount", "durationMonths": "marche_months",
-                "duration_months": "marche_months", "notifiedOn": "marche_notified_on",
-                "notified_on": "marche_notified_on", "launchedOn": "marche_launched_on",
-                "launched_on": "marche_launched_on"})
+                "titulaireIds": "marche_titulaire", "initialAmount": "marche_amount", "durationMonths": "marche_months",
+                "notifiedOn": "marche_notified_on", "launchedOn": "marche_launched_on"})
         return await self.marche_form(request, actor, shown(values), errors)
 
     # --- draw up the plan --------------------------------------------------------------------------------------
@@ -722,7 +642,7 @@ class SetupPages:
         groupement = await self.groupement_of_marche(actor, marche_id, wait=bool(wanted))
         marche = next(m for m in groupement["marches"] if m["id"] == marche_id)
         existing = None
-        for plan_id in groupement["planIds"]:
+        for plan_id in (plan["id"] for plan in groupement["plans"]):
             plan = (await self.run(PLAN_TITLE, actor, plan=plan_id))["plan"]
             if plan["marcheId"] == marche_id:
                 existing = plan
@@ -738,12 +658,12 @@ class SetupPages:
         errors: dict[str, str] = {}
         variables = parsed(values, {"plan_title": ("title", text())}, errors)
         if not errors:
-            answer = (await self.run(DRAW_UP_PLAN, actor, marche=request.path_params["marche"],
-                                     **variables))["drawUpPlan"]
-            if answer["ok"]:
-                return RedirectResponse(f"/plans/{answer['id']}/mise-en-place?fait={answer['position']}&quoi=plan",
-                                        303)
-            errors = self.answer_errors("plan", answer, {"title": "plan_title", "marcheId": "plan_title"})
+            outcome = await self.console.executor.command(DRAW_UP_PLAN, actor, marcheId=request.path_params["marche"],
+                                                          **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/plans/{outcome.payload['plan']['id']}/mise-en-place"
+                                        f"?fait={outcome.position}&quoi=plan", 303)
+            errors = self.answer_errors("plan", outcome, {"title": "plan_title", "marcheId": "plan_title"})
         return await self.plan_form(request, actor, shown(values), errors)
 
     # --- fill the plan in --------------------------------------------------------------------------------------
@@ -753,7 +673,7 @@ class SetupPages:
 
         plan_id = request.path_params["plan"]
         wanted = position_param(request, "fait") or min_position
-        plan = (await self.run(SETUP_PLAN, actor, plan=plan_id, minPosition=wanted))["plan"]
+        plan = (await self.read(SETUP_PLAN, actor, plan=plan_id, minPosition=wanted))["plan"]
         groupement = await self.coordinated(actor, plan["groupementId"])
         choices = await self.choices(actor, plan, groupement)
         done = f"setup_{request.query_params.get('quoi', '')}_ok"
@@ -785,20 +705,20 @@ class SetupPages:
         step = request.path_params["form"]
         if step not in SETUP_STEPS:
             raise Refusal("not_found", "form")
-        parse, document, name, mapping = SETUP_STEPS[step]
+        parse, document, _, mapping = SETUP_STEPS[step]
         plan_id = request.path_params["plan"]
-        plan = (await self.run(SETUP_PLAN, actor, plan=plan_id))["plan"]
-        groupements = (await self.run(SETUP_GROUPEMENTS, actor))["groupements"]
+        plan = (await self.read(SETUP_PLAN, actor, plan=plan_id))["plan"]
+        groupements = (await self.read(SETUP_GROUPEMENTS, actor))["groupements"]
         found = next((g for g in groupements if g["id"] == plan["groupementId"]), None)
         choices = await self.choices(actor, plan, {"marches": [], "members": [], **(found or {})})
         errors, variables = parse(values, choices)
         rows = variables.pop("_rows", [])
         if not errors:
-            answer = (await self.run(document, actor, plan=plan_id, **variables))[name]
-            if answer["ok"]:
-                return RedirectResponse(f"/plans/{plan_id}/mise-en-place?fait={answer['position']}&quoi={step}"
+            outcome = await self.console.executor.command(document, actor, planId=plan_id, **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/plans/{plan_id}/mise-en-place?fait={outcome.position}&quoi={step}"
                                         f"#{step}", 303)
-            errors = self.answer_errors(step, answer, mapping, rows)
+            errors = self.answer_errors(step, outcome, mapping, rows)
         return await self.setup(request, actor, shown(values), errors)
 
 

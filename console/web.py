@@ -394,13 +394,13 @@ class Console:
         return {edge["node"]["id"]: edge["node"] for edge in data["organisations"]["edges"]}
 
     async def home(self, request: Request, actor: Actor) -> Response:
-        data = await self.executor.run(GROUPEMENTS, actor)
+        data = await self.executor.read(GROUPEMENTS, actor)
         directory = await self.executor.run(DIRECTORY, actor)
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
         groupements = []
         for groupement in data["groupements"]:
             plans = []
-            for plan_id in groupement["planIds"]:
+            for plan_id in (plan["id"] for plan in groupement["plans"]):
                 try:
                     plans.append((await self.executor.run(PLAN_SUMMARY, actor, plan=plan_id))["plan"])
                 except Refusal:
@@ -417,7 +417,7 @@ class Console:
                            actor=actor)
 
     async def plan(self, request: Request, actor: Actor) -> Response:
-        data = await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"])
+        data = await self.executor.read(PLAN_TREE, actor, plan=request.path_params["plan"])
         plan = data["plan"]
         actions: dict[str, list[dict[str, Any]]] = {}
         for action in plan["actions"]:
@@ -431,9 +431,9 @@ class Console:
     async def dashboard(self, request: Request, actor: Actor) -> Response:
         plan_id, member_id = request.path_params["plan"], request.path_params["member"]
         wanted = position_param(request, "position")
-        view = (await self.executor.run(MEMBER_VIEW, actor, plan=plan_id, member=member_id,
+        view = (await self.executor.read(MEMBER_VIEW, actor, plan=plan_id, member=member_id,
                                         minPosition=wanted))["memberView"]
-        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        tree = (await self.executor.read(PLAN_TREE, actor, plan=plan_id))["plan"]
         periodicities = {i["key"]: i["periodicity"] for axis in tree["axes"] for o in axis["objectives"]
                          for i in o["indicators"]}
         directory = await self.executor.run(DIRECTORY, actor)
@@ -447,7 +447,8 @@ class Console:
         done = request.query_params.get("enregistre") or request.query_params.get("corrige")
         notice = "measure_corrected" if request.query_params.get("corrige") else "measure_recorded"
         return self.render(request, "dashboard.html", title=message("dashboard_title", member=member_name),
-                           plan=tree, panels=dashboard.panels(view["document"], member_name, periodicities),
+                           plan=tree, panels=dashboard.panels(dashboard.member_document(view), member_name,
+                                                              periodicities),
                            recorded=message(notice, position=wanted) if done else None, own=own,
                            corrigible=corrigible)
 
@@ -479,21 +480,18 @@ class Console:
             return self.csrf_refused(request)
         errors, variables = parse_correction(form)
         if not errors:
-            answer = (await self.executor.run(CORRECT_MEASURE, actor, measure=request.path_params["measure"],
-                                              by=actor.organisation_id, **variables))["correctMeasure"]
-            if answer["ok"]:
+            outcome = await self.executor.command(CORRECT_MEASURE, actor, measureId=request.path_params["measure"],
+                                                  correctedBy=actor.organisation_id, **variables)
+            if outcome.accepted:
                 return RedirectResponse(f"/plans/{request.path_params['plan']}/membres/{actor.organisation_id}"
-                                        f"?corrige=1&position={answer['position']}", 303)
-            error = answer["error"]
-            field = {"value": "value", "reason": "reason", "corrected_on": "corrected_on",
-                     "correctedOn": "corrected_on"}.get(error.get("field") or "", "form")
-            errors[field] = refusal(error["code"], error["message"])
+                                        f"?corrige=1&position={outcome.position}", 303)
+            errors[outcome.field(CORRECTION_API_FIELDS)] = refusal(outcome.code, outcome.text)
         return await self.correction_form(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
     # --- recording a measure -------------------------------------------------------------------------------
 
     async def measure_form(self, request: Request, actor: Actor) -> Response:
-        tree = (await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"]))["plan"]
+        tree = (await self.executor.read(PLAN_TREE, actor, plan=request.path_params["plan"]))["plan"]
         return self.render(request, "measure.html", title=message("measure_title"), plan=tree,
                            indicators=recordable(tree), values={}, errors={})
 
@@ -502,19 +500,18 @@ class Console:
         if form is None:
             return self.csrf_refused(request)
         plan_id = request.path_params["plan"]
-        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        tree = (await self.executor.read(PLAN_TREE, actor, plan=plan_id))["plan"]
         indicators = recordable(tree)
         errors, variables = parse_measure(form, {i["key"]: i for i in indicators})
         if not errors:
-            scope = next(i["scope"] for i in indicators if i["key"] == variables["indicator"])
-            answer = (await self.executor.run(
-                RECORD_MEASURE, actor, plan=plan_id, member=actor.organisation_id if scope == "member" else None,
-                by=actor.organisation_id, **variables))["recordMeasure"]
-            if answer["ok"]:
+            scope = next(i["scope"] for i in indicators if i["key"] == variables["indicatorKey"])
+            outcome = await self.executor.command(
+                RECORD_MEASURE, actor, planId=plan_id, memberId=actor.organisation_id if scope == "member" else None,
+                recordedBy=actor.organisation_id, **variables)
+            if outcome.accepted:
                 return RedirectResponse(f"/plans/{plan_id}/membres/{actor.organisation_id}?enregistre=1&position="
-                                        f"{answer['position']}", 303)
-            error = answer["error"]
-            errors[API_FIELDS.get(error.get("field") or "", "form")] = refusal(error["code"], error["message"])
+                                        f"{outcome.position}", 303)
+            errors[outcome.field(API_FIELDS)] = refusal(outcome.code, outcome.text)
         shown = {key: value for key, value in form.items() if key != CSRF_FIELD}
         return self.render(request, "measure.html", 422, title=message("measure_title"), plan=tree,
                            indicators=indicators, values=shown, errors=errors)
@@ -544,12 +541,11 @@ class Console:
         plan = (await self.executor.run(PROPOSALS, actor, plan=plan_id))["plan"]
         errors, variables = parse_proposal(form, {axis["key"] for axis in plan["axes"]})
         if not errors:
-            answer = (await self.executor.run(SUBMIT_PROPOSAL, actor, plan=plan_id, author=actor.organisation_id,
-                                              **variables))["submitProposal"]
-            if answer["ok"]:
-                return RedirectResponse(f"/plans/{plan_id}/propositions?soumise={answer['position']}", 303)
-            error = answer["error"]
-            errors[PROPOSAL_API_FIELDS.get(error.get("field") or "", "form")] = refusal(error["code"], error["message"])
+            outcome = await self.executor.command(SUBMIT_PROPOSAL, actor, planId=plan_id,
+                                                  authorId=actor.organisation_id, **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/plans/{plan_id}/propositions?soumise={outcome.position}", 303)
+            errors[outcome.field(PROPOSAL_API_FIELDS)] = refusal(outcome.code, outcome.text)
         return await self.proposals(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
 
@@ -558,7 +554,7 @@ class Console:
     async def reviews(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
                       errors: dict[str, str] | None = None) -> Response:
         wanted = position_param(request, "programmee")
-        plan = (await self.executor.run(REVIEWS, actor, plan=request.path_params["plan"], minPosition=wanted))["plan"]
+        plan = (await self.executor.read(REVIEWS, actor, plan=request.path_params["plan"], minPosition=wanted))["plan"]
         return self.render(request, "reviews.html", 422 if errors else 200,
                            title=message("reviews_title", title=plan["title"]), plan=plan, values=values or {},
                            errors=errors or {}, may_schedule=not plan["closed"] and actor.role == Role.COORDONNATEUR,
@@ -570,14 +566,14 @@ class Console:
             return self.csrf_refused(request)
         plan_id = request.path_params["plan"]
         errors, variables = parse_fields(form, {"title": ("title", required_text),
-                                                "scheduled_on": ("on", french_date)})
+                                                "scheduled_on": ("scheduledOn", french_date)})
         if not errors:
-            answer = (await self.executor.run(SCHEDULE_REVIEW, actor, plan=plan_id, **variables))["scheduleReview"]
-            if answer["ok"]:
-                return RedirectResponse(f"/plans/{plan_id}/revues/{answer['id']}?fait={answer['position']}", 303)
-            error = answer["error"]
-            errors[{"scheduled_on": "scheduled_on", "scheduledOn": "scheduled_on", "title": "title"}.get(
-                error.get("field") or "", "form")] = refusal(error["code"], error["message"])
+            outcome = await self.executor.command(SCHEDULE_REVIEW, actor, planId=plan_id, **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/plans/{plan_id}/revues/{outcome.payload['review']['id']}"
+                                        f"?fait={outcome.position}", 303)
+            errors[outcome.field({"scheduledOn": "scheduled_on", "title": "title"})] = \
+                refusal(outcome.code, outcome.text)
         return await self.reviews(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
     async def review(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
@@ -585,12 +581,12 @@ class Console:
                      min_position: int | None = None) -> Response:
         plan_id, review_id = request.path_params["plan"], request.path_params["review"]
         wanted = position_param(request, "fait") or min_position
-        plan = (await self.executor.run(REVIEWS, actor, plan=plan_id, minPosition=wanted))["plan"]
+        plan = (await self.executor.read(REVIEWS, actor, plan=plan_id, minPosition=wanted))["plan"]
         found = [r for r in plan["reviews"] if r["id"] == review_id]
         if not found:
             raise Refusal("not_found", "review")
         review = found[0]
-        decided = {d["proposal_id"] for d in review["decisions"]}
+        decided = {d["proposalId"] for d in review["decisions"]}
         proposals = {edge["node"]["id"]: edge["node"] for edge in plan["proposals"]["edges"]}
         agenda = [p for p in proposals.values() if p["status"] in ("submitted", "postponed") and p["id"] not in decided]
         late = [a for a in plan["actions"] if a["status"] not in ("done", "abandoned", "cancelled")
@@ -610,7 +606,7 @@ class Console:
         if checked is None:
             return self.csrf_refused(request)
         fields, minutes, upload_error = checked
-        errors, variables = parse_fields(fields, {"held_on": ("on", french_date)})
+        errors, variables = parse_fields(fields, {"held_on": ("heldOn", french_date)})
         if upload_error:
             errors["minutes"] = upload_error
         participants = []
@@ -622,22 +618,19 @@ class Console:
             if function not in PARTICIPANT_FUNCTIONS:
                 errors[f"function_{row}"] = message("err_choice")
             organisation = fields.get(f"organisation_{row}") or None
-            participants.append({"name": name[:200], "function": function, "organisation_id": organisation})
+            participants.append({"name": name[:200], "function": function, "organisationId": organisation})
         if not participants:
             errors["name_1"] = message("err_participants")
         if not errors:
-            answer = (await self.executor.run(HOLD_REVIEW, actor, review=request.path_params["review"],
-                                              participants=participants, minutes=minutes, **variables))["holdReview"]
-            if answer["ok"]:
-                notice = message("review_held_ok", position=answer["position"])
+            outcome = await self.executor.command(HOLD_REVIEW, actor, reviewId=request.path_params["review"],
+                                                  attendees=participants, minutes=minutes, **variables)
+            if outcome.accepted:
+                notice = message("review_held_ok", position=outcome.position)
                 if minutes:
                     notice += " " + message("minutes_recorded", name=minutes["name"], sha256=minutes["sha256"],
                                             media_type=minutes["mediaType"])
-                return await self.review(request, actor, notice=notice, min_position=answer["position"])
-            error = answer["error"]
-            field = error.get("field") or ""
-            errors["held_on" if "held" in field.lower() else "minutes" if "minutes" in field else
-                   "name_1" if "participant" in field else "form"] = refusal(error["code"], error["message"])
+                return await self.review(request, actor, notice=notice, min_position=outcome.position)
+            errors[attendee_field(outcome.path)] = refusal(outcome.code, outcome.text)
         return await self.review(request, actor, {k: v for k, v in fields.items() if k != CSRF_FIELD}, errors)
 
     async def decide(self, request: Request, actor: Actor) -> Response:
@@ -653,14 +646,13 @@ class Console:
         except FieldError as error:
             errors[f"reasons-{proposal}"] = error.text
         if not errors:
-            answer = (await self.executor.run(DECIDE, actor, review=request.path_params["review"], proposal=proposal,
-                                              outcome=form["outcome"], reasons=reasons))["decide"]
-            if answer["ok"]:
+            outcome = await self.executor.command(DECIDE, actor, reviewId=request.path_params["review"],
+                                                  proposalId=proposal, outcome=form["outcome"], reasons=reasons)
+            if outcome.accepted:
                 return RedirectResponse(f"/plans/{request.path_params['plan']}/revues/{request.path_params['review']}"
-                                        f"?fait={answer['position']}", 303)
-            error = answer["error"]
-            errors[f"reasons-{proposal}" if error.get("field") == "reasons" else f"outcome-{proposal}"] = \
-                refusal(error["code"], error["message"])
+                                        f"?fait={outcome.position}", 303)
+            errors[outcome.field({"reasons": f"reasons-{proposal}"}, f"outcome-{proposal}")] = \
+                refusal(outcome.code, outcome.text)
         values = {f"outcome-{proposal}": form.get("outcome", ""), f"reasons-{proposal}": form.get("reasons", "")}
         return await self.review(request, actor, values, errors)
 
@@ -670,14 +662,12 @@ class Console:
             return self.csrf_refused(request)
         errors, variables = parse_fields(form, {"closed_on": ("on", french_date)})
         if not errors:
-            answer = (await self.executor.run(CLOSE_REVIEW, actor, review=request.path_params["review"],
-                                              **variables))["closeReview"]
-            if answer["ok"]:
+            outcome = await self.executor.command(CLOSE_REVIEW, actor, reviewId=request.path_params["review"],
+                                                  **variables)
+            if outcome.accepted:
                 return RedirectResponse(f"/plans/{request.path_params['plan']}/revues/{request.path_params['review']}"
-                                        f"?fait={answer['position']}", 303)
-            error = answer["error"]
-            errors["closed_on" if error.get("field") in ("on", "closed_on") else "form"] = \
-                refusal(error["code"], error["message"])
+                                        f"?fait={outcome.position}", 303)
+            errors[outcome.field({"on": "closed_on"})] = refusal(outcome.code, outcome.text)
         return await self.review(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
 
@@ -688,13 +678,13 @@ class Console:
         """The marché (with its avenants) and its groupement, as the API shows them to this actor; else not found.
         The `groupements` query takes no `minPosition`: to read one's own write, the read models are first brought
         to that position through a plan of the groupement (`plan(minPosition:)` waits for them all)."""
-        groupements = (await self.executor.run(MARCHES, actor))["groupements"]
+        groupements = (await self.executor.read(MARCHES, actor))["groupements"]
         if min_position:
             for groupement in groupements:
-                if any(m["id"] == marche_id for m in groupement["marches"]) and groupement["planIds"]:
-                    await self.executor.run(PLAN_AT, actor, plan=groupement["planIds"][0],
+                if any(m["id"] == marche_id for m in groupement["marches"]) and groupement["plans"]:
+                    await self.executor.run(PLAN_AT, actor, plan=groupement["plans"][0]["id"],
                                             minPosition=min_position)
-                    groupements = (await self.executor.run(MARCHES, actor))["groupements"]
+                    groupements = (await self.executor.read(MARCHES, actor))["groupements"]
         for groupement in groupements:
             for marche in groupement["marches"]:
                 if marche["id"] == marche_id:
@@ -730,29 +720,28 @@ class Console:
         changes: dict[str, Any] = {}
         if form.get("amount_delta", "").strip():
             try:
-                changes["amount_delta"] = french_decimal(form["amount_delta"])
+                changes["amountDelta"] = french_decimal(form["amount_delta"])
             except FieldError as error:
                 errors["amount_delta"] = error.text
         if form.get("duration_delta", "").strip():
             raw = form["duration_delta"].strip()
             if re.fullmatch(r"[+-]?\d{1,3}", raw):
-                changes["duration_delta_months"] = int(raw)
+                changes["durationDeltaMonths"] = int(raw)
             else:
                 errors["duration_delta"] = message("err_integer", value=raw[:40])
         if form.get("axis_title", "").strip() or form.get("axis_key", "").strip():
             try:
-                changes["plan_changes"] = [{"kind": "add_axis", "key": required_text(form.get("axis_key", ""), 60),
+                changes["planChanges"] = [{"kind": "add_axis", "key": required_text(form.get("axis_key", ""), 60),
                                             "title": required_text(form.get("axis_title", ""))}]
             except FieldError as error:
                 errors["axis_key" if not form.get("axis_key", "").strip() else "axis_title"] = error.text
-        variables["proposal"] = form.get("proposal_id") or None  # the accepted proposition it follows, if any
+        variables["proposalId"] = form.get("proposal_id") or None  # the accepted proposition it follows, if any
         if not errors:
-            answer = (await self.executor.run(PROPOSE_AVENANT, actor, marche=marche_id, changes=changes,
-                                              **variables))["proposeAvenant"]
-            if answer["ok"]:
-                return RedirectResponse(f"/marches/{marche_id}/avenants?fait={answer['position']}", 303)
-            error = answer["error"]
-            errors[avenant_field(error.get("field") or "")] = refusal(error["code"], error["message"])
+            outcome = await self.executor.command(PROPOSE_AVENANT, actor, marcheId=marche_id, avenantChanges=changes,
+                                                  **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/marches/{marche_id}/avenants?fait={outcome.position}", 303)
+            errors[outcome.field(AVENANT_API_FIELDS)] = refusal(outcome.code, outcome.text)
         return await self.avenants(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
     async def avenant_step(self, request: Request, actor: Actor) -> Response:
@@ -775,17 +764,16 @@ class Console:
                 errors[f"{prefix}-favourable"] = message("err_choice")
             variables["favourable"] = form.get("favourable") == "oui"
         if step != "notification":
-            variables["file"] = document
+            variables["document"] = document
         if not errors:
-            document_name, key = AVENANT_STEPS[step]
-            answer = (await self.executor.run(document_name, actor, marche=marche_id, number=int(number),
-                                              **variables))[key]
-            if answer["ok"]:
-                return RedirectResponse(f"/marches/{marche_id}/avenants?fait={answer['position']}", 303)
-            error = answer["error"]
-            field = error.get("field") or ""
-            errors[f"{prefix}-document" if field == "document" else f"{prefix}-on"] = \
-                refusal(error["code"], error["message"])
+            document_name, on = AVENANT_STEPS[step]
+            variables[on] = variables.pop("on")
+            outcome = await self.executor.command(document_name, actor, marcheId=marche_id, number=int(number),
+                                                  **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/marches/{marche_id}/avenants?fait={outcome.position}", 303)
+            errors[outcome.field({"document": f"{prefix}-document"}, f"{prefix}-on")] = \
+                refusal(outcome.code, outcome.text)
         return await self.avenants(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD} |
                                    {f"{prefix}-on": form.get("on", "")}, errors)
 
@@ -794,10 +782,10 @@ class Console:
 
     async def balance(self, request: Request, actor: Actor) -> Response:
         plan_id = request.path_params["plan"]
-        answer = (await self.executor.run(BALANCE, actor, plan=plan_id))["planBalance"]
-        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        answer = (await self.executor.read(BALANCE, actor, plan=plan_id))["planBalance"]
+        tree = (await self.executor.read(PLAN_TREE, actor, plan=plan_id))["plan"]
         indicators = {i["key"]: i for axis in tree["axes"] for o in axis["objectives"] for i in o["indicators"]}
-        document = answer["document"]
+        document = answer
         return self.render(request, "bilan.html", title=message("bilan_title", title=tree["title"]), plan=tree,
                            document=document, final=answer["final"],
                            panels=dashboard.balance_panels(document, indicators), summary=balance_summary(document))
@@ -806,18 +794,18 @@ class Console:
         """The bilan's figures as a CSV file the French way (semicolons, decimal commas), from the same
         `planBalance` answer as the page: what the reader may see, no more."""
         plan_id = request.path_params["plan"]
-        document = (await self.executor.run(BALANCE, actor, plan=plan_id))["planBalance"]["document"]
+        document = (await self.executor.read(BALANCE, actor, plan=plan_id))["planBalance"]
         lines = [[message("csv_section"), message("csv_label"), message("csv_value")]]
         lines += [[message("bilan_summary_title"), label, value] for label, value in balance_summary(document)]
         for axis in document.get("axes", []):
             for objective in axis.get("objectives", []):
                 for indicator in objective.get("indicators", []):
                     for p in indicator.get("periods") or []:
-                        lines.append([indicator["name"], french.period(p["period_start"], p["period_end"]),
+                        lines.append([indicator["name"], french.period(p["periodStart"], p["periodEnd"]),
                                       french.cell_number(p.get("value")) if p.get("value") is not None else ""])
         buffer = io.StringIO()
         csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(lines)
-        name = f"bilan-{plan_id[:8]}-{document.get('as_of_day', '')}.csv"
+        name = f"bilan-{plan_id[:8]}-{document.get('asOfDay', '')}.csv"
         return Response(("\ufeff" + buffer.getvalue()).encode(), media_type="text/csv; charset=utf-8",
                         headers={**PAGE_HEADERS, "content-disposition": f'attachment; filename="{name}"'})
 
@@ -827,7 +815,7 @@ class Console:
     async def import_form(self, request: Request, actor: Actor, values: dict[str, str] | None = None,
                           errors: dict[str, str] | None = None, preview: list[dict[str, Any]] | None = None,
                           line_errors: list[str] | None = None, rows: str | None = None) -> Response:
-        tree = (await self.executor.run(PLAN_TREE, actor, plan=request.path_params["plan"]))["plan"]
+        tree = (await self.executor.read(PLAN_TREE, actor, plan=request.path_params["plan"]))["plan"]
         status = 422 if errors or line_errors else 200
         return self.render(request, "import.html", status, title=message("import_title"), plan=tree,
                            values=values or {}, errors=errors or {}, preview=preview, line_errors=line_errors or [],
@@ -840,7 +828,7 @@ class Console:
             return self.csrf_refused(request)
         form, _, upload_error = checked
         plan_id = request.path_params["plan"]
-        tree = (await self.executor.run(PLAN_TREE, actor, plan=plan_id))["plan"]
+        tree = (await self.executor.read(PLAN_TREE, actor, plan=plan_id))["plan"]
         errors, _ = parse_fields(form, {"source": ("source", required_text),
                                                 "declared_on": ("declaredOn",
                                                                 lambda raw: french_date(raw, required=False))})
@@ -881,16 +869,16 @@ class Console:
         values = {k: v for k, v in form.items() if k not in (CSRF_FIELD, "rows")}
         if errors:
             return await self.import_form(request, actor, values, errors)
-        answer = (await self.executor.run(IMPORT_MEASURES, actor, plan=plan_id, rows=rows, by=actor.organisation_id,
-                                          **variables))["importMeasures"]
-        if answer["ok"]:
+        measures = [{key: row.get(key) for key in MEASURE_ROW_FIELDS if row.get(key) is not None} for row in rows]
+        outcome = await self.executor.command(IMPORT_MEASURES, actor, planId=plan_id, measures=measures,
+                                              recordedBy=actor.organisation_id, **variables)
+        if outcome.accepted:
             return RedirectResponse(f"/plans/{plan_id}/membres/{actor.organisation_id}?enregistre=1&position="
-                                    f"{answer['position']}", 303)
-        error = answer["error"]
-        found = re.match(r"rows\[(\d+)\]", error.get("field") or "")
-        text = refusal(error["code"], error["message"])
-        line_errors = [message("import_line_error", line=int(found[1]) + 2, text=text)] if found else []
-        return await self.import_form(request, actor, values, {} if found else {"file": text}, None, line_errors)
+                                    f"{outcome.position}", 303)
+        text = refusal(outcome.code, outcome.text)
+        line = import_line(outcome.path, rows)
+        line_errors = [message("import_line_error", line=line, text=text)] if line else []
+        return await self.import_form(request, actor, values, {} if line else {"file": text}, None, line_errors)
 
     # --- the auditors' timeline ---------------------------------------------------------------------------
 
@@ -901,7 +889,7 @@ class Console:
         replay = (await self.executor.run(REPLAY, actor, plan=plan_id,
                                           after=after if after.isdigit() and len(after) < 12 else None))["replay"]
         steps = [{"position": edge["node"]["position"], "moment": moment_of(edge["node"]["timestamp"]),
-                  "type": edge["node"]["type"], "state": state_counts(edge["node"]["plan"])}
+                  "type": edge["node"]["type"], "state": state_counts(edge["node"]["planState"])}
                  for edge in replay["edges"]]
         log = None if after else await audit_pages.log_status(self.executor, actor, plan_id)  # on the first page
         return self.render(request, "timeline.html", title=message("timeline_title", title=plan["title"]), plan=plan,
@@ -911,26 +899,33 @@ class Console:
 
 OVERSEEING_ROLES = (Role.COORDONNATEUR, Role.AUDITEUR)
 PROPOSING_ROLES = (Role.COORDONNATEUR, Role.ACHETEUR, Role.TITULAIRE)
-PROPOSAL_API_FIELDS = {"axis_key": "axis", "axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
-                       "expected_impact": "impact", "expectedImpact": "impact", "expected_gain": "gain",
-                       "expectedGain": "gain", "submitted_on": "submitted_on", "submittedOn": "submitted_on"}
+# A refusal's field, the last names of its GraphQL path (`input.expectedGain`), and the form's field it belongs to.
+PROPOSAL_API_FIELDS = {"axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
+                       "expectedImpact": "impact", "expectedGain": "gain", "submittedOn": "submitted_on"}
+CORRECTION_API_FIELDS = {"value": "value", "reason": "reason", "correctedOn": "corrected_on"}
+AVENANT_API_FIELDS = {"basis": "basis", "reason": "reason", "on": "proposed_on", "amountDelta": "amount_delta",
+                      "durationDeltaMonths": "duration_delta", "planChanges": "axis_key", "proposalId": "proposal_id",
+                      "decision": "proposal_id"}
+
+# Each step of an avenant after its proposal: its mutation, and the input field of its date.
+AVENANT_STEPS = {"avis-cao": (RECORD_CAO_OPINION, "givenOn"), "signature": (SIGN_AVENANT, "signedOn"),
+                 "notification": (NOTIFY_AVENANT, "notifiedOn")}
 
 
-AVENANT_STEPS = {"avis-cao": (RECORD_CAO_OPINION, "recordCaoOpinion"), "signature": (SIGN_AVENANT, "signAvenant"),
-                 "notification": (NOTIFY_AVENANT, "notifyAvenant")}
+def attendee_field(path: list[str]) -> str:
+    """A refusal of `holdReview` (`input.attendees.2.function`), and the form's field it belongs to (row 3's)."""
+    if path[:1] == ["attendees"]:
+        row = int(path[1]) + 1 if len(path) > 1 and path[1].isdigit() else 1
+        return f"function_{row}" if path[-1] == "function" else f"name_{row}"
+    return {"heldOn": "held_on", "minutes": "minutes"}.get(path[0] if path else "", "form")
 
 
-def avenant_field(field: str) -> str:
-    """A refusal of `proposeAvenant`, by the field the API names, and the form's field it belongs to."""
-    if "amount" in field:
-        return "amount_delta"
-    if "duration" in field:
-        return "duration_delta"
-    if "plan_changes" in field:
-        return "axis_key"
-    if "proposal" in field or "decision" in field:
-        return "proposal_id"
-    return {"basis": "basis", "reason": "reason", "on": "proposed_on"}.get(field, "form")
+def import_line(path: list[str], rows: list[dict[str, Any]]) -> int | None:
+    """The file's line a refusal of `importMeasures` names (`input.measures.3.value`: the fourth row sent), by the line
+    number each row kept from the preview; None when it names no row."""
+    if len(path) < 2 or path[0] != "measures" or not path[1].isdigit() or int(path[1]) >= len(rows):
+        return None
+    return int(rows[int(path[1])].get("line") or int(path[1]) + 2)
 
 
 def caps_of(marche: dict[str, Any]) -> dict[str, Any]:
@@ -953,18 +948,19 @@ def caps_of(marche: dict[str, Any]) -> dict[str, Any]:
 
 
 def balance_summary(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """The bilan's headline figures, in French: amounts, actions, propositions, revues, gains."""
+    """The bilan's headline figures (the typed `planBalance`), in French: amounts, actions, propositions, revues,
+    gains."""
     marche = document.get("marche") or {}
-    actions = document.get("actions") or {}
-    late = sum(v.get("late", 0) for v in actions.values())
-    total = sum(v.get("total", 0) for v in actions.values())
+    actions = document.get("actionsByOwner") or []
+    late = sum(tally.get("late", 0) for tally in actions)
+    total = sum(tally.get("total", 0) for tally in actions)
     proposals = document.get("proposals") or {}
     gains = document.get("gains") or {}
     return [
-        (message("bilan_day"), french.day(document["as_of_day"]) if document.get("as_of_day") else "—"),
-        (message("amount_initial"), french.money(marche.get("initial_amount"))),
-        (message("bilan_current_amount"), french.money(marche.get("current_amount"))),
-        (message("amount_change"), french.percent(marche.get("cumulative_change_percent") or 0, 2)),
+        (message("bilan_day"), french.day(document["asOfDay"]) if document.get("asOfDay") else "—"),
+        (message("amount_initial"), french.money(marche.get("initialAmount"))),
+        (message("bilan_current_amount"), french.money(marche.get("currentAmount"))),
+        (message("amount_change"), french.percent(marche.get("cumulativeChangePercent") or 0, 2)),
         (message("bilan_actions"), message("bilan_actions_value", late=french.number(late),
                                            total=french.number(total))),
         (message("bilan_proposals"), message("bilan_proposals_value",
@@ -972,7 +968,7 @@ def balance_summary(document: dict[str, Any]) -> list[tuple[str, str]]:
                                              rejected=french.number(proposals.get("rejected", 0)),
                                              pending=french.number(proposals.get("pending", 0)))),
         (message("bilan_reviews"), french.number((document.get("reviews") or {}).get("held", 0))),
-        (message("bilan_avenants"), french.number(len(document.get("avenants") or []))),
+        (message("bilan_avenants"), french.number((document.get("avenants") or {}).get("totalCount", 0))),
         (message("bilan_gains"), french.money(gains.get("total") or 0)),
     ]
 
@@ -1005,7 +1001,7 @@ def read_measure_file(name: str, content: bytes) -> list[list[str]]:
 def check_measure_lines(lines: list[list[str]], indicators: dict[str, dict[str, Any]], me: str  # noqa: PLR0912
                         ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
     """Each line checked as the measure form checks its fields: the preview, the errors named by line number
-    (the header is line 1), and the rows for `importMeasures`."""
+    (the header is line 1), and the rows for `importMeasures` (its `MeasureRowInput`, with the line each came from)."""
     header = [cell.strip().lower().translate(ACCENTS) for cell in (lines[0] if lines else [])]
     if header[:4] != list(IMPORT_COLUMNS):
         return [], [message("import_header", columns=";".join(IMPORT_COLUMNS))], []
@@ -1045,15 +1041,16 @@ def check_measure_lines(lines: list[list[str]], indicators: dict[str, dict[str, 
                         "value": french.quantity(row["value"], unit) if row.get("value") else cells[3],
                         "ok": not problems})
         if not problems and indicator is not None:
-            rows.append({"indicator_key": indicator["key"],
-                         "member_id": me if indicator["scope"] == "member" else None,
-                         "period_start": parsed["period_start"].isoformat(),
-                         "period_end": parsed["period_end"].isoformat(), **row})
+            rows.append({"line": number, "indicatorKey": indicator["key"],
+                         "memberId": me if indicator["scope"] == "member" else None,
+                         "periodStart": parsed["period_start"].isoformat(),
+                         "periodEnd": parsed["period_end"].isoformat(), **row})
     if not preview:
         line_errors.append(message("import_empty"))
     return preview, line_errors, rows
 
 
+MEASURE_ROW_FIELDS = ("indicatorKey", "memberId", "periodStart", "periodEnd", "value", "assessment")
 PARTICIPANT_ROWS = 4
 # File signatures the minutes are recognised by, before the file's name is asked.
 SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
@@ -1072,15 +1069,16 @@ def document_of(filename: str, content: bytes) -> dict[str, str]:
 def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str], dict[str, Any]]:
     errors: dict[str, str] = {}
     variables: dict[str, Any] = {}
-    for name, variable, allowed in (("axis", "axis", axes), ("kind", "kind", set(PROPOSAL_KINDS))):
+    for name, variable, allowed in (("axis", "axisKey", axes), ("kind", "kind", set(PROPOSAL_KINDS))):
         if form.get(name) in allowed:
             variables[variable] = form[name]
         else:
             errors[name] = message("err_choice")
     field_errors, fields = parse_fields(form, {
         "title": ("title", required_text), "content": ("content", lambda raw: required_text(raw, 4000)),
-        "impact": ("impact", lambda raw: required_text(raw, 2000)), "submitted_on": ("on", french_date),
-        "gain": ("gain", lambda raw: french_decimal(raw) if raw.strip() else None),
+        "impact": ("expectedImpact", lambda raw: required_text(raw, 2000)),
+        "submitted_on": ("submittedOn", french_date),
+        "gain": ("expectedGain", lambda raw: french_decimal(raw) if raw.strip() else None),
     })
     return {**errors, **field_errors}, {**variables, **fields}
 
@@ -1088,7 +1086,7 @@ def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str]
 def parse_correction(form: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
     return parse_fields(form, {
         "value": ("value", french_decimal), "reason": ("reason", lambda raw: required_text(raw, 2000)),
-        "corrected_on": ("on", french_date),
+        "corrected_on": ("correctedOn", french_date),
     })
 
 
@@ -1100,17 +1098,17 @@ def moment_of(timestamp: str) -> str:
 
 
 def state_counts(plan: Any) -> str:
-    """The plan's state after an event (projections/replay.py's counts), in a few French words."""
+    """The plan's state after an event (the typed `planState` of a replay step), in a few French words."""
     if not isinstance(plan, dict) or not plan.get("exists"):
         return message("state_no_plan")
     parts = []
     for key, singular, plural in STATE_COUNTS:
         value = plan.get(key)
-        total = sum(value.values()) if isinstance(value, dict) else value
+        total = sum(count["count"] for count in value) if isinstance(value, list) else value
         if isinstance(total, int) and total:
             parts.append(french.count(total, singular, plural))
-    if plan.get("current_amount"):
-        parts.append(message("state_amount", amount=french.money(plan["current_amount"])))
+    if plan.get("currentAmount"):
+        parts.append(message("state_amount", amount=french.money(plan["currentAmount"])))
     if plan.get("closed"):
         parts.append(message("state_closed"))
     return ", ".join(parts) or "—"
@@ -1123,10 +1121,8 @@ def recordable(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # A refusal's field, as the API names it, and the form's field it belongs to.
-API_FIELDS = {"indicator_key": "indicator", "indicatorKey": "indicator", "period_start": "period_start",
-              "periodStart": "period_start", "period_end": "period_end", "periodEnd": "period_end",
-              "value": "value", "source": "source", "declared_on": "declared_on", "declaredOn": "declared_on",
-              "period": "period_start"}
+API_FIELDS = {"indicatorKey": "indicator", "periodStart": "period_start", "periodEnd": "period_end", "value": "value",
+              "source": "source", "declaredOn": "declared_on", "period": "period_start"}
 
 
 def parse_measure(form: dict[str, str], indicators: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -1136,9 +1132,9 @@ def parse_measure(form: dict[str, str], indicators: dict[str, Any]) -> tuple[dic
     if form.get("indicator") not in indicators:
         errors["indicator"] = message("err_indicator")
     else:
-        variables["indicator"] = form["indicator"]
+        variables["indicatorKey"] = form["indicator"]
     parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
-        "period_start": ("start", french_date), "period_end": ("end", french_date),
+        "period_start": ("periodStart", french_date), "period_end": ("periodEnd", french_date),
         "value": ("value", french_decimal), "source": ("source", required_text),
         "declared_on": ("declaredOn", lambda raw: french_date(raw, required=False)),
     }
@@ -1149,7 +1145,7 @@ def parse_measure(form: dict[str, str], indicators: dict[str, Any]) -> tuple[dic
             errors[name] = error.text
             continue
         variables[variable] = parsed.isoformat() if isinstance(parsed, date) else parsed
-    if "start" in variables and "end" in variables and variables["end"] < variables["start"]:
+    if "periodStart" in variables and "periodEnd" in variables and variables["periodEnd"] < variables["periodStart"]:
         errors["period_end"] = message("err_period_order")
     return errors, variables
 

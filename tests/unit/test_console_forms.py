@@ -58,8 +58,8 @@ def test_the_measure_form_gives_the_mutations_variables_or_each_fields_error():
                                        "period_end": "30/06/2023", "value": "31,5", "source": " factures ",
                                        "declared_on": ""}, indicators)
     assert errors == {}
-    assert variables == {"indicator": "egalim_share", "start": "2023-01-01", "end": "2023-06-30", "value": "31.5",
-                         "source": "factures", "declaredOn": None}
+    assert variables == {"indicatorKey": "egalim_share", "periodStart": "2023-01-01", "periodEnd": "2023-06-30",
+                         "value": "31.5", "source": "factures", "declaredOn": None}
     errors, _ = parse_measure({"indicator": "unknown", "period_start": "30/06/2023", "period_end": "01/01/2023",
                                "value": "x", "source": ""}, indicators)
     assert set(errors) == {"indicator", "period_end", "value", "source"}

@@ -45,8 +45,8 @@ def test_a_file_of_measures_is_checked_line_by_line_and_nothing_is_kept_from_a_w
     preview, errors, rows = check_measure_lines(lines, INDICATORS, "moi")
     assert [p["line"] for p in preview] == [2, 4]
     assert errors == ["Ligne 4 : valeur : « abc » n'est pas un nombre (écrivez par exemple 31,5)."]
-    assert rows == [{"indicator_key": "egalim_share", "member_id": "moi", "period_start": "2023-01-01",
-                     "period_end": "2023-06-30", "value": "1234.5"}]
+    assert rows == [{"line": 2, "indicatorKey": "egalim_share", "memberId": "moi", "periodStart": "2023-01-01",
+                     "periodEnd": "2023-06-30", "value": "1234.5"}]
     _, errors, _ = check_measure_lines([["mesure", "valeur"]], INDICATORS, "moi")
     assert errors == ["La première ligne doit être les colonnes indicateur;debut;fin;valeur."]
 

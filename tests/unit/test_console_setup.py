@@ -30,12 +30,13 @@ def test_french_integers():
 def test_a_refusal_is_placed_on_the_field_it_names():
     mapping = SETUP_STEPS["indicator"][3]
     # Steps typed in rows 1 and 3: the API's second step is the form's third row.
-    assert form_field("indicator", "indicator.trajectory[1].target", mapping, [1, 3]) == "indicator_step3_target"
-    assert form_field("indicator", "indicator.unit", mapping, []) == "indicator_unit"
-    assert form_field("indicator", "indicator.objectiveKey", mapping, []) == "indicator_objective"
-    assert form_field("indicator", None, mapping, []) == "indicator_form"
-    assert form_field("axis", "key", SETUP_STEPS["axis"][3], []) == "axis_key"
-    assert form_field("gain", "partyShares", SETUP_STEPS["gain"][3], []) == "gain_titulaire"
+    assert form_field("indicator", ["indicator", "trajectory", "1", "target"], mapping, [1, 3]) == \
+        "indicator_step3_target"
+    assert form_field("indicator", ["indicator", "unit"], mapping, []) == "indicator_unit"
+    assert form_field("indicator", ["indicator", "objectiveKey"], mapping, []) == "indicator_objective"
+    assert form_field("indicator", [], mapping, []) == "indicator_form"
+    assert form_field("axis", ["key"], SETUP_STEPS["axis"][3], []) == "axis_key"
+    assert form_field("gain", ["partyShares"], SETUP_STEPS["gain"][3], []) == "gain_titulaire"
 
 
 def test_an_indicator_is_sent_as_the_typed_input_french_numbers_and_dates_read():
