@@ -16,9 +16,11 @@ def refused(field: str | None, code: str = "invalid_input") -> Outcome:
 
 def test_the_outcome_of_a_mutation():
     accepted = Outcome({"userErrors": [], "position": 42, "measure": {"id": "m"}})
-    assert accepted.accepted and accepted.position == 42 and accepted.code == "" and accepted.path == []
+    assert accepted.accepted
+    assert (accepted.position, accepted.code, accepted.path) == (42, "", [])
     outcome = refused("input.value", "measure_already_recorded")
-    assert not outcome.accepted and outcome.code == "measure_already_recorded" and outcome.path == ["value"]
+    assert not outcome.accepted
+    assert (outcome.code, outcome.path, outcome.text) == ("measure_already_recorded", ["value"], "value: valeur : non")
     assert outcome.field(API_FIELDS) == "value"
     assert refused("input.periodEnd").field(API_FIELDS) == "period_end"
     assert refused(None).field(API_FIELDS) == "form"
