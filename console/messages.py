@@ -34,7 +34,9 @@ PERIODICITIES = {"semestrial": "semestrielle", "annual": "annuelle", "yearly": "
                  "monthly": "mensuelle"}
 ACTION_OWNERS = {"titulaire": "titulaire", "acheteur": "acheteur", "joint": "conjointe"}
 ACTION_STATUSES = {"planned": "prévue", "in_progress": "en cours", "done": "réalisée", "abandoned": "abandonnée",
-                   "late": "en retard"}
+                   "late": "en retard", "cancelled": "annulée"}
+# The states an action is moved to (the API's `ActionStatus`).
+ACTION_STATUS_CHOICES = {key: ACTION_STATUSES[key] for key in ("planned", "in_progress", "done", "cancelled")}
 
 PROPOSAL_KINDS = {"innovation": "innovation", "service_improvement": "amélioration du service",
                   "sur_qualite_reduction": "réduction de la sur-qualité"}
@@ -723,6 +725,39 @@ SETUP_MESSAGES = {
     "field_organisation_kind": "Type d'organisation",
     "register_button": "Enregistrer l'organisation",
     "notify_marche_intro": "Puis notifiez le marché du groupement :",
+    "setup_resource": "Inscrire un moyen ou une ressource",
+    "setup_resource_ok": "Moyen inscrit",
+    "field_resource_party": "Partie qui s'engage",
+    "field_resource_description": "Moyen ou ressource",
+    "field_resource_amount": "Montant (€)",
+    "hint_amount_optional": "Facultatif ; nombre décimal, par exemple 12 000,00.",
+    "setup_resource_button": "Inscrire le moyen",
+    "setup_volume": "Déclarer le volume d'achat d'un membre",
+    "setup_volume_ok": "Volume d'achat déclaré",
+    "setup_volume_none": "Le groupement n'a aucun membre actif.",
+    "field_volume_member": "Membre",
+    "field_volume_amount": "Volume d'achat (€)",
+    "setup_volume_button": "Déclarer le volume",
+    "setup_status": "Changer l'état d'une action",
+    "setup_status_ok": "État de l'action changé",
+    "setup_status_none": "Prévoyez d'abord une action.",
+    "field_status_action": "Action",
+    "field_status_status": "Nouvel état",
+    "field_status_on": "Date du changement",
+    "field_status_note": "Note",
+    "setup_status_button": "Changer l'état",
+    "release_title": "Faire sortir un membre",
+    "release_none": "Le groupement n'a aucun membre actif à faire sortir.",
+    "field_release_organisation": "Membre",
+    "field_release_on": "Date de sortie",
+    "hint_release_on": "Le membre n'en fait plus partie ce jour-là ; par exemple 31/08/2024.",
+    "release_button": "Faire sortir le membre",
+    "setup_release_ok": "Membre sorti du groupement",
+    "auditor_title": "Désigner un organisme d'audit",
+    "auditor_none": "Aucun organisme de contrôle enregistré n'est à désigner : enregistrez-le d'abord.",
+    "field_auditor_organisation": "Organisme de contrôle",
+    "auditor_button": "Désigner l'organisme",
+    "setup_auditor_ok": "Organisme d'audit désigné",
 }
 ORGANISATION_KINDS = {"eple": "établissement (EPLE)", "collectivite": "collectivité",
                       "state_service": "service de l'État", "hospital": "hôpital",

@@ -24,6 +24,8 @@ from starlette.routing import Route
 from progres.console.forms import FieldError, french_date, french_decimal, parse_fields, position_param, required_text
 from progres.console.messages import (
     ACTION_OWNERS,
+    ACTION_STATUS_CHOICES,
+    ACTION_STATUSES,
     AGGREGATIONS,
     BUYER_KINDS,
     DIRECTIONS,
@@ -58,13 +60,18 @@ PLAN_ACTION = command("planAction", "plan { id }")
 SCHEDULE_MILESTONE = command("scheduleMilestone", "plan { id }")
 DEFINE_GAIN_SHARING = command("defineGainSharing", "plan { id }")
 DEFINE_GOVERNANCE = command("defineGovernance", "plan { id }")
+COMMIT_RESOURCE = command("commitResource", "plan { id }")
+DECLARE_PURCHASE_VOLUME = command("declarePurchaseVolume", "plan { id }")
+CHANGE_ACTION_STATUS = command("changeActionStatus", "plan { id }")
+RELEASE_MEMBER = command("releaseMember", "groupement { id }")
+ASSIGN_AUDITOR = command("assignAuditor", "groupement { id }")
 
 SETUP_PLAN = """
 query ConsoleSetupPlan($plan: ID!, $minPosition: Int) {
   plan(id: $plan, minPosition: $minPosition) {
     id title closed groupementId marcheId
     axes { key title objectives { key title kind indicators { key name kind unit target } } }
-    actions: allActions(first: 500) { edges { node { key axisKey title owner dueOn } } }
+    actions: allActions(first: 500) { edges { node { key axisKey title owner dueOn status } } }
   }
 }
 """
@@ -247,7 +254,31 @@ SETUP_FORMS = (
           hint=message("hint_governance_participants")),
         f("governance_frequency", "field_governance_frequency", hint=message("hint_months")),
     ))),
+    form("resource", "setup_resource", "setup_resource_button", (None, (
+        f("resource_party", "field_resource_party", kind="select", choices="owners"),
+        f("resource_description", "field_resource_description", kind="textarea"),
+        f("resource_amount", "field_resource_amount", hint=message("hint_amount_optional"), required=False),
+    ))),
+    form("volume", "setup_volume", "setup_volume_button", (None, (
+        f("volume_member", "field_volume_member", kind="select", choices="members"),
+        f("volume_amount", "field_volume_amount", hint=message("hint_amount")),
+    )), needs="members", missing="setup_volume_none"),
+    form("status", "setup_status", "setup_status_button", (None, (
+        f("status_action", "field_status_action", kind="select", choices="actions"),
+        f("status_status", "field_status_status", kind="select", choices="action_statuses"),
+        f("status_on", "field_status_on", hint=message("hint_date")),
+        f("status_note", "field_status_note", kind="textarea", hint=message("hint_optional"), required=False),
+    )), needs="actions", missing="setup_status_none"),
 )
+
+RELEASE_FORM = form("release", "release_title", "release_button", (None, (
+    f("release_organisation", "field_release_organisation", kind="select", choices="active"),
+    f("release_on", "field_release_on", hint=message("hint_release_on")),
+)), needs="active", missing="release_none")
+
+AUDITOR_FORM = form("auditor", "auditor_title", "auditor_button", (None, (
+    f("auditor_organisation", "field_auditor_organisation", kind="select", choices="audit_bodies"),
+)), needs="audit_bodies", missing="auditor_none")
 
 # Choices that do not depend on the plan.
 FIXED_CHOICES: dict[str, dict[str, str]] = {
@@ -255,6 +286,7 @@ FIXED_CHOICES: dict[str, dict[str, str]] = {
     "directions": DIRECTIONS, "aggregations": AGGREGATIONS, "periodicities": PERIODICITY_CHOICES,
     "scopes": INDICATOR_SCOPES, "owners": ACTION_OWNERS, "member_splits": MEMBER_SPLITS, "settlements": SETTLEMENTS,
     "clauses": WITHDRAWAL_CLAUSES, "organisation_kinds": ORGANISATION_KINDS,
+    "action_statuses": ACTION_STATUS_CHOICES,
 }
 
 Parsed = tuple[dict[str, str], dict[str, Any]]
@@ -378,6 +410,30 @@ def parse_governance(values: dict[str, str], _: dict[str, dict[str, str]]) -> Pa
     return errors, variables
 
 
+def parse_resource(values: dict[str, str], _: dict[str, dict[str, str]]) -> Parsed:
+    errors: dict[str, str] = {}
+    variables = {"party": choice(values, "resource_party", ACTION_OWNERS, errors)}
+    variables.update(parsed(values, {"resource_description": ("description", text(2000)),
+                                     "resource_amount": ("amount", optional(french_decimal))}, errors))
+    return errors, variables
+
+
+def parse_volume(values: dict[str, str], choices: dict[str, dict[str, str]]) -> Parsed:
+    errors: dict[str, str] = {}
+    variables = {"memberId": choice(values, "volume_member", choices["members"], errors)}
+    variables.update(parsed(values, {"volume_amount": ("amount", french_decimal)}, errors))
+    return errors, variables
+
+
+def parse_status(values: dict[str, str], choices: dict[str, dict[str, str]]) -> Parsed:
+    errors: dict[str, str] = {}
+    variables = {"key": choice(values, "status_action", choices["actions"], errors),
+                 "status": choice(values, "status_status", ACTION_STATUS_CHOICES, errors)}
+    variables.update(parsed(values, {"status_on": ("on", french_date), "status_note": ("note", optional_text(2000))},
+                            errors))
+    return errors, variables
+
+
 # form → (its parser, its mutation, the mutation's field in the answer, the API's argument → the form's field)
 SETUP_STEPS: dict[str, tuple[Callable[[dict[str, str], dict[str, dict[str, str]]], Parsed], str, str,
                              dict[str, str]]] = {
@@ -404,6 +460,12 @@ SETUP_STEPS: dict[str, tuple[Callable[[dict[str, str], dict[str, dict[str, str]]
         "period_months": "gain_period", "partyShares": "gain_titulaire",
         "titulaire": "gain_titulaire", "acheteur": "gain_acheteur", "joint": "gain_joint",
         "memberSplit": "gain_member_split", "settlement": "gain_settlement"}),
+    "resource": (parse_resource, COMMIT_RESOURCE, "commitResource", {
+        "party": "resource_party", "description": "resource_description", "amount": "resource_amount"}),
+    "volume": (parse_volume, DECLARE_PURCHASE_VOLUME, "declarePurchaseVolume", {
+        "memberId": "volume_member", "amount": "volume_amount"}),
+    "status": (parse_status, CHANGE_ACTION_STATUS, "changeActionStatus", {
+        "key": "status_action", "status": "status_status", "on": "status_on", "note": "status_note"}),
     "governance": (parse_governance, DEFINE_GOVERNANCE, "defineGovernance", {
         "body": "governance_body", "participants": "governance_participants",
         "reviewFrequencyMonths": "governance_frequency"}),
@@ -541,9 +603,15 @@ class SetupPages:
                                 key=lambda pair: pair[1]))
         key = f"setup_{done}_ok"
         notice = message("setup_done_ok", what=message(key), position=wanted) if wanted and key in MESSAGES else None
+        members = dict(sorted(((m["organisationId"], names.get(m["organisationId"], m["organisationId"]))
+                               for m in groupement["members"] if m["leftOn"] is None
+                               and m["organisationId"] != groupement["coordonnateurId"]), key=lambda pair: pair[1]))
+        audit_bodies = dict(sorted(((edge["node"]["id"], edge["node"]["name"]) for edge in directory
+                                    if edge["node"]["kind"] == "audit_body"), key=lambda pair: pair[1]))
         return self.page(request, "setup/members.html", 422 if errors else 200,
                          title=message("members_title", name=groupement["name"]), groupement=groupement, names=names,
-                         forms=(MEMBER_FORM, ORGANISATION_FORM), choices={"outsiders": outsiders},
+                         forms=(MEMBER_FORM, ORGANISATION_FORM, RELEASE_FORM, AUDITOR_FORM),
+                         choices={"outsiders": outsiders, "active": members, "audit_bodies": audit_bodies},
                          values=values or {}, errors=errors or {}, notice=None if errors else notice)
 
     async def admit_member(self, request: Request, actor: Actor) -> Response:
@@ -570,6 +638,46 @@ class SetupPages:
             errors = self.answer_errors("member", outcome, {
                 "organisationId": "member_organisation", "on": "member_on", "decision": "member_decision",
                 "decidedOn": "member_decided_on"})
+        return await self.members(request, actor, shown(values), errors)
+
+    async def release_member(self, request: Request, actor: Actor) -> Response:
+        values = await self.console.checked_form(request)
+        if values is None:
+            return self.console.csrf_refused(request)
+        groupement_id = request.path_params["groupement"]
+        errors: dict[str, str] = {}
+        variables = parsed(values, {"release_on": ("on", french_date)}, errors)
+        organisation = values.get("release_organisation", "").strip()
+        if not organisation:
+            errors["release_organisation"] = message("err_choice")
+        if not errors:
+            outcome = await self.console.executor.command(RELEASE_MEMBER, actor, groupementId=groupement_id,
+                                                          organisationId=organisation, **variables)
+            if outcome.accepted:
+                return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={outcome.position}&quoi=release",
+                                        303)
+            errors = self.answer_errors("release", outcome, {"organisationId": "release_organisation",
+                                                             "organisation": "release_organisation",
+                                                             "on": "release_on"})
+        return await self.members(request, actor, shown(values), errors)
+
+    async def assign_auditor(self, request: Request, actor: Actor) -> Response:
+        values = await self.console.checked_form(request)
+        if values is None:
+            return self.console.csrf_refused(request)
+        groupement_id = request.path_params["groupement"]
+        errors: dict[str, str] = {}
+        organisation = values.get("auditor_organisation", "").strip()
+        if not organisation:
+            errors["auditor_organisation"] = message("err_choice")
+        if not errors:
+            outcome = await self.console.executor.command(ASSIGN_AUDITOR, actor, groupementId=groupement_id,
+                                                          organisationId=organisation)
+            if outcome.accepted:
+                return RedirectResponse(f"/groupements/{groupement_id}/membres?fait={outcome.position}&quoi=auditor",
+                                        303)
+            errors = self.answer_errors("auditor", outcome, {"organisationId": "auditor_organisation",
+                                                             "organisation": "auditor_organisation"})
         return await self.members(request, actor, shown(values), errors)
 
     async def register_organisation(self, request: Request, actor: Actor) -> Response:
@@ -689,9 +797,12 @@ class SetupPages:
                       groupement: dict[str, Any]) -> dict[str, dict[str, str]]:
         names, _ = await self.names(actor)
         marche = next((m for m in groupement["marches"] if m["id"] == plan["marcheId"]), {"titulaireIds": []})
-        parties = [m["organisationId"] for m in groupement["members"] if m["leftOn"] is None]
-        parties += [t for t in marche["titulaireIds"] if t not in parties]
+        members = [m["organisationId"] for m in groupement["members"] if m["leftOn"] is None]
+        parties = members + [t for t in marche["titulaireIds"] if t not in members]
         return {
+            "members": dict(sorted(((p, names.get(p, p)) for p in members), key=lambda pair: pair[1])),
+            "actions": {a["key"]: f"{a['title']} ({ACTION_STATUSES.get(a['status'], a['status'])})"
+                        for a in plan["actions"]},
             "axes": {axis["key"]: axis["title"] for axis in plan["axes"]},
             "objectives": {o["key"]: f"{o['title']} ({axis['title']})" for axis in plan["axes"]
                            for o in axis["objectives"]},
@@ -740,6 +851,8 @@ def setup_routes(console: Console, signed: Callable[[Page], Callable[[Request], 
         Route("/groupements/{groupement}/membres", signed(pages.members), methods=["GET"], name="members"),
         Route("/groupements/{groupement}/membres", signed(pages.admit_member), methods=["POST"]),
         Route("/groupements/{groupement}/organisations", signed(pages.register_organisation), methods=["POST"]),
+        Route("/groupements/{groupement}/sorties", signed(pages.release_member), methods=["POST"]),
+        Route("/groupements/{groupement}/audit", signed(pages.assign_auditor), methods=["POST"]),
         Route("/groupements/{groupement}/marches/nouveau", signed(pages.marche_form), methods=["GET"],
               name="marche_new"),
         Route("/groupements/{groupement}/marches/nouveau", signed(pages.notify_marche), methods=["POST"]),
