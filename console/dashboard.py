@@ -38,6 +38,7 @@ class Panel:
     chart: str = ""
     rows: list[Row] = field(default_factory=list)
     assessments: list[tuple[str, str, str]] = field(default_factory=list)  # period, assessment, source
+    assessment_ends: list[str] = field(default_factory=list)  # each assessment's period end (names its measure)
 
 
 def period_start(end: str, periodicity: str) -> str:
@@ -80,6 +81,7 @@ def panels(document: dict[str, Any], member_name: str, periodicities: dict[str, 
         if indicator["kind"] != "quantitative":
             panel.assessments = [(french.period(o["period_start"], o["period_end"]), o.get("assessment") or "—",
                                   o.get("source") or "") for o in observations]
+            panel.assessment_ends = [o["period_end"] for o in observations]
             shown.append(panel)
             continue
         periodicity = periodicities.get(indicator["key"], "semestrial")

@@ -321,6 +321,9 @@ MESSAGES = {
     "correct_intro": "Une mesure n'est jamais modifiée : la correction est enregistrée à côté d'elle, avec son motif.",
     "correct_current": "{indicator}, {period} : valeur enregistrée {value} (source : {source}).",
     "field_new_value": "Nouvelle valeur",
+    "field_new_assessment": "Nouvelle appréciation",
+    "correct_current_assessment": "{indicator}, {period} : appréciation enregistrée « {assessment} » (source : "
+                                  "{source}).",
     "field_reason": "Motif de la correction",
     "field_corrected_on": "Date de la correction",
     "correct_button": "Enregistrer la correction",

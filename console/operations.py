@@ -129,7 +129,7 @@ query ConsoleMeasures($plan: ID!, $minPosition: Int) {
   plan(id: $plan, minPosition: $minPosition) {
     id title closed
     axes { objectives { indicators { key name unit kind measures(first: 500) {
-      edges { node { id memberId periodStart periodEnd value source } }
+      edges { node { id memberId periodStart periodEnd value assessment source } }
     } } } }
   }
 }

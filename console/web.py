@@ -440,10 +440,11 @@ class Console:
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
         member_name = names.get(member_id, member_id)
         own = member_id == actor.organisation_id
-        corrigible: dict[tuple[str, str], str] = {}  # (indicator, period end) → measure id, for one's own measures
+        # (indicator, period end) → measure id, for one's own measures (the coordonnateur's: the groupement's too)
+        corrigible: dict[tuple[str, str], str] = {}
         if own and not tree["closed"]:
             corrigible = {(key, m["periodEnd"]): m["id"] for key, m in await self.measures_of(actor, plan_id)
-                          if m["memberId"] == member_id}
+                          if m["memberId"] == member_id or (m["memberId"] is None and actor.role == Role.COORDONNATEUR)}
         done = request.query_params.get("enregistre") or request.query_params.get("corrige")
         notice = "measure_corrected" if request.query_params.get("corrige") else "measure_recorded"
         return self.render(request, "dashboard.html", title=message("dashboard_title", member=member_name),
@@ -463,13 +464,17 @@ class Console:
                               errors: dict[str, str] | None = None) -> Response:
         plan_id, measure_id = request.path_params["plan"], request.path_params["measure"]
         found = [m for _, m in await self.measures_of(actor, plan_id) if m["id"] == measure_id]
-        if not found or found[0]["memberId"] != actor.organisation_id:
+        groupement_wide = bool(found) and found[0]["memberId"] is None and actor.role == Role.COORDONNATEUR
+        if not found or (found[0]["memberId"] != actor.organisation_id and not groupement_wide):
             raise Refusal("not_found", "measure")
         measure = found[0]
         unit = measure["indicator"]["unit"]
-        current = message("correct_current", indicator=measure["indicator"]["name"],
-                          period=french.period(measure["periodStart"], measure["periodEnd"]),
-                          value=french.quantity(measure["value"], unit), source=measure["source"])
+        period = french.period(measure["periodStart"], measure["periodEnd"])
+        current = message("correct_current", indicator=measure["indicator"]["name"], period=period,
+                          value=french.quantity(measure["value"], unit), source=measure["source"]) \
+            if measure["indicator"]["kind"] == "quantitative" else \
+            message("correct_current_assessment", indicator=measure["indicator"]["name"], period=period,
+                    assessment=measure["assessment"] or "—", source=measure["source"])
         return self.render(request, "correct.html", 422 if errors else 200, title=message("correct_title"),
                            plan_id=plan_id, measure=measure, current=current, values=values or {},
                            errors=errors or {})
@@ -478,14 +483,19 @@ class Console:
         form = await self.checked_form(request)
         if form is None:
             return self.csrf_refused(request)
-        errors, variables = parse_correction(form)
+        plan_id, measure_id = request.path_params["plan"], request.path_params["measure"]
+        found = [m for _, m in await self.measures_of(actor, plan_id) if m["id"] == measure_id]
+        qualitative = bool(found) and found[0]["indicator"]["kind"] != "quantitative"
+        errors, variables = parse_correction(form, qualitative)
         if not errors:
-            outcome = await self.executor.command(CORRECT_MEASURE, actor, measureId=request.path_params["measure"],
+            outcome = await self.executor.command(CORRECT_MEASURE, actor, measureId=measure_id,
                                                   correctedBy=actor.organisation_id, **variables)
             if outcome.accepted:
-                return RedirectResponse(f"/plans/{request.path_params['plan']}/membres/{actor.organisation_id}"
+                return RedirectResponse(f"/plans/{plan_id}/membres/{actor.organisation_id}"
                                         f"?corrige=1&position={outcome.position}", 303)
-            errors[outcome.field(CORRECTION_API_FIELDS)] = refusal(outcome.code, outcome.text)
+            # A qualitative measure's assessment is its value: an unchanged one is refused on `value`.
+            fields = {**CORRECTION_API_FIELDS, "value": "assessment"} if qualitative else CORRECTION_API_FIELDS
+            errors[outcome.field(fields)] = refusal(outcome.code, outcome.text)
         return await self.correction_form(request, actor, {k: v for k, v in form.items() if k != CSRF_FIELD}, errors)
 
     # --- recording a measure -------------------------------------------------------------------------------
@@ -902,7 +912,8 @@ PROPOSING_ROLES = (Role.COORDONNATEUR, Role.ACHETEUR, Role.TITULAIRE)
 # A refusal's field, the last names of its GraphQL path (`input.expectedGain`), and the form's field it belongs to.
 PROPOSAL_API_FIELDS = {"axisKey": "axis", "kind": "kind", "title": "title", "content": "content",
                        "expectedImpact": "impact", "expectedGain": "gain", "submittedOn": "submitted_on"}
-CORRECTION_API_FIELDS = {"value": "value", "reason": "reason", "correctedOn": "corrected_on"}
+CORRECTION_API_FIELDS = {"value": "value", "assessment": "assessment", "reason": "reason",
+                         "correctedOn": "corrected_on"}
 AVENANT_API_FIELDS = {"basis": "basis", "reason": "reason", "on": "proposed_on", "amountDelta": "amount_delta",
                       "durationDeltaMonths": "duration_delta", "planChanges": "axis_key", "proposalId": "proposal_id",
                       "decision": "proposal_id"}
@@ -1083,9 +1094,13 @@ def parse_proposal(form: dict[str, str], axes: set[str]) -> tuple[dict[str, str]
     return {**errors, **field_errors}, {**variables, **fields}
 
 
-def parse_correction(form: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
+def parse_correction(form: dict[str, str], qualitative: bool = False) -> tuple[dict[str, str], dict[str, Any]]:
+    """A correction's fields: the new value (a French decimal), or for a qualitative measure its new assessment."""
+    observation: tuple[str, tuple[str, Callable[[str], Any]]] = \
+        ("assessment", ("assessment", lambda raw: required_text(raw, 4000))) if qualitative else \
+        ("value", ("value", french_decimal))
     return parse_fields(form, {
-        "value": ("value", french_decimal), "reason": ("reason", lambda raw: required_text(raw, 2000)),
+        observation[0]: observation[1], "reason": ("reason", lambda raw: required_text(raw, 2000)),
         "corrected_on": ("correctedOn", french_date),
     })
 

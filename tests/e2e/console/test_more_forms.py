@@ -107,3 +107,29 @@ def test_the_coordonnateur_releases_a_member_and_assigns_an_audit_body(console, 
     page.wait_for_selector("text=Membre sorti du groupement")
     assert console.log_head() == head + 1
     assert "31 août 2024" in page.inner_text("table")
+
+
+def test_the_coordonnateur_corrects_a_qualitative_measure(console, page):
+    s = console.scenario
+    sign_in(page, console, s.region, "coordonnateur")
+    page.goto(f"{console.url}/plans/{s.plan}/membres/{s.region}")
+    page.get_by_role("link", name="Corriger la mesure de 2e sem. 2022 : Suivi de la liste de produits SIQO").click()
+    page.wait_for_selector("#assessment")
+    recorded = page.input_value("#assessment")  # the form starts from the assessment recorded
+    assert "17 références" in recorded
+    assert "appréciation enregistrée" in page.inner_text("main")
+
+    # The same assessment again is no correction: refused next to it, the values kept, nothing written.
+    head = console.log_head()
+    page.fill("#reason", "Relecture de la liste")
+    page.fill("#corrected_on", "10/01/2023")
+    page.get_by_role("button", name="Enregistrer la correction").click()
+    page.wait_for_selector("#assessment-error")
+    assert "(unchanged_correction)" in page.inner_text("#assessment-error")
+    assert page.input_value("#reason") == "Relecture de la liste"
+    assert console.log_head() == head
+
+    page.fill("#assessment", "Liste SIQO suivie : 18 références, le Maroilles AOP de nouveau livré.")
+    page.get_by_role("button", name="Enregistrer la correction").click()
+    page.wait_for_selector("text=18 références")
+    assert console.log_head() == head + 1
