@@ -1,8 +1,16 @@
-"""Reconstruction as of a log position or a time, by the same reducer as live views.
+"""Reconstruction as of a log position or a time, by the same reducer and the same view code as live views.
 
-The history index maps a time to the last position recorded by then (an indexed lookup, no scan);
-the nearest checkpoint of the groupement's ledger at or before that position is loaded, and only the
-facts between the checkpoint and the position are replayed.
+The history index maps a time to the last position recorded by then (an indexed lookup, no scan). The
+groupement's ledger as the log held it at that position is made of two parts read from rows, never by replaying
+measures (issue 12, as-of):
+- its measures: the rows of the `measures` table recorded at or before the position, each as it stood then (a
+  measure keeps its corrections with the value they replaced: those recorded later are undone, `measure_as_of`);
+- the rest (plan tree, memberships, targets, avenants, ...: small): the ledger without its measures held by the
+  groupement's last checkpoint at or before the position, then only the groupement's facts other than measures
+  recorded between the two (their positions from the history index), folded by the reducer; its position and
+  time are those of the groupement's last fact by then (history index).
+`replayed_ledger` is the former way (checkpoints merged, every fact replayed), kept as the reference the tests
+compare with.
 """
 
 from __future__ import annotations
@@ -15,10 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from progres.domain.errors import NotFound
+from progres.projections.facts import Fact
 from progres.projections.ledger import Ledger, Route, apply, new_ledger, route_of
 from progres.projections.member_view import member_view
 from progres.projections.plan_balance import plan_balance
-from progres.projections.runner import FactSource
+from progres.projections.runner import MEASURE_KINDS, FactSource
 from progres.projections.stores.sql import SqlStore
 
 
@@ -66,6 +75,20 @@ def recording_instant(value: str) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+RUN_GAP = 64  # facts to fetch closer than this are read in one range of the log
+
+
+def measure_as_of(measure: dict[str, Any], position: int) -> dict[str, Any]:
+    """A measure as the reducer held it at `position` (recorded by then), from the measure as it is now: the
+    corrections recorded later are undone (each keeps the value and assessment it replaced)."""
+    kept = [c for c in measure["corrections"] if c["position"] <= position]
+    if len(kept) == len(measure["corrections"]):
+        return measure
+    undone = measure["corrections"][len(kept)]
+    return {**measure, "value": undone["previous_value"], "assessment": undone["previous_assessment"],
+            "corrections": kept, "positions": [p for p in measure["positions"] if p <= position]}
+
+
 @dataclass
 class AsOf:
     source: FactSource
@@ -84,8 +107,58 @@ class AsOf:
             return self._ledger(groupement_id, position)
 
     def _ledger(self, groupement_id: str, position: int) -> Ledger:
+        """From the rows as far as the views were projected; a position the runner has not reached yet is reached
+        by replaying the facts after the views' own position (the freshest write of a client: a few facts)."""
+        projected = min(position, self.store.position(self.projection))
+        ledger = self._rows_ledger(groupement_id, projected)
+        if projected < position:
+            self._replay(ledger, groupement_id, projected, position)
+        return ledger
+
+    def _rows_ledger(self, groupement_id: str, position: int) -> Ledger:
+        found = self.store.skeleton_before(self.projection, groupement_id, position)
+        start, ledger = found if found else (0, new_ledger(groupement_id))
+        structure, last = self.store.structure_between(self.projection, groupement_id, start, position,
+                                                       MEASURE_KINDS)
+        for fact, plan_id in self._facts_at(structure):
+            apply(ledger, fact, Route(groupement_id, plan_id))
+        if last is not None:  # the groupement's last fact by then may be a measure: not folded, but it dates the ledger
+            ledger["position"], ledger["last_timestamp"] = last
+        plans = ledger.get("plans") or {}
+        for plan in plans.values():
+            plan["measures"] = {}
+        for plan_id, changed, doc in self.store.measures_as_of(self.projection, groupement_id, position):
+            if plan_id in plans:
+                measure = self.store.load_json(doc)
+                plans[plan_id]["measures"][measure["id"]] = measure if changed <= position else \
+                    measure_as_of(measure, position)
+        return ledger
+
+    def _facts_at(self, wanted: list[tuple[int, str | None]]) -> Iterator[tuple[Fact, str | None]]:
+        """The facts at these positions (ascending), read from the log in runs of nearby positions."""
+        plans = dict(wanted)
+        runs: list[list[int]] = []
+        for at, _ in wanted:
+            if runs and at - runs[-1][-1] <= RUN_GAP:
+                runs[-1].append(at)
+            else:
+                runs.append([at])
+        for run in runs:
+            for fact in self.source.facts(run[0], stop=run[-1], batch=min(len(run) * 4, 2000)):
+                if fact.position in plans:
+                    yield fact, plans[fact.position]
+
+    def replayed_ledger(self, groupement_id: str, position: int) -> Ledger:
+        """The former reconstruction: the checkpoints merged back to the first, then every fact since replayed."""
+        with paused_gc():
+            return self._replayed_ledger(groupement_id, position)
+
+    def _replayed_ledger(self, groupement_id: str, position: int) -> Ledger:
         checkpoint = self.store.checkpoint_before(self.projection, groupement_id, position)
         start, ledger = checkpoint if checkpoint else (0, new_ledger(groupement_id))
+        return self._replay(ledger, groupement_id, start, position)
+
+    def _replay(self, ledger: Ledger, groupement_id: str, start: int, position: int) -> Ledger:
         routes = _LazyRoutes(self.store, self.projection)
         for fact in self.source.facts(start + 1, stop=position, batch=2000):
             route = route_of(fact, routes)

@@ -500,6 +500,49 @@ class SqlStore:
                 break
         return (at, merge_checkpoints(states[::-1])) if at is not None else None
 
+    # As of a position (projections/as_of.py): what the log held then, from rows, without replaying measures.
+    def skeleton_before(self, projection: str, groupement_id: str, position: int) -> tuple[int, Ledger] | None:
+        """The groupement's ledger without its measures at its last checkpoint at or before `position` (that one
+        checkpoint alone: each holds the whole ledger but its measures)."""
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT position, state FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"
+                               " AND position <= ? ORDER BY position DESC LIMIT 1"),
+                        [projection, groupement_id, position])
+            row = cur.fetchone()
+        if row is None:
+            return None
+        state = unpack(row[1])
+        return int(row[0]), state["ledger"] if DELTA in state else skeleton(state)
+
+    def structure_between(self, projection: str, groupement_id: str, after: int, position: int,
+                          measure_kinds: Iterable[str]) -> tuple[list[tuple[int, str | None]], tuple[int, str] | None]:
+        """From the history index: the positions (with their plan) of the groupement's facts in (after, position]
+        other than measures, and its last fact at or before `position` (position, time), if any."""
+        kinds = list(measure_kinds)
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT position, plan_id FROM {p}history WHERE projection = ? AND groupement_id = ? "
+                               f"AND position > ? AND position <= ? AND type NOT IN ({', '.join('?' for _ in kinds)}) "
+                               "ORDER BY position"), [projection, groupement_id, after, position, *kinds])
+            structure = [(int(row[0]), row[1]) for row in cur.fetchall()]
+            cur.execute(self.q("SELECT position, timestamp FROM {p}history WHERE projection = ? AND groupement_id = ? "
+                               "AND position <= ? ORDER BY position DESC LIMIT 1"), [projection, groupement_id, position])
+            last = cur.fetchone()
+        return structure, (int(last[0]), str(last[1])) if last else None
+
+    def measures_as_of(self, projection: str, groupement_id: str, position: int,
+                       plan_id: str | None = None) -> list[tuple[str, int, Any]]:
+        """The groupement's (or one plan's) measure rows recorded at or before `position`, in the order they were
+        recorded: (plan, the position of its last change, the measure as the ledger holds it now)."""
+        query = ("SELECT plan_id, position, doc FROM {p}measures WHERE projection = ? AND groupement_id = ? "
+                 "AND recorded_position <= ?")
+        params: list[Any] = [projection, groupement_id, position]
+        if plan_id is not None:
+            query += " AND plan_id = ?"
+            params.append(plan_id)
+        with self.transaction() as cur:
+            cur.execute(self.q(query + " ORDER BY recorded_position"), params)
+            return [(row[0], int(row[1]), row[2]) for row in cur.fetchall()]
+
     def last_checkpoint(self, projection: str, groupement_id: str) -> int:
         with self.transaction() as cur:
             cur.execute(self.q("SELECT max(position) FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"),
