@@ -68,8 +68,15 @@ def rule_of(ledger: dict[str, Any], marche: dict[str, Any] | None) -> RuleOf:
     return rule
 
 
+COUNTED = frozenset({GROUPEMENT_SCOPE, *(p.value for p in Participation if p.counts)})
+
+
 def counts(rule: str) -> bool:
-    return rule == GROUPEMENT_SCOPE or Participation(rule).counts
+    """Whether a measure under this rule enters the groupement's figures (a set lookup: called for every point)."""
+    if rule not in COUNTED:
+        Participation(rule)  # a name no rule has is an error, as before
+        return False
+    return True
 
 
 def standing(ledger: dict[str, Any], marche: dict[str, Any] | None, member: str) -> dict[str, Any]:
