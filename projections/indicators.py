@@ -180,6 +180,7 @@ class PlanFigures:
         measures of the plan (the ledger already holds them)."""
         rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
         touched: set[tuple[str, str, str]] = set()
+        known_ranks: dict[str, dict[str | None, int]] = {}  # per indicator, made again when a member appears
         for measure_id in measure_ids:
             m = plan["measures"][measure_id]
             value = Decimal(m["value"]) if m["value"] is not None else None
@@ -190,13 +191,20 @@ class PlanFigures:
             per_period = self._periods(key)
             points = by_member[m["member_id"]]
             in_period = per_period.setdefault(period, [])
-            ranks = {member: rank for rank, member in enumerate(by_member)}
-            same = next((i for i, p in enumerate(in_period) if p.measure_id == measure_id), None)
+            ranks = known_ranks.get(key)
+            if ranks is None or len(ranks) != len(by_member):
+                ranks = known_ranks[key] = {member: rank for rank, member in enumerate(by_member)}
+            # a measure never corrected was not held yet (an update takes a measure once per change)
+            same = None if len(m["positions"]) == 1 else next(
+                (i for i, p in enumerate(in_period) if p.measure_id == measure_id), None)
             if same is not None:
                 in_period[same] = point
             else:  # after the points of members before it (or its own), in the members' order
                 rank = ranks[m["member_id"]]
-                in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)
+                if not in_period or ranks[in_period[-1].member_id] <= rank:
+                    in_period.append(point)
+                else:
+                    in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)
             at = next((i for i, p in enumerate(points) if p.measure_id == measure_id), None)
             if at is not None:
                 points[at] = point
