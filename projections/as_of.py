@@ -278,25 +278,31 @@ class AsOf:
             measure = self.store.load_json(doc)
             plan["measures"][measure["id"]] = measure if changed <= position else measure_as_of(measure, position)
         figures = PlanFigures(index_measures(plan, rules), series_of_state(series))
-        periods = self.store.periods_changed(self.projection, g, plan_id, skeleton.start, position, CORRECTED)
-        for key, start, end in sorted(periods):
-            if key in figures.series:
-                self._set_figure(figures, plan, rules, key, start, end, position)
-        for key, series_of_key in figures.series.items():  # the positions behind the first and last values
+        changed = self.store.periods_changed(self.projection, g, plan_id, skeleton.start, position, CORRECTED)
+        self._set_figures(figures, plan, rules, sorted(p for p in changed if p[0] in figures.series), position)
+        missing = []  # the positions behind the first and last values, where the checkpoint did not keep them
+        for key, series_of_key in figures.series.items():
             valued = [f for f in series_of_key if f.value is not None]
-            for f in {id(f): f for f in valued[:1] + valued[-1:]}.values():
-                if f.positions is None:
-                    self._set_figure(figures, plan, rules, key, f.period_start, f.period_end, position)
+            missing.extend({(key, f.period_start, f.period_end) for f in valued[:1] + valued[-1:]
+                            if f.positions is None})
+        self._set_figures(figures, plan, rules, sorted(missing), position)
         return ledger, figures
 
+    def _set_figures(self, figures: PlanFigures, plan: dict[str, Any], rules: RuleOf,
+                     periods: list[tuple[str, str, str]], position: int) -> None:
+        """These periods' groupement figures made again from their measures' rows as they stood at `position`."""
+        if periods:
+            rows = self.store.period_measures(self.projection, plan["id"], periods, position)
+            for key, start, end in periods:
+                self._set_figure(figures, plan, rules, key, start, end, position, rows[(key, start, end)])
+
     def _set_figure(self, figures: PlanFigures, plan: dict[str, Any], rules: RuleOf, key: str, start: str, end: str,
-                    position: int) -> None:
-        """One period's groupement figure made again from its measures' rows as they stood at `position`."""
+                    position: int, rows: list[tuple[int, Any]]) -> None:
         indicator = plan["indicators"][key]
         rule = Aggregation(indicator.get("aggregation") or "none")
         volumes = {member: Decimal(v) for member, v in plan["purchase_volumes"].items()}
         points = []
-        for changed, doc in self.store.period_measures(self.projection, plan["id"], key, start, end, position):
+        for changed, doc in rows:
             m = self.store.load_json(doc)
             m = m if changed <= position else measure_as_of(m, position)
             points.append(Point(m["member_id"], start, end, Decimal(m["value"]) if m["value"] is not None else None,

@@ -205,12 +205,13 @@ class PlanFigures:
                     in_period.append(point)
                 else:
                     in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)
-            at = next((i for i, p in enumerate(points) if p.measure_id == measure_id), None)
+            at = None if same is None else next((i for i, p in enumerate(points) if p.measure_id == measure_id), None)
             if at is not None:
                 points[at] = point
+            elif not points or (points[-1].period_start, points[-1].period_end) <= period:
+                points.append(point)
             else:  # after the points of the same period: where a stable sort of the measures in order puts it
-                points.insert(bisect_right([(p.period_start, p.period_end) for p in points],
-                                           (point.period_start, point.period_end)), point)
+                points.insert(bisect_right([(p.period_start, p.period_end) for p in points], period), point)
             touched.add((key, *period))
         volumes: dict[str, Decimal] | None = None
         for key, start, end in touched:

@@ -574,23 +574,34 @@ class SqlStore:
                                "projection = ? AND groupement_id = ? AND recorded_position > ? AND recorded_position <= ?"
                                " AND plan_id = ?"), [projection, groupement_id, after, position, plan_id])
             found = {(row[0], row[1], row[2]) for row in cur.fetchall()}
-            cur.execute(self.q("SELECT DISTINCT m.indicator_key, m.period_start, m.period_end FROM {p}history h JOIN "
-                               "{p}measures m ON m.projection = h.projection AND m.measure_id = h.aggregate_id WHERE "
-                               "h.projection = ? AND h.groupement_id = ? AND h.position > ? AND h.position <= ? AND "
-                               "h.type = ? AND m.plan_id = ?"), [projection, groupement_id, after, position, corrected,
-                                                                 plan_id])
-            found.update((row[0], row[1], row[2]) for row in cur.fetchall())
+            cur.execute(self.q("SELECT DISTINCT aggregate_id FROM {p}history WHERE projection = ? AND groupement_id = ? "
+                               "AND position > ? AND position <= ? AND type = ?"),
+                        [projection, groupement_id, after, position, corrected])
+            ids = [row[0] for row in cur.fetchall()]
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk:chunk + 500]
+                cur.execute(self.q("SELECT indicator_key, period_start, period_end FROM {p}measures WHERE projection = ? "
+                                   f"AND plan_id = ? AND measure_id IN ({', '.join('?' for _ in part)})"),
+                            [projection, plan_id, *part])
+                found.update((row[0], row[1], row[2]) for row in cur.fetchall())
         return found
 
-    def period_measures(self, projection: str, plan_id: str, indicator_key: str, start: str, end: str,
-                        position: int) -> list[tuple[int, Any]]:
-        """The measures of one indicator and period of a plan recorded at or before `position`, in recording order:
-        (the position of its last change, the measure as it is now)."""
+    def period_measures(self, projection: str, plan_id: str, periods: Sequence[tuple[str, str, str]],
+                        position: int) -> dict[tuple[str, str, str], list[tuple[int, Any]]]:
+        """The measures of these (indicator, period start, period end) of a plan recorded at or before `position`,
+        each period's in recording order: (the position of its last change, the measure as it is now)."""
+        found: dict[tuple[str, str, str], list[tuple[int, Any]]] = {period: [] for period in periods}
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT position, doc FROM {p}measures WHERE projection = ? AND plan_id = ? AND "
-                               "indicator_key = ? AND period_start = ? AND period_end = ? AND recorded_position <= ? "
-                               "ORDER BY recorded_position"), [projection, plan_id, indicator_key, start, end, position])
-            return [(int(row[0]), row[1]) for row in cur.fetchall()]
+            for chunk in range(0, len(periods), 100):
+                part = periods[chunk:chunk + 100]
+                cur.execute(self.q("SELECT indicator_key, period_start, period_end, position, doc FROM {p}measures "
+                                   "WHERE projection = ? AND plan_id = ? AND recorded_position <= ? AND ("
+                                   + " OR ".join("(indicator_key = ? AND period_start = ? AND period_end = ?)"
+                                                 for _ in part) + ") ORDER BY recorded_position"),
+                            [projection, plan_id, position, *(value for period in part for value in period)])
+                for key, start, end, changed, doc in cur.fetchall():
+                    found[(key, start, end)].append((int(changed), doc))
+        return found
 
     def first_recorded(self, projection: str, plan_id: str, indicator_key: str, members: Sequence[str | None],
                        position: int) -> dict[str | None, int]:
