@@ -34,7 +34,7 @@ from progres.domain.reviews import Review
 from progres.domain.values import Aggregation
 from progres.projections.facts import Fact
 from progres.projections.indicators import PlanFigures, Point, index_measures, period_figure
-from progres.projections.ledger import Ledger, Route, apply, kind_of, new_ledger, route_of
+from progres.projections.ledger import IGNORED_EVENTS, Ledger, Route, apply, kind_of, new_ledger, route_of
 from progres.projections.member_view import member_ids, member_view
 from progres.projections.parties import RuleOf, rule_of
 from progres.projections.plan_balance import assemble as assemble_balance
@@ -98,7 +98,7 @@ NEUTRAL = frozenset(kind_of(e) for e in (  # type: ignore[attr-defined]
     ProgressPlan.ActionPlanned, ProgressPlan.ActionStatusChanged, ProgressPlan.ResourceCommitted,
     ProgressPlan.MilestoneScheduled, ProgressPlan.GainSharingDefined, ProgressPlan.GovernanceDefined,
     ProgressPlan.ClosedWithBilanFinal, Marche.AvenantProposed, Marche.AvenantSigned, Marche.AvenantNotified,
-    Marche.AvenantAbandoned, Marche.CaoOpinionRecorded, Groupement.AuditorAssigned,
+    Marche.AvenantAbandoned, Marche.CaoOpinionRecorded, Groupement.AuditorAssigned, *IGNORED_EVENTS,
 ))
 
 

@@ -450,6 +450,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
     store.ensure_tables()
     store.commit_batch(name, 0, state.position, Batch(state.ledgers, state.routes, views, history, packed))
     store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
+    store.analyze()  # as-of (issue 12) reads the rows just written by index: the planner needs their statistics
     if progress:
         progress(state.position, head)
     runner = ProjectionRunner(source, store, name)

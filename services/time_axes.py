@@ -130,7 +130,8 @@ def notice(code: str, field: str, message: str) -> dict[str, str]:
 
 @dataclass
 class PlanAt:
-    """A plan's groupement ledger at a moment (None: nothing of the plan was recorded then), with its notice."""
+    """A plan's groupement ledger at a moment (None: nothing of the plan was recorded then), with its notice; for a
+    view read as known at a moment without a business date, the view itself (made by AsOf, see `_plan_at`)."""
 
     plan_id: str
     ledger: Ledger | None

@@ -594,12 +594,13 @@ class SqlStore:
         with self.transaction() as cur:
             for chunk in range(0, len(periods), 100):
                 part = periods[chunk:chunk + 100]
-                cur.execute(self.q("SELECT indicator_key, period_start, period_end, position, doc FROM {p}measures "
-                                   "WHERE projection = ? AND plan_id = ? AND recorded_position <= ? AND ("
-                                   + " OR ".join("(indicator_key = ? AND period_start = ? AND period_end = ?)"
-                                                 for _ in part) + ") ORDER BY recorded_position"),
-                            [projection, plan_id, position, *(value for period in part for value in period)])
-                for key, start, end, changed, doc in cur.fetchall():
+                # one indexed range per period (measures_by_period): an OR of them was planned as a scan of the plan
+                cur.execute(self.q(" UNION ALL ".join(
+                    "SELECT indicator_key, period_start, period_end, position, doc, recorded_position FROM {p}measures "
+                    "WHERE projection = ? AND plan_id = ? AND indicator_key = ? AND period_start = ? AND period_end = ? "
+                    "AND recorded_position <= ?" for _ in part) + " ORDER BY 6"),
+                    [value for key, start, end in part for value in (projection, plan_id, key, start, end, position)])
+                for key, start, end, changed, doc, _ in cur.fetchall():
                     found[(key, start, end)].append((int(changed), doc))
         return found
 
@@ -697,6 +698,10 @@ class SqlStore:
             clauses.append("timestamp <= ?")
             params.append(until)
         return clauses, params
+
+    def analyze(self) -> None:
+        """Gives the planner statistics of tables just filled in bulk (a rebuild): without them PostgreSQL reads a
+        period's measures through an index of a plan's members (as-of: 60 ms instead of 1)."""
 
     # Writing
     def dump_json(self, value: Any) -> Any:
