@@ -53,8 +53,8 @@ from progres.services.read_models import ReadModels, open_store
 from progres.services.settings import Settings
 from progres.services.workload import import_months, setup_region
 
-SIZE = {"members": 0}
-PAGE = 20  # the first page of a balance's members (bench/graphql.py reads planBalance's first 20)  # set by main: every figure carries the size it was measured at
+SIZE = {"members": 0}  # set by main: every figure carries the size it was measured at
+PAGE = 20  # the first page of a balance's members (bench/graphql.py reads planBalance's first 20)
 
 
 def emit(figure: str, value: float, unit: str, **extra: Any) -> None:

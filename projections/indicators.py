@@ -199,12 +199,8 @@ class PlanFigures:
                 (i for i, p in enumerate(in_period) if p.measure_id == measure_id), None)
             if same is not None:
                 in_period[same] = point
-            else:  # after the points of members before it (or its own), in the members' order
-                rank = ranks[m["member_id"]]
-                if not in_period or ranks[in_period[-1].member_id] <= rank:
-                    in_period.append(point)
-                else:
-                    in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)
+            else:
+                _in_members_order(in_period, point, ranks)
             at = None if same is None else next((i for i, p in enumerate(points) if p.measure_id == measure_id), None)
             if at is not None:
                 points[at] = point
@@ -233,3 +229,12 @@ class PlanFigures:
         if key not in self.periods:  # an indicator without series (qualitative, or not defined)
             self.periods[key] = points_by_period(self.index.get(key, {}))
         return self.periods[key]
+
+
+def _in_members_order(in_period: list[Point], point: Point, ranks: dict[str | None, int]) -> None:
+    """A new point of a period: after the points of members before it (or its own), in the members' order."""
+    rank = ranks[point.member_id]
+    if not in_period or ranks[in_period[-1].member_id] <= rank:
+        in_period.append(point)
+    else:
+        in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)

@@ -266,9 +266,10 @@ class ProjectionRunner:
             for table, rows in derived_views(ledger, None, figures, changed).items():
                 views.setdefault(table, []).extend(rows)
         # (as-of, issue 12: a checkpoint also keeps each plan's groupement series at its position)
+        due = end // self.checkpoint_every > start // self.checkpoint_every
         checkpoints = [(g, end, pack(delta(ledger, self._checkpointed(g), {
-                            p: self._figures[(g, p)] for p in (ledger.get("plans") or {}) if (g, p) in self._figures})))
-                       for g, ledger in ledgers.items() if end // self.checkpoint_every > start // self.checkpoint_every]
+                            p: self._figures[(g, p)] for p in ledger.get("plans") or {} if (g, p) in self._figures})))
+                       for g, ledger in ledgers.items() if due]
         self._checkpoints.update((g, end) for g, _, _ in checkpoints)
         # A read model whose new version is being built: its rows go beside the old ones, which stay as they are.
         keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}

@@ -80,7 +80,7 @@ class PostgresStore(SqlStore):
     def analyze(self) -> None:
         with self.transaction() as cur:
             for table in ("measures", "history"):
-                cur.execute(sql.SQL("ANALYZE {}.{}").format(sql.Identifier(self.schema), sql.Identifier(table)))
+                cur.execute(self.q(f"ANALYZE {{p}}{table}"))
 
     def close(self) -> None:
         self.pool.close()

@@ -556,12 +556,14 @@ class SqlStore:
         (after, position] other than measures, and its last fact at or before `position` (position, time), if any."""
         kinds = list(measure_kinds)
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT position, plan_id, type FROM {p}history WHERE projection = ? AND groupement_id = ?"
-                               f" AND position > ? AND position <= ? AND type NOT IN ({', '.join('?' for _ in kinds)}) "
+            marks = ", ".join("?" for _ in kinds)
+            cur.execute(self.q("SELECT position, plan_id, type FROM {p}history WHERE projection = ? AND "
+                               f"groupement_id = ? AND position > ? AND position <= ? AND type NOT IN ({marks}) "
                                "ORDER BY position"), [projection, groupement_id, after, position, *kinds])
             structure = [(int(row[0]), row[1], str(row[2])) for row in cur.fetchall()]
             cur.execute(self.q("SELECT position, timestamp FROM {p}history WHERE projection = ? AND groupement_id = ? "
-                               "AND position <= ? ORDER BY position DESC LIMIT 1"), [projection, groupement_id, position])
+                               "AND position <= ? ORDER BY position DESC LIMIT 1"),
+                        [projection, groupement_id, position])
             last = cur.fetchone()
         return structure, (int(last[0]), str(last[1])) if last else None
 
@@ -571,17 +573,19 @@ class SqlStore:
         `corrected`) in (after, position]."""
         with self.transaction() as cur:
             cur.execute(self.q("SELECT DISTINCT indicator_key, period_start, period_end FROM {p}measures WHERE "
-                               "projection = ? AND groupement_id = ? AND recorded_position > ? AND recorded_position <= ?"
-                               " AND plan_id = ?"), [projection, groupement_id, after, position, plan_id])
+                               "projection = ? AND groupement_id = ? AND recorded_position > ? AND "
+                               "recorded_position <= ? AND plan_id = ?"),
+                        [projection, groupement_id, after, position, plan_id])
             found = {(row[0], row[1], row[2]) for row in cur.fetchall()}
-            cur.execute(self.q("SELECT DISTINCT aggregate_id FROM {p}history WHERE projection = ? AND groupement_id = ? "
-                               "AND position > ? AND position <= ? AND type = ?"),
+            cur.execute(self.q("SELECT DISTINCT aggregate_id FROM {p}history WHERE projection = ? AND "
+                               "groupement_id = ? AND position > ? AND position <= ? AND type = ?"),
                         [projection, groupement_id, after, position, corrected])
             ids = [row[0] for row in cur.fetchall()]
             for chunk in range(0, len(ids), 500):
                 part = ids[chunk:chunk + 500]
-                cur.execute(self.q("SELECT indicator_key, period_start, period_end FROM {p}measures WHERE projection = ? "
-                                   f"AND plan_id = ? AND measure_id IN ({', '.join('?' for _ in part)})"),
+                marks = ", ".join("?" for _ in part)
+                cur.execute(self.q("SELECT indicator_key, period_start, period_end FROM {p}measures WHERE "
+                                   f"projection = ? AND plan_id = ? AND measure_id IN ({marks})"),
                             [projection, plan_id, *part])
                 found.update((row[0], row[1], row[2]) for row in cur.fetchall())
         return found
@@ -596,9 +600,9 @@ class SqlStore:
                 part = periods[chunk:chunk + 100]
                 # one indexed range per period (measures_by_period): an OR of them was planned as a scan of the plan
                 cur.execute(self.q(" UNION ALL ".join(
-                    "SELECT indicator_key, period_start, period_end, position, doc, recorded_position FROM {p}measures "
-                    "WHERE projection = ? AND plan_id = ? AND indicator_key = ? AND period_start = ? AND period_end = ? "
-                    "AND recorded_position <= ?" for _ in part) + " ORDER BY 6"),
+                    "SELECT indicator_key, period_start, period_end, position, doc, recorded_position FROM "
+                    "{p}measures WHERE projection = ? AND plan_id = ? AND indicator_key = ? AND period_start = ? "
+                    "AND period_end = ? AND recorded_position <= ?" for _ in part) + " ORDER BY 6"),
                     [value for key, start, end in part for value in (projection, plan_id, key, start, end, position)])
                 for key, start, end, changed, doc, _ in cur.fetchall():
                     found[(key, start, end)].append((int(changed), doc))
@@ -618,7 +622,8 @@ class SqlStore:
                 found.update((row[0], int(row[1])) for row in cur.fetchall())
             if None in members:
                 cur.execute(self.q("SELECT min(recorded_position) FROM {p}measures WHERE projection = ? AND "
-                                   "plan_id = ? AND indicator_key = ? AND recorded_position <= ? AND member_id IS NULL"),
+                                   "plan_id = ? AND indicator_key = ? AND recorded_position <= ? AND "
+                                   "member_id IS NULL"),
                             [projection, plan_id, indicator_key, position])
                 row = cur.fetchone()
                 if row and row[0] is not None:

@@ -122,4 +122,5 @@ def test_a_measure_as_of_undoes_the_corrections_recorded_later():
     assert measure_as_of(measure, 11) == {**measure, "value": "2", "positions": [5, 9],
                                           "corrections": measure["corrections"][:1]}
     assert measure_as_of(measure, 8) == {**measure, "value": "1", "positions": [5], "corrections": []}
-    assert measure["value"] == "3" and len(measure["corrections"]) == 2  # the row's measure is left as it is
+    assert measure["value"] == "3"  # the row's measure is left as it is
+    assert len(measure["corrections"]) == 2
