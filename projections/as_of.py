@@ -1,25 +1,49 @@
-"""Reconstruction as of a log position or a time, by the same reducer as live views.
+# mypy: disable-error-code="attr-defined"
+# (the event classes, e.g. `Marche.AvenantNotified`, are made by eventsourcing's @event decorator: mypy cannot see
+# them; a name that no longer exists fails the import instead, as in ledger.py.)
+"""Reconstruction as of a log position or a time, by the same reducer and the same view code as live views.
 
-The history index maps a time to the last position recorded by then (an indexed lookup, no scan);
-the nearest checkpoint of the groupement's ledger at or before that position is loaded, and only the
-facts between the checkpoint and the position are replayed.
+The history index maps a time to the last position recorded by then (an indexed lookup, no scan). The
+groupement's ledger as the log held it at that position is made of two parts read from rows, never by replaying
+measures (issue 12, as-of):
+- its measures: the rows of the `measures` table recorded at or before the position, each as it stood then (a
+  measure keeps its corrections with the value they replaced: those recorded later are undone, `measure_as_of`);
+- the rest (plan tree, memberships, targets, avenants, ...: small): the ledger without its measures held by the
+  groupement's last checkpoint at or before the position, then only the groupement's facts other than measures
+  recorded between the two (their positions from the history index), folded by the reducer; its position and
+  time are those of the groupement's last fact by then (history index).
+`replayed_ledger` is the former way (checkpoints merged, every fact replayed), kept as the reference the tests
+compare with.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from progres.domain.errors import NotFound
-from progres.projections.ledger import Ledger, Route, apply, new_ledger, route_of
-from progres.projections.member_view import member_view
-from progres.projections.plan_balance import plan_balance
-from progres.projections.runner import FactSource
-from progres.projections.stores.sql import SqlStore
+from progres.domain.groupements import Groupement
+from progres.domain.marches import Marche
+from progres.domain.measures import Measure
+from progres.domain.plans import ProgressPlan
+from progres.domain.proposals import Proposal
+from progres.domain.reviews import Review
+from progres.domain.values import Aggregation
+from progres.projections.facts import Fact
+from progres.projections.indicators import PlanFigures, Point, index_measures, period_figure
+from progres.projections.ledger import IGNORED_EVENTS, Ledger, Route, apply, kind_of, new_ledger, route_of
+from progres.projections.member_view import member_ids, member_view
+from progres.projections.parties import RuleOf, rule_of
+from progres.projections.plan_balance import assemble as assemble_balance
+from progres.projections.plan_balance import balance_part, member_part, plan_balance
+from progres.projections.runner import MEASURE_KINDS, FactSource
+from progres.projections.stores.sql import SqlStore, series_of_state
 
 
 @contextmanager
@@ -66,11 +90,51 @@ def recording_instant(value: str) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+RUN_GAP = 64  # facts to fetch closer than this are read in one range of the log
+CORRECTED = kind_of(Measure.Corrected)
+# Facts after which a plan's groupement series stand as they were (they change with measures, memberships, volumes,
+# indicators and the marché's parties): as-of starts from a checkpoint's series across them.
+NEUTRAL = frozenset(kind_of(e) for e in (
+    Proposal.Submitted, Proposal.Withdrawn, Proposal.Decided,
+    Review.Scheduled, Review.Held, Review.PointRaised, Review.DecisionTaken, Review.Closed,
+    ProgressPlan.ActionPlanned, ProgressPlan.ActionStatusChanged, ProgressPlan.ResourceCommitted,
+    ProgressPlan.MilestoneScheduled, ProgressPlan.GainSharingDefined, ProgressPlan.GovernanceDefined,
+    ProgressPlan.ClosedWithBilanFinal, Marche.AvenantProposed, Marche.AvenantSigned, Marche.AvenantNotified,
+    Marche.AvenantAbandoned, Marche.CaoOpinionRecorded, Groupement.AuditorAssigned, *IGNORED_EVENTS,
+))
+
+
+@dataclass
+class Skeleton:
+    ledger: Ledger  # without measures
+    start: int  # the checkpoint it was read from (0: none)
+    series: dict[str, Any] | None  # that checkpoint's series, by plan
+    neutral: bool  # nothing since that checkpoint changed the figures but measures
+
+
+def balance_members_of(ledger: Ledger) -> list[str]:
+    """The members a balance breaks down, in its order (plan_balance.balance_members, without figures)."""
+    return [m for m in member_ids(ledger) if m != (ledger.get("groupement") or {}).get("coordonnateur_id")]
+
+
+def measure_as_of(measure: dict[str, Any], position: int) -> dict[str, Any]:
+    """A measure as the reducer held it at `position` (recorded by then), from the measure as it is now: the
+    corrections recorded later are undone (each keeps the value and assessment it replaced)."""
+    kept = [c for c in measure["corrections"] if c["position"] <= position]
+    if len(kept) == len(measure["corrections"]):
+        return measure
+    undone = measure["corrections"][len(kept)]
+    return {**measure, "value": undone["previous_value"], "assessment": undone["previous_assessment"],
+            "corrections": kept, "positions": [p for p in measure["positions"] if p <= position]}
+
+
 @dataclass
 class AsOf:
     source: FactSource
     store: SqlStore
     projection: str
+    made_whole: int = 0  # reads whose figures were made from every measure (no series to start from): for tests
+    from_series: int = 0  # reads that started from a checkpoint's series
 
     def position_for(self, position: int | None = None, timestamp: str | None = None) -> int:
         if position is not None:
@@ -84,8 +148,65 @@ class AsOf:
             return self._ledger(groupement_id, position)
 
     def _ledger(self, groupement_id: str, position: int) -> Ledger:
+        """From the rows as far as the views were projected; a position the runner has not reached yet is reached
+        by replaying the facts after the views' own position (the freshest write of a client: a few facts)."""
+        projected = min(position, self.store.position(self.projection))
+        ledger = self._rows_ledger(groupement_id, projected)
+        if projected < position:
+            self._replay(ledger, groupement_id, projected, position)
+        return ledger
+
+    def _rows_ledger(self, groupement_id: str, position: int) -> Ledger:
+        ledger = self._skeleton(groupement_id, position).ledger
+        plans = ledger.get("plans") or {}
+        for plan_id, changed, doc in self.store.measures_as_of(self.projection, groupement_id, position):
+            if plan_id in plans:
+                measure = self.store.load_json(doc)
+                plans[plan_id]["measures"][measure["id"]] = measure if changed <= position else \
+                    measure_as_of(measure, position)
+        return ledger
+
+    def _skeleton(self, groupement_id: str, position: int) -> Skeleton:
+        """The ledger without its measures at `position` (every plan's measures empty), the checkpoint it started
+        from with its series, and whether anything but measures and facts that leave the figures as they are
+        happened since that checkpoint."""
+        found = self.store.skeleton_before(self.projection, groupement_id, position)
+        start, ledger, series = found if found else (0, new_ledger(groupement_id), None)
+        structure, last = self.store.structure_between(self.projection, groupement_id, start, position,
+                                                       MEASURE_KINDS)
+        for fact, plan_id in self._facts_at(structure):
+            apply(ledger, fact, Route(groupement_id, plan_id))
+        if last is not None:  # the groupement's last fact by then may be a measure: not folded, but it dates the ledger
+            ledger["position"], ledger["last_timestamp"] = last
+        for plan in (ledger.get("plans") or {}).values():
+            plan["measures"] = {}
+        return Skeleton(ledger, start, series, all(kind in NEUTRAL for _, _, kind in structure))
+
+    def _facts_at(self, wanted: list[tuple[int, str | None, str]]) -> Iterator[tuple[Fact, str | None]]:
+        """The facts at these positions (ascending), read from the log in runs of nearby positions."""
+        plans = {at: plan for at, plan, _ in wanted}
+        runs: list[list[int]] = []
+        for at, _, _ in wanted:
+            if runs and at - runs[-1][-1] <= RUN_GAP:
+                runs[-1].append(at)
+            else:
+                runs.append([at])
+        for run in runs:
+            for fact in self.source.facts(run[0], stop=run[-1], batch=min(len(run) * 4, 2000)):
+                if fact.position in plans:
+                    yield fact, plans[fact.position]
+
+    def replayed_ledger(self, groupement_id: str, position: int) -> Ledger:
+        """The former reconstruction: the checkpoints merged back to the first, then every fact since replayed."""
+        with paused_gc():
+            return self._replayed_ledger(groupement_id, position)
+
+    def _replayed_ledger(self, groupement_id: str, position: int) -> Ledger:
         checkpoint = self.store.checkpoint_before(self.projection, groupement_id, position)
         start, ledger = checkpoint if checkpoint else (0, new_ledger(groupement_id))
+        return self._replay(ledger, groupement_id, start, position)
+
+    def _replay(self, ledger: Ledger, groupement_id: str, start: int, position: int) -> Ledger:
         routes = _LazyRoutes(self.store, self.projection)
         for fact in self.source.facts(start + 1, stop=position, batch=2000):
             route = route_of(fact, routes)
@@ -105,11 +226,100 @@ class AsOf:
             raise UnknownPlan("position", id=plan_id)
         return ledger
 
-    def plan_balance(self, plan_id: str, position: int | None = None, timestamp: str | None = None) -> dict[str, Any]:
-        ledger = self.plan_ledger(plan_id, self.position_for(position, timestamp))
+    def plan_balance(self, plan_id: str, position: int | None = None, timestamp: str | None = None,
+                     first: int | None = None) -> dict[str, Any]:
+        """The balance as the log held it; `first`: only the first members of its breakdown (the first page), whose
+        measures alone are read."""
         with paused_gc():
-            return plan_balance(ledger, plan_id)
+            ledger, figures = self.plan_figures(plan_id, self.position_for(position, timestamp),
+                                                (lambda ledger: balance_members_of(ledger)[:first]) if first is not None
+                                                else None)
+            if first is None:
+                return plan_balance(ledger, plan_id, figures)
+            members = balance_members_of(ledger)[:first]
+            return assemble_balance(balance_part(ledger, plan_id, figures),
+                                    [member_part(ledger, plan_id, figures, m, rank) for rank, m in enumerate(members)])
 
     def member_view(self, plan_id: str, member_id: str, position: int | None = None,
                     timestamp: str | None = None) -> dict[str, Any]:
-        return member_view(self.plan_ledger(plan_id, self.position_for(position, timestamp)), plan_id, member_id)
+        with paused_gc():
+            ledger, figures = self.plan_figures(plan_id, self.position_for(position, timestamp),
+                                                lambda ledger: [member_id])
+            return member_view(ledger, plan_id, member_id, figures)
+
+    def plan_figures(self, plan_id: str, position: int,
+                     chosen: Callable[[Ledger], list[str]] | None = None) -> tuple[Ledger, PlanFigures]:
+        """The plan's ledger and figures as the log held them at `position`, with the measures of the members
+        `chosen` picks (and the groupement's own; None: every measure). The groupement series are those of the last
+        checkpoint, the periods whose measures were recorded or corrected since made again from their rows; when
+        that checkpoint kept no series, or the plan's structure changed since (a member, a volume, an indicator...),
+        or the views have not reached `position`, they are made from every measure (the ledger's whole)."""
+        route = self.store.route(self.projection, plan_id)
+        if route is None:
+            raise UnknownPlan("position", id=plan_id)
+        g = route.groupement_id
+        if position > self.store.position(self.projection):
+            self.made_whole += 1
+            ledger = self.plan_ledger(plan_id, position)
+            return ledger, PlanFigures.of(ledger["plans"][plan_id], ledger)
+        skeleton = self._skeleton(g, position)
+        ledger = skeleton.ledger
+        if plan_id not in ledger["plans"]:
+            raise UnknownPlan("position", id=plan_id)
+        plan = ledger["plans"][plan_id]
+        series = (skeleton.series or {}).get(plan_id)
+        if series is None or not skeleton.neutral:
+            self.made_whole += 1
+            whole = self._rows_ledger(g, position)
+            return whole, PlanFigures.of(whole["plans"][plan_id], whole)
+        self.from_series += 1
+        rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
+        rows = self.store.members_measures(self.projection, plan_id, chosen(ledger), position) if chosen else [
+            (changed, doc) for p, changed, doc in self.store.measures_as_of(self.projection, g, position, plan_id)]
+        for changed, doc in rows:
+            measure = self.store.load_json(doc)
+            plan["measures"][measure["id"]] = measure if changed <= position else measure_as_of(measure, position)
+        figures = PlanFigures(index_measures(plan, rules), series_of_state(series))
+        since = self.store.periods_changed(self.projection, g, plan_id, skeleton.start, position, CORRECTED)
+        self._set_figures(figures, plan, rules, sorted(p for p in since if p[0] in figures.series), position)
+        # the positions behind the first and last values, where the checkpoint did not keep them
+        missing: list[tuple[str, str, str]] = []
+        for key, series_of_key in figures.series.items():
+            valued = [f for f in series_of_key if f.value is not None]
+            missing.extend({(key, f.period_start, f.period_end) for f in valued[:1] + valued[-1:]
+                            if f.positions is None})
+        self._set_figures(figures, plan, rules, sorted(missing), position)
+        return ledger, figures
+
+    def _set_figures(self, figures: PlanFigures, plan: dict[str, Any], rules: RuleOf,
+                     periods: list[tuple[str, str, str]], position: int) -> None:
+        """These periods' groupement figures made again from their measures' rows as they stood at `position`."""
+        if periods:
+            rows = self.store.period_measures(self.projection, plan["id"], periods, position)
+            for key, start, end in periods:
+                self._set_figure(figures, plan, rules, key, start, end, position, rows[(key, start, end)])
+
+    def _set_figure(self, figures: PlanFigures, plan: dict[str, Any], rules: RuleOf, key: str, start: str, end: str,
+                    position: int, rows: list[tuple[int, Any]]) -> None:
+        indicator = plan["indicators"][key]
+        rule = Aggregation(indicator.get("aggregation") or "none")
+        volumes = {member: Decimal(v) for member, v in plan["purchase_volumes"].items()}
+        points = []
+        for changed, doc in rows:
+            m = self.store.load_json(doc)
+            m = m if changed <= position else measure_as_of(m, position)
+            points.append(Point(m["member_id"], start, end, Decimal(m["value"]) if m["value"] is not None else None,
+                                m["assessment"], m["id"], m["positions"], rules(m["member_id"], start, end)))
+        figure = period_figure(rule, start, end, points, volumes)
+        if len(figure.excluded) > 1:  # their order is the members' (their first measure of the indicator)
+            ranks = self.store.first_recorded(self.projection, plan["id"], key, list({p.member_id for p in points}),
+                                              position)
+            points.sort(key=lambda p: ranks.get(p.member_id, 0))
+            figure = period_figure(rule, start, end, points, volumes)
+        series = figures.series[key]
+        keys = [(f.period_start, f.period_end) for f in series]
+        at = bisect_left(keys, (start, end))
+        if at < len(series) and keys[at] == (start, end):
+            series[at] = figure
+        else:
+            series.insert(at, figure)

@@ -180,6 +180,7 @@ class PlanFigures:
         measures of the plan (the ledger already holds them)."""
         rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
         touched: set[tuple[str, str, str]] = set()
+        known_ranks: dict[str, dict[str | None, int]] = {}  # per indicator, made again when a member appears
         for measure_id in measure_ids:
             m = plan["measures"][measure_id]
             value = Decimal(m["value"]) if m["value"] is not None else None
@@ -190,19 +191,23 @@ class PlanFigures:
             per_period = self._periods(key)
             points = by_member[m["member_id"]]
             in_period = per_period.setdefault(period, [])
-            ranks = {member: rank for rank, member in enumerate(by_member)}
-            same = next((i for i, p in enumerate(in_period) if p.measure_id == measure_id), None)
+            ranks = known_ranks.get(key)
+            if ranks is None or len(ranks) != len(by_member):
+                ranks = known_ranks[key] = {member: rank for rank, member in enumerate(by_member)}
+            # a measure never corrected was not held yet (an update takes a measure once per change)
+            same = None if len(m["positions"]) == 1 else next(
+                (i for i, p in enumerate(in_period) if p.measure_id == measure_id), None)
             if same is not None:
                 in_period[same] = point
-            else:  # after the points of members before it (or its own), in the members' order
-                rank = ranks[m["member_id"]]
-                in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)
-            at = next((i for i, p in enumerate(points) if p.measure_id == measure_id), None)
+            else:
+                _in_members_order(in_period, point, ranks)
+            at = None if same is None else next((i for i, p in enumerate(points) if p.measure_id == measure_id), None)
             if at is not None:
                 points[at] = point
+            elif not points or (points[-1].period_start, points[-1].period_end) <= period:
+                points.append(point)
             else:  # after the points of the same period: where a stable sort of the measures in order puts it
-                points.insert(bisect_right([(p.period_start, p.period_end) for p in points],
-                                           (point.period_start, point.period_end)), point)
+                points.insert(bisect_right([(p.period_start, p.period_end) for p in points], period), point)
             touched.add((key, *period))
         volumes: dict[str, Decimal] | None = None
         for key, start, end in touched:
@@ -224,3 +229,12 @@ class PlanFigures:
         if key not in self.periods:  # an indicator without series (qualitative, or not defined)
             self.periods[key] = points_by_period(self.index.get(key, {}))
         return self.periods[key]
+
+
+def _in_members_order(in_period: list[Point], point: Point, ranks: dict[str | None, int]) -> None:
+    """A new point of a period: after the points of members before it (or its own), in the members' order."""
+    rank = ranks[point.member_id]
+    if not in_period or ranks[in_period[-1].member_id] <= rank:
+        in_period.append(point)
+    else:
+        in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)

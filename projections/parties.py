@@ -48,17 +48,35 @@ def rule_of(ledger: dict[str, Any], marche: dict[str, Any] | None) -> RuleOf:
     if marche is None:
         return lambda member, start, end: Participation.PARTY.value if member else GROUPEMENT_SCOPE
     party_ids, launch, withdrawal = parties(ledger, marche), launched_on(marche), clause(ledger)
+    # Each (member, period) once: a plan's measures share few of them, and a member's stays are read from every
+    # membership of the groupement (the rule is a pure function of these, made and used with one ledger state).
+    known: dict[tuple[str, str, str], str] = {}
+    by_member: dict[str, list[Stay]] = {}
+    for m in (ledger.get("groupement") or {}).get("memberships", []):
+        by_member.setdefault(m["organisation_id"], []).append(Stay(date.fromisoformat(m["joined_on"]),
+                                                                   _day(m["left_on"])))
 
     def rule(member: str | None, start: str, end: str) -> str:
         if member is None:
             return GROUPEMENT_SCOPE
-        period = Period(date.fromisoformat(start), date.fromisoformat(end))
-        return participation(stays(ledger, member), launch, member in party_ids, withdrawal, period).value
+        found = known.get((member, start, end))
+        if found is None:
+            period = Period(date.fromisoformat(start), date.fromisoformat(end))
+            found = known[(member, start, end)] = participation(by_member.get(member, []), launch,
+                                                                member in party_ids, withdrawal, period).value
+        return found
     return rule
 
 
+COUNTED = frozenset({GROUPEMENT_SCOPE, *(p.value for p in Participation if p.counts)})
+
+
 def counts(rule: str) -> bool:
-    return rule == GROUPEMENT_SCOPE or Participation(rule).counts
+    """Whether a measure under this rule enters the groupement's figures (a set lookup: called for every point)."""
+    if rule not in COUNTED:
+        Participation(rule)  # a name no rule has is an error, as before
+        return False
+    return True
 
 
 def standing(ledger: dict[str, Any], marche: dict[str, Any] | None, member: str) -> dict[str, Any]:

@@ -265,8 +265,11 @@ class ProjectionRunner:
             figures, changed = self._figures_of(g, ledger, measures.get(g))
             for table, rows in derived_views(ledger, None, figures, changed).items():
                 views.setdefault(table, []).extend(rows)
-        checkpoints = [(g, end, pack(delta(ledger, self._checkpointed(g)))) for g, ledger in ledgers.items()
-                       if end // self.checkpoint_every > start // self.checkpoint_every]
+        # (as-of, issue 12: a checkpoint also keeps each plan's groupement series at its position)
+        due = end // self.checkpoint_every > start // self.checkpoint_every
+        checkpoints = [(g, end, pack(delta(ledger, self._checkpointed(g), {
+                            p: self._figures[(g, p)] for p in ledger.get("plans") or {} if (g, p) in self._figures})))
+                       for g, ledger in ledgers.items() if due]
         self._checkpoints.update((g, end) for g, _, _ in checkpoints)
         # A read model whose new version is being built: its rows go beside the old ones, which stay as they are.
         keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}
@@ -361,6 +364,33 @@ class ProjectionRunner:
         return True
 
 
+@dataclass
+class SeriesAtCheckpoints:
+    """What a rebuild keeps to write each plan's figures into its checkpoints (issue 12, as-of): the figures of the
+    last checkpoint, updated with the measures changed since (made anew when anything else happened to the
+    groupement), as a runner keeps them from batch to batch."""
+
+    figures: dict[tuple[str, str], PlanFigures] = field(default_factory=dict)
+    restructured: set[str] = field(default_factory=set)  # groupements with a fact other than a measure since
+
+    def met(self, fact: Fact, route: Route | None) -> None:
+        if route is not None and fact.kind not in MEASURE_KINDS:
+            self.restructured.add(route.groupement_id)
+
+    def at(self, g: str, ledger: Any, since: int) -> dict[str, PlanFigures]:
+        plans = ledger.get("plans") or {}
+        anew = g in self.restructured
+        self.restructured.discard(g)
+        for p, plan in plans.items():
+            held = self.figures.get((g, p))
+            if anew or held is None:
+                self.figures[(g, p)] = PlanFigures.of(plan, ledger)
+            else:
+                held.update(plan, ledger, [m for m, measure in plan["measures"].items()
+                                           if measure["positions"][-1] > since])
+        return {p: self.figures[(g, p)] for p in plans}
+
+
 def next_generation(current: str) -> str:
     """views_v1 -> views_v2: the name a rebuild builds under, beside the generation in use."""
     stem, _, number = current.rpartition("_v")
@@ -382,6 +412,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
     checkpoints: list[tuple[str, int, bytes]] = []
     last_checkpoint = 0
     checkpointed: dict[str, int] = {}  # groupement -> its last checkpoint (a checkpoint holds what changed since)
+    series = SeriesAtCheckpoints()  # as-of (issue 12): each plan's figures at each checkpoint, kept up to date
     started = time.perf_counter()
     # The fold creates millions of small objects and frees none: the cyclic collector would walk them
     # all again and again for nothing, so it rests while folding.
@@ -393,11 +424,13 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
         for fact in source.facts(1, stop=head, batch=batch):
             route = state.feed(fact)
             history.append(history_row(fact, route))
+            series.met(fact, route)
             if fact.position // checkpoint_every > last_checkpoint // checkpoint_every:
                 last_checkpoint = fact.position
                 for g, ledger in state.ledgers.items():
                     if ledger["position"] > fact.position - checkpoint_every:
-                        checkpoints.append((g, fact.position, orjson.dumps(delta(ledger, checkpointed.get(g, 0)))))
+                        checkpoints.append((g, fact.position, orjson.dumps(delta(
+                            ledger, checkpointed.get(g, 0), series.at(g, ledger, checkpointed.get(g, 0))))))
                         checkpointed[g] = fact.position
             if len(history) >= batch:
                 pending.append(writer.submit(_write_rows, store, name, history, checkpoints))
@@ -418,6 +451,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
     store.ensure_tables()
     store.commit_batch(name, 0, state.position, Batch(state.ledgers, state.routes, views, history, packed))
     store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
+    store.analyze()  # as-of (issue 12) reads the rows just written by index: the planner needs their statistics
     if progress:
         progress(state.position, head)
     runner = ProjectionRunner(source, store, name)

@@ -16,12 +16,13 @@ French text of these reads is kept in MESSAGES.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from progres.domain.errors import InvalidInput
-from progres.projections.as_of import UnknownPlan, recording_instant
+from progres.projections.as_of import AsOf, UnknownPlan, recording_instant
 from progres.projections.business_date import before_start, ledger_on, plan_start
 from progres.projections.ledger import Ledger
 from progres.projections.member_view import member_view
@@ -129,7 +130,8 @@ def notice(code: str, field: str, message: str) -> dict[str, str]:
 
 @dataclass
 class PlanAt:
-    """A plan's groupement ledger at a moment (None: nothing of the plan was recorded then), with its notice."""
+    """A plan's groupement ledger at a moment (None: nothing of the plan was recorded then), with its notice; for a
+    view read as known at a moment without a business date, the view itself (made by AsOf, see `_plan_at`)."""
 
     plan_id: str
     ledger: Ledger | None
@@ -143,6 +145,11 @@ class PlanAt:
 
 def plan_at(models: ReadModels, plan_id: str, when: Moment) -> PlanAt:
     """The plan's groupement ledger as known at `when`'s position or instant, restricted to its business day."""
+    return _plan_at(models, plan_id, when, lambda reader, position: reader.plan_ledger(plan_id, position))
+
+
+def _plan_at(models: ReadModels, plan_id: str, when: Moment, read: Callable[[AsOf, int], Any]) -> PlanAt:
+    """`read` gives what the log held at a past position (the ledger, or a view made from rows by AsOf)."""
     if when.known_now:
         route = models.route(plan_id)
         ledger: Ledger | None = models.ledgers([route.groupement_id]).get(route.groupement_id) if route else None
@@ -156,7 +163,7 @@ def plan_at(models: ReadModels, plan_id: str, when: Moment) -> PlanAt:
         if position == 0:
             return PlanAt(plan_id, None, 0, when.on, _nothing_recorded(models, when))
         try:
-            ledger = reader.plan_ledger(plan_id, position)
+            ledger = read(reader, position)
         except UnknownPlan:
             return PlanAt(plan_id, None, position, when.on,
                           notice(PLAN_NOT_RECORDED, when.field, MESSAGES["plan_not_yet"].format(at=position)))
@@ -178,7 +185,12 @@ def _nothing_recorded(models: ReadModels, when: Moment) -> dict[str, str]:
 
 
 # The views at a moment; an empty state when nothing of the plan was recorded yet.
+# As known at a past moment on the day of that moment, the views are made by AsOf from rows (the measures of the
+# member, the groupement series of the last checkpoint); on a business date, from the ledger restricted to that day.
 def member_view_at(models: ReadModels, plan_id: str, member_id: str, when: Moment) -> dict[str, Any]:
+    if when.on is None and not when.known_now:
+        at = _plan_at(models, plan_id, when, lambda reader, position: reader.member_view(plan_id, member_id, position))
+        return at.with_notice(empty_member_view(at, member_id) if at.ledger is None else at.ledger)
     at = plan_at(models, plan_id, when)
     if at.ledger is None:
         return at.with_notice(empty_member_view(at, member_id))
@@ -186,6 +198,9 @@ def member_view_at(models: ReadModels, plan_id: str, member_id: str, when: Momen
 
 
 def plan_balance_at(models: ReadModels, plan_id: str, when: Moment) -> dict[str, Any]:
+    if when.on is None and not when.known_now:
+        at = _plan_at(models, plan_id, when, lambda reader, position: reader.plan_balance(plan_id, position))
+        return at.with_notice(empty_plan_balance(at) if at.ledger is None else at.ledger)
     at = plan_at(models, plan_id, when)
     if at.ledger is None:
         return at.with_notice(empty_plan_balance(at))

@@ -77,5 +77,10 @@ class PostgresStore(SqlStore):
             for row in rows:
                 copy.write_row(row)
 
+    def analyze(self) -> None:
+        with self.transaction() as cur:
+            for table in ("measures", "history"):
+                cur.execute(self.q(f"ANALYZE {{p}}{table}"))
+
     def close(self) -> None:
         self.pool.close()

@@ -7,11 +7,13 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 import orjson
 
 from progres.projections import registry
+from progres.projections.indicators import PeriodFigure, PlanFigures, fmt
 from progres.projections.ledger import Ledger, Route
 from progres.projections.registry import TABLES
 
@@ -55,6 +57,11 @@ def schema_statements(d: Dialect) -> list[str]:
         "recorded_position)",
         "CREATE INDEX IF NOT EXISTS measures_by_key ON {p}measures (projection, plan_id, indicator_key, member_id, "
         "period_start, period_end)",
+        # as-of (projections/as_of.py): one period's measures, one member's
+        "CREATE INDEX IF NOT EXISTS measures_by_period ON {p}measures (projection, plan_id, indicator_key, "
+        "period_start, period_end, recorded_position)",
+        "CREATE INDEX IF NOT EXISTS measures_by_member ON {p}measures (projection, plan_id, member_id, "
+        "recorded_position)",
         "CREATE TABLE IF NOT EXISTS {p}routes (projection TEXT, aggregate_id TEXT, groupement_id TEXT, "
         "plan_id TEXT, PRIMARY KEY (projection, aggregate_id))",
         # One shape for every view (groupement_parties: plan_id holds the groupement, what access checks read).
@@ -92,12 +99,39 @@ MeasureRow = tuple[str, str, dict[str, Any]]  # (groupement, plan, the measure a
 DELTA = "checkpoint_delta"  # marks a checkpoint that holds the measures changed since the groupement's previous one
 
 
-def delta(ledger: Ledger, since: int) -> dict[str, Any]:
+def delta(ledger: Ledger, since: int, figures: dict[str, PlanFigures] | None = None) -> dict[str, Any]:
     """A checkpoint sized by what changed (issue 12, item 5): the ledger without its measures, and the measures
-    recorded or corrected after `since` (the groupement's previous checkpoint); see `SqlStore.checkpoint_before`."""
-    return {DELTA: 1, "ledger": skeleton(ledger),
-            "measures": [[p, m] for p, plan in (ledger.get("plans") or {}).items()
-                         for m in plan.get("measures", {}).values() if m["positions"][-1] > since]}
+    recorded or corrected after `since` (the groupement's previous checkpoint); see `SqlStore.checkpoint_before`.
+    With each plan's figures at that position, their groupement series too (`SERIES`: what as-of starts from)."""
+    state = {DELTA: 1, "ledger": skeleton(ledger),
+             "measures": [[p, m] for p, plan in (ledger.get("plans") or {}).items()
+                          for m in plan.get("measures", {}).values() if m["positions"][-1] > since]}
+    if figures is not None:
+        state[SERIES] = {p: series_state(f) for p, f in figures.items()}
+    return state
+
+
+SERIES = "series"  # in a checkpoint: per plan, the groupement's figure of each quantitative indicator and period
+
+
+def series_state(figures: PlanFigures) -> dict[str, list[list[Any]]]:
+    """A plan's groupement series as a checkpoint keeps them: per indicator, each period's figure; the positions
+    behind a figure only for the first and last periods with a value (the only ones a view shows)."""
+    kept: dict[str, list[list[Any]]] = {}
+    for key, series in figures.series.items():
+        valued = [i for i, f in enumerate(series) if f.value is not None]
+        ends = {valued[0], valued[-1]} if valued else set()
+        kept[key] = [[f.period_start, f.period_end, fmt(f.value), f.members,
+                      list(f.positions) if i in ends else None, [list(e) for e in f.excluded], f.weighting]
+                     for i, f in enumerate(series)]
+    return kept
+
+
+def series_of_state(state: dict[str, list[list[Any]]]) -> dict[str, list[PeriodFigure]]:
+    """The series `series_state` kept (positions None where not kept)."""
+    return {key: [PeriodFigure(f[0], f[1], Decimal(f[2]) if f[2] is not None else None, f[3], f[4],
+                               tuple((m, why) for m, why in f[5]), f[6]) for f in figures]
+            for key, figures in state.items()}
 
 
 def merge_checkpoints(states: list[Any]) -> Ledger:
@@ -500,6 +534,127 @@ class SqlStore:
                 break
         return (at, merge_checkpoints(states[::-1])) if at is not None else None
 
+    # As of a position (projections/as_of.py): what the log held then, from rows, without replaying measures.
+    def skeleton_before(self, projection: str, groupement_id: str,
+                        position: int) -> tuple[int, Ledger, dict[str, Any] | None] | None:
+        """The groupement's ledger without its measures at its last checkpoint at or before `position` (that one
+        checkpoint alone: each holds the whole ledger but its measures), with its plans' series if it kept them."""
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT position, state FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"
+                               " AND position <= ? ORDER BY position DESC LIMIT 1"),
+                        [projection, groupement_id, position])
+            row = cur.fetchone()
+        if row is None:
+            return None
+        state = unpack(row[1])
+        return int(row[0]), state["ledger"] if DELTA in state else skeleton(state), state.get(SERIES)
+
+    def structure_between(self, projection: str, groupement_id: str, after: int, position: int,
+                          measure_kinds: Iterable[str]) -> tuple[list[tuple[int, str | None, str]],
+                                                                 tuple[int, str] | None]:
+        """From the history index: the positions (with their plan and type) of the groupement's facts in
+        (after, position] other than measures, and its last fact at or before `position` (position, time), if any."""
+        kinds = list(measure_kinds)
+        with self.transaction() as cur:
+            marks = ", ".join("?" for _ in kinds)
+            cur.execute(self.q("SELECT position, plan_id, type FROM {p}history WHERE projection = ? AND "
+                               f"groupement_id = ? AND position > ? AND position <= ? AND type NOT IN ({marks}) "
+                               "ORDER BY position"), [projection, groupement_id, after, position, *kinds])
+            structure = [(int(row[0]), row[1], str(row[2])) for row in cur.fetchall()]
+            cur.execute(self.q("SELECT position, timestamp FROM {p}history WHERE projection = ? AND groupement_id = ? "
+                               "AND position <= ? ORDER BY position DESC LIMIT 1"),
+                        [projection, groupement_id, position])
+            last = cur.fetchone()
+        return structure, (int(last[0]), str(last[1])) if last else None
+
+    def periods_changed(self, projection: str, groupement_id: str, plan_id: str, after: int, position: int,
+                        corrected: str) -> set[tuple[str, str, str]]:
+        """The (indicator, period start, period end) of the plan's measures recorded or corrected (facts of kind
+        `corrected`) in (after, position]."""
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT DISTINCT indicator_key, period_start, period_end FROM {p}measures WHERE "
+                               "projection = ? AND groupement_id = ? AND recorded_position > ? AND "
+                               "recorded_position <= ? AND plan_id = ?"),
+                        [projection, groupement_id, after, position, plan_id])
+            found = {(row[0], row[1], row[2]) for row in cur.fetchall()}
+            cur.execute(self.q("SELECT DISTINCT aggregate_id FROM {p}history WHERE projection = ? AND "
+                               "groupement_id = ? AND position > ? AND position <= ? AND type = ?"),
+                        [projection, groupement_id, after, position, corrected])
+            ids = [row[0] for row in cur.fetchall()]
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk:chunk + 500]
+                marks = ", ".join("?" for _ in part)
+                cur.execute(self.q("SELECT indicator_key, period_start, period_end FROM {p}measures WHERE "
+                                   f"projection = ? AND plan_id = ? AND measure_id IN ({marks})"),
+                            [projection, plan_id, *part])
+                found.update((row[0], row[1], row[2]) for row in cur.fetchall())
+        return found
+
+    def period_measures(self, projection: str, plan_id: str, periods: Sequence[tuple[str, str, str]],
+                        position: int) -> dict[tuple[str, str, str], list[tuple[int, Any]]]:
+        """The measures of these (indicator, period start, period end) of a plan recorded at or before `position`,
+        each period's in recording order: (the position of its last change, the measure as it is now)."""
+        found: dict[tuple[str, str, str], list[tuple[int, Any]]] = {period: [] for period in periods}
+        with self.transaction() as cur:
+            for chunk in range(0, len(periods), 100):
+                part = periods[chunk:chunk + 100]
+                # one indexed range per period (measures_by_period): an OR of them was planned as a scan of the plan
+                cur.execute(self.q(" UNION ALL ".join(
+                    "SELECT indicator_key, period_start, period_end, position, doc, recorded_position FROM "
+                    "{p}measures WHERE projection = ? AND plan_id = ? AND indicator_key = ? AND period_start = ? "
+                    "AND period_end = ? AND recorded_position <= ?" for _ in part) + " ORDER BY 6"),
+                    [value for key, start, end in part for value in (projection, plan_id, key, start, end, position)])
+                for key, start, end, changed, doc, _ in cur.fetchall():
+                    found[(key, start, end)].append((int(changed), doc))
+        return found
+
+    def first_recorded(self, projection: str, plan_id: str, indicator_key: str, members: Sequence[str | None],
+                       position: int) -> dict[str | None, int]:
+        """Per member (None: the groupement), the position of its first measure of the indicator by `position`."""
+        named = [m for m in members if m is not None]
+        found: dict[str | None, int] = {}
+        with self.transaction() as cur:
+            if named:
+                cur.execute(self.q("SELECT member_id, min(recorded_position) FROM {p}measures WHERE projection = ? AND "
+                                   "plan_id = ? AND indicator_key = ? AND recorded_position <= ? AND member_id IN "
+                                   f"({', '.join('?' for _ in named)}) GROUP BY member_id"),
+                            [projection, plan_id, indicator_key, position, *named])
+                found.update((row[0], int(row[1])) for row in cur.fetchall())
+            if None in members:
+                cur.execute(self.q("SELECT min(recorded_position) FROM {p}measures WHERE projection = ? AND "
+                                   "plan_id = ? AND indicator_key = ? AND recorded_position <= ? AND "
+                                   "member_id IS NULL"),
+                            [projection, plan_id, indicator_key, position])
+                row = cur.fetchone()
+                if row and row[0] is not None:
+                    found[None] = int(row[0])
+        return found
+
+    def members_measures(self, projection: str, plan_id: str, members: Sequence[str],
+                         position: int) -> list[tuple[int, Any]]:
+        """The plan's measures of these members and the groupement's own recorded at or before `position`, in
+        recording order: (the position of its last change, the measure as it is now)."""
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT position, doc FROM {p}measures WHERE projection = ? AND plan_id = ? AND "
+                               "recorded_position <= ? AND (member_id IS NULL" + (
+                                   f" OR member_id IN ({', '.join('?' for _ in members)}))" if members else ")")
+                               + " ORDER BY recorded_position"), [projection, plan_id, position, *members])
+            return [(int(row[0]), row[1]) for row in cur.fetchall()]
+
+    def measures_as_of(self, projection: str, groupement_id: str, position: int,
+                       plan_id: str | None = None) -> list[tuple[str, int, Any]]:
+        """The groupement's (or one plan's) measure rows recorded at or before `position`, in the order they were
+        recorded: (plan, the position of its last change, the measure as the ledger holds it now)."""
+        query = ("SELECT plan_id, position, doc FROM {p}measures WHERE projection = ? AND groupement_id = ? "
+                 "AND recorded_position <= ?")
+        params: list[Any] = [projection, groupement_id, position]
+        if plan_id is not None:
+            query += " AND plan_id = ?"
+            params.append(plan_id)
+        with self.transaction() as cur:
+            cur.execute(self.q(query + " ORDER BY recorded_position"), params)
+            return [(row[0], int(row[1]), row[2]) for row in cur.fetchall()]
+
     def last_checkpoint(self, projection: str, groupement_id: str) -> int:
         with self.transaction() as cur:
             cur.execute(self.q("SELECT max(position) FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"),
@@ -548,6 +703,10 @@ class SqlStore:
             clauses.append("timestamp <= ?")
             params.append(until)
         return clauses, params
+
+    def analyze(self) -> None:
+        """Gives the planner statistics of tables just filled in bulk (a rebuild): without them PostgreSQL reads a
+        period's measures through an index of a plan's members (as-of: 60 ms instead of 1)."""
 
     # Writing
     def dump_json(self, value: Any) -> Any:
