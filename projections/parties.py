@@ -3,6 +3,7 @@ so that each measure and each member says which rule it was counted (or not coun
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -48,15 +49,26 @@ def rule_of(ledger: dict[str, Any], marche: dict[str, Any] | None) -> RuleOf:
     if marche is None:
         return lambda member, start, end: Participation.PARTY.value if member else GROUPEMENT_SCOPE
     party_ids, launch, withdrawal = parties(ledger, marche), launched_on(marche), clause(ledger)
+    # One answer per (member, period), each member's stays read once: a plan's figures ask for every measure, and
+    # the ledger does not change while the rule is used (a caller makes the rule again after folding facts).
+    known: dict[tuple[str, str, str], str] = {}
+    members_stays: dict[str, list[Stay]] = {}
 
     def rule(member: str | None, start: str, end: str) -> str:
         if member is None:
             return GROUPEMENT_SCOPE
-        period = Period(date.fromisoformat(start), date.fromisoformat(end))
-        return participation(stays(ledger, member), launch, member in party_ids, withdrawal, period).value
+        answer = known.get((member, start, end))
+        if answer is None:
+            if member not in members_stays:
+                members_stays[member] = stays(ledger, member)
+            period = Period(date.fromisoformat(start), date.fromisoformat(end))
+            answer = known[(member, start, end)] = participation(members_stays[member], launch, member in party_ids,
+                                                                withdrawal, period).value
+        return answer
     return rule
 
 
+@functools.cache
 def counts(rule: str) -> bool:
     return rule == GROUPEMENT_SCOPE or Participation(rule).counts
 
