@@ -533,7 +533,7 @@ class RebuildFold:
     def feed(self, chunk: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]],
                                              list[tuple[str, int, bytes]]]:
         """Folds a chunk of records (or facts); returns its rows to write: history, routes, measures, checkpoints."""
-        state, plain, kinds = self.state, self.plain, self.kinds
+        state, plain, kinds, every = self.state, self.plain, self.kinds, self.every
         routes, ledgers = state.routes, state.ledgers
         history: list[tuple[Any, ...]] = []
         new_routes: list[tuple[Any, ...]] = []
@@ -560,14 +560,20 @@ class RebuildFold:
                     if ledger is None:
                         ledger = ledgers[g] = new_ledger(g)
                     if position > ledger["position"]:
+                        # (plain() only where a value may be transcoded: text, None and booleans are kept as they are)
+                        key, assessment, source, partial = (data["indicator_key"], data["assessment"], data["source"],
+                                                            data.get("partial"))
                         measure = {
-                            "id": aggregate, "indicator_key": plain(data["indicator_key"]),
+                            "id": aggregate, "indicator_key": key if type(key) is str else plain(key),
                             "member_id": plain(data["member_id"]), "period_start": plain(data["period_start"]),
                             "period_end": plain(data["period_end"]), "value": plain(data["value"]),
-                            "assessment": plain(data["assessment"]), "source": plain(data["source"]),
+                            "assessment": assessment if assessment is None or type(assessment) is str
+                            else plain(assessment),
+                            "source": source if type(source) is str else plain(source),
                             "recorded_by": plain(data["recorded_by"]), "recorded_at": timestamp,
                             "declared_on": plain(data.get("declared_on")) or plain(data.get("recorded_on")),
-                            "partial": bool(plain(data.get("partial"))), "positions": [position], "corrections": [],
+                            "partial": partial if type(partial) is bool else bool(plain(partial)),
+                            "positions": [position], "corrections": [],
                         }
                         ledger["plans"][p]["measures"][aggregate] = measure
                         ledger["position"] = position
@@ -577,8 +583,10 @@ class RebuildFold:
                     actor = next((f for f in ACTOR_FIELDS if data.get(f)), None)
                     history.append((position, g, p, plain(data[actor]) if actor else None, aggregate, version, kind,
                                     timestamp))
-                    state.position = max(state.position, position)
-                    self._checkpoint(position)
+                    if position > state.position:
+                        state.position = position
+                    if position // every > self.last_checkpoint // every:
+                        self._checkpoint(position)
                     continue
             else:
                 fact = item

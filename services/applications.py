@@ -433,8 +433,9 @@ class ProgresApplication(Application[UUID]):
     @staticmethod
     def _postgres_records(recorder: PostgresApplicationRecorder, start: int, stop: int | None,
                           batch: int) -> Iterator[Record]:
-        """One server-side cursor streams the log: no page queries, no intermediate objects."""
-        query = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
+        """One server-side cursor streams the log: no page queries, no intermediate objects (ids read as text, which
+        is what a fact holds: no UUID made per event)."""
+        query = sql.SQL("SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{} "
                         "WHERE notification_id >= %s AND notification_id <= %s AND topic IS DISTINCT FROM %s "
                         "ORDER BY notification_id").format(
             sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
