@@ -402,18 +402,18 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             pending: list[Future[None]] = []
             for chunk in _read_ahead(source, head, batch):
                 history, routes, measures, checkpoints = fold.feed(chunk)
-                for i, parts in enumerate(([history, [], [], []], [[], routes, [], []], [[], [], measures, checkpoints])):
-                    pending.append(writers[i % len(writers)].submit(_append_rows, store, name, *parts))
+                for parts in ([history, [], [], []], [[], routes, [], []], [[], [], measures, checkpoints]):
+                    pending.append(writers[len(pending) % len(writers)].submit(_append_rows, store, name, *parts))
                 if progress:
                     progress(fold.state.position, head)
             folded = time.perf_counter() - started
             state = fold.state
             state.position = max(state.position, head)  # receipts after the last fact are passed too
             # The views, made while the last rows are written, then written beside them, each table by a writer.
-            for i, ledger in enumerate(state.ledgers.values()):
-                for j, (table, rows) in enumerate(derived_views(ledger).items()):
+            for ledger in state.ledgers.values():
+                for table, rows in derived_views(ledger).items():
                     if rows:
-                        pending.append(writers[(i + j) % len(writers)].submit(
+                        pending.append(writers[len(pending) % len(writers)].submit(
                             store.append_views, name, table, state.position, rows))
             phases["views_seconds"] = time.perf_counter() - started - folded
             for future in pending:
@@ -494,6 +494,7 @@ def _read_ahead(source: FactSource, head: int, batch: int) -> Iterator[list[Any]
 
 
 MEASURE_RECORDED = kind_of(Measure.Recorded)  # type: ignore[attr-defined]
+TEXT_TRANSCODINGS = frozenset(t for t in ("date_iso", "decimal_str", "datetime_iso") if TRANSCODED[t] is str)
 
 
 class RebuildFold:
@@ -530,10 +531,44 @@ class RebuildFold:
             return _untranscode(value)
         return value
 
+    def uuid(self, value: Any) -> Any:
+        """plain() of a value stored as an id (or None), in one step when it is one seen before."""
+        if type(value) is dict and value.get("_type_") == "uuid_hex" and len(value) == 2:
+            dashed = self.ids.get(value.get("_data_"))  # type: ignore[arg-type]
+            if dashed is not None:
+                return dashed
+        return self.plain(value)
+
+    def text(self, value: Any) -> Any:
+        """plain() of a value stored as a date or a decimal (or None): its text, in one step."""
+        if type(value) is dict and len(value) == 2 and value.get("_type_") in TEXT_TRANSCODINGS:
+            data = value.get("_data_")
+            if type(data) is str:
+                return data
+        return self.plain(value)
+
+    def _measure(self, aggregate: str, position: int, timestamp: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The measure as `ledger._measure_recorded` makes it, from its stored event's JSON (`plain()` only where a
+        value may be transcoded: text, None and booleans are kept as they are)."""
+        plain, uuid, text = self.plain, self.uuid, self.text
+        key, assessment, source = data["indicator_key"], data["assessment"], data["source"]
+        partial = data.get("partial")
+        return {
+            "id": aggregate, "indicator_key": key if type(key) is str else plain(key),
+            "member_id": uuid(data["member_id"]), "period_start": text(data["period_start"]),
+            "period_end": text(data["period_end"]), "value": text(data["value"]),
+            "assessment": assessment if assessment is None or type(assessment) is str else plain(assessment),
+            "source": source if type(source) is str else plain(source),
+            "recorded_by": uuid(data["recorded_by"]), "recorded_at": timestamp,
+            "declared_on": text(data.get("declared_on")) or plain(data.get("recorded_on")),
+            "partial": partial if type(partial) is bool else bool(plain(partial)),
+            "positions": [position], "corrections": [],
+        }
+
     def feed(self, chunk: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]],
                                              list[tuple[str, int, bytes]]]:
         """Folds a chunk of records (or facts); returns its rows to write: history, routes, measures, checkpoints."""
-        state, plain, kinds, every = self.state, self.plain, self.kinds, self.every
+        state, plain, kinds, every, uuid = self.state, self.plain, self.kinds, self.every, self.uuid
         routes, ledgers = state.routes, state.ledgers
         history: list[tuple[Any, ...]] = []
         new_routes: list[tuple[Any, ...]] = []
@@ -551,7 +586,7 @@ class RebuildFold:
                     # The fast path: Replay.feed (route_of, apply, _measure_recorded) and history_row, for a measure.
                     aggregate = str(originator_id)
                     timestamp = data["timestamp"]["_data_"]
-                    g, p = plain(data["groupement_id"]), plain(data["plan_id"])
+                    g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
                     route = routes.get(aggregate)
                     if route is None:
                         route = routes[aggregate] = Route(g, p)
@@ -560,22 +595,8 @@ class RebuildFold:
                     if ledger is None:
                         ledger = ledgers[g] = new_ledger(g)
                     if position > ledger["position"]:
-                        # (plain() only where a value may be transcoded: text, None and booleans are kept as they are)
-                        key, assessment, source, partial = (data["indicator_key"], data["assessment"], data["source"],
-                                                            data.get("partial"))
-                        measure = {
-                            "id": aggregate, "indicator_key": key if type(key) is str else plain(key),
-                            "member_id": plain(data["member_id"]), "period_start": plain(data["period_start"]),
-                            "period_end": plain(data["period_end"]), "value": plain(data["value"]),
-                            "assessment": assessment if assessment is None or type(assessment) is str
-                            else plain(assessment),
-                            "source": source if type(source) is str else plain(source),
-                            "recorded_by": plain(data["recorded_by"]), "recorded_at": timestamp,
-                            "declared_on": plain(data.get("declared_on")) or plain(data.get("recorded_on")),
-                            "partial": partial if type(partial) is bool else bool(plain(partial)),
-                            "positions": [position], "corrections": [],
-                        }
-                        ledger["plans"][p]["measures"][aggregate] = measure
+                        measure = ledger["plans"][p]["measures"][aggregate] = self._measure(aggregate, position,
+                                                                                            timestamp, data)
                         ledger["position"] = position
                         ledger["last_timestamp"] = timestamp
                         recorded.append((g, p, measure))
@@ -583,8 +604,7 @@ class RebuildFold:
                     actor = next((f for f in ACTOR_FIELDS if data.get(f)), None)
                     history.append((position, g, p, plain(data[actor]) if actor else None, aggregate, version, kind,
                                     timestamp))
-                    if position > state.position:
-                        state.position = position
+                    state.position = max(state.position, position)
                     if position // every > self.last_checkpoint // every:
                         self._checkpoint(position)
                     continue

@@ -46,7 +46,7 @@ def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
 
 
 class PostgresStore(SqlStore):
-    rebuild_writers = 3  # history, routes, measures: three server processes store them side by side
+    rebuild_writers = 4  # the rows of a rebuild (history, routes, measures, views), stored by 4 server processes
     def __init__(self, conninfo: str, schema: str, pool_size: int = 4, options: dict[str, str] | None = None) -> None:
         """`options`: server settings of every pooled session (e.g. the timeouts of a projection worker)."""
         self.schema = schema
