@@ -378,9 +378,10 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
 
     The log is read by a thread, a chunk ahead (the database works while the facts are folded); facts are folded in
     memory, a recorded measure (most of the log) decoded straight into its row of the ledger (`RebuildFold`); the
-    history, routes and measures rows and the checkpoints of each chunk are written by a second thread as it goes.
-    Ledgers and views are written once, with the tracking position, in the last transaction; the new generation then
-    catches up with whatever arrived meanwhile (from the state in memory) and becomes the one that serves reads.
+    history, routes and measures rows and the checkpoints of each chunk, then the views, are written by writer threads
+    as they come (`SqlStore.rebuild_writers`). Ledgers are written once, with the tracking position, in the last
+    transaction; the new generation then catches up with whatever arrived meanwhile (from the state in memory, nothing
+    read back) and becomes the one that serves reads. docs/read-models.md, "Rebuild and generations".
     """
     store.drop(name)
     store.ensure_tables()
@@ -423,19 +424,23 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
         store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], packed,
                                                           measures=fold.corrected_rows()))
         phases["committed_seconds"] = time.perf_counter() - started
+        store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
+        if progress:
+            progress(state.position, head)
+        runner = ProjectionRunner(source, store, name)
+        runner._state = state  # what was just written, held in memory: nothing is read back
+        runner.catch_up()
+        previous = store.activate(ALIAS, name)
+        if previous and previous != name:
+            store.drop(previous)
+        events = state.position
+        # The state is freed now, by reference counting, while the collector still rests: its first pass after
+        # resting would otherwise walk every object the fold made (a second at 300 members).
+        del runner, state, fold
     finally:
         if gc_was_enabled:
             gc.enable()
-    store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
-    if progress:
-        progress(state.position, head)
-    runner = ProjectionRunner(source, store, name)
-    runner._state = state  # what was just written, held in memory: nothing is read back
-    runner.catch_up()
-    previous = store.activate(ALIAS, name)
-    if previous and previous != name:
-        store.drop(previous)
-    return {"projection": name, "replaced": previous, "events": state.position, "fold_seconds": folded,
+    return {"projection": name, "replaced": previous, "events": events, "fold_seconds": folded,
             "seconds": time.perf_counter() - started, **phases}
 
 
