@@ -17,6 +17,7 @@ DDL_LOCK = 7_260_002
 
 
 COPY_CHUNK = 1 << 20  # bytes of COPY data per write
+COPY_ROWS = 5000  # rows made into COPY text at once
 
 
 def _escaped(value: str) -> str:
@@ -107,14 +108,16 @@ class PostgresStore(SqlStore):
         statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
             sql.Identifier(self.schema), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
         with cur.copy(statement) as copy:  # type: ignore[attr-defined]
-            try:
-                text = copy_text(rows)
-            except TypeError:  # a value other than text, an integer or None (e.g. bytes): psycopg adapts it
-                for row in rows:
-                    copy.write_row(row)
-                return
-            for at in range(0, len(text), COPY_CHUNK):
-                copy.write(text[at:at + COPY_CHUNK])
+            for start in range(0, len(rows), COPY_ROWS):  # the text of a few thousand rows at a time
+                part = rows[start:start + COPY_ROWS]
+                try:
+                    text = copy_text(part)
+                except TypeError:  # a value other than text, an integer or None (e.g. bytes): psycopg adapts it
+                    for row in part:
+                        copy.write_row(row)
+                    continue
+                for at in range(0, len(text), COPY_CHUNK):
+                    copy.write(text[at:at + COPY_CHUNK])
 
     def close(self) -> None:
         self.pool.close()
