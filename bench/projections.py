@@ -6,7 +6,9 @@ each). Prints JSON lines `{"figure", "value", "unit", "members", ...}` from one 
 - `append.events_per_second`: the monthly imports;
 - `raw_read.events_per_second`: reading the same events table with psycopg (SELECT + orjson decode), the
   ceiling, measured in the same run;
-- `rebuild.events_per_second` and `rebuild.ratio_to_raw_read` (target >= 0.40), and the fold alone;
+- `rebuild.events_per_second` and `rebuild.ratio_to_raw_read` (target >= 0.40), and the fold alone (reading and
+  folding); the rebuild's line also gives when each of its phases ended and this process's CPU time (all threads)
+  against the raw read's (`cpu_ratio_to_raw_read`: raw read CPU / rebuild CPU; the database's work is not in it);
 - `audit_verify.seconds`: the hash chain over the whole log;
 - `as_of_balance.ms`: the plan balance as of a time in the third year with its first page of 20 members (median
   of 3; target < 100 ms); `as_of_balance.whole_ms` with every member's breakdown; `as_of_balance.replayed_ms`,
@@ -135,7 +137,7 @@ def run(app: Any, store: Any, settings: Settings, args: argparse.Namespace) -> N
          months=args.months, indicators=args.indicators)
 
     table = sql.Identifier(settings.postgres_schema, "progres_events")
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     count = 0
     with postgres_connect(settings) as connection, connection.cursor(name="raw") as cursor:
         cursor.itersize = 5000
@@ -145,14 +147,21 @@ def run(app: Any, store: Any, settings: Settings, args: argparse.Namespace) -> N
             orjson.loads(row[4])
             count += 1
     raw_rate = count / (time.perf_counter() - t)
-    emit("raw_read.events_per_second", round(raw_rate), "events/s", events=count,
+    raw_cpu = time.process_time() - cpu
+    emit("raw_read.events_per_second", round(raw_rate), "events/s", events=count, cpu_seconds=round(raw_cpu, 2),
          what="psycopg server-side cursor SELECT + orjson.loads of each state")
 
+    cpu = time.process_time()
     result = rebuild(app, store, "bench_v1")
+    rebuild_cpu = time.process_time() - cpu
     rebuild_rate = result["events"] / result["seconds"]
     fold_rate = result["events"] / result["fold_seconds"]
+    # When each phase of the rebuild ended, from its start (views_seconds: how long making the views took), and the
+    # CPU time of this process (all threads; the database's own work is not in it) against the raw read's.
+    phases = {k: round(v, 2) for k, v in result.items() if k.endswith("_seconds") and k != "fold_seconds"}
     emit("rebuild.events_per_second", round(rebuild_rate), "events/s", events=result["events"],
-         seconds=round(result["seconds"], 2))
+         seconds=round(result["seconds"], 2), **phases, cpu_seconds=round(rebuild_cpu, 2),
+         cpu_ratio_to_raw_read=round(raw_cpu / rebuild_cpu, 3) if rebuild_cpu else None)
     emit("rebuild.ratio_to_raw_read", round(rebuild_rate / raw_rate, 3), "ratio", target=">= 0.40")
     emit("rebuild.fold_events_per_second", round(fold_rate), "events/s",
          ratio_to_raw_read=round(fold_rate / raw_rate, 3))

@@ -29,8 +29,15 @@ class Point(NamedTuple):
 def index_measures(plan: dict[str, Any], rule_of: RuleOf | None = None) -> dict[str, dict[str | None, list[Point]]]:
     """indicator key → member id (None for the groupement) → points in period order."""
     index: dict[str, dict[str | None, list[Point]]] = defaultdict(lambda: defaultdict(list))
+    decimals: dict[str, Decimal] = {}  # the same values come again and again (a Decimal is immutable)
     for m in plan["measures"].values():
-        value = Decimal(m["value"]) if m["value"] is not None else None
+        text = m["value"]
+        if type(text) is str:
+            value = decimals.get(text)
+            if value is None:
+                value = decimals[text] = Decimal(text)
+        else:
+            value = Decimal(text) if text is not None else None
         rule = rule_of(m["member_id"], m["period_start"], m["period_end"]) if rule_of else \
             ("party" if m["member_id"] else GROUPEMENT_SCOPE)
         index[m["indicator_key"]][m["member_id"]].append(

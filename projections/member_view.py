@@ -57,10 +57,11 @@ def member_part(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
             "key": indicator["key"], "name": indicator["name"], "kind": indicator["kind"],
             "scope": indicator["scope"], "unit": indicator.get("unit"), "direction": indicator.get("direction"),
             "trajectory": indicator.get("trajectory") or [], "target_in_force": None,  # the day's: plan_part
-            "observations": [{**{k: m[k] for k in ("period_start", "period_end", "value", "assessment", "source",
-                                                   "corrections", "positions")},
-                              "recorded_at": m.get("recorded_at"), "declared_on": m.get("declared_on"),
-                              "partial": bool(m.get("partial")), "participation": rule} for m, rule in measures],
+            "observations": [{"period_start": m["period_start"], "period_end": m["period_end"], "value": m["value"],
+                              "assessment": m["assessment"], "source": m["source"], "corrections": m["corrections"],
+                              "positions": m["positions"], "recorded_at": m.get("recorded_at"),
+                              "declared_on": m.get("declared_on"), "partial": bool(m.get("partial")),
+                              "participation": rule} for m, rule in measures],
             **indicator_summary(indicator, own, finished),
             "groupement": [],  # series_part
         })

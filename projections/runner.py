@@ -8,11 +8,13 @@ any moment leaves either the whole batch or none of it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import queue
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -22,20 +24,25 @@ import orjson
 
 from progres.domain.measures import Measure
 from progres.projections import registry
-from progres.projections.facts import Fact
-from progres.projections.history import history_row
+from progres.projections.facts import TRANSCODED, Fact, _untranscode, fact_from_record
+from progres.projections.history import ACTOR_FIELDS, history_row
 from progres.projections.indicators import PlanFigures
-from progres.projections.ledger import DIRECTORY, Replay, Route, kind_of
+from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route, kind_of, new_ledger
 from progres.projections.registry import ReadModel, derived_views
 from progres.projections.stores.sql import (
+    DELTA,
+    SERIES,
     Batch,
     Fence,
+    MeasureRow,
     ModelVersion,
     SqlStore,
     StaleTracking,
     building_key,
     delta,
     pack,
+    series_state,
+    skeleton,
 )
 
 # what a batch may fold incrementally (the event classes are made by eventsourcing's @event: mypy cannot see them)
@@ -377,7 +384,9 @@ class SeriesAtCheckpoints:
         if route is not None and fact.kind not in MEASURE_KINDS:
             self.restructured.add(route.groupement_id)
 
-    def at(self, g: str, ledger: Any, since: int) -> dict[str, PlanFigures]:
+    def at(self, g: str, ledger: Any, since: int, changed: dict[str, str] | None = None) -> dict[str, PlanFigures]:
+        """Each plan's figures at the groupement's checkpoint; `changed` (measure -> plan), when the caller knows
+        the measures changed since `since`, spares the walk over every measure."""
         plans = ledger.get("plans") or {}
         anew = g in self.restructured
         self.restructured.discard(g)
@@ -385,9 +394,13 @@ class SeriesAtCheckpoints:
             held = self.figures.get((g, p))
             if anew or held is None:
                 self.figures[(g, p)] = PlanFigures.of(plan, ledger)
-            else:
+            elif changed is None:
                 held.update(plan, ledger, [m for m, measure in plan["measures"].items()
                                            if measure["positions"][-1] > since])
+            else:
+                measures = plan["measures"]
+                held.update(plan, ledger, sorted((m for m, q in changed.items() if q == p and m in measures),
+                                                 key=lambda m: measures[m]["positions"][0]))
         return {p: self.figures[(g, p)] for p in plans}
 
 
@@ -401,68 +414,305 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             batch: int = 5000, checkpoint_every: int = 5000) -> dict[str, Any]:
     """Builds a generation from the whole log beside the one in use, then lets it take over.
 
-    Facts are folded in memory (history rows and checkpoints written as it goes); ledgers and views
-    are written once, with the tracking position, in the last transaction; the new generation then
-    catches up with whatever arrived meanwhile and becomes the one that serves reads.
+    The log is read by a thread, a chunk ahead (the database works while the facts are folded); facts are folded in
+    memory, a recorded measure (most of the log) decoded straight into its row of the ledger (`RebuildFold`); the
+    history, routes and measures rows and the checkpoints of each chunk, then the views, are written by writer threads
+    as they come (`SqlStore.rebuild_writers`). Ledgers are written once, with the tracking position, in the last
+    transaction; the new generation then catches up with whatever arrived meanwhile (from the state in memory, nothing
+    read back) and becomes the one that serves reads. docs/read-models.md, "Rebuild and generations".
     """
     store.drop(name)
+    store.ensure_tables()
     head = source.max_notification_id() or 0
-    state = Replay()
-    history: list[dict[str, Any]] = []
-    checkpoints: list[tuple[str, int, bytes]] = []
-    last_checkpoint = 0
-    checkpointed: dict[str, int] = {}  # groupement -> its last checkpoint (a checkpoint holds what changed since)
-    series = SeriesAtCheckpoints()  # as-of (issue 12): each plan's figures at each checkpoint, kept up to date
+    fold = RebuildFold(store, name, checkpoint_every)
     started = time.perf_counter()
+    phases: dict[str, float] = {}  # when each phase ended (the views: how long they took), seconds from the start
     # The fold creates millions of small objects and frees none: the cyclic collector would walk them
-    # all again and again for nothing, so it rests while folding.
+    # all again and again for nothing, so it rests until the generation is written.
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    # History rows and checkpoints are compressed and written by a second thread while folding goes on.
-    with ThreadPoolExecutor(1) as writer:
-        pending: list[Future[None]] = []
-        for fact in source.facts(1, stop=head, batch=batch):
-            route = state.feed(fact)
-            history.append(history_row(fact, route))
-            series.met(fact, route)
-            if fact.position // checkpoint_every > last_checkpoint // checkpoint_every:
-                last_checkpoint = fact.position
-                for g, ledger in state.ledgers.items():
-                    if ledger["position"] > fact.position - checkpoint_every:
-                        checkpoints.append((g, fact.position, orjson.dumps(delta(
-                            ledger, checkpointed.get(g, 0), series.at(g, ledger, checkpointed.get(g, 0))))))
-                        checkpointed[g] = fact.position
-            if len(history) >= batch:
-                pending.append(writer.submit(_write_rows, store, name, history, checkpoints))
-                history, checkpoints = [], []
+    # One writer per kind of row where the store takes writers side by side (each its own connection and server
+    # process): the database's work of storing the rows, most of a rebuild's, is spread over the cores.
+    writers = [ThreadPoolExecutor(1) for _ in range(store.rebuild_writers)]
+    try:
+        with contextlib.ExitStack() as stack:
+            for writer in writers:
+                stack.enter_context(writer)
+            pending: list[Future[None]] = []
+            for chunk in _read_ahead(source, head, batch):
+                history, routes, measures, checkpoints = fold.feed(chunk)
+                for parts in ([history, [], [], []], [[], routes, [], []], [[], [], measures, checkpoints]):
+                    pending.append(writers[len(pending) % len(writers)].submit(_append_rows, store, name, *parts))
                 if progress:
-                    progress(fact.position, head)
-        for future in pending:
-            future.result()
-    if gc_was_enabled:
-        gc.enable()
-    folded = time.perf_counter() - started
-    views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
-    for ledger in state.ledgers.values():
-        for table, rows in derived_views(ledger).items():
-            views.setdefault(table, []).extend(rows)
-    packed = [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints]
-    state.position = max(state.position, head)  # receipts after the last fact are passed too
-    store.ensure_tables()
-    store.commit_batch(name, 0, state.position, Batch(state.ledgers, state.routes, views, history, packed))
-    store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
-    store.analyze()  # as-of (issue 12) reads the rows just written by index: the planner needs their statistics
-    if progress:
-        progress(state.position, head)
-    runner = ProjectionRunner(source, store, name)
-    runner.catch_up()
-    previous = store.activate(ALIAS, name)
-    if previous and previous != name:
-        store.drop(previous)
-    return {"projection": name, "replaced": previous, "events": state.position, "fold_seconds": folded,
-            "seconds": time.perf_counter() - started}
+                    progress(fold.state.position, head)
+            folded = time.perf_counter() - started
+            state = fold.state
+            state.position = max(state.position, head)  # receipts after the last fact are passed too
+            # The views, made while the last rows are written, then written beside them, each table by a writer.
+            for ledger in state.ledgers.values():
+                for table, rows in derived_views(ledger).items():
+                    if rows:
+                        pending.append(writers[len(pending) % len(writers)].submit(
+                            store.append_views, name, table, state.position, rows))
+            phases["views_seconds"] = time.perf_counter() - started - folded
+            for future in pending:
+                future.result()
+        phases["rows_written_seconds"] = time.perf_counter() - started
+        packed = [(g, position, zlib.compress(data, 1)) for g, position, data in fold.checkpoints]
+        store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], packed,
+                                                          measures=fold.corrected_rows()))
+        phases["committed_seconds"] = time.perf_counter() - started
+        store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
+        store.analyze()  # as-of (issue 12) reads the rows just written by index: the planner needs their statistics
+        if progress:
+            progress(state.position, head)
+        runner = ProjectionRunner(source, store, name)
+        runner._state = state  # what was just written, held in memory: nothing is read back
+        runner.catch_up()
+        previous = store.activate(ALIAS, name)
+        if previous and previous != name:
+            store.drop(previous)
+        events = state.position
+        # The state is freed now, by reference counting, while the collector still rests: its first pass after
+        # resting would otherwise walk every object the fold made (a second at 300 members).
+        del runner, state, fold
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {"projection": name, "replaced": previous, "events": events, "fold_seconds": folded,
+            "seconds": time.perf_counter() - started, **phases}
 
 
-def _write_rows(store: SqlStore, name: str, history: list[dict[str, Any]],
-                checkpoints: list[tuple[str, int, bytes]]) -> None:
-    store.write_rows(name, history, [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints])
+def _append_rows(store: SqlStore, name: str, history: list[tuple[Any, ...]], routes: list[tuple[Any, ...]],
+                 measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]]) -> None:
+    store.append_rows(name, history, routes, measures,
+                      [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints])
+
+
+def _read_ahead(source: FactSource, head: int, batch: int) -> Iterator[list[Any]]:
+    """The log up to `head` in chunks of `batch`, read by a thread one chunk or more ahead (psycopg waits on the
+    database without the interpreter lock): stored records when the source gives them, else facts."""
+    records = getattr(source, "records", None)
+    items = records(1, stop=head, batch=batch) if records is not None else source.facts(1, stop=head, batch=batch)
+    chunks: queue.Queue[Any] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            chunk: list[Any] = []
+            for item in items:
+                chunk.append(item)
+                if len(chunk) >= batch:
+                    if not put(chunk):
+                        return
+                    chunk = []
+            if chunk and not put(chunk):
+                return
+            put(None)
+        except BaseException as error:
+            put(error)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="rebuild-reader", daemon=True)
+    reader.start()
+    try:
+        while (chunk := chunks.get()) is not None:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+    finally:
+        stop.set()
+        reader.join()
+
+
+MEASURE_RECORDED = kind_of(Measure.Recorded)  # type: ignore[attr-defined]
+TEXT_TRANSCODINGS = frozenset(t for t in ("date_iso", "decimal_str", "datetime_iso") if TRANSCODED[t] is str)
+
+
+class RebuildFold:
+    """A rebuild's fold of the whole log: the same ledgers, routes, history rows and checkpoints as feeding every fact
+    to `Replay` (tests/integration/test_projection_properties.py holds them equal), without the general path for a
+    recorded measure: its stored JSON is decoded once into the measure as `ledger._measure_recorded` makes it, its
+    route, history row and `measures` row made at once. Checkpoints (deltas, `stores.sql.delta`) take the measures
+    changed since the groupement's previous one from what was folded, not from a walk over all its measures."""
+
+    def __init__(self, store: SqlStore, name: str, checkpoint_every: int) -> None:
+        self.store, self.name, self.every = store, name, checkpoint_every
+        self.state = Replay()
+        self.checkpoints: list[tuple[str, int, bytes]] = []  # not yet written (the last ones)
+        self.last_checkpoint = 0
+        self.changed: dict[str, dict[str, str]] = {}  # groupement -> measure -> plan: changed since its checkpoint
+        self.written: set[str] = set()  # measures whose row is written
+        self.corrected: dict[str, tuple[str, str]] = {}  # measure -> (groupement, plan): changed after it was written
+        self.kinds: dict[str, str] = {}  # topic -> kind
+        self.series = SeriesAtCheckpoints()  # as-of: each plan's figures written into its checkpoints
+        self.checkpointed: dict[str, int] = {}  # groupement -> its last checkpoint's position
+        self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
+
+    def plain(self, value: Any) -> Any:
+        """`facts._untranscode` of a stored value, with the dashed form of each id made once."""
+        if type(value) is dict:
+            if len(value) == 2 and "_type_" in value and "_data_" in value:
+                data = value["_data_"]
+                if value["_type_"] == "uuid_hex":
+                    dashed = self.ids.get(data)
+                    if dashed is None:
+                        dashed = self.ids[data] = TRANSCODED["uuid_hex"](data)
+                    return dashed
+                return TRANSCODED[value["_type_"]](data)
+            return _untranscode(value)
+        if type(value) is list:
+            return _untranscode(value)
+        return value
+
+    def uuid(self, value: Any) -> Any:
+        """plain() of a value stored as an id (or None), in one step when it is one seen before."""
+        if type(value) is dict and value.get("_type_") == "uuid_hex" and len(value) == 2:
+            dashed = self.ids.get(value.get("_data_"))  # type: ignore[arg-type]
+            if dashed is not None:
+                return dashed
+        return self.plain(value)
+
+    def text(self, value: Any) -> Any:
+        """plain() of a value stored as a date or a decimal (or None): its text, in one step."""
+        if type(value) is dict and len(value) == 2 and value.get("_type_") in TEXT_TRANSCODINGS:
+            data = value.get("_data_")
+            if type(data) is str:
+                return data
+        return self.plain(value)
+
+    def _measure(self, aggregate: str, position: int, timestamp: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The measure as `ledger._measure_recorded` makes it, from its stored event's JSON (`plain()` only where a
+        value may be transcoded: text, None and booleans are kept as they are)."""
+        plain, uuid, text = self.plain, self.uuid, self.text
+        key, assessment, source = data["indicator_key"], data["assessment"], data["source"]
+        partial = data.get("partial")
+        return {
+            "id": aggregate, "indicator_key": key if type(key) is str else plain(key),
+            "member_id": uuid(data["member_id"]), "period_start": text(data["period_start"]),
+            "period_end": text(data["period_end"]), "value": text(data["value"]),
+            "assessment": assessment if assessment is None or type(assessment) is str else plain(assessment),
+            "source": source if type(source) is str else plain(source),
+            "recorded_by": uuid(data["recorded_by"]), "recorded_at": timestamp,
+            "declared_on": text(data.get("declared_on")) or plain(data.get("recorded_on")),
+            "partial": partial if type(partial) is bool else bool(plain(partial)),
+            "positions": [position], "corrections": [],
+        }
+
+    def feed(self, chunk: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]],
+                                             list[tuple[str, int, bytes]]]:
+        """Folds a chunk of records (or facts); returns its rows to write: history, routes, measures, checkpoints."""
+        state, plain, kinds, every, uuid = self.state, self.plain, self.kinds, self.every, self.uuid
+        routes, ledgers = state.routes, state.ledgers
+        history: list[tuple[Any, ...]] = []
+        new_routes: list[tuple[Any, ...]] = []
+        recorded: list[MeasureRow] = []
+        for item in chunk:
+            if type(item) is tuple:
+                position, originator_id, version, topic, stored = item
+                kind = kinds.get(topic)
+                if kind is None:
+                    kind = kinds[topic] = topic.rpartition(":")[2]
+                data = orjson.loads(stored) if kind == MEASURE_RECORDED else None
+                if data is None or type(data.get("groupement_id")) is not dict or type(data.get("plan_id")) is not dict:
+                    fact = fact_from_record(position, originator_id, version, topic, stored)
+                else:
+                    # The fast path: Replay.feed (route_of, apply, _measure_recorded) and history_row, for a measure.
+                    aggregate = str(originator_id)
+                    timestamp = data["timestamp"]["_data_"]
+                    g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
+                    route = routes.get(aggregate)
+                    if route is None:
+                        route = routes[aggregate] = Route(g, p)
+                        new_routes.append((aggregate, g, p))
+                    ledger = ledgers.get(g)
+                    if ledger is None:
+                        ledger = ledgers[g] = new_ledger(g)
+                    if position > ledger["position"]:
+                        measure = ledger["plans"][p]["measures"][aggregate] = self._measure(aggregate, position,
+                                                                                            timestamp, data)
+                        ledger["position"] = position
+                        ledger["last_timestamp"] = timestamp
+                        recorded.append((g, p, measure))
+                        self.changed.setdefault(g, {})[aggregate] = p
+                    actor = next((f for f in ACTOR_FIELDS if data.get(f)), None)
+                    history.append((position, g, p, plain(data[actor]) if actor else None, aggregate, version, kind,
+                                    timestamp))
+                    state.position = max(state.position, position)
+                    if position // every > self.last_checkpoint // every:
+                        self._checkpoint(position)
+                    continue
+            else:
+                fact = item
+            self._fold(fact, history, new_routes, recorded)
+        measures = self.store.measure_rows(self.name, recorded)
+        self.written.update(m["id"] for _, _, m in recorded)
+        checkpoints, self.checkpoints = self.checkpoints, []
+        return history, new_routes, measures, checkpoints
+
+    def _fold(self, fact: Fact, history: list[tuple[Any, ...]], new_routes: list[tuple[Any, ...]],
+              recorded: list[MeasureRow]) -> None:
+        """The general path: any fact, through Replay.feed."""
+        state = self.state
+        known = fact.aggregate_id in state.routes
+        route = state.feed(fact)
+        self.series.met(fact, route)
+        row = history_row(fact, route)
+        history.append((row["position"], row["groupement_id"], row["plan_id"], row["organisation_id"],
+                        row["aggregate_id"], row["version"], row["type"], row["timestamp"]))
+        if route is not None:
+            if not known:
+                new_routes.append((fact.aggregate_id, route.groupement_id, route.plan_id))
+            g = route.groupement_id
+            if fact.kind in MEASURE_KINDS and route.plan_id is not None:  # (a rebuild's positions only increase)
+                measure = state.ledgers[g]["plans"].get(route.plan_id, {}).get("measures", {}).get(fact.aggregate_id)
+                if measure is not None:
+                    self.changed.setdefault(g, {})[fact.aggregate_id] = route.plan_id
+                    if fact.aggregate_id in self.written:
+                        self.corrected[fact.aggregate_id] = (g, route.plan_id)
+                    elif fact.kind == MEASURE_RECORDED:
+                        recorded.append((g, route.plan_id, measure))
+        self._checkpoint(fact.position)
+
+    def _checkpoint(self, position: int) -> None:
+        """After each fact, as the fold of every fact did: on crossing a multiple of `every`, a checkpoint of each
+        groupement changed since the previous crossing, holding the measures changed since its own previous one."""
+        if position // self.every <= self.last_checkpoint // self.every:
+            return
+        self.last_checkpoint = position
+        for g, ledger in self.state.ledgers.items():
+            if ledger["position"] > position - self.every:
+                changed = self.changed.pop(g, {})
+                figures = self.series.at(g, ledger, self.checkpointed.get(g, 0), changed)
+                self.checkpointed[g] = position
+                self.checkpoints.append((g, position, orjson.dumps(self._delta(ledger, changed, figures))))
+
+    @staticmethod
+    def _delta(ledger: Ledger, changed: dict[str, str], figures: dict[str, PlanFigures]) -> dict[str, Any]:
+        """`stores.sql.delta` of the ledger since its previous checkpoint, from the measures changed since: in the
+        plans' order, each plan's in the order they were recorded (the order of its measures in the ledger)."""
+        by_plan: dict[str, list[dict[str, Any]]] = {}
+        plans = ledger.get("plans") or {}
+        for m, p in changed.items():
+            if p in plans and m in plans[p].get("measures", {}):
+                by_plan.setdefault(p, []).append(plans[p]["measures"][m])
+        return {DELTA: 1, "ledger": skeleton(ledger),
+                "measures": [[p, m] for p in plans if p in by_plan
+                             for m in sorted(by_plan[p], key=lambda m: m["positions"][0])],
+                SERIES: {p: series_state(f) for p, f in figures.items()}}
+
+    def corrected_rows(self) -> list[MeasureRow]:
+        """The measures changed after their row was written: rewritten with the last batch."""
+        return [(g, p, self.state.ledgers[g]["plans"][p]["measures"][m]) for m, (g, p) in self.corrected.items()]

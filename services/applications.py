@@ -134,6 +134,7 @@ RECEIPT_TOPIC_SUFFIX = "CommandReceipt.Accepted"
 # history shows the import's `Imported` event with its line count), so the projections' reading of the log passes
 # over them in the query, as over receipts: an import of 100,000 lines costs the runner one fact, not 100,000.
 PURCHASE_LINE_TOPIC = get_topic(PurchaseImport.PurchaseRecorded)
+Record = tuple[int, Any, int, str, bytes]  # a stored event: (position, originator id, version, topic, state)
 
 
 @dataclass(frozen=True)
@@ -430,10 +431,11 @@ class ProgresApplication(Application[UUID]):
         return CommandResult(receipt.result_id, position, replayed=True)
 
     @staticmethod
-    def _postgres_facts(recorder: PostgresApplicationRecorder, start: int, stop: int | None,
-                        batch: int) -> Iterator[Fact]:
-        """One server-side cursor streams the log: no page queries, no intermediate objects."""
-        query = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
+    def _postgres_records(recorder: PostgresApplicationRecorder, start: int, stop: int | None,
+                          batch: int) -> Iterator[Record]:
+        """One server-side cursor streams the log: no page queries, no intermediate objects (ids read as text, which
+        is what a fact holds: no UUID made per event)."""
+        query = sql.SQL("SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{} "
                         "WHERE notification_id >= %s AND notification_id <= %s AND topic IS DISTINCT FROM %s "
                         "ORDER BY notification_id").format(
             sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
@@ -441,9 +443,9 @@ class ProgresApplication(Application[UUID]):
                 connection.cursor("progres_facts", row_factory=tuple_row) as cursor:
             cursor.itersize = batch
             cursor.execute(query, [start, stop if stop is not None else 2**62, PURCHASE_LINE_TOPIC])
-            for position, originator_id, version, topic, state in cursor:
-                if not topic.endswith(RECEIPT_TOPIC_SUFFIX):
-                    yield fact_from_record(position, originator_id, version, topic, state)
+            for record in cursor:
+                if not record[3].endswith(RECEIPT_TOPIC_SUFFIX):
+                    yield record
 
     # Reading the log
     def max_notification_id(self) -> int | None:
@@ -459,11 +461,17 @@ class ProgresApplication(Application[UUID]):
 
     def facts(self, start: int = 1, stop: int | None = None, batch: int = 1000) -> Iterator[Fact]:
         """The log from position `start` (to `stop`, inclusive) as facts for the projections."""
+        for record in self.records(start, stop, batch):
+            yield fact_from_record(*record)
+
+    def records(self, start: int = 1, stop: int | None = None, batch: int = 1000) -> Iterator[Record]:
+        """The stored events `facts` makes its facts of, undecoded: (position, originator id, version, topic, state).
+        A full rebuild decodes the measures' own (most of the log) without making facts of them."""
         if isinstance(self.recorder, PostgresApplicationRecorder):
-            yield from self._postgres_facts(self.recorder, start, stop, batch)
+            yield from self._postgres_records(self.recorder, start, stop, batch)
             return
         for notification in self.iter_notifications(start, stop, batch):
             if notification.topic.endswith(RECEIPT_TOPIC_SUFFIX) or notification.topic == PURCHASE_LINE_TOPIC:
                 continue
-            yield fact_from_record(notification.id, notification.originator_id, notification.originator_version,
-                                   notification.topic, notification.state)
+            yield (notification.id, notification.originator_id, notification.originator_version, notification.topic,
+                   notification.state)

@@ -96,6 +96,11 @@ def skeleton(ledger: Ledger) -> Ledger:
 
 
 MeasureRow = tuple[str, str, dict[str, Any]]  # (groupement, plan, the measure as the ledger holds it)
+MEASURE_COLUMNS = ("projection", "measure_id", "groupement_id", "plan_id", "indicator_key", "member_id", "period_start",
+                   "period_end", "recorded_position", "position", "doc")
+VIEW_COLUMNS = ("projection", "plan_id", "member_id", "groupement_id", "position", "doc")
+HISTORY_COLUMNS = ("projection", "position", "groupement_id", "plan_id", "organisation_id", "aggregate_id", "version",
+                   "type", "timestamp")
 DELTA = "checkpoint_delta"  # marks a checkpoint that holds the measures changed since the groupement's previous one
 
 
@@ -233,6 +238,7 @@ class SqlStore:
 
     dialect: Dialect
     statements: int = 0
+    rebuild_writers = 1  # connections a rebuild writes its rows through side by side
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -396,10 +402,8 @@ class SqlStore:
         return ledgers
 
     def _write_measures(self, cur: Cursor, projection: str, measures: list[MeasureRow], fresh: bool) -> None:
-        rows = [(projection, m["id"], g, p, m["indicator_key"], m["member_id"], m["period_start"], m["period_end"],
-                 m["positions"][0], m["positions"][-1], self.dump_json(m)) for g, p, m in measures]
-        columns = ("projection", "measure_id", "groupement_id", "plan_id", "indicator_key", "member_id",
-                   "period_start", "period_end", "recorded_position", "position", "doc")
+        rows = self.measure_rows(projection, measures)
+        columns = MEASURE_COLUMNS
         if fresh:
             self.bulk_insert(cur, "measures", columns, rows)
         elif rows:
@@ -754,16 +758,41 @@ class SqlStore:
             "groupement_id = excluded.groupement_id, position = excluded.position, doc = excluded.doc"),
             [(key, plan, member, g, position, self.dump_json(doc)) for plan, member, g, doc in rows])
 
-    def write_rows(self, projection: str, history: list[dict[str, Any]],
-                   checkpoints: list[tuple[str, int, bytes]]) -> None:
-        """History rows and checkpoints alone: a rebuild writes them as it goes, before its last batch."""
+    def append_rows(self, projection: str, history: list[tuple[Any, ...]], routes: list[tuple[Any, ...]],
+                    measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]]) -> None:
+        """Rows a rebuild writes as it goes, before its last batch, that cannot exist yet: history rows `(position,
+        groupement, plan, organisation, aggregate, version, type, timestamp)`, routes `(aggregate, groupement, plan)`,
+        measures as `measure_rows` makes them, checkpoints `(groupement, position, packed state)`."""
         with self.transaction() as cur:
-            self._insert_rows(cur, projection, history, checkpoints)
+            self.unhurried_commit(cur)
+            self.bulk_insert(cur, "history", HISTORY_COLUMNS, [(projection, *row) for row in history])
+            self.bulk_insert(cur, "routes", ("projection", "aggregate_id", "groupement_id", "plan_id"),
+                             [(projection, *row) for row in routes])
+            self.bulk_insert(cur, "measures", MEASURE_COLUMNS, measures)
+            self.bulk_insert(cur, "checkpoints", ("projection", "groupement_id", "position", "state"),
+                             [(projection, *row) for row in checkpoints])
+
+    def append_views(self, projection: str, table: str, position: int,
+                     rows: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+        """A read model's rows `(plan, member, groupement, document)` that cannot exist yet (a rebuild's)."""
+        with self.transaction() as cur:
+            self.unhurried_commit(cur)
+            self.bulk_insert(cur, table, VIEW_COLUMNS, [(projection, plan, member, g, position, self.dump_json(doc))
+                                                        for plan, member, g, doc in rows])
+
+    def unhurried_commit(self, cur: Cursor) -> None:
+        """The transaction's commit need not wait for the disk (a rebuild's rows before its last batch: a crash loses
+        a generation that nothing reads yet and that the next rebuild starts again)."""
+
+    def measure_rows(self, projection: str, measures: Iterable[MeasureRow]) -> list[tuple[Any, ...]]:
+        """The rows of the `measures` table (MEASURE_COLUMNS) of measures as the ledgers hold them."""
+        dump = self.dump_json
+        return [(projection, m["id"], g, p, m["indicator_key"], m["member_id"], m["period_start"], m["period_end"],
+                 m["positions"][0], m["positions"][-1], dump(m)) for g, p, m in measures]
 
     def _insert_rows(self, cur: Cursor, projection: str, history: list[dict[str, Any]],
                      checkpoints: list[tuple[str, int, bytes]]) -> None:
-        self.bulk_insert(cur, "history", ("projection", "position", "groupement_id", "plan_id", "organisation_id",
-                                          "aggregate_id", "version", "type", "timestamp"),
+        self.bulk_insert(cur, "history", HISTORY_COLUMNS,
                          [(projection, h["position"], h["groupement_id"], h["plan_id"], h["organisation_id"],
                            h["aggregate_id"], h["version"], h["type"], h["timestamp"]) for h in history])
         self.bulk_insert(cur, "checkpoints", ("projection", "groupement_id", "position", "state"),
