@@ -6,10 +6,15 @@ the rate asked and achieved, p50 / p95 / max latency, and the load generator's o
 wall time (it shares the 2 cores with the server); then the median p95 of the --repeats loads. Issue 12,
 must-show 4: `memberView` at --view-rate (300 req/s) and `planBalance` at --balance-rate (100 req/s), p95 < 20 ms
 each. Beside them, in the same run, the load generator alone: the same client sending `GET /health` (no store,
-no GraphQL) at the `memberView` rate, the floor of what this client and the HTTP stack can show.
+no GraphQL) at the `memberView` rate, the floor of what this client and the HTTP stack can show. Each load also
+reports the server's CPU per request (`server_cpu_ms_per_request`: user + system time of the server's processes,
+from /proc, over the load, divided by the requests sent): on shared cores it moves far less than the latencies.
+The server keeps answers of `memberView` and `planBalance` while the read models stay at the same position
+(graphql/loaders.py `ResponseCache`): `--response-cache 0` runs it without, to measure what an answer costs to
+compute (the first read of each member after a write), `--response-cache N` with N entries.
 `planBalance`'s first page: the plan's figures and the first 20 members' breakdowns (`members(first: 20)`).
 Run: .venv/bin/python bench/graphql.py [--members 300 --months 48 --view-rate 300 --balance-rate 100
-     --seconds 20 --repeats 3 --port 8725]
+     --seconds 20 --repeats 3 --port 8725 --response-cache 2048]
 (the server runs PROGRES_WORKERS workers, 2 unless set)
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
 """
@@ -50,10 +55,46 @@ BALANCE = ("query($p: ID!) { planBalance(planId: $p) { position final "
            "members(first: 20) { totalCount pageInfo { hasNextPage endCursor } edges { node { memberId } } } } }")
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and its descendants (Linux /proc; 0 elsewhere)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], used[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+    tree, grown = {root}, True
+    while grown:
+        grown = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+def server_root() -> int:
+    """The server process: the child of this process running `serve` (`served` starts it); -1 if none."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if (stat.read_text().rsplit(")", 1)[1].split()[1] == str(os.getpid())
+                    and b"serve" in (stat.parent / "cmdline").read_bytes()):
+                return int(stat.parent.name)
+        except OSError:
+            continue
+    return -1
+
+
 async def load(url: str, query: str | None, variables, actor, rate: float, seconds: float) -> dict:
     """Sends `rate` requests a second for `seconds` (a GraphQL POST, or a GET of `url` when `query` is None)."""
     latencies: list[float] = []
     cpu = time.process_time()
+    server = server_root()
+    server_cpu = tree_cpu_seconds(server)
     failures = 0
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
         async def one(i: int) -> None:
@@ -86,6 +127,7 @@ async def load(url: str, query: str | None, variables, actor, rate: float, secon
     latencies.sort()
     return {"sent": total, "failed": failures, "rate": total / elapsed, "asked": rate,
             "client_cpu_share": (time.process_time() - cpu) / elapsed,
+            "server_cpu_ms": (tree_cpu_seconds(server) - server_cpu) * 1000 / total,
             "p50": statistics.median(latencies) * 1000, "p95": latencies[int(0.95 * len(latencies)) - 1] * 1000,
             "max": latencies[-1] * 1000}
 
@@ -100,6 +142,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--port", type=int, default=8725)
+    parser.add_argument("--response-cache", type=int, default=None,
+                        help="answers the server keeps (PROGRES_GRAPHQL_RESPONSE_CACHE; 0: none; default: its own)")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(store="postgres", postgres_schema=f"gbench_{suffix}", views_schema=f"gbench_views_{suffix}",
@@ -156,7 +200,10 @@ def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan
     env = {"PROGRES_WORKERS": "2", **os.environ, "PROGRES_STORE": "postgres",
            "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema, "PROGRES_VIEWS_SCHEMA": settings.views_schema,
            "PROGRES_DATA_DIR": str(settings.data_dir)}
+    if args.response_cache is not None:
+        env["PROGRES_GRAPHQL_RESPONSE_CACHE"] = str(args.response_cache)
     emit("server.workers", int(env["PROGRES_WORKERS"]), "workers", view_rate=args.view_rate,
+         response_cache=env.get("PROGRES_GRAPHQL_RESPONSE_CACHE", "server default"),
          balance_rate=args.balance_rate, seconds=args.seconds, repeats=args.repeats,
          load="open loop, from this process, on the same cores")
     log_path = os.environ.get("BENCH_SERVER_LOG", os.devnull)  # where the server's own messages go
@@ -186,6 +233,7 @@ def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan
                      failed=figures["failed"], asked_rate=figures["asked"], achieved_rate=round(figures["rate"], 1),
                      p50_ms=round(figures["p50"], 1), max_ms=round(figures["max"], 1),
                      client_cpu_share=round(figures["client_cpu_share"], 2),
+                     server_cpu_ms_per_request=round(figures["server_cpu_ms"], 2),
                      load_average=[round(x, 2) for x in os.getloadavg()])
         for name, values in runs.items():
             target = {"memberView": "< 20 at 300 req/s", "planBalance": "< 20 at 100 req/s (first page)",

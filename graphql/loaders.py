@@ -3,7 +3,6 @@ each loaded once per request (a list of fifty proposals names its authors from o
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -94,9 +93,9 @@ class ResponseCache(SchemaExtension):
             yield
             return
         state = await off_loop(services.models.served_state)
-        store = response_store(services, self.entries)
-        key = (context.query, context.operation_name, orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS),
-               actor.organisation_id, actor.role.value)
+        store = services.responses
+        variables = orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS)
+        key = (context.query, context.operation_name, variables, actor.organisation_id, actor.role.value)
         found = store.get(key)
         if state is not None and found is not None and found[0] == state:
             store.move_to_end(key)
@@ -114,11 +113,3 @@ class ResponseCache(SchemaExtension):
         while len(store) > self.entries:
             store.popitem(last=False)
 
-
-def response_store(services: Any, entries: int) -> OrderedDict[Any, tuple[Any, bytes, tuple[Any, ...]]]:
-    """The process's answers (least recently used first), one store per services (a test's schema is shared)."""
-    store = getattr(services, "responses", None)
-    if store is None:
-        store = OrderedDict()
-        services.responses = store
-    return store  # type: ignore[no-any-return]

@@ -188,7 +188,7 @@ class BalanceIndicator(IndicatorFigures):
     def from_doc(cls, i: dict[str, Any]) -> BalanceIndicator:
         return cls(key=i["key"], name=i["name"], kind=i["kind"], unit=i.get("unit"),
                    positions=FigurePositions.from_ledger(i["positions"]), aggregation=i.get("aggregation"),
-                   all_periods=i["periods"] if "periods" in i else None,
+                   all_periods=i.get("periods"),
                    **figures(i))
 
 
