@@ -30,8 +30,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import orjson
 from psycopg import sql
 
@@ -89,41 +89,81 @@ def server_root() -> int:
     return -1
 
 
+CONNECTIONS = 64  # keep-alive connections of a load; a request due while all are busy waits for one (and that counts)
+TIMEOUT = 30.0  # seconds before a request counts as failed
+
+
+async def answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response: its status and body (Content-Length or chunked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    headers = head.lower()
+    at = headers.find(b"\r\ncontent-length:")
+    if at >= 0:
+        length = int(headers[at + 17:headers.index(b"\r\n", at + 2)])
+        return status, await reader.readexactly(length)
+    body = b""
+    while True:  # chunked
+        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+        body += chunk[:-2]
+
+
 async def load(url: str, query: str | None, variables, actor, rate: float, seconds: float) -> dict:
-    """Sends `rate` requests a second for `seconds` (a GraphQL POST, or a GET of `url` when `query` is None)."""
+    """Sends `rate` requests a second for `seconds` (a GraphQL POST, or a GET of `url` when `query` is None), open
+    loop: request i is due at start + i / rate, whatever the answers before it; its latency runs from when it was
+    due until its answer is read, so the time a request waits for a free connection counts (no coordinated
+    omission). The client is plain asyncio streams over CONNECTIONS keep-alive connections: an HTTP library's
+    bookkeeping (httpx's pool scans its waiting requests for each one it places) made the generator the limit
+    once requests queued (docs/performance.md)."""
+    target = urlsplit(url)
+    host, port, path = target.hostname or "127.0.0.1", target.port or 80, target.path or "/"
     latencies: list[float] = []
     cpu = time.process_time()
     server = server_root()
     server_cpu = tree_cpu_seconds(server)
     failures = 0
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
-        async def one(i: int) -> None:
-            nonlocal failures
-            started = time.perf_counter()
-            vars_, who = variables(i), actor(i)
-            try:
-                if query is None:
-                    response = await client.get(url)
-                else:
-                    response = await client.post(url, json={"query": query, "variables": vars_}, headers=who)
-            except httpx.TransportError:
-                failures += 1  # counted, with its latency, rather than ending the run
-            else:
-                # The load generator shares the 2 cores with the server: it checks answers without parsing them.
-                if response.status_code != 200 or b'"errors"' in response.content[:200]:
-                    failures += 1
-            latencies.append(time.perf_counter() - started)
+    total = int(rate * seconds)
+    due: asyncio.Queue[int] = asyncio.Queue()
 
-        tasks = []
-        begin = time.perf_counter()
-        total = int(rate * seconds)
-        for i in range(total):
-            delay = begin + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - begin
+    def request(i: int) -> bytes:
+        if query is None:
+            return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        body = orjson.dumps({"query": query, "variables": variables(i)})
+        headers = "".join(f"{name}: {value}\r\n" for name, value in actor(i).items())
+        return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n{headers}\r\n").encode() + body
+
+    async def connection() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, port)
+        while (i := await due.get()) >= 0:
+            try:
+                writer.write(request(i))
+                status, body = await asyncio.wait_for(answer(reader), TIMEOUT)
+                # The generator shares the cores with the server: it checks answers without parsing them.
+                if status != 200 or b'"errors"' in body[:200]:
+                    failures += 1
+            except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                failures += 1  # counted, with its latency, rather than ending the run; then a new connection
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+            latencies.append(time.perf_counter() - (begin + i / rate))
+        writer.close()
+
+    begin = time.perf_counter() + 0.1
+    workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
+    for i in range(total):
+        delay = begin + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        due.put_nowait(i)
+    for _ in workers:
+        due.put_nowait(-1)
+    await asyncio.gather(*workers)
+    elapsed = time.perf_counter() - begin
     latencies.sort()
     return {"sent": total, "failed": failures, "rate": total / elapsed, "asked": rate,
             "client_cpu_share": (time.process_time() - cpu) / elapsed,
