@@ -92,9 +92,16 @@ class ResponseCache(SchemaExtension):
                 or not cacheable(context.graphql_document, context.operation_name)):
             yield
             return
-        state = await off_loop(services.models.served_state)
+        try:
+            state = await off_loop(services.models.served_state)
+        except Exception:  # the database gone, say: the read itself meets it and answers as it always did
+            state = None
         store = services.responses
-        variables = orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS)
+        try:
+            variables = orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError, e.g. an integer beyond 64 bits: left to the execution to refuse
+            state = None
+            variables = b""
         key = (context.query, context.operation_name, variables, actor.organisation_id, actor.role.value)
         found = store.get(key)
         if state is not None and found is not None and found[0] == state:
