@@ -6,10 +6,15 @@ the rate asked and achieved, p50 / p95 / max latency, and the load generator's o
 wall time (it shares the 2 cores with the server); then the median p95 of the --repeats loads. Issue 12,
 must-show 4: `memberView` at --view-rate (300 req/s) and `planBalance` at --balance-rate (100 req/s), p95 < 20 ms
 each. Beside them, in the same run, the load generator alone: the same client sending `GET /health` (no store,
-no GraphQL) at the `memberView` rate, the floor of what this client and the HTTP stack can show.
+no GraphQL) at the `memberView` rate, the floor of what this client and the HTTP stack can show. Each load also
+reports the server's CPU per request (`server_cpu_ms_per_request`: user + system time of the server's processes,
+from /proc, over the load, divided by the requests sent): on shared cores it moves far less than the latencies.
+The server keeps answers of `memberView` and `planBalance` while the read models stay at the same position
+(graphql/loaders.py `ResponseCache`): `--response-cache 0` runs it without, to measure what an answer costs to
+compute (the first read of each member after a write), `--response-cache N` with N entries.
 `planBalance`'s first page: the plan's figures and the first 20 members' breakdowns (`members(first: 20)`).
 Run: .venv/bin/python bench/graphql.py [--members 300 --months 48 --view-rate 300 --balance-rate 100
-     --seconds 20 --repeats 3 --port 8725]
+     --seconds 20 --repeats 3 --port 8725 --response-cache 2048]
 (the server runs PROGRES_WORKERS workers, 2 unless set)
 (PostgreSQL as configured by PROGRES_POSTGRES_*; throw-away schemas are created and dropped.)
 """
@@ -25,8 +30,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import orjson
 from psycopg import sql
 
@@ -50,42 +55,119 @@ BALANCE = ("query($p: ID!) { planBalance(planId: $p) { position final "
            "members(first: 20) { totalCount pageInfo { hasNextPage endCursor } edges { node { memberId } } } } }")
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and its descendants (Linux /proc; 0 elsewhere)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], used[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+    tree, grown = {root}, True
+    while grown:
+        grown = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+def server_root() -> int:
+    """The server process: the child of this process running `serve` (`served` starts it); -1 if none."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if (stat.read_text().rsplit(")", 1)[1].split()[1] == str(os.getpid())
+                    and b"serve" in (stat.parent / "cmdline").read_bytes()):
+                return int(stat.parent.name)
+        except OSError:
+            continue
+    return -1
+
+
+CONNECTIONS = 64  # keep-alive connections of a load; a request due while all are busy waits for one (and that counts)
+TIMEOUT = 30.0  # seconds before a request counts as failed
+
+
+async def answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response: its status and body (Content-Length or chunked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    headers = head.lower()
+    at = headers.find(b"\r\ncontent-length:")
+    if at >= 0:
+        length = int(headers[at + 17:headers.index(b"\r\n", at + 2)])
+        return status, await reader.readexactly(length)
+    body = b""
+    while True:  # chunked
+        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+        body += chunk[:-2]
+
+
 async def load(url: str, query: str | None, variables, actor, rate: float, seconds: float) -> dict:
-    """Sends `rate` requests a second for `seconds` (a GraphQL POST, or a GET of `url` when `query` is None)."""
+    """Sends `rate` requests a second for `seconds` (a GraphQL POST, or a GET of `url` when `query` is None), open
+    loop: request i is due at start + i / rate, whatever the answers before it; its latency runs from when it was
+    due until its answer is read, so the time a request waits for a free connection counts (no coordinated
+    omission). The client is plain asyncio streams over CONNECTIONS keep-alive connections: an HTTP library's
+    bookkeeping (httpx's pool scans its waiting requests for each one it places) made the generator the limit
+    once requests queued (docs/performance.md)."""
+    target = urlsplit(url)
+    host, port, path = target.hostname or "127.0.0.1", target.port or 80, target.path or "/"
     latencies: list[float] = []
     cpu = time.process_time()
+    server = server_root()
+    server_cpu = tree_cpu_seconds(server)
     failures = 0
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
-        async def one(i: int) -> None:
-            nonlocal failures
-            started = time.perf_counter()
-            vars_, who = variables(i), actor(i)
-            try:
-                if query is None:
-                    response = await client.get(url)
-                else:
-                    response = await client.post(url, json={"query": query, "variables": vars_}, headers=who)
-            except httpx.TransportError:
-                failures += 1  # counted, with its latency, rather than ending the run
-            else:
-                # The load generator shares the 2 cores with the server: it checks answers without parsing them.
-                if response.status_code != 200 or b'"errors"' in response.content[:200]:
-                    failures += 1
-            latencies.append(time.perf_counter() - started)
+    total = int(rate * seconds)
+    due: asyncio.Queue[int] = asyncio.Queue()
 
-        tasks = []
-        begin = time.perf_counter()
-        total = int(rate * seconds)
-        for i in range(total):
-            delay = begin + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - begin
+    def request(i: int) -> bytes:
+        if query is None:
+            return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        body = orjson.dumps({"query": query, "variables": variables(i)})
+        headers = "".join(f"{name}: {value}\r\n" for name, value in actor(i).items())
+        return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n{headers}\r\n").encode() + body
+
+    async def connection() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, port)
+        while (i := await due.get()) >= 0:
+            try:
+                writer.write(request(i))
+                status, body = await asyncio.wait_for(answer(reader), TIMEOUT)
+                # The generator shares the cores with the server: it checks answers without parsing them.
+                if status != 200 or b'"errors"' in body[:200]:
+                    failures += 1
+            except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                failures += 1  # counted, with its latency, rather than ending the run; then a new connection
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+            latencies.append(time.perf_counter() - (begin + i / rate))
+        writer.close()
+
+    begin = time.perf_counter() + 0.1
+    workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
+    for i in range(total):
+        delay = begin + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        due.put_nowait(i)
+    for _ in workers:
+        due.put_nowait(-1)
+    await asyncio.gather(*workers)
+    elapsed = time.perf_counter() - begin
     latencies.sort()
     return {"sent": total, "failed": failures, "rate": total / elapsed, "asked": rate,
             "client_cpu_share": (time.process_time() - cpu) / elapsed,
+            "server_cpu_ms": (tree_cpu_seconds(server) - server_cpu) * 1000 / total,
             "p50": statistics.median(latencies) * 1000, "p95": latencies[int(0.95 * len(latencies)) - 1] * 1000,
             "max": latencies[-1] * 1000}
 
@@ -100,6 +182,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--port", type=int, default=8725)
+    parser.add_argument("--response-cache", type=int, default=None,
+                        help="answers the server keeps (PROGRES_GRAPHQL_RESPONSE_CACHE; 0: none; default: its own)")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(store="postgres", postgres_schema=f"gbench_{suffix}", views_schema=f"gbench_views_{suffix}",
@@ -156,7 +240,10 @@ def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan
     env = {"PROGRES_WORKERS": "2", **os.environ, "PROGRES_STORE": "postgres",
            "PROGRES_POSTGRES_SCHEMA": settings.postgres_schema, "PROGRES_VIEWS_SCHEMA": settings.views_schema,
            "PROGRES_DATA_DIR": str(settings.data_dir)}
+    if args.response_cache is not None:
+        env["PROGRES_GRAPHQL_RESPONSE_CACHE"] = str(args.response_cache)
     emit("server.workers", int(env["PROGRES_WORKERS"]), "workers", view_rate=args.view_rate,
+         response_cache=env.get("PROGRES_GRAPHQL_RESPONSE_CACHE", "server default"),
          balance_rate=args.balance_rate, seconds=args.seconds, repeats=args.repeats,
          load="open loop, from this process, on the same cores")
     log_path = os.environ.get("BENCH_SERVER_LOG", os.devnull)  # where the server's own messages go
@@ -186,6 +273,7 @@ def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan
                      failed=figures["failed"], asked_rate=figures["asked"], achieved_rate=round(figures["rate"], 1),
                      p50_ms=round(figures["p50"], 1), max_ms=round(figures["max"], 1),
                      client_cpu_share=round(figures["client_cpu_share"], 2),
+                     server_cpu_ms_per_request=round(figures["server_cpu_ms"], 2),
                      load_average=[round(x, 2) for x in os.getloadavg()])
         for name, values in runs.items():
             target = {"memberView": "< 20 at 300 req/s", "planBalance": "< 20 at 100 req/s (first page)",

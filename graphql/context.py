@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strawberry.fastapi import BaseContext
@@ -28,6 +29,8 @@ class Services:
     app: Progres
     models: ReadModels
     access: Access
+    # Answers kept while the read models stay at the same state (graphql/loaders.py ResponseCache), oldest first.
+    responses: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
 
     @classmethod
     def wire(cls, settings: Settings) -> Services:

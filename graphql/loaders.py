@@ -3,10 +3,13 @@ each loaded once per request (a list of fifty proposals names its authors from o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import orjson
 import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import FieldNode, OperationDefinitionNode, OperationType
 from strawberry.extensions import SchemaExtension
 
 from progres.graphql.context import context_of, off_loop
@@ -47,3 +50,73 @@ async def directory_of(info: strawberry.Info) -> dict[str, dict[str, Any]]:
         ledgers = await ledgers_of(info, [DIRECTORY])
         cache["directory"] = ledgers.get(DIRECTORY, {}).get("organisations", {})
     return cache["directory"]  # type: ignore[no-any-return]
+
+
+# Root fields whose answer is a function of the stored views at the head, of the operation, its variables and the
+# caller alone; an argument that reads another moment (or waits for a position) leaves the operation uncached.
+CACHEABLE_FIELDS = frozenset({"memberView", "planBalance"})
+UNCACHED_ARGUMENTS = frozenset({"asOf", "position", "on", "asKnownAt", "minPosition"})
+
+
+def cacheable(document: Any, operation_name: str | None) -> bool:
+    """Whether the operation is a query made only of the cacheable root fields, none asking for another moment."""
+    operations = [d for d in getattr(document, "definitions", ()) if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        return False
+    selections = operations[0].selection_set.selections
+    return bool(selections) and all(
+        isinstance(s, FieldNode) and s.name.value in CACHEABLE_FIELDS and not s.directives
+        and not any(a.name.value in UNCACHED_ARGUMENTS for a in s.arguments or ()) for s in selections)
+
+
+class ResponseCache(SchemaExtension):
+    """Answers of `memberView` and `planBalance` at the head, kept per process as encoded JSON, keyed by the
+    operation, its variables and the caller (organisation and role: what it may read), and valid while the read
+    models are where they were when the answer was computed (`ReadModels.served_state`: generation, tracking
+    position, versions; read before executing, so an answer is never kept under a state older than what it
+    read). The cache answers what executing would answer at that state: the same views, the same access rules
+    (the parties are views too), the same notices; any error leaves the answer uncached. One small query per
+    request replaces reading, assembling and resolving the view (docs/performance.md, "GraphQL under load");
+    every batch of the runner moves the state, so under writes the cache only costs that query."""
+
+    def __init__(self, entries: int = 2048) -> None:
+        self.entries = entries
+
+    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+        context = self.execution_context
+        services = getattr(context.context, "services", None)
+        actor = getattr(context.context, "actor", None)
+        if (services is None or actor is None or not self.entries
+                or not cacheable(context.graphql_document, context.operation_name)):
+            yield
+            return
+        try:
+            state = await off_loop(services.models.served_state)
+        except Exception:  # the database gone, say: the read itself meets it and answers as it always did
+            state = None
+        store = services.responses
+        try:
+            variables = orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError, e.g. an integer beyond 64 bits: left to the execution to refuse
+            state = None
+            variables = b""
+        key = (context.query, context.operation_name, variables, actor.organisation_id, actor.role.value)
+        found = store.get(key)
+        if state is not None and found is not None and found[0] == state:
+            store.move_to_end(key)
+            context.result = GraphQLExecutionResult(data=orjson.loads(found[1]))
+            if found[2]:
+                context.context.notices = list(found[2])
+            yield
+            return
+        yield
+        result = context.result
+        if state is None or not isinstance(result, GraphQLExecutionResult) or result.errors or result.data is None:
+            return
+        store[key] = (state, orjson.dumps(result.data), tuple(getattr(context.context, "notices", None) or ()))
+        store.move_to_end(key)
+        while len(store) > self.entries:
+            store.popitem(last=False)
+

@@ -14,7 +14,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from progres.domain.errors import DomainError
 from progres.graphql.descriptions import describe, french_scalars
 from progres.graphql.limits import DocumentLimits, Limits
-from progres.graphql.loaders import RequestCache
+from progres.graphql.loaders import RequestCache, ResponseCache
 from progres.graphql.mutations import Mutation, camel
 from progres.graphql.notices import Notices
 from progres.graphql.queries import Query
@@ -167,6 +167,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ErrorCodes,
         Notices,  # a read's notices (nothing recorded yet…) in the answer's extensions
         RequestCache,  # objects read by reference, once per operation (graphql/loaders.py)
+        # memberView and planBalance answered again while the read models have not moved (graphql/loaders.py)
+        lambda: ResponseCache(settings.graphql_response_cache),
         lambda: MaskInternal(should_mask_error=lambda error: not shown_to_clients(error),
                              error_message="internal error: it was logged; try again or tell the platform's operators"),
     ]

@@ -89,6 +89,10 @@ class GroupementFigure:
     value: Decimal | None = strawberry.field(description="Le chiffre (null sans valeur à combiner).")
     members: int = strawberry.field(description="Nombre de membres comptés.")
 
+    @classmethod
+    def from_doc(cls, g: dict[str, Any]) -> GroupementFigure:
+        return cls(period_end=date.fromisoformat(g["period_end"]), value=g["value"], members=g["members"])
+
 
 @strawberry.type(description="Un indicateur dans la vue d'un membre : sa cible en vigueur, ses mesures et les "
                              "chiffres du groupement.")
@@ -102,29 +106,28 @@ class MemberIndicator(IndicatorFigures):
     trajectory: list[TrajectoryStep] = strawberry.field(description="Les paliers datés de la cible.")
     target_in_force: Decimal | None = strawberry.field(description="La cible en vigueur au jour de la vue.")
     positions: FigurePositions = strawberry.field(description="D'où viennent les chiffres : positions du journal.")
-    all_observations: strawberry.Private[list[Observation]]
-    groupement_figures: strawberry.Private[list[GroupementFigure]]
+    # The document's lists: only the page asked for is built as typed objects (48 months of 12 indicators are 576
+    # observations a view, of which a client's page shows a few).
+    all_observations: strawberry.Private[list[dict[str, Any]]]
+    groupement_figures: strawberry.Private[list[dict[str, Any]]]
 
     @strawberry.field(description="Les mesures du membre (ou du groupement, pour un indicateur de portée "
                                   "groupement), dans l'ordre des périodes.")
     def observations(self, first: First = None, after: After = None, last: Last = None,
             before: Before = None) -> Connection[Observation]:
-        return paginate(self.all_observations, first, after, last, before)
+        return paginate(self.all_observations, first, after, last, before, build=Observation.from_doc)
 
     @strawberry.field(description="Les chiffres du groupement, période par période (indicateur quantitatif).")
     def groupement(self, first: First = None, after: After = None, last: Last = None,
             before: Before = None) -> Connection[GroupementFigure]:
-        return paginate(self.groupement_figures, first, after, last, before)
+        return paginate(self.groupement_figures, first, after, last, before, build=GroupementFigure.from_doc)
 
     @classmethod
     def from_doc(cls, i: dict[str, Any]) -> MemberIndicator:
         return cls(key=i["key"], name=i["name"], kind=i["kind"], scope=i["scope"], unit=i.get("unit"),
                    direction=i.get("direction"), trajectory=[TrajectoryStep.from_ledger(s) for s in i["trajectory"]],
                    target_in_force=i.get("target_in_force"), positions=FigurePositions.from_ledger(i["positions"]),
-                   all_observations=[Observation.from_doc(o) for o in i["observations"]],
-                   groupement_figures=[GroupementFigure(period_end=date.fromisoformat(g["period_end"]),
-                                                        value=g["value"], members=g["members"])
-                                       for g in i["groupement"]],
+                   all_observations=i["observations"], groupement_figures=i["groupement"],
                    **figures(i))
 
 
@@ -172,19 +175,20 @@ class BalanceIndicator(IndicatorFigures):
     positions: FigurePositions = strawberry.field(description="D'où viennent les chiffres : positions du journal.")
     aggregation: Aggregation | None = strawberry.field(  # type: ignore[valid-type]
         description="Comment les valeurs des membres se combinent (indicateur quantitatif par membre).")
-    all_periods: strawberry.Private[list[PeriodFigure] | None]
+    all_periods: strawberry.Private[list[dict[str, Any]] | None]  # built as typed objects page by page
 
     @strawberry.field(description="Le chiffre du groupement période par période, et comment il a été fait "
                                   "(indicateur quantitatif par membre ; null pour les autres).")
     def periods(self, first: First = None, after: After = None, last: Last = None,
             before: Before = None) -> Connection[PeriodFigure] | None:
-        return None if self.all_periods is None else paginate(self.all_periods, first, after, last, before)
+        return None if self.all_periods is None else paginate(self.all_periods, first, after, last, before,
+                                                              build=PeriodFigure.from_doc)
 
     @classmethod
     def from_doc(cls, i: dict[str, Any]) -> BalanceIndicator:
         return cls(key=i["key"], name=i["name"], kind=i["kind"], unit=i.get("unit"),
                    positions=FigurePositions.from_ledger(i["positions"]), aggregation=i.get("aggregation"),
-                   all_periods=[PeriodFigure.from_doc(p) for p in i["periods"]] if "periods" in i else None,
+                   all_periods=i.get("periods"),
                    **figures(i))
 
 

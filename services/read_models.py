@@ -159,6 +159,23 @@ class ReadModels:
         found = self.store.view(registry.read_model(model).table, self.projection, key, member_id)
         return found[1] if found else None
 
+    def served_state(self) -> tuple[str, int, tuple[tuple[str, int], ...]] | None:
+        """What every read of the stored views at the head depends on, in one query: the generation serving reads,
+        its tracking position and the version of each read model's rows (a version switch replaces rows without
+        moving tracking). Two reads that see the same state read the same rows; None unless a follower (or the
+        workers) keeps the views, since a read of a process that projects inline first projects what is missing.
+        graphql/loaders.py `ResponseCache` keys its answers by it."""
+        if not self.followed:
+            return None
+        projection = self.projection
+        with self.store.transaction() as cur:
+            cur.execute(self.store.q("SELECT '', position FROM {p}tracking WHERE projection = ? UNION ALL "
+                                     "SELECT model, version FROM {p}model_versions WHERE projection = ?"),
+                        [projection, projection])
+            rows = cur.fetchall()
+        position = next((int(r[1]) for r in rows if r[0] == ""), 0)
+        return projection, position, tuple(sorted((str(r[0]), int(r[1])) for r in rows if r[0] != ""))
+
     def member_view(self, plan_id: str, member_id: str, min_position: int | None = None) -> dict[str, Any] | None:
         return self.read("member_view", plan_id, member_id, min_position)
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         20000, ge=1, description="largest batch a runner takes when far behind (views are recomputed per batch)")
     ready_max_lag: int = Field(
         100, ge=0, description="/ready answers 503 when the read models are more events than this behind the log")
+    graphql_response_cache: int = Field(
+        2048, ge=0, description="answers of memberView and planBalance kept per process, each valid while the read "
+        "models stay at the position it was computed at (graphql/loaders.py); 0: none")
     read_wait_seconds: float = Field(
         5.0, gt=0, le=60, description="longest a read waits for the read models to reach its minPosition")
     follower_max_backoff_seconds: float = Field(
