@@ -220,7 +220,7 @@ class Avenant(Node):
                    duration_delta_months=a["changes"]["duration_delta_months"],
                    cumulative_percent=a["cumulative_percent"], needs_cao_opinion=a["needs_cao_opinion"],
                    signed_on=a["signed_on"], notified_on=a["notified_on"], proposed_on=a.get("proposed_on"),
-                   cumulation=a.get("cumulation"), 
+                   cumulation=a.get("cumulation"),
                    small_modifications_check=SmallModificationsCheck.from_ledger(a.get("small_modifications")),
                    cao_opinion=CaoOpinion.from_ledger(a.get("cao_opinion")),
                    changes=AvenantChanges.from_ledger(a["changes"]),
@@ -293,7 +293,7 @@ class Marche(Node):
                    launched_on=m.get("launched_on") or m["notified_on"],
                    party_ids=[strawberry.ID(p) for p in parties] if parties is not None else None,
                    closed_on=m["closed_on"], buyer_kind=m.get("buyer_kind", "pouvoir_adjudicateur"),
-                   awarded_by_cao=m.get("awarded_by_cao", True), 
+                   awarded_by_cao=m.get("awarded_by_cao", True),
                    decp_particulars=DecpParticulars.from_ledger(m.get("particulars") or {}),
                    avenants=[Avenant.from_ledger(a, m["id"]) for a in sorted(m["avenants"].values(),
                                                                              key=lambda a: a["number"])],
@@ -336,7 +336,7 @@ class Measure(Node):
         return cls(id=strawberry.ID(m["id"]), indicator_key=m["indicator_key"],
                    member_id=strawberry.ID(m["member_id"]) if m["member_id"] else None,
                    period_start=m["period_start"], period_end=m["period_end"], value=m["value"],
-                   assessment=m["assessment"], source=m["source"], 
+                   assessment=m["assessment"], source=m["source"],
                    correction_history=[MeasureCorrection.from_ledger(c) for c in m["corrections"]],
                    positions=m["positions"], recorded_at=m.get("recorded_at"), declared_on=m.get("declared_on"),
                    partial=bool(m.get("partial")))
@@ -374,7 +374,7 @@ class Indicator(Node):
     @classmethod
     def from_ledger(cls, i: dict[str, Any], measures: list[dict[str, Any]], plan_id: str = "") -> Indicator:
         return cls(key=i["key"], name=i["name"], kind=i["kind"], unit=i.get("unit"), baseline=i.get("baseline"),
-                   target=i.get("target"),  direction=i.get("direction"),
+                   target=i.get("target"), direction=i.get("direction"),
                    trajectory_steps=[TrajectoryStep.from_ledger(t) for t in i.get("trajectory") or []],
                    periodicity=i["periodicity"], scope=i["scope"], aggregation=i["aggregation"],
                    plan_measures=measures, plan_id=plan_id)
@@ -485,7 +485,6 @@ class Proposal(Node):
         return cls(id=strawberry.ID(p["id"]), author_id=strawberry.ID(p["author_id"]), axis_key=p["axis_key"],
                    kind=p["kind"], title=p["title"], content=p["content"], expected_impact=p["expected_impact"],
                    expected_gain=p["expected_gain"], submitted_on=p["submitted_on"], status=p["status"],
-                   decisions=p["decisions"],
                    decision_list=[Decision.from_ledger(d, d["review_id"], p["id"], d.get("on"))
                                   for d in p["decisions"]])
 
