@@ -744,17 +744,23 @@ class MemberView:
     active: bool
     document: strawberry.Private[dict[str, Any]]  # the member view's document, read by the typed fields
 
-    @strawberry.field(description="Le groupement du plan.")
-    def groupement_id(self) -> strawberry.ID:
-        return strawberry.ID(self.document["groupement_id"])
+    @strawberry.field(description="Le groupement du plan ; null avant que rien du plan ne soit enregistré (état "
+                                  "vide, avec sa notice).")
+    def groupement_id(self) -> strawberry.ID | None:
+        found = self.document["groupement_id"]
+        return strawberry.ID(found) if found else None
 
-    @strawberry.field(description="Le jour que la vue reflète (aaaa-mm-jj) : celui du dernier événement lu.")
-    def as_of_day(self) -> date:
-        return date.fromisoformat(self.document["as_of_day"])
+    @strawberry.field(description="Le jour que la vue reflète (aaaa-mm-jj) : celui du dernier événement lu, ou la "
+                                  "date métier demandée ; null pour un état vide sans date demandée.")
+    def as_of_day(self) -> date | None:
+        found = self.document["as_of_day"]
+        return date.fromisoformat(found) if found else None
 
-    @strawberry.field(description="La place du membre dans le marché du plan.")
-    def standing(self) -> MemberStanding:
-        return MemberStanding.from_ledger(self.document["standing"])
+    @strawberry.field(description="La place du membre dans le marché du plan ; null avant que rien du plan ne soit "
+                                  "enregistré.")
+    def standing(self) -> MemberStanding | None:
+        found = self.document["standing"]
+        return MemberStanding.from_ledger(found) if found else None
 
     @strawberry.field(description="Chaque indicateur du plan avec les mesures du membre et les chiffres du "
                                   "groupement.")
@@ -817,17 +823,22 @@ class PlanBalance:
     cumulative_change_percent: str | None
     document: strawberry.Private[dict[str, Any]]  # the balance's document, read by the typed fields
 
-    @strawberry.field(description="Le groupement du plan.")
-    def groupement_id(self) -> strawberry.ID:
-        return strawberry.ID(self.document["groupement_id"])
+    @strawberry.field(description="Le groupement du plan ; null avant que rien du plan ne soit enregistré (état "
+                                  "vide, avec sa notice).")
+    def groupement_id(self) -> strawberry.ID | None:
+        found = self.document["groupement_id"]
+        return strawberry.ID(found) if found else None
 
-    @strawberry.field(description="Intitulé du plan.")
-    def title(self) -> str:
-        return str(self.document["title"])
+    @strawberry.field(description="Intitulé du plan ; null avant que rien du plan ne soit enregistré.")
+    def title(self) -> str | None:
+        found = self.document["title"]
+        return None if found is None else str(found)
 
-    @strawberry.field(description="Le jour que le bilan reflète (aaaa-mm-jj) : celui du dernier événement lu.")
-    def as_of_day(self) -> date:
-        return date.fromisoformat(self.document["as_of_day"])
+    @strawberry.field(description="Le jour que le bilan reflète (aaaa-mm-jj) : celui du dernier événement lu, ou la "
+                                  "date métier demandée ; null pour un état vide sans date demandée.")
+    def as_of_day(self) -> date | None:
+        found = self.document["as_of_day"]
+        return date.fromisoformat(found) if found else None
 
     @strawberry.field(description="Le bilan final, une fois le plan clos.")
     def bilan_final(self) -> Annotated[BilanFinal, strawberry.lazy(VIEWS)] | None:

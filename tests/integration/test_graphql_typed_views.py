@@ -14,7 +14,6 @@ document lacks when they are null (the quantitative figures of a qualitative ind
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 import pytest
@@ -24,8 +23,20 @@ from progres.graphql.schema import build_schema
 from progres.projections.replay import replay_plan
 from progres.services.demo import run_seed_scenario
 from progres.services.policy import Actor
-
-SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+from tests.typed_views import (
+    ALL,
+    CORRECTION,
+    DOCUMENT,
+    END,
+    GAIN_RULE,
+    MEMBER_VIEW,
+    PLAN_BALANCE,
+    SMALL,
+    balance_shape,
+    map_of,
+    plain,
+    same,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,74 +59,6 @@ def seeded(tmp_path_factory):
     return run, scenario
 
 
-def plain(value: Any) -> Any:
-    """The answer in the document's shape: snake_case keys, a connection as the list of its nodes."""
-    if isinstance(value, dict):
-        if set(value) == {"edges", "pageInfo"}:
-            assert value["pageInfo"] == {"hasNextPage": False}, "the whole list was asked for"
-            return [plain(edge["node"]) for edge in value["edges"]]
-        return {SNAKE.sub("_", key).lower(): plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
-
-
-def same(typed: Any, document: Any, where: str = "") -> None:
-    """Equal, except that the typed answer may carry extra keys whose value is null."""
-    if isinstance(document, dict):
-        assert isinstance(typed, dict), f"{where}: {typed!r} is not an object"
-        assert set(document) <= set(typed), f"{where}: keys {sorted(set(document) - set(typed))} not typed"
-        for key in typed:
-            if key in document:
-                same(typed[key], document[key], f"{where}.{key}")
-            else:
-                assert typed[key] is None, f"{where}.{key}: {typed[key]!r} where the document has nothing"
-    elif isinstance(document, list):
-        assert isinstance(typed, list), f"{where}: {typed!r} is not a list"
-        assert len(typed) == len(document), f"{where}: {typed!r} != {document!r}"
-        for i, (t, d) in enumerate(zip(typed, document, strict=True)):
-            same(t, d, f"{where}[{i}]")
-    else:
-        assert typed == document, f"{where}: {typed!r} != {document!r}"
-
-
-ALL = "(first: 500) { pageInfo { hasNextPage } edges { node { "
-END = " } } }"
-FIGURES = ("baseline target first firstPeriod last lastPeriod achievement status measures: measureCount "
-           "latestAssessment latestPeriod")
-CORRECTION = "position correctsVersion previousValue previousAssessment reason correctedBy"
-DOCUMENT = "sha256 name mediaType"
-SMALL = ("small_modifications: smallModificationsCheck { reading cumulated cumulatedPercent capPercent "
-         "threshold { amount validFrom validUntil source } }")
-CAO = f"caoOpinion {{ givenOn favourable document {{ {DOCUMENT} }} }}"
-GAIN_RULE = "basis reference periodMonths shares { party value } memberSplit settlement"
-PROPOSAL = ("id authorId axisKey kind title content expectedImpact expectedGain submittedOn status "
-            f"decisions: decisionsTaken{ALL} reviewId outcome reasons on: heldOn{END}")
-
-MEMBER_VIEW = f"""
-query($plan: ID!, $member: ID!) {{ memberView(planId: $plan, memberId: $member) {{
-  planId memberId groupementId position active asOfDay
-  standing {{ party launchedOn leftOn withdrawalClause rule }}
-  indicators {{ key name kind scope unit direction trajectory {{ from target }} targetInForce {FIGURES}
-    positions {{ first last latest }}
-    observations{ALL} periodStart periodEnd value assessment source corrections {{ {CORRECTION} }} positions
-      recordedAt declaredOn partial participation{END}
-    groupement{ALL} periodEnd value members{END} }}
-  actions{ALL} key axisKey title owner dueOn status statusOn ownerOrganisationId memberIds
-    history {{ status on note }}{END}
-  proposals{ALL} {PROPOSAL}{END}
-  decisions{ALL} reviewId heldOn proposalId outcome reasons{END}
-  avenants{ALL} number basis reason status signedOn notifiedOn proposedOn cumulativePercent needsCaoOpinion
-    cumulation {SMALL} {CAO} position: proposedPosition notifiedPosition
-    changes {{ amountDelta durationDeltaMonths titulaireIds planChanges {{ kind key title description }} }}
-    decision: origin {{ proposalId reviewId }}{END}
-}} }}"""
-
-
-def map_of(items: list[dict[str, Any]], key: str, value: str | None = None) -> dict[str, Any]:
-    return {item[key]: item[value] if value else {k: v for k, v in item.items() if k != key} for item in items}
-
-
 def test_the_typed_member_view_is_the_document_of_every_member(seeded):
     run, s = seeded
     checked = 0
@@ -135,40 +78,6 @@ def test_a_member_sees_its_typed_view_as_its_document(seeded):
     run.services.access.check_member_view(Actor.parse(s.lycees[0], "acheteur"), s.plan, s.lycees[0])
     same(plain(view), run.services.models.member_view(s.plan, s.lycees[0]), "memberView")
     assert any(i["observations"]["edges"] for i in view["indicators"]), "the member has measures to compare"
-
-
-PLAN_BALANCE = f"""
-query($plan: ID!) {{ planBalance(planId: $plan) {{
-  planId groupementId title position asOfDay final
-  bilanFinal {{ on summary position }}
-  axes {{ key title addedByAvenant actions: actionCount objectives {{ key title kind indicators {{
-    key name kind unit aggregation {FIGURES} positions {{ first last latest }}
-    periods{ALL} periodStart periodEnd value members weighting excluded{ALL} memberId rule{END}{END} }} }} }}
-  actionsByOwner {{ owner total done cancelled late onTime }}
-  proposals {{ submitted accepted rejected withdrawn pending
-    expectedImpact{ALL} title status expectedImpact expectedGain{END} }}
-  reviews {{ held points{ALL} kind text raisedBy {{ name function organisationId }}{END} }}
-  avenants{ALL} number basis status reason amountDelta notifiedOn cumulativePercent needsCaoOpinion cumulation
-    {SMALL} {CAO}{END}
-  marche {{ initialAmount currentAmount cumulativeChangePercent }}
-  gains {{ total rule {{ {GAIN_RULE} }} parties {{ party value }} members{ALL} memberId amount{END} }}
-  members{ALL} memberId indicators {{ indicatorKey rules {FIGURES} }}{END}
-  parties{ALL} memberId standing {{ party launchedOn leftOn withdrawalClause rule }}{END}
-}} }}"""
-
-
-def balance_shape(balance: dict[str, Any]) -> dict[str, Any]:
-    """The typed balance with its keyed lists back as the document's maps."""
-    typed = plain(balance)
-    typed["actions"] = {t.pop("owner"): {k: v for k, v in t.items() if v} for t in typed.pop("actions_by_owner")}
-    gains = typed["gains"]
-    if gains["rule"]:
-        gains["rule"]["shares"] = map_of(gains["rule"]["shares"], "party", "value")
-    gains["parties"] = map_of(gains["parties"], "party", "value")
-    gains["members"] = map_of(gains["members"], "member_id", "amount")
-    typed["parties"] = map_of(typed["parties"], "member_id", "standing")
-    typed["members"] = {m["member_id"]: map_of(m["indicators"], "indicator_key") for m in typed["members"]}
-    return typed
 
 
 @pytest.mark.parametrize("who", ["admin", "coordonnateur", "titulaire", "auditeur"])
@@ -213,7 +122,8 @@ def test_the_typed_plan_tree_is_the_ledger_of_the_plan(seeded):
     ledger = plan_ledger(run, plan["groupementId"], s.plan)
     same(plain(plan["committedResources"]), ledger["resources"], "resources")
     same(plain(plan["calendar"]), list(ledger["milestones"].values()), "milestones")
-    assert ledger["gain_sharing"] and ledger["governance"], "the seed defines both rules"
+    assert ledger["gain_sharing"], "the seed defines its gain sharing"
+    assert ledger["governance"], "the seed defines its governance"
     rule = plain(plan["gainSharingRule"])
     rule["shares"] = map_of(rule["shares"], "party", "value")
     same(rule, ledger["gain_sharing"], "gainSharing")
@@ -235,8 +145,10 @@ def test_the_typed_plan_tree_is_the_ledger_of_the_plan(seeded):
     assert any(m["corrections"] for m in measures.values()), "a correction to compare"
     reviews = {r["id"]: r for r in ledger["reviews"].values()}
     typed_reviews = plain(plan["allReviews"])
-    assert reviews and sorted(r["id"] for r in typed_reviews) == sorted(reviews), "every review is compared"
-    assert any(r["points"] for r in reviews.values()) and any(r["decisions"] for r in reviews.values())
+    assert reviews, "the seed holds reviews"
+    assert sorted(r["id"] for r in typed_reviews) == sorted(reviews), "every review is compared"
+    assert any(r["points"] for r in reviews.values()), "a point raised to compare"
+    assert any(r["decisions"] for r in reviews.values()), "a decision to compare"
     for review in typed_reviews:
         expected = reviews[review["id"]]
         same(review["attendees"], expected["participants"], "participants")
