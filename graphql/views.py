@@ -298,8 +298,10 @@ class BalanceAvenant:
 
 @strawberry.type(description="Le montant du marché au bilan.")
 class MarcheAmounts:
-    initial_amount: Decimal = strawberry.field(description="Montant initial, en euros HT.")
-    current_amount: Decimal = strawberry.field(description="Montant après les avenants notifiés, en euros HT.")
+    initial_amount: Decimal | None = strawberry.field(description="Montant initial, en euros HT ; null avant que rien "
+                                                               "du plan ne soit enregistré.")
+    current_amount: Decimal | None = strawberry.field(description="Montant après les avenants notifiés, en euros HT ; "
+                                                               "null avant que rien du plan ne soit enregistré.")
     cumulative_change_percent: Decimal | None = strawberry.field(
         description="Variation cumulée par rapport au montant initial, en %.")
 

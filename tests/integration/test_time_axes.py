@@ -106,6 +106,14 @@ def test_before_anything_was_recorded_an_empty_state_and_a_notice(seeded):
     document = member_view_at(api.models, s.plan, s.lycees[0], moment(None, "2001-01-01"))
     assert document["notice"] == notice, "the notice is the one of the read model's empty view"
     same(empty, {k: v for k, v in document.items() if k != "notice"}, "empty memberView")
+    for variables in ({"at": "2001-01-01"}, {"position": 1}):  # nothing recorded yet; the plan not recorded yet
+        answer = api.run(BALANCE, {"plan": s.plan, **variables})
+        empty_balance = balance(answer)
+        expected = plan_balance_at(api.models, s.plan, moment(None, variables.get("at"), position=variables.get(
+            "position")))
+        assert answer.extensions["notices"] == [expected.pop("notice")]
+        assert (empty_balance["title"], empty_balance["marche"]["initial_amount"]) == (None, None)
+        same(empty_balance, expected, f"empty planBalance {variables}")
 
 
 def test_a_business_date_before_the_plans_start_has_no_member_and_no_period(seeded):
