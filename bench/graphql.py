@@ -43,8 +43,8 @@ from progres.services.serving import served
 from progres.services.settings import Settings
 from progres.services.workload import build_region
 
-# The typed reads a client makes (the deprecated `document` JSON ships everything at once): a member's view with
-# the last year of each indicator, and the first page of the balance (its figures and 20 members' breakdowns).
+# The typed reads a client makes: a member's view with the last year of each indicator, and the first page of the
+# balance (its figures and 20 members' breakdowns).
 MEMBER_VIEW = ("query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { position active "
                "indicators { key targetInForce "
                "observations(last: 12) { totalCount edges { node { periodEnd value } } } } "

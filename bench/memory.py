@@ -34,7 +34,15 @@ SUBMIT = ("mutation($p: ID!, $a: ID!, $c: String, $t: String!) { submitProposal(
           "expectedImpact: \"Moins de transport\", submittedOn: \"2022-04-01\", commandId: $c) { ok position } }")
 PLAN = ("query($p: ID!, $n: Int) { plan(id: $p, minPosition: $n) { id proposals(first: 10) "
         "{ totalCount edges { node { id status } } } } }")
-MEMBER_VIEW = "query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { position document } }"
+# The member view read whole, typed (its `document` JSON field was removed with the `JSON` scalar).
+MEMBER_VIEW = ("query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { position active asOfDay "
+               "standing { party rule } indicators { key targetInForce first last status achievement "
+               "observations(first: 500) { edges { node { periodEnd value assessment participation } } } "
+               "groupement(first: 500) { edges { node { periodEnd value members } } } } "
+               "actions(first: 500) { edges { node { key status } } } "
+               "proposals(first: 500) { edges { node { id status } } } "
+               "decisions(first: 500) { edges { node { outcome } } } "
+               "avenants(first: 500) { edges { node { number status } } } } }")
 
 
 def rss_mb(pid: int) -> float:

@@ -15,7 +15,6 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any
 
-from strawberry.scalars import JSON
 from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
 
 DATE = "Date ISO 8601 `aaaa-mm-jj`"
@@ -69,10 +68,6 @@ FIELDS: dict[str, str] = {
     "plan_id": "Le plan de progrès.",
     "axes": "Les axes du plan.",
     "actions": "Les actions du plan.",
-    "resources": "Moyens et ressources engagés par chaque partie.",
-    "milestones": "Calendrier prévisionnel : les jalons datés.",
-    "gain_sharing": "Valeurs et partage des gains (null tant que le plan ne l'a pas défini).",
-    "governance": "Gouvernance : instance, participants, fréquence des revues (null tant qu'elle n'est pas définie).",
     "reviews": "Les revues du plan.",
     "author_id": "L'organisation qui l'a soumise.",
     "kind": "Type.",
@@ -236,31 +231,10 @@ ARGUMENTS: dict[str, str] = {
     "decision": "La délibération ou décision d'adhésion, par son empreinte SHA-256 ; facultatif.",
     "evidence": "La pièce justificative, par son empreinte SHA-256 ; facultatif.",
     "minutes": "Le compte rendu de la revue, par son empreinte SHA-256 ; facultatif.",
-    # Structured values (JSON)
-    "lots": "Les lots du marché, chacun un objet ; facultatif.",
-    "particulars": "Ce que les DECP publient du marché (procédure, CCAG, prix…), objet aux clés des DECP, vérifié "
-                   "contre leur schéma.",
-    "spec": "L'indicateur, objet aux clés : `key`, `objective_key`, `name`, `kind` (`quantitative` ou "
-            "`qualitative`), `periodicity` (`monthly`, `quarterly`, `semestrial` ou `yearly`), `scope` (`member` "
-            "ou `groupement`) ; pour un indicateur quantitatif : `unit`, `direction` (`increase` ou `decrease`), "
-            "`aggregation` (`sum`, `mean` par défaut, `weighted_mean` ou `none`), `baseline` et `target` (nombres "
-            "décimaux en chaîne), `trajectory` (liste de `{from: aaaa-mm-jj, target: décimal}` aux dates "
-            "croissantes).",
-    "shares": "Parts du gain de chaque partie, objet `{titulaire, acheteur, joint}` → pourcentage (" + DECIMAL
-              + "), positives et de somme 100.",
+    # Gain sharing
     "basis": "Base du gain, en clair (ex. économies constatées sur les factures).",
     "reference": "Référence à laquelle le gain est mesuré, en clair (ex. prix de l'année 1).",
-    "rows": "Les mesures, chacune un objet aux clés `indicator_key`, `member_id` (null pour le groupement), "
-            "`period_start` et `period_end` (aaaa-mm-jj), et `value` (" + DECIMAL + ") ou `assessment` (texte) ; "
-            "une ligne refusée est nommée dans le champ de l'erreur (`rows[i].…`).",
-    "raised_by": "Qui soulève le point, objet `{name, function, organisation_id}` ; `function` parmi `buyer`, "
-                 "`cook`, `gestionnaire`, `elected_official`, `supplier`, `teacher` ou `other` ; "
-                 "`organisation_id` facultatif, partie au groupement.",
-    "changes": "Ce que change l'avenant, objet aux clés facultatives : `amount_delta` (variation du montant en "
-               "euros HT, " + DECIMAL + ", négative pour une baisse), `duration_delta_months` (entier), "
-               "`titulaire_ids` (nouveaux titulaires) et `plan_changes` (liste de `{kind: \"add_axis\", key, "
-               "title, description}`).",
-    # Typed arguments (graphql/input_types.py), each beside the JSON argument it replaces
+    # Typed arguments (graphql/input_types.py), which replaced the first contract's JSON arguments
     "indicator": "L'indicateur à définir.",
     "measures": "Les mesures, toutes enregistrées ou aucune ; une mesure refusée est nommée dans le champ de "
                 "l'erreur (`measures[i].…`).",
@@ -272,8 +246,6 @@ ARGUMENTS: dict[str, str] = {
                        "l'alimente ; facultatif.",
     "marche_lots": "Les lots du marché ; facultatif.",
     "decp_particulars": "Ce que les DECP publient du marché (procédure, CCAG, prix…), vérifié contre leur schéma.",
-    "feeds": "Les indicateurs du plan que le fichier alimente : objet clé d'indicateur → part calculée (ex. "
-             "`{\"egalim_share\": \"part_egalim\"}`), parmi les parts de `egalimShares` ; facultatif.",
 }
 
 # Arguments whose meaning depends on the operation, by operation (Python name) then argument.
@@ -340,10 +312,6 @@ OPERATION_ARGUMENTS: dict[str, dict[str, str]] = {
         "reason": "Motif du retrait, en clair.",
     },
     "schedule_review": {"title": "Intitulé de la revue (ex. bilan semestriel)."},
-    "hold_review": {"participants": "Les participants, chacun un objet `{name, function, organisation_id}` ; "
-                                    "`function` parmi `buyer`, `cook`, `gestionnaire`, `elected_official`, "
-                                    "`supplier`, `teacher` ou `other` ; `organisation_id` facultatif, partie au "
-                                    "groupement ; au moins un."},
     "raise_point": {"kind": "Nature du point : `constraint` (contrainte), `need` (besoin), `difficulty` "
                             "(difficulté) ou `idea` (idée)."},
     "close_review": {"on": DATE + " de clôture de la revue."},
@@ -470,15 +438,13 @@ SCALARS: dict[str, str] = {
     "Date": "Date au format ISO 8601 `aaaa-mm-jj` (ex. `2025-03-31`).",
     "DateTime": "Instant au format ISO 8601 `aaaa-mm-jjThh:mm:ss[.ffffff]+hh:mm`, avec son décalage (ex. "
                 "`2025-03-31T14:05:00.123456+00:00` : heure UTC du serveur).",
-    "JSON": "Valeur JSON (ECMA-404) : objet, liste, texte, nombre ou booléen ; les nombres décimaux s'écrivent de "
-            "préférence en chaîne avec un point (ex. `\"1250.50\"`) et les dates `aaaa-mm-jj`.",
 }
 
 
 def french_scalars() -> dict[object, Any]:
-    """Strawberry's own `Date`, `DateTime` and `JSON` scalars with a French description, as `scalar_overrides`."""
+    """Strawberry's own `Date` and `DateTime` scalars with a French description, as `scalar_overrides`."""
     overrides: dict[object, Any] = {}
-    for python_type in (date, datetime, JSON):
+    for python_type in (date, datetime):
         definition = DEFAULT_SCALAR_REGISTRY[python_type]
         definition = getattr(definition, "_scalar_definition", definition)  # a ScalarWrapper in older strawberry
         overrides[python_type] = dataclasses.replace(definition, description=SCALARS[definition.name])

@@ -2,11 +2,11 @@
 the participants of a review, the shares of a gain, the changes of an avenant, the feeds of a purchase import,
 the lots and the DECP particulars of a marché.
 
-Each typed argument stands beside the `JSON` argument it replaces (kept, optional and deprecated, until the
-release that removes it): a mutation takes one or the other. The typed value is handed to the command in the
-shape the `JSON` argument had (snake_case keys, enum values and dates as strings), so both go through the same
-rules; when the typed argument was used, the `field` of a refusal is a path of GraphQL names
-(`measures[0].value`, `indicator.objectiveKey`, `planId`).
+Each typed argument replaced the `JSON` argument of the first contract (removed with the `JSON` scalar): it is a
+field of the mutation's `input`, and its deprecated flat form. The typed value is handed to the command in the
+shape the `JSON` argument had (snake_case keys, enum values and dates as strings), so it goes through the
+command's own rules; the `field` of a refusal is a path of GraphQL names (`measures[0].value`,
+`indicator.objectiveKey`, `planId`).
 """
 
 from __future__ import annotations

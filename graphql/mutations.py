@@ -6,7 +6,9 @@ code an enum, the field a path of GraphQL names such as `input.measures.3.value`
 refuses.
 
 The flat arguments of the first contract (`recordMeasure(planId: …, value: …)`) and the payload fields `ok`, `id`
-and `error` still work, deprecated: a mutation takes `input` or its flat arguments, not both.
+and `error` still work, deprecated: a mutation takes `input` or its flat arguments, not both. The flat arguments of
+`JSON` type are gone (the `JSON` scalar is no longer in the schema): a flat call gives their typed twin
+(`importMeasures(measures: …)` for `rows`, `defineIndicator(indicator: …)` for `spec`), or better `input`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from progres.domain.errors import DomainError, InvalidInput
@@ -42,7 +43,6 @@ from progres.graphql.enums import (
     WithdrawalClause,
 )
 from progres.graphql.input_types import TYPED_ARGUMENTS, graphql_path
-from progres.graphql.inputs import check_json_shapes
 from progres.graphql.payloads import CHANGED, DESCRIPTIONS, changed_object
 from progres.graphql.scalars import Decimal
 from progres.graphql.types import DocumentInput, UserError
@@ -61,13 +61,14 @@ COMMANDS = [
     "choose_small_modifications_reading",
 ]
 
-# Python annotations of the commands → GraphQL input types.
+# Python annotations of the commands → GraphQL input types. A parameter the command takes as `Any` or as a dict is
+# an amount (AMOUNTS, `Decimal`) or has a typed argument (graphql/input_types.py TYPED_ARGUMENTS): there is no
+# `JSON` scalar, and a new untyped parameter fails the schema's build here rather than reaching clients as one.
 TYPE_MAP: dict[str, Any] = {
-    "str": str, "int": int, "bool": bool, "UUID | str": strawberry.ID, "date | str": date, "Any": JSON,
-    "dict[str, Any]": JSON, "list[dict[str, Any]]": list[JSON], "list[UUID | str]": list[strawberry.ID],
+    "str": str, "int": int, "bool": bool, "UUID | str": strawberry.ID, "date | str": date,
+    "list[UUID | str]": list[strawberry.ID],
     "list[str]": list[str], "dict[str, str] | None": DocumentInput | None, "str | None": str | None,
     "UUID | str | None": strawberry.ID | None, "list[UUID | str] | None": list[strawberry.ID] | None,
-    "list[dict[str, Any]] | None": list[JSON] | None, "dict[str, Any] | None": JSON | None,
     "date | str | None": date | None,
 }
 ALIASES = {"Day": "date | str", "Doc": "dict[str, str] | None", "Day | None": "date | str | None"}
@@ -149,7 +150,7 @@ def input_kind(command: str, name: str, annotation: str) -> Any:
 
 
 def field_name(command: str, name: str) -> str:
-    """The Python name of a parameter's field in the input type: a `JSON` parameter is named by its typed form."""
+    """The Python name of a parameter's field in the input type: an untyped parameter is named by its typed form."""
     typed = TYPED_ARGUMENTS.get(command, {}).get(name)
     return typed.name if typed is not None else name.rstrip("_")
 
@@ -266,23 +267,25 @@ class Command:
 
 
 def flat_parameters(command: Command) -> list[inspect.Parameter]:
-    """The deprecated flat arguments of the first contract, all optional (a deprecated one cannot be required)."""
+    """The deprecated flat arguments of the first contract, all optional (a deprecated one cannot be required). A
+    parameter the command takes untyped (a dict, rows of dicts) is given by its typed twin (`measures` for `rows`):
+    its `JSON` flat argument was removed with the `JSON` scalar."""
     parameters = []
     for name, parameter in command.signature.parameters.items():
         if name == "self":
             continue
-        annotation = str(parameter.annotation)
-        kind = graphql_type(annotation)
-        if name in AMOUNTS and annotation == "Any":
-            kind = Decimal  # was JSON: a decimal literal (31.5, "31.50") reads the same
-        if "None" not in str(kind) and typing.get_origin(kind) is not typing.Union:
-            kind = kind | None
-        described = Annotated[kind, strawberry.argument(
-            description=argument_description(command.name, name.rstrip("_")), deprecation_reason=FLAT_DEPRECATED)]
-        parameters.append(inspect.Parameter(name.rstrip("_"), inspect.Parameter.KEYWORD_ONLY, annotation=described,
-                                            default=None))
         typed = command.typed_arguments.get(name)
-        if typed is not None:
+        if typed is None:
+            annotation = str(parameter.annotation)
+            kind = Decimal if name in AMOUNTS and annotation == "Any" else graphql_type(annotation)
+            if "None" not in str(kind) and typing.get_origin(kind) is not typing.Union:
+                kind = kind | None
+            described = Annotated[kind, strawberry.argument(
+                description=argument_description(command.name, name.rstrip("_")),
+                deprecation_reason=FLAT_DEPRECATED)]
+            parameters.append(inspect.Parameter(name.rstrip("_"), inspect.Parameter.KEYWORD_ONLY,
+                                                annotation=described, default=None))
+        else:
             parameters.append(inspect.Parameter(typed.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=(
                 Annotated[typed.kind | None, strawberry.argument(
                     description=argument_description(command.name, typed.name),
@@ -294,9 +297,6 @@ def flat_arguments(command: Command, kwargs: dict[str, Any], used: dict[str, Any
     """The command's arguments from the deprecated flat arguments, as the first contract read them."""
     for parameter, typed in command.typed_arguments.items():
         value = kwargs.pop(typed.name, None)
-        if value is not None and kwargs.get(parameter) is not None:
-            raise InvalidInput(camel(typed.name), rule=f"donnez {camel(typed.name)} ou sa forme dépréciée "
-                                                       f"{camel(parameter)}, pas les deux")
         if value is not None:
             used[parameter] = value
             kwargs[parameter] = typed.to_command(value)
@@ -362,7 +362,7 @@ def make_mutation(name: str) -> Any:
 
     async def resolver(info: Info, **kwargs: Any) -> Any:
         services, actor = context_of(info).services, actor_of(info)
-        used: dict[str, Any] = {}  # JSON parameter → the typed value the client gave for it
+        used: dict[str, Any] = {}  # untyped parameter → the typed value the client gave for it
         given = kwargs.pop("input", None)
         command_id = None
         try:
@@ -373,7 +373,6 @@ def make_mutation(name: str) -> Any:
             else:
                 arguments = flat_arguments(command, kwargs, used)
             command_id = arguments.get("command_id")
-            check_json_shapes(command.signature, arguments, camel)
             await off_loop(services.access.authorize_command, actor, name, arguments)
             result = await off_loop(run_as, actor.organisation_id, getattr(services.app, name), arguments)
         except DomainError as error:

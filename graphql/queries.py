@@ -106,7 +106,7 @@ AsOf = Annotated[str | None, strawberry.argument(
 
 def noted(info: Info, doc: dict) -> dict:
     """A notice of the read (nothing recorded yet, a date before the plan's start) is also given in the answer's
-    extensions (`notices`), beside the document that carries it."""
+    extensions (`notices`): the typed views carry no notice of their own."""
     if doc.get("notice"):
         context = context_of(info)
         notices = getattr(context, "notices", None)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import strawberry
-from strawberry.scalars import JSON
 
 from progres.graphql.enums import (
     ActionStatus,
@@ -80,11 +79,6 @@ if TYPE_CHECKING:
 VIEWS = "progres.graphql.views"  # the typed member view and balance (graphql/views.py), which import this module
 
 
-def replaced_by(field: str) -> str:
-    """The deprecation reason of a `JSON` field that a typed field replaces."""
-    return f"Remplacé par `{field}`, typé ; retiré dans une version ultérieure (docs/graphql.md)."
-
-
 async def organisation_of(info: strawberry.Info, organisation_id: str | None) -> Organisation | None:
     """An organisation a field names by its id (organisations are visible to every caller, as `organisations`)."""
     if not organisation_id:
@@ -149,9 +143,6 @@ class Membership:
     organisation_id: strawberry.ID
     joined_on: str
     left_on: str | None
-    decision: JSON | None = strawberry.field(
-        default=None, description="Sa délibération ou décision d'adhésion (document par empreinte) ; null si elle "
-                                 "n'a pas été enregistrée.", deprecation_reason=replaced_by("decisionDocument"))
     decision_document: DocumentRef | None = strawberry.field(
         default=None, description="Sa délibération ou décision d'adhésion, par son empreinte ; null si elle n'a pas "
                                   "été enregistrée.")
@@ -203,10 +194,6 @@ class Avenant(Node):
                                                            "avant que ces dates soient enregistrées).")
     cumulation: SmallModificationsReading | None = strawberry.field(  # type: ignore[valid-type]
         description="Comment R2194-9 a cumulé les modifications de faible montant à sa proposition.")
-    small_modifications: JSON | None = strawberry.field(
-        description="R2194-8/-9 seulement : la lecture appliquée, le montant et le pourcentage cumulés, le "
-                    "plafond et le seuil européen (montant, validité, source) auxquels il a été comparé.",
-        deprecation_reason=replaced_by("smallModificationsCheck"))
     small_modifications_check: SmallModificationsCheck | None = strawberry.field(
         description="R2194-8/-9 seulement : la lecture appliquée, le montant et le pourcentage cumulés, le "
                     "plafond et le seuil européen auxquels il a été comparé.")
@@ -233,7 +220,7 @@ class Avenant(Node):
                    duration_delta_months=a["changes"]["duration_delta_months"],
                    cumulative_percent=a["cumulative_percent"], needs_cao_opinion=a["needs_cao_opinion"],
                    signed_on=a["signed_on"], notified_on=a["notified_on"], proposed_on=a.get("proposed_on"),
-                   cumulation=a.get("cumulation"), small_modifications=a.get("small_modifications"),
+                   cumulation=a.get("cumulation"),
                    small_modifications_check=SmallModificationsCheck.from_ledger(a.get("small_modifications")),
                    cao_opinion=CaoOpinion.from_ledger(a.get("cao_opinion")),
                    changes=AvenantChanges.from_ledger(a["changes"]),
@@ -266,9 +253,6 @@ class Marche(Node):
     buyer_kind: BuyerKind = strawberry.field(  # type: ignore[valid-type]
         description="Colonne des seuils européens qui s'applique à l'acheteur.")
     awarded_by_cao: bool = strawberry.field(description="Vrai si la CAO l'a attribué (L1414-4 CGCT s'applique alors).")
-    particulars: JSON = strawberry.field(description="Ce que les DECP en publient (procédure, CCAG, prix…), "
-                                                     "corrigé depuis la notification.",
-                                         deprecation_reason=replaced_by("decpParticulars"))
     decp_particulars: DecpParticulars = strawberry.field(
         description="Ce que les DECP en publient (procédure, CCAG, prix…), corrigé depuis la notification.")
     groupement_id: strawberry.Private[str] = ""
@@ -309,7 +293,7 @@ class Marche(Node):
                    launched_on=m.get("launched_on") or m["notified_on"],
                    party_ids=[strawberry.ID(p) for p in parties] if parties is not None else None,
                    closed_on=m["closed_on"], buyer_kind=m.get("buyer_kind", "pouvoir_adjudicateur"),
-                   awarded_by_cao=m.get("awarded_by_cao", True), particulars=m.get("particulars") or {},
+                   awarded_by_cao=m.get("awarded_by_cao", True),
                    decp_particulars=DecpParticulars.from_ledger(m.get("particulars") or {}),
                    avenants=[Avenant.from_ledger(a, m["id"]) for a in sorted(m["avenants"].values(),
                                                                              key=lambda a: a["number"])],
@@ -328,8 +312,6 @@ class Measure(Node):
                                                                "chaîne).")
     assessment: str | None = strawberry.field(description="L'appréciation, pour un indicateur qualitatif.")
     source: str
-    corrections: JSON = strawberry.field(description="Les valeurs antérieures, chacune avec le motif de sa correction.",
-                                         deprecation_reason=replaced_by("correctionHistory"))
     correction_history: list[MeasureCorrection] = strawberry.field(
         description="Les valeurs antérieures, chacune avec le motif de sa correction, dans l'ordre.")
     positions: list[int] = strawberry.field(description="Positions du journal de l'enregistrement et de ses "
@@ -354,7 +336,7 @@ class Measure(Node):
         return cls(id=strawberry.ID(m["id"]), indicator_key=m["indicator_key"],
                    member_id=strawberry.ID(m["member_id"]) if m["member_id"] else None,
                    period_start=m["period_start"], period_end=m["period_end"], value=m["value"],
-                   assessment=m["assessment"], source=m["source"], corrections=m["corrections"],
+                   assessment=m["assessment"], source=m["source"],
                    correction_history=[MeasureCorrection.from_ledger(c) for c in m["corrections"]],
                    positions=m["positions"], recorded_at=m.get("recorded_at"), declared_on=m.get("declared_on"),
                    partial=bool(m.get("partial")))
@@ -368,8 +350,6 @@ class Indicator(Node):
     unit: str | None
     baseline: str | None
     target: str | None
-    trajectory: JSON = strawberry.field(description="Les paliers datés de la cible, ex. une part abaissée d'année en "
-                                                    "année.", deprecation_reason=replaced_by("trajectorySteps"))
     trajectory_steps: list[TrajectoryStep] = strawberry.field(
         description="Les paliers datés de la cible, ex. une part abaissée d'année en année, dans l'ordre des dates.")
     direction: Direction | None = strawberry.field(description="Sens souhaité.")  # type: ignore[valid-type]
@@ -394,7 +374,7 @@ class Indicator(Node):
     @classmethod
     def from_ledger(cls, i: dict[str, Any], measures: list[dict[str, Any]], plan_id: str = "") -> Indicator:
         return cls(key=i["key"], name=i["name"], kind=i["kind"], unit=i.get("unit"), baseline=i.get("baseline"),
-                   target=i.get("target"), trajectory=i.get("trajectory") or [], direction=i.get("direction"),
+                   target=i.get("target"), direction=i.get("direction"),
                    trajectory_steps=[TrajectoryStep.from_ledger(t) for t in i.get("trajectory") or []],
                    periodicity=i["periodicity"], scope=i["scope"], aggregation=i["aggregation"],
                    plan_measures=measures, plan_id=plan_id)
@@ -486,7 +466,6 @@ class Proposal(Node):
     expected_gain: str | None
     submitted_on: str
     status: ProposalStatus = strawberry.field(description="Statut de la proposition.")  # type: ignore[valid-type]
-    decisions: JSON = strawberry.field(deprecation_reason=replaced_by("decisionsTaken"))
     decision_list: strawberry.Private[list[Decision]]
 
     @strawberry.field(description="Les décisions prises en revue sur cette proposition, dans l'ordre.")
@@ -506,7 +485,6 @@ class Proposal(Node):
         return cls(id=strawberry.ID(p["id"]), author_id=strawberry.ID(p["author_id"]), axis_key=p["axis_key"],
                    kind=p["kind"], title=p["title"], content=p["content"], expected_impact=p["expected_impact"],
                    expected_gain=p["expected_gain"], submitted_on=p["submitted_on"], status=p["status"],
-                   decisions=p["decisions"],
                    decision_list=[Decision.from_ledger(d, d["review_id"], p["id"], d.get("on"))
                                   for d in p["decisions"]])
 
@@ -519,10 +497,6 @@ class Review(Node):
     scheduled_on: str
     status: ReviewStatus = strawberry.field(description="Statut de la revue.")  # type: ignore[valid-type]
     held_on: str | None
-    participants: JSON = strawberry.field(deprecation_reason=replaced_by("attendees"))
-    points: JSON = strawberry.field(description="Contraintes, besoins, difficultés et idées soulevés, et par qui.",
-                                    deprecation_reason=replaced_by("raisedPoints"))
-    decisions: JSON = strawberry.field(deprecation_reason=replaced_by("decisionsTaken"))
     attendees: list[Participant] = strawberry.field(description="Les participants, avec leur fonction.")
     point_list: strawberry.Private[list[ReviewPoint]]
     decision_list: strawberry.Private[list[Decision]]
@@ -543,8 +517,7 @@ class Review(Node):
     @classmethod
     def from_ledger(cls, r: dict[str, Any]) -> Review:
         return cls(id=strawberry.ID(r["id"]), title=r["title"], scheduled_on=r["scheduled_on"], status=r["status"],
-                   held_on=r["held_on"], participants=r["participants"], points=r["points"],
-                   decisions=r["decisions"], attendees=[Participant.from_ledger(p) for p in r["participants"]],
+                   held_on=r["held_on"], attendees=[Participant.from_ledger(p) for p in r["participants"]],
                    point_list=[ReviewPoint.from_ledger(p) for p in r["points"]],
                    decision_list=[Decision.from_ledger(d, r["id"], d["proposal_id"], r["held_on"])
                                   for d in r["decisions"]])
@@ -561,11 +534,6 @@ class Plan(Node):
     axes: list[Axis]
     actions: list[Action] = strawberry.field(description="Les actions du plan.",
                                              deprecation_reason=LIST_DEPRECATED.format("allActions"))
-    resources: JSON = strawberry.field(deprecation_reason=replaced_by("committedResources"))
-    milestones: JSON = strawberry.field(deprecation_reason=replaced_by("calendar"))
-    gain_sharing: JSON | None = strawberry.field(  # null until the plan defines it
-        deprecation_reason=replaced_by("gainSharingRule"))
-    governance: JSON | None = strawberry.field(deprecation_reason=replaced_by("governanceRule"))
     gain_sharing_rule: GainSharing | None = strawberry.field(
         description="Valeurs et partage des gains (null tant que le plan ne l'a pas défini).")
     governance_rule: Governance | None = strawberry.field(
@@ -632,9 +600,7 @@ class Plan(Node):
                    groupement_id=strawberry.ID(ledger["id"]), title=plan["title"],
                    closed=plan["bilan_final"] is not None, axes=axes,
                    actions=[Action.from_ledger(a, plan_id) for a in plan["actions"].values()],
-                   resources=plan["resources"],
-                   milestones=list(plan["milestones"].values()), gain_sharing=plan["gain_sharing"],
-                   governance=plan["governance"], gain_sharing_rule=GainSharing.from_ledger(plan["gain_sharing"]),
+                   gain_sharing_rule=GainSharing.from_ledger(plan["gain_sharing"]),
                    governance_rule=Governance.from_ledger(plan["governance"]),
                    resource_list=[Resource.from_ledger(r) for r in plan["resources"]],
                    milestone_list=[Milestone.from_ledger(m) for m in plan["milestones"].values()],
@@ -695,7 +661,7 @@ class Groupement(Node):
         return cls(id=strawberry.ID(g["id"]), code=g["code"], name=g["name"], purpose=g["purpose"],
                    coordonnateur_id=strawberry.ID(g["coordonnateur_id"]),
                    members=[Membership(organisation_id=strawberry.ID(m["organisation_id"]), joined_on=m["joined_on"],
-                                       left_on=m["left_on"], decision=m.get("decision"),
+                                       left_on=m["left_on"],
                                        decision_document=DocumentRef(**m["decision"]) if m.get("decision") else None,
                                        decided_on=m.get("decided_on")) for m in g["memberships"]],
                    marches=[Marche.from_ledger(m, g["id"]) for m in ledger["marches"].values()],
@@ -742,14 +708,11 @@ class ReplayStep:
     type: str
     aggregate_id: strawberry.ID
     version: int
-    data: JSON = strawberry.field(description="Les données de l'événement, telles qu'enregistrées.",
-                                  deprecation_reason=replaced_by("recordedData"))
     recorded_data: str = strawberry.field(
         description="Les données de l'événement telles qu'enregistrées, en texte JSON : leur forme est celle de son "
                     "type et de sa version (docs/domain.md), que le contrat ne fige pas ; à lire avec `type` et "
                     "`version`, comme un document.")
-    plan: JSON = strawberry.field(description="L'état du plan après l'événement (arbre, activité, montant).",
-                                  deprecation_reason=replaced_by("planState"))
+    plan: strawberry.Private[dict[str, Any]]
 
     @strawberry.field(description="L'état du plan après l'événement : son arbre, son activité, le montant de son "
                                   "marché.")
@@ -761,7 +724,7 @@ class ReplayStep:
     @classmethod
     def from_step(cls, step: dict[str, Any]) -> ReplayStep:
         return cls(position=step["position"], timestamp=step["timestamp"], type=step["type"],
-                   aggregate_id=strawberry.ID(step["aggregate_id"]), version=step["version"], data=step["data"],
+                   aggregate_id=strawberry.ID(step["aggregate_id"]), version=step["version"],
                    recorded_data=orjson.dumps(step["data"], default=str).decode(), plan=step["plan"])
 
 
@@ -779,22 +742,25 @@ class MemberView:
     member_id: strawberry.ID
     position: int = strawberry.field(description="Position du journal que la vue reflète.")
     active: bool
-    document: JSON = strawberry.field(description="Toute la vue (indicateurs avec leurs mesures, actions…).",
-                                      deprecation_reason="Remplacé par les champs typés de `MemberView` (indicators, "
-                                                         "actions, proposals, decisions, avenants, standing…) ; "
-                                                         "retiré dans une version ultérieure (docs/graphql.md).")
+    document: strawberry.Private[dict[str, Any]]  # the member view's document, read by the typed fields
 
-    @strawberry.field(description="Le groupement du plan.")
-    def groupement_id(self) -> strawberry.ID:
-        return strawberry.ID(self.document["groupement_id"])
+    @strawberry.field(description="Le groupement du plan ; null avant que rien du plan ne soit enregistré (état "
+                                  "vide, avec sa notice).")
+    def groupement_id(self) -> strawberry.ID | None:
+        found = self.document["groupement_id"]
+        return strawberry.ID(found) if found else None
 
-    @strawberry.field(description="Le jour que la vue reflète (aaaa-mm-jj) : celui du dernier événement lu.")
-    def as_of_day(self) -> date:
-        return date.fromisoformat(self.document["as_of_day"])
+    @strawberry.field(description="Le jour que la vue reflète (aaaa-mm-jj) : celui du dernier événement lu, ou la "
+                                  "date métier demandée ; null pour un état vide sans date demandée.")
+    def as_of_day(self) -> date | None:
+        found = self.document["as_of_day"]
+        return date.fromisoformat(found) if found else None
 
-    @strawberry.field(description="La place du membre dans le marché du plan.")
-    def standing(self) -> MemberStanding:
-        return MemberStanding.from_ledger(self.document["standing"])
+    @strawberry.field(description="La place du membre dans le marché du plan ; null avant que rien du plan ne soit "
+                                  "enregistré.")
+    def standing(self) -> MemberStanding | None:
+        found = self.document["standing"]
+        return MemberStanding.from_ledger(found) if found else None
 
     @strawberry.field(description="Chaque indicateur du plan avec les mesures du membre et les chiffres du "
                                   "groupement.")
@@ -855,22 +821,24 @@ class PlanBalance:
     position: int = strawberry.field(description="Position du journal que le bilan reflète.")
     final: bool = strawberry.field(description="Vrai une fois le plan clos : c'est le bilan final.")
     cumulative_change_percent: str | None
-    document: JSON = strawberry.field(description="Tout le bilan, chaque chiffre avec ses positions dans le journal.",
-                                      deprecation_reason="Remplacé par les champs typés de `PlanBalance` (axes, "
-                                                         "members, gains, avenants…) ; retiré dans une version "
-                                                         "ultérieure (docs/graphql.md).")
+    document: strawberry.Private[dict[str, Any]]  # the balance's document, read by the typed fields
 
-    @strawberry.field(description="Le groupement du plan.")
-    def groupement_id(self) -> strawberry.ID:
-        return strawberry.ID(self.document["groupement_id"])
+    @strawberry.field(description="Le groupement du plan ; null avant que rien du plan ne soit enregistré (état "
+                                  "vide, avec sa notice).")
+    def groupement_id(self) -> strawberry.ID | None:
+        found = self.document["groupement_id"]
+        return strawberry.ID(found) if found else None
 
-    @strawberry.field(description="Intitulé du plan.")
-    def title(self) -> str:
-        return str(self.document["title"])
+    @strawberry.field(description="Intitulé du plan ; null avant que rien du plan ne soit enregistré.")
+    def title(self) -> str | None:
+        found = self.document["title"]
+        return None if found is None else str(found)
 
-    @strawberry.field(description="Le jour que le bilan reflète (aaaa-mm-jj) : celui du dernier événement lu.")
-    def as_of_day(self) -> date:
-        return date.fromisoformat(self.document["as_of_day"])
+    @strawberry.field(description="Le jour que le bilan reflète (aaaa-mm-jj) : celui du dernier événement lu, ou la "
+                                  "date métier demandée ; null pour un état vide sans date demandée.")
+    def as_of_day(self) -> date | None:
+        found = self.document["as_of_day"]
+        return date.fromisoformat(found) if found else None
 
     @strawberry.field(description="Le bilan final, une fois le plan clos.")
     def bilan_final(self) -> Annotated[BilanFinal, strawberry.lazy(VIEWS)] | None:

@@ -1,9 +1,8 @@
-"""Typed values of the plan tree, the reviews and the avenants, in place of the `JSON` documents the contract
-exposed so far (those fields stay, deprecated, until the release that removes them: docs/graphql.md).
+"""Typed values of the plan tree, the reviews and the avenants, in place of the `JSON` documents the first
+contract exposed (removed since: docs/graphql.md, CHANGELOG.md).
 
-Each type is built by a `from_ledger` constructor from the same dict the `JSON` field sends, field for field
-under its GraphQL (camelCase) name: tests/integration/test_graphql_typed_views.py proves both equal over the
-seed scenario.
+Each type is built by a `from_ledger` constructor from the read model's dict, field for field under its GraphQL
+(camelCase) name: tests/integration/test_graphql_typed_views.py proves both equal over the seed scenario.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The typed member view and plan balance: what `MemberView.document` and `PlanBalance.document` send as `JSON`,
-as GraphQL types (camelCase names, enums, `Decimal`, `Date`), built from the same document.
+"""The typed member view and plan balance: the read models' documents (services/read_models.py) as GraphQL types
+(camelCase names, enums, `Decimal`, `Date`); the documents themselves are no longer sent (the `JSON` scalar is gone).
 
 A map of the document becomes a list of objects carrying their key (`members: {id: …}` → `members { memberId
 … }`), and a list that grows with the plan's life is a connection. tests/integration/test_graphql_typed_views.py
-proves each typed read equal to the document over the seed scenario.
+proves each typed read equal to the read model's document over the seed scenario.
 """
 
 from __future__ import annotations
@@ -302,8 +302,10 @@ class BalanceAvenant:
 
 @strawberry.type(description="Le montant du marché au bilan.")
 class MarcheAmounts:
-    initial_amount: Decimal = strawberry.field(description="Montant initial, en euros HT.")
-    current_amount: Decimal = strawberry.field(description="Montant après les avenants notifiés, en euros HT.")
+    initial_amount: Decimal | None = strawberry.field(description="Montant initial, en euros HT ; null avant que rien "
+                                                               "du plan ne soit enregistré.")
+    current_amount: Decimal | None = strawberry.field(description="Montant après les avenants notifiés, en euros HT ; "
+                                                               "null avant que rien du plan ne soit enregistré.")
     cumulative_change_percent: Decimal | None = strawberry.field(
         description="Variation cumulée par rapport au montant initial, en %.")
 

@@ -30,20 +30,11 @@ import httpx
 import schemathesis
 from graphql import Visitor, parse, print_ast, visit
 from graphql.language import (
-    BooleanValueNode,
     FieldNode,
-    FloatValueNode,
-    IntValueNode,
-    ListValueNode,
     NameNode,
-    NullValueNode,
-    ObjectFieldNode,
-    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    StringValueNode,
-    ValueNode,
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -82,32 +73,6 @@ def seed(app: Any) -> tuple[list[str], list[tuple[str, str]]]:
         ids += [str(i) for i in (coordonnateur, titulaire, groupement, marche, plan)]
         actors.append((siret_with_key(buyer), "coordonnateur"))
     return ids, actors
-
-
-def literal(value: Any) -> ValueNode:
-    """A JSON value as a GraphQL literal (for the `JSON` scalar)."""
-    if value is None:
-        return NullValueNode()
-    if isinstance(value, bool):
-        return BooleanValueNode(value=value)
-    if isinstance(value, int):
-        return IntValueNode(value=str(value))
-    if isinstance(value, float):
-        return FloatValueNode(value=repr(value))
-    if isinstance(value, str):
-        return StringValueNode(value=value)
-    if isinstance(value, list):
-        return ListValueNode(values=tuple(literal(v) for v in value))
-    return ObjectValueNode(fields=tuple(ObjectFieldNode(name=NameNode(value=k), value=literal(v))
-                                        for k, v in value.items()))
-
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True), children, max_size=3),
-    max_leaves=8)
 
 
 class _AskOk(Visitor):
@@ -159,7 +124,6 @@ def main() -> int:  # noqa: PLR0915 - one linear story: set up, fuzz, report
     issuer = LocalIssuer(data_dir)
     headers = [{"authorization": f"Bearer {issuer.mint(siret, [role], store.oidc_audience)}",
                 "x-progres-organisation": siret} for siret, role in actors] + [{}]
-    schemathesis.graphql.scalar("JSON", JSON_VALUES.map(literal))
     schemathesis.graphql.scalar("ID", st.one_of(st.sampled_from(ids), st.text(max_size=40)).map(nodes.String))
     # Decimal (graphql/scalars.py): exact decimals as strings, numbers, and strings that are not numbers.
     schemathesis.graphql.scalar("Decimal", st.one_of(

@@ -6,8 +6,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -24,6 +22,7 @@ from progres.services.identity import LocalIssuer
 from progres.services.serving import served
 from progres.services.settings import Settings
 from tests.conftest import ADHESION, CONVENTION
+from tests.graphql_inputs import command_input
 
 
 @dataclass
@@ -64,18 +63,6 @@ def server(postgres_ready, tmp_path, request) -> Iterator[Server]:
             connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name)))
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    return value
-
-
 REGION_SIRET = siret_with_key(REGION[0])
 REGION_ID = str(Organisation.create_id(REGION_SIRET))
 TITULAIRE_ID = str(Organisation.create_id(siret_with_key(TITULAIRE[0])))
@@ -92,7 +79,9 @@ def actor_for(command: str, arguments: dict[str, Any], sirets: dict[str, str]) -
 
 
 class GraphQLRunner:
-    """Runs each command of a scenario as the GraphQL mutation of the same name, over HTTP."""
+    """Runs each command of a scenario as the GraphQL mutation of the same name, over HTTP, as a client of the typed
+    contract does: its Python arguments sent as the mutation's `input` (tests/graphql_inputs.py), the result read
+    from `userErrors`."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -103,18 +92,14 @@ class GraphQLRunner:
 
     def __call__(self, command: str, **arguments: Any) -> str:
         name = camel(command)
-        variables = {camel(k): jsonable(v) for k, v in arguments.items()}
-        types = {arg: str(self.fields[name].args[arg].type) for arg in variables}
-        for arg, kind in types.items():
-            if kind.startswith("DocumentInput") and variables[arg] is not None:
-                variables[arg] = {camel(k): v for k, v in variables[arg].items()}
-        definitions = ", ".join(f"${arg}: {kind}" for arg, kind in types.items())
-        passed = ", ".join(f"{arg}: ${arg}" for arg in variables)
-        query = (f"mutation({definitions}) {{ {name}({passed}) {{ ok id position error {{ code field message }} }} }}")
+        kind = str(self.fields[name].args["input"].type)
+        query = (f"mutation($input: {kind}) {{ {name}(input: $input) {{ id position "
+                 "userErrors { code field message } } }")
+        variables = {"input": command_input(schema._schema, command, arguments)}
         answer = self.server.post(query, variables, actor=actor_for(command, arguments, self.sirets))
         assert "errors" not in answer, (command, query, answer)
         result = answer["data"][name]
-        assert result["ok"], (command, result["error"])
+        assert not result["userErrors"], (command, result["userErrors"])
         self.count += 1
         self.head = max(self.head, result["position"] or 0)
         if command == "register_organisation":

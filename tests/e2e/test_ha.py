@@ -143,10 +143,19 @@ def test_writes_resume_after_the_primary_is_killed_and_nothing_acknowledged_is_l
         head = app.max_notification_id()
         app.close()
         # The server's read models followed through the failover: a read at the head shows every write.
-        read = server.post("query($p: ID!, $n: Int) { plan(id: $p, minPosition: $n) { resources } }",
-                           {"p": group.plan, "n": head}, actor=group.coordinator)
-        assert "errors" not in read, read
-        assert Counter(str(r["description"]) for r in read["data"]["plan"]["resources"]) == written
+        read, after = [], None
+        while True:  # every committed resource, page by page
+            page = server.post("query($p: ID!, $n: Int, $a: String) { plan(id: $p, minPosition: $n) { "
+                               "committedResources(first: 500, after: $a) { edges { node { description } } "
+                               "pageInfo { hasNextPage endCursor } } } }",
+                               {"p": group.plan, "n": head, "a": after}, actor=group.coordinator)
+            assert "errors" not in page, page
+            resources_page = page["data"]["plan"]["committedResources"]
+            read += [edge["node"] for edge in resources_page["edges"]]
+            if not resources_page["pageInfo"]["hasNextPage"]:
+                break
+            after = resources_page["pageInfo"]["endCursor"]
+        assert Counter(str(r["description"]) for r in read) == written
         verified = subprocess.run([sys.executable, "-m", "progres.services.cli", "audit", "verify"], env=env,
                                   capture_output=True, text=True, timeout=120, check=False)
         assert verified.returncode == 0, verified.stdout + verified.stderr

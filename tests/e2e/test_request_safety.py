@@ -26,6 +26,7 @@ from progres.services.identity import ALGORITHM, LOCAL_AZP, LOCAL_ISSUER, LOCAL_
 from progres.services.serving import free_port
 from progres.services.settings import Settings
 from tests.conftest import CONVENTION
+from tests.typed_views import PLAN_BALANCE_FIELDS
 
 from .conftest import GraphQLRunner, Server
 
@@ -168,10 +169,11 @@ def test_tokens_with_claims_of_the_wrong_type_are_refused(server, admin, changes
 
 def test_a_plan_without_governance_reads_with_governance_null(server, small_plan):
     plan, coordonnateur, _ = small_plan
-    answer = server.post(f'{{ plan(id: "{plan}") {{ governance gainSharing resources milestones }} }}',
-                         actor=coordonnateur)
+    answer = server.post(f'{{ plan(id: "{plan}") {{ governanceRule {{ body }} gainSharingRule {{ basis }} '
+                         'committedResources { totalCount } calendar { totalCount } } }', actor=coordonnateur)
     assert "errors" not in answer, answer
-    assert answer["data"]["plan"]["governance"] is None
+    assert answer["data"]["plan"]["governanceRule"] is None
+    assert answer["data"]["plan"]["gainSharingRule"] is None
 
 
 @pytest.mark.parametrize(("query", "code", "field"), [
@@ -196,17 +198,19 @@ def test_positions_before_the_plan_or_negative_get_a_typed_error(server, small_p
 
 # Issue 12: a position or time before the plan was recorded is no error any more: an empty state, and a notice
 # (code, field, French message) in the answer's extensions.
-@pytest.mark.parametrize(("query", "code", "field"), [
-    ('{ planBalance(planId: "%s", position: 1) { position document } }', "plan_not_recorded_yet", "position"),
-    ('{ planBalance(planId: "%s", asOf: "2001-01-01") { position document } }', "nothing_recorded_yet", "asOf"),
-    ('{ planBalance(planId: "%s", asKnownAt: "2001-01-01") { position document } }', "nothing_recorded_yet",
-     "asKnownAt"),
+@pytest.mark.parametrize(("moment", "code", "field"), [
+    ("position: 1", "plan_not_recorded_yet", "position"),
+    ('asOf: "2001-01-01"', "nothing_recorded_yet", "asOf"),
+    ('asKnownAt: "2001-01-01"', "nothing_recorded_yet", "asKnownAt"),
 ])
-def test_positions_before_the_plan_answer_an_empty_state_with_a_notice(server, small_plan, query, code, field):
+def test_positions_before_the_plan_answer_an_empty_state_with_a_notice(server, small_plan, moment, code, field):
+    """The whole typed balance (tests/typed_views.py) answers the empty state, with its notice."""
     plan, coordonnateur, _ = small_plan
-    answer = server.post(query % plan, actor=coordonnateur)
+    query = f'{{ planBalance(planId: "{plan}", {moment}) {{ {PLAN_BALANCE_FIELDS} }} }}'
+    answer = server.post(query, actor=coordonnateur)
     assert "errors" not in answer, answer
-    assert answer["data"]["planBalance"]["document"]["axes"] == []
+    assert answer["data"]["planBalance"]["axes"] == []
+    assert answer["data"]["planBalance"]["members"]["edges"] == []
     notice = answer["extensions"]["notices"][0]
     assert (notice["code"], notice["field"]) == (code, field), answer
     assert "enregistré" in notice["message"]
@@ -218,15 +222,18 @@ def test_another_entity_read_as_a_plan_is_not_found(server, small_plan):
     assert answer["errors"][0]["extensions"] == {"code": "not_found", "field": "id"}, answer
 
 
-@pytest.mark.parametrize(("spec", "message"), [("[]", "un objet est attendu"), ('"x"', "un objet est attendu"),
-                                               ("42", "un objet est attendu")])
-def test_a_json_argument_of_the_wrong_shape_is_refused_and_writes_nothing(server, small_plan, spec, message):
+@pytest.mark.parametrize("indicator", ["[]", '"x"', "42"])
+def test_an_argument_of_the_wrong_shape_is_refused_and_writes_nothing(server, small_plan, indicator):
+    """The typed `indicator` (it replaced the `JSON` spec, whose wrong shapes the command refused) is checked by
+    GraphQL's validation: refused with a stable code, the command never runs."""
     plan, coordonnateur, _ = small_plan
     before = head(server)
-    answer = server.post(f'mutation {{ definePlanIndicator: defineIndicator(planId: "{plan}", spec: {spec}) '
-                         '{ ok error { code field message } } }', actor=coordonnateur)
-    assert answer["data"]["definePlanIndicator"] == {"ok": False, "error": {
-        "code": "invalid_input", "field": "spec", "message": f"spec: {message}"}}, answer
+    answer = server.post(f'mutation {{ definePlanIndicator: defineIndicator(planId: "{plan}", '
+                         f'indicator: {indicator}) {{ userErrors {{ code field message }} }} }}', actor=coordonnateur)
+    assert answer.get("data") is None, answer
+    (error,) = answer["errors"]
+    assert error["extensions"]["code"] == "bad_request", answer
+    assert "IndicatorInput" in error["message"], answer
     assert head(server) == before
 
 

@@ -157,7 +157,7 @@ def test_a_position_beyond_the_log_is_refused_at_once_and_does_not_starve_the_se
     app, caller, _ = tenants
     head = app.max_notification_id()
     plan = "query($p: ID!, $n: Int) { plan(id: $p, minPosition: $n) { id } }"
-    member = "query($p: ID!, $m: ID!, $n: Int) { memberView(planId: $p, memberId: $m, minPosition: $n) { document } }"
+    member = "query($p: ID!, $m: ID!, $n: Int) { memberView(planId: $p, memberId: $m, minPosition: $n) { position } }"
     for query, variables in ((BALANCE, {"p": caller.plan}), (plan, {"p": caller.plan}),
                              (member, {"p": caller.plan, "m": caller.lycee})):
         started = time.monotonic()
@@ -184,8 +184,8 @@ def test_a_position_beyond_the_log_is_refused_at_once_and_does_not_starve_the_se
 
 # Defect 6 -----------------------------------------------------------------------------------------------------
 
-PROPOSE = ("mutation($m: ID!, $p: ID, $ch: JSON!) { proposeAvenant(marcheId: $m, basis: \"R2194-1\", "
-           f"reason: \"Livraisons\", changes: $ch, proposalId: $p) {RESULT} }}")
+PROPOSE = ("mutation($m: ID!, $p: ID, $ch: AvenantChangesInput!) { proposeAvenant(marcheId: $m, basis: \"R2194-1\", "
+           f"reason: \"Livraisons\", avenantChanges: $ch, proposalId: $p) {RESULT} }}")
 DECIDE = ("mutation($r: ID!, $p: ID!) { decide(reviewId: $r, proposalId: $p, outcome: \"accepted\", "
           f"reasons: \"Oui\") {RESULT} }}")
 
@@ -201,7 +201,7 @@ def same_shape(foreign: dict[str, Any], foreign_id: str, unknown: dict[str, Any]
 
 def test_a_command_cannot_cite_what_another_groupement_holds(server, tenants):
     app, caller, other = tenants
-    changes = {"amount_delta": "-1000.00"}
+    changes = {"amountDelta": "-1000.00"}
     head = app.max_notification_id()
     stranger = str(uuid.uuid4())
 

@@ -185,7 +185,8 @@ def test_a_deposed_leader_stuck_inside_a_batch_does_not_stop_its_successor(drill
     app.close()
 
 
-MEMBER_VIEW = "query($p: ID!, $m: ID!, $n: Int) { memberView(planId: $p, memberId: $m, minPosition: $n) { document } }"
+MEMBER_VIEW = ("query($p: ID!, $m: ID!, $n: Int) { memberView(planId: $p, memberId: $m, minPosition: $n) { "
+               "indicators { key last } } }")
 PLAN = "query($p: ID!, $n: Int) { plan(id: $p, minPosition: $n) { id } }"
 
 
@@ -216,7 +217,7 @@ def test_a_server_with_external_workers_never_projects_and_is_ready_once_a_worke
             written = world.measure(value="43")
             view = server.post(MEMBER_VIEW, {"p": world.plan, "m": world.lycees[0], "n": written.position},
                                actor=(REGION_SIRET, "coordonnateur"))
-            indicator = next(i for i in view["data"]["memberView"]["document"]["indicators"]
+            indicator = next(i for i in view["data"]["memberView"]["indicators"]
                              if i["key"] == "egalim_share")
             assert indicator["last"] == "43"
     finally:

@@ -24,8 +24,10 @@ ROLES = ["coordonnateur", "acheteur", "titulaire", "auditeur", "admin"]
 OPERATIONS = {
     "plan": "query($p: ID!) { plan(id: $p) { axes { objectives { indicators { measures(first: 500) "
             "{ edges { node { memberId } } } } } } } }",
-    "member_view": "query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { memberId document } }",
-    "balance": "query($p: ID!) { planBalance(planId: $p) { document } }",
+    "member_view": "query($p: ID!, $m: ID!) { memberView(planId: $p, memberId: $m) { memberId standing { party } "
+                   "indicators { key observations(first: 500) { totalCount } } } }",
+    "balance": "query($p: ID!) { planBalance(planId: $p) { members(first: 500) { edges { node { memberId } } } "
+               "gains { members(first: 500) { edges { node { memberId } } } } } }",
     "events": "query($g: ID!) { events(filter: {groupementId: $g}, first: 1000) "
               "{ edges { node { organisationId } } } }",
 }
@@ -96,8 +98,9 @@ def members_in(operation: str, data: dict[str, Any] | None) -> set[str]:
     if operation == "member_view":
         return {data["memberView"]["memberId"]}
     if operation == "balance":
-        document = data["planBalance"]["document"]
-        return set(document["members"]) | set(document["gains"]["members"])
+        balance = data["planBalance"]
+        return ({e["node"]["memberId"] for e in balance["members"]["edges"]}
+                | {e["node"]["memberId"] for e in balance["gains"]["members"]["edges"]})
     return {e["node"]["organisationId"] for e in data["events"]["edges"] if e["node"]["organisationId"]}
 
 

@@ -70,7 +70,7 @@ def test_l1414_4_cgct_the_cao_opinion_is_recorded_over_graphql_by_the_coordonnat
     assert notified["ok"], notified
     marche = notified["id"]
     proposed = api.mutate("proposeAvenant", {"marcheId": marche, "basis": "R2194-7", "reason": "Extension",
-                                             "changes": {"amount_delta": "24000"}, "on": "2026-03-02"}, region)
+                                             "avenantChanges": {"amountDelta": "24000"}, "on": "2026-03-02"}, region)
     assert proposed["ok"], proposed
     refused_over_graphql(api, "signAvenant", {"marcheId": marche, "number": 1, "signedOn": "2026-04-01"}, region,
                          "cao_opinion_missing", "cao_opinion")
@@ -108,34 +108,35 @@ def test_r2194_9_the_reading_is_chosen_over_graphql_and_shown_by_each_small_modi
         "nature": "fournitures", "titulaireIds": [s.titulaire], "initialAmount": "100000", "durationMonths": 24,
         "notifiedOn": "2026-01-05"}, region)["id"]
     assert api.mutate("proposeAvenant", {"marcheId": marche, "basis": "R2194-8", "reason": "Ajustement",
-                                         "changes": {"amount_delta": "-3000"}, "on": "2026-03-02"}, region)["ok"]
+                                         "avenantChanges": {"amountDelta": "-3000"}, "on": "2026-03-02"}, region)["ok"]
     api.models.fresh(None)
     data = api.run("""{ groupements { id smallModificationsReading
-        marches { code avenants { cumulation smallModifications } } } }""", None, region)
+        marches { code avenants { cumulation smallModificationsCheck { reading cumulated
+        threshold { amount source } } } } } }""", None, region)
     assert ours(data, s)["smallModificationsReading"] == "absolute"
     avenant = next(m for m in ours(data, s)["marches"] if m["code"] == "2026-BOF-03")["avenants"][0]
     assert avenant["cumulation"] == "absolute"
-    assert avenant["smallModifications"]["reading"] == "absolute"
-    assert avenant["smallModifications"]["cumulated"] == "3000"
-    assert avenant["smallModifications"]["threshold"]["amount"] == "216000"
-    assert "2025/2152" in avenant["smallModifications"]["threshold"]["source"]
+    assert avenant["smallModificationsCheck"]["reading"] == "absolute"
+    assert avenant["smallModificationsCheck"]["cumulated"] == "3000"
+    assert avenant["smallModificationsCheck"]["threshold"]["amount"] == "216000"
+    assert "2025/2152" in avenant["smallModificationsCheck"]["threshold"]["source"]
 
 
 def test_decp_particulars_are_corrected_over_graphql_and_checked_against_the_schema(seeded):
     """Arrêté du 22 décembre 2022 (DECP 2.0.3): a correction names the particular at fault, or is recorded."""
     api, s = seeded
     region = f"{s.region}:coordonnateur"
-    refused_over_graphql(api, "correctParticulars", {"marcheId": s.marche, "particulars": {"procedure": "AO"},
+    refused_over_graphql(api, "correctParticulars", {"marcheId": s.marche, "decpParticulars": {"procedure": "AO"},
                                                      "reason": "coquille"}, region,
-                         "invalid_particular", "particulars.procedure")
-    refused_over_graphql(api, "correctParticulars", {"marcheId": s.marche, "particulars": {"offres_recues": 5},
+                         "invalid_particular", "decpParticulars.procedure")
+    refused_over_graphql(api, "correctParticulars", {"marcheId": s.marche, "decpParticulars": {"offresRecues": 5},
                                                      "reason": "recompte"}, f"{s.lycees[0]}:acheteur",
                          "forbidden", None)
-    assert api.mutate("correctParticulars", {"marcheId": s.marche, "particulars": {"offres_recues": 5},
+    assert api.mutate("correctParticulars", {"marcheId": s.marche, "decpParticulars": {"offresRecues": 5},
                                              "reason": "recompte des plis"}, region)["ok"]
     api.models.fresh(None)
-    data = api.run("{ groupements { id marches { code particulars } } }",
+    data = api.run("{ groupements { id marches { code decpParticulars { offresRecues procedure } } } }",
                    None, region)
     seed = next(m for m in ours(data, s)["marches"] if m["code"] == "2022-BOF-01")
-    assert seed["particulars"]["offres_recues"] == 5
-    assert seed["particulars"]["procedure"] == "Appel d'offres ouvert"
+    assert seed["decpParticulars"]["offresRecues"] == 5
+    assert seed["decpParticulars"]["procedure"] == "Appel d'offres ouvert"

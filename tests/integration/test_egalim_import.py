@@ -195,14 +195,16 @@ def test_a_lycee_imports_its_purchase_file_through_the_graphql_mutation(sqlite_s
     services = Services.wire(sqlite_settings)
     schema = build_schema(sqlite_settings)
     world = setup_canteens(services.app)
-    mutation = ("mutation($plan: ID!, $member: ID!, $content: String!, $by: ID!, $feeds: JSON) { importPurchases("
-                "planId: $plan, memberId: $member, content: $content, filename: \"achats.csv\", importedBy: $by, "
-                "importedOn: \"2024-01-20\", feeds: $feeds) { ok id error { code field message } } }")
+    mutation = ("mutation($plan: ID!, $member: ID!, $content: String!, $by: ID!, $feeds: [IndicatorFeedInput!]) { "
+                "importPurchases(planId: $plan, memberId: $member, content: $content, filename: \"achats.csv\", "
+                "importedBy: $by, importedOn: \"2024-01-20\", indicatorFeeds: $feeds) "
+                "{ ok id error { code field message } } }")
+    feeds = [{"indicatorKey": key, "figure": figure} for key, figure in FEEDS.items()]
     content = base64.b64encode(basket_file(world.sirets[0])).decode()
 
     def run(actor: str, by: str, body: str = content) -> dict:
         context = ProgresContext(services, Actor.parse(actor, "acheteur"))
-        variables = {"plan": world.plan, "member": world.lycees[0], "content": body, "by": by, "feeds": FEEDS}
+        variables = {"plan": world.plan, "member": world.lycees[0], "content": body, "by": by, "feeds": feeds}
         result = asyncio.run(schema.execute(mutation, variables, context_value=context))
         assert result.errors is None, result.errors
         return result.data["importPurchases"]

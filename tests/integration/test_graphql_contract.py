@@ -1,17 +1,18 @@
 """The GraphQL contract is typed: a walk of the schema the server runs (graphql-core's type map) fails on
 
-- a field or argument of the `JSON` scalar that is not deprecated (a typed field or argument replaces it),
+- a `JSON` scalar anywhere: the scalar itself in the schema, or a field, argument or input field of its type,
+  deprecated or not (the typed contract has none left; a deprecated one is still offered to clients),
 - a type, field, argument or enum value of ours without a description,
 - a field, argument or input field whose name says it holds a value of a closed set (status, kind, nature,
   role, mode…) typed as `String` rather than an enum,
 - a list that can grow with the life of a plan without a connection (`first`/`after`, `pageInfo`), a list
   whose size is bounded by its nature being named, with why, in BOUNDED; a plain list kept deprecated beside
-  the connection that replaces it (as a `JSON` field beside its typed one) is no longer offered to new clients.
+  the connection that replaces it is no longer offered to new clients.
 - a mutation without its own input and payload (`recordMeasure(input: RecordMeasureInput)` answering a
   `RecordMeasurePayload`).
 
-A deprecated field or argument (the flat arguments of the first mutations, the `JSON` documents) is on its way out:
-the `JSON` and closed-set rules leave it alone.
+A deprecated field or argument (the flat arguments of the first mutations) is on its way out: the closed-set rule
+leaves it alone, the `JSON` rule does not (the scalar is gone from the contract, issue 13 item 1).
 
 What the walk still finds is listed in KNOWN_REMAINING, each with the item of issue 13 that removes it; the
 list must be exact (an entry fixed and not removed from it fails too), so it can only shrink.
@@ -111,6 +112,8 @@ def violations(graphql_schema: GraphQLSchema, bounded: dict[str, str] | None = N
     for name, kind in graphql_schema.type_map.items():
         if name.startswith("__") or name in specified_scalar_types:
             continue
+        if name == "JSON":
+            found.add("json: scalar JSON")
         if not (kind.description or "").strip():
             found.add(f"undescribed: {name}")
         if isinstance(kind, GraphQLEnumType):
@@ -142,12 +145,12 @@ def relay_style(name: str, field: object) -> bool:
 
 
 def element(where: str, name: str, element: object) -> set[str]:
-    """The rules of one field, argument or input field: described, no live JSON, no closed set as String."""
+    """The rules of one field, argument or input field: described, no JSON, no closed set as String."""
     found = set()
     if not (getattr(element, "description", None) or "").strip():
         found.add(f"undescribed: {where}")
     named = get_named_type(element.type).name  # type: ignore[attr-defined]
-    if named == "JSON" and not getattr(element, "deprecation_reason", None):
+    if named == "JSON":  # deprecated or not
         found.add(f"json: {where}")
     if named == "String" and CLOSED_SET.search(name) and not getattr(element, "deprecation_reason", None):
         found.add(f"closed set as String: {where}")
@@ -178,7 +181,8 @@ def test_each_rule_catches_its_case():
     """Lectures."""
     type Query {
       """Un plan."""
-      plan("""Id.""" id: ID!, """Statut.""" status: String): Plan
+      plan("""Id.""" id: ID!, """Statut.""" status: String,
+           """Ancien filtre.""" old: JSON @deprecated(reason: "Remplacé par `status`.")): Plan
       """Document."""
       raw: JSON
       """Ancien document."""
@@ -199,7 +203,7 @@ def test_each_rule_catches_its_case():
     """Nature."""
     enum Kind { """Un.""" ONE TWO }
     """Filtre."""
-    input Filter { """Rôle.""" role: String  """Clé.""" key: String }
+    input Filter { """Rôle.""" role: String  """Clé.""" key: String  """Brut.""" raw: [JSON!] }
     """Écritures."""
     type Mutation {
       """Enregistre."""
@@ -217,7 +221,7 @@ def test_each_rule_catches_its_case():
     '''
     found = violations(build_schema(sdl), bounded={})
     assert found == {
-        "json: Query.raw",
+        "json: scalar JSON", "json: Query.raw", "json: Query.old", "json: Query.plan(old:)", "json: Filter.raw",
         "undescribed: Plan.kind", "undescribed: Kind.TWO", "undescribed: Day",
         "closed set as String: Query.plan(status:)", "closed set as String: Plan.nature",
         "closed set as String: Filter.role",

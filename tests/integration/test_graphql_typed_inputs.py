@@ -1,7 +1,8 @@
-"""The typed arguments of mutations (graphql/input_types.py) beside the deprecated `JSON` ones they replace.
+"""The typed arguments of mutations (graphql/input_types.py), which replaced the `JSON` ones of the first contract.
 
-A typed argument writes what its `JSON` form wrote; a refusal names the field as a path of GraphQL names
-(`measures[1].value`, `indicator.objectiveKey`), with its stable code, and writes nothing (log head unmoved).
+A typed argument writes what the command writes from its Python (JSON-shaped) value; a refusal names the field as a
+path of GraphQL names (`measures[1].value`, `indicator.objectiveKey`), with its stable code, and writes nothing (log
+head unmoved). The `JSON` arguments are gone: a client still sending one is refused by validation.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ SPEC = {"key": "waste_json", "objective_key": "criteres", "name": "Déchets", "k
         "direction": "decrease", "periodicity": "semestrial", "scope": "member", "aggregation": "weighted_mean",
         "baseline": "900", "target": "700",
         "trajectory": [{"from": "2022-01-01", "target": "800"}, {"from": "2023-01-01", "target": "700"}]}
-DEFINE = ("mutation($p: ID!, $i: IndicatorInput, $s: JSON) { defineIndicator(planId: $p, indicator: $i, spec: $s) "
+DEFINE = ("mutation($p: ID!, $i: IndicatorInput) { defineIndicator(planId: $p, indicator: $i) "
           + RESULT + " }")
 INDICATORS = ("query($p: ID!) { plan(id: $p) { axes { objectives { indicators { key name kind unit baseline target "
               "direction periodicity scope aggregation trajectorySteps { from target } } } } } }")
@@ -63,9 +64,9 @@ def indicators(api: Api) -> dict[str, dict[str, Any]]:
     return {i.pop("key"): i for a in plan["axes"] for o in a["objectives"] for i in o["indicators"]}
 
 
-def test_a_typed_indicator_is_defined_as_its_json_spec_is(api):
+def test_a_typed_indicator_is_defined_as_the_command_defines_its_json_spec(api):
     assert api.run(DEFINE, {"p": api.world.plan, "i": INDICATOR})["defineIndicator"]["ok"]
-    assert api.run(DEFINE, {"p": api.world.plan, "s": SPEC})["defineIndicator"]["ok"]
+    api.app.define_indicator(api.world.plan, SPEC)  # the command itself, from the JSON-shaped Python spec
     found = indicators(api)
     assert found["waste"] == found["waste_json"]
     assert found["waste"]["aggregation"] == "weighted_mean"
@@ -83,18 +84,29 @@ def test_a_typed_indicator_refused_names_its_field_in_graphql_names_and_writes_n
     assert api.head() == head
 
 
-def test_the_json_spec_keeps_its_python_field_names(api):
-    """Clients of the deprecated argument see the refusals they saw so far."""
-    refused = api.run(DEFINE, {"p": api.world.plan, "s": {**SPEC, "objective_key": "nope"}})["defineIndicator"]
-    assert refused["error"]["field"] == "indicator.objective_key", refused
-
-
-def test_a_mutation_takes_the_typed_or_the_json_argument_not_both_nor_neither(api):
+@pytest.mark.parametrize(("mutation", "argument"), [
+    ("defineIndicator(planId: $p, spec: {key: \"x\"})", "spec"),
+    ("importMeasures(planId: $p, rows: [{indicator_key: \"x\"}], recordedBy: $p, source: \"f\")", "rows"),
+])
+def test_a_removed_json_argument_is_refused_by_validation_and_writes_nothing(api, mutation, argument):
+    """The `JSON` arguments left the schema: a client still sending one gets a validation error naming it."""
     head = api.head()
-    both = api.run(DEFINE, {"p": api.world.plan, "i": INDICATOR, "s": SPEC})["defineIndicator"]
-    assert (both["error"]["code"], both["error"]["field"]) == ("invalid_input", "indicator")
+    context = ProgresContext(api.services, Actor.parse("platform", "admin"))
+    result = asyncio.run(api.schema.execute(f"mutation($p: ID!) {{ {mutation} {RESULT} }}", {"p": api.world.plan},
+                                            context_value=context))
+    assert result.data is None
+    assert result.errors, result
+    assert any(f"Unknown argument '{argument}'" in error.message for error in result.errors), result.errors
+    assert api.head() == head
+
+
+def test_a_mutation_takes_the_typed_argument_or_input_not_both_nor_neither(api):
+    head = api.head()
     neither = api.run(DEFINE, {"p": api.world.plan})["defineIndicator"]
     assert (neither["error"]["code"], neither["error"]["field"]) == ("invalid_input", "indicator")
+    both = api.run("mutation($p: ID!, $i: IndicatorInput!) { defineIndicator(planId: $p, input: {planId: $p, "
+                   "indicator: $i}) { userErrors { code field } } }", {"p": api.world.plan, "i": INDICATOR})
+    assert both["defineIndicator"]["userErrors"] == [{"code": "invalid_input", "field": "input"}]
     assert api.head() == head
 
 
@@ -220,12 +232,15 @@ def test_typed_decp_particulars_are_checked_against_the_schema_and_recorded(api)
                                                   "lieuExecution": {"code": "62498", "typeCode": "Code commune"},
                                                   "datePublication": "2022-01-10"}})
     assert done["correctParticulars"]["ok"], done
-    found = api.run("{ groupements { marches { particulars decpParticulars { offresRecues typesPrix procedure "
-                    "lieuExecution { code typeCode } datePublication } } } }")["groupements"][0]["marches"][0]
-    assert found["decpParticulars"] == {"offresRecues": 4, "typesPrix": ["Définitif ferme"], "procedure": None,
-                                        "lieuExecution": {"code": "62498", "typeCode": "Code commune"},
-                                        "datePublication": "2022-01-10"}
-    assert found["particulars"]["lieu_execution"] == {"code": "62498", "type_code": "Code commune"}
+    found = api.run("{ groupements { id marches { id decpParticulars { offresRecues typesPrix procedure "
+                    "lieuExecution { code typeCode } datePublication } } } }")["groupements"][0]
+    marche = found["marches"][0]
+    assert marche["decpParticulars"] == {"offresRecues": 4, "typesPrix": ["Définitif ferme"], "procedure": None,
+                                         "lieuExecution": {"code": "62498", "typeCode": "Code commune"},
+                                         "datePublication": "2022-01-10"}
+    ledger = api.services.models.ledgers([found["id"]])[found["id"]]
+    recorded = next(m for m in ledger["marches"].values() if m["id"] == marche["id"])["particulars"]
+    assert recorded["lieu_execution"] == {"code": "62498", "type_code": "Code commune"}, "recorded in DECP names"
 
 
 def test_graphql_paths_of_refusals():

@@ -13,12 +13,16 @@ from progres.services.cli import app as cli_app
 from progres.services.cli_support import run
 from progres.services.demo import run_seed_scenario
 from progres.services.settings import Settings
+from progres.services.time_axes import member_view_at, moment, plan_balance_at
 from tests.integration.test_graphql_api import Api
+from tests.typed_views import MEMBER_VIEW_FIELDS, PLAN_BALANCE_FIELDS, balance_shape, plain, same
 
+# The whole typed view and balance, read back in the documents' shape (tests/typed_views.py) to assert on.
 MEMBER_VIEW = """query($plan: ID!, $member: ID!, $on: String, $at: String, $asOf: String) {
-  memberView(planId: $plan, memberId: $member, on: $on, asKnownAt: $at, asOf: $asOf) { position active document } }"""
+  memberView(planId: $plan, memberId: $member, on: $on, asKnownAt: $at, asOf: $asOf) { """ + MEMBER_VIEW_FIELDS + """
+} }"""
 BALANCE = """query($plan: ID!, $on: String, $at: String, $position: Int) {
-  planBalance(planId: $plan, on: $on, asKnownAt: $at, position: $position) { position document } }"""
+  planBalance(planId: $plan, on: $on, asKnownAt: $at, position: $position) { """ + PLAN_BALANCE_FIELDS + """ } }"""
 
 
 @pytest.fixture(scope="module")
@@ -43,35 +47,47 @@ def indicator(view: dict, key: str) -> dict:
     return next(i for i in view["indicators"] if i["key"] == key)
 
 
+def view(result) -> dict:
+    return plain(ok(result)["memberView"])
+
+
+def balance(result) -> dict:
+    return balance_shape(ok(result)["planBalance"])
+
+
 def test_membership_targets_and_periods_on_a_business_date(seeded):
     api, s = seeded
     variables = {"plan": s.plan, "member": s.late_lycee}
-    before = ok(api.run(MEMBER_VIEW, {**variables, "on": "2023-06-30"}))["memberView"]
-    after = ok(api.run(MEMBER_VIEW, {**variables, "on": "2023-07-01"}))["memberView"]  # the day it left
+    before = view(api.run(MEMBER_VIEW, {**variables, "on": "2023-06-30"}))
+    after = view(api.run(MEMBER_VIEW, {**variables, "on": "2023-07-01"}))  # the day it left
     assert (before["active"], after["active"]) == (True, False)
-    assert before["document"]["as_of_day"] == "2023-06-30"
-    old_target = indicator(ok(api.run(MEMBER_VIEW, {**variables, "on": "2022-12-31"}))["memberView"]["document"],
-                           "egalim_share")
-    new_target = indicator(before["document"], "egalim_share")
+    assert before["as_of_day"] == "2023-06-30"
+    old_view = view(api.run(MEMBER_VIEW, {**variables, "on": "2022-12-31"}))
+    for on, read in (("2023-06-30", before), ("2023-07-01", after), ("2022-12-31", old_view)):
+        same(read, member_view_at(api.models, s.plan, s.late_lycee, moment(on)), f"memberView on {on}")
+    old_target = indicator(old_view, "egalim_share")
+    new_target = indicator(before, "egalim_share")
     assert (old_target["target_in_force"], new_target["target_in_force"]) == ("35", "50")
     assert all(o["period_end"] <= "2022-12-31" for o in old_target["observations"])
     assert len(old_target["observations"]) < len(new_target["observations"])
-    now = ok(api.run(MEMBER_VIEW, variables))["memberView"]
-    assert now["document"] == api.models.member_view(s.plan, s.late_lycee), "no axis: the stored view, unchanged"
+    now = view(api.run(MEMBER_VIEW, variables))
+    same(now, api.models.member_view(s.plan, s.late_lycee), "no axis: the stored view, unchanged")
 
 
 def test_the_axes_are_independent_an_avenant_on_a_date_as_known_before_its_notification(seeded):
     api, s = seeded
     notified = position_of(api, "Marche.AvenantNotified", number=1)
     on = "2023-03-01"  # after avenant 1's notification day (2023-02-06), before avenant 2's
-    known_now = ok(api.run(BALANCE, {"plan": s.plan, "on": on}))["planBalance"]["document"]
-    known_before = ok(api.run(BALANCE, {"plan": s.plan, "on": on, "at": str(notified - 1)}))["planBalance"]
+    known_now = balance(api.run(BALANCE, {"plan": s.plan, "on": on}))
+    known_before = balance(api.run(BALANCE, {"plan": s.plan, "on": on, "at": str(notified - 1)}))
+    same(known_now, plan_balance_at(api.models, s.plan, moment(on)), "planBalance on a date")
+    same(known_before, plan_balance_at(api.models, s.plan, moment(on, str(notified - 1))), "planBalance as known")
     statuses = {a["number"]: a["status"] for a in known_now["avenants"]}
     assert statuses[1] == "notified"
     assert statuses.get(2) != "notified"
-    assert {a["number"]: a["status"] for a in known_before["document"]["avenants"]}[1] != "notified"
+    assert {a["number"]: a["status"] for a in known_before["avenants"]}[1] != "notified"
     assert known_before["position"] == notified - 1
-    assert known_now["marche"]["current_amount"] != known_before["document"]["marche"]["current_amount"]
+    assert known_now["marche"]["current_amount"] != known_before["marche"]["current_amount"]
     # the same moment asked by its former name (asOf: an instant) and by asKnownAt agree
     instant = next(f.timestamp for f in api.app.facts() if f.position == notified)
     by_known = ok(api.run(MEMBER_VIEW, {"plan": s.plan, "member": s.lycees[0], "on": on, "at": instant}))
@@ -82,26 +98,36 @@ def test_the_axes_are_independent_an_avenant_on_a_date_as_known_before_its_notif
 def test_before_anything_was_recorded_an_empty_state_and_a_notice(seeded):
     api, s = seeded
     result = api.run(MEMBER_VIEW, {"plan": s.plan, "member": s.lycees[0], "at": "2001-01-01"})
-    view = ok(result)["memberView"]
-    assert (view["position"], view["active"], view["document"]["indicators"]) == (0, False, [])
+    empty = view(result)
+    assert (empty["position"], empty["active"], empty["indicators"]) == (0, False, [])
     (notice,) = result.extensions["notices"]
     assert (notice["code"], notice["field"]) == ("nothing_recorded_yet", "asKnownAt")
     assert notice["message"].startswith("rien n'était encore enregistré au 2001-01-01")
-    assert view["document"]["notice"] == notice
+    document = member_view_at(api.models, s.plan, s.lycees[0], moment(None, "2001-01-01"))
+    assert document["notice"] == notice, "the notice is the one of the read model's empty view"
+    same(empty, {k: v for k, v in document.items() if k != "notice"}, "empty memberView")
+    for variables in ({"at": "2001-01-01"}, {"position": 1}):  # nothing recorded yet; the plan not recorded yet
+        answer = api.run(BALANCE, {"plan": s.plan, **variables})
+        empty_balance = balance(answer)
+        expected = plan_balance_at(api.models, s.plan, moment(None, variables.get("at"), position=variables.get(
+            "position")))
+        assert answer.extensions["notices"] == [expected.pop("notice")]
+        assert (empty_balance["title"], empty_balance["marche"]["initial_amount"]) == (None, None)
+        same(empty_balance, expected, f"empty planBalance {variables}")
 
 
 def test_a_business_date_before_the_plans_start_has_no_member_and_no_period(seeded):
     api, s = seeded
     result = api.run(BALANCE, {"plan": s.plan, "on": "2021-12-31"})
-    balance = ok(result)["planBalance"]["document"]
-    assert balance["members"] == {}
-    assert all(not i.get("periods") for a in balance["axes"] for o in a["objectives"] for i in o["indicators"])
+    early = balance(result)
+    assert early["members"] == {}
+    assert all(not i.get("periods") for a in early["axes"] for o in a["objectives"] for i in o["indicators"])
     (notice,) = result.extensions["notices"]
     assert (notice["code"], notice["field"]) == ("before_plan_start", "on")
     assert "le 31 décembre 2021, le plan n'avait pas commencé" in notice["message"]
-    view = ok(api.run(MEMBER_VIEW, {"plan": s.plan, "member": s.lycees[0], "on": "2021-12-31"}))["memberView"]
-    assert view["active"] is False
-    assert all(i["observations"] == [] for i in view["document"]["indicators"])
+    member = view(api.run(MEMBER_VIEW, {"plan": s.plan, "member": s.lycees[0], "on": "2021-12-31"}))
+    assert member["active"] is False
+    assert all(i["observations"] == [] for i in member["indicators"])
 
 
 def test_the_plan_tree_on_a_date_and_as_known_at_a_position(seeded):
