@@ -217,8 +217,24 @@ class AsOf:
                 apply(ledger, fact, route)
         return ledger
 
-    def plan_ledger(self, plan_id: str, position: int) -> Ledger:
+    def route(self, plan_id: str, position: int) -> Route | None:
+        """The plan's route: from the views, or, for a plan created after the views' own position (a client's
+        freshest write), from the facts between that position and `position`."""
         route = self.store.route(self.projection, plan_id)
+        projected = self.store.position(self.projection)
+        if route is not None or position <= projected:
+            return route
+        routes = _LazyRoutes(self.store, self.projection)
+        for fact in self.source.facts(projected + 1, stop=position, batch=2000):
+            found = route_of(fact, routes)
+            if found is not None:
+                routes.setdefault(fact.aggregate_id, found)
+                if fact.aggregate_id == plan_id:
+                    return found
+        return None
+
+    def plan_ledger(self, plan_id: str, position: int) -> Ledger:
+        route = self.route(plan_id, position)
         if route is None:
             raise UnknownPlan("position", id=plan_id)
         ledger = self.ledger(route.groupement_id, position)
@@ -254,7 +270,7 @@ class AsOf:
         checkpoint, the periods whose measures were recorded or corrected since made again from their rows; when
         that checkpoint kept no series, or the plan's structure changed since (a member, a volume, an indicator...),
         or the views have not reached `position`, they are made from every measure (the ledger's whole)."""
-        route = self.store.route(self.projection, plan_id)
+        route = self.route(plan_id, position)
         if route is None:
             raise UnknownPlan("position", id=plan_id)
         g = route.groupement_id
