@@ -19,7 +19,6 @@ compare with.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from progres.domain.proposals import Proposal
 from progres.domain.reviews import Review
 from progres.domain.values import Aggregation
 from progres.projections.facts import Fact
-from progres.projections.indicators import PlanFigures, Point, index_measures, period_figure
+from progres.projections.indicators import PlanFigures, Point, index_measures, period_figure, place_figure
 from progres.projections.ledger import IGNORED_EVENTS, Ledger, Route, apply, kind_of, new_ledger, route_of
 from progres.projections.member_view import member_ids, member_view
 from progres.projections.parties import RuleOf, rule_of
@@ -332,10 +331,4 @@ class AsOf:
                                               position)
             points.sort(key=lambda p: ranks.get(p.member_id, 0))
             figure = period_figure(rule, start, end, points, volumes)
-        series = figures.series[key]
-        keys = [(f.period_start, f.period_end) for f in series]
-        at = bisect_left(keys, (start, end))
-        if at < len(series) and keys[at] == (start, end):
-            series[at] = figure
-        else:
-            series.insert(at, figure)
+        place_figure(figures.series[key], figure)

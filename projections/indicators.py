@@ -224,13 +224,7 @@ class PlanFigures:
             volumes = volumes if volumes is not None else {k: Decimal(v) for k, v in plan["purchase_volumes"].items()}
             figure = period_figure(Aggregation(indicator.get("aggregation") or "none"), start, end,
                                    self.periods[key][(start, end)], volumes)
-            series = self.series.setdefault(key, [])
-            keys = [(f.period_start, f.period_end) for f in series]
-            at = bisect_left(keys, (start, end))
-            if at < len(series) and keys[at] == (start, end):
-                series[at] = figure
-            else:
-                series.insert(at, figure)
+            place_figure(self.series.setdefault(key, []), figure)
 
     def _periods(self, key: str) -> dict[tuple[str, str], list[Point]]:
         if key not in self.periods:  # an indicator without series (qualitative, or not defined)
@@ -245,3 +239,13 @@ def _in_members_order(in_period: list[Point], point: Point, ranks: dict[str | No
         in_period.append(point)
     else:
         in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)
+
+
+def place_figure(series: list[PeriodFigure], figure: PeriodFigure) -> None:
+    """Puts a period's figure in its series (ordered by period): in place of the same period's, else at its rank."""
+    keys = [(f.period_start, f.period_end) for f in series]
+    at = bisect_left(keys, (figure.period_start, figure.period_end))
+    if at < len(series) and keys[at] == (figure.period_start, figure.period_end):
+        series[at] = figure
+    else:
+        series.insert(at, figure)
