@@ -4,32 +4,18 @@ of the groupement; the correction of DECP particulars; and what the views show o
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from progres.graphql.context import ProgresContext, Services
-from progres.graphql.schema import build_schema
 from progres.services.demo import run_seed_scenario
-from progres.services.policy import Actor
+from tests.graphql_api import InProcessApi
 
 MINUTES = {"sha256": "c" * 64, "name": "pv-cao-2026-03.pdf", "mediaType": "application/pdf"}
 RESULT = "{ ok id position error { code field message } }"
 
 
-class Api:
-    def __init__(self, settings: Any) -> None:
-        self.services = Services.wire(settings)
-        self.app, self.models = self.services.app, self.services.models
-        self.schema = build_schema(settings)
-
-    def run(self, query: str, variables: dict[str, Any] | None, actor: str) -> Any:
-        context = ProgresContext(self.services, Actor.parse(*actor.split(":")))
-        result = asyncio.run(self.schema.execute(query, variables, context_value=context))
-        assert result.errors is None, result.errors
-        return result.data
-
+class Api(InProcessApi):
     def mutate(self, name: str, arguments: dict[str, Any], actor: str) -> dict[str, Any]:
         field = self.schema._schema.mutation_type.fields[name]
         definitions = ", ".join(f"${k}: {field.args[k].type}" for k in arguments)

@@ -10,27 +10,20 @@ import pytest
 from graphql import GraphQLEnumType
 
 from progres.domain.values import siret_with_key
-from progres.graphql.context import ProgresContext, Services
+from progres.graphql.context import ProgresContext
 from progres.graphql.mutations import COMMANDS, camel
 from progres.graphql.schema import build_schema, schema
 from progres.services.demo import run_seed_scenario
 from progres.services.policy import Actor
-from progres.services.settings import Settings
 from progres.services.workload import build_region
+from tests.graphql_api import InProcessApi
 from tests.typed_views import MEMBER_VIEW
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class Api:
-    def __init__(self, settings: Settings) -> None:
-        self.services = Services.wire(settings)
-        self.app, self.models = self.services.app, self.services.models
-        self.schema = build_schema(settings)
-
-    def run(self, query: str, variables: dict[str, Any] | None = None, actor: str | None = "platform:admin") -> Any:
-        context = ProgresContext(self.services, Actor.parse(*actor.split(":")) if actor else None)
-        return asyncio.run(self.schema.execute(query, variables, context_value=context))
+class Api(InProcessApi):
+    run = InProcessApi.answer  # these tests read the whole answer, errors included
 
 
 @pytest.fixture

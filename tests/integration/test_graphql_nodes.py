@@ -15,34 +15,16 @@ from psycopg import sql
 
 from progres.domain.organisations import Organisation
 from progres.domain.values import siret_with_key
-from progres.graphql.context import ProgresContext, Services
+from progres.graphql.context import ProgresContext
 from progres.graphql.identity import global_id, parse_global_id
-from progres.graphql.schema import build_schema
 from progres.services.bootstrap import postgres_connect
 from progres.services.demo import run_seed_scenario
 from progres.services.policy import Actor
 from progres.services.settings import Settings
 from tests.e2e.tenants import tenant
+from tests.graphql_api import InProcessApi
 
-
-class Api:
-    def __init__(self, settings: Settings) -> None:
-        self.services = Services.wire(settings)
-        self.schema = build_schema(settings)
-
-    def answer(self, query: str, variables: dict[str, Any] | None = None, actor: str = "platform:admin") -> Any:
-        context = ProgresContext(self.services, Actor.parse(*actor.split(":")))
-        return asyncio.run(self.schema.execute(query, variables, context_value=context))
-
-    def run(self, query: str, variables: dict[str, Any] | None = None, actor: str = "platform:admin") -> Any:
-        result = self.answer(query, variables, actor)
-        assert result.errors is None, result.errors
-        return result.data
-
-    def refusal(self, query: str, variables: dict[str, Any] | None = None, actor: str = "platform:admin") -> Any:
-        result = self.answer(query, variables, actor)
-        assert result.errors, result.data
-        return result.errors[0].extensions
+Api = InProcessApi
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ arguments and the `ok`/`id`/`error` fields of the first contract still answer, d
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import pkgutil
 from typing import Any
@@ -17,32 +16,14 @@ from graphql import GraphQLEnumType, GraphQLInputObjectType, get_named_type, is_
 
 from progres.domain.errors import DomainError
 from progres.domain.values import siret_with_key
-from progres.graphql.context import ProgresContext, Services
 from progres.graphql.error_codes import MEANINGS
 from progres.graphql.identity import global_id
 from progres.graphql.mutations import COMMANDS, camel
 from progres.graphql.payloads import changed_object
-from progres.graphql.schema import build_schema
 from progres.services.policy import Actor
+from tests.graphql_api import InProcessApi
 
-
-class Api:
-    def __init__(self, settings) -> None:
-        self.services = Services.wire(settings)
-        self.app = self.services.app
-        self.schema = build_schema(settings)
-
-    def execute(self, query: str, variables: dict[str, Any] | None = None, actor: str = "platform:admin") -> Any:
-        context = ProgresContext(self.services, Actor.parse(*actor.split(":")))
-        return asyncio.run(self.schema.execute(query, variables, context_value=context))
-
-    def run(self, query: str, variables: dict[str, Any] | None = None, actor: str = "platform:admin") -> Any:
-        result = self.execute(query, variables, actor)
-        assert result.errors is None, result.errors
-        return result.data
-
-    def head(self) -> int:
-        return self.app.max_notification_id() or 0
+Api = InProcessApi
 
 
 @pytest.fixture
@@ -108,7 +89,7 @@ def test_a_refusal_names_the_input_field_by_its_graphql_path_and_writes_nothing(
 def test_an_enum_outside_its_closed_set_is_refused_before_the_command(api):
     w = api.world
     head = api.head()
-    result = api.execute("mutation($input: ChangeActionStatusInput) { changeActionStatus(input: $input) { "
+    result = api.answer("mutation($input: ChangeActionStatusInput) { changeActionStatus(input: $input) { "
                          + ERRORS + " } }", {"input": {"planId": w.plan, "key": "sourcing", "status": "finie",
                                                        "on": "2022-03-01"}})
     assert result.errors

@@ -12,29 +12,18 @@ from typing import Any
 
 import pytest
 
-from progres.graphql.context import ProgresContext, Services
+from progres.graphql.context import ProgresContext
 from progres.graphql.input_types import camel_path, graphql_path
 from progres.graphql.mutations import camel
-from progres.graphql.schema import build_schema
 from progres.services.policy import Actor
+from tests.graphql_api import InProcessApi
 
 
-class Api:
-    def __init__(self, settings) -> None:
-        self.services = Services.wire(settings)
-        self.app = self.services.app
-        self.schema = build_schema(settings)
-
-    def run(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+class Api(InProcessApi):
+    def run(self, query: str, variables: dict[str, Any] | None = None, actor: str | None = "platform:admin") -> Any:
         if not query.lstrip().startswith("mutation"):
-            self.services.models.fresh(None)  # a read sees the writes before it
-        context = ProgresContext(self.services, Actor.parse("platform", "admin"))
-        result = asyncio.run(self.schema.execute(query, variables, context_value=context))
-        assert result.errors is None, result.errors
-        return result.data
-
-    def head(self) -> int:
-        return self.app.max_notification_id() or 0
+            self.models.fresh(None)  # a read sees the writes before it
+        return super().run(query, variables, actor)
 
 
 @pytest.fixture
