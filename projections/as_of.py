@@ -236,7 +236,10 @@ class AsOf:
         route = self.route(plan_id, position)
         if route is None:
             raise UnknownPlan("position", id=plan_id)
-        ledger = self.ledger(route.groupement_id, position)
+        return self._plan_ledger(plan_id, route.groupement_id, position)
+
+    def _plan_ledger(self, plan_id: str, groupement_id: str, position: int) -> Ledger:
+        ledger = self.ledger(groupement_id, position)
         if plan_id not in ledger["plans"]:
             raise UnknownPlan("position", id=plan_id)
         return ledger
@@ -275,7 +278,7 @@ class AsOf:
         g = route.groupement_id
         if position > self.store.position(self.projection):
             self.made_whole += 1
-            ledger = self.plan_ledger(plan_id, position)
+            ledger = self._plan_ledger(plan_id, g, position)  # (the route is known: no second look for it)
             return ledger, PlanFigures.of(ledger["plans"][plan_id], ledger)
         skeleton = self._skeleton(g, position)
         ledger = skeleton.ledger

@@ -384,9 +384,9 @@ class SeriesAtCheckpoints:
         if route is not None and fact.kind not in MEASURE_KINDS:
             self.restructured.add(route.groupement_id)
 
-    def at(self, g: str, ledger: Any, since: int, changed: dict[str, str] | None = None) -> dict[str, PlanFigures]:
-        """Each plan's figures at the groupement's checkpoint; `changed` (measure -> plan), when the caller knows
-        the measures changed since `since`, spares the walk over every measure."""
+    def at(self, g: str, ledger: Any, changed: dict[str, str]) -> dict[str, PlanFigures]:
+        """Each plan's figures at the groupement's checkpoint, from the measures changed since its previous one
+        (`changed`: measure -> plan, as the fold knows them)."""
         plans = ledger.get("plans") or {}
         anew = g in self.restructured
         self.restructured.discard(g)
@@ -394,9 +394,6 @@ class SeriesAtCheckpoints:
             held = self.figures.get((g, p))
             if anew or held is None:
                 self.figures[(g, p)] = PlanFigures.of(plan, ledger)
-            elif changed is None:
-                held.update(plan, ledger, [m for m, measure in plan["measures"].items()
-                                           if measure["positions"][-1] > since])
             else:
                 measures = plan["measures"]
                 held.update(plan, ledger, sorted((m for m, q in changed.items() if q == p and m in measures),
@@ -558,7 +555,6 @@ class RebuildFold:
         self.corrected: dict[str, tuple[str, str]] = {}  # measure -> (groupement, plan): changed after it was written
         self.kinds: dict[str, str] = {}  # topic -> kind
         self.series = SeriesAtCheckpoints()  # as-of: each plan's figures written into its checkpoints
-        self.checkpointed: dict[str, int] = {}  # groupement -> its last checkpoint's position
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
 
     def plain(self, value: Any) -> Any:
@@ -695,8 +691,7 @@ class RebuildFold:
         for g, ledger in self.state.ledgers.items():
             if ledger["position"] > position - self.every:
                 changed = self.changed.pop(g, {})
-                figures = self.series.at(g, ledger, self.checkpointed.get(g, 0), changed)
-                self.checkpointed[g] = position
+                figures = self.series.at(g, ledger, changed)
                 self.checkpoints.append((g, position, orjson.dumps(self._delta(ledger, changed, figures))))
 
     @staticmethod
