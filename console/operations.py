@@ -28,7 +28,9 @@ def command(operation: str, changed: str) -> str:
 
 
 DIRECTORY = """
-query ConsoleDirectory { organisations(first: 500) { edges { node { id siret name kind } } } }
+query ConsoleDirectory($after: String) {
+  organisations(first: 500, after: $after) { edges { node { id siret name kind } } pageInfo { hasNextPage endCursor } }
+}
 """
 
 GROUPEMENTS = """
@@ -309,6 +311,19 @@ class Executor:
         the console asks for whole lists (a connection's page of 500, the API's longest); a connection asked with its
         `totalCount` or `pageInfo` is left as it is."""
         answer: dict[str, Any] = nodes_of(await self.run(document, actor, **variables))
+        return answer
+
+    async def read_all(self, document: str, actor: Actor | None, connection: str, **variables: Any) -> dict[str, Any]:
+        """A query whose root field `connection` is asked with `after: $after` and `pageInfo { hasNextPage endCursor }`,
+        read page by page to its end (a page holds 500 at most: a region's directory may hold more), its edges put
+        together as one page (`{edges}`)."""
+        answer = await self.run(document, actor, **variables)
+        edges, info = list(answer[connection]["edges"]), answer[connection]["pageInfo"]
+        while info["hasNextPage"]:
+            page = (await self.run(document, actor, **variables, after=info["endCursor"]))[connection]
+            edges += page["edges"]
+            info = page["pageInfo"]
+        answer[connection] = {"edges": edges}
         return answer
 
     async def command(self, document: str, actor: Actor | None, /, **fields: Any) -> Outcome:

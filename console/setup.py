@@ -491,10 +491,11 @@ class SetupPages:
         self.console = console
         self.run = console.executor.run
         self.read = console.executor.read
+        self.read_all = console.executor.read_all
 
     async def names(self, actor: Actor) -> tuple[dict[str, str], dict[str, str]]:
         """Organisation id → name, and the suppliers (id → name) of the directory this actor reads."""
-        directory = (await self.run(DIRECTORY, actor))["organisations"]["edges"]
+        directory = (await self.read_all(DIRECTORY, actor, "organisations"))["organisations"]["edges"]
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory}
         suppliers = {edge["node"]["id"]: edge["node"]["name"] for edge in directory
                      if edge["node"]["kind"] == "supplier"}
@@ -590,11 +591,11 @@ class SetupPages:
             (lambda g: any(m["organisationId"] == member for m in g["members"])) if wanted and member else
             (lambda g: True) if wanted else None)
         for _ in range(50 if wanted and organisation else 0):
-            directory = await self.run(DIRECTORY, actor)
+            directory = await self.read_all(DIRECTORY, actor, "organisations")
             if any(edge["node"]["id"] == organisation for edge in directory["organisations"]["edges"]):
                 break
             await asyncio.sleep(0.1)
-        directory = (await self.run(DIRECTORY, actor))["organisations"]["edges"]
+        directory = (await self.read_all(DIRECTORY, actor, "organisations"))["organisations"]["edges"]
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory}
         active = {m["organisationId"] for m in groupement["members"] if m["leftOn"] is None}
         active.add(groupement["coordonnateurId"])

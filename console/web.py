@@ -382,20 +382,20 @@ class Console:
         """The platform's organisations (id → organisation), for the local identity mode's sign-in page: read
         through the `organisations` query, which any signed-in party may read, as a local reader of it."""
         reader = Actor("local-sign-in", Role.ACHETEUR)
-        data = await self.executor.run(DIRECTORY, reader)
+        data = await self.executor.read_all(DIRECTORY, reader, "organisations")
         return {edge["node"]["id"]: edge["node"] for edge in data["organisations"]["edges"]}
 
     async def directory_for(self, token: str, siret: str, role: str) -> dict[str, dict[str, Any]]:
         try:
             actor = actor_from_claims(self.validator.claims(token), siret, role)
-            data = await self.executor.run(DIRECTORY, actor)
+            data = await self.executor.read_all(DIRECTORY, actor, "organisations")
         except (TokenRefused, Refusal):
             return {}
         return {edge["node"]["id"]: edge["node"] for edge in data["organisations"]["edges"]}
 
     async def home(self, request: Request, actor: Actor) -> Response:
         data = await self.executor.read(GROUPEMENTS, actor)
-        directory = await self.executor.run(DIRECTORY, actor)
+        directory = await self.executor.read_all(DIRECTORY, actor, "organisations")
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
         groupements = []
         for groupement in data["groupements"]:
@@ -436,7 +436,7 @@ class Console:
         tree = (await self.executor.read(PLAN_TREE, actor, plan=plan_id))["plan"]
         periodicities = {i["key"]: i["periodicity"] for axis in tree["axes"] for o in axis["objectives"]
                          for i in o["indicators"]}
-        directory = await self.executor.run(DIRECTORY, actor)
+        directory = await self.executor.read_all(DIRECTORY, actor, "organisations")
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
         member_name = names.get(member_id, member_id)
         own = member_id == actor.organisation_id
@@ -534,7 +534,7 @@ class Console:
         wanted = position_param(request, "soumise")
         plan = (await self.executor.run(PROPOSALS, actor, plan=request.path_params["plan"],
                                         minPosition=wanted))["plan"]
-        directory = await self.executor.run(DIRECTORY, actor)
+        directory = await self.executor.read_all(DIRECTORY, actor, "organisations")
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
         axes = {axis["key"]: axis["title"] for axis in plan["axes"]}
         return self.render(
@@ -601,7 +601,7 @@ class Console:
         agenda = [p for p in proposals.values() if p["status"] in ("submitted", "postponed") and p["id"] not in decided]
         late = [a for a in plan["actions"] if a["status"] not in ("done", "abandoned", "cancelled")
                 and (a["status"] == "late" or (a["dueOn"] and a["dueOn"] < review["scheduledOn"]))]
-        directory = await self.executor.run(DIRECTORY, actor)
+        directory = await self.executor.read_all(DIRECTORY, actor, "organisations")
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
         if notice is None and wanted:
             notice = message("review_done_ok", position=wanted)
