@@ -33,16 +33,32 @@ query ConsoleDirectory($after: String) {
 }
 """
 
+# A page of a groupement's memberships; the console reads the next ones until the last (`Executor.groupements`).
+MEMBERS_PAGE = """
+fragment ConsoleMembersPage on MembershipConnection {
+  edges { node { organisationId joinedOn leftOn } }
+  pageInfo { hasNextPage endCursor }
+}
+"""
+
 GROUPEMENTS = """
 query ConsoleGroupements {
   groupements: allGroupements(first: 500) { edges { node {
-    id code name coordonnateurId
+    id nodeId code name coordonnateurId
     plans(first: 500) { edges { node { id } } }
-    members: memberships(first: 500) { edges { node { organisationId joinedOn leftOn } } }
+    members: memberships(first: 500) { ...ConsoleMembersPage }
     marches: allMarches(first: 500) { edges { node { id code object titulaireIds } } }
   } } }
 }
-"""
+""" + MEMBERS_PAGE
+
+MEMBERS = """
+query ConsoleMembers($groupement: ID!, $after: String) {
+  node(id: $groupement) {
+    ... on Groupement { members: memberships(first: 500, after: $after) { ...ConsoleMembersPage } }
+  }
+}
+""" + MEMBERS_PAGE
 
 PLAN_SUMMARY = """
 query ConsolePlanSummary($plan: ID!) { plan(id: $plan) { id title closed marcheId groupementId } }
@@ -325,6 +341,22 @@ class Executor:
             info = page["pageInfo"]
         answer[connection] = {"edges": edges}
         return answer
+
+    async def groupements(self, document: str, actor: Actor | None) -> list[dict[str, Any]]:
+        """The groupements of a query listing them with `nodeId` and `members: memberships(first: 500) {
+        ...ConsoleMembersPage }`, each one's members read to the last page (a groupement may have more than 500) as
+        the list of their nodes."""
+        groupements: list[dict[str, Any]] = (await self.read(document, actor))["groupements"]
+        for groupement in groupements:
+            members = groupement["members"]
+            edges, info = list(members["edges"]), members["pageInfo"]
+            while info["hasNextPage"]:
+                page = (await self.run(MEMBERS, actor, groupement=groupement["nodeId"],
+                                       after=info["endCursor"]))["node"]["members"]
+                edges += page["edges"]
+                info = page["pageInfo"]
+            groupement["members"] = [edge["node"] for edge in edges]
+        return groupements
 
     async def command(self, document: str, actor: Actor | None, /, **fields: Any) -> Outcome:
         """A mutation made by `command()`, its input given field by field (GraphQL names); its payload's outcome."""

@@ -42,7 +42,7 @@ from progres.console.messages import (
     message,
     refusal,
 )
-from progres.console.operations import DIRECTORY, Outcome, Refusal, command, form_field_of
+from progres.console.operations import DIRECTORY, MEMBERS_PAGE, Outcome, Refusal, command, form_field_of
 from progres.services.policy import Actor, Role
 
 if TYPE_CHECKING:
@@ -79,13 +79,13 @@ query ConsoleSetupPlan($plan: ID!, $minPosition: Int) {
 SETUP_GROUPEMENTS = """
 query ConsoleSetupGroupements {
   groupements: allGroupements(first: 500) { edges { node {
-    id code name coordonnateurId
+    id nodeId code name coordonnateurId
     plans(first: 500) { edges { node { id } } }
-    members: memberships(first: 500) { edges { node { organisationId joinedOn leftOn } } }
+    members: memberships(first: 500) { ...ConsoleMembersPage }
     marches: allMarches(first: 500) { edges { node { id code object titulaireIds notifiedOn } } }
   } } }
 }
-"""
+""" + MEMBERS_PAGE
 
 PLAN_TITLE = "query ConsoleSetupPlanTitle($plan: ID!) { plan(id: $plan) { id title marcheId } }"
 
@@ -492,6 +492,7 @@ class SetupPages:
         self.run = console.executor.run
         self.read = console.executor.read
         self.read_all = console.executor.read_all
+        self.groupements = console.executor.groupements
 
     async def names(self, actor: Actor) -> tuple[dict[str, str], dict[str, str]]:
         """Organisation id → name, and the suppliers (id → name) of the directory this actor reads."""
@@ -507,7 +508,7 @@ class SetupPages:
         or `not_found` (a groupement it does not see). `until`: after a write, what the page waits to see (the
         `groupements` query takes no `minPosition`): read again until the read models show it (5 s at most)."""
         for attempt in range(50):
-            groupements = (await self.read(SETUP_GROUPEMENTS, actor))["groupements"]
+            groupements = await self.groupements(SETUP_GROUPEMENTS, actor)
             found = next((g for g in groupements if g["id"] == groupement_id), None)
             if until is None or attempt == 49 or (found is not None and until(found)):
                 break
@@ -522,7 +523,7 @@ class SetupPages:
         """The groupement of the marché, coordinated by this actor. `wait`: the marché was just notified and the
         `groupements` query takes no `minPosition`: it is read again until the read models show it (5 s at most)."""
         for attempt in range(50):
-            groupements = (await self.read(SETUP_GROUPEMENTS, actor))["groupements"]
+            groupements = await self.groupements(SETUP_GROUPEMENTS, actor)
             found = next((g for g in groupements for m in g["marches"] if m["id"] == marche_id), None)
             if found is not None or not wait or attempt == 49:
                 break
@@ -820,7 +821,7 @@ class SetupPages:
         parse, document, _, mapping = SETUP_STEPS[step]
         plan_id = request.path_params["plan"]
         plan = (await self.read(SETUP_PLAN, actor, plan=plan_id))["plan"]
-        groupements = (await self.read(SETUP_GROUPEMENTS, actor))["groupements"]
+        groupements = await self.groupements(SETUP_GROUPEMENTS, actor)
         found = next((g for g in groupements if g["id"] == plan["groupementId"]), None)
         choices = await self.choices(actor, plan, {"marches": [], "members": [], **(found or {})})
         errors, variables = parse(values, choices)

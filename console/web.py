@@ -394,7 +394,7 @@ class Console:
         return {edge["node"]["id"]: edge["node"] for edge in data["organisations"]["edges"]}
 
     async def home(self, request: Request, actor: Actor) -> Response:
-        data = await self.executor.read(GROUPEMENTS, actor)
+        data = {"groupements": await self.executor.groupements(GROUPEMENTS, actor)}
         directory = await self.executor.read_all(DIRECTORY, actor, "organisations")
         names = {edge["node"]["id"]: edge["node"]["name"] for edge in directory["organisations"]["edges"]}
         groupements = []

@@ -35,7 +35,7 @@ from progres.console.web import AVENANT_STEPS
 from progres.graphql.schema import schema
 
 CONSOLE = Path(progres.console.__file__).parent
-RUNNERS = {"run", "read", "read_all", "command"}  # the Executor's methods that send a document
+RUNNERS = {"run", "read", "read_all", "groupements", "command"}  # the Executor's methods that send a document
 
 
 def live_schema() -> GraphQLSchema:
