@@ -34,13 +34,21 @@ from progres.domain.plans import ProgressPlan
 from progres.domain.proposals import Proposal
 from progres.domain.reviews import Review
 from progres.domain.values import Aggregation
+from progres.projections.breakdowns import Summary
 from progres.projections.facts import Fact
-from progres.projections.indicators import PlanFigures, Point, index_measures, period_figure, place_figure
+from progres.projections.indicators import (
+    PlanFigures,
+    Point,
+    finished_at,
+    index_measures,
+    period_figure,
+    place_figure,
+)
 from progres.projections.ledger import IGNORED_EVENTS, Ledger, Route, apply, kind_of, new_ledger, route_of
 from progres.projections.member_view import member_ids, member_view
 from progres.projections.parties import RuleOf, rule_of
 from progres.projections.plan_balance import assemble as assemble_balance
-from progres.projections.plan_balance import balance_part, member_part, plan_balance
+from progres.projections.plan_balance import balance_part, member_breakdown, member_part, standings
 from progres.projections.runner import MEASURE_KINDS, FactSource
 from progres.projections.stores.sql import SqlStore, series_of_state
 
@@ -134,6 +142,7 @@ class AsOf:
     projection: str
     made_whole: int = 0  # reads whose figures were made from every measure (no series to start from): for tests
     from_series: int = 0  # reads that started from a checkpoint's series
+    from_summaries: int = 0  # members' breakdowns made from a summary row (projections/breakdowns.py): for tests
 
     def position_for(self, position: int | None = None, timestamp: str | None = None) -> int:
         if position is not None:
@@ -246,17 +255,58 @@ class AsOf:
 
     def plan_balance(self, plan_id: str, position: int | None = None, timestamp: str | None = None,
                      first: int | None = None) -> dict[str, Any]:
-        """The balance as the log held it; `first`: only the first members of its breakdown (the first page), whose
-        measures alone are read."""
+        """The balance as the log held it; `first`: only the first members of its breakdown (the first page). Each
+        member's breakdown is made from its last summary by then and its measures changed since
+        (projections/breakdowns.py), not from all its measures."""
         with paused_gc():
-            ledger, figures = self.plan_figures(plan_id, self.position_for(position, timestamp),
-                                                (lambda ledger: balance_members_of(ledger)[:first]) if first is not None
-                                                else None)
-            if first is None:
-                return plan_balance(ledger, plan_id, figures)
-            members = balance_members_of(ledger)[:first]
-            return assemble_balance(balance_part(ledger, plan_id, figures),
-                                    [member_part(ledger, plan_id, figures, m, rank) for rank, m in enumerate(members)])
+            at = self.position_for(position, timestamp)
+            ledger, figures, summarised = self._plan_figures(plan_id, at, lambda ledger: [])
+            members = balance_members_of(ledger)
+            members = members[:first] if first is not None else members
+            if not summarised:  # the ledger holds every measure (figures made whole)
+                parts = [member_part(ledger, plan_id, figures, m, rank) for rank, m in enumerate(members)]
+            else:
+                found = self._breakdowns(ledger, plan_id, members, at)
+                parties = standings(ledger, plan_id, figures)
+                parts = [{"member_id": m, "rank": rank, "breakdown": found[m], "standing": parties[m]}
+                         for rank, m in enumerate(members)]
+            return assemble_balance(balance_part(ledger, plan_id, figures), parts)
+
+    def _breakdowns(self, ledger: Ledger, plan_id: str, members: list[str], position: int) -> dict[str, Any]:
+        """Each member's breakdown as of `position`: its last summary by then brought to `position` with its measures
+        recorded and corrected since; a member without a summary (or whose correction the summary cannot take) from
+        its measures."""
+        plan = ledger["plans"][plan_id]
+        marche = ledger["marches"].get(plan["marche_id"])
+        rules, finished = rule_of(ledger, marche), finished_at(marche or {}, plan)
+        versions = self.store.member_summaries(self.projection, plan_id, members, position)
+        summaries = {m: Summary(self.store.load_json(doc)) for m, (_, doc) in versions.items()}
+        since = {m: at for m, (at, _) in versions.items()}
+        whole = {m for m in members if m not in summaries}
+        if since:
+            for member, recorded, changed, doc in self.store.corrected_since(
+                    self.projection, ledger["id"], plan_id, min(since.values()), position, CORRECTED, list(since)):
+                if recorded > since[member] or member in whole:
+                    continue  # recorded after its summary: added below
+                measure = self.store.load_json(doc)
+                now = measure if changed <= position else measure_as_of(measure, position)
+                if not summaries[member].correct(measure_as_of(measure, since[member]), now):
+                    whole.add(member)
+            for member, changed, doc in self.store.members_measures_since(self.projection, plan_id, since, position):
+                if member not in whole:
+                    measure = self.store.load_json(doc)
+                    summaries[member].add(measure if changed <= position else measure_as_of(measure, position))
+        found = {m: summaries[m].breakdown(plan, m, rules, finished) for m in members if m not in whole}
+        self.from_summaries += len(found)
+        if whole:
+            kept: dict[str, Any] = {}
+            for changed, doc in self.store.members_measures(self.projection, plan_id, sorted(whole), position):
+                measure = self.store.load_json(doc)
+                if measure["member_id"] in whole:
+                    kept[measure["id"]] = measure if changed <= position else measure_as_of(measure, position)
+            index = index_measures({"measures": kept}, rules)
+            found.update((m, member_breakdown(plan, index, m, finished)) for m in whole)
+        return found
 
     def member_view(self, plan_id: str, member_id: str, position: int | None = None,
                     timestamp: str | None = None) -> dict[str, Any]:
@@ -267,7 +317,13 @@ class AsOf:
 
     def plan_figures(self, plan_id: str, position: int,
                      chosen: Callable[[Ledger], list[str]] | None = None) -> tuple[Ledger, PlanFigures]:
-        """The plan's ledger and figures as the log held them at `position`, with the measures of the members
+        ledger, figures, _ = self._plan_figures(plan_id, position, chosen)
+        return ledger, figures
+
+    def _plan_figures(self, plan_id: str, position: int,
+                      chosen: Callable[[Ledger], list[str]] | None = None) -> tuple[Ledger, PlanFigures, bool]:
+        """(the third: True when the ledger holds only the chosen members' measures, False when it holds every one)
+        The plan's ledger and figures as the log held them at `position`, with the measures of the members
         `chosen` picks (and the groupement's own; None: every measure). The groupement series are those of the last
         checkpoint, the periods whose measures were recorded or corrected since made again from their rows; when
         that checkpoint kept no series, or the plan's structure changed since (a member, a volume, an indicator...),
@@ -279,7 +335,7 @@ class AsOf:
         if position > self.store.position(self.projection):
             self.made_whole += 1
             ledger = self._plan_ledger(plan_id, g, position)  # (the route is known: no second look for it)
-            return ledger, PlanFigures.of(ledger["plans"][plan_id], ledger)
+            return ledger, PlanFigures.of(ledger["plans"][plan_id], ledger), False
         skeleton = self._skeleton(g, position)
         ledger = skeleton.ledger
         if plan_id not in ledger["plans"]:
@@ -289,7 +345,7 @@ class AsOf:
         if series is None or not skeleton.neutral:
             self.made_whole += 1
             whole = self._rows_ledger(g, position)
-            return whole, PlanFigures.of(whole["plans"][plan_id], whole)
+            return whole, PlanFigures.of(whole["plans"][plan_id], whole), False
         self.from_series += 1
         rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
         rows = self.store.members_measures(self.projection, plan_id, chosen(ledger), position) if chosen else [
@@ -307,7 +363,7 @@ class AsOf:
             missing.extend({(key, f.period_start, f.period_end) for f in valued[:1] + valued[-1:]
                             if f.positions is None})
         self._set_figures(figures, plan, rules, sorted(missing), position)
-        return ledger, figures
+        return ledger, figures, chosen is not None
 
     def _set_figures(self, figures: PlanFigures, plan: dict[str, Any], rules: RuleOf,
                      periods: list[tuple[str, str, str]], position: int) -> None:

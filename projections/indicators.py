@@ -126,13 +126,24 @@ def indicator_summary(indicator: dict[str, Any], points: Iterable[Point], finish
     last measured period); a qualitative indicator gives its latest assessment and never a percentage."""
     points = list(points)
     if indicator["kind"] == "qualitative":
-        last = points[-1] if points else None
-        return {"latest_assessment": last.assessment if last else None,
-                "latest_period": last.period_end if last else None, "measures": len(points),
-                "status": "assessed" if last else "no_data",
-                "positions": {"latest": sorted(last.positions) if last else []}}
+        return qualitative_summary(points[-1] if points else None, len(points))
     numeric = [p for p in points if p.value is not None]
-    first, last = (numeric[0], numeric[-1]) if numeric else (None, None)
+    return quantitative_summary(indicator, numeric[0] if numeric else None, numeric[-1] if numeric else None,
+                                len(numeric), finished)
+
+
+def qualitative_summary(last: Point | None, count: int) -> dict[str, Any]:
+    """`indicator_summary` of a qualitative series from its last point and its number of points."""
+    return {"latest_assessment": last.assessment if last else None,
+            "latest_period": last.period_end if last else None, "measures": count,
+            "status": "assessed" if last else "no_data",
+            "positions": {"latest": sorted(last.positions) if last else []}}
+
+
+def quantitative_summary(indicator: dict[str, Any], first: Point | None, last: Point | None, count: int,
+                         finished: bool) -> dict[str, Any]:
+    """`indicator_summary` of a quantitative series from its first and last valued points and how many have a value
+    (projections/breakdowns.py makes a member's from its summary row)."""
     baseline = decimal_or_none(indicator.get("baseline"))
     target = target_on(indicator, last.period_end) if last else decimal_or_none(indicator.get("target"))
     last_value = last.value if last else None
@@ -141,7 +152,7 @@ def indicator_summary(indicator: dict[str, Any], points: Iterable[Point], finish
         "first_period": first.period_end if first else None, "last": fmt(last_value),
         "last_period": last.period_end if last else None,
         "achievement": fmt(achievement(baseline, target, last_value)),
-        "status": status(indicator, last_value, target, finished), "measures": len(numeric),
+        "status": status(indicator, last_value, target, finished), "measures": count,
         # Where each figure comes from: the log positions of the measures and corrections behind it.
         "positions": {"first": sorted(first.positions) if first else [],
                       "last": sorted(last.positions) if last else []},

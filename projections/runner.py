@@ -23,7 +23,8 @@ from typing import Any, Protocol
 import orjson
 
 from progres.domain.measures import Measure
-from progres.projections import registry
+from progres.projections import breakdowns, registry
+from progres.projections.breakdowns import SummaryRow
 from progres.projections.facts import TRANSCODED, Fact, _untranscode, fact_from_record
 from progres.projections.history import ACTOR_FIELDS, history_row
 from progres.projections.indicators import PlanFigures
@@ -268,8 +269,10 @@ class ProjectionRunner:
         state.position = end
         ledgers = {g: state.ledgers[g] for g in touched}
         views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
+        summaries: list[SummaryRow] = []  # as-of: the summaries of the members whose measures changed
         for g, ledger in ledgers.items():
             figures, changed = self._figures_of(g, ledger, measures.get(g))
+            summaries.extend(breakdowns.batch_rows(g, ledger, figures, written, end))
             for table, rows in derived_views(ledger, None, figures, changed).items():
                 views.setdefault(table, []).extend(rows)
         # (as-of, issue 12: a checkpoint also keeps each plan's groupement series at its position)
@@ -282,7 +285,7 @@ class ProjectionRunner:
         keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}
         measure_rows = [(g, p, measure) for m, (g, p) in written.items()
                         if (measure := state.ledgers[g]["plans"].get(p, {}).get("measures", {}).get(m)) is not None]
-        return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows)
+        return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows, summaries)
 
     def _checkpointed(self, g: str) -> int:
         """The position of the groupement's last checkpoint (a checkpoint holds the measures changed since)."""
@@ -457,7 +460,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
         phases["rows_written_seconds"] = time.perf_counter() - started
         packed = [(g, position, zlib.compress(data, 1)) for g, position, data in fold.checkpoints]
         store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], packed,
-                                                          measures=fold.corrected_rows()))
+                                                          measures=fold.corrected_rows(), summaries=fold.summaries))
         phases["committed_seconds"] = time.perf_counter() - started
         store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
         store.analyze()  # as-of (issue 12) reads the rows just written by index: the planner needs their statistics
@@ -555,6 +558,7 @@ class RebuildFold:
         self.corrected: dict[str, tuple[str, str]] = {}  # measure -> (groupement, plan): changed after it was written
         self.kinds: dict[str, str] = {}  # topic -> kind
         self.series = SeriesAtCheckpoints()  # as-of: each plan's figures written into its checkpoints
+        self.summaries: list[SummaryRow] = []  # as-of: members' summaries at checkpoints (projections/breakdowns.py)
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
 
     def plain(self, value: Any) -> Any:
@@ -692,6 +696,7 @@ class RebuildFold:
             if ledger["position"] > position - self.every:
                 changed = self.changed.pop(g, {})
                 figures = self.series.at(g, ledger, changed)
+                self.summaries.extend(breakdowns.checkpoint_rows(g, ledger, figures, changed, position))
                 self.checkpoints.append((g, position, orjson.dumps(self._delta(ledger, changed, figures))))
 
     @staticmethod

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import orjson
 
 from progres.projections import registry
+from progres.projections.breakdowns import SummaryRow
 from progres.projections.indicators import PeriodFigure, PlanFigures, fmt
 from progres.projections.ledger import Ledger, Route
 from progres.projections.registry import TABLES
@@ -80,6 +81,10 @@ def schema_statements(d: Dialect) -> list[str]:
         "CREATE INDEX IF NOT EXISTS history_by_aggregate ON {p}history (projection, aggregate_id, position)",
         "CREATE TABLE IF NOT EXISTS {p}checkpoints (projection TEXT, groupement_id TEXT, position " + d.bigint
         + ", state " + d.blob_type + ", PRIMARY KEY (projection, groupement_id, position))",
+        # as-of (projections/breakdowns.py): a member's summary of its measures in a plan, one version per change
+        "CREATE TABLE IF NOT EXISTS {p}member_summaries (projection TEXT, plan_id TEXT, member_id TEXT, position "
+        + d.bigint + ", groupement_id TEXT, doc " + d.json_type + ", PRIMARY KEY (projection, plan_id, member_id, "
+        "position))",
     )]
 
 
@@ -188,6 +193,7 @@ class Batch:
     checkpoints: list[tuple[str, int, bytes]]  # (groupement, position, packed ledger)
     keys: dict[str, str] = field(default_factory=dict)  # table -> where its rows go, if not the generation
     measures: list[MeasureRow] | None = None  # the measures the batch changed (None: every measure of the ledgers)
+    summaries: list[SummaryRow] = field(default_factory=list)  # members' summaries (projections/breakdowns.py)
 
 
 @dataclass(frozen=True)
@@ -280,7 +286,7 @@ class SqlStore:
         self.ensure_tables()
         with self.transaction() as cur:
             for table in ("tracking", "ledgers", "measures", "routes", *registry.tables(), "history", "checkpoints",
-                          "model_versions"):
+                          "model_versions", "member_summaries"):
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"), [projection])
             for table in registry.tables():  # the rows of a new version being built beside the old ones
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection LIKE ?"), [building_prefix(projection)
@@ -659,6 +665,58 @@ class SqlStore:
             cur.execute(self.q(query + " ORDER BY recorded_position"), params)
             return [(row[0], int(row[1]), row[2]) for row in cur.fetchall()]
 
+    def member_summaries(self, projection: str, plan_id: str, members: Sequence[str],
+                         position: int) -> dict[str, tuple[int, Any]]:
+        """Per member, its last summary at or before `position` (projections/breakdowns.py): (its position, doc)."""
+        found: dict[str, tuple[int, Any]] = {}
+        with self.transaction() as cur:
+            for chunk in range(0, len(members), 100):
+                part = members[chunk:chunk + 100]
+                cur.execute(self.q(" UNION ALL ".join(
+                    "SELECT * FROM (SELECT member_id, position, doc FROM {p}member_summaries WHERE projection = ? AND "
+                    "plan_id = ? AND member_id = ? AND position <= ? ORDER BY position DESC LIMIT 1) s" for _ in part)),
+                    [value for m in part for value in (projection, plan_id, m, position)])
+                found.update((row[0], (int(row[1]), row[2])) for row in cur.fetchall())
+        return found
+
+    def members_measures_since(self, projection: str, plan_id: str, since: dict[str, int],
+                               position: int) -> list[tuple[str, int, Any]]:
+        """The plan's measures of each member recorded after its position in `since` and at or before `position`, in
+        recording order: (member, the position of its last change, the measure as it is now)."""
+        found: list[tuple[int, str, int, Any]] = []
+        members = sorted(since)
+        with self.transaction() as cur:
+            for chunk in range(0, len(members), 100):
+                part = members[chunk:chunk + 100]
+                cur.execute(self.q(" UNION ALL ".join(
+                    "SELECT recorded_position, member_id, position, doc FROM {p}measures WHERE projection = ? AND "
+                    "plan_id = ? AND member_id = ? AND recorded_position > ? AND recorded_position <= ?"
+                    for _ in part)),
+                    [value for m in part for value in (projection, plan_id, m, since[m], position)])
+                found.extend((int(row[0]), row[1], int(row[2]), row[3]) for row in cur.fetchall())
+        found.sort(key=lambda row: row[0])
+        return [(member, changed, doc) for _, member, changed, doc in found]
+
+    def corrected_since(self, projection: str, groupement_id: str, plan_id: str, after: int, position: int,
+                        corrected: str, members: Sequence[str]) -> list[tuple[str, int, int, Any]]:
+        """The plan's measures of these members corrected (facts of kind `corrected`) in (after, position]: (member,
+        recorded position, the position of its last change, the measure as it is now)."""
+        found: list[tuple[str, int, int, Any]] = []
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT DISTINCT aggregate_id FROM {p}history WHERE projection = ? AND "
+                               "groupement_id = ? AND position > ? AND position <= ? AND type = ?"),
+                        [projection, groupement_id, after, position, corrected])
+            ids = [row[0] for row in cur.fetchall()]
+            wanted = set(members)
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk:chunk + 500]
+                cur.execute(self.q("SELECT member_id, recorded_position, position, doc FROM {p}measures WHERE "
+                                   f"projection = ? AND plan_id = ? AND measure_id IN ({', '.join('?' for _ in part)})"
+                                   ), [projection, plan_id, *part])
+                found.extend((row[0], int(row[1]), int(row[2]), row[3]) for row in cur.fetchall()
+                             if row[0] in wanted)
+        return found
+
     def last_checkpoint(self, projection: str, groupement_id: str) -> int:
         with self.transaction() as cur:
             cur.execute(self.q("SELECT max(position) FROM {p}checkpoints WHERE projection = ? AND groupement_id = ?"),
@@ -749,7 +807,21 @@ class SqlStore:
             for table, rows in batch.views.items():
                 self._upsert_views(cur, table, batch.keys.get(table, projection), new, rows)
             self._insert_rows(cur, projection, batch.history, batch.checkpoints)
+            self._write_summaries(cur, projection, batch.summaries, fresh=expected == 0)
         return True
+
+    def _write_summaries(self, cur: Cursor, projection: str, summaries: list[SummaryRow], fresh: bool) -> None:
+        if fresh:  # a new generation's (a rebuild's): none can exist yet
+            self.bulk_insert(cur, "member_summaries", ("projection", "plan_id", "member_id", "position",
+                                                       "groupement_id", "doc"),
+                             [(projection, p, m, position, g, self.dump_json(doc))
+                              for g, p, m, position, doc in summaries])
+        elif summaries:
+            cur.executemany(self.q(
+                "INSERT INTO {p}member_summaries (projection, plan_id, member_id, position, groupement_id, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (projection, plan_id, member_id, position) DO UPDATE SET "
+                "doc = excluded.doc"),
+                [(projection, p, m, position, g, self.dump_json(doc)) for g, p, m, position, doc in summaries])
 
     def _upsert_views(self, cur: Cursor, table: str, key: str, position: int, rows: list[Any]) -> None:
         cur.executemany(self.q(

@@ -1,0 +1,163 @@
+"""Each member's breakdown in a plan kept as versioned rows (issue 12, as-of balance).
+
+A balance shows, per member and member indicator, the first and last values, how many measures, the latest
+assessment and the rules its measures fell under (`plan_balance.member_breakdown`). As-of used to read every
+measure of the members it shows (7,440 JSON documents for 20 members at month 31). Instead, a *summary* of each
+member's points (`summary_of`: per indicator the count, the first and last valued points, the last point and the
+distinct periods; nothing that depends on the plan's structure, which the reader takes from the ledger as of then)
+is written as a row of `member_summaries` keyed by (plan, member, position):
+- by the runner, for the members whose measures a batch recorded or corrected, at the batch's end position;
+- by a rebuild, at each checkpoint, for the members whose measures changed since the groupement's previous one.
+
+As of P, a member's breakdown is its last summary at or before P (at V) with the member's measures recorded in
+(V, P] added and the corrections recorded in (V, P] of its older ones applied (`Summary.add`, `Summary.correct`);
+a member without a summary by P is made from its measures as before. Nothing here changes what is shown: the
+rows are a shortcut, the tests compare with the replayed ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from progres.projections.indicators import PlanFigures, Point, qualitative_summary, quantitative_summary
+from progres.projections.parties import RuleOf
+
+TABLE = "member_summaries"
+SummaryRow = tuple[str, str, str, int, dict[str, Any]]  # (groupement, plan, member, position, summary)
+POINT = tuple[str, str, str | None, str | None, str]  # period start, end, value (text), assessment, measure id
+
+
+def _point(p: Point) -> list[Any]:
+    return [p.period_start, p.period_end, None if p.value is None else str(p.value), p.assessment, p.measure_id]
+
+
+def summary_of(index: dict[str, dict[str | None, list[Point]]], member: str) -> dict[str, Any]:
+    """A member's summary from a plan's index of points (`PlanFigures.index`, each list in period order)."""
+    periods: dict[tuple[str, str], int] = {}
+    indicators: dict[str, list[Any]] = {}
+    for key, by_member in index.items():
+        points = by_member.get(member)
+        if not points:
+            continue
+        numeric = [p for p in points if p.value is not None]
+        seen = sorted({periods.setdefault((p.period_start, p.period_end), len(periods)) for p in points})
+        indicators[key] = [len(points), len(numeric), _point(numeric[0]) if numeric else None,
+                           _point(numeric[-1]) if numeric else None, _point(points[-1]), seen]
+    return {"periods": [list(p) for p in periods], "indicators": indicators}
+
+
+def rows_of(g: str, plan_id: str, figures: PlanFigures, members: Iterable[str], position: int) -> list[SummaryRow]:
+    return [(g, plan_id, m, position, summary_of(figures.index, m)) for m in sorted(members)]
+
+
+def batch_rows(g: str, ledger: dict[str, Any], figures: dict[str, PlanFigures], written: dict[str, tuple[str, str]],
+               position: int) -> list[SummaryRow]:
+    """The summaries a runner's batch writes for a groupement: those of the members whose measures it recorded or
+    corrected (`written`: measure -> (groupement, plan)), at the batch's end position."""
+    members = changed_members(ledger, ((m, p) for m, (h, p) in written.items() if h == g))
+    return [row for p, found in members.items() if p in figures for row in rows_of(g, p, figures[p], found, position)]
+
+
+def checkpoint_rows(g: str, ledger: dict[str, Any], figures: dict[str, PlanFigures], changed: dict[str, str],
+                    position: int) -> list[SummaryRow]:
+    """The summaries a rebuild writes at a groupement's checkpoint: those of the members whose measures changed since
+    its previous one (`changed`: measure -> plan)."""
+    members = changed_members(ledger, changed.items())
+    return [row for p, found in members.items() if p in figures for row in rows_of(g, p, figures[p], found, position)]
+
+
+def changed_members(ledger: dict[str, Any], measures: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Per plan, the members of these (measure, plan) pairs (the groupement's own measures are not summarised)."""
+    found: dict[str, set[str]] = {}
+    plans = ledger.get("plans") or {}
+    for measure_id, plan_id in measures:
+        m = (plans.get(plan_id) or {}).get("measures", {}).get(measure_id)
+        if m is not None and m["member_id"] is not None:
+            found.setdefault(plan_id, set()).add(m["member_id"])
+    return found
+
+
+def _after(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    return a >= b
+
+
+class Summary:
+    """A member's summary being brought from its version to P (the measures it holds were recorded by then)."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.periods: list[tuple[str, str]] = [(s, e) for s, e in doc["periods"]]
+        self.index = {p: i for i, p in enumerate(self.periods)}
+        self.indicators: dict[str, list[Any]] = {k: [v[0], v[1], v[2], v[3], v[4], set(v[5])]
+                                                 for k, v in doc["indicators"].items()}
+
+    def _period(self, start: str, end: str) -> int:
+        key = (start, end)
+        if key not in self.index:
+            self.index[key] = len(self.periods)
+            self.periods.append(key)
+        return self.index[key]
+
+    def add(self, m: dict[str, Any]) -> None:
+        """A measure recorded after every measure the summary holds (as it stood at P)."""
+        entry = self.indicators.setdefault(m["indicator_key"], [0, 0, None, None, None, set()])
+        point = [m["period_start"], m["period_end"], m["value"], m["assessment"], m["id"]]
+        period = (m["period_start"], m["period_end"])
+        entry[0] += 1
+        entry[5].add(self._period(*period))
+        if entry[4] is None or _after(period, (entry[4][0], entry[4][1])):
+            entry[4] = point
+        if m["value"] is not None:
+            entry[1] += 1
+            if entry[2] is None or period < (entry[2][0], entry[2][1]):
+                entry[2] = point
+            if entry[3] is None or _after(period, (entry[3][0], entry[3][1])):
+                entry[3] = point
+
+    def correct(self, before: dict[str, Any], after: dict[str, Any]) -> bool:
+        """A measure the summary holds, corrected since: its value then and at P. False when the correction changed
+        whether it has a value (not made by the domain: the caller reads the member's measures instead)."""
+        if (before["value"] is None) != (after["value"] is None):
+            return False
+        entry = self.indicators.get(after["indicator_key"])
+        if entry is None:
+            return False
+        for slot in (2, 3, 4):
+            if entry[slot] is not None and entry[slot][4] == after["id"]:
+                entry[slot] = [*entry[slot][:2], after["value"], after["assessment"], after["id"]]
+        return True
+
+    def breakdown(self, plan: dict[str, Any], member: str, rules: RuleOf, finished: bool) -> dict[str, Any]:
+        """`plan_balance.member_breakdown` of the member from its summary."""
+        breakdown = {}
+        by_period: list[str] | None = None  # the rule of each of the member's periods, asked once
+        for indicator in plan["indicators"].values():
+            if indicator["scope"] != "member":
+                continue
+            entry = self.indicators.get(indicator["key"])
+            if entry is None:
+                summary = (qualitative_summary(None, 0) if indicator["kind"] == "qualitative"
+                           else quantitative_summary(indicator, None, None, 0, finished))
+                summary.pop("positions")
+                summary["rules"] = []
+                breakdown[indicator["key"]] = summary
+                continue
+            count, numeric, first, last, latest, periods = entry
+            if indicator["kind"] == "qualitative":
+                summary = qualitative_summary(_as_point(latest, member), count)
+            else:
+                summary = quantitative_summary(indicator, _as_point(first, member), _as_point(last, member), numeric,
+                                               finished)
+            summary.pop("positions")
+            if by_period is None:
+                by_period = [rules(member, start, end) for start, end in self.periods]
+            summary["rules"] = sorted({by_period[i] for i in periods})
+            breakdown[indicator["key"]] = summary
+        return breakdown
+
+
+def _as_point(point: list[Any] | None, member: str) -> Point | None:
+    if point is None:
+        return None
+    return Point(member, point[0], point[1], None if point[2] is None else Decimal(point[2]), point[3], point[4], ())
