@@ -10,7 +10,7 @@ from progres.domain import rules
 from progres.projections.indicators import PlanFigures, Point, finished_at, fmt, indicator_summary
 from progres.projections.ledger import Ledger
 from progres.projections.member_view import current_amount, member_ids, view_day
-from progres.projections.parties import standing
+from progres.projections.parties import standings_of
 from progres.projections.plan_dashboard import action_state
 
 NAME = "plan_balance"
@@ -66,7 +66,7 @@ def standings(ledger: Ledger, plan_id: str, figures: PlanFigures) -> dict[str, d
     key = f"standings:{plan_id}"
     if key not in figures.memo:
         marche = ledger["marches"].get(ledger["plans"][plan_id]["marche_id"]) or None
-        figures.memo[key] = {m: standing(ledger, marche, m) for m in balance_members(ledger, figures)}
+        figures.memo[key] = standings_of(ledger, marche, balance_members(ledger, figures))
     found: dict[str, dict[str, Any]] = figures.memo[key]
     return found
 
