@@ -38,13 +38,13 @@ from progres.graphql.types import (
     PlanBalance,
     ReplayStep,
 )
-from progres.projections.as_of import recording_instant
+from progres.projections.as_of import BalancePages, recording_instant
 from progres.projections.ledger import DIRECTORY
 from progres.projections.replay import replay_plan
 from progres.services.access import Unknown
 from progres.services.egalim_reads import member_figures
 from progres.services.read_models import ReadModels
-from progres.services.time_axes import Moment, member_view_at, moment, plan_at, plan_balance_at
+from progres.services.time_axes import Moment, member_view_at, moment, plan_at, plan_balance_pages_at
 
 AUTH = [IsAuthenticated]
 EventsFirst = Annotated[int | None, strawberry.argument(
@@ -266,19 +266,27 @@ class Query:
         check_positions(position, min_position)
         when = moment(on, as_known_at, as_of=recording_time(as_of), as_of_asked=as_of, position=position)
 
-        def read() -> dict | None:
+        def read() -> tuple[dict, BalancePages | None] | None:
             _, parties = services.access.readable_plan(actor, str(plan_id))
+            pages = None
             if not when.now:
                 fresh_for(services.models, when, min_position)
-                found = plan_balance_at(services.models, str(plan_id), when)
+                # as known at a past moment: the members' breakdowns are made for the page asked only (`members`)
+                found, pages = plan_balance_pages_at(services.models, str(plan_id), when)
             else:
                 found = services.models.plan_balance(str(plan_id), min_position)
-            return services.access.balance_for(actor, parties, found) if found else None
+            if not found:
+                return None
+            if pages is not None:
+                visible = services.access.visible_members(actor, parties)
+                pages = BalancePages([m for m in pages.members if visible is None or m in visible], pages.breakdowns)
+            return services.access.balance_for(actor, parties, found), pages
 
-        doc = await off_loop(read)
-        if doc is None:
+        read_ = await off_loop(read)
+        if read_ is None:
             raise Unknown("plan_id", kind="plan", id=plan_id)
-        return PlanBalance.from_doc(noted(info, doc))
+        doc, pages = read_
+        return PlanBalance.from_doc(noted(info, doc), pages)
 
     @strawberry.field(description="Auditeurs : les événements d'un groupement, filtrés, dans l'ordre du journal.",
                       permission_classes=AUTH)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import strawberry
 
+from progres.graphql.context import off_loop
 from progres.graphql.enums import (
     ActionStatus,
     AvenantStatus,
@@ -58,6 +59,7 @@ from progres.graphql.values import (
     SmallModificationsCheck,
     TrajectoryStep,
 )
+from progres.projections.as_of import BalancePages
 from progres.projections.ledger import DIRECTORY
 
 if TYPE_CHECKING:
@@ -822,6 +824,8 @@ class PlanBalance:
     final: bool = strawberry.field(description="Vrai une fois le plan clos : c'est le bilan final.")
     cumulative_change_percent: str | None
     document: strawberry.Private[dict[str, Any]]  # the balance's document, read by the typed fields
+    # as known at a past moment (AsOf): the members' breakdowns made for the page `members` resolves only
+    pages: strawberry.Private[BalancePages | None] = None
 
     @strawberry.field(description="Le groupement du plan ; null avant que rien du plan ne soit enregistré (état "
                                   "vide, avec sa notice).")
@@ -895,11 +899,17 @@ class PlanBalance:
 
     @strawberry.field(description="Les chiffres de chaque membre (hors coordonnateur) que l'appelant peut voir, page "
                                   "par page.")
-    def members(self, first: First = None, after: After = None, last: Last = None, before: Before = None,
-                ) -> Connection[Annotated[MemberBalance, strawberry.lazy(VIEWS)]]:
+    async def members(self, first: First = None, after: After = None, last: Last = None, before: Before = None,
+                      ) -> Connection[Annotated[MemberBalance, strawberry.lazy(VIEWS)]]:
         from progres.graphql.views import member_balance  # noqa: PLC0415
 
-        return paginate_as(list(self.document["members"].items()), first, after, member_balance, last, before)
+        if self.pages is None:
+            return paginate_as(list(self.document["members"].items()), first, after, member_balance, last, before)
+        page = paginate_as(self.pages.members, first, after, None, last, before)
+        found = await off_loop(self.pages.breakdowns, [edge.node for edge in page.edges])
+        for edge in page.edges:
+            edge.node = member_balance((edge.node, found[edge.node]))
+        return page
 
     @strawberry.field(description="La place de chaque membre (hors coordonnateur) dans le marché du plan.")
     def parties(self, first: First = None, after: After = None, last: Last = None, before: Before = None,
@@ -917,9 +927,9 @@ class PlanBalance:
         return await node_of(info, "Plan", self.plan_id)  # type: ignore[no-any-return]
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> PlanBalance:
+    def from_doc(cls, doc: dict[str, Any], pages: BalancePages | None = None) -> PlanBalance:
         return cls(plan_id=doc["plan_id"], position=doc["position"], final=doc["final"],
-                   cumulative_change_percent=doc["marche"]["cumulative_change_percent"], document=doc)
+                   cumulative_change_percent=doc["marche"]["cumulative_change_percent"], document=doc, pages=pages)
 
 
 @strawberry.input(description="Un document désigné par l'empreinte SHA-256 de son contenu.")

@@ -47,7 +47,6 @@ from progres.projections.indicators import (
 from progres.projections.ledger import IGNORED_EVENTS, Ledger, Route, apply, kind_of, new_ledger, route_of
 from progres.projections.member_view import member_ids, member_view
 from progres.projections.parties import RuleOf, rule_of
-from progres.projections.plan_balance import assemble as assemble_balance
 from progres.projections.plan_balance import balance_part, member_breakdown, member_part, standings
 from progres.projections.runner import MEASURE_KINDS, FactSource
 from progres.projections.stores.sql import SqlStore, series_of_state
@@ -133,6 +132,14 @@ def measure_as_of(measure: dict[str, Any], position: int) -> dict[str, Any]:
     undone = measure["corrections"][len(kept)]
     return {**measure, "value": undone["previous_value"], "assessment": undone["previous_assessment"],
             "corrections": kept, "positions": [p for p in measure["positions"] if p <= position]}
+
+
+@dataclass
+class BalancePages:
+    """A balance's members in its order, and their breakdowns made on demand for the members asked."""
+
+    members: list[str]
+    breakdowns: Callable[[list[str]], dict[str, Any]]
 
 
 @dataclass
@@ -259,18 +266,28 @@ class AsOf:
         member's breakdown is made from its last summary by then and its measures changed since
         (projections/breakdowns.py), not from all its measures."""
         with paused_gc():
-            at = self.position_for(position, timestamp)
-            ledger, figures, summarised = self._plan_figures(plan_id, at, lambda ledger: [])
+            part, pages = self.plan_balance_pages(plan_id, self.position_for(position, timestamp))
+            shown = pages.members[:first] if first is not None else pages.members
+            found = pages.breakdowns(shown)
+            return {**part, "members": {m: found[m] for m in shown}, "parties": {m: part["parties"][m] for m in shown}}
+
+    def plan_balance_pages(self, plan_id: str, position: int) -> tuple[dict[str, Any], BalancePages]:
+        """The balance without its members' breakdowns (`members` empty, `parties` whole), and what makes the
+        breakdowns of the members a page shows (GraphQL's `planBalance(asKnownAt:)` asks for its page only)."""
+        with paused_gc():
+            ledger, figures, summarised = self._plan_figures(plan_id, position, lambda ledger: [])
             members = balance_members_of(ledger)
-            members = members[:first] if first is not None else members
-            if not summarised:  # the ledger holds every measure (figures made whole)
-                parts = [member_part(ledger, plan_id, figures, m, rank) for rank, m in enumerate(members)]
-            else:
-                found = self._breakdowns(ledger, plan_id, members, at)
-                parties = standings(ledger, plan_id, figures)
-                parts = [{"member_id": m, "rank": rank, "breakdown": found[m], "standing": parties[m]}
-                         for rank, m in enumerate(members)]
-            return assemble_balance(balance_part(ledger, plan_id, figures), parts)
+            parties = standings(ledger, plan_id, figures)
+            part = {**balance_part(ledger, plan_id, figures), "parties": {m: parties[m] for m in members}}
+
+        def breakdowns(shown: list[str]) -> dict[str, Any]:
+            with paused_gc():
+                if summarised:
+                    return self._breakdowns(ledger, plan_id, shown, position)
+                # the ledger holds every measure (the figures were made whole)
+                return {m: member_part(ledger, plan_id, figures, m, rank)["breakdown"] for rank, m in enumerate(shown)}
+
+        return part, BalancePages(members, breakdowns)
 
     def _breakdowns(self, ledger: Ledger, plan_id: str, members: list[str], position: int) -> dict[str, Any]:
         """Each member's breakdown as of `position`: its last summary by then brought to `position` with its measures

@@ -92,7 +92,8 @@ def standing(ledger: dict[str, Any], marche: dict[str, Any] | None, member: str)
             else (f"withdrawn_{clause(ledger).value}" if is_party else Participation.JOINED_AFTER_LAUNCH.value)}
 
 
-def standings_of(ledger: dict[str, Any], marche: dict[str, Any] | None, members: list[str]) -> dict[str, dict[str, Any]]:
+def standings_of(ledger: dict[str, Any], marche: dict[str, Any] | None,
+                 members: list[str]) -> dict[str, dict[str, Any]]:
     """`standing` of each of these members, the memberships and the parties read once (not once per member: a
     groupement of 3,000 members has 3,000 memberships)."""
     if marche is None:

@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from progres.domain.errors import InvalidInput
-from progres.projections.as_of import AsOf, UnknownPlan, recording_instant
+from progres.projections.as_of import AsOf, BalancePages, UnknownPlan, recording_instant
 from progres.projections.business_date import before_start, ledger_on, plan_start
 from progres.projections.ledger import Ledger
 from progres.projections.member_view import member_view
@@ -205,6 +205,18 @@ def plan_balance_at(models: ReadModels, plan_id: str, when: Moment) -> dict[str,
     if at.ledger is None:
         return at.with_notice(empty_plan_balance(at))
     return at.with_notice(plan_balance(at.ledger, plan_id))
+
+
+def plan_balance_pages_at(models: ReadModels, plan_id: str, when: Moment) -> tuple[dict[str, Any], BalancePages | None]:
+    """`plan_balance_at`, where the balance is made by AsOf (as known at a past moment, on its own day) without its
+    members' breakdowns, with what makes those of the members a page shows; otherwise the whole balance and None."""
+    if when.on is None and not when.known_now:
+        at = _plan_at(models, plan_id, when, lambda reader, position: reader.plan_balance_pages(plan_id, position))
+        if at.ledger is None:
+            return at.with_notice(empty_plan_balance(at)), None
+        part, pages = at.ledger
+        return at.with_notice(part), pages
+    return plan_balance_at(models, plan_id, when), None
 
 
 def plan_dashboard_at(models: ReadModels, plan_id: str, when: Moment) -> dict[str, Any]:

@@ -114,3 +114,42 @@ def test_seeded_histories_on_both_stores(app, store_settings):
             with postgres_connect(settings, autocommit=True) as connection:
                 connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
                     sql.Identifier(settings.views_schema)))
+
+
+PAGE = """query($plan: ID!, $at: String, $after: String) { planBalance(planId: $plan, asKnownAt: $at) {
+  position members(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+    edges { node { memberId indicators { indicatorKey first last measures: measureCount status rules } } } } } }"""
+
+
+def test_plan_balance_as_known_at_reads_the_page_it_shows(tmp_path):
+    """GraphQL's planBalance(asKnownAt:) makes the breakdowns of the page `members` resolves only (AsOf's
+    `plan_balance_pages`), page after page equal to the whole balance as of that position, in its order."""
+    from progres.services.demo import run_seed_scenario  # noqa: PLC0415
+    from progres.services.settings import Settings  # noqa: PLC0415
+    from tests.integration.test_graphql_api import Api  # noqa: PLC0415
+
+    api = Api(Settings(store="sqlite", data_dir=tmp_path / "data"))
+    scenario = run_seed_scenario(api.app)
+    api.models.fresh(None)
+    head = api.app.max_notification_id()
+    for at in (head // 2, head - 3, head):
+        whole = api.models.as_of().plan_balance(scenario.plan, position=at)
+        part, pages = api.models.as_of().plan_balance_pages(scenario.plan, at)
+        assert pages.members == list(whole["members"])
+        assert list(pages.breakdowns(pages.members[:1])) == pages.members[:1]  # only the members asked
+        read, after = [], None
+        while True:
+            result = api.run(PAGE, {"plan": scenario.plan, "at": str(at), "after": after})
+            assert result.errors is None, result.errors
+            members = result.data["planBalance"]["members"]
+            assert members["totalCount"] == len(whole["members"])
+            read.extend(members["edges"])
+            if not members["pageInfo"]["hasNextPage"]:
+                break
+            after = members["pageInfo"]["endCursor"]
+        assert [e["node"]["memberId"] for e in read] == list(whole["members"])
+        for edge in read:
+            expected = whole["members"][edge["node"]["memberId"]]
+            assert {i["indicatorKey"]: (i["first"], i["last"], i["measures"], i["rules"])
+                    for i in edge["node"]["indicators"]} == {
+                key: (s["first"], s["last"], s["measures"], s["rules"]) for key, s in expected.items()}
