@@ -26,16 +26,19 @@ from progres.projections.parties import RuleOf
 
 TABLE = "member_summaries"
 SummaryRow = tuple[str, str, str, int, dict[str, Any]]  # (groupement, plan, member, position, summary)
-POINT = tuple[str, str, str | None, str | None, str]  # period start, end, value (text), assessment, measure id
-
-
-def _point(p: Point) -> list[Any]:
-    return [p.period_start, p.period_end, None if p.value is None else str(p.value), p.assessment, p.measure_id]
 
 
 def summary_of(index: dict[str, dict[str | None, list[Point]]], member: str) -> dict[str, Any]:
-    """A member's summary from a plan's index of points (`PlanFigures.index`, each list in period order)."""
+    """A member's summary from a plan's index of points (`PlanFigures.index`, each list in period order): its distinct
+    periods, and per indicator [points, points with a value, first valued point, last valued point, last point, the
+    indices of its periods (null: all the member's periods)], a point being [period index, value, assessment, the
+    position its measure was recorded at]."""
     periods: dict[tuple[str, str], int] = {}
+
+    def point(p: Point) -> list[Any]:
+        return [periods[(p.period_start, p.period_end)], None if p.value is None else str(p.value), p.assessment,
+                p.positions[0]]
+
     indicators: dict[str, list[Any]] = {}
     for key, by_member in index.items():
         points = by_member.get(member)
@@ -43,8 +46,12 @@ def summary_of(index: dict[str, dict[str | None, list[Point]]], member: str) -> 
             continue
         numeric = [p for p in points if p.value is not None]
         seen = sorted({periods.setdefault((p.period_start, p.period_end), len(periods)) for p in points})
-        indicators[key] = [len(points), len(numeric), _point(numeric[0]) if numeric else None,
-                           _point(numeric[-1]) if numeric else None, _point(points[-1]), seen]
+        indicators[key] = [len(points), len(numeric), point(numeric[0]) if numeric else None,
+                           point(numeric[-1]) if numeric else None, point(points[-1]), seen]
+    every = list(range(len(periods)))
+    for entry in indicators.values():
+        if entry[5] == every:
+            entry[5] = None
     return {"periods": [list(p) for p in periods], "indicators": indicators}
 
 
@@ -79,17 +86,14 @@ def changed_members(ledger: dict[str, Any], measures: Iterable[tuple[str, str]])
     return found
 
 
-def _after(a: tuple[str, str], b: tuple[str, str]) -> bool:
-    return a >= b
-
-
 class Summary:
     """A member's summary being brought from its version to P (the measures it holds were recorded by then)."""
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.periods: list[tuple[str, str]] = [(s, e) for s, e in doc["periods"]]
         self.index = {p: i for i, p in enumerate(self.periods)}
-        self.indicators: dict[str, list[Any]] = {k: [v[0], v[1], v[2], v[3], v[4], set(v[5])]
+        every = range(len(self.periods))
+        self.indicators: dict[str, list[Any]] = {k: [v[0], v[1], v[2], v[3], v[4], set(every if v[5] is None else v[5])]
                                                  for k, v in doc["indicators"].items()}
 
     def _period(self, start: str, end: str) -> int:
@@ -99,20 +103,23 @@ class Summary:
             self.periods.append(key)
         return self.index[key]
 
+    def _not_before(self, period: tuple[str, str], point: list[Any] | None) -> bool:
+        return point is None or period >= self.periods[point[0]]
+
     def add(self, m: dict[str, Any]) -> None:
         """A measure recorded after every measure the summary holds (as it stood at P)."""
         entry = self.indicators.setdefault(m["indicator_key"], [0, 0, None, None, None, set()])
-        point = [m["period_start"], m["period_end"], m["value"], m["assessment"], m["id"]]
         period = (m["period_start"], m["period_end"])
+        point = [self._period(*period), m["value"], m["assessment"], m["positions"][0]]
         entry[0] += 1
-        entry[5].add(self._period(*period))
-        if entry[4] is None or _after(period, (entry[4][0], entry[4][1])):
+        entry[5].add(point[0])
+        if self._not_before(period, entry[4]):  # after the points of its period: it was recorded after them
             entry[4] = point
         if m["value"] is not None:
             entry[1] += 1
-            if entry[2] is None or period < (entry[2][0], entry[2][1]):
+            if entry[2] is None or period < self.periods[entry[2][0]]:
                 entry[2] = point
-            if entry[3] is None or _after(period, (entry[3][0], entry[3][1])):
+            if self._not_before(period, entry[3]):
                 entry[3] = point
 
     def correct(self, before: dict[str, Any], after: dict[str, Any]) -> bool:
@@ -123,9 +130,10 @@ class Summary:
         entry = self.indicators.get(after["indicator_key"])
         if entry is None:
             return False
+        recorded = after["positions"][0]
         for slot in (2, 3, 4):
-            if entry[slot] is not None and entry[slot][4] == after["id"]:
-                entry[slot] = [*entry[slot][:2], after["value"], after["assessment"], after["id"]]
+            if entry[slot] is not None and entry[slot][3] == recorded:
+                entry[slot] = [entry[slot][0], after["value"], after["assessment"], recorded]
         return True
 
     def breakdown(self, plan: dict[str, Any], member: str, rules: RuleOf, finished: bool) -> dict[str, Any]:
@@ -145,10 +153,10 @@ class Summary:
                 continue
             count, numeric, first, last, latest, periods = entry
             if indicator["kind"] == "qualitative":
-                summary = qualitative_summary(_as_point(latest, member), count)
+                summary = qualitative_summary(self._as_point(latest, member), count)
             else:
-                summary = quantitative_summary(indicator, _as_point(first, member), _as_point(last, member), numeric,
-                                               finished)
+                summary = quantitative_summary(indicator, self._as_point(first, member),
+                                               self._as_point(last, member), numeric, finished)
             summary.pop("positions")
             if by_period is None:
                 by_period = [rules(member, start, end) for start, end in self.periods]
@@ -157,7 +165,8 @@ class Summary:
         return breakdown
 
 
-def _as_point(point: list[Any] | None, member: str) -> Point | None:
-    if point is None:
-        return None
-    return Point(member, point[0], point[1], None if point[2] is None else Decimal(point[2]), point[3], point[4], ())
+    def _as_point(self, point: list[Any] | None, member: str) -> Point | None:
+        if point is None:
+            return None
+        start, end = self.periods[point[0]]
+        return Point(member, start, end, None if point[1] is None else Decimal(point[1]), point[2], "", ())
