@@ -208,6 +208,8 @@ def as_of_balance(app: Any, store: Any, plan: str, third_year_position: int, run
     assert as_of.made_whole == 0, "as-of did not start from a checkpoint's series"
     emit("as_of_balance.ms", round(statistics.median(timings), 1), "ms", runs=[round(x, 1) for x in timings],
          position=third_year_position, target="< 100", members_shown=PAGE, load_average=load_average(),
+         # members' breakdowns made from their summary rows (projections/breakdowns.py), over all the reads above
+         from_summaries=as_of.from_summaries,
          what="the balance with its first page of members, as planBalance's first page")
     emit("as_of_balance.whole_ms", round(statistics.median(whole), 1), "ms", runs=[round(x, 1) for x in whole],
          what="the balance with every member's breakdown")
