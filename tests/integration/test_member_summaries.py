@@ -136,6 +136,7 @@ def test_plan_balance_as_known_at_reads_the_page_it_shows(tmp_path):
         whole = api.models.as_of().plan_balance(scenario.plan, position=at)
         part, pages = api.models.as_of().plan_balance_pages(scenario.plan, at)
         assert pages.members == list(whole["members"])
+        assert part == {**whole, "members": {}}  # everything but the breakdowns, the standings whole
         assert list(pages.breakdowns(pages.members[:1])) == pages.members[:1]  # only the members asked
         read, after = [], None
         while True:
