@@ -443,29 +443,41 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
                 if progress:
                     progress(fold.state.position, head)
             folded = time.perf_counter() - started
+            # The planner's statistics of the rows just written (as-of, issue 12, reads them by index), gathered as
+            # soon as the chunks' rows are in, while the views are made and written.
+            chunks_written = list(pending)
+            analyzer = stack.enter_context(ThreadPoolExecutor(1))
+            analyzed = analyzer.submit(_analyze, store, chunks_written)
             state = fold.state
             state.position = max(state.position, head)  # receipts after the last fact are passed too
-            # The views, made while the last rows are written, then written beside them, each table by a writer.
-            for ledger in state.ledgers.values():
-                for table, rows in derived_views(ledger).items():
+            # The views, made while the last rows are written, then written beside them, each table by a writer; each
+            # plan's figures are those the fold keeps for the checkpoints, updated with the measures changed since the
+            # last one (as a runner keeps them from batch to batch), not made again from all the plan's measures.
+            for g, ledger in state.ledgers.items():
+                figures = (fold.series.at(g, ledger, fold.changed.pop(g, {}))
+                           if g != DIRECTORY and ledger.get("groupement") is not None else None)
+                for table, rows in derived_views(ledger, None, figures).items():
                     if rows:
                         pending.append(writers[len(pending) % len(writers)].submit(
                             store.append_views, name, table, state.position, rows))
             phases["views_seconds"] = time.perf_counter() - started - folded
             for future in pending:
                 future.result()
-        phases["rows_written_seconds"] = time.perf_counter() - started
+            phases["rows_written_seconds"] = time.perf_counter() - started
+            analyzed.result()
+            phases["analyzed_seconds"] = time.perf_counter() - started
         packed = [(g, position, zlib.compress(data, 1)) for g, position, data in fold.checkpoints]
         store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], packed,
                                                           measures=fold.corrected_rows()))
         phases["committed_seconds"] = time.perf_counter() - started
         store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
-        store.analyze()  # as-of (issue 12) reads the rows just written by index: the planner needs their statistics
+        phases["versions_seconds"] = time.perf_counter() - started
         if progress:
             progress(state.position, head)
         runner = ProjectionRunner(source, store, name)
         runner._state = state  # what was just written, held in memory: nothing is read back
         runner.catch_up()
+        phases["caught_up_seconds"] = time.perf_counter() - started
         previous = store.activate(ALIAS, name)
         if previous and previous != name:
             store.drop(previous)
@@ -484,6 +496,12 @@ def _append_rows(store: SqlStore, name: str, history: list[tuple[Any, ...]], rou
                  measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]]) -> None:
     store.append_rows(name, history, routes, measures,
                       [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints])
+
+
+def _analyze(store: SqlStore, written: list[Future[None]]) -> None:
+    for future in written:
+        future.result()
+    store.analyze()
 
 
 def _read_ahead(source: FactSource, head: int, batch: int) -> Iterator[list[Any]]:
@@ -556,6 +574,7 @@ class RebuildFold:
         self.kinds: dict[str, str] = {}  # topic -> kind
         self.series = SeriesAtCheckpoints()  # as-of: each plan's figures written into its checkpoints
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
+        self.measured_routes: set[str] = set()  # new routes of recorded measures met by the general path (this chunk)
 
     def plain(self, value: Any) -> Any:
         """`facts._untranscode` of a stored value, with the dashed form of each id made once."""
@@ -632,11 +651,16 @@ class RebuildFold:
                     route = routes.get(aggregate)
                     if route is None:
                         route = routes[aggregate] = Route(g, p)
-                        new_routes.append((aggregate, g, p))
+                        new = True
+                    else:
+                        new = False
                     ledger = ledgers.get(g)
                     if ledger is None:
                         ledger = ledgers[g] = new_ledger(g)
-                    if position > ledger["position"]:
+                    if position <= ledger["position"]:
+                        if new:  # no measure row: the route is a row of its own (see stores.sql.routes_rows)
+                            new_routes.append((aggregate, g, p))
+                    else:
                         measure = ledger["plans"][p]["measures"][aggregate] = self._measure(aggregate, position,
                                                                                             timestamp, data)
                         ledger["position"] = position
@@ -653,6 +677,10 @@ class RebuildFold:
             else:
                 fact = item
             self._fold(fact, history, new_routes, recorded)
+        if self.measured_routes:  # routes the general path met of measures whose row is written: not rows
+            rows = {m["id"]: (g, p) for g, p, m in recorded}
+            new_routes = [r for r in new_routes if r[0] not in self.measured_routes or rows.get(r[0]) != r[1:]]
+            self.measured_routes.clear()
         measures = self.store.measure_rows(self.name, recorded)
         self.written.update(m["id"] for _, _, m in recorded)
         checkpoints, self.checkpoints = self.checkpoints, []
@@ -671,6 +699,8 @@ class RebuildFold:
         if route is not None:
             if not known:
                 new_routes.append((fact.aggregate_id, route.groupement_id, route.plan_id))
+                if fact.kind == MEASURE_RECORDED:
+                    self.measured_routes.add(fact.aggregate_id)
             g = route.groupement_id
             if fact.kind in MEASURE_KINDS and route.plan_id is not None:  # (a rebuild's positions only increase)
                 measure = state.ledgers[g]["plans"].get(route.plan_id, {}).get("measures", {}).get(fact.aggregate_id)

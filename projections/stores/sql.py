@@ -62,6 +62,8 @@ def schema_statements(d: Dialect) -> list[str]:
         "period_start, period_end, recorded_position)",
         "CREATE INDEX IF NOT EXISTS measures_by_member ON {p}measures (projection, plan_id, member_id, "
         "recorded_position)",
+        # The groupement and plan of each aggregate but measures: a measure's are those of its `measures` row (read
+        # from there, see `route` and `load_routes`; stores written before hold measures' routes here too).
         "CREATE TABLE IF NOT EXISTS {p}routes (projection TEXT, aggregate_id TEXT, groupement_id TEXT, "
         "plan_id TEXT, PRIMARY KEY (projection, aggregate_id))",
         # One shape for every view (groupement_parties: plan_id holds the groupement, what access checks read).
@@ -160,6 +162,14 @@ def merge_checkpoints(states: list[Any]) -> Ledger:
 def all_measures(ledgers: Iterable[Ledger]) -> list[MeasureRow]:
     return [(ledger["id"], p, m) for ledger in ledgers for p, plan in (ledger.get("plans") or {}).items()
             for m in plan.get("measures", {}).values()]
+
+
+def routes_rows(projection: str, routes: dict[str, Route], measures: list[MeasureRow]) -> list[tuple[Any, ...]]:
+    """The rows of the `routes` table for these new routes: none for a measure written with the same groupement and
+    plan (its route is its `measures` row's)."""
+    rows = {m["id"]: (g, p) for g, p, m in measures if m["id"] in routes} if routes and measures else {}
+    return [(projection, a, r.groupement_id, r.plan_id) for a, r in routes.items()
+            if rows.get(a) != (r.groupement_id, r.plan_id)]
 
 
 def unpack(data: bytes) -> Ledger:
@@ -459,10 +469,15 @@ class SqlStore:
             return self._with_measures(cur, projection, ledgers, rows)
 
     def load_routes(self, projection: str) -> dict[str, Route]:
+        """Every aggregate's route: the routes rows and the measures' (their `measures` rows)."""
         with self.transaction() as cur:
+            cur.execute(self.q("SELECT measure_id, groupement_id, plan_id FROM {p}measures WHERE projection = ?"),
+                        [projection])
+            routes = {row[0]: Route(row[1], row[2]) for row in cur.fetchall()}
             cur.execute(self.q("SELECT aggregate_id, groupement_id, plan_id FROM {p}routes WHERE projection = ?"),
                         [projection])
-            return {row[0]: Route(row[1], row[2]) for row in cur.fetchall()}
+            routes.update((row[0], Route(row[1], row[2])) for row in cur.fetchall())
+            return routes
 
     def view(self, table: str, projection: str, plan_id: str, member_id: str = "") -> tuple[int, Any] | None:
         """A read model's document (with its position); a model stored in parts is put together from its rows, read
@@ -513,10 +528,15 @@ class SqlStore:
         return int(row[0]) if row and row[0] is not None else 0
 
     def route(self, projection: str, aggregate_id: str) -> Route | None:
+        """The aggregate's route: its routes row, else (a measure) its `measures` row's groupement and plan."""
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, plan_id FROM {p}routes "
                                "WHERE projection = ? AND aggregate_id = ?"), [projection, aggregate_id])
             row = cur.fetchone()
+            if row is None:
+                cur.execute(self.q("SELECT groupement_id, plan_id FROM {p}measures "
+                                   "WHERE projection = ? AND measure_id = ?"), [projection, aggregate_id])
+                row = cur.fetchone()
         return Route(row[0], row[1]) if row else None
 
     def checkpoint_before(self, projection: str, groupement_id: str, position: int) -> tuple[int, Ledger] | None:
@@ -741,11 +761,11 @@ class SqlStore:
                 "ON CONFLICT (projection, groupement_id) DO UPDATE SET position = excluded.position, "
                 "state = excluded.state"),
                 [(projection, g, ledger["position"], pack(skeleton(ledger))) for g, ledger in batch.ledgers.items()])
-            self._write_measures(cur, projection, all_measures(batch.ledgers.values()) if batch.measures is None
-                                 else batch.measures, fresh=expected == 0 and batch.measures is None)
-            # Routes of aggregates the batch met for the first time: new by construction.
+            measures = all_measures(batch.ledgers.values()) if batch.measures is None else batch.measures
+            self._write_measures(cur, projection, measures, fresh=expected == 0 and batch.measures is None)
+            # Routes of aggregates the batch met for the first time: new by construction; a measure's is its row's.
             self.bulk_insert(cur, "routes", ("projection", "aggregate_id", "groupement_id", "plan_id"),
-                             [(projection, a, r.groupement_id, r.plan_id) for a, r in batch.routes.items()])
+                             routes_rows(projection, batch.routes, measures))
             for table, rows in batch.views.items():
                 self._upsert_views(cur, table, batch.keys.get(table, projection), new, rows)
             self._insert_rows(cur, projection, batch.history, batch.checkpoints)

@@ -54,6 +54,35 @@ def test_the_rows_of_a_rebuild_equal_the_reducers_with_measures_corrected_later_
         assert merge_checkpoints(states) == merge_checkpoints([delta(expected, 0)])
 
 
+def test_a_measures_route_is_its_measure_row_not_a_routes_row_for_the_runner_and_the_rebuild(world, tmp_path: Path):
+    """A measure's route is read from its `measures` row: neither the runner nor the rebuild writes a routes row for
+    it; `route` and `load_routes` (what a runner starts from) answer it all the same, as the reducer routes it."""
+    first = world.measure()
+    second = world.measure(member_id=world.lycees[1], recorded_by=world.lycees[1], value="40")
+    world.app.correct_measure(first.id, "erreur de saisie", world.lycees[0], "2022-07-15", value="35")
+    reducer = Replay().feed_all(world.app.facts())
+    live = SqliteStore(tmp_path / "live.sqlite3")
+    runner = ProjectionRunner(world.app, live, batch_size=2)
+    runner.catch_up()
+    rebuilt = SqliteStore(tmp_path / "rebuilt.sqlite3")
+    rebuild(world.app, rebuilt, "views_v1", batch=3)
+    measures = {str(first.id), str(second.id)}
+    for store, projection in ((live, runner.projection), (rebuilt, "views_v1")):
+        routed = {row[1] for row in store.rows("routes", projection)}
+        assert routed and not routed & measures  # the plan, marché, groupement… have rows; the measures none
+        assert store.load_routes(projection) == reducer.routes
+        assert store.route(projection, str(first.id)) == reducer.routes[str(first.id)]
+        assert store.route(projection, str(first.id)).plan_id == world.plan
+        assert store.route(projection, world.plan) == reducer.routes[world.plan]
+        assert store.route(projection, "absent") is None
+    # A store written before keeps its measures' routes rows: they are read as they are, the same.
+    with live.transaction() as cur:
+        cur.execute("INSERT INTO routes VALUES (?, ?, ?, ?)", [runner.projection, str(first.id), world.groupement,
+                                                                world.plan])
+    assert live.load_routes(runner.projection) == reducer.routes
+    assert live.route(runner.projection, str(first.id)) == reducer.routes[str(first.id)]
+
+
 def test_rows_written_as_copy_text_read_back_as_they_were_with_tabs_newlines_and_backslashes(pg_settings):
     settings = pg_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
     store = open_store(settings)
