@@ -420,6 +420,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
     """
     store.drop(name)
     store.ensure_tables()
+    store.begin_load(name)
     head = source.max_notification_id() or 0
     fold = RebuildFold(store, name, checkpoint_every)
     started = time.perf_counter()
@@ -443,11 +444,12 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
                 if progress:
                     progress(fold.state.position, head)
             folded = time.perf_counter() - started
-            # The planner's statistics of the rows just written (as-of, issue 12, reads them by index), gathered as
-            # soon as the chunks' rows are in, while the views are made and written.
+            # As soon as the chunks' rows are in, while the views are made and written: the tables loaded apart are
+            # indexed and put in place (`SqlStore.end_load`), and the planner given the statistics of the rows (as-of,
+            # issue 12, reads them by index).
             chunks_written = list(pending)
             analyzer = stack.enter_context(ThreadPoolExecutor(1))
-            analyzed = analyzer.submit(_analyze, store, chunks_written)
+            analyzed = analyzer.submit(_end_load, store, name, chunks_written)
             state = fold.state
             state.position = max(state.position, head)  # receipts after the last fact are passed too
             # The views, made while the last rows are written, then written beside them, each table by a writer; each
@@ -498,10 +500,10 @@ def _append_rows(store: SqlStore, name: str, history: list[tuple[Any, ...]], rou
                       [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints])
 
 
-def _analyze(store: SqlStore, written: list[Future[None]]) -> None:
+def _end_load(store: SqlStore, name: str, written: list[Future[None]]) -> None:
     for future in written:
         future.result()
-    store.analyze()
+    store.end_load(name)
 
 
 def _read_ahead(source: FactSource, head: int, batch: int) -> Iterator[list[Any]]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import select
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +17,9 @@ from psycopg_pool import ConnectionPool
 from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, Fence, LeadershipLost, SqlStore
 
 DDL_LOCK = 7_260_002
+# The largest tables of a generation, partitioned by generation (`projection`): a rebuild loads its own partition
+# without indexes, makes them once the rows are in, then attaches it; rows of other generations go to the default one.
+PARTITIONED = ("measures", "history")
 
 
 COPY_CHUNK = 1 << 20  # bytes of COPY data per write
@@ -74,7 +80,9 @@ class PostgresStore(SqlStore):
         """`options`: server settings of every pooled session (e.g. the timeouts of a projection worker)."""
         self.schema = schema
         self.dialect = Dialect(placeholder="%s", prefix=f'"{schema}".', json_type="TEXT", blob_type="BYTEA",
-                               bigint="BIGINT")
+                               bigint="BIGINT", partitioned=" PARTITION BY LIST (projection)")
+        self._loading: dict[str, dict[str, str]] = {}  # generation -> table -> its partition being loaded
+        self._partitioned: bool | None = None
         kwargs = {"options": " ".join(f"-c {name}={value}" for name, value in options.items())} if options else {}
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True, kwargs=kwargs)
         self.conninfo = conninfo
@@ -87,6 +95,10 @@ class PostgresStore(SqlStore):
             try:
                 connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
                 super().create_tables()
+                # Tables made before they were partitioned stay as they are (a rebuild then writes into them).
+                for table in self.partitioned_tables(connection):
+                    connection.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT").format(
+                        sql.Identifier(self.schema, f"{table}_default"), sql.Identifier(self.schema, table)))
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", [DDL_LOCK])
 
@@ -140,6 +152,72 @@ class PostgresStore(SqlStore):
                     continue
                 for at in range(0, len(text), COPY_CHUNK):
                     copy.write(text[at:at + COPY_CHUNK])
+
+    def partitioned_tables(self, connection: psycopg.Connection[Any]) -> list[str]:
+        rows = connection.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                  "WHERE n.nspname = %s AND c.relkind = 'p' AND c.relname = ANY(%s)",
+                                  [self.schema, list(PARTITIONED)]).fetchall()
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def partition(table: str, projection: str) -> str:
+        return f"{table}_{hashlib.sha1(projection.encode()).hexdigest()[:16]}"
+
+    def begin_load(self, projection: str) -> None:
+        """The generation's partitions of the largest tables, made empty and without indexes (see `end_load`)."""
+        if self._partitioned is None:
+            with psycopg.connect(self.conninfo, autocommit=True) as connection:
+                self._partitioned = set(self.partitioned_tables(connection)) == set(PARTITIONED)
+        if not self._partitioned:
+            return
+        with self.transaction() as cur:
+            for table in PARTITIONED:
+                part = sql.Identifier(self.schema, self.partition(table, projection))
+                cur.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+                    part, sql.Identifier(self.schema, table)))
+                cur.execute(sql.SQL("ALTER TABLE {} ADD CHECK (projection = {})").format(part, sql.Literal(projection)))
+        self._loading[projection] = {table: self.partition(table, projection) for table in PARTITIONED}
+
+    def load_table(self, projection: str, table: str) -> str:
+        return self._loading.get(projection, {}).get(table, table)
+
+    def end_load(self, projection: str) -> None:
+        """Each partition loaded gets the indexes of its table (each made in one pass over the rows already in, not
+        entry by entry as rows come; side by side, each on its own connection), is attached to its table and
+        analyzed."""
+        parts = self._loading.pop(projection, None)
+        if parts is None:
+            self.analyze()
+            return
+        with self.transaction() as cur:
+            cur.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s AND "
+                        "tablename = ANY(%s) ORDER BY tablename, indexname", [self.schema, list(parts)])
+            definitions = cur.fetchall()
+        statements = [re.sub(r" ON ONLY \S+ USING ", f' ON "{self.schema}"."{parts[table]}" USING ', definition,
+                             count=1).replace(f"INDEX {name} ON", f"INDEX {parts[table]}_{number} ON", 1)
+                      for number, (table, name, definition) in enumerate(definitions)]
+
+        def run(statement: Any) -> None:
+            with psycopg.connect(self.conninfo, autocommit=True) as connection:
+                connection.execute("SET synchronous_commit TO off")
+                connection.execute(statement)
+
+        with ThreadPoolExecutor(min(len(statements), 4) or 1) as pool:
+            list(pool.map(run, statements))
+            list(pool.map(run, [sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                sql.Identifier(self.schema, table), sql.Identifier(self.schema, part), sql.Literal(projection))
+                for table, part in parts.items()]))
+            list(pool.map(run, [sql.SQL("ANALYZE {}").format(sql.Identifier(self.schema, part))
+                                for part in parts.values()]))
+
+    def drop(self, projection: str) -> None:
+        """A generation's partitions are dropped whole (attached or left by a rebuild that stopped), the rest deleted."""
+        self._loading.pop(projection, None)
+        with self.transaction() as cur:
+            for table in PARTITIONED:
+                cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                    sql.Identifier(self.schema, self.partition(table, projection))))
+        super().drop(projection)
 
     def analyze(self) -> None:
         with self.transaction() as cur:
