@@ -189,13 +189,22 @@ class PostgresStore(SqlStore):
         if parts is None:
             self.analyze()
             return
-        with self.transaction() as cur:
-            cur.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s AND "
-                        "tablename = ANY(%s) ORDER BY tablename, indexname", [self.schema, list(parts)])
+        with self.transaction() as cur:  # each index of the tables; the primary key's is its constraint's
+            cur.execute("SELECT i.tablename, i.indexname, i.indexdef, EXISTS (SELECT 1 FROM pg_constraint c JOIN "
+                        "pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = i.schemaname AND c.contype = 'p' "
+                        "AND c.conname = i.indexname) FROM pg_indexes i WHERE i.schemaname = %s AND "
+                        "i.tablename = ANY(%s) ORDER BY i.tablename, i.indexname", [self.schema, list(parts)])
             definitions = cur.fetchall()
-        statements = [re.sub(r" ON ONLY \S+ USING ", f' ON "{self.schema}"."{parts[table]}" USING ', definition,
-                             count=1).replace(f"INDEX {name} ON", f"INDEX {parts[table]}_{number} ON", 1)
-                      for number, (table, name, definition) in enumerate(definitions)]
+        statements: list[Any] = []
+        for number, (table, name, definition, primary) in enumerate(definitions):
+            part = f'"{self.schema}"."{parts[table]}"'
+            if primary:  # the partition's index must back a primary key too, or attaching makes another one
+                columns = re.search(r" USING btree \((.*)\)$", definition)
+                assert columns is not None, definition
+                statements.append(f"ALTER TABLE {part} ADD PRIMARY KEY ({columns.group(1)})")
+            else:
+                statements.append(re.sub(r" ON ONLY \S+ USING ", f" ON {part} USING ", definition, count=1).replace(
+                    f"INDEX {name} ON", f"INDEX {parts[table]}_{number} ON", 1))
 
         def run(statement: Any) -> None:
             with psycopg.connect(self.conninfo, autocommit=True) as connection:
