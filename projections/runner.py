@@ -447,9 +447,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             # As soon as the chunks' rows are in, while the views are made and written: the tables loaded apart are
             # indexed and put in place (`SqlStore.end_load`), and the planner given the statistics of the rows (as-of,
             # issue 12, reads them by index).
-            chunks_written = list(pending)
-            analyzer = stack.enter_context(ThreadPoolExecutor(1))
-            analyzed = analyzer.submit(_end_load, store, name, chunks_written)
+            analyzed = stack.enter_context(ThreadPoolExecutor(1)).submit(_end_load, store, name, list(pending))
             state = fold.state
             state.position = max(state.position, head)  # receipts after the last fact are passed too
             # The views, made while the last rows are written, then written beside them, each table by a writer; each
@@ -473,7 +471,6 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
                                                           measures=fold.corrected_rows()))
         phases["committed_seconds"] = time.perf_counter() - started
         store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
-        phases["versions_seconds"] = time.perf_counter() - started
         if progress:
             progress(state.position, head)
         runner = ProjectionRunner(source, store, name)
@@ -650,18 +647,14 @@ class RebuildFold:
                     aggregate = str(originator_id)
                     timestamp = data["timestamp"]["_data_"]
                     g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
-                    route = routes.get(aggregate)
-                    if route is None:
-                        route = routes[aggregate] = Route(g, p)
-                        new = True
-                    else:
-                        new = False
+                    known = aggregate in routes
+                    if not known:
+                        routes[aggregate] = Route(g, p)
                     ledger = ledgers.get(g)
                     if ledger is None:
                         ledger = ledgers[g] = new_ledger(g)
-                    if position <= ledger["position"]:
-                        if new:  # no measure row: the route is a row of its own (see stores.sql.routes_rows)
-                            new_routes.append((aggregate, g, p))
+                    if position <= ledger["position"]:  # no measure row: the route is a row of its own
+                        new_routes.extend(() if known else [(aggregate, g, p)])  # (see stores.sql.routes_rows)
                     else:
                         measure = ledger["plans"][p]["measures"][aggregate] = self._measure(aggregate, position,
                                                                                             timestamp, data)
@@ -679,14 +672,20 @@ class RebuildFold:
             else:
                 fact = item
             self._fold(fact, history, new_routes, recorded)
-        if self.measured_routes:  # routes the general path met of measures whose row is written: not rows
-            rows = {m["id"]: (g, p) for g, p, m in recorded}
-            new_routes = [r for r in new_routes if r[0] not in self.measured_routes or rows.get(r[0]) != r[1:]]
-            self.measured_routes.clear()
+        new_routes = self._routes_rows(new_routes, recorded)
         measures = self.store.measure_rows(self.name, recorded)
         self.written.update(m["id"] for _, _, m in recorded)
         checkpoints, self.checkpoints = self.checkpoints, []
         return history, new_routes, measures, checkpoints
+
+    def _routes_rows(self, new_routes: list[tuple[Any, ...]], recorded: list[MeasureRow]) -> list[tuple[Any, ...]]:
+        """The new routes but those of measures the general path met whose row is written (stores.sql.routes_rows)."""
+        if not self.measured_routes:
+            return new_routes
+        rows = {m["id"]: (g, p) for g, p, m in recorded}
+        kept = [r for r in new_routes if r[0] not in self.measured_routes or rows.get(r[0]) != r[1:]]
+        self.measured_routes.clear()
+        return kept
 
     def _fold(self, fact: Fact, history: list[tuple[Any, ...]], new_routes: list[tuple[Any, ...]],
               recorded: list[MeasureRow]) -> None:

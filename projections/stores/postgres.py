@@ -170,12 +170,13 @@ class PostgresStore(SqlStore):
                 self._partitioned = set(self.partitioned_tables(connection)) == set(PARTITIONED)
         if not self._partitioned:
             return
-        with self.transaction() as cur:
+        with psycopg.connect(self.conninfo) as connection, connection.transaction():
             for table in PARTITIONED:
                 part = sql.Identifier(self.schema, self.partition(table, projection))
-                cur.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+                connection.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
                     part, sql.Identifier(self.schema, table)))
-                cur.execute(sql.SQL("ALTER TABLE {} ADD CHECK (projection = {})").format(part, sql.Literal(projection)))
+                connection.execute(sql.SQL("ALTER TABLE {} ADD CHECK (projection = {})").format(
+                    part, sql.Literal(projection)))
         self._loading[projection] = {table: self.partition(table, projection) for table in PARTITIONED}
 
     def load_table(self, projection: str, table: str) -> str:
@@ -220,11 +221,11 @@ class PostgresStore(SqlStore):
                                 for part in parts.values()]))
 
     def drop(self, projection: str) -> None:
-        """A generation's partitions are dropped whole (attached or left by a rebuild that stopped), the rest deleted."""
+        """A generation's partitions are dropped whole (attached or left by a stopped rebuild), the rest deleted."""
         self._loading.pop(projection, None)
-        with self.transaction() as cur:
+        with psycopg.connect(self.conninfo) as connection, connection.transaction():
             for table in PARTITIONED:
-                cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                connection.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
                     sql.Identifier(self.schema, self.partition(table, projection))))
         super().drop(projection)
 
