@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import select
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -207,18 +208,27 @@ class PostgresStore(SqlStore):
                 statements.append(re.sub(r" ON ONLY \S+ USING ", f" ON {part} USING ", definition, count=1).replace(
                     f"INDEX {name} ON", f"INDEX {parts[table]}_{number} ON", 1))
 
-        def run(statement: Any) -> None:
-            with psycopg.connect(self.conninfo, autocommit=True) as connection:
-                connection.execute("SET synchronous_commit TO off")
-                connection.execute(statement)
+        local, opened = threading.local(), []
 
-        with ThreadPoolExecutor(min(len(statements), 4) or 1) as pool:
-            list(pool.map(run, statements))
-            list(pool.map(run, [sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-                sql.Identifier(self.schema, table), sql.Identifier(self.schema, part), sql.Literal(projection))
-                for table, part in parts.items()]))
-            list(pool.map(run, [sql.SQL("ANALYZE {}").format(sql.Identifier(self.schema, part))
-                                for part in parts.values()]))
+        def run(statement: Any) -> None:  # on the thread's connection, opened once
+            connection = getattr(local, "connection", None)
+            if connection is None:
+                connection = local.connection = psycopg.connect(self.conninfo, autocommit=True)
+                opened.append(connection)
+                connection.execute("SET synchronous_commit TO off")
+            connection.execute(statement)
+
+        try:
+            with ThreadPoolExecutor(min(len(statements), 4) or 1) as pool:
+                list(pool.map(run, statements))
+                list(pool.map(run, [sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                    sql.Identifier(self.schema, table), sql.Identifier(self.schema, part), sql.Literal(projection))
+                    for table, part in parts.items()]))
+                list(pool.map(run, [sql.SQL("ANALYZE {}").format(sql.Identifier(self.schema, part))
+                                    for part in parts.values()]))
+        finally:
+            for connection in opened:
+                connection.close()
 
     def drop(self, projection: str) -> None:
         """A generation's partitions are dropped whole (attached or left by a stopped rebuild), the rest deleted."""
