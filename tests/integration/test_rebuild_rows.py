@@ -136,13 +136,15 @@ def test_a_rebuild_on_postgresql_loads_its_partitions_unindexed_then_indexes_and
     settings = pg_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
     store = open_store(settings)
     try:
-        rebuild(world.app, store, "views_v1", batch=2)
+        ProjectionRunner(world.app, store, batch_size=2).catch_up()  # views_v1, in the default partitions
+        assert store.active("views") == "views_v1"
         rebuild(world.app, store, "views_v2", batch=3, checkpoint_every=2)
         assert store.active("views") == "views_v2"
         for table in ("measures", "history"):
             found = partitions(settings, table)
             assert set(found) == {f"{table}_default", store.partition(table, "views_v2")}, table  # v1's dropped
             assert found[store.partition(table, "views_v2")] == indexes(settings, table) >= 2, table
+            assert store.rows(table, "views_v1") == [], table  # the generation replaced: its rows deleted
             assert [row[1:] for row in store.rows(table, "views_v2")] == [row[1:] for row in live.rows(
                 table, runner.projection)], table
         # The rows go on being written there: a runner of the generation corrects a measure, reads it back.
