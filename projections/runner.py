@@ -628,7 +628,7 @@ class RebuildFold:
     def feed(self, chunk: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]],
                                              list[tuple[str, int, bytes]]]:
         """Folds a chunk of records (or facts); returns its rows to write: history, routes, measures, checkpoints."""
-        state, plain, kinds, every, uuid = self.state, self.plain, self.kinds, self.every, self.uuid
+        state, kinds, every, uuid = self.state, self.kinds, self.every, self.uuid
         routes, ledgers = state.routes, state.ledgers
         history: list[tuple[Any, ...]] = []
         new_routes: list[tuple[Any, ...]] = []
@@ -662,10 +662,10 @@ class RebuildFold:
                         ledger["last_timestamp"] = timestamp
                         recorded.append((g, p, measure))
                         self.changed.setdefault(g, {})[aggregate] = p
-                    actor = next((f for f in ACTOR_FIELDS if data.get(f)), None)
-                    history.append((position, g, p, plain(data[actor]) if actor else None, aggregate, version, kind,
-                                    timestamp))
-                    state.position = max(state.position, position)
+                    # (the organisation: recorded_by, the first of ACTOR_FIELDS, when the measure has it)
+                    history.append((position, g, p, uuid(by) if (by := data.get("recorded_by")) else self._actor(data),
+                                    aggregate, version, kind, timestamp))
+                    state.position = position if position > state.position else state.position
                     if position // every > self.last_checkpoint // every:
                         self._checkpoint(position)
                     continue
@@ -677,6 +677,11 @@ class RebuildFold:
         self.written.update(m["id"] for _, _, m in recorded)
         checkpoints, self.checkpoints = self.checkpoints, []
         return history, new_routes, measures, checkpoints
+
+    def _actor(self, data: dict[str, Any]) -> Any:
+        """The history row's organisation of a stored event's JSON: its first actor field set (`history_row`)."""
+        actor = next((f for f in ACTOR_FIELDS if data.get(f)), None)
+        return self.plain(data[actor]) if actor else None
 
     def _routes_rows(self, new_routes: list[tuple[Any, ...]], recorded: list[MeasureRow]) -> list[tuple[Any, ...]]:
         """The new routes but those of measures the general path met whose row is written (stores.sql.routes_rows)."""
