@@ -423,6 +423,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
     """
     store.drop(name)
     store.ensure_tables()
+    store.begin_load(name)
     head = source.max_notification_id() or 0
     fold = RebuildFold(store, name, checkpoint_every)
     started = time.perf_counter()
@@ -446,29 +447,39 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
                 if progress:
                     progress(fold.state.position, head)
             folded = time.perf_counter() - started
+            # As soon as the chunks' rows are in, while the views are made and written: the tables loaded apart are
+            # indexed and put in place (`SqlStore.end_load`), and the planner given the statistics of the rows (as-of,
+            # issue 12, reads them by index).
+            analyzed = stack.enter_context(ThreadPoolExecutor(1)).submit(_end_load, store, name, list(pending))
             state = fold.state
             state.position = max(state.position, head)  # receipts after the last fact are passed too
-            # The views, made while the last rows are written, then written beside them, each table by a writer.
-            for ledger in state.ledgers.values():
-                for table, rows in derived_views(ledger).items():
+            # The views, made while the last rows are written, then written beside them, each table by a writer; each
+            # plan's figures are those the fold keeps for the checkpoints, updated with the measures changed since the
+            # last one (as a runner keeps them from batch to batch), not made again from all the plan's measures.
+            for g, ledger in state.ledgers.items():
+                figures = (fold.series.at(g, ledger, fold.changed.pop(g, {}))
+                           if g != DIRECTORY and ledger.get("groupement") is not None else None)
+                for table, rows in derived_views(ledger, None, figures).items():
                     if rows:
                         pending.append(writers[len(pending) % len(writers)].submit(
                             store.append_views, name, table, state.position, rows))
             phases["views_seconds"] = time.perf_counter() - started - folded
             for future in pending:
                 future.result()
-        phases["rows_written_seconds"] = time.perf_counter() - started
+            phases["rows_written_seconds"] = time.perf_counter() - started
+            analyzed.result()
+            phases["analyzed_seconds"] = time.perf_counter() - started
         packed = [(g, position, zlib.compress(data, 1)) for g, position, data in fold.checkpoints]
         store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], packed,
                                                           measures=fold.corrected_rows(), summaries=fold.summaries))
         phases["committed_seconds"] = time.perf_counter() - started
         store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
-        store.analyze()  # as-of (issue 12) reads the rows just written by index: the planner needs their statistics
         if progress:
             progress(state.position, head)
         runner = ProjectionRunner(source, store, name)
         runner._state = state  # what was just written, held in memory: nothing is read back
         runner.catch_up()
+        phases["caught_up_seconds"] = time.perf_counter() - started
         previous = store.activate(ALIAS, name)
         if previous and previous != name:
             store.drop(previous)
@@ -487,6 +498,12 @@ def _append_rows(store: SqlStore, name: str, history: list[tuple[Any, ...]], rou
                  measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]]) -> None:
     store.append_rows(name, history, routes, measures,
                       [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints])
+
+
+def _end_load(store: SqlStore, name: str, written: list[Future[None]]) -> None:
+    for future in written:
+        future.result()
+    store.end_load(name)
 
 
 def _read_ahead(source: FactSource, head: int, batch: int) -> Iterator[list[Any]]:
@@ -560,6 +577,7 @@ class RebuildFold:
         self.series = SeriesAtCheckpoints()  # as-of: each plan's figures written into its checkpoints
         self.summaries: list[SummaryRow] = []  # as-of: members' summaries at checkpoints (projections/breakdowns.py)
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
+        self.measured_routes: set[str] = set()  # new routes of recorded measures met by the general path (this chunk)
 
     def plain(self, value: Any) -> Any:
         """`facts._untranscode` of a stored value, with the dashed form of each id made once."""
@@ -614,7 +632,7 @@ class RebuildFold:
     def feed(self, chunk: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]],
                                              list[tuple[str, int, bytes]]]:
         """Folds a chunk of records (or facts); returns its rows to write: history, routes, measures, checkpoints."""
-        state, plain, kinds, every, uuid = self.state, self.plain, self.kinds, self.every, self.uuid
+        state, kinds, every, uuid = self.state, self.kinds, self.every, self.uuid
         routes, ledgers = state.routes, state.ledgers
         history: list[tuple[Any, ...]] = []
         new_routes: list[tuple[Any, ...]] = []
@@ -633,34 +651,50 @@ class RebuildFold:
                     aggregate = str(originator_id)
                     timestamp = data["timestamp"]["_data_"]
                     g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
-                    route = routes.get(aggregate)
-                    if route is None:
-                        route = routes[aggregate] = Route(g, p)
-                        new_routes.append((aggregate, g, p))
+                    known = aggregate in routes
+                    if not known:
+                        routes[aggregate] = Route(g, p)
                     ledger = ledgers.get(g)
                     if ledger is None:
                         ledger = ledgers[g] = new_ledger(g)
-                    if position > ledger["position"]:
+                    if position <= ledger["position"]:  # no measure row: the route is a row of its own
+                        new_routes.extend(() if known else [(aggregate, g, p)])  # (see stores.sql.routes_rows)
+                    else:
                         measure = ledger["plans"][p]["measures"][aggregate] = self._measure(aggregate, position,
                                                                                             timestamp, data)
                         ledger["position"] = position
                         ledger["last_timestamp"] = timestamp
                         recorded.append((g, p, measure))
                         self.changed.setdefault(g, {})[aggregate] = p
-                    actor = next((f for f in ACTOR_FIELDS if data.get(f)), None)
-                    history.append((position, g, p, plain(data[actor]) if actor else None, aggregate, version, kind,
-                                    timestamp))
-                    state.position = max(state.position, position)
+                    # (the organisation: recorded_by, the first of ACTOR_FIELDS, when the measure has it)
+                    history.append((position, g, p, uuid(by) if (by := data.get("recorded_by")) else self._actor(data),
+                                    aggregate, version, kind, timestamp))
+                    state.position = position if position > state.position else state.position
                     if position // every > self.last_checkpoint // every:
                         self._checkpoint(position)
                     continue
             else:
                 fact = item
             self._fold(fact, history, new_routes, recorded)
+        new_routes = self._routes_rows(new_routes, recorded)
         measures = self.store.measure_rows(self.name, recorded)
         self.written.update(m["id"] for _, _, m in recorded)
         checkpoints, self.checkpoints = self.checkpoints, []
         return history, new_routes, measures, checkpoints
+
+    def _actor(self, data: dict[str, Any]) -> Any:
+        """The history row's organisation of a stored event's JSON: its first actor field set (`history_row`)."""
+        actor = next((f for f in ACTOR_FIELDS if data.get(f)), None)
+        return self.plain(data[actor]) if actor else None
+
+    def _routes_rows(self, new_routes: list[tuple[Any, ...]], recorded: list[MeasureRow]) -> list[tuple[Any, ...]]:
+        """The new routes but those of measures the general path met whose row is written (stores.sql.routes_rows)."""
+        if not self.measured_routes:
+            return new_routes
+        rows = {m["id"]: (g, p) for g, p, m in recorded}
+        kept = [r for r in new_routes if r[0] not in self.measured_routes or rows.get(r[0]) != r[1:]]
+        self.measured_routes.clear()
+        return kept
 
     def _fold(self, fact: Fact, history: list[tuple[Any, ...]], new_routes: list[tuple[Any, ...]],
               recorded: list[MeasureRow]) -> None:
@@ -675,6 +709,8 @@ class RebuildFold:
         if route is not None:
             if not known:
                 new_routes.append((fact.aggregate_id, route.groupement_id, route.plan_id))
+                if fact.kind == MEASURE_RECORDED:
+                    self.measured_routes.add(fact.aggregate_id)
             g = route.groupement_id
             if fact.kind in MEASURE_KINDS and route.plan_id is not None:  # (a rebuild's positions only increase)
                 measure = state.ledgers[g]["plans"].get(route.plan_id, {}).get("measures", {}).get(fact.aggregate_id)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import select
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +18,9 @@ from psycopg_pool import ConnectionPool
 from progres.projections.stores.sql import CountingCursor, Cursor, Dialect, Fence, LeadershipLost, SqlStore
 
 DDL_LOCK = 7_260_002
+# The largest tables of a generation, partitioned by generation (`projection`): a rebuild loads its own partition
+# without indexes, makes them once the rows are in, then attaches it; rows of other generations go to the default one.
+PARTITIONED = ("measures", "history")
 
 
 COPY_CHUNK = 1 << 20  # bytes of COPY data per write
@@ -24,26 +31,48 @@ def _escaped(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+PLAIN = frozenset({str, int, type(None)})
+
+
 def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
     """Rows of text, integers and None in COPY's text format, made in one go (psycopg's `write_row` adapts value by
-    value: most of a rebuild's writing time went there). Raises TypeError for any other value."""
-    lines = []
-    for row in rows:
-        fields = []
-        for value in row:
-            kind = type(value)
-            if kind is str:
-                fields.append(_escaped(value) if "\\" in value or "\t" in value or "\n" in value or "\r" in value
-                              else value)
-            elif value is None:
-                fields.append("\\N")
-            elif kind is int:
-                fields.append(str(value))
-            else:
-                raise TypeError(f"no COPY text for {kind.__name__}")
-        lines.append("\t".join(fields))
+    value: most of a rebuild's writing time went there). Raises TypeError for any other value.
+
+    When every value is text, an integer or None (the types of all the rows checked at once), a row is formatted in
+    one step and taken as it is unless it holds None or a character to escape (then value by value, as before)."""
+    if not rows:
+        return b""
+    width = len(rows[0])
+    if {type(value) for row in rows for value in row} <= PLAIN and all(
+            type(row) is tuple and len(row) == width for row in rows):
+        form, tabs, lines = "\t".join(["%s"] * width), width - 1, []
+        for row in rows:
+            line = form % row
+            if None in row or "\\" in line or "\n" in line or "\r" in line or line.count("\t") != tabs:
+                line = _line(row)
+            lines.append(line)
+        lines.append("")
+        return "\n".join(lines).encode()
+    lines = [_line(row) for row in rows]
     lines.append("")
     return "\n".join(lines).encode()
+
+
+def _line(row: tuple[Any, ...]) -> str:
+    """One row in COPY's text format, value by value."""
+    fields = []
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            fields.append(_escaped(value) if "\\" in value or "\t" in value or "\n" in value or "\r" in value
+                          else value)
+        elif value is None:
+            fields.append("\\N")
+        elif kind is int:
+            fields.append(str(value))
+        else:
+            raise TypeError(f"no COPY text for {kind.__name__}")
+    return "\t".join(fields)
 
 
 class PostgresStore(SqlStore):
@@ -52,7 +81,9 @@ class PostgresStore(SqlStore):
         """`options`: server settings of every pooled session (e.g. the timeouts of a projection worker)."""
         self.schema = schema
         self.dialect = Dialect(placeholder="%s", prefix=f'"{schema}".', json_type="TEXT", blob_type="BYTEA",
-                               bigint="BIGINT")
+                               bigint="BIGINT", partitioned=" PARTITION BY LIST (projection)")
+        self._loading: dict[str, dict[str, str]] = {}  # generation -> table -> its partition being loaded
+        self._partitioned: bool | None = None
         kwargs = {"options": " ".join(f"-c {name}={value}" for name, value in options.items())} if options else {}
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True, kwargs=kwargs)
         self.conninfo = conninfo
@@ -65,6 +96,10 @@ class PostgresStore(SqlStore):
             try:
                 connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
                 super().create_tables()
+                # Tables made before they were partitioned stay as they are (a rebuild then writes into them).
+                for table in self.partitioned_tables(connection):
+                    connection.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT").format(
+                        sql.Identifier(self.schema, f"{table}_default"), sql.Identifier(self.schema, table)))
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", [DDL_LOCK])
 
@@ -118,6 +153,91 @@ class PostgresStore(SqlStore):
                     continue
                 for at in range(0, len(text), COPY_CHUNK):
                     copy.write(text[at:at + COPY_CHUNK])
+
+    def partitioned_tables(self, connection: psycopg.Connection[Any]) -> list[str]:
+        rows = connection.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                  "WHERE n.nspname = %s AND c.relkind = 'p' AND c.relname = ANY(%s)",
+                                  [self.schema, list(PARTITIONED)]).fetchall()
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def partition(table: str, projection: str) -> str:
+        return f"{table}_{hashlib.sha1(projection.encode()).hexdigest()[:16]}"
+
+    def begin_load(self, projection: str) -> None:
+        """The generation's partitions of the largest tables, made empty and without indexes (see `end_load`)."""
+        if self._partitioned is None:
+            with psycopg.connect(self.conninfo, autocommit=True) as connection:
+                self._partitioned = set(self.partitioned_tables(connection)) == set(PARTITIONED)
+        if not self._partitioned:
+            return
+        with psycopg.connect(self.conninfo) as connection, connection.transaction():
+            for table in PARTITIONED:
+                part = sql.Identifier(self.schema, self.partition(table, projection))
+                connection.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+                    part, sql.Identifier(self.schema, table)))
+                connection.execute(sql.SQL("ALTER TABLE {} ADD CHECK (projection = {})").format(
+                    part, sql.Literal(projection)))
+        self._loading[projection] = {table: self.partition(table, projection) for table in PARTITIONED}
+
+    def load_table(self, projection: str, table: str) -> str:
+        return self._loading.get(projection, {}).get(table, table)
+
+    def end_load(self, projection: str) -> None:
+        """Each partition loaded gets the indexes of its table (each made in one pass over the rows already in, not
+        entry by entry as rows come; side by side, each on its own connection), is attached to its table and
+        analyzed."""
+        parts = self._loading.pop(projection, None)
+        if parts is None:
+            self.analyze()
+            return
+        with self.transaction() as cur:  # each index of the tables; the primary key's is its constraint's
+            cur.execute("SELECT i.tablename, i.indexname, i.indexdef, EXISTS (SELECT 1 FROM pg_constraint c JOIN "
+                        "pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = i.schemaname AND c.contype = 'p' "
+                        "AND c.conname = i.indexname) FROM pg_indexes i WHERE i.schemaname = %s AND "
+                        "i.tablename = ANY(%s) ORDER BY i.tablename, i.indexname", [self.schema, list(parts)])
+            definitions = cur.fetchall()
+        statements: list[Any] = []
+        for number, (table, name, definition, primary) in enumerate(definitions):
+            part = f'"{self.schema}"."{parts[table]}"'
+            if primary:  # the partition's index must back a primary key too, or attaching makes another one
+                columns = re.search(r" USING btree \((.*)\)$", definition)
+                assert columns is not None, definition
+                statements.append(f"ALTER TABLE {part} ADD PRIMARY KEY ({columns.group(1)})")
+            else:
+                statements.append(re.sub(r" ON ONLY \S+ USING ", f" ON {part} USING ", definition, count=1).replace(
+                    f"INDEX {name} ON", f"INDEX {parts[table]}_{number} ON", 1))
+
+        local, opened = threading.local(), []
+
+        def run(statement: Any) -> None:  # on the thread's connection, opened once
+            connection = getattr(local, "connection", None)
+            if connection is None:
+                connection = local.connection = psycopg.connect(self.conninfo, autocommit=True)
+                opened.append(connection)
+                connection.execute("SET synchronous_commit TO off")
+            connection.execute(statement)
+
+        try:
+            with ThreadPoolExecutor(min(len(statements), 4) or 1) as pool:
+                list(pool.map(run, statements))
+                list(pool.map(run, [sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                    sql.Identifier(self.schema, table), sql.Identifier(self.schema, part), sql.Literal(projection))
+                    for table, part in parts.items()]))
+                list(pool.map(run, [sql.SQL("ANALYZE {}").format(sql.Identifier(self.schema, part))
+                                    for part in parts.values()]))
+        finally:
+            for connection in opened:
+                connection.close()
+
+    def drop(self, projection: str) -> None:
+        """A generation's partitions are dropped whole (attached or left by a stopped rebuild), the rest deleted."""
+        self._loading.pop(projection, None)
+        with psycopg.connect(self.conninfo) as connection, connection.transaction():
+            for table in PARTITIONED:
+                connection.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                    sql.Identifier(self.schema, self.partition(table, projection))))
+        super().drop(projection)
 
     def analyze(self) -> None:
         with self.transaction() as cur:

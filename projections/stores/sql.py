@@ -38,6 +38,7 @@ class Dialect:
     json_type: str
     blob_type: str
     bigint: str
+    partitioned: str = ""  # appended to the tables a rebuild loads apart (PostgreSQL: partitions by generation)
 
     def sql(self, query: str) -> str:
         return query.replace("{p}", self.prefix).replace("?", self.placeholder)
@@ -53,7 +54,7 @@ def schema_statements(d: Dialect) -> list[str]:
         # measures it recorded or corrected, never the groupement's others (the ledger row holds the rest).
         "CREATE TABLE IF NOT EXISTS {p}measures (projection TEXT, measure_id TEXT, groupement_id TEXT, plan_id TEXT, "
         "indicator_key TEXT, member_id TEXT, period_start TEXT, period_end TEXT, recorded_position " + d.bigint
-        + ", position " + d.bigint + ", doc " + d.json_type + ", PRIMARY KEY (projection, measure_id))",
+        + ", position " + d.bigint + ", doc " + d.json_type + ", PRIMARY KEY (projection, measure_id))" + d.partitioned,
         "CREATE INDEX IF NOT EXISTS measures_by_groupement ON {p}measures (projection, groupement_id, "
         "recorded_position)",
         "CREATE INDEX IF NOT EXISTS measures_by_key ON {p}measures (projection, plan_id, indicator_key, member_id, "
@@ -63,6 +64,8 @@ def schema_statements(d: Dialect) -> list[str]:
         "period_start, period_end, recorded_position)",
         "CREATE INDEX IF NOT EXISTS measures_by_member ON {p}measures (projection, plan_id, member_id, "
         "recorded_position)",
+        # The groupement and plan of each aggregate but measures: a measure's are those of its `measures` row (read
+        # from there, see `route` and `load_routes`; stores written before hold measures' routes here too).
         "CREATE TABLE IF NOT EXISTS {p}routes (projection TEXT, aggregate_id TEXT, groupement_id TEXT, "
         "plan_id TEXT, PRIMARY KEY (projection, aggregate_id))",
         # One shape for every view (groupement_parties: plan_id holds the groupement, what access checks read).
@@ -75,7 +78,7 @@ def schema_statements(d: Dialect) -> list[str]:
         "building INTEGER, cursor TEXT, done INTEGER, total INTEGER, PRIMARY KEY (projection, model))",
         "CREATE TABLE IF NOT EXISTS {p}history (projection TEXT, position " + d.bigint + ", groupement_id TEXT, "
         "plan_id TEXT, organisation_id TEXT, aggregate_id TEXT, version INTEGER, type TEXT, timestamp TEXT, "
-        "PRIMARY KEY (projection, position))",
+        "PRIMARY KEY (projection, position))" + d.partitioned,
         "CREATE INDEX IF NOT EXISTS history_by_time ON {p}history (projection, timestamp)",
         "CREATE INDEX IF NOT EXISTS history_by_groupement ON {p}history (projection, groupement_id, position)",
         "CREATE INDEX IF NOT EXISTS history_by_aggregate ON {p}history (projection, aggregate_id, position)",
@@ -165,6 +168,14 @@ def merge_checkpoints(states: list[Any]) -> Ledger:
 def all_measures(ledgers: Iterable[Ledger]) -> list[MeasureRow]:
     return [(ledger["id"], p, m) for ledger in ledgers for p, plan in (ledger.get("plans") or {}).items()
             for m in plan.get("measures", {}).values()]
+
+
+def routes_rows(projection: str, routes: dict[str, Route], measures: list[MeasureRow]) -> list[tuple[Any, ...]]:
+    """The rows of the `routes` table for these new routes: none for a measure written with the same groupement and
+    plan (its route is its `measures` row's)."""
+    rows = {m["id"]: (g, p) for g, p, m in measures if m["id"] in routes} if routes and measures else {}
+    return [(projection, a, r.groupement_id, r.plan_id) for a, r in routes.items()
+            if rows.get(a) != (r.groupement_id, r.plan_id)]
 
 
 def unpack(data: bytes) -> Ledger:
@@ -465,10 +476,15 @@ class SqlStore:
             return self._with_measures(cur, projection, ledgers, rows)
 
     def load_routes(self, projection: str) -> dict[str, Route]:
+        """Every aggregate's route: the routes rows and the measures' (their `measures` rows)."""
         with self.transaction() as cur:
+            cur.execute(self.q("SELECT measure_id, groupement_id, plan_id FROM {p}measures WHERE projection = ?"),
+                        [projection])
+            routes = {row[0]: Route(row[1], row[2]) for row in cur.fetchall()}
             cur.execute(self.q("SELECT aggregate_id, groupement_id, plan_id FROM {p}routes WHERE projection = ?"),
                         [projection])
-            return {row[0]: Route(row[1], row[2]) for row in cur.fetchall()}
+            routes.update((row[0], Route(row[1], row[2])) for row in cur.fetchall())
+            return routes
 
     def view(self, table: str, projection: str, plan_id: str, member_id: str = "") -> tuple[int, Any] | None:
         """A read model's document (with its position); a model stored in parts is put together from its rows, read
@@ -519,10 +535,15 @@ class SqlStore:
         return int(row[0]) if row and row[0] is not None else 0
 
     def route(self, projection: str, aggregate_id: str) -> Route | None:
+        """The aggregate's route: its routes row, else (a measure) its `measures` row's groupement and plan."""
         with self.transaction() as cur:
             cur.execute(self.q("SELECT groupement_id, plan_id FROM {p}routes "
                                "WHERE projection = ? AND aggregate_id = ?"), [projection, aggregate_id])
             row = cur.fetchone()
+            if row is None:
+                cur.execute(self.q("SELECT groupement_id, plan_id FROM {p}measures "
+                                   "WHERE projection = ? AND measure_id = ?"), [projection, aggregate_id])
+                row = cur.fetchone()
         return Route(row[0], row[1]) if row else None
 
     def checkpoint_before(self, projection: str, groupement_id: str, position: int) -> tuple[int, Ledger] | None:
@@ -770,6 +791,19 @@ class SqlStore:
         """Gives the planner statistics of tables just filled in bulk (a rebuild): without them PostgreSQL reads a
         period's measures through an index of a plan's members (as-of: 60 ms instead of 1)."""
 
+    # A rebuild's bulk load: the store may write a generation's largest tables apart, without their indexes, and make
+    # the indexes once the rows are in (PostgreSQL: a partition per generation, see stores/postgres.py).
+    def begin_load(self, projection: str) -> None:
+        """Before a rebuild writes its rows (`append_rows`) into a generation that has none."""
+
+    def load_table(self, projection: str, table: str) -> str:
+        """Where `append_rows` writes the rows of `table` of a generation being loaded."""
+        return table
+
+    def end_load(self, projection: str) -> None:
+        """Once every row of `append_rows` is written: the tables made whole (indexed, in place) and analyzed."""
+        self.analyze()
+
     # Writing
     def dump_json(self, value: Any) -> Any:
         return orjson.dumps(value).decode()
@@ -799,11 +833,11 @@ class SqlStore:
                 "ON CONFLICT (projection, groupement_id) DO UPDATE SET position = excluded.position, "
                 "state = excluded.state"),
                 [(projection, g, ledger["position"], pack(skeleton(ledger))) for g, ledger in batch.ledgers.items()])
-            self._write_measures(cur, projection, all_measures(batch.ledgers.values()) if batch.measures is None
-                                 else batch.measures, fresh=expected == 0 and batch.measures is None)
-            # Routes of aggregates the batch met for the first time: new by construction.
+            measures = all_measures(batch.ledgers.values()) if batch.measures is None else batch.measures
+            self._write_measures(cur, projection, measures, fresh=expected == 0 and batch.measures is None)
+            # Routes of aggregates the batch met for the first time: new by construction; a measure's is its row's.
             self.bulk_insert(cur, "routes", ("projection", "aggregate_id", "groupement_id", "plan_id"),
-                             [(projection, a, r.groupement_id, r.plan_id) for a, r in batch.routes.items()])
+                             routes_rows(projection, batch.routes, measures))
             for table, rows in batch.views.items():
                 self._upsert_views(cur, table, batch.keys.get(table, projection), new, rows)
             self._insert_rows(cur, projection, batch.history, batch.checkpoints)
@@ -837,10 +871,11 @@ class SqlStore:
         measures as `measure_rows` makes them, checkpoints `(groupement, position, packed state)`."""
         with self.transaction() as cur:
             self.unhurried_commit(cur)
-            self.bulk_insert(cur, "history", HISTORY_COLUMNS, [(projection, *row) for row in history])
+            self.bulk_insert(cur, self.load_table(projection, "history"), HISTORY_COLUMNS,
+                             [(projection, *row) for row in history])
             self.bulk_insert(cur, "routes", ("projection", "aggregate_id", "groupement_id", "plan_id"),
                              [(projection, *row) for row in routes])
-            self.bulk_insert(cur, "measures", MEASURE_COLUMNS, measures)
+            self.bulk_insert(cur, self.load_table(projection, "measures"), MEASURE_COLUMNS, measures)
             self.bulk_insert(cur, "checkpoints", ("projection", "groupement_id", "position", "state"),
                              [(projection, *row) for row in checkpoints])
 

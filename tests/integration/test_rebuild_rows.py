@@ -12,7 +12,7 @@ from psycopg import sql
 
 from progres.projections.ledger import Replay
 from progres.projections.runner import ProjectionRunner, rebuild
-from progres.projections.stores.sql import delta, merge_checkpoints, unpack
+from progres.projections.stores.sql import Dialect, delta, merge_checkpoints, schema_statements, unpack
 from progres.projections.stores.sqlite import SqliteStore
 from progres.services.bootstrap import postgres_connect
 from progres.services.read_models import open_store
@@ -54,6 +54,36 @@ def test_the_rows_of_a_rebuild_equal_the_reducers_with_measures_corrected_later_
         assert merge_checkpoints(states) == merge_checkpoints([delta(expected, 0)])
 
 
+def test_a_measures_route_is_its_measure_row_not_a_routes_row_for_the_runner_and_the_rebuild(world, tmp_path: Path):
+    """A measure's route is read from its `measures` row: neither the runner nor the rebuild writes a routes row for
+    it; `route` and `load_routes` (what a runner starts from) answer it all the same, as the reducer routes it."""
+    first = world.measure()
+    second = world.measure(member_id=world.lycees[1], recorded_by=world.lycees[1], value="40")
+    world.app.correct_measure(first.id, "erreur de saisie", world.lycees[0], "2022-07-15", value="35")
+    reducer = Replay().feed_all(world.app.facts())
+    live = SqliteStore(tmp_path / "live.sqlite3")
+    runner = ProjectionRunner(world.app, live, batch_size=2)
+    runner.catch_up()
+    rebuilt = SqliteStore(tmp_path / "rebuilt.sqlite3")
+    rebuild(world.app, rebuilt, "views_v1", batch=3)
+    measures = {str(first.id), str(second.id)}
+    for store, projection in ((live, runner.projection), (rebuilt, "views_v1")):
+        routed = {row[1] for row in store.rows("routes", projection)}
+        assert routed  # the plan, marché, groupement… have rows; the measures none
+        assert not routed & measures
+        assert store.load_routes(projection) == reducer.routes
+        assert store.route(projection, str(first.id)) == reducer.routes[str(first.id)]
+        assert store.route(projection, str(first.id)).plan_id == world.plan
+        assert store.route(projection, world.plan) == reducer.routes[world.plan]
+        assert store.route(projection, "absent") is None
+    # A store written before keeps its measures' routes rows: they are read as they are, the same.
+    with live.transaction() as cur:
+        cur.execute("INSERT INTO routes VALUES (?, ?, ?, ?)", [runner.projection, str(first.id), world.groupement,
+                                                                world.plan])
+    assert live.load_routes(runner.projection) == reducer.routes
+    assert live.route(runner.projection, str(first.id)) == reducer.routes[str(first.id)]
+
+
 def test_rows_written_as_copy_text_read_back_as_they_were_with_tabs_newlines_and_backslashes(pg_settings):
     settings = pg_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
     store = open_store(settings)
@@ -69,6 +99,96 @@ def test_rows_written_as_copy_text_read_back_as_they_were_with_tabs_newlines_and
         assert [(row[1], row[2], bytes(row[3])) for row in store.rows("checkpoints", "v1")] == [
             ("g", 7, b"\x00\x01bytes\\\t")]  # bytes: psycopg adapts them (not COPY text)
         assert store.view("member_views", "v1", "plan", "m\t1") == (9, {"text": "tab\there\\ \n"})
+    finally:
+        store.close()
+        with postgres_connect(settings, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(settings.views_schema)))
+
+
+def partitions(settings, table: str) -> dict[str, int]:
+    """The partitions of a table of the views schema, with how many indexes each has."""
+    with postgres_connect(settings, autocommit=True) as connection:
+        return {row[0]: row[1] for row in connection.execute(
+            "SELECT c.relname, (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid) FROM pg_inherits h "
+            "JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent "
+            "JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = %s AND p.relname = %s",
+            [settings.views_schema, table]).fetchall()}
+
+
+def indexes(settings, table: str) -> int:
+    with postgres_connect(settings, autocommit=True) as connection:
+        return int(connection.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
+                                      [settings.views_schema, table]).fetchone()[0])
+
+
+def test_a_rebuild_on_postgresql_loads_its_partitions_unindexed_then_indexes_and_attaches_them(world, tmp_path: Path,
+                                                                                              pg_settings):
+    """measures and history are partitioned by generation: a rebuild loads its own partitions without indexes, then
+    gives them every index of their table and attaches them; their rows are the runner's; the generation it replaces
+    is dropped with its partitions; a rebuild stopped midway leaves nothing the next one trips on."""
+    first = world.measure()
+    world.measure(member_id=world.lycees[1], recorded_by=world.lycees[1], value="40")
+    world.app.correct_measure(first.id, "erreur de saisie", world.lycees[0], "2022-07-15", value="35")
+    live = SqliteStore(tmp_path / "live.sqlite3")
+    runner = ProjectionRunner(world.app, live, batch_size=2)
+    runner.catch_up()
+    settings = pg_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
+    store = open_store(settings)
+    try:
+        ProjectionRunner(world.app, store, batch_size=2).catch_up()  # views_v1, in the default partitions
+        assert store.active("views") == "views_v1"
+        rebuild(world.app, store, "views_v2", batch=3, checkpoint_every=2)
+        assert store.active("views") == "views_v2"
+        for table in ("measures", "history"):
+            found = partitions(settings, table)
+            assert set(found) == {f"{table}_default", store.partition(table, "views_v2")}, table  # v1's dropped
+            assert found[store.partition(table, "views_v2")] == indexes(settings, table) >= 2, table
+            assert store.rows(table, "views_v1") == [], table  # the generation replaced: its rows deleted
+            assert [row[1:] for row in store.rows(table, "views_v2")] == [row[1:] for row in live.rows(
+                table, runner.projection)], table
+        # The rows go on being written there: a runner of the generation corrects a measure, reads it back.
+        world.app.correct_measure(first.id, "encore", world.region, "2022-07-18", value="36")
+        ProjectionRunner(world.app, store, "views_v2").catch_up()
+        assert {row[1]: row[-1]["value"] for row in store.rows("measures", "views_v2")}[str(first.id)] == "36"
+        # A rebuild that stopped after making its partitions: the next one starts from nothing.
+        store.begin_load("views_v3")
+        store.append_rows("views_v3", [(1, "g", None, None, "a", 1, "Groupement.Constituted", "t")], [], [], [])
+        store.drop("views_v3")
+        assert store.partition("history", "views_v3") not in partitions(settings, "history")
+        rebuild(world.app, store, "views_v3", batch=4)
+        runner.catch_up()
+        for table in ("measures", "history", "routes"):
+            assert [row[1:] for row in store.rows(table, "views_v3")] == [
+                row[1:] for row in live.rows(table, runner.projection)], table
+    finally:
+        store.close()
+        with postgres_connect(settings, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(settings.views_schema)))
+
+
+def test_tables_made_before_the_partitions_stay_plain_and_a_rebuild_writes_into_them(world, tmp_path: Path,
+                                                                                     pg_settings):
+    settings = pg_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
+    plain = Dialect(placeholder="%s", prefix=f'"{settings.views_schema}".', json_type="TEXT", blob_type="BYTEA",
+                    bigint="BIGINT")
+    with postgres_connect(settings, autocommit=True) as connection:  # the schema as made before this change
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(settings.views_schema)))
+        for statement in schema_statements(plain):
+            connection.execute(statement)
+    world.measure()
+    live = SqliteStore(tmp_path / "live.sqlite3")
+    runner = ProjectionRunner(world.app, live)
+    runner.catch_up()
+    store = open_store(settings)
+    try:
+        rebuild(world.app, store, "views_v1", batch=2)
+        assert partitions(settings, "measures") == {}
+        assert partitions(settings, "history") == {}
+        for table in ("measures", "history", "routes"):
+            assert [row[1:] for row in store.rows(table, "views_v1")] == [
+                row[1:] for row in live.rows(table, runner.projection)], table
     finally:
         store.close()
         with postgres_connect(settings, autocommit=True) as connection:
