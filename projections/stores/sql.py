@@ -726,7 +726,7 @@ class SqlStore:
     def commit_batch(self, projection: str, expected: int, new: int, batch: Batch, fence: Fence | None = None) -> bool:
         """Writes a batch and moves tracking from `expected` to `new`; raises StaleTracking if another runner
         moved it, LeadershipLost if `fence` is given and its session no longer holds the projection's lock."""
-        with self.transaction() as cur:
+        with self.batch_transaction(small=self.small_batch(batch)) as cur:
             if fence is not None:
                 self.check_fence(cur, fence)
             if expected == 0:
@@ -734,6 +734,7 @@ class SqlStore:
                                    "ON CONFLICT (projection) DO NOTHING"), [projection])
             cur.execute(self.q("UPDATE {p}tracking SET position = ? WHERE projection = ? AND position = ?"),
                         [new, projection, expected])
+            self.sync(cur)  # the one wait before the writes: the guard's answer (the rest is sent with the commit)
             if cur.rowcount != 1:
                 raise StaleTracking(projection)
             cur.executemany(self.q(
@@ -750,6 +751,25 @@ class SqlStore:
                 self._upsert_views(cur, table, batch.keys.get(table, projection), new, rows)
             self._insert_rows(cur, projection, batch.history, batch.checkpoints)
         return True
+
+    SMALL_BATCH_ROWS = 200  # rows of a batch below which its statements are sent together (see batch_transaction)
+
+    @classmethod
+    def small_batch(cls, batch: Batch) -> bool:
+        """A live batch (a few facts, a few rows): what `batch_transaction(small=True)` is for."""
+        if batch.measures is None or len(batch.history) + len(batch.measures) > cls.SMALL_BATCH_ROWS:
+            return False
+        return sum(len(rows) for rows in batch.views.values()) <= cls.SMALL_BATCH_ROWS
+
+    @contextmanager
+    def batch_transaction(self, small: bool = False) -> Iterator[Cursor]:
+        """The transaction of a batch. `small`: a live batch, whose statements a store may send without waiting for
+        each answer (PostgreSQL's pipeline: see PostgresStore); `sync` waits for the answers sent so far."""
+        with self.transaction() as cur:
+            yield cur
+
+    def sync(self, cur: Cursor) -> None:
+        """Waits for the answers of the statements sent so far (a pipelined transaction); else nothing to do."""
 
     def _upsert_views(self, cur: Cursor, table: str, key: str, position: int, rows: list[Any]) -> None:
         cur.executemany(self.q(
