@@ -470,6 +470,8 @@ class SqlStore:
         assert table in registry.tables()
         self.ensure_tables()
         model = next((m for m in registry.REGISTRY if m.table == table), None)
+        if model is not None and model.assemble is not None and model.parts:
+            return self._assembled(model, projection, plan_id, member_id)
         with self.transaction() as cur:
             cur.execute(self.q(f"SELECT position, doc FROM {{p}}{table} WHERE projection = ? AND plan_id = ? "
                                "AND member_id = ?"), [projection, plan_id, member_id])
@@ -484,6 +486,41 @@ class SqlStore:
                                    "AND plan_id = ?"), [projection, plan])
                 return [(r[0], int(r[1]), self.load_json(r[2])) for r in cur.fetchall()]
             return model.assemble(fetch, plan_id, member_id, int(row[0]), self.load_json(row[1]))
+
+    def _assembled(self, model: registry.ReadModel, projection: str, plan_id: str,
+                   member_id: str) -> tuple[int, Any] | None:
+        """A model stored in parts, its row and the rows of its parts read by one statement (one snapshot: a reader
+        never mixes two batches; one round trip: what the latency of a new measure waits for last)."""
+        assert model.assemble is not None and set(model.parts) <= set(registry.tables())
+        query = " UNION ALL ".join(
+            [f"SELECT 0, member_id, position, doc FROM {{p}}{model.table} WHERE projection = ? AND plan_id = ? "
+             "AND member_id = ?"]
+            + [f"SELECT {i}, member_id, position, doc FROM {{p}}{table} WHERE projection = ? AND plan_id = ?"
+               for i, table in enumerate(model.parts, start=1)])
+        params: list[Any] = [projection, plan_id, member_id]
+        for _ in model.parts:
+            params += [projection, plan_id]
+        with self.single_statement() as cur:
+            cur.execute(self.q(query), params)
+            rows = cur.fetchall()
+        own = next((row for row in rows if row[0] == 0), None)
+        if own is None:
+            return None
+        fetched: dict[str, list[tuple[str, int, Any]]] = {table: [] for table in model.parts}
+        for row in rows:
+            if row[0]:
+                fetched[model.parts[row[0] - 1]].append((row[1], int(row[2]), self.load_json(row[3])))
+
+        def fetch(other: str, plan: str) -> list[tuple[str, int, Any]]:
+            assert plan == plan_id, "a part of another plan than the view's"
+            return fetched[other]
+        return model.assemble(fetch, plan_id, member_id, int(own[2]), self.load_json(own[3]))
+
+    @contextmanager
+    def single_statement(self) -> Iterator[Cursor]:
+        """Where one statement is sent (its own snapshot): a store may spare the transaction's BEGIN and COMMIT."""
+        with self.transaction() as cur:
+            yield cur
 
     def documents(self, table: str, projection: str) -> list[Any]:
         assert table in registry.tables()
