@@ -491,7 +491,8 @@ class SqlStore:
                    member_id: str) -> tuple[int, Any] | None:
         """A model stored in parts, its row and the rows of its parts read by one statement (one snapshot: a reader
         never mixes two batches; one round trip: what the latency of a new measure waits for last)."""
-        assert model.assemble is not None and set(model.parts) <= set(registry.tables())
+        assert model.assemble is not None
+        assert set(model.parts) <= set(registry.tables())
         query = " UNION ALL ".join(
             [f"SELECT 0, member_id, position, doc FROM {{p}}{model.table} WHERE projection = ? AND plan_id = ? "
              "AND member_id = ?"]
