@@ -166,6 +166,9 @@ def finished_at(marche: dict[str, Any] | None, plan: dict[str, Any]) -> bool:
     return bool(marche and marche.get("closed_on"))
 
 
+RULES_MEMO, VOLUMES_MEMO = "update:rule_of", "update:volumes"  # what `PlanFigures.update` keeps in its memo
+
+
 @dataclass
 class PlanFigures:
     """What every view of one plan needs, computed once per plan: measures by indicator and member,
@@ -196,7 +199,11 @@ class PlanFigures:
     def update(self, plan: dict[str, Any], ledger: dict[str, Any], measure_ids: Iterable[str]) -> None:
         """The same figures as `of` would make after the batch, when the batch only recorded or corrected these
         measures of the plan (the ledger already holds them)."""
-        rules = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
+        # The participation rule and the volumes depend on the plan's structure alone (memberships, parties, volumes:
+        # anything else than a measure makes the figures anew): made once, not per batch (each walks the members).
+        rules = self.memo.get(RULES_MEMO)
+        if rules is None:
+            rules = self.memo[RULES_MEMO] = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
         touched: set[tuple[str, str, str]] = set()
         known_ranks: dict[str, dict[str | None, int]] = {}  # per indicator, made again when a member appears
         for measure_id in measure_ids:
@@ -232,7 +239,10 @@ class PlanFigures:
             indicator = plan["indicators"].get(key)
             if indicator is None or indicator["kind"] != "quantitative":
                 continue
-            volumes = volumes if volumes is not None else {k: Decimal(v) for k, v in plan["purchase_volumes"].items()}
+            if volumes is None:
+                volumes = self.memo.get(VOLUMES_MEMO)
+                if volumes is None:
+                    volumes = self.memo[VOLUMES_MEMO] = {k: Decimal(v) for k, v in plan["purchase_volumes"].items()}
             figure = period_figure(Aggregation(indicator.get("aggregation") or "none"), start, end,
                                    self.periods[key][(start, end)], volumes)
             place_figure(self.series.setdefault(key, []), figure)

@@ -68,7 +68,7 @@ def member_part(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
     return {
         "plan_id": plan_id, "member_id": member_id, "groupement_id": ledger["id"], "position": 0,
         "active": False, "as_of_day": "",  # the day's: plan_part
-        "standing": standing(ledger, marche, member_id),
+        "standing": _standing(ledger, plan_id, marche, member_id, figures),
         "indicators": indicators,
         "actions": [a for a in plan["actions"].values() if not a["member_ids"] or member_id in a["member_ids"]],
         "proposals": [p for p in plan["proposals"].values() if p["author_id"] == member_id],
@@ -78,6 +78,19 @@ def member_part(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
         STAYS: [[m["joined_on"], m["left_on"]] for m in (ledger.get("groupement") or {}).get("memberships", [])
                 if m["organisation_id"] == member_id],
     }
+
+
+def standings_key(plan_id: str) -> str:
+    """Where a plan's figures keep every member's standing once made (plan_balance.standings)."""
+    return f"standings:{plan_id}"
+
+
+def _standing(ledger: Ledger, plan_id: str, marche: dict[str, Any] | None, member_id: str,
+              figures: PlanFigures) -> dict[str, Any]:
+    """The member's standing: from the plan's standings when its figures keep them (a runner's, from batch to batch:
+    finding a marché's parties walks the groupement's members), else made for it alone."""
+    known = figures.memo.get(standings_key(plan_id), {}).get(member_id)
+    return known if known is not None else standing(ledger, marche, member_id)
 
 
 STAYS = "_stays"  # kept in the member's part, to tell whether it is a member on the day of the view

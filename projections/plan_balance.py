@@ -9,7 +9,7 @@ from typing import Any
 from progres.domain import rules
 from progres.projections.indicators import PlanFigures, Point, finished_at, fmt, indicator_summary
 from progres.projections.ledger import Ledger
-from progres.projections.member_view import current_amount, member_ids, view_day
+from progres.projections.member_view import current_amount, member_ids, standings_key, view_day
 from progres.projections.parties import standings_of
 from progres.projections.plan_dashboard import action_state
 
@@ -63,7 +63,7 @@ def balance_members(ledger: Ledger, figures: PlanFigures) -> list[str]:
 
 def standings(ledger: Ledger, plan_id: str, figures: PlanFigures) -> dict[str, dict[str, Any]]:
     """Each member's standing in the plan's marché (depends on the plan's structure only: kept with the figures)."""
-    key = f"standings:{plan_id}"
+    key = standings_key(plan_id)
     if key not in figures.memo:
         marche = ledger["marches"].get(ledger["plans"][plan_id]["marche_id"]) or None
         figures.memo[key] = standings_of(ledger, marche, balance_members(ledger, figures))

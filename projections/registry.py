@@ -60,6 +60,8 @@ class ReadModel:
     # recorded or corrected measures rewrites the rows of those measures' members alone.
     member_local: bool = False
     assemble: Assemble | None = None  # for a model stored in parts: how a reader puts its document together
+    # the tables `assemble` fetches (by plan): a reader reads them with the model's row in one statement
+    parts: tuple[str, ...] = ()
 
 
 def parties_of(ledger: Ledger) -> dict[str, Any]:
@@ -127,11 +129,11 @@ REGISTRY: tuple[ReadModel, ...] = (
     # v2: the members' breakdown and standing moved to balance_members (one row per member)
     ReadModel("plan_balance", 2, "plan_balances", LEDGER_EVENTS, True,
               lambda s: [(s.plan_id, "", s.ledger["id"], plan_balance.balance_part(s.ledger, s.plan_id, s.figures))],
-              assemble=_plan_balance),
+              assemble=_plan_balance, parts=("balance_members",)),
     ReadModel("balance_members", 1, "balance_members", LEDGER_EVENTS, True, _balance_members, member_local=True),
     # v2: the day's part and the groupement's series moved to plan_aggregates (one row per plan, one per indicator)
     ReadModel("member_view", 2, "member_views", LEDGER_EVENTS, True, _member_views, member_local=True,
-              assemble=_member_view),
+              assemble=_member_view, parts=("plan_aggregates",)),
     ReadModel("plan_aggregates", 1, "plan_aggregates", LEDGER_EVENTS, True, _aggregates),
 )
 # The store's own tables; `measures`: the ledgers' measures as rows keyed by (plan, indicator, member, period).

@@ -439,6 +439,12 @@ class ProgresApplication(Application[UUID]):
                         "WHERE notification_id >= %s AND notification_id <= %s AND topic IS DISTINCT FROM %s "
                         "ORDER BY notification_id").format(
             sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
+        if stop is not None and stop - start < batch:  # a live batch's few events: one query, no cursor to declare
+            with recorder.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as plain:
+                plain.execute(query, [start, stop, PURCHASE_LINE_TOPIC])
+                rows = plain.fetchall()
+            yield from (record for record in rows if not record[3].endswith(RECEIPT_TOPIC_SUFFIX))
+            return
         with recorder.datastore.get_connection() as connection, connection.transaction(), \
                 connection.cursor("progres_facts", row_factory=tuple_row) as cursor:
             cursor.itersize = batch

@@ -112,6 +112,50 @@ class PostgresStore(SqlStore):
         finally:
             self.pool.putconn(connection)
 
+    # A live batch (a few facts: one new measure) is sent in one pipeline: its guard (tracking) is waited for, then
+    # every write and the commit go together, two round trips instead of one per statement (about 12). Its commit does
+    # not wait for the disk (`synchronous_commit off`, PostgreSQL's asynchronous commit: a crash of the server may lose
+    # the last transactions whole, never a part of one nor corrupt anything): read models are derived from the log,
+    # a batch lost is lost with its tracking position and projected again from the log, which keeps waiting for the
+    # disk on every command. docs/read-models.md, "Latency of a new measure".
+    live_batches_wait_for_disk = False
+
+    @contextmanager
+    def batch_transaction(self, small: bool = False) -> Iterator[Cursor]:
+        if not small:
+            with self.transaction() as cur:
+                yield cur
+            return
+        connection = self.live_connection()
+        try:
+            with connection.pipeline() as pipeline, connection.transaction(), connection.cursor() as cursor:
+                counting = CountingCursor(cursor, self)
+                counting.batch_pipeline = pipeline  # type: ignore[attr-defined]
+                if not self.live_batches_wait_for_disk:
+                    counting.execute("SET LOCAL synchronous_commit TO off")
+                yield counting
+        finally:
+            self.pool.putconn(connection)
+
+    def sync(self, cur: Cursor) -> None:
+        pipeline = getattr(cur, "batch_pipeline", None)
+        if pipeline is not None:
+            pipeline.sync()
+
+    @contextmanager
+    def single_statement(self) -> Iterator[Cursor]:
+        connection = self.live_connection()
+        try:
+            connection.autocommit = True  # one statement: no BEGIN and COMMIT to wait for
+            try:
+                with connection.cursor() as cursor:
+                    yield CountingCursor(cursor, self)
+            finally:
+                if not connection.closed:
+                    connection.autocommit = False
+        finally:
+            self.pool.putconn(connection)
+
     def live_connection(self) -> psycopg.Connection[Any]:
         """A pooled connection whose server end is alive. An idle connection has nothing to read unless its
         backend ended (terminated, restarted: a FATAL message, then EOF), so one poll of the socket tells,
@@ -139,6 +183,9 @@ class PostgresStore(SqlStore):
 
     def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
+            return
+        if getattr(cur, "batch_pipeline", None) is not None:  # COPY cannot be pipelined: a live batch's few rows
+            super().bulk_insert(cur, table, columns, rows)
             return
         statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
             sql.Identifier(self.schema), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))

@@ -492,6 +492,8 @@ class SqlStore:
         assert table in registry.tables()
         self.ensure_tables()
         model = next((m for m in registry.REGISTRY if m.table == table), None)
+        if model is not None and model.assemble is not None and model.parts:
+            return self._assembled(model, projection, plan_id, member_id)
         with self.transaction() as cur:
             cur.execute(self.q(f"SELECT position, doc FROM {{p}}{table} WHERE projection = ? AND plan_id = ? "
                                "AND member_id = ?"), [projection, plan_id, member_id])
@@ -506,6 +508,42 @@ class SqlStore:
                                    "AND plan_id = ?"), [projection, plan])
                 return [(r[0], int(r[1]), self.load_json(r[2])) for r in cur.fetchall()]
             return model.assemble(fetch, plan_id, member_id, int(row[0]), self.load_json(row[1]))
+
+    def _assembled(self, model: registry.ReadModel, projection: str, plan_id: str,
+                   member_id: str) -> tuple[int, Any] | None:
+        """A model stored in parts, its row and the rows of its parts read by one statement (one snapshot: a reader
+        never mixes two batches; one round trip: what the latency of a new measure waits for last)."""
+        assert model.assemble is not None
+        assert set(model.parts) <= set(registry.tables())
+        query = " UNION ALL ".join(
+            [f"SELECT 0, member_id, position, doc FROM {{p}}{model.table} WHERE projection = ? AND plan_id = ? "
+             "AND member_id = ?"]
+            + [f"SELECT {i}, member_id, position, doc FROM {{p}}{table} WHERE projection = ? AND plan_id = ?"
+               for i, table in enumerate(model.parts, start=1)])
+        params: list[Any] = [projection, plan_id, member_id]
+        for _ in model.parts:
+            params += [projection, plan_id]
+        with self.single_statement() as cur:
+            cur.execute(self.q(query), params)
+            rows = cur.fetchall()
+        own = next((row for row in rows if row[0] == 0), None)
+        if own is None:
+            return None
+        fetched: dict[str, list[tuple[str, int, Any]]] = {table: [] for table in model.parts}
+        for row in rows:
+            if row[0]:
+                fetched[model.parts[row[0] - 1]].append((row[1], int(row[2]), self.load_json(row[3])))
+
+        def fetch(other: str, plan: str) -> list[tuple[str, int, Any]]:
+            assert plan == plan_id, "a part of another plan than the view's"
+            return fetched[other]
+        return model.assemble(fetch, plan_id, member_id, int(own[2]), self.load_json(own[3]))
+
+    @contextmanager
+    def single_statement(self) -> Iterator[Cursor]:
+        """Where one statement is sent (its own snapshot): a store may spare the transaction's BEGIN and COMMIT."""
+        with self.transaction() as cur:
+            yield cur
 
     def documents(self, table: str, projection: str) -> list[Any]:
         assert table in registry.tables()
@@ -818,7 +856,7 @@ class SqlStore:
     def commit_batch(self, projection: str, expected: int, new: int, batch: Batch, fence: Fence | None = None) -> bool:
         """Writes a batch and moves tracking from `expected` to `new`; raises StaleTracking if another runner
         moved it, LeadershipLost if `fence` is given and its session no longer holds the projection's lock."""
-        with self.transaction() as cur:
+        with self.batch_transaction(small=self.small_batch(batch)) as cur:
             if fence is not None:
                 self.check_fence(cur, fence)
             if expected == 0:
@@ -826,6 +864,7 @@ class SqlStore:
                                    "ON CONFLICT (projection) DO NOTHING"), [projection])
             cur.execute(self.q("UPDATE {p}tracking SET position = ? WHERE projection = ? AND position = ?"),
                         [new, projection, expected])
+            self.sync(cur)  # the one wait before the writes: the guard's answer (the rest is sent with the commit)
             if cur.rowcount != 1:
                 raise StaleTracking(projection)
             cur.executemany(self.q(
@@ -856,6 +895,25 @@ class SqlStore:
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (projection, plan_id, member_id, position) DO UPDATE SET "
                 "doc = excluded.doc"),
                 [(projection, p, m, position, g, self.dump_json(doc)) for g, p, m, position, doc in summaries])
+
+    SMALL_BATCH_ROWS = 200  # rows of a batch below which its statements are sent together (see batch_transaction)
+
+    @classmethod
+    def small_batch(cls, batch: Batch) -> bool:
+        """A live batch (a few facts, a few rows): what `batch_transaction(small=True)` is for."""
+        if batch.measures is None or len(batch.history) + len(batch.measures) + len(batch.summaries) > cls.SMALL_BATCH_ROWS:
+            return False
+        return sum(len(rows) for rows in batch.views.values()) <= cls.SMALL_BATCH_ROWS
+
+    @contextmanager
+    def batch_transaction(self, small: bool = False) -> Iterator[Cursor]:
+        """The transaction of a batch. `small`: a live batch, whose statements a store may send without waiting for
+        each answer (PostgreSQL's pipeline: see PostgresStore); `sync` waits for the answers sent so far."""
+        with self.transaction() as cur:
+            yield cur
+
+    def sync(self, cur: Cursor) -> None:
+        """Waits for the answers of the statements sent so far (a pipelined transaction); else nothing to do."""
 
     def _upsert_views(self, cur: Cursor, table: str, key: str, position: int, rows: list[Any]) -> None:
         cur.executemany(self.q(
