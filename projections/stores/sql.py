@@ -901,7 +901,9 @@ class SqlStore:
     @classmethod
     def small_batch(cls, batch: Batch) -> bool:
         """A live batch (a few facts, a few rows): what `batch_transaction(small=True)` is for."""
-        if batch.measures is None or len(batch.history) + len(batch.measures) + len(batch.summaries) > cls.SMALL_BATCH_ROWS:
+        if batch.measures is None:
+            return False
+        if len(batch.history) + len(batch.measures) + len(batch.summaries) > cls.SMALL_BATCH_ROWS:
             return False
         return sum(len(rows) for rows in batch.views.values()) <= cls.SMALL_BATCH_ROWS
 
