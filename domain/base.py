@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, Snapshot
@@ -48,6 +50,34 @@ def decode_state(value: Any) -> Any:
     return {k: decode_state(v) for k, v in value.items()}
 
 
+# Values that never change once made: a copy of an aggregate shares them.
+_ATOMS = (str, int, float, bool, type(None), UUID, date, datetime, Decimal, Enum, bytes)
+
+
+def copy_state(value: Any) -> Any:
+    """A copy of an aggregate's attribute that can be changed without changing the original: containers and
+    dataclasses that can be changed are copied, atoms and frozen dataclasses (whose fields are never reassigned and
+    whose containers the domain never changes) are shared; anything else is deep-copied."""
+    if isinstance(value, _ATOMS):
+        return value
+    if isinstance(value, list):
+        return [copy_state(v) for v in value]
+    if isinstance(value, dict):
+        return {k: copy_state(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(copy_state(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return type(value)(value)  # of ids, dates, keys: atoms
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            return value
+        duplicate = copy.copy(value)
+        for field in dataclasses.fields(value):
+            setattr(duplicate, field.name, copy_state(getattr(value, field.name)))
+        return duplicate
+    return copy.deepcopy(value)
+
+
 @dataclass(frozen=True)
 class StateSnapshot(Snapshot):
     @classmethod
@@ -70,6 +100,27 @@ class ProgresAggregate(Aggregate):
     """Aggregate with JSON-safe snapshots."""
 
     Snapshot = StateSnapshot
+    # Attributes whose items never change (ids, dates, amounts, frozen dataclasses such as a groupement's memberships):
+    # `changeable_copy` copies these containers, not their items, at the speed of a memory copy.
+    flat_state: ClassVar[frozenset[str]] = frozenset()
+
+    def changeable_copy(self) -> Self:
+        """A copy of this stored state (no pending events) that a command may change and save without changing this
+        one: the application keeps large aggregates (a groupement of 3,000 members) between commands and gives each
+        command such a copy instead of decoding the aggregate again from its snapshot (services/applications.py)."""
+        if self._pending_events:
+            raise ValueError("only a stored state is copied (this one has pending events)")
+        duplicate = object.__new__(type(self))
+        state = {}
+        for name, value in vars(self).items():
+            if name == "_pending_events":
+                state[name] = []
+            elif name in self.flat_state and value is not None:
+                state[name] = copy.copy(value)
+            else:
+                state[name] = copy_state(value)
+        duplicate.__dict__.update(state)
+        return duplicate
 
     def trigger_run(self, event_class: type[Aggregate.Event], fields: tuple[str, ...],
                     rows: Sequence[Sequence[Any]]) -> EventRun:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,8 +39,10 @@ from progres.domain.values import DocumentRef, OrganisationKind, Period, Withdra
 DEFAULT_WITHDRAWAL_CLAUSE = WithdrawalClause.BOUND_UNTIL_MARCHE_END.value
 
 
-@dataclass
+@dataclass(frozen=True)
 class Membership:
+    """One stay of an organisation in the groupement (never changed: a departure replaces it with its end date)."""
+
     organisation_id: UUID
     joined_on: date
     left_on: date | None = None
@@ -64,6 +67,7 @@ class Groupement(ProgresAggregate):
     # a class-level default, so groupements constituted before the choice existed read it too.
     small_modifications_reading: Cumulation = Cumulation.NET
     class_version = 2  # v2: the convention's withdrawal clause (snapshots of v1 get the default clause)
+    flat_state = frozenset({"memberships", "auditor_ids"})  # frozen memberships, ids: a copy copies the lists only
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -196,9 +200,9 @@ class Groupement(ProgresAggregate):
 
     @event("MemberLeft")
     def _member_left(self, organisation_id: UUID, on: date) -> None:
-        membership = self.current_membership(organisation_id)
-        assert membership is not None
-        membership.left_on = on
+        # The organisation's last stay, replaced with its end (memberships are shared between copies: never changed).
+        index = max(i for i, m in enumerate(self.memberships) if m.organisation_id == organisation_id)
+        self.memberships[index] = dataclasses.replace(self.memberships[index], left_on=on)
 
     # Queries
     def current_membership(self, organisation_id: UUID) -> Membership | None:

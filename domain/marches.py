@@ -109,6 +109,7 @@ class Marche(ProgresAggregate):
     buyer_kind: BuyerKind = BuyerKind.POUVOIR_ADJUDICATEUR
     awarded_by_cao: bool = True
     class_version = 2  # v2: launch date and parties fixed at launch (snapshots of v1: launched when notified)
+    flat_state = frozenset({"party_ids", "titulaire_ids"})  # ids: a copy copies the lists only
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
