@@ -83,12 +83,14 @@ class StateSnapshot(Snapshot):
     @classmethod
     def take(cls, aggregate: Any) -> Self:
         snapshot = super().take(aggregate)
+        # Indexes: made again from the rest.
+        derived: frozenset[str] = getattr(type(aggregate), "derived_state", frozenset())
         return cls(
             originator_id=snapshot.originator_id,
             originator_version=snapshot.originator_version,
             timestamp=snapshot.timestamp,
             topic=snapshot.topic,
-            state=encode_state(snapshot.state),
+            state=encode_state({k: v for k, v in snapshot.state.items() if k not in derived}),
         )
 
     def mutate(self, _: None) -> Any:
@@ -103,6 +105,13 @@ class ProgresAggregate(Aggregate):
     # Attributes whose items never change (ids, dates, amounts, frozen dataclasses such as a groupement's memberships):
     # `changeable_copy` copies these containers, not their items, at the speed of a memory copy.
     flat_state: ClassVar[frozenset[str]] = frozenset()
+    # Attributes made from the others (indexes; their items never change either): not in snapshots, made again by
+    # `derive` when missing, copied as flat state.
+    derived_state: ClassVar[frozenset[str]] = frozenset()
+
+    def derive(self) -> None:
+        """Makes the derived state when it is missing (before a state is shared between threads, so that none of them
+        adds it while another copies it)."""
 
     def changeable_copy(self) -> Self:
         """A copy of this stored state (no pending events) that a command may change and save without changing this
@@ -111,11 +120,11 @@ class ProgresAggregate(Aggregate):
         if self._pending_events:
             raise ValueError("only a stored state is copied (this one has pending events)")
         duplicate = object.__new__(type(self))
-        state = {}
-        for name, value in vars(self).items():
+        state: dict[str, Any] = {}
+        for name, value in list(vars(self).items()):
             if name == "_pending_events":
                 state[name] = []
-            elif name in self.flat_state and value is not None:
+            elif (name in self.flat_state or name in self.derived_state) and value is not None:
                 state[name] = copy.copy(value)
             else:
                 state[name] = copy_state(value)

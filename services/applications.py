@@ -269,6 +269,7 @@ class ProgresApplication(Application[UUID]):
         kept = self.context_cache.get(aggregate_id)
         if kept is None:
             loaded = self.load(kind, aggregate_id, error)
+            loaded.derive()
             self.context_cache.put(loaded)
             return loaded.changeable_copy()
         if not isinstance(kept, kind):
@@ -282,6 +283,7 @@ class ProgresApplication(Application[UUID]):
         again: the next command changes a copy)."""
         for aggregate in aggregates:
             if self.keeps(type(aggregate)):
+                aggregate.derive()
                 self.context_cache.put(aggregate)
 
     def exists(self, aggregate_id: UUID) -> bool:
@@ -299,6 +301,7 @@ class ProgresApplication(Application[UUID]):
         aggregate = None if fresh else self.context_cache.get(aggregate_id)
         if aggregate is None:
             aggregate = self.load(kind, aggregate_id, error)
+            aggregate.derive()
             self.context_cache.put(aggregate)
         if not isinstance(aggregate, kind):
             raise error("id", id=aggregate_id)
