@@ -3,6 +3,9 @@
 Workload: N member lycées (--members, 300 by default), 12 monthly indicators, 4 years of measures
 (300 members: 172,800 measures, about 175,000 events), imported month by month (one command of N × 12 rows
 each). Prints JSON lines `{"figure", "value", "unit", "members", ...}` from one run:
+- `setup.seconds`: the set-up before the measures (organisations, groupement, one admission per member, marché,
+  plan, indicators, one purchase volume per member), with each phase's seconds and the mean admission (--setup-only:
+  this and nothing else);
 - `append.events_per_second`: the monthly imports;
 - `raw_read.events_per_second`: reading the same events table with psycopg (SELECT + orjson decode), the
   ceiling, measured in the same run;
@@ -77,6 +80,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["new_measure"],
                         help="new_measure: the workload, its rebuild (the follower's state) and the new measures only "
                              "(no raw read, rebuild figures, audit nor as-of)")
+    parser.add_argument("--setup-only", action="store_true", help="the setup (setup.seconds) and nothing else")
     args = parser.parse_args()
     if args.sizes:
         run_sizes(args)
@@ -104,6 +108,7 @@ def run_sizes(args: argparse.Namespace) -> None:
         command = [sys.executable, __file__, "--members", str(members), "--indicators", str(args.indicators),
                    "--months", str(args.months), "--measures", str(args.measures),
                    *(["--only", args.only] if args.only else [])]
+        command += ["--setup-only"] if args.setup_only else []
         with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
             assert child.stdout is not None
             for line in child.stdout:
@@ -123,9 +128,16 @@ def run_sizes(args: argparse.Namespace) -> None:
 def run(app: Any, store: Any, settings: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     # The marché lasts one month more than the measures imported: the new measures go into that month.
-    region, lycees, plan = setup_region(app, args.members, args.indicators, args.months + 1)
-    emit("setup.events", app.max_notification_id(), "events", seconds=round(time.perf_counter() - started, 1),
-         load_average=load_average())
+    phases: dict[str, float] = {}
+    region, lycees, plan = setup_region(app, args.members, args.indicators, args.months + 1, timings=phases)
+    setup_seconds = time.perf_counter() - started
+    emit("setup.seconds", round(setup_seconds, 1), "s", **{f"{k}_seconds": round(v, 1) for k, v in phases.items()},
+         admission_ms=round(phases["admissions"] * 1000 / args.members, 1),
+         what="organisations, groupement, one admission per member, marché, plan, indicators, one purchase volume "
+              "per member: one command each", load_average=load_average())
+    emit("setup.events", app.max_notification_id(), "events", seconds=round(setup_seconds, 1))
+    if args.setup_only:
+        return
 
     appended, append_seconds, third_year_position = 0, 0.0, 0
     third = args.months * 5 // 8  # month 31 of 48: the third year

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, Snapshot
@@ -48,17 +50,47 @@ def decode_state(value: Any) -> Any:
     return {k: decode_state(v) for k, v in value.items()}
 
 
+# Values that never change once made: a copy of an aggregate shares them.
+_ATOMS = (str, int, float, bool, type(None), UUID, date, datetime, Decimal, Enum, bytes)
+
+
+def copy_state(value: Any) -> Any:
+    """A copy of an aggregate's attribute that can be changed without changing the original: containers and
+    dataclasses that can be changed are copied, atoms and frozen dataclasses (whose fields are never reassigned and
+    whose containers the domain never changes) are shared; anything else is deep-copied."""
+    if isinstance(value, _ATOMS):
+        return value
+    if isinstance(value, list):
+        return [copy_state(v) for v in value]
+    if isinstance(value, dict):
+        return {k: copy_state(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(copy_state(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return type(value)(value)  # of ids, dates, keys: atoms
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            return value
+        duplicate = copy.copy(value)
+        for field in dataclasses.fields(value):
+            setattr(duplicate, field.name, copy_state(getattr(value, field.name)))
+        return duplicate
+    return copy.deepcopy(value)
+
+
 @dataclass(frozen=True)
 class StateSnapshot(Snapshot):
     @classmethod
     def take(cls, aggregate: Any) -> Self:
         snapshot = super().take(aggregate)
+        # Indexes: made again from the rest.
+        derived: frozenset[str] = getattr(type(aggregate), "derived_state", frozenset())
         return cls(
             originator_id=snapshot.originator_id,
             originator_version=snapshot.originator_version,
             timestamp=snapshot.timestamp,
             topic=snapshot.topic,
-            state=encode_state(snapshot.state),
+            state=encode_state({k: v for k, v in snapshot.state.items() if k not in derived}),
         )
 
     def mutate(self, _: None) -> Any:
@@ -70,6 +102,34 @@ class ProgresAggregate(Aggregate):
     """Aggregate with JSON-safe snapshots."""
 
     Snapshot = StateSnapshot
+    # Attributes whose items never change (ids, dates, amounts, frozen dataclasses such as a groupement's memberships):
+    # `changeable_copy` copies these containers, not their items, at the speed of a memory copy.
+    flat_state: ClassVar[frozenset[str]] = frozenset()
+    # Attributes made from the others (indexes; their items never change either): not in snapshots, made again by
+    # `derive` when missing, copied as flat state.
+    derived_state: ClassVar[frozenset[str]] = frozenset()
+
+    def derive(self) -> None:
+        """Makes the derived state when it is missing (before a state is shared between threads, so that none of them
+        adds it while another copies it)."""
+
+    def changeable_copy(self) -> Self:
+        """A copy of this stored state (no pending events) that a command may change and save without changing this
+        one: the application keeps large aggregates (a groupement of 3,000 members) between commands and gives each
+        command such a copy instead of decoding the aggregate again from its snapshot (services/applications.py)."""
+        if self._pending_events:
+            raise ValueError("only a stored state is copied (this one has pending events)")
+        duplicate = object.__new__(type(self))
+        state: dict[str, Any] = {}
+        for name, value in list(vars(self).items()):
+            if name == "_pending_events":
+                state[name] = []
+            elif (name in self.flat_state or name in self.derived_state) and value is not None:
+                state[name] = copy.copy(value)
+            else:
+                state[name] = copy_state(value)
+        duplicate.__dict__.update(state)
+        return duplicate
 
     def trigger_run(self, event_class: type[Aggregate.Event], fields: tuple[str, ...],
                     rows: Sequence[Sequence[Any]]) -> EventRun:

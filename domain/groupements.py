@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,8 +39,10 @@ from progres.domain.values import DocumentRef, OrganisationKind, Period, Withdra
 DEFAULT_WITHDRAWAL_CLAUSE = WithdrawalClause.BOUND_UNTIL_MARCHE_END.value
 
 
-@dataclass
+@dataclass(frozen=True)
 class Membership:
+    """One stay of an organisation in the groupement (never changed: a departure replaces it with its end date)."""
+
     organisation_id: UUID
     joined_on: date
     left_on: date | None = None
@@ -64,6 +67,10 @@ class Groupement(ProgresAggregate):
     # a class-level default, so groupements constituted before the choice existed read it too.
     small_modifications_reading: Cumulation = Cumulation.NET
     class_version = 2  # v2: the convention's withdrawal clause (snapshots of v1 get the default clause)
+    flat_state = frozenset({"memberships", "auditor_ids"})  # frozen memberships, ids: a copy copies the lists only
+    # Where each organisation's stays are in `memberships` (organisation id -> positions): a member's questions
+    # (admitting it, is it active) cost the same with 30 or 3,000 members. Made from `memberships`, not snapshotted.
+    derived_state = frozenset({"_stays_at"})
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -193,23 +200,42 @@ class Groupement(ProgresAggregate):
     def _member_joined(self, organisation_id: UUID, on: date, decision: dict[str, str] | None = None,
                        decided_on: date | None = None) -> None:  # both absent from events before issue 14
         self.memberships.append(Membership(organisation_id, on, None, decision, decided_on))
+        index = self.__dict__.get("_stays_at")
+        if index is not None:
+            index[organisation_id] = (*index.get(organisation_id, ()), len(self.memberships) - 1)
 
     @event("MemberLeft")
     def _member_left(self, organisation_id: UUID, on: date) -> None:
-        membership = self.current_membership(organisation_id)
-        assert membership is not None
-        membership.left_on = on
+        # The organisation's last stay, replaced with its end (memberships are shared between copies: never changed).
+        position = self._stays_index()[organisation_id][-1]
+        self.memberships[position] = dataclasses.replace(self.memberships[position], left_on=on)
+
+    def derive(self) -> None:
+        self._stays_index()
+
+    def _stays_index(self) -> dict[UUID, tuple[int, ...]]:
+        index: dict[UUID, tuple[int, ...]] | None = self.__dict__.get("_stays_at")
+        if index is None:
+            index = {}
+            for position, membership in enumerate(self.memberships):
+                index[membership.organisation_id] = (*index.get(membership.organisation_id, ()), position)
+            self._stays_at = index
+        return index
+
+    def memberships_of(self, organisation_id: UUID) -> list[Membership]:
+        """The organisation's stays, in order."""
+        return [self.memberships[p] for p in self._stays_index().get(organisation_id, ())]
 
     # Queries
     def current_membership(self, organisation_id: UUID) -> Membership | None:
-        found = [m for m in self.memberships if m.organisation_id == organisation_id]
-        return found[-1] if found else None
+        positions = self._stays_index().get(organisation_id)
+        return self.memberships[positions[-1]] if positions else None
 
     def is_active(self, organisation_id: UUID, on: date) -> bool:
-        return any(m.active_on(on) for m in self.memberships if m.organisation_id == organisation_id)
+        return any(m.active_on(on) for m in self.memberships_of(organisation_id))
 
     def is_active_during(self, organisation_id: UUID, period: Period) -> bool:
-        return any(m.active_during(period) for m in self.memberships if m.organisation_id == organisation_id)
+        return any(m.active_during(period) for m in self.memberships_of(organisation_id))
 
     def check_active(self, organisation_id: UUID, on: date, field: str = "member") -> None:
         if not self.is_active(organisation_id, on):
@@ -220,10 +246,10 @@ class Groupement(ProgresAggregate):
             raise InactiveMember(field, org=organisation_id, when=period.key())
 
     def stays(self, organisation_id: UUID) -> list[Stay]:
-        return [m.stay for m in self.memberships if m.organisation_id == organisation_id]
+        return [m.stay for m in self.memberships_of(organisation_id)]
 
     def was_ever_member(self, organisation_id: UUID) -> bool:
-        return any(m.organisation_id == organisation_id for m in self.memberships)
+        return organisation_id in self._stays_index()
 
     def active_members(self, on: date) -> list[UUID]:
         return list(dict.fromkeys(m.organisation_id for m in self.memberships if m.active_on(on)))

@@ -109,6 +109,8 @@ class Marche(ProgresAggregate):
     buyer_kind: BuyerKind = BuyerKind.POUVOIR_ADJUDICATEUR
     awarded_by_cao: bool = True
     class_version = 2  # v2: launch date and parties fixed at launch (snapshots of v1: launched when notified)
+    flat_state = frozenset({"party_ids", "titulaire_ids"})  # ids: a copy copies the lists only
+    derived_state = frozenset({"_party_set"})  # the parties as a set (made once, not snapshotted)
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -222,10 +224,17 @@ class Marche(ProgresAggregate):
         self.party_ids = list(party_ids) if party_ids is not None else None
 
     # Parties, fixed at the launch (QE 100136 of 2011; see domain/parties.py)
-    def parties(self, groupement: Groupement) -> set[UUID]:
+    def parties(self, groupement: Groupement) -> frozenset[UUID]:
+        if self.party_ids is not None:  # fixed at the launch: made into a set once
+            parties: frozenset[UUID] | None = self.__dict__.get("_party_set")
+            if parties is None:
+                parties = self._party_set = frozenset(self.party_ids)
+            return parties
+        return frozenset(groupement.active_members(self.launched_on))  # a marché notified before issue 14
+
+    def derive(self) -> None:
         if self.party_ids is not None:
-            return set(self.party_ids)
-        return set(groupement.active_members(self.launched_on))  # a marché notified before issue 14
+            self.parties(None)  # type: ignore[arg-type]
 
     def roster(self, groupement: Groupement) -> Roster:
         """Who takes part, indexed once for many questions on the same state of this marché and groupement."""

@@ -158,6 +158,8 @@ def parse_indicator(spec: dict[str, Any]) -> dict[str, Any]:
 class ProgressPlan(ProgresAggregate):
     """The plan de progrès attached to one marché."""
 
+    flat_state = frozenset({"purchase_volumes"})  # member id -> amount: a copy copies the mapping only
+
     @staticmethod
     def create_id(marche_id: UUID) -> UUID:
         return derive_id("plan", marche_id)

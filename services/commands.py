@@ -70,13 +70,13 @@ class Progres(ProgresApplication):
         return self.load(Organisation, _uuid(organisation_id, "organisation_id"), OrganisationNotFound)
 
     def groupement(self, groupement_id: UUID | str) -> Groupement:
-        return self.load(Groupement, _uuid(groupement_id, "groupement_id"), GroupementNotFound)
+        return self.load_for_change(Groupement, _uuid(groupement_id, "groupement_id"), GroupementNotFound)
 
     def marche(self, marche_id: UUID | str) -> Marche:
-        return self.load(Marche, _uuid(marche_id, "marche_id"), MarcheNotFound)
+        return self.load_for_change(Marche, _uuid(marche_id, "marche_id"), MarcheNotFound)
 
     def plan(self, plan_id: UUID | str) -> ProgressPlan:
-        return self.load(ProgressPlan, _uuid(plan_id, "plan_id"), PlanNotFound)
+        return self.load_for_change(ProgressPlan, _uuid(plan_id, "plan_id"), PlanNotFound)
 
     def proposal(self, proposal_id: UUID | str) -> Proposal:
         return self.load(Proposal, _uuid(proposal_id, "proposal_id"), ProposalNotFound)

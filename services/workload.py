@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date
 
@@ -24,7 +25,17 @@ def build_region(app: Progres, members: int, indicators: int, months: int,
 
 
 def setup_region(app: Progres, members: int, indicators: int, months: int,
-                 code: str = "GC-REGION") -> tuple[str, list[str], str]:
+                 code: str = "GC-REGION", timings: dict[str, float] | None = None) -> tuple[str, list[str], str]:
+    """The organisations, the groupement and its members, the marché, the plan and its indicators, the purchase
+    volumes. `timings`, when given, receives the seconds each phase took (organisations, admissions, plan, volumes)."""
+    spent = timings if timings is not None else {}
+    clock = [time.perf_counter()]
+
+    def lap(phase: str) -> None:
+        now = time.perf_counter()
+        spent[phase] = spent.get(phase, 0.0) + now - clock[0]
+        clock[0] = now
+
     def org(prefix: str, name: str, kind: str) -> str:
         siret = siret_with_key(prefix)
         from progres.domain.organisations import Organisation  # noqa: PLC0415
@@ -41,8 +52,10 @@ def setup_region(app: Progres, members: int, indicators: int, months: int,
     lycees = []
     for index in range(members):
         lycee = org(f"1960{index:05d}0001"[:13], f"Lycée {index}", "eple")
+        lap("organisations")
         app.admit_member(groupement, lycee, "2021-09-01", document(f"adhesion-{index}.pdf"), "2021-07-01")
         lycees.append(lycee)
+        lap("admissions")
     marche = str(app.notify_marche(groupement, code[-16:], "Denrées", "15500000-3", "fournitures", [titulaire],
                                    "12000000", months, "2022-01-01", has_clause_reexamen=True).id)
     plan = str(app.draw_up_plan(marche, "Plan régional").id)
@@ -53,8 +66,10 @@ def setup_region(app: Progres, members: int, indicators: int, months: int,
                                     "kind": "quantitative", "unit": "kg", "baseline": 100, "target": 80,
                                     "direction": "decrease", "periodicity": "monthly", "scope": "member",
                                     "aggregation": AGGREGATIONS[i % 3]})
+    lap("plan")
     for index, lycee in enumerate(lycees):
         app.declare_purchase_volume(plan, lycee, 50000 + 100 * index)
+    lap("volumes")
     return region, lycees, plan
 
 
