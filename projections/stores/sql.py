@@ -665,17 +665,25 @@ class SqlStore:
         each period's in recording order: (the position of its last change, the measure as it is now)."""
         found: dict[tuple[str, str, str], list[tuple[int, Any]]] = {period: [] for period in periods}
         with self.transaction() as cur:
-            for chunk in range(0, len(periods), 100):
-                part = periods[chunk:chunk + 100]
-                # one indexed range per period (measures_by_period): an OR of them was planned as a scan of the plan
-                cur.execute(self.q(" UNION ALL ".join(
-                    "SELECT indicator_key, period_start, period_end, position, doc, recorded_position FROM "
-                    "{p}measures WHERE projection = ? AND plan_id = ? AND indicator_key = ? AND period_start = ? "
-                    "AND period_end = ? AND recorded_position <= ?" for _ in part) + " ORDER BY 6"),
-                    [value for key, start, end in part for value in (projection, plan_id, key, start, end, position)])
-                for key, start, end, changed, doc, _ in cur.fetchall():
-                    found[(key, start, end)].append((int(changed), doc))
+            # one indexed range per period (measures_by_period): an OR of them was planned as a scan of the plan
+            rows = self.ranges(cur, "SELECT indicator_key, period_start, period_end, position, doc, recorded_position "
+                               "FROM {p}measures WHERE projection = ? AND plan_id = ? AND indicator_key = ? AND "
+                               "period_start = ? AND period_end = ? AND recorded_position <= ?",
+                               [(projection, plan_id, key, start, end, position) for key, start, end in periods],
+                               order=" ORDER BY 6")
+        for key, start, end, changed, doc, _ in rows:
+            found[(key, start, end)].append((int(changed), doc))
         return found
+
+    def ranges(self, cur: Cursor, select: str, params: Sequence[Sequence[Any]], order: str = "") -> list[Any]:
+        """The rows of one indexed range per item (`select` with each item's parameters), sent 100 items at a time as
+        one UNION ALL (`order` sorts each hundred's rows)."""
+        rows: list[Any] = []
+        for chunk in range(0, len(params), 100):
+            part = params[chunk:chunk + 100]
+            cur.execute(self.q(" UNION ALL ".join(select for _ in part) + order), [v for item in part for v in item])
+            rows.extend(cur.fetchall())
+        return rows
 
     def first_recorded(self, projection: str, plan_id: str, indicator_key: str, members: Sequence[str | None],
                        position: int) -> dict[str | None, int]:
@@ -727,34 +735,24 @@ class SqlStore:
     def member_summaries(self, projection: str, plan_id: str, members: Sequence[str],
                          position: int) -> dict[str, tuple[int, Any]]:
         """Per member, its last summary at or before `position` (projections/breakdowns.py): (its position, doc)."""
-        found: dict[str, tuple[int, Any]] = {}
         with self.transaction() as cur:
-            for chunk in range(0, len(members), 100):
-                part = members[chunk:chunk + 100]
-                cur.execute(self.q(" UNION ALL ".join(
-                    "SELECT * FROM (SELECT member_id, position, doc FROM {p}member_summaries WHERE projection = ? AND "
-                    "plan_id = ? AND member_id = ? AND position <= ? ORDER BY position DESC LIMIT 1) s" for _ in part)),
-                    [value for m in part for value in (projection, plan_id, m, position)])
-                found.update((row[0], (int(row[1]), row[2])) for row in cur.fetchall())
-        return found
+            rows = self.ranges(cur, "SELECT * FROM (SELECT member_id, position, doc FROM {p}member_summaries WHERE "
+                               "projection = ? AND plan_id = ? AND member_id = ? AND position <= ? "
+                               "ORDER BY position DESC LIMIT 1) s",
+                               [(projection, plan_id, m, position) for m in members])
+        return {row[0]: (int(row[1]), row[2]) for row in rows}
 
     def members_measures_since(self, projection: str, plan_id: str, since: dict[str, int],
                                position: int) -> list[tuple[str, int, Any]]:
         """The plan's measures of each member recorded after its position in `since` and at or before `position`, in
         recording order: (member, the position of its last change, the measure as it is now)."""
-        found: list[tuple[int, str, int, Any]] = []
-        members = sorted(since)
         with self.transaction() as cur:
-            for chunk in range(0, len(members), 100):
-                part = members[chunk:chunk + 100]
-                cur.execute(self.q(" UNION ALL ".join(
-                    "SELECT recorded_position, member_id, position, doc FROM {p}measures WHERE projection = ? AND "
-                    "plan_id = ? AND member_id = ? AND recorded_position > ? AND recorded_position <= ?"
-                    for _ in part)),
-                    [value for m in part for value in (projection, plan_id, m, since[m], position)])
-                found.extend((int(row[0]), row[1], int(row[2]), row[3]) for row in cur.fetchall())
-        found.sort(key=lambda row: row[0])
-        return [(member, changed, doc) for _, member, changed, doc in found]
+            rows = self.ranges(cur, "SELECT recorded_position, member_id, position, doc FROM {p}measures WHERE "
+                               "projection = ? AND plan_id = ? AND member_id = ? AND recorded_position > ? AND "
+                               "recorded_position <= ?",
+                               [(projection, plan_id, m, since[m], position) for m in sorted(since)])
+        rows.sort(key=lambda row: int(row[0]))
+        return [(member, int(changed), doc) for _, member, changed, doc in rows]
 
     def corrected_since(self, projection: str, groupement_id: str, plan_id: str, after: int, position: int,
                         corrected: str, members: Sequence[str]) -> list[tuple[str, int, int, Any]]:

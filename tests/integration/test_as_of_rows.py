@@ -41,6 +41,16 @@ def history(world, operations) -> None:
             perform(world, op, a, b, made)
 
 
+def project_in_random_batches(app, world, store, rng: random.Random, rounds: int, operations: int):
+    """Seeded random histories (`rounds` of `operations`), each projected as it comes in a batch of random size."""
+    runner = ProjectionRunner(app, store, batch_size=3, checkpoint_every=5)
+    for _ in range(rounds):
+        history(world, [(rng.choice(KINDS), rng.randint(0, 20), rng.randint(0, 100)) for _ in range(operations)])
+        runner.batch_size = rng.randint(1, 6)
+        runner.catch_up()
+    return runner
+
+
 def check_every_position(world, store, projection: str, first: int = 1) -> int:
     """The rows' ledger, the former reconstruction and the reducer agree at each position; returns how many
     positions had the plan (views compared there too)."""
@@ -100,11 +110,7 @@ def test_on_both_stores_with_seeded_histories(app, store_settings):
     store = open_store(settings)
     try:
         rng = random.Random(12)
-        runner = ProjectionRunner(app, store, batch_size=3, checkpoint_every=5)
-        for _ in range(3):
-            history(world, [(rng.choice(KINDS), rng.randint(0, 20), rng.randint(0, 100)) for _ in range(12)])
-            runner.batch_size = rng.randint(1, 6)
-            runner.catch_up()
+        runner = project_in_random_batches(app, world, store, rng, rounds=3, operations=12)
         assert check_every_position(world, store, runner.projection, first=world.head() - 60) > 0
     finally:
         store.close()

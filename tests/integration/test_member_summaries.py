@@ -25,7 +25,7 @@ from progres.services.bootstrap import postgres_connect
 from progres.services.commands import Progres
 from progres.services.read_models import open_store
 from tests.conftest import build_world
-from tests.integration.test_as_of_rows import KINDS, history
+from tests.integration.test_as_of_rows import history, project_in_random_batches
 from tests.integration.test_projection_properties import OPERATIONS
 
 
@@ -98,11 +98,7 @@ def test_seeded_histories_on_both_stores(app, store_settings):
     store = open_store(settings)
     try:
         rng = random.Random(23)
-        runner = ProjectionRunner(app, store, batch_size=3, checkpoint_every=5)
-        for _ in range(4):
-            history(world, [(rng.choice(KINDS), rng.randint(0, 20), rng.randint(0, 100)) for _ in range(15)])
-            runner.batch_size = rng.randint(1, 6)
-            runner.catch_up()
+        runner = project_in_random_batches(app, world, store, rng, rounds=4, operations=15)
         head = world.head()
         positions = [rng.randint(1, head) for _ in range(10)] + [head]
         assert check_summaries(world, store, runner.projection, positions) > 0

@@ -106,6 +106,18 @@ def test_rows_written_as_copy_text_read_back_as_they_were_with_tabs_newlines_and
                 sql.Identifier(settings.views_schema)))
 
 
+def assert_same_rows(store, projection: str, live, live_projection: str) -> None:
+    """The measure, history and route rows of a generation equal those of the live runner's (generation aside)."""
+    for table in ("measures", "history", "routes"):
+        assert [row[1:] for row in store.rows(table, projection)] == [
+            row[1:] for row in live.rows(table, live_projection)], table
+
+
+def drop_views_schema(settings) -> None:
+    with postgres_connect(settings, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(settings.views_schema)))
+
+
 def partitions(settings, table: str) -> dict[str, int]:
     """The partitions of a table of the views schema, with how many indexes each has."""
     with postgres_connect(settings, autocommit=True) as connection:
@@ -158,14 +170,10 @@ def test_a_rebuild_on_postgresql_loads_its_partitions_unindexed_then_indexes_and
         assert store.partition("history", "views_v3") not in partitions(settings, "history")
         rebuild(world.app, store, "views_v3", batch=4)
         runner.catch_up()
-        for table in ("measures", "history", "routes"):
-            assert [row[1:] for row in store.rows(table, "views_v3")] == [
-                row[1:] for row in live.rows(table, runner.projection)], table
+        assert_same_rows(store, "views_v3", live, runner.projection)
     finally:
         store.close()
-        with postgres_connect(settings, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                sql.Identifier(settings.views_schema)))
+        drop_views_schema(settings)
 
 
 def test_tables_made_before_the_partitions_stay_plain_and_a_rebuild_writes_into_them(world, tmp_path: Path,
@@ -186,11 +194,7 @@ def test_tables_made_before_the_partitions_stay_plain_and_a_rebuild_writes_into_
         rebuild(world.app, store, "views_v1", batch=2)
         assert partitions(settings, "measures") == {}
         assert partitions(settings, "history") == {}
-        for table in ("measures", "history", "routes"):
-            assert [row[1:] for row in store.rows(table, "views_v1")] == [
-                row[1:] for row in live.rows(table, runner.projection)], table
+        assert_same_rows(store, "views_v1", live, runner.projection)
     finally:
         store.close()
-        with postgres_connect(settings, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                sql.Identifier(settings.views_schema)))
+        drop_views_schema(settings)
