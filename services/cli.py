@@ -243,7 +243,7 @@ def projections_run(
 
     Avec --follow sur PostgreSQL, autant de processus que voulu : un seul mène chaque projection (verrou
     consultatif), les autres attendent et prennent la relève s'il meurt. SIGTERM l'arrête proprement."""
-    settings, _, models = open_read_models(data_dir, worker=follow)
+    settings, _, models = open_worker_read_models(data_dir) if follow else open_read_models(data_dir)
     if follow and settings.store == "postgres":
         follow_as_worker(settings, models)
         return
@@ -253,6 +253,28 @@ def projections_run(
         console.print("Suivi du journal (Ctrl-C pour arrêter)…")
         with contextlib.suppress(KeyboardInterrupt):
             models.follow(settings, stop=lambda: False)
+
+
+WORKER_START_ATTEMPTS = 5  # a worker that cannot open its store after these (about 15 s) says so and exits 2
+
+
+def open_worker_read_models(data_dir: Path | None) -> tuple[Settings, Progres, ReadModels]:
+    """A worker's start, retried with backoff when the database ends its session: a new leader ends the sessions of
+    other writers caught inside a transaction (`Lease.depose`), a starting worker's among them, and a database that
+    restarts ends every session; once running, a worker retries the same way (ProjectionWorker.run)."""
+    import psycopg  # noqa: PLC0415 - the driver is loaded by the read models anyway
+
+    for attempt in range(1, WORKER_START_ATTEMPTS + 1):
+        try:
+            return open_read_models(data_dir, worker=True)
+        except psycopg.OperationalError as error:
+            if attempt == WORKER_START_ATTEMPTS:
+                raise
+            pause = 0.5 * 2 ** (attempt - 1)
+            err_console.print(say("worker_start_retry", attempt=attempt, pause=french.number(pause),
+                                  reason=str(error).strip()[:200]), highlight=False)
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def follow_as_worker(settings: Settings, models: ReadModels) -> None:

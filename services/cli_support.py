@@ -64,6 +64,8 @@ MESSAGES = {
     "store_missing": "aucun dépôt d'événements ici ({store}) : lancez d'abord `progres init` (ou `progres demo`), "
                      "ou indiquez le bon --data-dir",
     "store_unreachable": "le dépôt PostgreSQL ne répond pas ({store}) : {reason}",
+    "worker_start_retry": "processus de projection : le dépôt a fermé la session au démarrage (essai {attempt}) ; "
+                          "nouvel essai dans {pause} s — {reason}",
     "plan_not_found": "aucun plan de progrès d'identifiant « {id} » ne vous est visible",
     "forbidden": "{actor} n'a pas accès à cette lecture ({action})",
     "member_forbidden": "{actor} ne voit pas le détail de ce membre (seuls le coordonnateur, les auditeurs du "

@@ -18,7 +18,7 @@ from progres.projections.runner import FIRST_GENERATION, rebuild
 from progres.projections.stores.sql import SqlStore, unpack
 from progres.services.bootstrap import bootstrap, postgres_connect
 from progres.services.commands import Progres
-from progres.services.read_models import open_store, writer_application_name
+from progres.services.read_models import open_store, writer_application_name, writer_tag
 from progres.services.settings import Settings
 from progres.services.worker_drill import Drill, WriteLoad, leader_pid, worker_pool
 from progres.services.workers import workers_of
@@ -109,6 +109,35 @@ def test_the_leader_killed_ten_times_under_writes_is_taken_over_and_the_views_eq
     assert_equal_to_a_clean_rebuild(app, drill_settings, store, FIRST_GENERATION)
     store.close()
     app.close()
+
+
+def test_a_worker_whose_sessions_are_ended_while_it_starts_retries_its_start_then_leads(drill_settings, tmp_path):
+    """A new leader ends the sessions of other writers caught inside a transaction (`Lease.depose`), those of a worker
+    starting among them (CI saw a worker replaced during the drill above exit 2, store_unreachable, at its start):
+    the start is retried with backoff, as a running worker retries, and the worker then leads and stops cleanly."""
+    bootstrap(drill_settings)
+    tag = writer_tag(drill_settings.views_schema)
+    ended = 0
+    with worker_pool(drill_settings, 1, tmp_path) as workers:
+        pid = next(iter(workers.processes))
+        log = workers.logs[pid]
+        with postgres_connect(drill_settings, autocommit=True) as admin:
+            deadline = time.monotonic() + 60
+            # Every session of the starting worker that opens a transaction is ended at once, until one was.
+            while not ended and time.monotonic() < deadline and workers.alive():
+                row = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND starts_with(application_name, %s) AND xact_start IS NOT NULL", [tag]).fetchone()
+                ended += row[0] if row else 0
+        assert ended, "no session of the starting worker was seen inside a transaction"
+        while "leads" not in log.read_text() and time.monotonic() < deadline and workers.alive():
+            time.sleep(0.1)
+        text = log.read_text()
+        assert workers.alive() == [pid], text[-2000:]
+        assert "nouvel essai" in text, text[-2000:]
+        assert "leads" in text, text[-2000:]
+        codes = workers.terminate_all()
+    assert codes == {pid: 0}, log.read_text()[-2000:]
 
 
 def test_a_paused_leader_loses_its_lease_and_never_writes_after_the_takeover(drill_settings, tmp_path):
