@@ -255,7 +255,7 @@ def projections_run(
             models.follow(settings, stop=lambda: False)
 
 
-WORKER_START_ATTEMPTS = 5  # a worker that cannot open its store after these (about 15 s) says so and exits 2
+WORKER_START_ATTEMPTS = 5  # a worker that cannot open its store after these (about 8 s) says so and exits 2
 
 
 def open_worker_read_models(data_dir: Path | None) -> tuple[Settings, Progres, ReadModels]:
