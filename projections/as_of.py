@@ -47,6 +47,7 @@ from progres.projections.indicators import (
 from progres.projections.ledger import IGNORED_EVENTS, Ledger, Route, apply, kind_of, new_ledger, route_of
 from progres.projections.member_view import member_ids, member_view
 from progres.projections.parties import RuleOf, rule_of
+from progres.projections.period_figures import figure_of_state
 from progres.projections.plan_balance import balance_part, member_breakdown, member_part, standings
 from progres.projections.runner import MEASURE_KINDS, FactSource
 from progres.projections.stores.sql import SqlStore, series_of_state
@@ -150,6 +151,7 @@ class AsOf:
     made_whole: int = 0  # reads whose figures were made from every measure (no series to start from): for tests
     from_series: int = 0  # reads that started from a checkpoint's series
     from_summaries: int = 0  # members' breakdowns made from a summary row (projections/breakdowns.py): for tests
+    from_figure_rows: int = 0  # period figures read from their rows (projections/period_figures.py): for tests
 
     def position_for(self, position: int | None = None, timestamp: str | None = None) -> int:
         if position is not None:
@@ -372,7 +374,19 @@ class AsOf:
             plan["measures"][measure["id"]] = measure if changed <= position else measure_as_of(measure, position)
         figures = PlanFigures(index_measures(plan, rules), series_of_state(series))
         since = self.store.periods_changed(self.projection, g, plan_id, skeleton.start, position, CORRECTED)
-        self._set_figures(figures, plan, rules, sorted(p for p in since if p[0] in figures.series), position)
+        changed = sorted(p for p in since if p[0] in figures.series)
+        # a period whose last figure row since the checkpoint is at or after its last change by `position` is that
+        # row (projections/period_figures.py); the others are made again from their measures
+        kept = self.store.period_figures(self.projection, plan_id, changed, skeleton.start, position) if changed else {}
+        remade = []
+        for period in changed:
+            row = kept.get(period)
+            if row is not None and row[0] >= since[period]:
+                place_figure(figures.series[period[0]], figure_of_state(self.store.load_json(row[1])))
+                self.from_figure_rows += 1
+            else:
+                remade.append(period)
+        self._set_figures(figures, plan, rules, remade, position)
         # the positions behind the first and last values, where the checkpoint did not keep them
         missing: list[tuple[str, str, str]] = []
         for key, series_of_key in figures.series.items():
