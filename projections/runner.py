@@ -25,11 +25,11 @@ import orjson
 from progres.domain.measures import Measure
 from progres.projections import breakdowns, period_figures, registry
 from progres.projections.breakdowns import SummaryRow
-from progres.projections.period_figures import FigureRow
 from progres.projections.facts import TRANSCODED, Fact, _untranscode, fact_from_record
 from progres.projections.history import ACTOR_FIELDS, history_row
 from progres.projections.indicators import PlanFigures
 from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route, kind_of, new_ledger
+from progres.projections.period_figures import FigureRow
 from progres.projections.registry import ReadModel, derived_views
 from progres.projections.stores.sql import (
     DELTA,
@@ -41,8 +41,9 @@ from progres.projections.stores.sql import (
     SqlStore,
     StaleTracking,
     building_key,
+    checkpoint_data,
     delta,
-    pack,
+    pack_checkpoint,
     series_state,
     skeleton,
 )
@@ -280,7 +281,7 @@ class ProjectionRunner:
                 views.setdefault(table, []).extend(rows)
         # (as-of, issue 12: a checkpoint also keeps each plan's groupement series at its position)
         due = end // self.checkpoint_every > start // self.checkpoint_every
-        checkpoints = [(g, end, pack(delta(ledger, self._checkpointed(g), {
+        checkpoints = [(g, end, pack_checkpoint(delta(ledger, self._checkpointed(g), {
                             p: self._figures[(g, p)] for p in ledger.get("plans") or {} if (g, p) in self._figures})))
                        for g, ledger in ledgers.items() if due]
         self._checkpoints.update((g, end) for g, _, _ in checkpoints)
@@ -738,7 +739,7 @@ class RebuildFold:
                 changed = self.changed.pop(g, {})
                 figures = self._figures_at(g, ledger, changed, position)
                 self.summaries.extend(breakdowns.checkpoint_rows(g, ledger, figures, changed, position))
-                self.checkpoints.append((g, position, orjson.dumps(self._delta(ledger, changed, figures))))
+                self.checkpoints.append((g, position, checkpoint_data(self._delta(ledger, changed, figures))))
 
     def _figures_at(self, g: str, ledger: Ledger, changed: dict[str, str], position: int) -> dict[str, PlanFigures]:
         """Each plan's figures at a checkpoint of the groupement (`SeriesAtCheckpoints.at`), and the rows of the periods

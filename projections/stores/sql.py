@@ -14,9 +14,9 @@ import orjson
 
 from progres.projections import registry
 from progres.projections.breakdowns import SummaryRow
-from progres.projections.period_figures import FigureRow
 from progres.projections.indicators import PeriodFigure, PlanFigures, fmt
 from progres.projections.ledger import Ledger, Route
+from progres.projections.period_figures import FigureRow
 from progres.projections.registry import TABLES
 
 VIEW_TABLES = TABLES  # one per read model declared in projections/registry.py (the store asks registry.tables())
@@ -184,8 +184,31 @@ def routes_rows(projection: str, routes: dict[str, Route], measures: list[Measur
             if rows.get(a) != (r.groupement_id, r.plan_id)]
 
 
-def unpack(data: bytes) -> Ledger:
-    return orjson.loads(zlib.decompress(bytes(data)))  # type: ignore[no-any-return]
+PARTS = b"\x01"  # a checkpoint's state stored in two parts, its measures apart (JSON never starts with it)
+
+
+def checkpoint_data(state: dict[str, Any]) -> bytes:
+    """A checkpoint's state as stored (before compression): a delta's measures apart from the rest (ledger without
+    measures, series), so that as-of reads the rest without decoding them (`unpack(..., measures=False)`)."""
+    if DELTA not in state:
+        return orjson.dumps(state)
+    rest = orjson.dumps({k: v for k, v in state.items() if k != "measures"})
+    return PARTS + len(rest).to_bytes(8, "big") + rest + orjson.dumps(state["measures"])
+
+
+def pack_checkpoint(state: dict[str, Any]) -> bytes:
+    return zlib.compress(checkpoint_data(state), 1)
+
+
+def unpack(data: bytes, measures: bool = True) -> Ledger:
+    """A stored ledger or checkpoint; `measures=False`: a checkpoint in two parts without its measures (none)."""
+    raw = memoryview(zlib.decompress(bytes(data)))
+    if raw[:1] != PARTS:
+        return orjson.loads(raw)  # type: ignore[no-any-return]
+    size = int.from_bytes(raw[1:9], "big")
+    state: Ledger = orjson.loads(raw[9:9 + size])
+    state["measures"] = orjson.loads(raw[9 + size:]) if measures else []
+    return state
 
 
 @dataclass(frozen=True)
@@ -571,13 +594,25 @@ class SqlStore:
             return [tuple(self.load_json(v) if isinstance(v, str) and v.startswith(("{", "[")) else v for v in row)
                     for row in cur.fetchall()]
 
+    LATE_WINDOW = 1000  # positions after the latest fact by a time where a fact recorded earlier is looked for
+
     def position_at(self, projection: str, timestamp: str) -> int:
-        """The last log position recorded at or before a time (the history index serves as time index)."""
+        """The last log position recorded at or before a time: the position of the latest fact recorded by then (one
+        seek of the history's time index, `history_by_time`, not a scan of the history up to it), or a later one
+        recorded by then among the next `LATE_WINDOW` positions (facts of the same time; concurrent writers can append a
+        fact after another recorded later: its time was taken before it waited for its turn)."""
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND timestamp <= ?"),
-                        [projection, timestamp])
+            cur.execute(self.q("SELECT position FROM {p}history WHERE projection = ? AND timestamp <= ? "
+                               "ORDER BY timestamp DESC LIMIT 1"), [projection, timestamp])
             row = cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+            if row is None:
+                return 0
+            latest = int(row[0])
+            cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND position > ? AND "
+                               "position <= ? AND timestamp <= ?"),
+                        [projection, latest, latest + self.LATE_WINDOW, timestamp])
+            row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else latest
 
     def route(self, projection: str, aggregate_id: str) -> Route | None:
         """The aggregate's route: its routes row, else (a measure) its `measures` row's groupement and plan."""
@@ -622,7 +657,7 @@ class SqlStore:
             row = cur.fetchone()
         if row is None:
             return None
-        state = unpack(row[1])
+        state = unpack(row[1], measures=False)
         return int(row[0]), state["ledger"] if DELTA in state else skeleton(state), state.get(SERIES)
 
     def structure_between(self, projection: str, groupement_id: str, after: int, position: int,
@@ -654,15 +689,16 @@ class SqlStore:
                 found[key] = at
 
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT indicator_key, period_start, period_end, max(recorded_position) FROM {p}measures "
-                               "WHERE projection = ? AND groupement_id = ? AND recorded_position > ? AND "
+            cur.execute(self.q("SELECT indicator_key, period_start, period_end, max(recorded_position) FROM "
+                               "{p}measures WHERE projection = ? AND groupement_id = ? AND recorded_position > ? AND "
                                "recorded_position <= ? AND plan_id = ? GROUP BY indicator_key, period_start, "
                                "period_end"),
                         [projection, groupement_id, after, position, plan_id])
             for row in cur.fetchall():
                 changed((row[0], row[1], row[2]), int(row[3]))
             cur.execute(self.q("SELECT aggregate_id, max(position) FROM {p}history WHERE projection = ? AND "
-                               "groupement_id = ? AND position > ? AND position <= ? AND type = ? GROUP BY aggregate_id"),
+                               "groupement_id = ? AND position > ? AND position <= ? AND type = ? "
+                               "GROUP BY aggregate_id"),
                         [projection, groupement_id, after, position, corrected])
             last = {row[0]: int(row[1]) for row in cur.fetchall()}
             ids = list(last)
@@ -919,9 +955,9 @@ class SqlStore:
                                                      "period_end", "position", "groupement_id", "doc"), rows)
         elif rows:
             cur.executemany(self.q(
-                "INSERT INTO {p}period_figures (projection, plan_id, indicator_key, period_start, period_end, position, "
-                "groupement_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (projection, plan_id, indicator_key, "
-                "period_start, period_end, position) DO UPDATE SET doc = excluded.doc"), rows)
+                "INSERT INTO {p}period_figures (projection, plan_id, indicator_key, period_start, period_end, "
+                "position, groupement_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (projection, plan_id, "
+                "indicator_key, period_start, period_end, position) DO UPDATE SET doc = excluded.doc"), rows)
 
     def _write_summaries(self, cur: Cursor, projection: str, summaries: list[SummaryRow], fresh: bool) -> None:
         if fresh:  # a new generation's (a rebuild's): none can exist yet

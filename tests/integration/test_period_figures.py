@@ -27,10 +27,10 @@ from progres.services.commands import Progres
 from progres.services.read_models import open_store
 from tests.conftest import build_world
 from tests.integration.test_as_of_rows import history, project_in_random_batches
+from tests.integration.test_projection_properties import OPERATIONS, perform
 
 # mostly measures and corrections (a period changes many times between checkpoints), some facts that change figures
 MEASURE_HEAVY = ["measure"] * 4 + ["correct"] * 5 + ["volume", "membership", "propose", "action", "siqo"]
-from tests.integration.test_projection_properties import OPERATIONS, perform
 
 
 def figure_rows(store, projection: str) -> list[tuple[str, str, str, str, int, list]]:
@@ -119,10 +119,12 @@ def test_seeded_histories_on_both_stores(app, store_settings):
         head = world.head()
         positions = list(range(1, head + 1))
         written, read = check_figures(world, store, runner.projection, positions)
-        assert written > 0 and read > 0, (written, read)
+        assert written > 0, written
+        assert read > 0, read
         rebuild(app, store, "views_rebuilt", batch=7, checkpoint_every=7)
         written, read = check_figures(world, store, "views_rebuilt", positions)
-        assert written > 0 and read > 0, (written, read)
+        assert written > 0, written
+        assert read > 0, read
     finally:
         store.close()
         if settings.store == "postgres":
