@@ -248,6 +248,8 @@ def as_of_balance(app: Any, store: Any, plan: str, third_year_position: int, run
          position=third_year_position, target="< 100", members_shown=PAGE, load_average=load_average(),
          # members' breakdowns made from their summary rows (projections/breakdowns.py), over all the reads above
          from_summaries=as_of.from_summaries,
+         # period figures read from their rows instead of made again (projections/period_figures.py), same reads
+         from_figure_rows=as_of.from_figure_rows,
          what="the balance with its first page of members, as planBalance's first page")
     emit("as_of_balance.cpu_ms", round(statistics.median(cpu), 1), "ms", runs=[round(x, 1) for x in cpu],
          what="this process's CPU time for the first page (all threads; PostgreSQL's work is not in it)")

@@ -267,7 +267,7 @@ class AsOf:
         """The balance as the log held it; `first`: only the first members of its breakdown (the first page). Each
         member's breakdown is made from its last summary by then and its measures changed since
         (projections/breakdowns.py), not from all its measures."""
-        with paused_gc():
+        with paused_gc(), self.store.reading():  # (PostgreSQL: the reads in one transaction, see SqlStore.reading)
             part, pages = self.plan_balance_pages(plan_id, self.position_for(position, timestamp))
             shown = pages.members[:first] if first is not None else pages.members
             found = pages.breakdowns(shown)
@@ -276,14 +276,14 @@ class AsOf:
     def plan_balance_pages(self, plan_id: str, position: int) -> tuple[dict[str, Any], BalancePages]:
         """The balance without its members' breakdowns (`members` empty, `parties` whole), and what makes the
         breakdowns of the members a page shows (GraphQL's `planBalance(asKnownAt:)` asks for its page only)."""
-        with paused_gc():
+        with paused_gc(), self.store.reading():
             ledger, figures, summarised = self._plan_figures(plan_id, position, lambda ledger: [])
             members = balance_members_of(ledger)
             parties = standings(ledger, plan_id, figures)
             part = {**balance_part(ledger, plan_id, figures), "parties": {m: parties[m] for m in members}}
 
         def breakdowns(shown: list[str]) -> dict[str, Any]:
-            with paused_gc():
+            with paused_gc(), self.store.reading():
                 if summarised:
                     return self._breakdowns(ledger, plan_id, shown, position)
                 # the ledger holds every measure (the figures were made whole)
@@ -329,7 +329,7 @@ class AsOf:
 
     def member_view(self, plan_id: str, member_id: str, position: int | None = None,
                     timestamp: str | None = None) -> dict[str, Any]:
-        with paused_gc():
+        with paused_gc(), self.store.reading():
             ledger, figures = self.plan_figures(plan_id, self.position_for(position, timestamp),
                                                 lambda ledger: [member_id])
             return member_view(ledger, plan_id, member_id, figures)
