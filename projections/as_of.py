@@ -374,12 +374,12 @@ class AsOf:
             plan["measures"][measure["id"]] = measure if changed <= position else measure_as_of(measure, position)
         figures = PlanFigures(index_measures(plan, rules), series_of_state(series))
         since = self.store.periods_changed(self.projection, g, plan_id, skeleton.start, position, CORRECTED)
-        changed = sorted(p for p in since if p[0] in figures.series)
+        periods = sorted(p for p in since if p[0] in figures.series)
         # a period whose last figure row since the checkpoint is at or after its last change by `position` is that
         # row (projections/period_figures.py); the others are made again from their measures
-        kept = self.store.period_figures(self.projection, plan_id, changed, skeleton.start, position) if changed else {}
+        kept = self.store.period_figures(self.projection, plan_id, periods, skeleton.start, position) if periods else {}
         remade = []
-        for period in changed:
+        for period in periods:
             row = kept.get(period)
             if row is not None and row[0] >= since[period]:
                 place_figure(figures.series[period[0]], figure_of_state(self.store.load_json(row[1])))

@@ -62,11 +62,11 @@ def figure_rows(g: str, plan: dict[str, Any], figures: PlanFigures, measure_ids:
         if changed > last.get(key, 0):
             last[key] = changed
     rows: list[FigureRow] = []
-    for (key, start, end), changed in sorted(last.items()):
-        figure = next((f for f in figures.series.get(key, ()) if f.period_start == start and f.period_end == end),
+    for (indicator, start, end), changed in sorted(last.items()):
+        figure = next((f for f in figures.series.get(indicator, []) if (f.period_start, f.period_end) == (start, end)),
                       None)
         if figure is not None:
-            rows.append((g, plan["id"], key, start, end, min(changed, position), figure_state(figure)))
+            rows.append((g, plan["id"], indicator, start, end, min(changed, position), figure_state(figure)))
     return rows
 
 
