@@ -34,6 +34,7 @@ Run: .venv/bin/python bench/projections.py [--members 300 --indicators 12 --mont
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import resource
 import statistics
@@ -77,9 +78,12 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=48)
     parser.add_argument("--measures", type=int, default=30, help="new measures timed until visible")
     parser.add_argument("--sizes", help="comma-separated member counts, each run in its own process")
-    parser.add_argument("--only", choices=["new_measure"],
+    parser.add_argument("--only", choices=["new_measure", "as_of"],
                         help="new_measure: the workload, its rebuild (the follower's state) and the new measures only "
-                             "(no raw read, rebuild figures, audit nor as-of)")
+                             "(no raw read, rebuild figures, audit nor as-of); as_of: the workload, its rebuild (not "
+                             "timed) and the as-of balance only")
+    parser.add_argument("--repeats", type=int, default=3, help="as-of balance: calls timed of each kind (median)")
+    parser.add_argument("--profile", help="as-of balance: a cProfile of one more first-page call written to this file")
     parser.add_argument("--setup-only", action="store_true", help="the setup (setup.seconds) and nothing else")
     args = parser.parse_args()
     if args.sizes:
@@ -156,6 +160,10 @@ def run(app: Any, store: Any, settings: Settings, args: argparse.Namespace) -> N
         rebuild(app, store, "bench_v1")  # the state the follower starts from, as below (not timed here)
         new_measures(app, settings, region, lycees, plan, args)
         return
+    if args.only == "as_of":
+        rebuild(app, store, "bench_v1")  # the rows as-of reads (not timed here)
+        as_of_balance(app, store, plan, third_year_position, runs=args.repeats, profile=args.profile)
+        return
 
     table = sql.Identifier(settings.postgres_schema, "progres_events")
     t, cpu = time.perf_counter(), time.process_time()
@@ -192,7 +200,7 @@ def run(app: Any, store: Any, settings: Settings, args: argparse.Namespace) -> N
     assert verification.intact, verification.finding
     emit("audit_verify.seconds", round(time.perf_counter() - t, 2), "s", events=verification.checked)
 
-    as_of_balance(app, store, plan, third_year_position)
+    as_of_balance(app, store, plan, third_year_position, runs=args.repeats)
 
     new_measures(app, settings, region, lycees, plan, args)
     emit("peak_memory.maxrss_mb", round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "MB",
@@ -200,7 +208,8 @@ def run(app: Any, store: Any, settings: Settings, args: argparse.Namespace) -> N
               "follower)", load_average=load_average())
 
 
-def as_of_balance(app: Any, store: Any, plan: str, third_year_position: int, runs: int = 3) -> None:
+def as_of_balance(app: Any, store: Any, plan: str, third_year_position: int, runs: int = 3,
+                  profile: str | None = None) -> None:
     """The plan balance as of a time in the third year (from rows), and in the same run the former way (the
     checkpoints merged and every fact since replayed, `AsOf.replayed_ledger`): both timed, alternated, equal."""
     as_of = AsOf(app, store, "bench_v1")
@@ -229,10 +238,18 @@ def as_of_balance(app: Any, store: Any, plan: str, third_year_position: int, run
     assert page == {**balance, "members": {m: balance["members"][m] for m in shown},
                     "parties": {m: balance["parties"][m] for m in shown}}
     assert as_of.made_whole == 0, "as-of did not start from a checkpoint's series"
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        as_of.plan_balance(plan, timestamp=timestamp, first=PAGE)
+        profiler.disable()
+        profiler.dump_stats(profile)
     emit("as_of_balance.ms", round(statistics.median(timings), 1), "ms", runs=[round(x, 1) for x in timings],
          position=third_year_position, target="< 100", members_shown=PAGE, load_average=load_average(),
          # members' breakdowns made from their summary rows (projections/breakdowns.py), over all the reads above
          from_summaries=as_of.from_summaries,
+         # period figures read from their rows instead of made again (projections/period_figures.py), same reads
+         from_figure_rows=as_of.from_figure_rows,
          what="the balance with its first page of members, as planBalance's first page")
     emit("as_of_balance.cpu_ms", round(statistics.median(cpu), 1), "ms", runs=[round(x, 1) for x in cpu],
          what="this process's CPU time for the first page (all threads; PostgreSQL's work is not in it)")

@@ -47,6 +47,7 @@ from progres.projections.indicators import (
 from progres.projections.ledger import IGNORED_EVENTS, Ledger, Route, apply, kind_of, new_ledger, route_of
 from progres.projections.member_view import member_ids, member_view
 from progres.projections.parties import RuleOf, rule_of
+from progres.projections.period_figures import figure_of_state
 from progres.projections.plan_balance import balance_part, member_breakdown, member_part, standings
 from progres.projections.runner import MEASURE_KINDS, FactSource
 from progres.projections.stores.sql import SqlStore, series_of_state
@@ -150,6 +151,7 @@ class AsOf:
     made_whole: int = 0  # reads whose figures were made from every measure (no series to start from): for tests
     from_series: int = 0  # reads that started from a checkpoint's series
     from_summaries: int = 0  # members' breakdowns made from a summary row (projections/breakdowns.py): for tests
+    from_figure_rows: int = 0  # period figures read from their rows (projections/period_figures.py): for tests
 
     def position_for(self, position: int | None = None, timestamp: str | None = None) -> int:
         if position is not None:
@@ -265,7 +267,7 @@ class AsOf:
         """The balance as the log held it; `first`: only the first members of its breakdown (the first page). Each
         member's breakdown is made from its last summary by then and its measures changed since
         (projections/breakdowns.py), not from all its measures."""
-        with paused_gc():
+        with paused_gc(), self.store.reading():  # (PostgreSQL: the reads in one transaction, see SqlStore.reading)
             part, pages = self.plan_balance_pages(plan_id, self.position_for(position, timestamp))
             shown = pages.members[:first] if first is not None else pages.members
             found = pages.breakdowns(shown)
@@ -274,14 +276,14 @@ class AsOf:
     def plan_balance_pages(self, plan_id: str, position: int) -> tuple[dict[str, Any], BalancePages]:
         """The balance without its members' breakdowns (`members` empty, `parties` whole), and what makes the
         breakdowns of the members a page shows (GraphQL's `planBalance(asKnownAt:)` asks for its page only)."""
-        with paused_gc():
+        with paused_gc(), self.store.reading():
             ledger, figures, summarised = self._plan_figures(plan_id, position, lambda ledger: [])
             members = balance_members_of(ledger)
             parties = standings(ledger, plan_id, figures)
             part = {**balance_part(ledger, plan_id, figures), "parties": {m: parties[m] for m in members}}
 
         def breakdowns(shown: list[str]) -> dict[str, Any]:
-            with paused_gc():
+            with paused_gc(), self.store.reading():
                 if summarised:
                     return self._breakdowns(ledger, plan_id, shown, position)
                 # the ledger holds every measure (the figures were made whole)
@@ -327,7 +329,7 @@ class AsOf:
 
     def member_view(self, plan_id: str, member_id: str, position: int | None = None,
                     timestamp: str | None = None) -> dict[str, Any]:
-        with paused_gc():
+        with paused_gc(), self.store.reading():
             ledger, figures = self.plan_figures(plan_id, self.position_for(position, timestamp),
                                                 lambda ledger: [member_id])
             return member_view(ledger, plan_id, member_id, figures)
@@ -372,7 +374,19 @@ class AsOf:
             plan["measures"][measure["id"]] = measure if changed <= position else measure_as_of(measure, position)
         figures = PlanFigures(index_measures(plan, rules), series_of_state(series))
         since = self.store.periods_changed(self.projection, g, plan_id, skeleton.start, position, CORRECTED)
-        self._set_figures(figures, plan, rules, sorted(p for p in since if p[0] in figures.series), position)
+        periods = sorted(p for p in since if p[0] in figures.series)
+        # a period whose last figure row since the checkpoint is at or after its last change by `position` is that
+        # row (projections/period_figures.py); the others are made again from their measures
+        kept = self.store.period_figures(self.projection, plan_id, periods, skeleton.start, position) if periods else {}
+        remade = []
+        for period in periods:
+            row = kept.get(period)
+            if row is not None and row[0] >= since[period]:
+                place_figure(figures.series[period[0]], figure_of_state(self.store.load_json(row[1])))
+                self.from_figure_rows += 1
+            else:
+                remade.append(period)
+        self._set_figures(figures, plan, rules, remade, position)
         # the positions behind the first and last values, where the checkpoint did not keep them
         missing: list[tuple[str, str, str]] = []
         for key, series_of_key in figures.series.items():

@@ -23,12 +23,13 @@ from typing import Any, Protocol
 import orjson
 
 from progres.domain.measures import Measure
-from progres.projections import breakdowns, registry
+from progres.projections import breakdowns, period_figures, registry
 from progres.projections.breakdowns import SummaryRow
 from progres.projections.facts import TRANSCODED, Fact, _untranscode, fact_from_record
 from progres.projections.history import ACTOR_FIELDS, history_row
 from progres.projections.indicators import PlanFigures
 from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route, kind_of, new_ledger
+from progres.projections.period_figures import FigureRow
 from progres.projections.registry import ReadModel, derived_views
 from progres.projections.stores.sql import (
     DELTA,
@@ -40,8 +41,9 @@ from progres.projections.stores.sql import (
     SqlStore,
     StaleTracking,
     building_key,
+    checkpoint_data,
     delta,
-    pack,
+    pack_checkpoint,
     series_state,
     skeleton,
 )
@@ -270,14 +272,16 @@ class ProjectionRunner:
         ledgers = {g: state.ledgers[g] for g in touched}
         views: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
         summaries: list[SummaryRow] = []  # as-of: the summaries of the members whose measures changed
+        figure_rows: list[FigureRow] = []  # as-of: the figures of the periods whose measures changed
         for g, ledger in ledgers.items():
             figures, changed = self._figures_of(g, ledger, measures.get(g))
             summaries.extend(breakdowns.batch_rows(g, ledger, figures, written, end))
+            figure_rows.extend(period_figures.batch_rows(g, ledger, figures, measures.get(g), end))
             for table, rows in derived_views(ledger, None, figures, changed).items():
                 views.setdefault(table, []).extend(rows)
         # (as-of, issue 12: a checkpoint also keeps each plan's groupement series at its position)
         due = end // self.checkpoint_every > start // self.checkpoint_every
-        checkpoints = [(g, end, pack(delta(ledger, self._checkpointed(g), {
+        checkpoints = [(g, end, pack_checkpoint(delta(ledger, self._checkpointed(g), {
                             p: self._figures[(g, p)] for p in ledger.get("plans") or {} if (g, p) in self._figures})))
                        for g, ledger in ledgers.items() if due]
         self._checkpoints.update((g, end) for g, _, _ in checkpoints)
@@ -285,7 +289,7 @@ class ProjectionRunner:
         keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}
         measure_rows = [(g, p, measure) for m, (g, p) in written.items()
                         if (measure := state.ledgers[g]["plans"].get(p, {}).get("measures", {}).get(m)) is not None]
-        return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows, summaries)
+        return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows, summaries, figure_rows)
 
     def _checkpointed(self, g: str) -> int:
         """The position of the groupement's last checkpoint (a checkpoint holds the measures changed since)."""
@@ -457,7 +461,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             # plan's figures are those the fold keeps for the checkpoints, updated with the measures changed since the
             # last one (as a runner keeps them from batch to batch), not made again from all the plan's measures.
             for g, ledger in state.ledgers.items():
-                figures = (fold.series.at(g, ledger, fold.changed.pop(g, {}))
+                figures = (fold.figures_at_end(g, ledger, state.position)
                            if g != DIRECTORY and ledger.get("groupement") is not None else None)
                 for table, rows in derived_views(ledger, None, figures).items():
                     if rows:
@@ -471,7 +475,8 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             phases["analyzed_seconds"] = time.perf_counter() - started
         packed = [(g, position, zlib.compress(data, 1)) for g, position, data in fold.checkpoints]
         store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], packed,
-                                                          measures=fold.corrected_rows(), summaries=fold.summaries))
+                                                          measures=fold.corrected_rows(), summaries=fold.summaries,
+                                                          figures=fold.figures))
         phases["committed_seconds"] = time.perf_counter() - started
         store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
         if progress:
@@ -576,6 +581,7 @@ class RebuildFold:
         self.kinds: dict[str, str] = {}  # topic -> kind
         self.series = SeriesAtCheckpoints()  # as-of: each plan's figures written into its checkpoints
         self.summaries: list[SummaryRow] = []  # as-of: members' summaries at checkpoints (projections/breakdowns.py)
+        self.figures: list[FigureRow] = []  # as-of: period figures at checkpoints (projections/period_figures.py)
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
         self.measured_routes: set[str] = set()  # new routes of recorded measures met by the general path (this chunk)
 
@@ -731,9 +737,22 @@ class RebuildFold:
         for g, ledger in self.state.ledgers.items():
             if ledger["position"] > position - self.every:
                 changed = self.changed.pop(g, {})
-                figures = self.series.at(g, ledger, changed)
+                figures = self._figures_at(g, ledger, changed, position)
                 self.summaries.extend(breakdowns.checkpoint_rows(g, ledger, figures, changed, position))
-                self.checkpoints.append((g, position, orjson.dumps(self._delta(ledger, changed, figures))))
+                self.checkpoints.append((g, position, checkpoint_data(self._delta(ledger, changed, figures))))
+
+    def _figures_at(self, g: str, ledger: Ledger, changed: dict[str, str], position: int) -> dict[str, PlanFigures]:
+        """Each plan's figures at a checkpoint of the groupement (`SeriesAtCheckpoints.at`), and the rows of the periods
+        changed since its previous one (as-of: projections/period_figures.py)."""
+        anew = g in self.series.restructured
+        figures = self.series.at(g, ledger, changed)
+        self.figures.extend(period_figures.checkpoint_rows(g, ledger, figures, changed, position, anew))
+        return figures
+
+    def figures_at_end(self, g: str, ledger: Ledger, position: int) -> dict[str, PlanFigures]:
+        """Each plan's figures at the end of the fold, from the measures changed since the groupement's last
+        checkpoint, and the rows of their periods."""
+        return self._figures_at(g, ledger, self.changed.pop(g, {}), position)
 
     @staticmethod
     def _delta(ledger: Ledger, changed: dict[str, str], figures: dict[str, PlanFigures]) -> dict[str, Any]:

@@ -84,6 +84,7 @@ class PostgresStore(SqlStore):
                                bigint="BIGINT", partitioned=" PARTITION BY LIST (projection)")
         self._loading: dict[str, dict[str, str]] = {}  # generation -> table -> its partition being loaded
         self._partitioned: bool | None = None
+        self._reads = threading.local()  # the cursor of `reading`, per thread
         kwargs = {"options": " ".join(f"-c {name}={value}" for name, value in options.items())} if options else {}
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True, kwargs=kwargs)
         self.conninfo = conninfo
@@ -105,12 +106,29 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
+        held = getattr(self._reads, "cursor", None)
+        if held is not None:  # inside `reading`: its transaction
+            yield held
+            return
         connection = self.live_connection()
         try:
             with connection.transaction(), connection.cursor() as cursor:
                 yield CountingCursor(cursor, self)
         finally:
             self.pool.putconn(connection)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads only (as-of): every `transaction` of this thread inside is this one, on one connection."""
+        if getattr(self._reads, "cursor", None) is not None:
+            yield
+            return
+        with self.transaction() as cursor:
+            self._reads.cursor = cursor
+            try:
+                yield
+            finally:
+                self._reads.cursor = None
 
     # A live batch (a few facts: one new measure) is sent in one pipeline: its guard (tracking) is waited for, then
     # every write and the commit go together, two round trips instead of one per statement (about 12). Its commit does

@@ -16,6 +16,7 @@ from progres.projections import registry
 from progres.projections.breakdowns import SummaryRow
 from progres.projections.indicators import PeriodFigure, PlanFigures, fmt
 from progres.projections.ledger import Ledger, Route
+from progres.projections.period_figures import FigureRow
 from progres.projections.registry import TABLES
 
 VIEW_TABLES = TABLES  # one per read model declared in projections/registry.py (the store asks registry.tables())
@@ -88,6 +89,11 @@ def schema_statements(d: Dialect) -> list[str]:
         "CREATE TABLE IF NOT EXISTS {p}member_summaries (projection TEXT, plan_id TEXT, member_id TEXT, position "
         + d.bigint + ", groupement_id TEXT, doc " + d.json_type + ", PRIMARY KEY (projection, plan_id, member_id, "
         "position))",
+        # as-of (projections/period_figures.py): the groupement's figure of a plan's indicator and period, one version
+        # per change
+        "CREATE TABLE IF NOT EXISTS {p}period_figures (projection TEXT, plan_id TEXT, indicator_key TEXT, "
+        "period_start TEXT, period_end TEXT, position " + d.bigint + ", groupement_id TEXT, doc " + d.json_type
+        + ", PRIMARY KEY (projection, plan_id, indicator_key, period_start, period_end, position))",
     )]
 
 
@@ -178,8 +184,31 @@ def routes_rows(projection: str, routes: dict[str, Route], measures: list[Measur
             if rows.get(a) != (r.groupement_id, r.plan_id)]
 
 
-def unpack(data: bytes) -> Ledger:
-    return orjson.loads(zlib.decompress(bytes(data)))  # type: ignore[no-any-return]
+PARTS = b"\x01"  # a checkpoint's state stored in two parts, its measures apart (JSON never starts with it)
+
+
+def checkpoint_data(state: dict[str, Any]) -> bytes:
+    """A checkpoint's state as stored (before compression): a delta's measures apart from the rest (ledger without
+    measures, series), so that as-of reads the rest without decoding them (`unpack(..., measures=False)`)."""
+    if DELTA not in state:
+        return orjson.dumps(state)
+    rest = orjson.dumps({k: v for k, v in state.items() if k != "measures"})
+    return PARTS + len(rest).to_bytes(8, "big") + rest + orjson.dumps(state["measures"])
+
+
+def pack_checkpoint(state: dict[str, Any]) -> bytes:
+    return zlib.compress(checkpoint_data(state), 1)
+
+
+def unpack(data: bytes, measures: bool = True) -> Ledger:
+    """A stored ledger or checkpoint; `measures=False`: a checkpoint in two parts without its measures (none)."""
+    raw = memoryview(zlib.decompress(bytes(data)))
+    if raw[:1] != PARTS:
+        return orjson.loads(raw)  # type: ignore[no-any-return]
+    size = int.from_bytes(raw[1:9], "big")
+    state: Ledger = orjson.loads(raw[9:9 + size])
+    state["measures"] = orjson.loads(raw[9 + size:]) if measures else []
+    return state
 
 
 @dataclass(frozen=True)
@@ -205,6 +234,7 @@ class Batch:
     keys: dict[str, str] = field(default_factory=dict)  # table -> where its rows go, if not the generation
     measures: list[MeasureRow] | None = None  # the measures the batch changed (None: every measure of the ledgers)
     summaries: list[SummaryRow] = field(default_factory=list)  # members' summaries (projections/breakdowns.py)
+    figures: list[FigureRow] = field(default_factory=list)  # period figures (projections/period_figures.py)
 
 
 @dataclass(frozen=True)
@@ -264,6 +294,12 @@ class SqlStore:
     def close(self) -> None:
         """Releases connections."""
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The reads of this thread inside share one transaction where a store makes that cheaper (PostgreSQL: one
+        BEGIN and COMMIT instead of one per read, e.g. as-of's dozen reads); elsewhere nothing changes."""
+        yield
+
     def q(self, query: str) -> str:
         return self.dialect.sql(query)
 
@@ -297,7 +333,7 @@ class SqlStore:
         self.ensure_tables()
         with self.transaction() as cur:
             for table in ("tracking", "ledgers", "measures", "routes", *registry.tables(), "history", "checkpoints",
-                          "model_versions", "member_summaries"):
+                          "model_versions", "member_summaries", "period_figures"):
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"), [projection])
             for table in registry.tables():  # the rows of a new version being built beside the old ones
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection LIKE ?"), [building_prefix(projection)
@@ -564,13 +600,25 @@ class SqlStore:
             return [tuple(self.load_json(v) if isinstance(v, str) and v.startswith(("{", "[")) else v for v in row)
                     for row in cur.fetchall()]
 
+    LATE_WINDOW = 1000  # positions after the latest fact by a time where a fact recorded earlier is looked for
+
     def position_at(self, projection: str, timestamp: str) -> int:
-        """The last log position recorded at or before a time (the history index serves as time index)."""
+        """The last log position recorded at or before a time: the position of the latest fact recorded by then (one
+        seek of the history's time index, `history_by_time`, not a scan of the history up to it), or a later one
+        recorded by then among the next `LATE_WINDOW` positions (facts of the same time; concurrent writers can append a
+        fact after another recorded later: its time was taken before it waited for its turn)."""
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND timestamp <= ?"),
-                        [projection, timestamp])
+            cur.execute(self.q("SELECT position FROM {p}history WHERE projection = ? AND timestamp <= ? "
+                               "ORDER BY timestamp DESC LIMIT 1"), [projection, timestamp])
             row = cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+            if row is None:
+                return 0
+            latest = int(row[0])
+            cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND position > ? AND "
+                               "position <= ? AND timestamp <= ?"),
+                        [projection, latest, latest + self.LATE_WINDOW, timestamp])
+            row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else latest
 
     def route(self, projection: str, aggregate_id: str) -> Route | None:
         """The aggregate's route: its routes row, else (a measure) its `measures` row's groupement and plan."""
@@ -615,7 +663,7 @@ class SqlStore:
             row = cur.fetchone()
         if row is None:
             return None
-        state = unpack(row[1])
+        state = unpack(row[1], measures=False)
         return int(row[0]), state["ledger"] if DELTA in state else skeleton(state), state.get(SERIES)
 
     def structure_between(self, projection: str, groupement_id: str, after: int, position: int,
@@ -637,26 +685,37 @@ class SqlStore:
         return structure, (int(last[0]), str(last[1])) if last else None
 
     def periods_changed(self, projection: str, groupement_id: str, plan_id: str, after: int, position: int,
-                        corrected: str) -> set[tuple[str, str, str]]:
+                        corrected: str) -> dict[tuple[str, str, str], int]:
         """The (indicator, period start, period end) of the plan's measures recorded or corrected (facts of kind
-        `corrected`) in (after, position]."""
+        `corrected`) in (after, position], each with the position of its last change by `position`."""
+        found: dict[tuple[str, str, str], int] = {}
+
+        def changed(key: tuple[str, str, str], at: int) -> None:
+            if at > found.get(key, 0):
+                found[key] = at
+
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT DISTINCT indicator_key, period_start, period_end FROM {p}measures WHERE "
-                               "projection = ? AND groupement_id = ? AND recorded_position > ? AND "
-                               "recorded_position <= ? AND plan_id = ?"),
+            cur.execute(self.q("SELECT indicator_key, period_start, period_end, max(recorded_position) FROM "
+                               "{p}measures WHERE projection = ? AND groupement_id = ? AND recorded_position > ? AND "
+                               "recorded_position <= ? AND plan_id = ? GROUP BY indicator_key, period_start, "
+                               "period_end"),
                         [projection, groupement_id, after, position, plan_id])
-            found = {(row[0], row[1], row[2]) for row in cur.fetchall()}
-            cur.execute(self.q("SELECT DISTINCT aggregate_id FROM {p}history WHERE projection = ? AND "
-                               "groupement_id = ? AND position > ? AND position <= ? AND type = ?"),
+            for row in cur.fetchall():
+                changed((row[0], row[1], row[2]), int(row[3]))
+            cur.execute(self.q("SELECT aggregate_id, max(position) FROM {p}history WHERE projection = ? AND "
+                               "groupement_id = ? AND position > ? AND position <= ? AND type = ? "
+                               "GROUP BY aggregate_id"),
                         [projection, groupement_id, after, position, corrected])
-            ids = [row[0] for row in cur.fetchall()]
+            last = {row[0]: int(row[1]) for row in cur.fetchall()}
+            ids = list(last)
             for chunk in range(0, len(ids), 500):
                 part = ids[chunk:chunk + 500]
                 marks = ", ".join("?" for _ in part)
-                cur.execute(self.q("SELECT indicator_key, period_start, period_end FROM {p}measures WHERE "
+                cur.execute(self.q("SELECT indicator_key, period_start, period_end, measure_id FROM {p}measures WHERE "
                                    f"projection = ? AND plan_id = ? AND measure_id IN ({marks})"),
                             [projection, plan_id, *part])
-                found.update((row[0], row[1], row[2]) for row in cur.fetchall())
+                for row in cur.fetchall():
+                    changed((row[0], row[1], row[2]), last[row[3]])
         return found
 
     def period_measures(self, projection: str, plan_id: str, periods: Sequence[tuple[str, str, str]],
@@ -731,6 +790,18 @@ class SqlStore:
         with self.transaction() as cur:
             cur.execute(self.q(query + " ORDER BY recorded_position"), params)
             return [(row[0], int(row[1]), row[2]) for row in cur.fetchall()]
+
+    def period_figures(self, projection: str, plan_id: str, periods: Sequence[tuple[str, str, str]], after: int,
+                       position: int) -> dict[tuple[str, str, str], tuple[int, Any]]:
+        """Per (indicator, period start, period end), its last figure row in (after, position]
+        (projections/period_figures.py): (its position, doc). A store made before the table has none."""
+        with self.transaction() as cur:
+            rows = self.ranges(cur, "SELECT * FROM (SELECT indicator_key, period_start, period_end, position, doc FROM "
+                               "{p}period_figures WHERE projection = ? AND plan_id = ? AND indicator_key = ? AND "
+                               "period_start = ? AND period_end = ? AND position > ? AND position <= ? "
+                               "ORDER BY position DESC LIMIT 1) f",
+                               [(projection, plan_id, key, start, end, after, position) for key, start, end in periods])
+        return {(row[0], row[1], row[2]): (int(row[3]), row[4]) for row in rows}
 
     def member_summaries(self, projection: str, plan_id: str, members: Sequence[str],
                          position: int) -> dict[str, tuple[int, Any]]:
@@ -879,7 +950,20 @@ class SqlStore:
                 self._upsert_views(cur, table, batch.keys.get(table, projection), new, rows)
             self._insert_rows(cur, projection, batch.history, batch.checkpoints)
             self._write_summaries(cur, projection, batch.summaries, fresh=expected == 0)
+            self._write_figures(cur, projection, batch.figures, fresh=expected == 0)
         return True
+
+    def _write_figures(self, cur: Cursor, projection: str, figures: list[FigureRow], fresh: bool) -> None:
+        rows = [(projection, p, key, start, end, position, g, self.dump_json(doc))
+                for g, p, key, start, end, position, doc in figures]
+        if fresh:  # a new generation's (a rebuild's): none can exist yet
+            self.bulk_insert(cur, "period_figures", ("projection", "plan_id", "indicator_key", "period_start",
+                                                     "period_end", "position", "groupement_id", "doc"), rows)
+        elif rows:
+            cur.executemany(self.q(
+                "INSERT INTO {p}period_figures (projection, plan_id, indicator_key, period_start, period_end, "
+                "position, groupement_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (projection, plan_id, "
+                "indicator_key, period_start, period_end, position) DO UPDATE SET doc = excluded.doc"), rows)
 
     def _write_summaries(self, cur: Cursor, projection: str, summaries: list[SummaryRow], fresh: bool) -> None:
         if fresh:  # a new generation's (a rebuild's): none can exist yet
@@ -901,7 +985,7 @@ class SqlStore:
         """A live batch (a few facts, a few rows): what `batch_transaction(small=True)` is for."""
         if batch.measures is None:
             return False
-        if len(batch.history) + len(batch.measures) + len(batch.summaries) > cls.SMALL_BATCH_ROWS:
+        if len(batch.history) + len(batch.measures) + len(batch.summaries) + len(batch.figures) > cls.SMALL_BATCH_ROWS:
             return False
         return sum(len(rows) for rows in batch.views.values()) <= cls.SMALL_BATCH_ROWS
 
