@@ -34,6 +34,7 @@ Run: .venv/bin/python bench/projections.py [--members 300 --indicators 12 --mont
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import resource
 import statistics
@@ -304,8 +305,6 @@ def new_measures(app: Any, settings: Settings, region: str, lycees: list[str], p
 
 def profiled(models: Any, path: str) -> Any:
     """`models.follow` under cProfile, switched on once the follower is up (its start not counted)."""
-    import cProfile
-
     profile = cProfile.Profile()
     on = {"done": False}
 

@@ -360,7 +360,7 @@ class PeriodAggregate:
         """Takes a member's points of the period out of the aggregates (sign -1) or puts them in (sign 1)."""
         rank = self.rank[member]
         weighted = self.rule is Aggregation.WEIGHTED_MEAN
-        volume = self.volumes.get(member) if member is not None else None  # type: ignore[arg-type]
+        volume = self.volumes.get(member) if member is not None else None
         # a weighted mean leaves out a member without volume that has a value counted (`combine`), all its points
         left_out = weighted and volume is None and any(counts(p.participation) and p.value is not None for p in mine)
         placed: list[int] = []
@@ -369,18 +369,7 @@ class PeriodAggregate:
                 _sorted_entry(self.excluded, (rank, k, member, p.participation), sign)
                 continue
             if p.value is not None:
-                if sign > 0:
-                    self.values[(member, k)] = p.value
-                else:
-                    del self.values[(member, k)]
-                self.sum.add(p.value, sign)
-                if left_out:
-                    _sorted_entry(self.without, (rank, k, member), sign)
-                elif weighted:
-                    assert volume is not None
-                    product = EXACT.multiply(p.value, volume)
-                    self.weights.add(volume, sign)
-                    self.weighted.add(product, sign, rounded=product != p.value * volume)
+                self._value(member, rank, k, p.value, sign, None if left_out or not weighted else volume, left_out)
             if not left_out:
                 self.used += sign
                 if sign > 0:
@@ -393,6 +382,21 @@ class PeriodAggregate:
             self.placed[member] = placed
             for position in placed:
                 insort(self.positions, position)
+
+    def _value(self, member: str | None, rank: int, k: int, value: Decimal, sign: int, volume: Decimal | None,
+               left_out: bool) -> None:
+        """A value counted, in or out: its sums, and its weight (`volume`: a weighted mean's member with one)."""
+        if sign > 0:
+            self.values[(member, k)] = value
+        else:
+            del self.values[(member, k)]
+        self.sum.add(value, sign)
+        if left_out:
+            _sorted_entry(self.without, (rank, k, member), sign)
+        elif volume is not None:
+            product = EXACT.multiply(value, volume)
+            self.weights.add(volume, sign)
+            self.weighted.add(product, sign, rounded=product != value * volume)
 
     def figure(self, start: str, end: str) -> PeriodFigure:
         if not self.values:
