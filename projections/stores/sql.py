@@ -579,6 +579,9 @@ class SqlStore:
             table, "plan_id, member_id")
         columns = "*"
         with self.transaction() as cur:
+            if table == "ledgers":  # each ledger as its row stands for it: its state at the row's position
+                cur.execute(self.q(LEDGER_ROW + "WHERE l.projection = ? ORDER BY l.groupement_id"), [projection])
+                return [(projection, row[0], row[2], pack(ledger_of_row(row))) for row in cur.fetchall()]
             cur.execute(self.q(f"SELECT {columns} FROM {{p}}{table} WHERE projection = ? ORDER BY {keys}"),
                         [projection])
             return [tuple(self.load_json(v) if isinstance(v, str) and v.startswith(("{", "[")) else v for v in row)
