@@ -85,6 +85,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="as-of balance: calls timed of each kind (median)")
     parser.add_argument("--profile", help="as-of balance: a cProfile of one more first-page call written to this file")
     parser.add_argument("--setup-only", action="store_true", help="the setup (setup.seconds) and nothing else")
+    parser.add_argument("--profile", metavar="PATH",
+                        help="cProfile the follower thread while the new measures are projected (from its first "
+                             "batch after its start), stats written to PATH (pstats); timings are then not comparable")
     args = parser.parse_args()
     if args.sizes:
         run_sizes(args)
@@ -266,7 +269,10 @@ def new_measures(app: Any, settings: Settings, region: str, lycees: list[str], p
     """One measure at a time: the command, then the member's view read from the store until it carries it."""
     models = ReadModels.open(app, settings)
     stop = threading.Event()
-    follower = threading.Thread(target=models.follow, args=(settings, stop.is_set, 1.0), daemon=True)
+    follow = models.follow
+    if args.profile:
+        follow = profiled(models, args.profile)
+    follower = threading.Thread(target=follow, args=(settings, stop.is_set, 1.0), daemon=True)
     reader = open_store(settings)  # the reads a server makes, on their own connection
     try:
         follower.start()
@@ -311,6 +317,29 @@ def new_measures(app: Any, settings: Settings, region: str, lycees: list[str], p
         follower.join(timeout=60)
         reader.close()
         models.close()
+
+
+def profiled(models: Any, path: str) -> Any:
+    """`models.follow` under cProfile, switched on once the follower is up (its start not counted)."""
+    profile = cProfile.Profile()
+    on = {"done": False}
+
+    def follow(*args: Any) -> None:
+        stop = args[1]
+
+        def stopping() -> bool:
+            if models.follower_up and not on["done"]:
+                on["done"] = True
+                profile.enable()
+            return stop()
+
+        try:
+            models.follow(args[0], stopping, *args[2:])
+        finally:
+            profile.disable()
+            profile.dump_stats(path)
+
+    return follow
 
 
 if __name__ == "__main__":

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, getcontext
+from itertools import islice
 from typing import Any, NamedTuple
 
 from progres.domain import rules
 from progres.domain.values import Aggregation
-from progres.projections.aggregation import NO_VOLUME, achievement, combine
+from progres.projections.aggregation import (
+    NO_VOLUME,
+    PLACES,
+    WEIGHTED,
+    WEIGHTED_WITHOUT_SOME,
+    achievement,
+    combine,
+)
 from progres.projections.parties import GROUPEMENT_SCOPE, RuleOf, counts, rule_of
 
 
@@ -175,15 +183,21 @@ class PlanFigures:
     and the groupement's series per indicator.
 
     A runner keeps it from batch to batch: `update` takes the measures a batch recorded or corrected and changes
-    only their points and the figures of their (indicator, period), whatever the groupement's size; anything else
-    (a member joining, a volume, a trajectory…) makes it anew. `memo` holds what views derive from the plan's
-    structure alone (e.g. the balance's parties), valid as long as this object is."""
+    only their points and the figures of their (indicator, period), whatever the groupement's size (each such
+    period's running aggregate, `PeriodAggregate`, takes a point in or out at a cost that does not grow with the
+    members); anything else (a member joining, a volume, a trajectory…) makes it anew. `memo` holds what views
+    derive from the plan's structure alone (e.g. the balance's parties), valid as long as this object is."""
 
     index: dict[str, dict[str | None, list[Point]]]
     series: dict[str, list[PeriodFigure]]
     memo: dict[str, Any] = field(default_factory=dict)
-    # indicator key -> period -> its points in the members' order (those of the series, then kept by `update`)
+    # indicator key -> period -> its points in the members' order (those of the series), for the periods `update`
+    # has not touched yet: a period it touches is kept by its aggregate instead (made from these points, once)
     periods: dict[str, dict[tuple[str, str], list[Point]]] = field(default_factory=dict)
+    # indicator key -> period -> its running aggregate (the periods `update` touched)
+    aggregates: dict[str, dict[tuple[str, str], PeriodAggregate]] = field(default_factory=dict)
+    # indicator key -> member -> its rank in the members' order (the order of `index[key]`), kept by `update`
+    ranks: dict[str, dict[str | None, int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, plan: dict[str, Any], ledger: dict[str, Any] | None = None) -> PlanFigures:
@@ -204,62 +218,221 @@ class PlanFigures:
         rules = self.memo.get(RULES_MEMO)
         if rules is None:
             rules = self.memo[RULES_MEMO] = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
-        touched: set[tuple[str, str, str]] = set()
-        known_ranks: dict[str, dict[str | None, int]] = {}  # per indicator, made again when a member appears
+        touched: dict[tuple[str, str, str], PeriodAggregate] = {}
         for measure_id in measure_ids:
             m = plan["measures"][measure_id]
             value = Decimal(m["value"]) if m["value"] is not None else None
             point = Point(m["member_id"], m["period_start"], m["period_end"], value, m["assessment"], m["id"],
                           m["positions"], rules(m["member_id"], m["period_start"], m["period_end"]))
             key, period = m["indicator_key"], (m["period_start"], m["period_end"])
+            indicator = plan["indicators"].get(key)
+            # (made, when new, before the index holds the point: from the series' points of the period)
+            aggregate = self._aggregate(plan, indicator, key, period) \
+                if indicator is not None and indicator["kind"] == "quantitative" else None
             by_member = self.index.setdefault(key, defaultdict(list))
-            per_period = self._periods(key)
             points = by_member[m["member_id"]]
-            in_period = per_period.setdefault(period, [])
-            ranks = known_ranks.get(key)
-            if ranks is None or len(ranks) != len(by_member):
-                ranks = known_ranks[key] = {member: rank for rank, member in enumerate(by_member)}
             # a measure never corrected was not held yet (an update takes a measure once per change)
-            same = None if len(m["positions"]) == 1 else next(
-                (i for i, p in enumerate(in_period) if p.measure_id == measure_id), None)
-            if same is not None:
-                in_period[same] = point
-            else:
-                _in_members_order(in_period, point, ranks)
-            at = None if same is None else next((i for i, p in enumerate(points) if p.measure_id == measure_id), None)
+            at = None if len(m["positions"]) == 1 else next(
+                (i for i, p in enumerate(points) if p.measure_id == measure_id), None)
             if at is not None:
                 points[at] = point
             elif not points or (points[-1].period_start, points[-1].period_end) <= period:
                 points.append(point)
             else:  # after the points of the same period: where a stable sort of the measures in order puts it
                 points.insert(bisect_right([(p.period_start, p.period_end) for p in points], period), point)
-            touched.add((key, *period))
-        volumes: dict[str, Decimal] | None = None
-        for key, start, end in touched:
-            indicator = plan["indicators"].get(key)
-            if indicator is None or indicator["kind"] != "quantitative":
-                continue
+            if aggregate is None:
+                continue  # no series: only the index is kept
+            aggregate.put(point, self._rank(key, point.member_id), replaces=at is not None)
+            touched[(key, *period)] = aggregate
+        for (key, start, end), aggregate in touched.items():
+            place_figure(self.series.setdefault(key, []), aggregate.figure(start, end))
+
+    def _rank(self, key: str, member: str | None) -> int:
+        """The member's rank in the indicator's members' order (a member new to the indicator comes last)."""
+        ranks = self.ranks.get(key)
+        if ranks is None:
+            ranks = self.ranks[key] = {m: rank for rank, m in enumerate(self.index.get(key, {}))}
+        rank = ranks.get(member)
+        if rank is None:
+            by_member = self.index[key]
+            # members only ever join the index, at its end: the ranks of those not known yet follow
+            for m in islice(by_member, len(ranks), None):
+                ranks[m] = len(ranks)
+            rank = ranks[member]
+        return rank
+
+    def _aggregate(self, plan: dict[str, Any], indicator: dict[str, Any], key: str,
+                   period: tuple[str, str]) -> PeriodAggregate:
+        by_period = self.aggregates.setdefault(key, {})
+        aggregate = by_period.get(period)
+        if aggregate is None:
+            volumes = self.memo.get(VOLUMES_MEMO)
             if volumes is None:
-                volumes = self.memo.get(VOLUMES_MEMO)
-                if volumes is None:
-                    volumes = self.memo[VOLUMES_MEMO] = {k: Decimal(v) for k, v in plan["purchase_volumes"].items()}
-            figure = period_figure(Aggregation(indicator.get("aggregation") or "none"), start, end,
-                                   self.periods[key][(start, end)], volumes)
-            place_figure(self.series.setdefault(key, []), figure)
-
-    def _periods(self, key: str) -> dict[tuple[str, str], list[Point]]:
-        if key not in self.periods:  # an indicator without series (qualitative, or not defined)
-            self.periods[key] = points_by_period(self.index.get(key, {}))
-        return self.periods[key]
+                volumes = self.memo[VOLUMES_MEMO] = {k: Decimal(v) for k, v in plan["purchase_volumes"].items()}
+            aggregate = by_period[period] = PeriodAggregate(Aggregation(indicator.get("aggregation") or "none"),
+                                                            volumes)
+            if key not in self.periods:  # figures made without their periods (e.g. as-of's): from the index
+                self.periods[key] = points_by_period(self.index.get(key, {}))
+            for point in self.periods[key].pop(period, ()):  # the series' points of the period, in members' order
+                aggregate.put(point, self._rank(key, point.member_id), replaces=False)
+        return aggregate
 
 
-def _in_members_order(in_period: list[Point], point: Point, ranks: dict[str | None, int]) -> None:
-    """A new point of a period: after the points of members before it (or its own), in the members' order."""
-    rank = ranks[point.member_id]
-    if not in_period or ranks[in_period[-1].member_id] <= rank:
-        in_period.append(point)
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])  # sums that never round
+
+
+class ExactSum:
+    """A running sum of Decimals that can take terms out, equal to `sum(terms, Decimal(0))` in any order: kept
+    exact, with what tells whether the sum in the current context (28 digits) rounds at some step (`exact`):
+    every partial sum fits its digits when the sum of the terms' absolute values does at the smallest exponent."""
+
+    __slots__ = ("exponents", "magnitude", "total", "unsafe")
+
+    def __init__(self) -> None:
+        self.total, self.magnitude = Decimal(0), Decimal(0)
+        self.exponents: dict[int, int] = {}
+        self.unsafe = 0  # terms not finite (or rounded before they came)
+
+    def add(self, term: Decimal, sign: int = 1, rounded: bool = False) -> None:
+        if rounded or not term.is_finite():
+            self.unsafe += sign
+            return
+        if sign > 0:
+            self.total = EXACT.add(self.total, term)
+            self.magnitude = EXACT.add(self.magnitude, abs(term))
+        else:
+            self.total = EXACT.subtract(self.total, term)
+            self.magnitude = EXACT.subtract(self.magnitude, abs(term))
+        exponent = int(term.as_tuple().exponent)
+        count = self.exponents.get(exponent, 0) + sign
+        if count:
+            self.exponents[exponent] = count
+        else:
+            del self.exponents[exponent]
+
+    def exact(self) -> bool:
+        if self.unsafe:
+            return False
+        if not self.magnitude:
+            return True
+        smallest = min(0, *self.exponents)  # the sum starts from Decimal(0)
+        return self.magnitude.adjusted() < getcontext().prec + smallest
+
+
+class PeriodAggregate:
+    """One (indicator, period)'s groupement figure kept as running aggregates of its points: `put` takes a point in
+    (new, or in place of the same measure's) at a cost that does not grow with the members (each member's part is
+    taken out and put back: its own few points), `figure` gives what `period_figure` makes from all the points.
+
+    Kept: each member's points of the period; the sums of the values counted (and for a weighted mean the sums of
+    weights and weighted values), exact (`ExactSum`: quantized at the end as `combine` does; when the figure made
+    afresh would round on the way, it is made afresh); the log positions of the points used, sorted; the members left
+    out, in the members' order."""
+
+    def __init__(self, rule: Aggregation, volumes: dict[str, Decimal]) -> None:
+        self.rule, self.volumes = rule, volumes
+        self.points: dict[str | None, list[Point]] = {}  # member -> its points of the period, in order
+        self.rank: dict[str | None, int] = {}
+        self.values: dict[tuple[str | None, int], Decimal] = {}  # (member, its k-th point) -> value counted
+        self.sum = ExactSum()
+        self.weights, self.weighted = ExactSum(), ExactSum()  # a weighted mean's: sum of weights, of value × weight
+        self.used = 0
+        self.positions: list[int] = []  # of the points used, sorted
+        self.placed: dict[str | None, list[int]] = {}  # member -> the positions of its points put in positions
+        self.excluded: list[tuple[int, int, str | None, str]] = []  # (rank, k, member, rule): not counted
+        self.without: list[tuple[int, int, str | None]] = []  # (rank, k, member): valued, no volume (weighted mean)
+
+    def put(self, point: Point, rank: int, replaces: bool) -> None:
+        member = point.member_id
+        mine = self.points.get(member)
+        if mine is None:
+            mine = self.points[member] = []
+            self.rank[member] = rank
+        self._member(member, mine, -1)
+        at = next((i for i, p in enumerate(mine) if p.measure_id == point.measure_id), None) if replaces else None
+        if at is None:
+            mine.append(point)
+        else:
+            mine[at] = point
+        self._member(member, mine, 1)
+
+    def _member(self, member: str | None, mine: list[Point], sign: int) -> None:
+        """Takes a member's points of the period out of the aggregates (sign -1) or puts them in (sign 1)."""
+        rank = self.rank[member]
+        weighted = self.rule is Aggregation.WEIGHTED_MEAN
+        volume = self.volumes.get(member) if member is not None else None
+        # a weighted mean leaves out a member without volume that has a value counted (`combine`), all its points
+        left_out = weighted and volume is None and any(counts(p.participation) and p.value is not None for p in mine)
+        placed: list[int] = []
+        for k, p in enumerate(mine):
+            if not counts(p.participation):
+                _sorted_entry(self.excluded, (rank, k, member, p.participation), sign)
+                continue
+            if p.value is not None:
+                self._value(member, rank, k, p.value, sign, None if left_out or not weighted else volume, left_out)
+            if not left_out:
+                self.used += sign
+                if sign > 0:
+                    placed.extend(p.positions)
+        # (the positions put in are kept: a point's positions are its measure's list, which a correction lengthens)
+        if sign < 0:
+            for position in self.placed.pop(member, ()):
+                del self.positions[bisect_left(self.positions, position)]
+        elif placed:
+            self.placed[member] = placed
+            for position in placed:
+                insort(self.positions, position)
+
+    def _value(self, member: str | None, rank: int, k: int, value: Decimal, sign: int, volume: Decimal | None,
+               left_out: bool) -> None:
+        """A value counted, in or out: its sums, and its weight (`volume`: a weighted mean's member with one)."""
+        if sign > 0:
+            self.values[(member, k)] = value
+        else:
+            del self.values[(member, k)]
+        self.sum.add(value, sign)
+        if left_out:
+            _sorted_entry(self.without, (rank, k, member), sign)
+        elif volume is not None:
+            product = EXACT.multiply(value, volume)
+            self.weights.add(volume, sign)
+            self.weighted.add(product, sign, rounded=product != value * volume)
+
+    def figure(self, start: str, end: str) -> PeriodFigure:
+        if not self.values:
+            value, weighting = None, None
+        elif self.rule is Aggregation.WEIGHTED_MEAN:
+            if not (self.weights.exact() and self.weighted.exact()):
+                return self.afresh(start, end)
+            value, weighting = None, NO_VOLUME
+            if self.weights.total > 0:
+                value = (self.weighted.total / self.weights.total).quantize(PLACES)
+                weighting = WEIGHTED_WITHOUT_SOME if self.without else WEIGHTED
+        elif self.rule is Aggregation.NONE and len(self.values) == 1:
+            value, weighting = next(iter(self.values.values())), None
+        else:
+            if not self.sum.exact():
+                return self.afresh(start, end)
+            value, weighting = self.sum.total, None
+            value = (value if self.rule is Aggregation.SUM else value / len(self.values)).quantize(PLACES)
+        excluded = [(member, why) for _, _, member, why in self.excluded]
+        excluded += [(member, NO_VOLUME) for _, _, member in self.without]
+        return PeriodFigure(start, end, value, self.used, tuple(self.positions), tuple(excluded), weighting)
+
+    def afresh(self, start: str, end: str) -> PeriodFigure:
+        """The figure made from all the points (`period_figure`): when the running sums cannot say it exactly."""
+        ordered = sorted(self.points, key=self.rank.__getitem__)
+        return period_figure(self.rule, start, end, [p for member in ordered for p in self.points[member]],
+                             self.volumes)
+
+
+def _sorted_entry(entries: list[Any], entry: tuple[Any, ...], sign: int) -> None:
+    """Puts an entry keyed by its (rank, k) in its place in a sorted list (sign 1) or takes it out (sign -1)."""
+    at = bisect_left(entries, entry[:2])
+    if sign > 0:
+        entries.insert(at, entry)
     else:
-        in_period.insert(sum(1 for p in in_period if ranks[p.member_id] <= rank), point)
+        del entries[at]
 
 
 def place_figure(series: list[PeriodFigure], figure: PeriodFigure) -> None:

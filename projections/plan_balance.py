@@ -56,8 +56,10 @@ def plan_balance(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
 # structure change); `assemble` makes the balance from them.
 def balance_members(ledger: Ledger, figures: PlanFigures) -> list[str]:
     """The members a balance breaks down (the coordonnateur apart), in the order they joined."""
-    found: list[str] = figures.memo.setdefault("balance_members", [
-        m for m in member_ids(ledger) if m != (ledger.get("groupement") or {}).get("coordonnateur_id")])
+    found: list[str] | None = figures.memo.get("balance_members")
+    if found is None:  # (made once per figures: `setdefault` would walk the members each time to make its default)
+        found = figures.memo["balance_members"] = [
+            m for m in member_ids(ledger) if m != (ledger.get("groupement") or {}).get("coordonnateur_id")]
     return found
 
 

@@ -155,6 +155,7 @@ def read_model(name: str) -> ReadModel:
     raise KeyError(f"no read model named {name!r}")
 
 
+MEMBERS_MEMO, RANKS_MEMO = "views:members", "views:member_ranks"  # what `derived_views` keeps in `PlanFigures.memo`
 Changed = dict[str, tuple[frozenset[str] | None, frozenset[str]]]  # plan -> (members or None for all, indicators)
 
 
@@ -177,15 +178,24 @@ def derived_views(ledger: Ledger, models: Iterable[ReadModel] | None = None,
             views[model.table].extend(model.rows(whole))
     if not any(model.per_plan for model in chosen):
         return views
-    members = tuple(member_ids(ledger))
+    made: tuple[str, ...] | None = None
     for plan_id, plan in ledger["plans"].items():
         plan_figures = (figures or {}).get(plan_id) or PlanFigures.of(plan, ledger)
+        # the members and their ranks depend on the structure alone: kept with the figures (a runner's, from batch to
+        # batch), not made again from the memberships by each batch
+        members = plan_figures.memo.get(MEMBERS_MEMO)
+        if members is None:
+            members = plan_figures.memo[MEMBERS_MEMO] = made = made or tuple(member_ids(ledger))
         scope = Scope(ledger, plan_id, plan_figures, members)
         change = (changed or {}).get(plan_id)
         if change is not None:
             touched, indicators = change
-            local = scope if touched is None else Scope(ledger, plan_id, plan_figures,
-                                                        tuple(m for m in members if m in touched))
+            if touched is not None:
+                ranks = plan_figures.memo.get(RANKS_MEMO)
+                if ranks is None:
+                    ranks = plan_figures.memo[RANKS_MEMO] = {m: rank for rank, m in enumerate(members)}
+                touched_members = tuple(sorted((m for m in touched if m in ranks), key=ranks.__getitem__))
+            local = scope if touched is None else Scope(ledger, plan_id, plan_figures, touched_members)
             scope = Scope(ledger, plan_id, plan_figures, members, indicators)
         for model in chosen:
             if model.per_plan:

@@ -289,7 +289,10 @@ class ProjectionRunner:
         keys = {m.table: building_key(self.projection, m.name, m.version) for m in self._outdated()}
         measure_rows = [(g, p, measure) for m, (g, p) in written.items()
                         if (measure := state.ledgers[g]["plans"].get(p, {}).get("measures", {}).get(m)) is not None]
-        return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows, summaries, figure_rows)
+        # a groupement the batch only recorded or corrected measures of: its row's skeleton is unchanged
+        moved = frozenset(g for g in ledgers if measures.get(g) is not None)
+        return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows, summaries, figure_rows,
+                     moved)
 
     def _checkpointed(self, g: str) -> int:
         """The position of the groupement's last checkpoint (a checkpoint holds the measures changed since)."""

@@ -211,6 +211,23 @@ def unpack(data: bytes, measures: bool = True) -> Ledger:
     return state
 
 
+# A ledger's row, with the time of the fact at its position: a live batch that only recorded or corrected measures
+# moves the row's position without writing its state again (`Batch.moved`), so the state's position and last time
+# are the row's and the history's (the history holds a row for every fact a batch met, written with it).
+LEDGER_ROW = ("SELECT l.groupement_id, l.state, l.position, h.timestamp FROM {p}ledgers l LEFT JOIN {p}history h "
+              "ON h.projection = l.projection AND h.position = l.position ")
+
+
+def ledger_of_row(row: Sequence[Any]) -> Ledger:
+    """The ledger of a `LEDGER_ROW` row: its state, at the row's position (see `Batch.moved`)."""
+    ledger = unpack(row[1])
+    if row[2] is not None and int(row[2]) != ledger["position"]:
+        ledger["position"] = int(row[2])
+        if row[3] is not None:
+            ledger["last_timestamp"] = row[3]
+    return ledger
+
+
 @dataclass(frozen=True)
 class Fence:
     """The leadership a batch is written under: the advisory lock `key`, held by the session `pid`.
@@ -235,6 +252,9 @@ class Batch:
     measures: list[MeasureRow] | None = None  # the measures the batch changed (None: every measure of the ledgers)
     summaries: list[SummaryRow] = field(default_factory=list)  # members' summaries (projections/breakdowns.py)
     figures: list[FigureRow] = field(default_factory=list)  # period figures (projections/period_figures.py)
+    # Groupements of `ledgers` whose row holds their state but for the position (the batch only recorded or corrected
+    # measures: its skeleton is what the row holds): only the row's position is written, not the whole skeleton again
+    moved: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -430,8 +450,8 @@ class SqlStore:
 
     def load_ledgers(self, projection: str) -> dict[str, Ledger]:
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ?"), [projection])
-            ledgers = {row[0]: unpack(row[1]) for row in cur.fetchall()}
+            cur.execute(self.q(LEDGER_ROW + "WHERE l.projection = ?"), [projection])
+            ledgers = {row[0]: ledger_of_row(row) for row in cur.fetchall()}
             cur.execute(self.q("SELECT groupement_id, plan_id, doc FROM {p}measures WHERE projection = ? "
                                "ORDER BY recorded_position"), [projection])
             return self._with_measures(cur, projection, ledgers, cur.fetchall(), migrate=True)
@@ -487,9 +507,9 @@ class SqlStore:
         known = known or {}
         marks = ', '.join('?' for _ in groupement_ids)
         with self.transaction() as cur:
-            cur.execute(self.q("SELECT groupement_id, state FROM {p}ledgers WHERE projection = ? AND groupement_id "
-                               f"IN ({marks})"), [projection, *groupement_ids])
-            ledgers = {row[0]: unpack(row[1]) for row in cur.fetchall()}
+            cur.execute(self.q(LEDGER_ROW + f"WHERE l.projection = ? AND l.groupement_id IN ({marks})"),
+                        [projection, *groupement_ids])
+            ledgers = {row[0]: ledger_of_row(row) for row in cur.fetchall()}
             fresh = [g for g in ledgers if g not in known or skeleton(ledgers[g]) is not ledgers[g]]
             rows: list[Any] = []
             if fresh:
@@ -595,6 +615,9 @@ class SqlStore:
             table, "plan_id, member_id")
         columns = "*"
         with self.transaction() as cur:
+            if table == "ledgers":  # each ledger as its row stands for it: its state at the row's position
+                cur.execute(self.q(LEDGER_ROW + "WHERE l.projection = ? ORDER BY l.groupement_id"), [projection])
+                return [(projection, row[0], row[2], pack(ledger_of_row(row))) for row in cur.fetchall()]
             cur.execute(self.q(f"SELECT {columns} FROM {{p}}{table} WHERE projection = ? ORDER BY {keys}"),
                         [projection])
             return [tuple(self.load_json(v) if isinstance(v, str) and v.startswith(("{", "[")) else v for v in row)
@@ -936,11 +959,16 @@ class SqlStore:
             self.sync(cur)  # the one wait before the writes: the guard's answer (the rest is sent with the commit)
             if cur.rowcount != 1:
                 raise StaleTracking(projection)
-            cur.executemany(self.q(
-                "INSERT INTO {p}ledgers (projection, groupement_id, position, state) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (projection, groupement_id) DO UPDATE SET position = excluded.position, "
-                "state = excluded.state"),
-                [(projection, g, ledger["position"], pack(skeleton(ledger))) for g, ledger in batch.ledgers.items()])
+            written = [(projection, g, ledger["position"], pack(skeleton(ledger)))
+                       for g, ledger in batch.ledgers.items() if g not in batch.moved]
+            if written or not batch.moved:
+                cur.executemany(self.q(
+                    "INSERT INTO {p}ledgers (projection, groupement_id, position, state) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (projection, groupement_id) DO UPDATE SET position = excluded.position, "
+                    "state = excluded.state"), written)
+            if batch.moved:  # the loaders take the position from the row and its time from the history (`LEDGER_ROW`)
+                cur.executemany(self.q("UPDATE {p}ledgers SET position = ? WHERE projection = ? AND groupement_id = ?"),
+                                [(batch.ledgers[g]["position"], projection, g) for g in batch.moved])
             measures = all_measures(batch.ledgers.values()) if batch.measures is None else batch.measures
             self._write_measures(cur, projection, measures, fresh=expected == 0 and batch.measures is None)
             # Routes of aggregates the batch met for the first time: new by construction; a measure's is its row's.

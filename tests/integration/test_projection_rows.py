@@ -4,7 +4,11 @@ since the previous one; a store written before (measures inside the ledger docum
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
+from typing import Any
+
+from psycopg import sql
 
 from progres.projections.as_of import AsOf
 from progres.projections.ledger import Replay
@@ -13,6 +17,8 @@ from progres.projections.plan_balance import plan_balance
 from progres.projections.runner import ProjectionRunner, rebuild
 from progres.projections.stores.sql import DELTA, pack, unpack
 from progres.projections.stores.sqlite import SqliteStore
+from progres.services.bootstrap import postgres_connect
+from progres.services.read_models import open_store
 
 
 def positions(store: SqliteStore, table: str, projection: str) -> dict[tuple[str, str], int]:
@@ -90,3 +96,59 @@ def test_a_store_written_with_measures_inside_the_ledgers_is_migrated_on_load(wo
     assert ProjectionRunner(world.app, store, "views_v1").state().ledgers[world.groupement] == \
         Replay().feed_all(world.app.facts()).ledgers[world.groupement]
     store.close()
+
+
+def test_a_batch_of_measures_moves_the_ledger_row_without_writing_its_state_again(store_settings, world):
+    """The ledger row holds the groupement without its measures: a batch that only records or corrects measures
+    moves its position and leaves its state as it was (not packed again: it grows with the members), and the
+    ledgers loaded from the store (a runner starting, a server's cache) are the reducer's all the same: position
+    and the last fact's time included; a batch that changes anything else writes the state."""
+    settings = store_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
+    store = open_store(settings)
+    try:
+        check_ledger_rows(store, world)
+    finally:
+        store.close()
+        if settings.store == "postgres":
+            with postgres_connect(settings, autocommit=True) as connection:
+                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(settings.views_schema)))
+
+
+def check_ledger_rows(store: Any, world: Any) -> None:
+    runner = ProjectionRunner(world.app, store, checkpoint_every=1_000_000)
+    runner.catch_up()
+
+    def row() -> tuple[int, bytes]:
+        with store.transaction() as cur:
+            cur.execute(store.q("SELECT position, state FROM {p}ledgers WHERE projection = ? AND groupement_id = ?"),
+                        [runner.projection, world.groupement])
+            found = cur.fetchone()
+            return int(found[0]), bytes(found[1])
+
+    position, state = row()
+    first = world.measure(member_id=world.lycees[1], recorded_by=world.lycees[1], value="40")
+    runner.catch_up()
+    world.measure(member_id=world.lycees[0], recorded_by=world.lycees[0], value="41")
+    runner.catch_up()
+    world.app.correct_measure(first.id, "saisie erronée", world.lycees[1], "2022-07-02", value="42")
+    runner.catch_up()
+    moved, unchanged = row()
+    assert unchanged == state  # the state as it was
+    assert moved > position  # the position the last fact's
+    facts = list(world.app.facts())
+    ledger = Replay().feed_all(facts).ledgers[world.groupement]
+    assert ledger["position"] == moved
+    assert ledger["last_timestamp"] == facts[-1].timestamp
+    assert store.load_ledgers(runner.projection)[world.groupement] == ledger
+    assert store.load_ledger_states(runner.projection, [world.groupement])[world.groupement] == ledger
+    restarted = ProjectionRunner(world.app, store, checkpoint_every=1_000_000)
+    assert restarted.state().ledgers[world.groupement] == ledger
+    # Anything else than a measure writes the state again.
+    world.app.declare_purchase_volume(world.plan, world.lycees[0], "12000")
+    runner.catch_up()
+    position, state = row()
+    ledger = Replay().feed_all(world.app.facts()).ledgers[world.groupement]
+    assert position == ledger["position"]
+    assert unpack(state) == {
+        **ledger, "plans": {p: {**plan, "measures": {}} for p, plan in ledger["plans"].items()}}
