@@ -22,6 +22,16 @@ R = TypeVar("R")
 
 
 @dataclass
+class AnswerCounts:
+    """How this process answered the cacheable operations: from a kept answer, from one computed meanwhile by
+    another request (single flight), or computed. Logged when the server stops (services/app.py)."""
+
+    kept: int = 0
+    shared: int = 0
+    computed: int = 0
+
+
+@dataclass
 class Services:
     """Wired once per process by services/app.py."""
 
@@ -31,6 +41,9 @@ class Services:
     access: Access
     # Answers kept while the read models stay at the same state (graphql/loaders.py ResponseCache), oldest first.
     responses: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
+    # Answers being computed, by the same key (single flight), and how the cacheable operations were answered.
+    flights: dict[Any, Any] = field(default_factory=dict)
+    answers: AnswerCounts = field(default_factory=AnswerCounts)
 
     @classmethod
     def wire(cls, settings: Settings) -> Services:

@@ -3,6 +3,7 @@ each loaded once per request (a list of fifty proposals names its authors from o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -54,6 +55,7 @@ async def directory_of(info: strawberry.Info) -> dict[str, dict[str, Any]]:
 
 # Root fields whose answer is a function of the stored views at the head, of the operation, its variables and the
 # caller alone; an argument that reads another moment (or waits for a position) leaves the operation uncached.
+FLIGHT_WAIT_SECONDS = 10.0  # longest a request waits for the same answer computed by another; then computes it
 CACHEABLE_FIELDS = frozenset({"memberView", "planBalance"})
 UNCACHED_ARGUMENTS = frozenset({"asOf", "position", "on", "asKnownAt", "minPosition"})
 
@@ -92,10 +94,14 @@ class ResponseCache(SchemaExtension):
                 or not cacheable(context.graphql_document, context.operation_name)):
             yield
             return
-        try:
-            state = await off_loop(services.models.served_state)
-        except Exception:  # the database gone, say: the read itself meets it and answers as it always did
-            state = None
+        models = services.models
+        # The state from memory while the process's follower knows it (no query, no trip off the loop), else read.
+        state = models.known_state if models.followed else None
+        if state is None:
+            try:
+                state = await off_loop(models.served_state)
+            except Exception:  # the database gone, say: the read itself meets it and answers as it always did
+                state = None
         store = services.responses
         try:
             variables = orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS)
@@ -106,17 +112,49 @@ class ResponseCache(SchemaExtension):
         found = store.get(key)
         if state is not None and found is not None and found[0] == state:
             store.move_to_end(key)
-            context.result = GraphQLExecutionResult(data=orjson.loads(found[1]))
-            if found[2]:
-                context.context.notices = list(found[2])
+            services.answers.kept += 1
+            self.give(found)
             yield
             return
-        yield
-        result = context.result
-        if state is None or not isinstance(result, GraphQLExecutionResult) or result.errors or result.data is None:
-            return
-        store[key] = (state, orjson.dumps(result.data), tuple(getattr(context.context, "notices", None) or ()))
-        store.move_to_end(key)
-        while len(store) > self.entries:
-            store.popitem(last=False)
+        # Single flight: while this process computes an answer at this state, the same question waits for it
+        # rather than computing it again (a cold cache under load would otherwise compute it once per request).
+        flight = services.flights.get(key) if state is not None else None
+        if flight is not None and flight[0] == state:
+            try:
+                shared = await asyncio.wait_for(asyncio.shield(flight[1]), FLIGHT_WAIT_SECONDS)
+            except (TimeoutError, asyncio.CancelledError, Exception):
+                shared = None
+            if shared is not None:
+                services.answers.shared += 1
+                self.give(shared)
+                yield
+                return
+        led: asyncio.Future[Any] | None = None
+        if state is not None and key not in services.flights:
+            led = asyncio.get_running_loop().create_future()
+            services.flights[key] = (state, led)
+        entry = None
+        try:
+            yield
+            services.answers.computed += 1
+            result = context.result
+            if (state is not None and isinstance(result, GraphQLExecutionResult) and not result.errors
+                    and result.data is not None):
+                entry = (state, orjson.dumps(result.data), tuple(getattr(context.context, "notices", None) or ()))
+                store[key] = entry
+                store.move_to_end(key)
+                while len(store) > self.entries:
+                    store.popitem(last=False)
+        finally:
+            if led is not None:
+                if services.flights.get(key, (None, None))[1] is led:
+                    del services.flights[key]
+                led.set_result(entry)  # None: those waiting compute it themselves
+
+    def give(self, entry: tuple[Any, bytes, tuple[Any, ...]]) -> None:
+        """Answers the operation with a kept answer (and its notices), without executing it."""
+        context = self.execution_context
+        context.result = GraphQLExecutionResult(data=orjson.loads(entry[1]))
+        if entry[2]:
+            context.context.notices = list(entry[2])
 

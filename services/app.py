@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,9 +35,11 @@ from progres.services.observability import (
     note_actor,
     platform_status,
 )
+from progres.services.pauses import PauseRecorder
 from progres.services.policy import Actor
 from progres.services.settings import Settings
 
+log = logging.getLogger("progres.server")
 ORGANISATION_HEADER = "x-progres-organisation"
 ROLE_HEADER = "x-progres-role"
 
@@ -110,7 +113,14 @@ def background_work(settings: Settings, services: Services) -> Any:
                                         name="progres-runner")
             follower.start()
         witness = start_checkpoints(settings, stop)  # signed tree heads (docs/audit.md), when configured
+        pauses = PauseRecorder().start() if os.environ.get("PROGRES_DIAGNOSE_PAUSES") == "1" else None
         yield
+        answers = services.answers
+        if answers.kept or answers.shared or answers.computed:
+            log.info("graphql answers of memberView/planBalance: kept %d, shared %d, computed %d (process %d)",
+                     answers.kept, answers.shared, answers.computed, os.getpid())
+        if pauses is not None:
+            log.info("garbage collector pauses (process %d): %s", os.getpid(), orjson.dumps(pauses.stop()).decode())
         stop.set()
         if follower is not None:
             follower.join(timeout=5)
