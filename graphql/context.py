@@ -58,6 +58,8 @@ class ProgresContext(BaseContext):
         super().__init__()
         self.services = services
         self.actor = actor
+        # Set by the HTTP route, whose encoder writes a kept answer's bytes as they are (graphql/loaders.py KeptAnswer).
+        self.raw_answers = False
 
 
 def context_of(info: Info) -> ProgresContext:

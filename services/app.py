@@ -21,6 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from progres.console.web import build_console
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.ide import OfflineGraphiQL, mount_graphiql
+from progres.graphql.loaders import encode_kept
 from progres.graphql.schema import build_schema
 from progres.graphql.ws import CredentialsRefused, WebSocketIdentity
 from progres.services.cors import install_cors
@@ -68,7 +69,8 @@ def identity_validator(settings: Settings) -> TokenValidator:
 
 class ProgresGraphQLRouter(WebSocketIdentity, OfflineGraphiQL, GraphQLRouter[ProgresContext, None]):
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)  # views are large JSON documents: encode them fast (WebSocket: as text)
+        # Views are large JSON documents: encode them fast (WebSocket: as text); a kept answer as its bytes.
+        return orjson.dumps(data, default=encode_kept)
 
 
 def actor_from(headers: Any, validator: TokenValidator) -> Actor | None:
@@ -144,7 +146,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return ProgresContext(services, None)
         actor = actor_from(request.headers, validator)
         note_actor(actor)  # for the access log (services/observability.py)
-        return ProgresContext(services, actor)
+        context = ProgresContext(services, actor)
+        context.raw_answers = True  # encoded by ProgresGraphQLRouter.encode_json, which writes kept answers as they are
+        return context
 
     development = settings.environment == "development"
     schema = build_schema(settings)
