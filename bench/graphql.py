@@ -125,16 +125,22 @@ def postgres_pids() -> list[int]:
     return found
 
 
-def cpu_of(pids: list[int]) -> float:
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    """CPU seconds of each process still there."""
     tick = os.sysconf("SC_CLK_TCK")
-    used = 0
+    used = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        used += int(fields[11]) + int(fields[12])
-    return used / tick
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def spent(first: dict[int, float], last: dict[int, float]) -> float:
+    """CPU seconds spent between two samples by the processes in both (one that ended meanwhile is left out)."""
+    return sum(last[pid] - first[pid] for pid in first.keys() & last.keys())
 
 
 def machine_busy() -> float:
@@ -151,11 +157,11 @@ class Timeline:
 
     def __init__(self, server: int, step: float = 0.25) -> None:
         self.server, self.postgres, self.step = pids_of(server), postgres_pids(), step
-        self.samples: list[tuple[float, float, float, float, float]] = []
+        self.samples: list[tuple[float, float, dict[int, float], dict[int, float], float]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
-    def sample(self) -> tuple[float, float, float, float, float]:
+    def sample(self) -> tuple[float, float, dict[int, float], dict[int, float], float]:
         return (time.perf_counter(), machine_busy(), cpu_of(self.server), cpu_of(self.postgres), time.process_time())
 
     def run(self) -> None:
@@ -178,7 +184,8 @@ class Timeline:
             return {}
         first, last = inside[0], inside[-1]
         wall = last[0] - first[0]
-        machine, server, postgres, own = ((last[k] - first[k]) / wall for k in range(1, 5))
+        machine, own = (last[1] - first[1]) / wall, (last[4] - first[4]) / wall
+        server, postgres = spent(first[2], last[2]) / wall, spent(first[3], last[3]) / wall
         return {"machine": round(machine, 2), "server": round(server, 2), "postgres_all_sessions": round(postgres, 2),
                 "generator": round(own, 2), "others": round(machine - server - postgres - own, 2)}
 
