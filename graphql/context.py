@@ -19,6 +19,7 @@ from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 
 R = TypeVar("R")
+COMPUTED_AT_ONCE = 2  # answers of memberView/planBalance computed at once per process (the others wait in order)
 
 
 @dataclass
@@ -44,6 +45,14 @@ class Services:
     # Answers being computed, by the same key (single flight), and how the cacheable operations were answered.
     flights: dict[Any, Any] = field(default_factory=dict)
     answers: AnswerCounts = field(default_factory=AnswerCounts)
+    _computing: asyncio.Semaphore | None = None
+
+    def computing(self) -> asyncio.Semaphore:
+        """How many cacheable answers this process computes at once (graphql/loaders.py ResponseCache); made on
+        first use, inside the server's event loop."""
+        if self._computing is None:
+            self._computing = asyncio.Semaphore(COMPUTED_AT_ONCE)
+        return self._computing
 
     @classmethod
     def wire(cls, settings: Settings) -> Services:

@@ -167,7 +167,20 @@ class ResponseCache(SchemaExtension):
             led = asyncio.get_running_loop().create_future()
             services.flights[key] = (state, led)
         entry = None
+        # A few answers computed at a time per process, the others queued in order: a burst of questions not yet
+        # kept (after a start or a write) is answered one after the other instead of all together, each holding its
+        # view and its half-built answer, while kept answers go past them (docs/performance.md).
+        computing, acquired = services.computing(), False
         try:
+            await computing.acquire()
+            acquired = True
+            found = store.get(key)
+            if state is not None and found is not None and found[0] == state:  # kept while this one waited
+                services.answers.kept += 1
+                entry = found
+                self.give(found)
+                yield
+                return
             yield
             services.answers.computed += 1
             result = context.result
@@ -179,6 +192,8 @@ class ResponseCache(SchemaExtension):
                 while len(store) > self.entries:
                     store.popitem(last=False)
         finally:
+            if acquired:
+                computing.release()
             if led is not None:
                 if services.flights.get(key, (None, None))[1] is led:
                     del services.flights[key]
