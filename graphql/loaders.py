@@ -78,7 +78,7 @@ class KeptAnswer(Mapping[str, Any]):
     as they are (`encode_kept`, an `orjson.Fragment`), without decoding and encoding them again for each request
     (about 0.3 ms for a 10 kB member view, docs/performance.md); whoever reads it as a mapping gets it decoded."""
 
-    __slots__ = ("raw", "_decoded")
+    __slots__ = ("_decoded", "raw")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
@@ -106,15 +106,38 @@ def encode_kept(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+async def served_state(models: Any) -> Any:
+    """The state from memory while the process's follower knows it (no query, no trip off the loop), else read;
+    None when it cannot be read (the database gone, say: the read itself meets it and answers as it always did)."""
+    state = models.known_state if models.followed else None
+    if state is None:
+        try:
+            state = await off_loop(models.served_state)
+        except Exception:
+            state = None
+    return state
+
+
+async def computed_meanwhile(flight: tuple[Any, asyncio.Future[Any]] | None, state: Any) -> Any:
+    """Single flight: the answer another request of this process is computing for the same question at the same
+    state, once it has it (None: none being computed, or it failed: then this request computes it)."""
+    if flight is None or flight[0] != state:
+        return None
+    try:
+        return await asyncio.wait_for(asyncio.shield(flight[1]), FLIGHT_WAIT_SECONDS)
+    except Exception:  # the wait's end (TimeoutError) included
+        return None
+
+
 class ResponseCache(SchemaExtension):
     """Answers of `memberView` and `planBalance` at the head, kept per process as encoded JSON, keyed by the
     operation, its variables and the caller (organisation and role: what it may read), and valid while the read
     models are where they were when the answer was computed (`ReadModels.served_state`: generation, tracking
     position, versions; read before executing, so an answer is never kept under a state older than what it
     read). The cache answers what executing would answer at that state: the same views, the same access rules
-    (the parties are views too), the same notices; any error leaves the answer uncached. One small query per
-    request replaces reading, assembling and resolving the view (docs/performance.md, "GraphQL under load");
-    every batch of the runner moves the state, so under writes the cache only costs that query."""
+    (the parties are views too), the same notices; any error leaves the answer uncached. The state comes from memory
+    while the process's follower knows it (`ReadModels.served_state`), else from one small query; every batch of the
+    runner moves it, so under writes the answers are computed again (docs/performance.md, "GraphQL under load")."""
 
     def __init__(self, entries: int = 2048) -> None:
         self.entries = entries
@@ -127,14 +150,7 @@ class ResponseCache(SchemaExtension):
                 or not cacheable(context.graphql_document, context.operation_name)):
             yield
             return
-        models = services.models
-        # The state from memory while the process's follower knows it (no query, no trip off the loop), else read.
-        state = models.known_state if models.followed else None
-        if state is None:
-            try:
-                state = await off_loop(models.served_state)
-            except Exception:  # the database gone, say: the read itself meets it and answers as it always did
-                state = None
+        state = await served_state(services.models)
         store = services.responses
         try:
             variables = orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS)
@@ -151,17 +167,12 @@ class ResponseCache(SchemaExtension):
             return
         # Single flight: while this process computes an answer at this state, the same question waits for it
         # rather than computing it again (a cold cache under load would otherwise compute it once per request).
-        flight = services.flights.get(key) if state is not None else None
-        if flight is not None and flight[0] == state:
-            try:
-                shared = await asyncio.wait_for(asyncio.shield(flight[1]), FLIGHT_WAIT_SECONDS)
-            except (TimeoutError, asyncio.CancelledError, Exception):
-                shared = None
-            if shared is not None:
-                services.answers.shared += 1
-                self.give(shared)
-                yield
-                return
+        shared = await computed_meanwhile(services.flights.get(key) if state is not None else None, state)
+        if shared is not None:
+            services.answers.shared += 1
+            self.give(shared)
+            yield
+            return
         led: asyncio.Future[Any] | None = None
         if state is not None and key not in services.flights:
             led = asyncio.get_running_loop().create_future()
@@ -183,14 +194,7 @@ class ResponseCache(SchemaExtension):
                 return
             yield
             services.answers.computed += 1
-            result = context.result
-            if (state is not None and isinstance(result, GraphQLExecutionResult) and not result.errors
-                    and result.data is not None):
-                entry = (state, orjson.dumps(result.data), tuple(getattr(context.context, "notices", None) or ()))
-                store[key] = entry
-                store.move_to_end(key)
-                while len(store) > self.entries:
-                    store.popitem(last=False)
+            entry = self.keep(store, key, state)
         finally:
             if acquired:
                 computing.release()
@@ -198,6 +202,20 @@ class ResponseCache(SchemaExtension):
                 if services.flights.get(key, (None, None))[1] is led:
                     del services.flights[key]
                 led.set_result(entry)  # None: those waiting compute it themselves
+
+    def keep(self, store: Any, key: Any, state: Any) -> tuple[Any, bytes, tuple[Any, ...]] | None:
+        """Keeps the answer just computed, unless it has an error or its state is unknown; returns the entry."""
+        context = self.execution_context
+        result = context.result
+        if (state is None or not isinstance(result, GraphQLExecutionResult) or result.errors
+                or result.data is None):
+            return None
+        entry = (state, orjson.dumps(result.data), tuple(getattr(context.context, "notices", None) or ()))
+        store[key] = entry
+        store.move_to_end(key)
+        while len(store) > self.entries:
+            store.popitem(last=False)
+        return entry
 
     def give(self, entry: tuple[Any, bytes, tuple[Any, ...]]) -> None:
         """Answers the operation with a kept answer (and its notices), without executing it: over HTTP as the kept

@@ -35,7 +35,8 @@ def test_a_kept_member_view_shows_a_new_measure_once_the_views_hold_it(server, w
 
         def read() -> tuple[int, list[tuple[str, str]]]:
             answer = server.post(VIEW, {"p": world.plan, "m": world.lycees[0]}, actor=lycee)
-            assert answer["status"] == 200 and "errors" not in answer, answer
+            assert answer["status"] == 200, answer
+            assert "errors" not in answer, answer
             view = answer["data"]["memberView"]
             share = next(i for i in view["indicators"] if i["key"] == "egalim_share")
             return view["position"], [(e["node"]["periodEnd"], e["node"]["value"])
