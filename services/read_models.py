@@ -139,7 +139,8 @@ class ReadModels:
             if self.external:
                 self._await(target)
             else:
-                if self.runner.position < target:
+                known = self.known_state
+                if known is not None and known[1] < target:
                     self.known_state = None  # this thread may project: answers kept at the state before are not served
                 self.runner.ensure(target, self.read_wait_seconds)
         except TimeoutError:
