@@ -233,6 +233,7 @@ class ReadModels:
         Supervised: a lost connection (database restarted, backends terminated) is logged and retried with
         exponential backoff and jitter; `follower_up` says meanwhile that the views may be stale."""
         self.followed = True
+        self.known_state = None
         while not stop():
             try:
                 self._follow(settings, stop, idle)
@@ -282,17 +283,21 @@ class ReadModels:
         with postgres_connect(settings, autocommit=True) as connection:
             connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(settings))))
             while not stop():
-                self.known_state = None  # read again once this pass has reached the head
                 # The runner is looked up each pass: a rebuild that took over is followed.
                 advanced = self.runner.run_batch()
                 self._passed()
                 if advanced == 0 and not self.runner.upgrading:
+                    # At the head: the state read again (at each idle wake too, for a switch that moves no event)
+                    # and kept, unless an event was written meanwhile: then project it (or see it projected) first.
                     state = self.stored_served_state()
                     if any(True for _ in connection.notifies(timeout=0)):
-                        continue  # an event was written meanwhile: project it (or see it projected) first
+                        self.known_state = None
+                        continue
                     self.known_state = state
                     for _ in connection.notifies(timeout=idle, stop_after=1):
                         self.known_state = None  # an event was written: tracking may move from now on
+                else:
+                    self.known_state = None  # projecting or upgrading: read again once at the head
 
     def ledgers(self, groupement_ids: list[str] | None = None) -> dict[str, Ledger]:
         """Ledgers as the read side holds them, from a process cache refreshed by position (one query to
