@@ -9,6 +9,11 @@ each. Beside them, in the same run, the load generator alone: the same client se
 no GraphQL) at the `memberView` rate, the floor of what this client and the HTTP stack can show. Each load also
 reports the server's CPU per request (`server_cpu_ms_per_request`: user + system time of the server's processes,
 from /proc, over the load, divided by the requests sent): on shared cores it moves far less than the latencies.
+Each load also says which processes used the cores (`cores`: the machine, the server, PostgreSQL with every
+session's backends, this generator, the others), over the load and in its slowest second (`worst_second`: the
+second, by when requests were due, with the highest p95): whether a slow second is the server's doing or the
+machine's other processes'. With PROGRES_DIAGNOSE_PAUSES=1 the server logs its garbage collector's pauses and how
+it answered (kept, shared, computed) when it stops (BENCH_SERVER_LOG=file to keep its log).
 The server keeps answers of `memberView` and `planBalance` while the read models stay at the same position
 (graphql/loaders.py `ResponseCache`): `--response-cache 0` runs it without, to measure what an answer costs to
 compute (the first read of each member after a write), `--response-cache N` with N entries.
@@ -26,6 +31,7 @@ import asyncio
 import os
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -89,6 +95,112 @@ def server_root() -> int:
     return -1
 
 
+def pids_of(root: int) -> list[int]:
+    """A process and its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+    tree, grown = {root}, True
+    while grown:
+        grown = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    return sorted(tree)
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL process of the machine (its backends serve every session of the machine, not only ours)."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                found.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    """CPU seconds of each process still there."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def spent(first: dict[int, float], last: dict[int, float]) -> float:
+    """CPU seconds spent between two samples by the processes in both (one that ended meanwhile is left out)."""
+    return sum(last[pid] - first[pid] for pid in first.keys() & last.keys())
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (all cores; /proc/stat: everything but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class Timeline:
+    """Samples, every `step` seconds during a load, the cores used by the machine, the server's processes, the
+    PostgreSQL processes (all sessions') and this process; `worst` gives, for the second whose requests (by when
+    they were due) had the highest p95, what each used then: whether a slow second is the server's doing or the
+    other processes' of the machine (docs/performance.md)."""
+
+    def __init__(self, server: int, step: float = 0.25) -> None:
+        self.server, self.postgres, self.step = pids_of(server), postgres_pids(), step
+        self.samples: list[tuple[float, float, dict[int, float], dict[int, float], float]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def sample(self) -> tuple[float, float, dict[int, float], dict[int, float], float]:
+        return (time.perf_counter(), machine_busy(), cpu_of(self.server), cpu_of(self.postgres), time.process_time())
+
+    def run(self) -> None:
+        self.samples.append(self.sample())
+        while not self.stop.wait(self.step):
+            self.samples.append(self.sample())
+
+    def __enter__(self) -> Timeline:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def cores(self, start: float, end: float) -> dict[str, float]:
+        """Cores used between two perf_counter times, by whom."""
+        inside = [s for s in self.samples if start - self.step <= s[0] <= end + self.step]
+        if len(inside) < 2:
+            return {}
+        first, last = inside[0], inside[-1]
+        wall = last[0] - first[0]
+        machine, own = (last[1] - first[1]) / wall, (last[4] - first[4]) / wall
+        server, postgres = spent(first[2], last[2]) / wall, spent(first[3], last[3]) / wall
+        return {"machine": round(machine, 2), "server": round(server, 2), "postgres_all_sessions": round(postgres, 2),
+                "generator": round(own, 2), "others": round(machine - server - postgres - own, 2)}
+
+
+def worst_second(timeline: Timeline, begin: float, rate: float, latencies: list[tuple[int, float]]) -> dict:
+    """The second (by when requests were due) with the highest p95, and the cores used in it and the second before."""
+    by_second: dict[int, list[float]] = {}
+    for i, latency in latencies:
+        by_second.setdefault(int(i / rate), []).append(latency)
+    p95 = {second: sorted(values)[max(0, int(0.95 * len(values)) - 1)] for second, values in by_second.items()}
+    second = max(p95, key=lambda k: p95[k])
+    return {"second": second, "p95_ms": round(p95[second] * 1000, 1),
+            "cores": timeline.cores(begin + second - 1, begin + second + 1)}
+
+
 CONNECTIONS = 64  # keep-alive connections of a load; a request due while all are busy waits for one (and that counts)
 TIMEOUT = 30.0  # seconds before a request counts as failed
 
@@ -121,6 +233,7 @@ async def load(url: str, query: str | None, variables, actor, rate: float, secon
     target = urlsplit(url)
     host, port, path = target.hostname or "127.0.0.1", target.port or 80, target.path or "/"
     latencies: list[float] = []
+    timed: list[tuple[int, float]] = []  # (request, latency): the slowest second of the load, with its cores
     cpu = time.process_time()
     server = server_root()
     server_cpu = tree_cpu_seconds(server)
@@ -151,25 +264,28 @@ async def load(url: str, query: str | None, variables, actor, rate: float, secon
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
             latencies.append(time.perf_counter() - (begin + i / rate))
+            timed.append((i, latencies[-1]))
         writer.close()
 
     begin = time.perf_counter() + 0.1
-    workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
-    for i in range(total):
-        delay = begin + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        due.put_nowait(i)
-    for _ in workers:
-        due.put_nowait(-1)
-    await asyncio.gather(*workers)
-    elapsed = time.perf_counter() - begin
+    with Timeline(server) as timeline:
+        workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
+        for i in range(total):
+            delay = begin + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            due.put_nowait(i)
+        for _ in workers:
+            due.put_nowait(-1)
+        await asyncio.gather(*workers)
+        elapsed = time.perf_counter() - begin
     latencies.sort()
     return {"sent": total, "failed": failures, "rate": total / elapsed, "asked": rate,
             "client_cpu_share": (time.process_time() - cpu) / elapsed,
             "server_cpu_ms": (tree_cpu_seconds(server) - server_cpu) * 1000 / total,
             "p50": statistics.median(latencies) * 1000, "p95": latencies[int(0.95 * len(latencies)) - 1] * 1000,
-            "max": latencies[-1] * 1000}
+            "max": latencies[-1] * 1000, "cores": timeline.cores(begin, begin + elapsed),
+            "worst_second": worst_second(timeline, begin, rate, timed)}
 
 
 def main() -> None:
@@ -274,6 +390,7 @@ def run_server_and_load(settings: Settings, region: str, lycees: list[str], plan
                      p50_ms=round(figures["p50"], 1), max_ms=round(figures["max"], 1),
                      client_cpu_share=round(figures["client_cpu_share"], 2),
                      server_cpu_ms_per_request=round(figures["server_cpu_ms"], 2),
+                     cores=figures["cores"], worst_second=figures["worst_second"],
                      load_average=[round(x, 2) for x in os.getloadavg()])
         for name, values in runs.items():
             target = {"memberView": "< 20 at 300 req/s", "planBalance": "< 20 at 100 req/s (first page)",

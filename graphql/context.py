@@ -19,6 +19,17 @@ from progres.services.read_models import ReadModels
 from progres.services.settings import Settings
 
 R = TypeVar("R")
+COMPUTED_AT_ONCE = 2  # answers of memberView/planBalance computed at once per process (the others wait in order)
+
+
+@dataclass
+class AnswerCounts:
+    """How this process answered the cacheable operations: from a kept answer, from one computed meanwhile by
+    another request (single flight), or computed. Logged when the server stops (services/app.py)."""
+
+    kept: int = 0
+    shared: int = 0
+    computed: int = 0
 
 
 @dataclass
@@ -31,6 +42,17 @@ class Services:
     access: Access
     # Answers kept while the read models stay at the same state (graphql/loaders.py ResponseCache), oldest first.
     responses: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
+    # Answers being computed, by the same key (single flight), and how the cacheable operations were answered.
+    flights: dict[Any, Any] = field(default_factory=dict)
+    answers: AnswerCounts = field(default_factory=AnswerCounts)
+    _computing: asyncio.Semaphore | None = None
+
+    def computing(self) -> asyncio.Semaphore:
+        """How many cacheable answers this process computes at once (graphql/loaders.py ResponseCache); made on
+        first use, inside the server's event loop."""
+        if self._computing is None:
+            self._computing = asyncio.Semaphore(COMPUTED_AT_ONCE)
+        return self._computing
 
     @classmethod
     def wire(cls, settings: Settings) -> Services:
@@ -45,6 +67,8 @@ class ProgresContext(BaseContext):
         super().__init__()
         self.services = services
         self.actor = actor
+        # Set by the HTTP route, whose encoder writes a kept answer's bytes as they are (graphql/loaders.py KeptAnswer).
+        self.raw_answers = False
 
 
 def context_of(info: Info) -> ProgresContext:

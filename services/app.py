@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from progres.console.web import build_console
 from progres.graphql.context import ProgresContext, Services
 from progres.graphql.ide import OfflineGraphiQL, mount_graphiql
+from progres.graphql.loaders import encode_kept
 from progres.graphql.schema import build_schema
 from progres.graphql.ws import CredentialsRefused, WebSocketIdentity
 from progres.services.cors import install_cors
@@ -34,9 +36,11 @@ from progres.services.observability import (
     note_actor,
     platform_status,
 )
+from progres.services.pauses import PauseRecorder
 from progres.services.policy import Actor
 from progres.services.settings import Settings
 
+log = logging.getLogger("progres.server")
 ORGANISATION_HEADER = "x-progres-organisation"
 ROLE_HEADER = "x-progres-role"
 
@@ -65,7 +69,8 @@ def identity_validator(settings: Settings) -> TokenValidator:
 
 class ProgresGraphQLRouter(WebSocketIdentity, OfflineGraphiQL, GraphQLRouter[ProgresContext, None]):
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)  # views are large JSON documents: encode them fast (WebSocket: as text)
+        # Views are large JSON documents: encode them fast (WebSocket: as text); a kept answer as its bytes.
+        return orjson.dumps(data, default=encode_kept)
 
 
 def actor_from(headers: Any, validator: TokenValidator) -> Actor | None:
@@ -110,7 +115,14 @@ def background_work(settings: Settings, services: Services) -> Any:
                                         name="progres-runner")
             follower.start()
         witness = start_checkpoints(settings, stop)  # signed tree heads (docs/audit.md), when configured
+        pauses = PauseRecorder().start() if os.environ.get("PROGRES_DIAGNOSE_PAUSES") == "1" else None
         yield
+        answers = services.answers
+        if answers.kept or answers.shared or answers.computed:
+            log.info("graphql answers of memberView/planBalance: kept %d, shared %d, computed %d (process %d)",
+                     answers.kept, answers.shared, answers.computed, os.getpid())
+        if pauses is not None:
+            log.info("garbage collector pauses (process %d): %s", os.getpid(), orjson.dumps(pauses.stop()).decode())
         stop.set()
         if follower is not None:
             follower.join(timeout=5)
@@ -134,7 +146,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return ProgresContext(services, None)
         actor = actor_from(request.headers, validator)
         note_actor(actor)  # for the access log (services/observability.py)
-        return ProgresContext(services, actor)
+        context = ProgresContext(services, actor)
+        context.raw_answers = True  # encoded by ProgresGraphQLRouter.encode_json, which writes kept answers as they are
+        return context
 
     development = settings.environment == "development"
     schema = build_schema(settings)

@@ -9,7 +9,9 @@ the user's realm roles. Every refusal has a stable code.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,11 @@ from progres.services.policy import Actor, Role
 
 MAX_LEEWAY_SECONDS = 60
 ALGORITHM = "RS256"
+# A token verified once is taken again without verifying its signature for at most this long (and never past its
+# `exp` with the leeway): under the JWKS key set's 60 s lifespan, so that a key the realm disables stops its tokens
+# as soon as it would without the cache. Bounded: the oldest verified tokens leave first.
+VERIFIED_SECONDS = 30.0
+VERIFIED_TOKENS = 4096
 
 
 class TokenRefused(Exception):
@@ -54,6 +61,8 @@ class TokenValidator:
         # The key set is cached (not single keys): a key the realm disables leaves with the next fetch.
         self.keys = jwt.PyJWKClient(jwks_url, cache_keys=False, lifespan=60, cooldown_duration=cooldown_seconds,
                                     timeout=10) if jwks_url else None
+        self._verified: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()  # token: (until, claims)
+        self._verified_lock = threading.Lock()
 
     def signing_key(self, token: str, kid: str | None) -> Any:
         if self.keys is None:
@@ -66,6 +75,25 @@ class TokenValidator:
             raise TokenRefused("unknown_key", f"no key of the identity provider signs this token ({error})") from None
 
     def claims(self, token: str) -> dict[str, Any]:
+        """The token's claims, once every rule holds; a token accepted a moment ago is taken again from memory
+        (an RS256 verification is most of a small read's CPU): see VERIFIED_SECONDS. Refusals are not kept."""
+        now = time.monotonic()
+        with self._verified_lock:
+            found = self._verified.get(token)
+        if found is not None and now < found[0]:
+            return found[1]
+        claims = self.verified_claims(token)
+        until = now + VERIFIED_SECONDS
+        exp = claims.get("exp")
+        if isinstance(exp, int | float):  # valid while now < exp + leeway (PyJWT's rule), on the wall clock
+            until = min(until, now + (exp + self.rules.leeway - time.time()))
+        with self._verified_lock:
+            self._verified[token] = (until, claims)
+            while len(self._verified) > VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
+        return claims
+
+    def verified_claims(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError:

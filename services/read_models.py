@@ -88,6 +88,9 @@ class ReadModels:
     follower_up: bool = False  # the follower is connected and projecting (what /ready reports)
     follower_failures: int = 0  # consecutive failures of the follower, reset by a successful pass
     external: bool = False  # workers follow the log (PROGRES_FOLLOWER=external): this process only reads
+    # The served state as this process's follower last read it, trusted while no event was notified since (None:
+    # unknown, read it from the store). See `served_state`.
+    known_state: tuple[str, int, tuple[tuple[str, int], ...]] | None = None
 
     @classmethod
     def open(cls, app: ProgresApplication, settings: Settings, worker: bool = False) -> ReadModels:
@@ -136,6 +139,9 @@ class ReadModels:
             if self.external:
                 self._await(target)
             else:
+                known = self.known_state
+                if known is not None and known[1] < target:
+                    self.known_state = None  # this thread may project: answers kept at the state before are not served
                 self.runner.ensure(target, self.read_wait_seconds)
         except TimeoutError:
             raise ReadModelsLagging(field, position=target, seconds=self.read_wait_seconds) from None
@@ -160,6 +166,17 @@ class ReadModels:
         return found[1] if found else None
 
     def served_state(self) -> tuple[str, int, tuple[tuple[str, int], ...]] | None:
+        """The served state (`stored_served_state`), from memory while this process's follower knows it: on
+        PostgreSQL the follower LISTENs to the log's channel, and tracking cannot move before an event is written,
+        whose NOTIFY reaches the follower, which then forgets the state until it has projected (or seen another
+        worker project) up to the head and read the state again (`_follow`). A rebuild's switch or a version
+        upgrade moves no event: the follower reads the state again at each of its idle wakes (0.5 s in a server).
+        Without a follower listening (SQLite, external workers, tests driving the views by hand) every call reads
+        the store."""
+        known = self.known_state
+        return known if known is not None and self.followed else self.stored_served_state()
+
+    def stored_served_state(self) -> tuple[str, int, tuple[tuple[str, int], ...]] | None:
         """What every read of the stored views at the head depends on, in one query: the generation serving reads,
         its tracking position and the version of each read model's rows (a version switch replaces rows without
         moving tracking). Two reads that see the same state read the same rows; None unless a follower (or the
@@ -216,10 +233,12 @@ class ReadModels:
         Supervised: a lost connection (database restarted, backends terminated) is logged and retried with
         exponential backoff and jitter; `follower_up` says meanwhile that the views may be stale."""
         self.followed = True
+        self.known_state = None
         while not stop():
             try:
                 self._follow(settings, stop, idle)
             except Exception as error:
+                self.known_state = None
                 self.follower_up = False
                 self.follower_failures += 1
                 self.purge_connections()
@@ -231,6 +250,7 @@ class ReadModels:
                 deadline = time.monotonic() + pause
                 while not stop() and time.monotonic() < deadline:
                     time.sleep(min(0.05, pause))
+        self.known_state = None
         self.follower_up = False
 
     def purge_connections(self) -> None:
@@ -267,8 +287,17 @@ class ReadModels:
                 advanced = self.runner.run_batch()
                 self._passed()
                 if advanced == 0 and not self.runner.upgrading:
+                    # At the head: the state read again (at each idle wake too, for a switch that moves no event)
+                    # and kept, unless an event was written meanwhile: then project it (or see it projected) first.
+                    state = self.stored_served_state()
+                    if any(True for _ in connection.notifies(timeout=0)):
+                        self.known_state = None
+                        continue
+                    self.known_state = state
                     for _ in connection.notifies(timeout=idle, stop_after=1):
-                        pass
+                        self.known_state = None  # an event was written: tracking may move from now on
+                else:
+                    self.known_state = None  # projecting or upgrading: read again once at the head
 
     def ledgers(self, groupement_ids: list[str] | None = None) -> dict[str, Ledger]:
         """Ledgers as the read side holds them, from a process cache refreshed by position (one query to

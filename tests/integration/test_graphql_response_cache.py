@@ -86,3 +86,24 @@ def test_reads_of_another_moment_are_not_kept(region):
              region_id, "coordonnateur")
     assert at.errors is None
     assert len(services.responses) == 0
+
+
+def test_the_same_question_asked_at_once_is_computed_once_and_another_caller_still_refused(region):
+    services, _, _, lycees, plan, _ = region
+    schema = build_schema(services.settings)
+
+    async def together() -> list[Any]:
+        def ask(organisation: str) -> Any:
+            return schema.execute(VIEW, {"p": plan, "m": lycees[0]},
+                                  context_value=ProgresContext(services, Actor.parse(organisation, "acheteur")))
+        return await asyncio.gather(*[ask(lycees[0]) for _ in range(6)], ask(lycees[1]))
+
+    *answers, other = asyncio.run(together())
+    assert [a.errors for a in answers] == [None] * 6
+    assert all(a.data == answers[0].data for a in answers)
+    assert services.answers.computed == 2  # the lycée's view once, and the other lycée's refusal
+    # The five others waited for it (or, reaching the cache after it was kept, read it there).
+    assert services.answers.shared + services.answers.kept == 5
+    assert other.data is None
+    assert other.errors[0].extensions["code"] in {"not_found", "forbidden"}
+    assert len(services.responses) == 1

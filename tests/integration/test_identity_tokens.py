@@ -194,3 +194,24 @@ def test_a_server_with_an_identity_provider_takes_tokens_and_writes_nothing_for_
             "authorization": f"Bearer {mint(keys)}", "x-progres-organisation": SIRET})
         assert written.json() == {"data": {"addAxis": {"ok": True, "error": None}}}, written.text
     assert app.max_notification_id() == head + 1, "the same mutation with a good token writes"
+
+
+def test_a_verified_token_is_kept_only_until_it_expires_and_a_refused_one_is_never_kept(validator, keys, monkeypatch):
+    now = int(time.time())
+    closing = mint(keys, exp=now - 29)  # one second of the 30 s leeway left
+    assert validator.claims(closing)["sub"] == "user-1"
+    assert validator.claims(closing)["sub"] == "user-1"  # taken again from memory
+    time.sleep(2.1)
+    assert refused(validator, closing) == "token_expired"  # the kept verification ended with the token's validity
+    fresh = mint(keys)
+    assert validator.claims(fresh)
+    # Kept at most VERIFIED_SECONDS, then verified again: a key the realm disabled meanwhile refuses its tokens.
+    monkeypatch.setattr("progres.services.identity.VERIFIED_SECONDS", 0.0)
+    validator._verified.clear()
+    assert validator.claims(fresh)
+    keys.published = ["new"]
+    time.sleep(1.1)  # past the key set's cooldown: the next unknown or stale look-up refetches it
+    validator.keys.jwk_set_cache = None  # as when the key set's 60 s lifespan has elapsed
+    assert refused(validator, fresh) == "unknown_key"
+    assert refused(validator, "not a token") == "malformed_token"
+    assert "not a token" not in validator._verified
