@@ -441,9 +441,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
                 stack.enter_context(writer)
             pending: list[Future[None]] = []
             for chunk in _read_ahead(source, head, batch):
-                history, routes, measures, checkpoints = fold.feed(chunk)
-                for parts in ([history, [], [], []], [[], routes, [], []], [[], [], measures, checkpoints]):
-                    pending.append(writers[len(pending) % len(writers)].submit(_append_rows, store, name, *parts))
+                _write_chunk(fold.feed(chunk), store, name, writers, pending)
                 if progress:
                     progress(fold.state.position, head)
             folded = time.perf_counter() - started
@@ -469,9 +467,9 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             phases["rows_written_seconds"] = time.perf_counter() - started
             analyzed.result()
             phases["analyzed_seconds"] = time.perf_counter() - started
-        packed = [(g, position, zlib.compress(data, 1)) for g, position, data in fold.checkpoints]
-        store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], packed,
-                                                          measures=fold.corrected_rows(), summaries=fold.summaries))
+        # (the checkpoints and the members' summaries were written with their chunks: none is left for the last batch)
+        store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], [],
+                                                          measures=fold.corrected_rows()))
         phases["committed_seconds"] = time.perf_counter() - started
         store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
         if progress:
@@ -494,10 +492,43 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             "seconds": time.perf_counter() - started, **phases}
 
 
-def _append_rows(store: SqlStore, name: str, history: list[tuple[Any, ...]], routes: list[tuple[Any, ...]],
-                 measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]]) -> None:
-    store.append_rows(name, history, routes, measures,
-                      [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints])
+def _write_chunk(rows: ChunkRows, store: SqlStore, name: str, writers: list[ThreadPoolExecutor],
+                 pending: list[Future[None]]) -> None:
+    """A chunk's rows given to the writers. The fold runs ahead of the database, but not by more than a bounded number
+    of writes: what waits to be written is held in memory (a 3,000-member log is 1.7 million measure rows)."""
+    for part in rows.parts():
+        if len(pending) >= WRITES_AHEAD and not pending[-WRITES_AHEAD].done():
+            pending[-WRITES_AHEAD].result()
+        pending.append(writers[len(pending) % len(writers)].submit(_append_rows, store, name, part))
+
+
+def _append_rows(store: SqlStore, name: str, rows: ChunkRows) -> None:
+    store.append_rows(name, rows.history, rows.routes, rows.measures,
+                      [(g, position, zlib.compress(data, 1)) for g, position, data in rows.checkpoints],
+                      rows.summaries)
+
+
+WRITES_AHEAD = 24  # writes (3 a chunk of 5,000 events) the fold may be ahead of the database by
+
+
+@dataclass
+class ChunkRows:
+    """The rows a chunk of the rebuild's fold makes, written by writer threads as they come: the history, routes and
+    measures rows of its events, and what each checkpoint crossed in it writes (`RebuildFold._checkpoint`: the
+    groupements' checkpoints, the members' summaries; a writer of more rows at checkpoints adds a list here and its
+    table to `SqlStore.append_rows`)."""
+
+    history: list[tuple[Any, ...]] = field(default_factory=list)
+    routes: list[tuple[Any, ...]] = field(default_factory=list)
+    measures: list[tuple[Any, ...]] = field(default_factory=list)
+    checkpoints: list[tuple[str, int, bytes]] = field(default_factory=list)  # (groupement, position, JSON)
+    summaries: list[SummaryRow] = field(default_factory=list)
+
+    def parts(self) -> list[ChunkRows]:
+        """Split for three writers side by side: the history; the routes and what checkpoints write; the measures."""
+        return [ChunkRows(history=self.history),
+                ChunkRows(routes=self.routes, checkpoints=self.checkpoints, summaries=self.summaries),
+                ChunkRows(measures=self.measures)]
 
 
 def _end_load(store: SqlStore, name: str, written: list[Future[None]]) -> None:
@@ -568,14 +599,17 @@ class RebuildFold:
     def __init__(self, store: SqlStore, name: str, checkpoint_every: int) -> None:
         self.store, self.name, self.every = store, name, checkpoint_every
         self.state = Replay()
-        self.checkpoints: list[tuple[str, int, bytes]] = []  # not yet written (the last ones)
+        self.rows = ChunkRows()  # what the checkpoints crossed in the chunk being folded write
         self.last_checkpoint = 0
         self.changed: dict[str, dict[str, str]] = {}  # groupement -> measure -> plan: changed since its checkpoint
         self.written: set[str] = set()  # measures whose row is written
         self.corrected: dict[str, tuple[str, str]] = {}  # measure -> (groupement, plan): changed after it was written
         self.kinds: dict[str, str] = {}  # topic -> kind
         self.series = SeriesAtCheckpoints()  # as-of: each plan's figures written into its checkpoints
-        self.summaries: list[SummaryRow] = []  # as-of: members' summaries at checkpoints (projections/breakdowns.py)
+        # measure -> its JSON as its row holds it, until its groupement's next checkpoint takes it (or a later change)
+        self.docs: dict[str, bytes] = {}
+        self.texts: dict[str, str] = {}  # one string for each text that comes again and again (periods, values...)
+        self.encodes = type(store).dump_json is SqlStore.dump_json  # a row's JSON is orjson's: made once, reused
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
         self.measured_routes: set[str] = set()  # new routes of recorded measures met by the general path (this chunk)
 
@@ -629,11 +663,58 @@ class RebuildFold:
             "positions": [position], "corrections": [],
         }
 
-    def feed(self, chunk: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]],
-                                             list[tuple[str, int, bytes]]]:
-        """Folds a chunk of records (or facts); returns its rows to write: history, routes, measures, checkpoints."""
-        state, kinds, every, uuid = self.state, self.kinds, self.every, self.uuid
-        routes, ledgers = state.routes, state.ledgers
+    def _fast(self, position: int, aggregate: str, data: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+        """(groupement, plan, the measure as `ledger._measure_recorded` makes it) of a recorded measure's stored JSON
+        of the usual shape (every id an id, dates and decimals as text, None where a value may be missing), in one
+        step; None for any other shape (then `_measure`, value by value)."""
+        ids, texts = self.ids, self.texts
+        try:
+            timestamp, plan, groupement, member = (data["timestamp"], data["plan_id"], data["groupement_id"],
+                                                   data["member_id"])
+            start, end, value, by, declared = (data["period_start"], data["period_end"], data["value"],
+                                               data["recorded_by"], data["declared_on"])
+            key, assessment, source, partial = (data["indicator_key"], data["assessment"], data["source"],
+                                                data["partial"])
+            if (timestamp["_type_"] != "datetime_iso" or plan["_type_"] != "uuid_hex"
+                    or groupement["_type_"] != "uuid_hex" or start["_type_"] != "date_iso"
+                    or end["_type_"] != "date_iso" or by["_type_"] != "uuid_hex"
+                    or (member is not None and member["_type_"] != "uuid_hex")
+                    or (value is not None and value["_type_"] != "decimal_str")
+                    or declared is None or declared["_type_"] != "date_iso"
+                    or type(key) is not str or type(source) is not str or type(partial) is not bool
+                    or (assessment is not None and type(assessment) is not str)
+                    or len(timestamp) != 2 or len(plan) != 2 or len(groupement) != 2 or len(start) != 2
+                    or len(end) != 2 or len(by) != 2 or len(declared) != 2
+                    or (member is not None and len(member) != 2) or (value is not None and len(value) != 2)):
+                return None
+            recorded_at = timestamp["_data_"]
+            text = [plan["_data_"], groupement["_data_"], by["_data_"], start["_data_"], end["_data_"],
+                    declared["_data_"], key, source, None if member is None else member["_data_"],
+                    None if value is None else value["_data_"]]
+        except (KeyError, TypeError):
+            return None
+        if type(recorded_at) is not str or any(type(t) is not str for t in text[:8]) or not text[5] or \
+                any(t is not None and type(t) is not str for t in text[8:]):
+            return None  # (an empty declared_on: `_measure` takes recorded_on instead)
+        p, g, recorder, m = ids.get(text[0]), ids.get(text[1]), ids.get(text[2]), text[8]
+        p = p if p is not None else self.uuid(plan)
+        g = g if g is not None else self.uuid(groupement)
+        recorder = recorder if recorder is not None else self.uuid(by)
+        if m is not None:
+            m = ids.get(m) or self.uuid(member)
+        start, end, declared_on, key, source = (texts.setdefault(t, t) for t in text[3:8])
+        value = text[9] if text[9] is None else texts.setdefault(text[9], text[9])
+        return g, p, {
+            "id": aggregate, "indicator_key": key, "member_id": m, "period_start": start, "period_end": end,
+            "value": value, "assessment": assessment, "source": source, "recorded_by": recorder,
+            "recorded_at": recorded_at, "declared_on": declared_on, "partial": partial,
+            "positions": [position], "corrections": [],
+        }
+
+    def feed(self, chunk: list[Any]) -> ChunkRows:
+        """Folds a chunk of records (or facts); returns its rows to write (history, routes, measures, and what the
+        checkpoints crossed in it write)."""
+        kinds = self.kinds
         history: list[tuple[Any, ...]] = []
         new_routes: list[tuple[Any, ...]] = []
         recorded: list[MeasureRow] = []
@@ -647,40 +728,69 @@ class RebuildFold:
                 if data is None or type(data.get("groupement_id")) is not dict or type(data.get("plan_id")) is not dict:
                     fact = fact_from_record(position, originator_id, version, topic, stored)
                 else:
-                    # The fast path: Replay.feed (route_of, apply, _measure_recorded) and history_row, for a measure.
-                    aggregate = str(originator_id)
-                    timestamp = data["timestamp"]["_data_"]
-                    g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
-                    known = aggregate in routes
-                    if not known:
-                        routes[aggregate] = Route(g, p)
-                    ledger = ledgers.get(g)
-                    if ledger is None:
-                        ledger = ledgers[g] = new_ledger(g)
-                    if position <= ledger["position"]:  # no measure row: the route is a row of its own
-                        new_routes.extend(() if known else [(aggregate, g, p)])  # (see stores.sql.routes_rows)
-                    else:
-                        measure = ledger["plans"][p]["measures"][aggregate] = self._measure(aggregate, position,
-                                                                                            timestamp, data)
-                        ledger["position"] = position
-                        ledger["last_timestamp"] = timestamp
-                        recorded.append((g, p, measure))
-                        self.changed.setdefault(g, {})[aggregate] = p
-                    # (the organisation: recorded_by, the first of ACTOR_FIELDS, when the measure has it)
-                    history.append((position, g, p, uuid(by) if (by := data.get("recorded_by")) else self._actor(data),
-                                    aggregate, version, kind, timestamp))
-                    state.position = position if position > state.position else state.position
-                    if position // every > self.last_checkpoint // every:
-                        self._checkpoint(position)
+                    self._recorded(position, str(originator_id), version, kind, data, history, new_routes, recorded)
                     continue
             else:
                 fact = item
             self._fold(fact, history, new_routes, recorded)
-        new_routes = self._routes_rows(new_routes, recorded)
-        measures = self.store.measure_rows(self.name, recorded)
+        rows, self.rows = self.rows, ChunkRows()
+        rows.history = history
+        rows.routes = self._routes_rows(new_routes, recorded)
+        rows.measures = self._measure_rows(recorded)
         self.written.update(m["id"] for _, _, m in recorded)
-        checkpoints, self.checkpoints = self.checkpoints, []
-        return history, new_routes, measures, checkpoints
+        return rows
+
+    def _recorded(self, position: int, aggregate: str, version: int, kind: str, data: dict[str, Any],
+                  history: list[tuple[Any, ...]], new_routes: list[tuple[Any, ...]],
+                  recorded: list[MeasureRow]) -> None:
+        """The fast path of a recorded measure: Replay.feed (route_of, apply, _measure_recorded) and history_row."""
+        state, uuid = self.state, self.uuid
+        made = self._fast(position, aggregate, data)
+        if made is None:
+            g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
+            timestamp = data["timestamp"]["_data_"]
+            by = uuid(by) if (by := data.get("recorded_by")) else self._actor(data)
+        else:
+            g, p, measure = made
+            timestamp, by = measure["recorded_at"], measure["recorded_by"]
+        routes = state.routes
+        known = aggregate in routes
+        if not known:
+            routes[aggregate] = Route(g, p)
+        ledger = state.ledgers.get(g)
+        if ledger is None:
+            ledger = state.ledgers[g] = new_ledger(g)
+        if position <= ledger["position"]:  # no measure row: the route is a row of its own
+            new_routes.extend(() if known else [(aggregate, g, p)])  # (see stores.sql.routes_rows)
+        else:
+            if made is None:
+                measure = self._measure(aggregate, position, timestamp, data)
+            ledger["plans"][p]["measures"][aggregate] = measure
+            ledger["position"] = position
+            ledger["last_timestamp"] = timestamp
+            recorded.append((g, p, measure))
+            by_group = self.changed.get(g)
+            if by_group is None:
+                by_group = self.changed[g] = {}
+            by_group[aggregate] = p
+        # (the organisation: recorded_by, the first of ACTOR_FIELDS, when the measure has it)
+        history.append((position, g, p, by, aggregate, version, kind, timestamp))
+        state.position = max(state.position, position)
+        if position // self.every > self.last_checkpoint // self.every:
+            self._checkpoint(position)
+
+    def _measure_rows(self, recorded: list[MeasureRow]) -> list[tuple[Any, ...]]:
+        """`SqlStore.measure_rows`, each measure's JSON kept for its groupement's next checkpoint."""
+        if not self.encodes:
+            return self.store.measure_rows(self.name, recorded)
+        name, docs, dumps = self.name, self.docs, orjson.dumps
+        rows = []
+        for g, p, m in recorded:
+            doc = docs[m["id"]] = dumps(m)
+            positions = m["positions"]
+            rows.append((name, m["id"], g, p, m["indicator_key"], m["member_id"], m["period_start"], m["period_end"],
+                         positions[0], positions[-1], doc.decode()))
+        return rows
 
     def _actor(self, data: dict[str, Any]) -> Any:
         """The history row's organisation of a stored event's JSON: its first actor field set (`history_row`)."""
@@ -716,6 +826,7 @@ class RebuildFold:
                 measure = state.ledgers[g]["plans"].get(route.plan_id, {}).get("measures", {}).get(fact.aggregate_id)
                 if measure is not None:
                     self.changed.setdefault(g, {})[fact.aggregate_id] = route.plan_id
+                    self.docs.pop(fact.aggregate_id, None)  # (its JSON, if kept, is no longer the measure's)
                     if fact.aggregate_id in self.written:
                         self.corrected[fact.aggregate_id] = (g, route.plan_id)
                     elif fact.kind == MEASURE_RECORDED:
@@ -724,7 +835,9 @@ class RebuildFold:
 
     def _checkpoint(self, position: int) -> None:
         """After each fact, as the fold of every fact did: on crossing a multiple of `every`, a checkpoint of each
-        groupement changed since the previous crossing, holding the measures changed since its own previous one."""
+        groupement changed since the previous crossing, holding the measures changed since its own previous one.
+        What a checkpoint writes goes into `self.rows` (written with the chunk): here is where a writer of more rows
+        at checkpoints takes the groupement's ledger, its plans' figures and the measures changed since."""
         if position // self.every <= self.last_checkpoint // self.every:
             return
         self.last_checkpoint = position
@@ -732,22 +845,27 @@ class RebuildFold:
             if ledger["position"] > position - self.every:
                 changed = self.changed.pop(g, {})
                 figures = self.series.at(g, ledger, changed)
-                self.summaries.extend(breakdowns.checkpoint_rows(g, ledger, figures, changed, position))
-                self.checkpoints.append((g, position, orjson.dumps(self._delta(ledger, changed, figures))))
+                self.rows.summaries.extend(breakdowns.checkpoint_rows(g, ledger, figures, changed, position))
+                self.rows.checkpoints.append((g, position, self._delta(ledger, changed, figures)))
 
-    @staticmethod
-    def _delta(ledger: Ledger, changed: dict[str, str], figures: dict[str, PlanFigures]) -> dict[str, Any]:
-        """`stores.sql.delta` of the ledger since its previous checkpoint, from the measures changed since: in the
-        plans' order, each plan's in the order they were recorded (the order of its measures in the ledger)."""
+    def _delta(self, ledger: Ledger, changed: dict[str, str], figures: dict[str, PlanFigures]) -> bytes:
+        """The JSON of `stores.sql.delta` of the ledger since its previous checkpoint, from the measures changed since:
+        in the plans' order, each plan's in the order they were recorded (the order of its measures in the ledger).
+        A measure's JSON is the one its row was written with when it has not changed since (the same bytes orjson
+        makes of it)."""
         by_plan: dict[str, list[dict[str, Any]]] = {}
         plans = ledger.get("plans") or {}
         for m, p in changed.items():
             if p in plans and m in plans[p].get("measures", {}):
                 by_plan.setdefault(p, []).append(plans[p]["measures"][m])
-        return {DELTA: 1, "ledger": skeleton(ledger),
-                "measures": [[p, m] for p in plans if p in by_plan
-                             for m in sorted(by_plan[p], key=lambda m: m["positions"][0])],
-                SERIES: {p: series_state(f) for p, f in figures.items()}}
+        docs, dumps = self.docs, orjson.dumps
+        measures = [b"[" + dumps(p) + b"," + (docs.get(m["id"]) or dumps(m)) + b"]"
+                    for p in plans if p in by_plan for m in sorted(by_plan[p], key=lambda m: m["positions"][0])]
+        for m in changed:  # taken: the next checkpoint holds these measures only if they change again
+            docs.pop(m, None)
+        return b"".join((b'{"', DELTA.encode(), b'":1,"ledger":', dumps(skeleton(ledger)), b',"measures":[',
+                         b",".join(measures), b'],"', SERIES.encode(), b'":',
+                         dumps({p: series_state(f) for p, f in figures.items()}), b"}"))
 
     def corrected_rows(self) -> list[MeasureRow]:
         """The measures changed after their row was written: rewritten with the last batch."""
