@@ -766,6 +766,7 @@ class RebuildFold:
             if made is None:
                 measure = self._measure(aggregate, position, timestamp, data)
             ledger["plans"][p]["measures"][aggregate] = measure
+            self.docs[aggregate] = orjson.dumps(measure)  # for its row and its checkpoint (dropped if it changes)
             ledger["position"] = position
             ledger["last_timestamp"] = timestamp
             recorded.append((g, p, measure))
@@ -780,16 +781,22 @@ class RebuildFold:
             self._checkpoint(position)
 
     def _measure_rows(self, recorded: list[MeasureRow]) -> list[tuple[Any, ...]]:
-        """`SqlStore.measure_rows`, each measure's JSON kept for its groupement's next checkpoint."""
+        """`SqlStore.measure_rows`, with each measure's JSON made when it was recorded when it has not changed since
+        (kept until both its row and its groupement's next checkpoint have it)."""
         if not self.encodes:
             return self.store.measure_rows(self.name, recorded)
-        name, docs, dumps = self.name, self.docs, orjson.dumps
+        name, docs, changed, dumps = self.name, self.docs, self.changed, orjson.dumps
         rows = []
         for g, p, m in recorded:
-            doc = docs[m["id"]] = dumps(m)
+            measure_id = m["id"]
+            doc = docs.get(measure_id)
+            if doc is None:
+                doc = dumps(m)
+            elif measure_id not in changed.get(g, ()):  # its checkpoint was made: not needed any more
+                del docs[measure_id]
             positions = m["positions"]
-            rows.append((name, m["id"], g, p, m["indicator_key"], m["member_id"], m["period_start"], m["period_end"],
-                         positions[0], positions[-1], doc.decode()))
+            rows.append((name, measure_id, g, p, m["indicator_key"], m["member_id"], m["period_start"],
+                         m["period_end"], positions[0], positions[-1], doc.decode()))
         return rows
 
     def _actor(self, data: dict[str, Any]) -> Any:
@@ -861,8 +868,10 @@ class RebuildFold:
         docs, dumps = self.docs, orjson.dumps
         measures = [b"[" + dumps(p) + b"," + (docs.get(m["id"]) or dumps(m)) + b"]"
                     for p in plans if p in by_plan for m in sorted(by_plan[p], key=lambda m: m["positions"][0])]
-        for m in changed:  # taken: the next checkpoint holds these measures only if they change again
-            docs.pop(m, None)
+        written = self.written
+        for m in changed:  # taken: kept only until its row is made (the next checkpoint has it only if it changes)
+            if m in written:
+                docs.pop(m, None)
         return b"".join((b'{"', DELTA.encode(), b'":1,"ledger":', dumps(skeleton(ledger)), b',"measures":[',
                          b",".join(measures), b'],"', SERIES.encode(), b'":',
                          dumps({p: series_state(f) for p, f in figures.items()}), b"}"))
