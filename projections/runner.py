@@ -667,7 +667,6 @@ class RebuildFold:
         """(groupement, plan, the measure as `ledger._measure_recorded` makes it) of a recorded measure's stored JSON
         of the usual shape (every id an id, dates and decimals as text, None where a value may be missing), in one
         step; None for any other shape (then `_measure`, value by value)."""
-        ids, texts = self.ids, self.texts
         try:
             timestamp, plan, groupement, member = (data["timestamp"], data["plan_id"], data["groupement_id"],
                                                    data["member_id"])
@@ -675,39 +674,42 @@ class RebuildFold:
                                                data["recorded_by"], data["declared_on"])
             key, assessment, source, partial = (data["indicator_key"], data["assessment"], data["source"],
                                                 data["partial"])
-            if (timestamp["_type_"] != "datetime_iso" or plan["_type_"] != "uuid_hex"
-                    or groupement["_type_"] != "uuid_hex" or start["_type_"] != "date_iso"
-                    or end["_type_"] != "date_iso" or by["_type_"] != "uuid_hex"
-                    or (member is not None and member["_type_"] != "uuid_hex")
-                    or (value is not None and value["_type_"] != "decimal_str")
-                    or declared is None or declared["_type_"] != "date_iso"
-                    or type(key) is not str or type(source) is not str or type(partial) is not bool
-                    or (assessment is not None and type(assessment) is not str)
-                    or len(timestamp) != 2 or len(plan) != 2 or len(groupement) != 2 or len(start) != 2
-                    or len(end) != 2 or len(by) != 2 or len(declared) != 2
-                    or (member is not None and len(member) != 2) or (value is not None and len(value) != 2)):
+            if not (timestamp["_type_"] == "datetime_iso" and plan["_type_"] == "uuid_hex"
+                    and groupement["_type_"] == "uuid_hex" and by["_type_"] == "uuid_hex"
+                    and start["_type_"] == "date_iso" and end["_type_"] == "date_iso"
+                    and declared["_type_"] == "date_iso"
+                    and len(timestamp) == len(plan) == len(groupement) == len(by) == len(start) == len(end)
+                    == len(declared) == 2
+                    and (member is None or (member["_type_"] == "uuid_hex" and len(member) == 2))
+                    and (value is None or (value["_type_"] == "decimal_str" and len(value) == 2))
+                    and (assessment is None or type(assessment) is str)
+                    and type(key) is str and type(source) is str and type(partial) is bool):
                 return None
-            recorded_at = timestamp["_data_"]
-            text = [plan["_data_"], groupement["_data_"], by["_data_"], start["_data_"], end["_data_"],
-                    declared["_data_"], key, source, None if member is None else member["_data_"],
-                    None if value is None else value["_data_"]]
+            recorded_at, plan_hex, groupement_hex, by_hex = (timestamp["_data_"], plan["_data_"],
+                                                             groupement["_data_"], by["_data_"])
+            start, end, declared_on = start["_data_"], end["_data_"], declared["_data_"]
+            member_hex = None if member is None else member["_data_"]
+            value = None if value is None else value["_data_"]
         except (KeyError, TypeError):
             return None
-        if type(recorded_at) is not str or any(type(t) is not str for t in text[:8]) or not text[5] or \
-                any(t is not None and type(t) is not str for t in text[8:]):
-            return None  # (an empty declared_on: `_measure` takes recorded_on instead)
-        p, g, recorder, m = ids.get(text[0]), ids.get(text[1]), ids.get(text[2]), text[8]
-        p = p if p is not None else self.uuid(plan)
-        g = g if g is not None else self.uuid(groupement)
-        recorder = recorder if recorder is not None else self.uuid(by)
-        if m is not None:
-            m = ids.get(m) or self.uuid(member)
-        start, end, declared_on, key, source = (texts.setdefault(t, t) for t in text[3:8])
-        value = text[9] if text[9] is None else texts.setdefault(text[9], text[9])
+        if not (type(recorded_at) is str and type(plan_hex) is str and type(groupement_hex) is str
+                and type(by_hex) is str and type(start) is str and type(end) is str and type(declared_on) is str
+                and declared_on  # (an empty declared_on: `_measure` takes recorded_on instead)
+                and (member_hex is None or type(member_hex) is str) and (value is None or type(value) is str)):
+            return None
+        ids, texts = self.ids, self.texts
+        p = ids.get(plan_hex) or self.uuid(plan)
+        g = ids.get(groupement_hex) or self.uuid(groupement)
+        recorder = ids.get(by_hex) or self.uuid(by)
+        if member_hex is not None:
+            member_hex = ids.get(member_hex) or self.uuid(member)
+        setdefault = texts.setdefault
         return g, p, {
-            "id": aggregate, "indicator_key": key, "member_id": m, "period_start": start, "period_end": end,
-            "value": value, "assessment": assessment, "source": source, "recorded_by": recorder,
-            "recorded_at": recorded_at, "declared_on": declared_on, "partial": partial,
+            "id": aggregate, "indicator_key": setdefault(key, key), "member_id": member_hex,
+            "period_start": setdefault(start, start), "period_end": setdefault(end, end),
+            "value": value if value is None else setdefault(value, value), "assessment": assessment,
+            "source": setdefault(source, source), "recorded_by": recorder, "recorded_at": recorded_at,
+            "declared_on": setdefault(declared_on, declared_on), "partial": partial,
             "positions": [position], "corrections": [],
         }
 
