@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from operator import itemgetter
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import Any
 
 from progres.projections.indicators import PlanFigures, Point, qualitative_summary, quantitative_summary
@@ -55,8 +56,7 @@ def summary_of(index: dict[str, dict[str | None, list[Point]]], member: str) -> 
         else:
             seen = sorted({periods.setdefault(span, len(periods)) for span in spans})
             last = (spans, seen)
-        missing = list(map(_VALUE, points)).count(None)
-        if not missing:
+        if not any(map(is_, map(_VALUE, points), repeat(None))):  # (by identity: a Decimal's == is slow)
             count, first, final = len(points), points[0], points[-1]
         else:
             numeric = [p for p in points if p.value is not None]

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+import msgspec
 import orjson
 
 from progres.domain.measures import Measure
@@ -586,6 +587,50 @@ def _read_ahead(source: FactSource, head: int, batch: int) -> Iterator[list[Any]
 
 
 MEASURE_RECORDED = kind_of(Measure.Recorded)  # type: ignore[attr-defined]
+
+
+# A recorded measure's stored JSON of the usual shape, as the event store's transcoder writes it: each id, date, time
+# and decimal an object of exactly `_type_` and `_data_` (the text); other fields of the event are not read.
+class _Uuid(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["uuid_hex"] = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+    def plain(self) -> dict[str, str]:
+        return {"_type_": self.kind, "_data_": self.data}
+
+
+class _Date(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["date_iso"] = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+
+class _Time(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["datetime_iso"] = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+
+class _Decimal(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["decimal_str"] = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+
+class _Recorded(msgspec.Struct):
+    timestamp: _Time
+    plan_id: _Uuid
+    groupement_id: _Uuid
+    indicator_key: str
+    member_id: _Uuid | None
+    period_start: _Date
+    period_end: _Date
+    value: _Decimal | None
+    assessment: str | None
+    source: str
+    recorded_by: _Uuid
+    declared_on: _Date
+    partial: bool
+
+
+_RECORDED = msgspec.json.Decoder(_Recorded)
 TEXT_TRANSCODINGS = frozenset(t for t in ("date_iso", "decimal_str", "datetime_iso") if TRANSCODED[t] is str)
 
 
@@ -663,55 +708,34 @@ class RebuildFold:
             "positions": [position], "corrections": [],
         }
 
-    def _fast(self, position: int, aggregate: str, data: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+    def _decoded(self, position: int, aggregate: str, stored: bytes) -> tuple[str, str, dict[str, Any]] | None:
         """(groupement, plan, the measure as `ledger._measure_recorded` makes it) of a recorded measure's stored JSON
-        of the usual shape (every id an id, dates and decimals as text, None where a value may be missing), in one
-        step; None for any other shape (then `_measure`, value by value)."""
+        of the usual shape (`_Recorded`: every id an id, dates and decimals as text, None where a value may be
+        missing), decoded and checked in one step; None for any other shape (then orjson and `_measure`, value by
+        value)."""
         try:
-            timestamp, plan, groupement, member = (data["timestamp"], data["plan_id"], data["groupement_id"],
-                                                   data["member_id"])
-            start, end, value, by, declared = (data["period_start"], data["period_end"], data["value"],
-                                               data["recorded_by"], data["declared_on"])
-            key, assessment, source, partial = (data["indicator_key"], data["assessment"], data["source"],
-                                                data["partial"])
-            if not (timestamp["_type_"] == "datetime_iso" and plan["_type_"] == "uuid_hex"
-                    and groupement["_type_"] == "uuid_hex" and by["_type_"] == "uuid_hex"
-                    and start["_type_"] == "date_iso" and end["_type_"] == "date_iso"
-                    and declared["_type_"] == "date_iso"
-                    and len(timestamp) == len(plan) == len(groupement) == len(by) == len(start) == len(end)
-                    == len(declared) == 2
-                    and (member is None or (member["_type_"] == "uuid_hex" and len(member) == 2))
-                    and (value is None or (value["_type_"] == "decimal_str" and len(value) == 2))
-                    and (assessment is None or type(assessment) is str)
-                    and type(key) is str and type(source) is str and type(partial) is bool):
-                return None
-            recorded_at, plan_hex, groupement_hex, by_hex = (timestamp["_data_"], plan["_data_"],
-                                                             groupement["_data_"], by["_data_"])
-            start, end, declared_on = start["_data_"], end["_data_"], declared["_data_"]
-            member_hex = None if member is None else member["_data_"]
-            value = None if value is None else value["_data_"]
-        except (KeyError, TypeError):
+            record = _RECORDED.decode(stored)
+        except msgspec.ValidationError:
             return None
-        if not (type(recorded_at) is str and type(plan_hex) is str and type(groupement_hex) is str
-                and type(by_hex) is str and type(start) is str and type(end) is str and type(declared_on) is str
-                and declared_on  # (an empty declared_on: `_measure` takes recorded_on instead)
-                and (member_hex is None or type(member_hex) is str) and (value is None or type(value) is str)):
+        declared_on = record.declared_on.data
+        if not declared_on:  # `_measure` takes recorded_on instead
             return None
-        ids, texts = self.ids, self.texts
-        p = ids.get(plan_hex) or self.uuid(plan)
-        g = ids.get(groupement_hex) or self.uuid(groupement)
-        recorder = ids.get(by_hex) or self.uuid(by)
-        if member_hex is not None:
-            member_hex = ids.get(member_hex) or self.uuid(member)
+        ids, texts, uuid = self.ids, self.texts, self.uuid
+        member = record.member_id
+        value = record.value
         setdefault = texts.setdefault
-        return g, p, {
-            "id": aggregate, "indicator_key": setdefault(key, key), "member_id": member_hex,
+        key, start, end, source = record.indicator_key, record.period_start.data, record.period_end.data, record.source
+        return (ids.get(record.groupement_id.data) or uuid(record.groupement_id.plain()),
+                ids.get(record.plan_id.data) or uuid(record.plan_id.plain()), {
+            "id": aggregate, "indicator_key": setdefault(key, key),
+            "member_id": None if member is None else ids.get(member.data) or uuid(member.plain()),
             "period_start": setdefault(start, start), "period_end": setdefault(end, end),
-            "value": value if value is None else setdefault(value, value), "assessment": assessment,
-            "source": setdefault(source, source), "recorded_by": recorder, "recorded_at": recorded_at,
-            "declared_on": setdefault(declared_on, declared_on), "partial": partial,
-            "positions": [position], "corrections": [],
-        }
+            "value": None if value is None else setdefault(value.data, value.data), "assessment": record.assessment,
+            "source": setdefault(source, source),
+            "recorded_by": ids.get(record.recorded_by.data) or uuid(record.recorded_by.plain()),
+            "recorded_at": record.timestamp.data, "declared_on": setdefault(declared_on, declared_on),
+            "partial": record.partial, "positions": [position], "corrections": [],
+        })
 
     def feed(self, chunk: list[Any]) -> ChunkRows:
         """Folds a chunk of records (or facts); returns its rows to write (history, routes, measures, and what the
@@ -726,12 +750,15 @@ class RebuildFold:
                 kind = kinds.get(topic)
                 if kind is None:
                     kind = kinds[topic] = topic.rpartition(":")[2]
-                data = orjson.loads(stored) if kind == MEASURE_RECORDED else None
-                if data is None or type(data.get("groupement_id")) is not dict or type(data.get("plan_id")) is not dict:
-                    fact = fact_from_record(position, originator_id, version, topic, stored)
-                else:
-                    self._recorded(position, str(originator_id), version, kind, data, history, new_routes, recorded)
-                    continue
+                if kind == MEASURE_RECORDED:
+                    aggregate = str(originator_id)
+                    made = self._decoded(position, aggregate, stored)
+                    data = orjson.loads(stored) if made is None else None
+                    if made is not None or (type(data.get("groupement_id")) is dict  # type: ignore[union-attr]
+                                            and type(data.get("plan_id")) is dict):  # type: ignore[union-attr]
+                        self._recorded(position, aggregate, version, kind, data, made, history, new_routes, recorded)
+                        continue
+                fact = fact_from_record(position, originator_id, version, topic, stored)
             else:
                 fact = item
             self._fold(fact, history, new_routes, recorded)
@@ -742,13 +769,14 @@ class RebuildFold:
         self.written.update(m["id"] for _, _, m in recorded)
         return rows
 
-    def _recorded(self, position: int, aggregate: str, version: int, kind: str, data: dict[str, Any],
-                  history: list[tuple[Any, ...]], new_routes: list[tuple[Any, ...]],
-                  recorded: list[MeasureRow]) -> None:
-        """The fast path of a recorded measure: Replay.feed (route_of, apply, _measure_recorded) and history_row."""
+    def _recorded(self, position: int, aggregate: str, version: int, kind: str, data: dict[str, Any] | None,
+                  made: tuple[str, str, dict[str, Any]] | None, history: list[tuple[Any, ...]],
+                  new_routes: list[tuple[Any, ...]], recorded: list[MeasureRow]) -> None:
+        """The fast path of a recorded measure: Replay.feed (route_of, apply, _measure_recorded) and history_row; from
+        `made` (`_decoded`), else from its JSON decoded by orjson (`data`)."""
         state, uuid = self.state, self.uuid
-        made = self._fast(position, aggregate, data)
         if made is None:
+            assert data is not None
             g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
             timestamp = data["timestamp"]["_data_"]
             by = uuid(by) if (by := data.get("recorded_by")) else self._actor(data)
@@ -766,7 +794,7 @@ class RebuildFold:
             new_routes.extend(() if known else [(aggregate, g, p)])  # (see stores.sql.routes_rows)
         else:
             if made is None:
-                measure = self._measure(aggregate, position, timestamp, data)
+                measure = self._measure(aggregate, position, timestamp, data)  # type: ignore[arg-type]
             ledger["plans"][p]["measures"][aggregate] = measure
             self.docs[aggregate] = orjson.dumps(measure)  # for its row and its checkpoint (dropped if it changes)
             ledger["position"] = position
