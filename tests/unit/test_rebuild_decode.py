@@ -18,11 +18,13 @@ def stored(**changes: object) -> dict[str, object]:
     event: dict[str, object] = {
         "timestamp": {"_type_": "datetime_iso", "_data_": "2026-11-30T02:48:47.596180+00:00"},
         "originator_topic": "progres.domain.measures:Measure",
-        "plan_id": {"_type_": "uuid_hex", "_data_": PLAN}, "groupement_id": {"_type_": "uuid_hex", "_data_": GROUPEMENT},
+        "plan_id": {"_type_": "uuid_hex", "_data_": PLAN},
+        "groupement_id": {"_type_": "uuid_hex", "_data_": GROUPEMENT},
         "indicator_key": "ind_0", "member_id": {"_type_": "uuid_hex", "_data_": MEMBER},
         "period_start": {"_type_": "date_iso", "_data_": "2022-05-01"},
         "period_end": {"_type_": "date_iso", "_data_": "2022-05-31"},
-        "value": {"_type_": "decimal_str", "_data_": "98.5"}, "assessment": None, "source": "fichier d'achats \"mensuel\"",
+        "value": {"_type_": "decimal_str", "_data_": "98.5"}, "assessment": None,
+        "source": "fichier d'achats \"mensuel\"",
         "recorded_by": {"_type_": "uuid_hex", "_data_": RECORDER}, "evidence": None,
         "declared_on": {"_type_": "date_iso", "_data_": "2026-01-01"}, "partial": False, "recorded_on": None,
     }
