@@ -56,6 +56,8 @@ def summary_of(index: dict[str, dict[str | None, list[Point]]], member: str) -> 
         else:
             seen = sorted({periods.setdefault(span, len(periods)) for span in spans})
             last = (spans, seen)
+        first: Point | None
+        final: Point | None
         if not any(map(is_, map(_VALUE, points), repeat(None))):  # (by identity: a Decimal's == is slow)
             count, first, final = len(points), points[0], points[-1]
         else:
