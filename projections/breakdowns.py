@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import Any
 
 from progres.projections.indicators import PlanFigures, Point, qualitative_summary, quantitative_summary
@@ -40,19 +42,37 @@ def summary_of(index: dict[str, dict[str | None, list[Point]]], member: str) -> 
                 p.positions[0]]
 
     indicators: dict[str, list[Any]] = {}
+    # (Made with as few steps per point as can be: a rebuild makes the summaries of the members changed at each of its
+    # checkpoints, each from all the member's points.) Periods are numbered as the points are met; indicators
+    # measured over the same periods as the one before (the usual case) share its period numbers.
+    last: tuple[list[tuple[str, str]], list[int]] | None = None
     for key, by_member in index.items():
         points = by_member.get(member)
         if not points:
             continue
-        numeric = [p for p in points if p.value is not None]
-        seen = sorted({periods.setdefault((p.period_start, p.period_end), len(periods)) for p in points})
-        indicators[key] = [len(points), len(numeric), point(numeric[0]) if numeric else None,
-                           point(numeric[-1]) if numeric else None, point(points[-1]), seen]
+        spans = list(dict.fromkeys(map(_SPAN, points)))
+        if last is not None and spans == last[0]:
+            seen = list(last[1])
+        else:
+            seen = sorted({periods.setdefault(span, len(periods)) for span in spans})
+            last = (spans, seen)
+        first: Point | None
+        final: Point | None
+        if not any(map(is_, map(_VALUE, points), repeat(None))):  # (by identity: a Decimal's == is slow)
+            count, first, final = len(points), points[0], points[-1]
+        else:
+            numeric = [p for p in points if p.value is not None]
+            count, first, final = len(numeric), (numeric[0] if numeric else None), (numeric[-1] if numeric else None)
+        indicators[key] = [len(points), count, point(first) if first else None, point(final) if final else None,
+                           point(points[-1]), seen]
     every = list(range(len(periods)))
     for entry in indicators.values():
         if entry[5] == every:
             entry[5] = None
     return {"periods": [list(p) for p in periods], "indicators": indicators}
+
+
+_SPAN, _VALUE = itemgetter(1, 2), itemgetter(3)  # a Point's (period_start, period_end), its value
 
 
 def rows_of(g: str, plan_id: str, figures: PlanFigures, members: Iterable[str], position: int) -> list[SummaryRow]:

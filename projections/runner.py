@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+import msgspec
 import orjson
 
 from progres.domain.measures import Measure
@@ -33,6 +34,7 @@ from progres.projections.period_figures import FigureRow
 from progres.projections.registry import ReadModel, derived_views
 from progres.projections.stores.sql import (
     DELTA,
+    PARTS,
     SERIES,
     Batch,
     Fence,
@@ -41,7 +43,6 @@ from progres.projections.stores.sql import (
     SqlStore,
     StaleTracking,
     building_key,
-    checkpoint_data,
     delta,
     pack_checkpoint,
     series_state,
@@ -448,9 +449,7 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
                 stack.enter_context(writer)
             pending: list[Future[None]] = []
             for chunk in _read_ahead(source, head, batch):
-                history, routes, measures, checkpoints = fold.feed(chunk)
-                for parts in ([history, [], [], []], [[], routes, [], []], [[], [], measures, checkpoints]):
-                    pending.append(writers[len(pending) % len(writers)].submit(_append_rows, store, name, *parts))
+                _write_chunk(fold.feed(chunk), store, name, writers, pending)
                 if progress:
                     progress(fold.state.position, head)
             folded = time.perf_counter() - started
@@ -476,10 +475,10 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             phases["rows_written_seconds"] = time.perf_counter() - started
             analyzed.result()
             phases["analyzed_seconds"] = time.perf_counter() - started
-        packed = [(g, position, zlib.compress(data, 1)) for g, position, data in fold.checkpoints]
-        store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], packed,
-                                                          measures=fold.corrected_rows(), summaries=fold.summaries,
-                                                          figures=fold.figures))
+        # (the checkpoints, members' summaries and period figures of the checkpoints were written with their chunks; the
+        # period figures of the fold's end, made with the views, go with the last batch)
+        store.commit_batch(name, 0, state.position, Batch(state.ledgers, {}, {}, [], [],
+                                                          measures=fold.corrected_rows(), figures=fold.rows.figures))
         phases["committed_seconds"] = time.perf_counter() - started
         store.record_versions(name, {model.name: model.version for model in registry.REGISTRY})
         if progress:
@@ -502,10 +501,45 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             "seconds": time.perf_counter() - started, **phases}
 
 
-def _append_rows(store: SqlStore, name: str, history: list[tuple[Any, ...]], routes: list[tuple[Any, ...]],
-                 measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]]) -> None:
-    store.append_rows(name, history, routes, measures,
-                      [(g, position, zlib.compress(data, 1)) for g, position, data in checkpoints])
+def _write_chunk(rows: ChunkRows, store: SqlStore, name: str, writers: list[ThreadPoolExecutor],
+                 pending: list[Future[None]]) -> None:
+    """A chunk's rows given to the writers. The fold runs ahead of the database, but not by more than a bounded number
+    of writes: what waits to be written is held in memory (a 3,000-member log is 1.7 million measure rows)."""
+    for part in rows.parts():
+        if len(pending) >= WRITES_AHEAD and not pending[-WRITES_AHEAD].done():
+            pending[-WRITES_AHEAD].result()
+        pending.append(writers[len(pending) % len(writers)].submit(_append_rows, store, name, part))
+
+
+def _append_rows(store: SqlStore, name: str, rows: ChunkRows) -> None:
+    store.append_rows(name, rows.history, rows.routes, rows.measures,
+                      [(g, position, zlib.compress(data, 1)) for g, position, data in rows.checkpoints],
+                      rows.summaries, rows.figures)
+
+
+WRITES_AHEAD = 24  # writes (3 a chunk of 5,000 events) the fold may be ahead of the database by
+
+
+@dataclass
+class ChunkRows:
+    """The rows a chunk of the rebuild's fold makes, written by writer threads as they come: the history, routes and
+    measures rows of its events, and what each checkpoint crossed in it writes (`RebuildFold._checkpoint`: the
+    groupements' checkpoints, the members' summaries; a writer of more rows at checkpoints adds a list here and its
+    table to `SqlStore.append_rows`)."""
+
+    history: list[tuple[Any, ...]] = field(default_factory=list)
+    routes: list[tuple[Any, ...]] = field(default_factory=list)
+    measures: list[tuple[Any, ...]] = field(default_factory=list)
+    checkpoints: list[tuple[str, int, bytes]] = field(default_factory=list)  # (groupement, position, JSON)
+    summaries: list[SummaryRow] = field(default_factory=list)
+    figures: list[FigureRow] = field(default_factory=list)  # period figures (projections/period_figures.py)
+
+    def parts(self) -> list[ChunkRows]:
+        """Split for three writers side by side: the history; the routes and what checkpoints write; the measures."""
+        return [ChunkRows(history=self.history),
+                ChunkRows(routes=self.routes, checkpoints=self.checkpoints, summaries=self.summaries,
+                          figures=self.figures),
+                ChunkRows(measures=self.measures)]
 
 
 def _end_load(store: SqlStore, name: str, written: list[Future[None]]) -> None:
@@ -563,6 +597,50 @@ def _read_ahead(source: FactSource, head: int, batch: int) -> Iterator[list[Any]
 
 
 MEASURE_RECORDED = kind_of(Measure.Recorded)  # type: ignore[attr-defined]
+
+
+# A recorded measure's stored JSON of the usual shape, as the event store's transcoder writes it: each id, date, time
+# and decimal an object of exactly `_type_` and `_data_` (the text); other fields of the event are not read.
+class _Uuid(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["uuid_hex"] = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+    def plain(self) -> dict[str, str]:
+        return {"_type_": self.kind, "_data_": self.data}
+
+
+class _Date(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["date_iso"] = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+
+class _Time(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["datetime_iso"] = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+
+class _Decimal(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["decimal_str"] = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+
+class _Recorded(msgspec.Struct):
+    timestamp: _Time
+    plan_id: _Uuid
+    groupement_id: _Uuid
+    indicator_key: str
+    member_id: _Uuid | None
+    period_start: _Date
+    period_end: _Date
+    value: _Decimal | None
+    assessment: str | None
+    source: str
+    recorded_by: _Uuid
+    declared_on: _Date
+    partial: bool
+
+
+_RECORDED = msgspec.json.Decoder(_Recorded)
 TEXT_TRANSCODINGS = frozenset(t for t in ("date_iso", "decimal_str", "datetime_iso") if TRANSCODED[t] is str)
 
 
@@ -576,15 +654,17 @@ class RebuildFold:
     def __init__(self, store: SqlStore, name: str, checkpoint_every: int) -> None:
         self.store, self.name, self.every = store, name, checkpoint_every
         self.state = Replay()
-        self.checkpoints: list[tuple[str, int, bytes]] = []  # not yet written (the last ones)
+        self.rows = ChunkRows()  # what the checkpoints crossed in the chunk being folded write
         self.last_checkpoint = 0
         self.changed: dict[str, dict[str, str]] = {}  # groupement -> measure -> plan: changed since its checkpoint
         self.written: set[str] = set()  # measures whose row is written
         self.corrected: dict[str, tuple[str, str]] = {}  # measure -> (groupement, plan): changed after it was written
         self.kinds: dict[str, str] = {}  # topic -> kind
         self.series = SeriesAtCheckpoints()  # as-of: each plan's figures written into its checkpoints
-        self.summaries: list[SummaryRow] = []  # as-of: members' summaries at checkpoints (projections/breakdowns.py)
-        self.figures: list[FigureRow] = []  # as-of: period figures at checkpoints (projections/period_figures.py)
+        # measure -> its JSON as its row holds it, until its groupement's next checkpoint takes it (or a later change)
+        self.docs: dict[str, bytes] = {}
+        self.texts: dict[str, str] = {}  # one string for each text that comes again and again (periods, values...)
+        self.encodes = type(store).dump_json is SqlStore.dump_json  # a row's JSON is orjson's: made once, reused
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
         self.measured_routes: set[str] = set()  # new routes of recorded measures met by the general path (this chunk)
 
@@ -638,11 +718,39 @@ class RebuildFold:
             "positions": [position], "corrections": [],
         }
 
-    def feed(self, chunk: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]],
-                                             list[tuple[str, int, bytes]]]:
-        """Folds a chunk of records (or facts); returns its rows to write: history, routes, measures, checkpoints."""
-        state, kinds, every, uuid = self.state, self.kinds, self.every, self.uuid
-        routes, ledgers = state.routes, state.ledgers
+    def _decoded(self, position: int, aggregate: str, stored: bytes) -> tuple[str, str, dict[str, Any]] | None:
+        """(groupement, plan, the measure as `ledger._measure_recorded` makes it) of a recorded measure's stored JSON
+        of the usual shape (`_Recorded`: every id an id, dates and decimals as text, None where a value may be
+        missing), decoded and checked in one step; None for any other shape (then orjson and `_measure`, value by
+        value)."""
+        try:
+            record = _RECORDED.decode(stored)
+        except msgspec.ValidationError:
+            return None
+        declared_on = record.declared_on.data
+        if not declared_on:  # `_measure` takes recorded_on instead
+            return None
+        ids, texts, uuid = self.ids, self.texts, self.uuid
+        member = record.member_id
+        value = record.value
+        setdefault = texts.setdefault
+        key, start, end, source = record.indicator_key, record.period_start.data, record.period_end.data, record.source
+        return (ids.get(record.groupement_id.data) or uuid(record.groupement_id.plain()),
+                ids.get(record.plan_id.data) or uuid(record.plan_id.plain()), {
+            "id": aggregate, "indicator_key": setdefault(key, key),
+            "member_id": None if member is None else ids.get(member.data) or uuid(member.plain()),
+            "period_start": setdefault(start, start), "period_end": setdefault(end, end),
+            "value": None if value is None else setdefault(value.data, value.data), "assessment": record.assessment,
+            "source": setdefault(source, source),
+            "recorded_by": ids.get(record.recorded_by.data) or uuid(record.recorded_by.plain()),
+            "recorded_at": record.timestamp.data, "declared_on": setdefault(declared_on, declared_on),
+            "partial": record.partial, "positions": [position], "corrections": [],
+        })
+
+    def feed(self, chunk: list[Any]) -> ChunkRows:
+        """Folds a chunk of records (or facts); returns its rows to write (history, routes, measures, and what the
+        checkpoints crossed in it write)."""
+        kinds = self.kinds
         history: list[tuple[Any, ...]] = []
         new_routes: list[tuple[Any, ...]] = []
         recorded: list[MeasureRow] = []
@@ -652,44 +760,84 @@ class RebuildFold:
                 kind = kinds.get(topic)
                 if kind is None:
                     kind = kinds[topic] = topic.rpartition(":")[2]
-                data = orjson.loads(stored) if kind == MEASURE_RECORDED else None
-                if data is None or type(data.get("groupement_id")) is not dict or type(data.get("plan_id")) is not dict:
-                    fact = fact_from_record(position, originator_id, version, topic, stored)
-                else:
-                    # The fast path: Replay.feed (route_of, apply, _measure_recorded) and history_row, for a measure.
+                if kind == MEASURE_RECORDED:
                     aggregate = str(originator_id)
-                    timestamp = data["timestamp"]["_data_"]
-                    g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
-                    known = aggregate in routes
-                    if not known:
-                        routes[aggregate] = Route(g, p)
-                    ledger = ledgers.get(g)
-                    if ledger is None:
-                        ledger = ledgers[g] = new_ledger(g)
-                    if position <= ledger["position"]:  # no measure row: the route is a row of its own
-                        new_routes.extend(() if known else [(aggregate, g, p)])  # (see stores.sql.routes_rows)
-                    else:
-                        measure = ledger["plans"][p]["measures"][aggregate] = self._measure(aggregate, position,
-                                                                                            timestamp, data)
-                        ledger["position"] = position
-                        ledger["last_timestamp"] = timestamp
-                        recorded.append((g, p, measure))
-                        self.changed.setdefault(g, {})[aggregate] = p
-                    # (the organisation: recorded_by, the first of ACTOR_FIELDS, when the measure has it)
-                    history.append((position, g, p, uuid(by) if (by := data.get("recorded_by")) else self._actor(data),
-                                    aggregate, version, kind, timestamp))
-                    state.position = position if position > state.position else state.position
-                    if position // every > self.last_checkpoint // every:
-                        self._checkpoint(position)
-                    continue
+                    made = self._decoded(position, aggregate, stored)
+                    data = orjson.loads(stored) if made is None else None
+                    if made is not None or (type(data.get("groupement_id")) is dict  # type: ignore[union-attr]
+                                            and type(data.get("plan_id")) is dict):  # type: ignore[union-attr]
+                        self._recorded(position, aggregate, version, kind, data, made, history, new_routes, recorded)
+                        continue
+                fact = fact_from_record(position, originator_id, version, topic, stored)
             else:
                 fact = item
             self._fold(fact, history, new_routes, recorded)
-        new_routes = self._routes_rows(new_routes, recorded)
-        measures = self.store.measure_rows(self.name, recorded)
+        rows, self.rows = self.rows, ChunkRows()
+        rows.history = history
+        rows.routes = self._routes_rows(new_routes, recorded)
+        rows.measures = self._measure_rows(recorded)
         self.written.update(m["id"] for _, _, m in recorded)
-        checkpoints, self.checkpoints = self.checkpoints, []
-        return history, new_routes, measures, checkpoints
+        return rows
+
+    def _recorded(self, position: int, aggregate: str, version: int, kind: str, data: dict[str, Any] | None,
+                  made: tuple[str, str, dict[str, Any]] | None, history: list[tuple[Any, ...]],
+                  new_routes: list[tuple[Any, ...]], recorded: list[MeasureRow]) -> None:
+        """The fast path of a recorded measure: Replay.feed (route_of, apply, _measure_recorded) and history_row; from
+        `made` (`_decoded`), else from its JSON decoded by orjson (`data`)."""
+        state, uuid = self.state, self.uuid
+        if made is None:
+            assert data is not None
+            g, p = uuid(data["groupement_id"]), uuid(data["plan_id"])
+            timestamp = data["timestamp"]["_data_"]
+            by = uuid(by) if (by := data.get("recorded_by")) else self._actor(data)
+        else:
+            g, p, measure = made
+            timestamp, by = measure["recorded_at"], measure["recorded_by"]
+        routes = state.routes
+        known = aggregate in routes
+        if not known:
+            routes[aggregate] = Route(g, p)
+        ledger = state.ledgers.get(g)
+        if ledger is None:
+            ledger = state.ledgers[g] = new_ledger(g)
+        if position <= ledger["position"]:  # no measure row: the route is a row of its own
+            new_routes.extend(() if known else [(aggregate, g, p)])  # (see stores.sql.routes_rows)
+        else:
+            if made is None:
+                measure = self._measure(aggregate, position, timestamp, data)  # type: ignore[arg-type]
+            ledger["plans"][p]["measures"][aggregate] = measure
+            self.docs[aggregate] = orjson.dumps(measure)  # for its row and its checkpoint (dropped if it changes)
+            ledger["position"] = position
+            ledger["last_timestamp"] = timestamp
+            recorded.append((g, p, measure))
+            by_group = self.changed.get(g)
+            if by_group is None:
+                by_group = self.changed[g] = {}
+            by_group[aggregate] = p
+        # (the organisation: recorded_by, the first of ACTOR_FIELDS, when the measure has it)
+        history.append((position, g, p, by, aggregate, version, kind, timestamp))
+        state.position = max(state.position, position)
+        if position // self.every > self.last_checkpoint // self.every:
+            self._checkpoint(position)
+
+    def _measure_rows(self, recorded: list[MeasureRow]) -> list[tuple[Any, ...]]:
+        """`SqlStore.measure_rows`, with each measure's JSON made when it was recorded when it has not changed since
+        (kept until both its row and its groupement's next checkpoint have it)."""
+        if not self.encodes:
+            return self.store.measure_rows(self.name, recorded)
+        name, docs, changed, dumps = self.name, self.docs, self.changed, orjson.dumps
+        rows = []
+        for g, p, m in recorded:
+            measure_id = m["id"]
+            doc = docs.get(measure_id)
+            if doc is None:
+                doc = dumps(m)
+            elif measure_id not in changed.get(g, ()):  # its checkpoint was made: not needed any more
+                del docs[measure_id]
+            positions = m["positions"]
+            rows.append((name, measure_id, g, p, m["indicator_key"], m["member_id"], m["period_start"],
+                         m["period_end"], positions[0], positions[-1], doc.decode()))
+        return rows
 
     def _actor(self, data: dict[str, Any]) -> Any:
         """The history row's organisation of a stored event's JSON: its first actor field set (`history_row`)."""
@@ -725,6 +873,7 @@ class RebuildFold:
                 measure = state.ledgers[g]["plans"].get(route.plan_id, {}).get("measures", {}).get(fact.aggregate_id)
                 if measure is not None:
                     self.changed.setdefault(g, {})[fact.aggregate_id] = route.plan_id
+                    self.docs.pop(fact.aggregate_id, None)  # (its JSON, if kept, is no longer the measure's)
                     if fact.aggregate_id in self.written:
                         self.corrected[fact.aggregate_id] = (g, route.plan_id)
                     elif fact.kind == MEASURE_RECORDED:
@@ -733,7 +882,9 @@ class RebuildFold:
 
     def _checkpoint(self, position: int) -> None:
         """After each fact, as the fold of every fact did: on crossing a multiple of `every`, a checkpoint of each
-        groupement changed since the previous crossing, holding the measures changed since its own previous one."""
+        groupement changed since the previous crossing, holding the measures changed since its own previous one.
+        What a checkpoint writes goes into `self.rows` (written with the chunk): here is where a writer of more rows
+        at checkpoints takes the groupement's ledger, its plans' figures and the measures changed since."""
         if position // self.every <= self.last_checkpoint // self.every:
             return
         self.last_checkpoint = position
@@ -741,35 +892,43 @@ class RebuildFold:
             if ledger["position"] > position - self.every:
                 changed = self.changed.pop(g, {})
                 figures = self._figures_at(g, ledger, changed, position)
-                self.summaries.extend(breakdowns.checkpoint_rows(g, ledger, figures, changed, position))
-                self.checkpoints.append((g, position, checkpoint_data(self._delta(ledger, changed, figures))))
+                self.rows.summaries.extend(breakdowns.checkpoint_rows(g, ledger, figures, changed, position))
+                self.rows.checkpoints.append((g, position, self._delta(ledger, changed, figures)))
 
     def _figures_at(self, g: str, ledger: Ledger, changed: dict[str, str], position: int) -> dict[str, PlanFigures]:
         """Each plan's figures at a checkpoint of the groupement (`SeriesAtCheckpoints.at`), and the rows of the periods
-        changed since its previous one (as-of: projections/period_figures.py)."""
+        changed since its previous one (as-of: projections/period_figures.py), written with the chunk."""
         anew = g in self.series.restructured
         figures = self.series.at(g, ledger, changed)
-        self.figures.extend(period_figures.checkpoint_rows(g, ledger, figures, changed, position, anew))
+        self.rows.figures.extend(period_figures.checkpoint_rows(g, ledger, figures, changed, position, anew))
         return figures
 
     def figures_at_end(self, g: str, ledger: Ledger, position: int) -> dict[str, PlanFigures]:
         """Each plan's figures at the end of the fold, from the measures changed since the groupement's last
-        checkpoint, and the rows of their periods."""
+        checkpoint, and the rows of their periods (in `self.rows`, written with the last batch)."""
         return self._figures_at(g, ledger, self.changed.pop(g, {}), position)
 
-    @staticmethod
-    def _delta(ledger: Ledger, changed: dict[str, str], figures: dict[str, PlanFigures]) -> dict[str, Any]:
-        """`stores.sql.delta` of the ledger since its previous checkpoint, from the measures changed since: in the
-        plans' order, each plan's in the order they were recorded (the order of its measures in the ledger)."""
+    def _delta(self, ledger: Ledger, changed: dict[str, str], figures: dict[str, PlanFigures]) -> bytes:
+        """`stores.sql.checkpoint_data` of `stores.sql.delta` of the ledger since its previous checkpoint, from the measures changed since:
+        in the plans' order, each plan's in the order they were recorded (the order of its measures in the ledger).
+        A measure's JSON is the one its row was written with when it has not changed since (the same bytes orjson
+        makes of it)."""
         by_plan: dict[str, list[dict[str, Any]]] = {}
         plans = ledger.get("plans") or {}
         for m, p in changed.items():
             if p in plans and m in plans[p].get("measures", {}):
                 by_plan.setdefault(p, []).append(plans[p]["measures"][m])
-        return {DELTA: 1, "ledger": skeleton(ledger),
-                "measures": [[p, m] for p in plans if p in by_plan
-                             for m in sorted(by_plan[p], key=lambda m: m["positions"][0])],
-                SERIES: {p: series_state(f) for p, f in figures.items()}}
+        docs, dumps = self.docs, orjson.dumps
+        measures = [b"[" + dumps(p) + b"," + (docs.get(m["id"]) or dumps(m)) + b"]"
+                    for p in plans if p in by_plan for m in sorted(by_plan[p], key=lambda m: m["positions"][0])]
+        written = self.written
+        for m in changed:  # taken: kept only until its row is made (the next checkpoint has it only if it changes)
+            if m in written:
+                docs.pop(m, None)
+        # in two parts, as `stores.sql.checkpoint_data` stores a delta: the rest, then its measures apart
+        rest = b"".join((b'{"', DELTA.encode(), b'":1,"ledger":', dumps(skeleton(ledger)), b',"', SERIES.encode(),
+                         b'":', dumps({p: series_state(f) for p, f in figures.items()}), b"}"))
+        return b"".join((PARTS, len(rest).to_bytes(8, "big"), rest, b"[", b",".join(measures), b"]"))
 
     def corrected_rows(self) -> list[MeasureRow]:
         """The measures changed after their row was written: rewritten with the last batch."""

@@ -489,6 +489,10 @@ class ProgresApplication(Application[UUID]):
             return
         with recorder.datastore.get_connection() as connection, connection.transaction(), \
                 connection.cursor("progres_facts", row_factory=tuple_row) as cursor:
+            # A full rebuild reads a few chunks ahead of its fold, which waits when the database is behind with its
+            # rows (projections/runner.py, WRITES_AHEAD): the cursor's transaction may then stay idle longer than the
+            # store's usual limit (5 s), which would end the session mid-read.
+            connection.execute("SET LOCAL idle_in_transaction_session_timeout TO '10min'")
             cursor.itersize = batch
             cursor.execute(query, [start, stop if stop is not None else 2**62, PURCHASE_LINE_TOPIC])
             for record in cursor:

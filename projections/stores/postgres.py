@@ -23,6 +23,7 @@ DDL_LOCK = 7_260_002
 PARTITIONED = ("measures", "history")
 
 
+LOAD_SORT_MEMORY = "256MB"  # each session making a loaded partition's indexes (see end_load)
 COPY_CHUNK = 1 << 20  # bytes of COPY data per write
 COPY_ROWS = 5000  # rows made into COPY text at once
 
@@ -281,6 +282,9 @@ class PostgresStore(SqlStore):
                 connection = local.connection = psycopg.connect(self.conninfo, autocommit=True)
                 opened.append(connection)
                 connection.execute("SET synchronous_commit TO off")
+                # Each index is made by sorting its entries: in memory when they fit (the default 64 MB spills a
+                # 300-member generation's to disk in runs and merges them; 4 such sessions side by side at most).
+                connection.execute(sql.SQL("SET maintenance_work_mem TO {}").format(sql.Literal(LOAD_SORT_MEMORY)))
             connection.execute(statement)
 
         try:

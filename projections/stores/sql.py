@@ -1035,10 +1035,15 @@ class SqlStore:
             [(key, plan, member, g, position, self.dump_json(doc)) for plan, member, g, doc in rows])
 
     def append_rows(self, projection: str, history: list[tuple[Any, ...]], routes: list[tuple[Any, ...]],
-                    measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]]) -> None:
+                    measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]],
+                    summaries: list[SummaryRow] | None = None, figures: list[FigureRow] | None = None) -> None:
         """Rows a rebuild writes as it goes, before its last batch, that cannot exist yet: history rows `(position,
         groupement, plan, organisation, aggregate, version, type, timestamp)`, routes `(aggregate, groupement, plan)`,
-        measures as `measure_rows` makes them, checkpoints `(groupement, position, packed state)`."""
+        measures as `measure_rows` makes them, checkpoints `(groupement, position, packed state)`, members' summaries
+        `(groupement, plan, member, position, summary)` (projections/breakdowns.py), period figures
+        (projections/period_figures.py)."""
+        if not (history or routes or measures or checkpoints or summaries or figures):
+            return
         with self.transaction() as cur:
             self.unhurried_commit(cur)
             self.bulk_insert(cur, self.load_table(projection, "history"), HISTORY_COLUMNS,
@@ -1048,6 +1053,8 @@ class SqlStore:
             self.bulk_insert(cur, self.load_table(projection, "measures"), MEASURE_COLUMNS, measures)
             self.bulk_insert(cur, "checkpoints", ("projection", "groupement_id", "position", "state"),
                              [(projection, *row) for row in checkpoints])
+            self._write_summaries(cur, projection, summaries or [], fresh=True)
+            self._write_figures(cur, projection, figures or [], fresh=True)
 
     def append_views(self, projection: str, table: str, position: int,
                      rows: list[tuple[str, str, str, dict[str, Any]]]) -> None:
