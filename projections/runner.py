@@ -909,10 +909,10 @@ class RebuildFold:
         return self._figures_at(g, ledger, self.changed.pop(g, {}), position)
 
     def _delta(self, ledger: Ledger, changed: dict[str, str], figures: dict[str, PlanFigures]) -> bytes:
-        """`stores.sql.checkpoint_data` of `stores.sql.delta` of the ledger since its previous checkpoint, from the measures changed since:
-        in the plans' order, each plan's in the order they were recorded (the order of its measures in the ledger).
-        A measure's JSON is the one its row was written with when it has not changed since (the same bytes orjson
-        makes of it)."""
+        """`stores.sql.checkpoint_data` of `stores.sql.delta` of the ledger since its previous checkpoint, from the
+        measures changed since: in the plans' order, each plan's in the order they were recorded (the order of its
+        measures in the ledger). A measure's JSON is the one its row was written with when it has not changed since
+        (the same bytes orjson makes of it)."""
         by_plan: dict[str, list[dict[str, Any]]] = {}
         plans = ledger.get("plans") or {}
         for m, p in changed.items():

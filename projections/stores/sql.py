@@ -623,23 +623,22 @@ class SqlStore:
             return [tuple(self.load_json(v) if isinstance(v, str) and v.startswith(("{", "[")) else v for v in row)
                     for row in cur.fetchall()]
 
-    LATE_WINDOW = 1000  # positions after the latest fact by a time where a fact recorded earlier is looked for
-
     def position_at(self, projection: str, timestamp: str) -> int:
         """The last log position recorded at or before a time: the position of the latest fact recorded by then (one
-        seek of the history's time index, `history_by_time`, not a scan of the history up to it), or a later one
-        recorded by then among the next `LATE_WINDOW` positions (facts of the same time; concurrent writers can append a
-        fact after another recorded later: its time was taken before it waited for its turn)."""
+        seek of the history's time index, `history_by_time`), or a later one recorded by then (concurrent writers can
+        append a fact after another recorded later: its time was taken before it waited for its turn; an import of
+        thousands of facts can so come after a command recorded after it). The second query is exact over the whole
+        history after the first's position: the planner reads whichever is shorter, the rows up to the time (its
+        index) or those after that position (the history's key), never both."""
         with self.transaction() as cur:
             cur.execute(self.q("SELECT position FROM {p}history WHERE projection = ? AND timestamp <= ? "
-                               "ORDER BY timestamp DESC LIMIT 1"), [projection, timestamp])
+                               "ORDER BY timestamp DESC, position DESC LIMIT 1"), [projection, timestamp])
             row = cur.fetchone()
             if row is None:
                 return 0
             latest = int(row[0])
             cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND position > ? AND "
-                               "position <= ? AND timestamp <= ?"),
-                        [projection, latest, latest + self.LATE_WINDOW, timestamp])
+                               "timestamp <= ?"), [projection, latest, timestamp])
             row = cur.fetchone()
         return int(row[0]) if row and row[0] is not None else latest
 

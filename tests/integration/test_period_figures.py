@@ -159,21 +159,24 @@ def test_a_store_without_rows_falls_back(app, store_settings):
 
 
 def test_position_at_finds_the_last_fact_recorded_by_a_time(store_settings):
-    """`position_at` (one seek of the time index, then a window after it): the last position recorded at or before a
-    time, a fact appended after another recorded later included (concurrent writers), ties at the highest position;
-    before the first fact, 0."""
+    """`position_at` (one seek of the time index, then the facts after it): the last position recorded at or before a
+    time, a fact appended after another recorded later included (concurrent writers), however far after it (an
+    import behind a command), ties at the highest position; before the first fact, 0."""
     settings = store_settings.model_copy(update={"views_schema": f"{store_settings.postgres_schema}_views"})
     store = open_store(settings)
-    # positions 1..8; 5 was recorded before 4 (appended late), 6 and 7 at the same time
+    # positions 1..8; 5 was recorded before 4 (appended late), 6 and 7 at the same time; then a command recorded at
+    # 10:00:08 appended before an import of 3,000 facts recorded at 10:00:07.5 (they waited for their turn behind it)
     times = ["2025-01-01T10:00:01", "2025-01-01T10:00:02", "2025-01-01T10:00:03", "2025-01-01T10:00:05",
-             "2025-01-01T10:00:04", "2025-01-01T10:00:06", "2025-01-01T10:00:06", "2025-01-01T10:00:07"]
+             "2025-01-01T10:00:04", "2025-01-01T10:00:06", "2025-01-01T10:00:06", "2025-01-01T10:00:07",
+             "2025-01-01T10:00:08", *["2025-01-01T10:00:07.500000"] * 3000, "2025-01-01T10:00:09"]
     try:
         with store.transaction() as cur:
             cur.executemany(store.q("INSERT INTO {p}history (projection, position, groupement_id, plan_id, "
                                     "organisation_id, aggregate_id, version, type, timestamp) "
                                     "VALUES ('p', ?, 'g', NULL, NULL, 'a', 1, 'T', ?)"),
                             [(i + 1, t + "+00:00") for i, t in enumerate(times)])
-        for at in ["2025-01-01T09:00:00", *times, "2025-01-01T10:00:04.5", "2025-01-02T00:00:00"]:
+        for at in ["2025-01-01T09:00:00", *sorted(set(times)), "2025-01-01T10:00:04.5", "2025-01-01T10:00:07.9",
+                   "2025-01-02T00:00:00"]:
             moment = at + "+00:00"
             expected = max((i + 1 for i, t in enumerate(times) if t + "+00:00" <= moment), default=0)
             assert store.position_at("p", moment) == expected, at
