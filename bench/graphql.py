@@ -62,25 +62,8 @@ BALANCE = ("query($p: ID!) { planBalance(planId: $p) { position final "
 
 
 def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of a process and its descendants (Linux /proc; 0 elsewhere)."""
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        parents[pid], used[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
-    tree, grown = {root}, True
-    while grown:
-        grown = False
-        for pid, parent in parents.items():
-            if parent in tree and pid not in tree:
-                tree.add(pid)
-                grown = True
-    return sum(used.get(pid, 0.0) for pid in tree)
+    """User + system CPU seconds of a process and its descendants (Linux /proc)."""
+    return sum(cpu_of(pids_of(root)).values())
 
 
 def server_root() -> int:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
 from progres.domain.errors import DomainError
 from progres.projections.as_of import AsOf, measure_as_of
@@ -24,11 +23,10 @@ from progres.projections.member_view import member_view
 from progres.projections.plan_balance import plan_balance
 from progres.projections.runner import ProjectionRunner, rebuild
 from progres.projections.stores.sqlite import SqliteStore
-from progres.services.bootstrap import postgres_connect
 from progres.services.commands import Progres
-from progres.services.read_models import open_store
 from tests.conftest import build_world
 from tests.integration.test_projection_properties import OPERATIONS, perform
+from tests.views_stores import views_store
 
 KINDS = ["measure", "measure", "measure", "correct", "correct", "siqo", "membership", "avenant", "volume", "propose",
          "decide", "action"]
@@ -106,18 +104,10 @@ def test_as_of_from_rows_equals_the_reducer_at_every_position(operations, batch,
 def test_on_both_stores_with_seeded_histories(app, store_settings):
     """On SQLite and PostgreSQL: three seeded random histories, views projected as they come in random batches."""
     world = build_world(app)
-    settings = store_settings.model_copy(update={"views_schema": f"{store_settings.postgres_schema}_views"})
-    store = open_store(settings)
-    try:
+    with views_store(store_settings) as store:
         rng = random.Random(12)
         runner = project_in_random_batches(app, world, store, rng, rounds=3, operations=12)
         assert check_every_position(world, store, runner.projection, first=world.head() - 60) > 0
-    finally:
-        store.close()
-        if settings.store == "postgres":
-            with postgres_connect(settings, autocommit=True) as connection:
-                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(settings.views_schema)))
 
 
 def test_a_measure_as_of_undoes_the_corrections_recorded_later():

@@ -7,26 +7,21 @@ first page — on SQLite (hypothesis) and on SQLite and PostgreSQL (seeded histo
 from __future__ import annotations
 
 import random
-import tempfile
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
 from progres.projections.as_of import AsOf
 from progres.projections.breakdowns import summary_of
 from progres.projections.indicators import PlanFigures
 from progres.projections.ledger import Replay
 from progres.projections.plan_balance import plan_balance
-from progres.projections.runner import ProjectionRunner, rebuild
-from progres.projections.stores.sqlite import SqliteStore
-from progres.services.bootstrap import postgres_connect
+from progres.projections.runner import rebuild
 from progres.services.commands import Progres
-from progres.services.read_models import open_store
 from tests.conftest import build_world
 from tests.integration.test_as_of_rows import history, project_in_random_batches
 from tests.integration.test_projection_properties import OPERATIONS
+from tests.views_stores import projected_on_sqlite, views_store
 
 
 def summary_rows(store, projection: str) -> list[tuple[str, str, int, dict]]:
@@ -74,19 +69,10 @@ def test_summaries_equal_the_reducer_and_the_balance_from_them_the_replayed_one(
     app = Progres(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     world = build_world(app)
     history(world, operations)
-    with tempfile.TemporaryDirectory() as directory:
-        store = SqliteStore(Path(directory) / "views.sqlite3")
-        if rebuilt:
-            rebuild(app, store, "views_v1", batch=batch, checkpoint_every=every)
-            projection = "views_v1"
-        else:
-            runner = ProjectionRunner(app, store, batch_size=batch, checkpoint_every=every)
-            runner.catch_up()
-            projection = runner.projection
+    with projected_on_sqlite(app, batch, every, rebuilt) as (store, projection):
         head = world.head()
         rng = random.Random(seed)
         check_summaries(world, store, projection, [rng.randint(1, head) for _ in range(6)] + [head])
-        store.close()
     app.close()
 
 
@@ -94,9 +80,7 @@ def test_seeded_histories_on_both_stores(app, store_settings):
     """On SQLite and PostgreSQL: seeded random histories (measures, corrections, memberships, volumes, avenants),
     views projected in random batches then rebuilt; the summaries are used (a test that cannot pass without them)."""
     world = build_world(app)
-    settings = store_settings.model_copy(update={"views_schema": f"{store_settings.postgres_schema}_views"})
-    store = open_store(settings)
-    try:
+    with views_store(store_settings) as store:
         rng = random.Random(23)
         runner = project_in_random_batches(app, world, store, rng, rounds=4, operations=15)
         head = world.head()
@@ -104,12 +88,6 @@ def test_seeded_histories_on_both_stores(app, store_settings):
         assert check_summaries(world, store, runner.projection, positions) > 0
         rebuild(app, store, "views_rebuilt", batch=7, checkpoint_every=11)
         assert check_summaries(world, store, "views_rebuilt", positions) > 0
-    finally:
-        store.close()
-        if settings.store == "postgres":
-            with postgres_connect(settings, autocommit=True) as connection:
-                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(settings.views_schema)))
 
 
 PAGE = """query($plan: ID!, $at: String, $after: String) { planBalance(planId: $plan, asKnownAt: $at) {

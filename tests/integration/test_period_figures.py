@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import random
-import tempfile
 import zlib
-from pathlib import Path
 
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
 from progres.domain.errors import DomainError
 from progres.projections.as_of import AsOf
@@ -24,13 +21,11 @@ from progres.projections.period_figures import figure_state
 from progres.projections.plan_balance import plan_balance
 from progres.projections.runner import ProjectionRunner, rebuild
 from progres.projections.stores.sql import DELTA, SERIES, pack, pack_checkpoint, unpack
-from progres.projections.stores.sqlite import SqliteStore
-from progres.services.bootstrap import postgres_connect
 from progres.services.commands import Progres
-from progres.services.read_models import open_store
 from tests.conftest import build_world
 from tests.integration.test_as_of_rows import history, project_in_random_batches
 from tests.integration.test_projection_properties import OPERATIONS, perform
+from tests.views_stores import projected_on_sqlite, views_store
 
 # mostly measures and corrections (a period changes many times between checkpoints), some facts that change figures
 MEASURE_HEAVY = ["measure"] * 4 + ["correct"] * 5 + ["volume", "membership", "propose", "action", "siqo"]
@@ -93,19 +88,10 @@ def test_period_figures_equal_the_reducer_and_the_balance_from_them_the_replayed
     app = Progres(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     world = build_world(app)
     history(world, operations)
-    with tempfile.TemporaryDirectory() as directory:
-        store = SqliteStore(Path(directory) / "views.sqlite3")
-        if rebuilt:
-            rebuild(app, store, "views_v1", batch=batch, checkpoint_every=every)
-            projection = "views_v1"
-        else:
-            runner = ProjectionRunner(app, store, batch_size=batch, checkpoint_every=every)
-            runner.catch_up()
-            projection = runner.projection
+    with projected_on_sqlite(app, batch, every, rebuilt) as (store, projection):
         head = world.head()
         rng = random.Random(seed)
         check_figures(world, store, projection, [rng.randint(1, head) for _ in range(6)] + [head])
-        store.close()
     app.close()
 
 
@@ -114,9 +100,7 @@ def test_seeded_histories_on_both_stores(app, store_settings):
     views projected in random batches then rebuilt; rows are written by both and read by as-of (a test that cannot
     pass without them)."""
     world = build_world(app)
-    settings = store_settings.model_copy(update={"views_schema": f"{store_settings.postgres_schema}_views"})
-    store = open_store(settings)
-    try:
+    with views_store(store_settings) as store:
         rng = random.Random(29)
         runner = measures_in_random_batches(app, world, store, rng)
         head = world.head()
@@ -128,21 +112,13 @@ def test_seeded_histories_on_both_stores(app, store_settings):
         written, read = check_figures(world, store, "views_rebuilt", positions)
         assert written > 0, written
         assert read > 0, read
-    finally:
-        store.close()
-        if settings.store == "postgres":
-            with postgres_connect(settings, autocommit=True) as connection:
-                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(settings.views_schema)))
 
 
 def test_a_store_without_rows_falls_back(app, store_settings):
     """A store whose generation has no period figure rows (made before the table): as-of makes the periods again
     from their measures, the same balance."""
     world = build_world(app)
-    settings = store_settings.model_copy(update={"views_schema": f"{store_settings.postgres_schema}_views"})
-    store = open_store(settings)
-    try:
+    with views_store(store_settings) as store:
         rng = random.Random(31)
         runner = project_in_random_batches(app, world, store, rng, rounds=3, operations=15)
         with store.transaction() as cur:
@@ -150,26 +126,18 @@ def test_a_store_without_rows_falls_back(app, store_settings):
         head = world.head()
         written, read = check_figures(world, store, runner.projection, [rng.randint(1, head) for _ in range(8)])
         assert (written, read) == (0, 0)
-    finally:
-        store.close()
-        if settings.store == "postgres":
-            with postgres_connect(settings, autocommit=True) as connection:
-                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(settings.views_schema)))
 
 
 def test_position_at_finds_the_last_fact_recorded_by_a_time(store_settings):
     """`position_at` (one seek of the time index, then the facts after it): the last position recorded at or before a
     time, a fact appended after another recorded later included (concurrent writers), however far after it (an
     import behind a command), ties at the highest position; before the first fact, 0."""
-    settings = store_settings.model_copy(update={"views_schema": f"{store_settings.postgres_schema}_views"})
-    store = open_store(settings)
     # positions 1..8; 5 was recorded before 4 (appended late), 6 and 7 at the same time; then a command recorded at
     # 10:00:08 appended before an import of 3,000 facts recorded at 10:00:07.5 (they waited for their turn behind it)
     times = ["2025-01-01T10:00:01", "2025-01-01T10:00:02", "2025-01-01T10:00:03", "2025-01-01T10:00:05",
              "2025-01-01T10:00:04", "2025-01-01T10:00:06", "2025-01-01T10:00:06", "2025-01-01T10:00:07",
              "2025-01-01T10:00:08", *["2025-01-01T10:00:07.500000"] * 3000, "2025-01-01T10:00:09"]
-    try:
+    with views_store(store_settings) as store:
         with store.transaction() as cur:
             cur.executemany(store.q("INSERT INTO {p}history (projection, position, groupement_id, plan_id, "
                                     "organisation_id, aggregate_id, version, type, timestamp) "
@@ -180,12 +148,6 @@ def test_position_at_finds_the_last_fact_recorded_by_a_time(store_settings):
             moment = at + "+00:00"
             expected = max((i + 1 for i, t in enumerate(times) if t + "+00:00" <= moment), default=0)
             assert store.position_at("p", moment) == expected, at
-    finally:
-        store.close()
-        if settings.store == "postgres":
-            with postgres_connect(settings, autocommit=True) as connection:
-                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(settings.views_schema)))
 
 
 def test_checkpoints_in_two_parts_and_those_written_before():

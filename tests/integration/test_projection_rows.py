@@ -8,8 +8,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from psycopg import sql
-
 from progres.projections.as_of import AsOf
 from progres.projections.ledger import Replay
 from progres.projections.member_view import member_view
@@ -17,8 +15,7 @@ from progres.projections.plan_balance import plan_balance
 from progres.projections.runner import ProjectionRunner, rebuild
 from progres.projections.stores.sql import DELTA, pack, unpack
 from progres.projections.stores.sqlite import SqliteStore
-from progres.services.bootstrap import postgres_connect
-from progres.services.read_models import open_store
+from tests.views_stores import views_store
 
 
 def positions(store: SqliteStore, table: str, projection: str) -> dict[tuple[str, str], int]:
@@ -103,16 +100,8 @@ def test_a_batch_of_measures_moves_the_ledger_row_without_writing_its_state_agai
     moves its position and leaves its state as it was (not packed again: it grows with the members), and the
     ledgers loaded from the store (a runner starting, a server's cache) are the reducer's all the same: position
     and the last fact's time included; a batch that changes anything else writes the state."""
-    settings = store_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
-    store = open_store(settings)
-    try:
+    with views_store(store_settings, f"views_{uuid.uuid4().hex[:10]}") as store:
         check_ledger_rows(store, world)
-    finally:
-        store.close()
-        if settings.store == "postgres":
-            with postgres_connect(settings, autocommit=True) as connection:
-                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(settings.views_schema)))
 
 
 def check_ledger_rows(store: Any, world: Any) -> None:
