@@ -34,7 +34,6 @@ from progres.projections.period_figures import FigureRow
 from progres.projections.registry import ReadModel, derived_views
 from progres.projections.stores.sql import (
     DELTA,
-    PARTS,
     SERIES,
     Batch,
     Fence,
@@ -44,6 +43,7 @@ from progres.projections.stores.sql import (
     StaleTracking,
     building_key,
     delta,
+    in_two_parts,
     pack_checkpoint,
     series_state,
     skeleton,
@@ -928,7 +928,7 @@ class RebuildFold:
         # in two parts, as `stores.sql.checkpoint_data` stores a delta: the rest, then its measures apart
         rest = b"".join((b'{"', DELTA.encode(), b'":1,"ledger":', dumps(skeleton(ledger)), b',"', SERIES.encode(),
                          b'":', dumps({p: series_state(f) for p, f in figures.items()}), b"}"))
-        return b"".join((PARTS, len(rest).to_bytes(8, "big"), rest, b"[", b",".join(measures), b"]"))
+        return in_two_parts(rest, b"[" + b",".join(measures) + b"]")
 
     def corrected_rows(self) -> list[MeasureRow]:
         """The measures changed after their row was written: rewritten with the last batch."""

@@ -192,8 +192,13 @@ def checkpoint_data(state: dict[str, Any]) -> bytes:
     measures, series), so that as-of reads the rest without decoding them (`unpack(..., measures=False)`)."""
     if DELTA not in state:
         return orjson.dumps(state)
-    rest = orjson.dumps({k: v for k, v in state.items() if k != "measures"})
-    return PARTS + len(rest).to_bytes(8, "big") + rest + orjson.dumps(state["measures"])
+    return in_two_parts(orjson.dumps({k: v for k, v in state.items() if k != "measures"}),
+                        orjson.dumps(state["measures"]))
+
+
+def in_two_parts(rest: bytes, measures: bytes) -> bytes:
+    """A delta's JSON without its measures, then its measures' JSON, as `unpack` reads them apart."""
+    return PARTS + len(rest).to_bytes(8, "big") + rest + measures
 
 
 def pack_checkpoint(state: dict[str, Any]) -> bytes:
