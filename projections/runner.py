@@ -466,9 +466,9 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
                 figures = (fold.figures_at_end(g, ledger, state.position)
                            if g != DIRECTORY and ledger.get("groupement") is not None else None)
                 for table, rows in derived_views(ledger, None, figures).items():
-                    if rows:
+                    for start in range(0, len(rows), VIEW_ROWS):  # a large table's rows by several writers
                         pending.append(writers[len(pending) % len(writers)].submit(
-                            store.append_views, name, table, state.position, rows))
+                            store.append_views, name, table, state.position, rows[start:start + VIEW_ROWS]))
             phases["views_seconds"] = time.perf_counter() - started - folded
             for future in pending:
                 future.result()
@@ -517,6 +517,7 @@ def _append_rows(store: SqlStore, name: str, rows: ChunkRows) -> None:
                       rows.summaries, rows.figures)
 
 
+VIEW_ROWS = 50  # a view's rows written at once (the 301 member views of 300 members: 50 MB of JSON, in 7 writes)
 WRITES_AHEAD = 24  # writes (3 a chunk of 5,000 events) the fold may be ahead of the database by
 
 

@@ -7,7 +7,7 @@ import re
 import select
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,56 +24,6 @@ PARTITIONED = ("measures", "history")
 
 
 LOAD_SORT_MEMORY = "256MB"  # each session making a loaded partition's indexes (see end_load)
-COPY_CHUNK = 1 << 20  # bytes of COPY data per write
-COPY_ROWS = 5000  # rows made into COPY text at once
-
-
-def _escaped(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-PLAIN = frozenset({str, int, type(None)})
-
-
-def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
-    """Rows of text, integers and None in COPY's text format, made in one go (psycopg's `write_row` adapts value by
-    value: most of a rebuild's writing time went there). Raises TypeError for any other value.
-
-    When every value is text, an integer or None (the types of all the rows checked at once), a row is formatted in
-    one step and taken as it is unless it holds None or a character to escape (then value by value, as before)."""
-    if not rows:
-        return b""
-    width = len(rows[0])
-    if {type(value) for row in rows for value in row} <= PLAIN and all(
-            type(row) is tuple and len(row) == width for row in rows):
-        form, tabs, lines = "\t".join(["%s"] * width), width - 1, []
-        for row in rows:
-            line = form % row
-            if None in row or "\\" in line or "\n" in line or "\r" in line or line.count("\t") != tabs:
-                line = _line(row)
-            lines.append(line)
-        lines.append("")
-        return "\n".join(lines).encode()
-    lines = [_line(row) for row in rows]
-    lines.append("")
-    return "\n".join(lines).encode()
-
-
-def _line(row: tuple[Any, ...]) -> str:
-    """One row in COPY's text format, value by value."""
-    fields = []
-    for value in row:
-        kind = type(value)
-        if kind is str:
-            fields.append(_escaped(value) if "\\" in value or "\t" in value or "\n" in value or "\r" in value
-                          else value)
-        elif value is None:
-            fields.append("\\N")
-        elif kind is int:
-            fields.append(str(value))
-        else:
-            raise TypeError(f"no COPY text for {kind.__name__}")
-    return "\t".join(fields)
 
 
 class PostgresStore(SqlStore):
@@ -85,6 +35,8 @@ class PostgresStore(SqlStore):
                                bigint="BIGINT", partitioned=" PARTITION BY LIST (projection)")
         self._loading: dict[str, dict[str, str]] = {}  # generation -> table -> its partition being loaded
         self._partitioned: bool | None = None
+        self._copy_types: dict[str, dict[str, int]] = {}  # table -> column -> type oid (binary COPY)
+        self._lz4: bool | None = None  # the server compresses values by lz4 (see unhurried_commit)
         self._reads = threading.local()  # the cursor of `reading`, per thread
         kwargs = {"options": " ".join(f"-c {name}={value}" for name, value in options.items())} if options else {}
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True, kwargs=kwargs)
@@ -198,27 +150,42 @@ class PostgresStore(SqlStore):
             raise LeadershipLost(f"session {fence.pid} no longer holds lock {fence.key}")
 
     def unhurried_commit(self, cur: Cursor) -> None:
-        cur.execute("SET LOCAL synchronous_commit TO off")
+        """Also: the documents of the transaction compressed by lz4 where the server has it (a view's JSON above 2 kB is
+        compressed as it is stored, TOAST: pglz, the default, took 0.5 s of the server's time for the 300-member
+        views' 52 MB, lz4 0.19 s; each value records its method, read either way)."""
+        if self._lz4 is None:
+            self._lz4 = bool(cur.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = "
+                                         "'default_toast_compression'").fetchone()[0])
+        cur.execute("SELECT set_config('synchronous_commit', 'off', true)" + (
+            ", set_config('default_toast_compression', 'lz4', true)" if self._lz4 else ""))
 
     def bulk_insert(self, cur: Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        """COPY in binary, each value sent as its column's type (`copy_types`): psycopg makes a row in one step (its C
+        code) and the server reads each value as it is, no text to parse; a third of the client's time of COPY text
+        made in Python, and less of the server's (docs/performance.md, "Full rebuild, round 25")."""
         if not rows:
             return
         if getattr(cur, "batch_pipeline", None) is not None:  # COPY cannot be pipelined: a live batch's few rows
             super().bulk_insert(cur, table, columns, rows)
             return
-        statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+        statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier(self.schema), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        types = self.copy_types(cur, table, columns)
         with cur.copy(statement) as copy:  # type: ignore[attr-defined]
-            for start in range(0, len(rows), COPY_ROWS):  # the text of a few thousand rows at a time
-                part = rows[start:start + COPY_ROWS]
-                try:
-                    text = copy_text(part)
-                except TypeError:  # a value other than text, an integer or None (e.g. bytes): psycopg adapts it
-                    for row in part:
-                        copy.write_row(row)
-                    continue
-                for at in range(0, len(text), COPY_CHUNK):
-                    copy.write(text[at:at + COPY_CHUNK])
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
+    def copy_types(self, cur: Cursor, table: str, columns: tuple[str, ...]) -> list[int]:
+        """The type (oid) of each of these columns of a table of the schema, read from the catalog once per table (a
+        binary COPY must send each value as its column's type: an INTEGER is not a BIGINT)."""
+        known = self._copy_types.get(table)
+        if known is None or not set(columns) <= known.keys():
+            found = cur.connection.execute(  # type: ignore[attr-defined]
+                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND "
+                "NOT attisdropped", [sql.Identifier(self.schema, table).as_string(cur.connection)]).fetchall()
+            known = self._copy_types[table] = {name: int(oid) for name, oid in found}
+        return [known[column] for column in columns]
 
     def partitioned_tables(self, connection: psycopg.Connection[Any]) -> list[str]:
         rows = connection.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -252,7 +219,12 @@ class PostgresStore(SqlStore):
     def end_load(self, projection: str) -> None:
         """Each partition loaded gets the indexes of its table (each made in one pass over the rows already in, not
         entry by entry as rows come; side by side, each on its own connection), is attached to its table and
-        analyzed."""
+        analyzed.
+
+        Every index is made by `CREATE INDEX` (the primary key's too, then made the key from it: `ADD PRIMARY KEY`
+        would lock the table whole and wait for, then hold up, the other indexes of the table), the largest table's
+        and widest indexes first; a table is attached and analyzed as soon as its own indexes are made (ANALYZE waits
+        for the index builds of its table, not for the other table's)."""
         parts = self._loading.pop(projection, None)
         if parts is None:
             self.analyze()
@@ -260,41 +232,56 @@ class PostgresStore(SqlStore):
         with self.transaction() as cur:  # each index of the tables; the primary key's is its constraint's
             cur.execute("SELECT i.tablename, i.indexname, i.indexdef, EXISTS (SELECT 1 FROM pg_constraint c JOIN "
                         "pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = i.schemaname AND c.contype = 'p' "
-                        "AND c.conname = i.indexname) FROM pg_indexes i WHERE i.schemaname = %s AND "
-                        "i.tablename = ANY(%s) ORDER BY i.tablename, i.indexname", [self.schema, list(parts)])
+                        "AND c.conname = i.indexname), pg_relation_size(to_regclass(%s || '.' || quote_ident(p.part))) "
+                        "FROM pg_indexes i JOIN unnest(%s::text[], %s::text[]) AS p(tablename, part) "
+                        "ON p.tablename = i.tablename WHERE i.schemaname = %s ORDER BY i.tablename, i.indexname",
+                        [sql.Identifier(self.schema).as_string(cur.connection), list(parts), list(parts.values()),
+                         self.schema])
             definitions = cur.fetchall()
-        statements: list[Any] = []
-        for number, (table, name, definition, primary) in enumerate(definitions):
+        builds: list[tuple[int, int, str, str]] = []  # (table's size, columns, table, statement)
+        finish: dict[str, list[Any]] = {table: [] for table in parts}  # per table, once its indexes are made
+        for number, (table, name, definition, primary, size) in enumerate(definitions):
             part = f'"{self.schema}"."{parts[table]}"'
+            index = f"{parts[table]}_pkey" if primary else f"{parts[table]}_{number}"
+            statement = re.sub(r" ON ONLY \S+ USING ", f" ON {part} USING ", definition, count=1).replace(
+                f"INDEX {name} ON", f"INDEX {index} ON", 1)
+            builds.append((size or 0, definition.count(","), table, statement))
             if primary:  # the partition's index must back a primary key too, or attaching makes another one
-                columns = re.search(r" USING btree \((.*)\)$", definition)
-                assert columns is not None, definition
-                statements.append(f"ALTER TABLE {part} ADD PRIMARY KEY ({columns.group(1)})")
-            else:
-                statements.append(re.sub(r" ON ONLY \S+ USING ", f" ON {part} USING ", definition, count=1).replace(
-                    f"INDEX {name} ON", f"INDEX {parts[table]}_{number} ON", 1))
+                finish[table].append(f"ALTER TABLE {part} ADD CONSTRAINT {index} PRIMARY KEY USING INDEX {index}")
+        for table, part in parts.items():
+            finish[table].append(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                sql.Identifier(self.schema, table), sql.Identifier(self.schema, part), sql.Literal(projection)))
+            finish[table].append(sql.SQL("ANALYZE {}").format(sql.Identifier(self.schema, part)))
 
-        local, opened = threading.local(), []
+        local, opened, lock = threading.local(), [], threading.Lock()
 
-        def run(statement: Any) -> None:  # on the thread's connection, opened once
+        def run(statements: list[Any]) -> None:  # on the thread's connection, opened once
             connection = getattr(local, "connection", None)
             if connection is None:
                 connection = local.connection = psycopg.connect(self.conninfo, autocommit=True)
-                opened.append(connection)
+                with lock:
+                    opened.append(connection)
                 connection.execute("SET synchronous_commit TO off")
                 # Each index is made by sorting its entries: in memory when they fit (the default 64 MB spills a
                 # 300-member generation's to disk in runs and merges them; 4 such sessions side by side at most).
                 connection.execute(sql.SQL("SET maintenance_work_mem TO {}").format(sql.Literal(LOAD_SORT_MEMORY)))
-            connection.execute(statement)
+            for statement in statements:
+                connection.execute(statement)
+
+        builds.sort(key=lambda build: (-build[0], -build[1]))
+        made: dict[str, list[Future[None]]] = {table: [] for table in parts}
+
+        def made_whole(table: str) -> None:  # queued after every build: runs once they are all taken
+            for future in made[table]:
+                future.result()
+            run(finish[table])
 
         try:
-            with ThreadPoolExecutor(min(len(statements), 4) or 1) as pool:
-                list(pool.map(run, statements))
-                list(pool.map(run, [sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-                    sql.Identifier(self.schema, table), sql.Identifier(self.schema, part), sql.Literal(projection))
-                    for table, part in parts.items()]))
-                list(pool.map(run, [sql.SQL("ANALYZE {}").format(sql.Identifier(self.schema, part))
-                                    for part in parts.values()]))
+            with ThreadPoolExecutor(min(len(builds), 4) or 1) as pool:
+                for _, _, table, statement in builds:
+                    made[table].append(pool.submit(run, [statement]))
+                for future in [pool.submit(made_whole, table) for table in parts]:
+                    future.result()
         finally:
             for connection in opened:
                 connection.close()
