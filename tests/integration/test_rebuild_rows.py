@@ -12,7 +12,14 @@ from psycopg import sql
 
 from progres.projections.ledger import Replay
 from progres.projections.runner import ProjectionRunner, rebuild
-from progres.projections.stores.sql import Dialect, delta, merge_checkpoints, schema_statements, unpack
+from progres.projections.stores.sql import (
+    HISTORY_COLUMNS,
+    Dialect,
+    delta,
+    merge_checkpoints,
+    schema_statements,
+    unpack,
+)
 from progres.projections.stores.sqlite import SqliteStore
 from progres.services.bootstrap import postgres_connect
 from progres.services.read_models import open_store
@@ -106,6 +113,33 @@ def test_rows_written_as_copy_text_read_back_as_they_were_with_tabs_newlines_and
                 sql.Identifier(settings.views_schema)))
 
 
+def test_a_rebuilds_rows_go_by_binary_copy_as_their_columns_types_and_its_documents_compressed_by_lz4(pg_settings):
+    """A binary COPY sends each value as its column's type, read from the catalog (an INTEGER is not a BIGINT); the
+    documents a rebuild stores (views, summaries) are compressed by lz4 when the server has it, pglz otherwise (the
+    default: three times the server's time), and read back the same."""
+    settings = pg_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
+    store = open_store(settings)
+    try:
+        with store.transaction() as cur:
+            types = store.copy_types(cur, "history", HISTORY_COLUMNS)
+            assert types == [cur.execute("SELECT %s::regtype::oid", [name]).fetchone()[0] for name in (
+                "text", "bigint", "text", "text", "text", "text", "integer", "text", "text")]
+            lz4 = cur.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                              "WHERE name = 'default_toast_compression'").fetchone()[0]
+        document = {"observations": [{"period": f"2022-{m:02d}", "value": str(m * 7)} for m in range(1, 13)] * 300}
+        store.append_views("v1", "member_views", 9, [("plan", "m", "g", document)])
+        store.append_rows("v1", [], [], [], [], summaries=[("g", "plan", "m", 9, document)])
+        with postgres_connect(settings, autocommit=True) as connection:
+            for table in ("member_views", "member_summaries"):
+                assert connection.execute(sql.SQL("SELECT pg_column_compression(doc) FROM {}").format(
+                    sql.Identifier(settings.views_schema, table))).fetchone()[0] == ("lz4" if lz4 else "pglz"), table
+        assert store.view("member_views", "v1", "plan", "m") == (9, document)
+        assert store.member_summaries("v1", "plan", ["m"], 9) == {"m": (9, store.dump_json(document))}
+    finally:
+        store.close()
+        drop_views_schema(settings)
+
+
 def assert_same_rows(store, projection: str, live, live_projection: str) -> None:
     """The measure, history and route rows of a generation equal those of the live runner's (generation aside)."""
     for table in ("measures", "history", "routes"):
@@ -171,6 +205,33 @@ def test_a_rebuild_on_postgresql_loads_its_partitions_unindexed_then_indexes_and
         rebuild(world.app, store, "views_v3", batch=4)
         runner.catch_up()
         assert_same_rows(store, "views_v3", live, runner.projection)
+    finally:
+        store.close()
+        drop_views_schema(settings)
+
+
+def test_a_loaded_partitions_primary_key_is_its_tables_and_it_is_analyzed(world, pg_settings):
+    """end_load makes the primary key's index like the others (side by side with them), then the key from it: the
+    partition's key is attached to its table's, on the same columns; each partition is analyzed."""
+    world.measure()
+    settings = pg_settings.model_copy(update={"views_schema": f"views_{uuid.uuid4().hex[:10]}"})
+    store = open_store(settings)
+    try:
+        rebuild(world.app, store, "views_v1", batch=2)
+        with postgres_connect(settings, autocommit=True) as connection:
+            for table in ("measures", "history"):
+                part = store.partition(table, "views_v1")
+                key = connection.execute(
+                    "SELECT pg_get_constraintdef(c.oid), p.conname, i.inhparent::regclass::text FROM pg_constraint c "
+                    "JOIN pg_constraint p ON p.oid = c.conparentid JOIN pg_inherits i ON i.inhrelid = c.conindid "
+                    "WHERE c.conrelid = to_regclass(%s) AND c.contype = 'p'",
+                    [f'"{settings.views_schema}"."{part}"']).fetchall()
+                column = "measure_id" if table == "measures" else '"position"'  # (a keyword: quoted)
+                assert key == [(f"PRIMARY KEY (projection, {column})",
+                                f"{table}_pkey", f"{settings.views_schema}.{table}_pkey")], table
+                analyzed = connection.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE schemaname = %s "
+                                              "AND relname = %s", [settings.views_schema, part]).fetchone()
+                assert analyzed is not None and analyzed[0] is not None, table
     finally:
         store.close()
         drop_views_schema(settings)
