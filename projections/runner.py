@@ -459,9 +459,10 @@ def rebuild(source: FactSource, store: SqlStore, name: str, progress: Progress |
             analyzed = stack.enter_context(ThreadPoolExecutor(1)).submit(_end_load, store, name, list(pending))
             state = fold.state
             state.position = max(state.position, head)  # receipts after the last fact are passed too
-            # The views, made while the last rows are written, then written beside them, each table by a writer; each
-            # plan's figures are those the fold keeps for the checkpoints, updated with the measures changed since the
-            # last one (as a runner keeps them from batch to batch), not made again from all the plan's measures.
+            # The views, made while the last rows are written, then written beside them by the writers (a table's rows
+            # 50 at a time); each plan's figures are those the fold keeps for the checkpoints, updated with the measures
+            # changed since the last one (as a runner keeps them from batch to batch), not made again from all the
+            # plan's measures.
             for g, ledger in state.ledgers.items():
                 figures = (fold.figures_at_end(g, ledger, state.position)
                            if g != DIRECTORY and ledger.get("groupement") is not None else None)

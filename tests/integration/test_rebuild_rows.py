@@ -10,6 +10,7 @@ from pathlib import Path
 
 from psycopg import sql
 
+from progres.projections import registry
 from progres.projections.ledger import Replay
 from progres.projections.runner import ProjectionRunner, rebuild
 from progres.projections.stores.sql import (
@@ -59,6 +60,24 @@ def test_the_rows_of_a_rebuild_equal_the_reducers_with_measures_corrected_later_
         states = [state for g, p, state in checkpoints if g == groupement and p <= position]
         expected = Replay().feed_all(f for f in facts if f.position <= position).ledgers[groupement]
         assert merge_checkpoints(states) == merge_checkpoints([delta(expected, 0)])
+
+
+def test_a_views_rows_written_in_parts_by_several_writers_are_the_runners(world, tmp_path: Path, monkeypatch):
+    """A rebuild writes a view's rows VIEW_ROWS at a time (the 301 member views of 300 members in 7 writes, side by
+    side): with one row a write, every view is the incremental runner's, none missing nor twice."""
+    world.measure()
+    world.measure(member_id=world.lycees[1], recorded_by=world.lycees[1], value="40")
+    live = SqliteStore(tmp_path / "live.sqlite3")
+    runner = ProjectionRunner(world.app, live)
+    runner.catch_up()
+    monkeypatch.setattr("progres.projections.runner.VIEW_ROWS", 1)
+    rebuilt = SqliteStore(tmp_path / "rebuilt.sqlite3")
+    rebuild(world.app, rebuilt, "views_v1")
+    tables = [table for table in registry.tables() if rebuilt.rows(table, "views_v1")]
+    assert "member_views" in tables and len(rebuilt.rows("member_views", "views_v1")) > 1
+    for table in registry.tables():
+        assert [row[1:] for row in rebuilt.rows(table, "views_v1")] == [
+            row[1:] for row in live.rows(table, runner.projection)], table
 
 
 def test_a_measures_route_is_its_measure_row_not_a_routes_row_for_the_runner_and_the_rebuild(world, tmp_path: Path):
