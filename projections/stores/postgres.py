@@ -181,9 +181,10 @@ class PostgresStore(SqlStore):
         binary COPY must send each value as its column's type: an INTEGER is not a BIGINT)."""
         known = self._copy_types.get(table)
         if known is None or not set(columns) <= known.keys():
-            found = cur.connection.execute(  # type: ignore[attr-defined]
-                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND "
-                "NOT attisdropped", [sql.Identifier(self.schema, table).as_string(cur.connection)]).fetchall()
+            connection: Any = cur.connection  # type: ignore[attr-defined]  # (not counted as the caller's statement)
+            found = connection.execute(
+                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass(quote_ident(%s) || '.' || "
+                "quote_ident(%s)) AND attnum > 0 AND NOT attisdropped", [self.schema, table]).fetchall()
             known = self._copy_types[table] = {name: int(oid) for name, oid in found}
         return [known[column] for column in columns]
 
@@ -232,11 +233,11 @@ class PostgresStore(SqlStore):
         with self.transaction() as cur:  # each index of the tables; the primary key's is its constraint's
             cur.execute("SELECT i.tablename, i.indexname, i.indexdef, EXISTS (SELECT 1 FROM pg_constraint c JOIN "
                         "pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = i.schemaname AND c.contype = 'p' "
-                        "AND c.conname = i.indexname), pg_relation_size(to_regclass(%s || '.' || quote_ident(p.part))) "
+                        "AND c.conname = i.indexname), pg_relation_size(to_regclass(quote_ident(%s) || '.' || "
+                        "quote_ident(p.part))) "
                         "FROM pg_indexes i JOIN unnest(%s::text[], %s::text[]) AS p(tablename, part) "
                         "ON p.tablename = i.tablename WHERE i.schemaname = %s ORDER BY i.tablename, i.indexname",
-                        [sql.Identifier(self.schema).as_string(cur.connection), list(parts), list(parts.values()),
-                         self.schema])
+                        [self.schema, list(parts), list(parts.values()), self.schema])
             definitions = cur.fetchall()
         builds: list[tuple[int, int, str, str]] = []  # (table's size, columns, table, statement)
         finish: dict[str, list[Any]] = {table: [] for table in parts}  # per table, once its indexes are made

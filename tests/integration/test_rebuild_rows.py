@@ -74,7 +74,8 @@ def test_a_views_rows_written_in_parts_by_several_writers_are_the_runners(world,
     rebuilt = SqliteStore(tmp_path / "rebuilt.sqlite3")
     rebuild(world.app, rebuilt, "views_v1")
     tables = [table for table in registry.tables() if rebuilt.rows(table, "views_v1")]
-    assert "member_views" in tables and len(rebuilt.rows("member_views", "views_v1")) > 1
+    assert "member_views" in tables
+    assert len(rebuilt.rows("member_views", "views_v1")) > 1
     for table in registry.tables():
         assert [row[1:] for row in rebuilt.rows(table, "views_v1")] == [
             row[1:] for row in live.rows(table, runner.projection)], table
@@ -250,7 +251,8 @@ def test_a_loaded_partitions_primary_key_is_its_tables_and_it_is_analyzed(world,
                                 f"{table}_pkey", f"{settings.views_schema}.{table}_pkey")], table
                 analyzed = connection.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE schemaname = %s "
                                               "AND relname = %s", [settings.views_schema, part]).fetchone()
-                assert analyzed is not None and analyzed[0] is not None, table
+                assert analyzed is not None, table
+                assert analyzed[0] is not None, table
     finally:
         store.close()
         drop_views_schema(settings)
