@@ -186,16 +186,16 @@ class Tally:
 
     __slots__ = ("first", "last", "spans", "valued")
 
-    def __init__(self, points: Sequence[Point]) -> None:
-        self.spans: list[tuple[str, str]] = list(dict.fromkeys(map(_SPAN, points)))
+    def __init__(self, points: Sequence[Point], spans: dict[tuple[str, str], tuple[str, str]]) -> None:
+        # (each period one tuple, `spans`, shared by the tallies of a plan: summaries compare their lists)
+        self.spans: list[tuple[str, str]] = [spans.setdefault(span, span) for span in dict.fromkeys(map(_SPAN, points))]
         numeric = [p for p in points if p.value is not None]
         self.valued = len(numeric)
         self.first: Point | None = numeric[0] if numeric else None
         self.last: Point | None = numeric[-1] if numeric else None
 
-    def add(self, point: Point) -> None:
-        """A point after all the others (its period not before theirs)."""
-        span = (point.period_start, point.period_end)
+    def add(self, point: Point, span: tuple[str, str]) -> None:
+        """A point after all the others (its period, `span`, not before theirs)."""
         spans = self.spans
         if not spans or spans[-1] != span:
             spans.append(span)
@@ -234,8 +234,9 @@ class PlanFigures:
     # its points when first asked (`tally`), then kept by `update` as points come after the member's others, dropped
     # when a point is corrected or comes before another (made again when asked)
     tallies: dict[tuple[str, str | None], Tally] = field(default_factory=dict, repr=False, compare=False)
-    # a value's text -> its Decimal (immutable: the same values come again and again)
+    # a value's text -> its Decimal (immutable: the same values come again and again); a period -> one tuple of it
     decimals: dict[str, Decimal] = field(default_factory=dict, repr=False, compare=False)
+    spans: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, plan: dict[str, Any], ledger: dict[str, Any] | None = None) -> PlanFigures:
@@ -257,8 +258,8 @@ class PlanFigures:
         if rules is None:
             rules = self.memo[RULES_MEMO] = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
         touched: dict[tuple[str, str, str], PeriodAggregate] = {}
-        measures, indicators, index, tallies, decimals = plan["measures"], plan["indicators"], self.index, \
-            self.tallies, self.decimals
+        measures, indicators, index, tallies, decimals, spans = plan["measures"], plan["indicators"], self.index, \
+            self.tallies, self.decimals, self.spans
         for measure_id in measure_ids:
             m = measures[measure_id]
             text, member, start, end = m["value"], m["member_id"], m["period_start"], m["period_end"]
@@ -291,7 +292,7 @@ class PlanFigures:
                 points.append(point)
                 tally = tallies.get((key, member))
                 if tally is not None:
-                    tally.add(point)
+                    tally.add(point, spans.setdefault(period, period))
             else:  # after the points of the same period: where a stable sort of the measures in order puts it
                 points.insert(bisect_right([(p.period_start, p.period_end) for p in points], period), point)
                 tallies.pop((key, member), None)
@@ -306,7 +307,7 @@ class PlanFigures:
         """What the member's summary takes of its points of the indicator (it has some), kept by `update`."""
         tally = self.tallies.get((key, member))
         if tally is None:
-            tally = self.tallies[(key, member)] = Tally(self.index[key][member])
+            tally = self.tallies[(key, member)] = Tally(self.index[key][member], self.spans)
         return tally
 
     def _rank(self, key: str, member: str | None) -> int:
@@ -340,6 +341,20 @@ class PlanFigures:
         return aggregate
 
 
+_EXPONENTS: dict[int, tuple[Decimal, int]] = {}  # id of a Decimal -> (it, its exponent): values come again and again
+
+
+def _exponent(term: Decimal) -> int:
+    """A finite Decimal's exponent (`as_tuple().exponent`), kept for the same object (held here, so its id is its)."""
+    known = _EXPONENTS.get(id(term))
+    if known is not None and known[0] is term:
+        return known[1]
+    if len(_EXPONENTS) >= 4096:
+        _EXPONENTS.clear()
+    exponent = _EXPONENTS[id(term)] = (term, int(term.as_tuple().exponent))
+    return exponent[1]
+
+
 EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])  # sums that never round
 
 
@@ -355,7 +370,8 @@ class ExactSum:
         self.exponents: dict[int, int] = {}
         self.unsafe = 0  # terms not finite (or rounded before they came)
 
-    def add(self, term: Decimal, sign: int = 1, rounded: bool = False) -> None:
+    def add(self, term: Decimal, sign: int = 1, rounded: bool = False, shared: bool = False) -> None:
+        """`shared`: a term that comes again and again (a measure's value, a volume; not a product made for it)."""
         if rounded or not term.is_finite():
             self.unsafe += sign
             return
@@ -365,7 +381,7 @@ class ExactSum:
         else:
             self.total = EXACT.subtract(self.total, term)
             self.magnitude = EXACT.subtract(self.magnitude, abs(term))
-        exponent = int(term.as_tuple().exponent)
+        exponent = _exponent(term) if shared else int(term.as_tuple().exponent)
         count = self.exponents.get(exponent, 0) + sign
         if count:
             self.exponents[exponent] = count
@@ -483,12 +499,12 @@ class PeriodAggregate:
             self.values[(member, k)] = value
         else:
             del self.values[(member, k)]
-        self.sum.add(value, sign)
+        self.sum.add(value, sign, shared=True)
         if left_out:
             _sorted_entry(self.without, (rank, k, member), sign)
         elif volume is not None:
             product = EXACT.multiply(value, volume)
-            self.weights.add(volume, sign)
+            self.weights.add(volume, sign, shared=True)
             self.weighted.add(product, sign, rounded=product != value * volume)
 
     def figure(self, start: str, end: str) -> PeriodFigure:

@@ -412,6 +412,10 @@ class SeriesAtCheckpoints:
         return {p: self.figures[(g, p)] for p in plans}
 
 
+def _first_position(measure: dict[str, Any]) -> int:
+    return measure["positions"][0]  # type: ignore[no-any-return]
+
+
 def next_generation(current: str) -> str:
     """views_v1 -> views_v2: the name a rebuild builds under, beside the generation in use."""
     stem, _, number = current.rpartition("_v")
@@ -919,8 +923,13 @@ class RebuildFold:
             if p in plans and m in plans[p].get("measures", {}):
                 by_plan.setdefault(p, []).append(plans[p]["measures"][m])
         docs, dumps = self.docs, orjson.dumps
-        measures = [b"[" + dumps(p) + b"," + (docs.get(m["id"]) or dumps(m)) + b"]"
-                    for p in plans if p in by_plan for m in sorted(by_plan[p], key=lambda m: m["positions"][0])]
+        measures: list[bytes] = []
+        for p in plans:
+            found = by_plan.get(p)
+            if found:
+                head = b"[" + dumps(p) + b","
+                found.sort(key=_first_position)
+                measures.extend([head + (docs.get(m["id"]) or dumps(m)) + b"]" for m in found])
         written = self.written
         for m in changed:  # taken: kept only until its row is made (the next checkpoint has it only if it changes)
             if m in written:
