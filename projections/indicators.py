@@ -257,11 +257,19 @@ class PlanFigures:
         rules = self.memo.get(RULES_MEMO)
         if rules is None:
             rules = self.memo[RULES_MEMO] = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
+        measures = plan["measures"]
+        self.update_with(plan, ledger, [measures[measure_id] for measure_id in measure_ids])
+
+    def update_with(self, plan: dict[str, Any], ledger: dict[str, Any], changed: Iterable[dict[str, Any]]) -> None:
+        """`update` with the measures themselves (as the plan holds them), in the same order."""
+        rules = self.memo.get(RULES_MEMO)
+        if rules is None:
+            rules = self.memo[RULES_MEMO] = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
         touched: dict[tuple[str, str, str], PeriodAggregate] = {}
-        measures, indicators, index, tallies, decimals, spans = plan["measures"], plan["indicators"], self.index, \
-            self.tallies, self.decimals, self.spans
-        for measure_id in measure_ids:
-            m = measures[measure_id]
+        indicators, index, tallies, decimals, spans = plan["indicators"], self.index, self.tallies, self.decimals, \
+            self.spans
+        for m in changed:
+            measure_id = m["id"]
             text, member, start, end = m["value"], m["member_id"], m["period_start"], m["period_end"]
             if text is None:
                 value = None
