@@ -82,7 +82,8 @@ def summary(figures: PlanFigures, member: str) -> dict[str, Any]:
     periods: dict[tuple[str, str], int] = {}
 
     def point(p: Point) -> list[Any]:
-        return [periods[(p.period_start, p.period_end)], None if p.value is None else str(p.value), p.assessment,
+        value = p.value
+        return [periods[(p.period_start, p.period_end)], None if value is None else text(value), p.assessment,
                 p.positions[0]]
 
     indicators: dict[str, list[Any]] = {}
@@ -107,6 +108,20 @@ def summary(figures: PlanFigures, member: str) -> dict[str, Any]:
         if entry[5] == every:
             entry[5] = None
     return {"periods": [list(p) for p in periods], "indicators": indicators}
+
+
+_TEXTS: dict[int, tuple[Decimal, str]] = {}  # id of a Decimal -> (it, its text): values come again and again
+
+
+def text(value: Decimal) -> str:
+    """`str(value)`, kept for the same object (held here, so its id is its)."""
+    known = _TEXTS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    if len(_TEXTS) >= 4096:
+        _TEXTS.clear()
+    known = _TEXTS[id(value)] = (value, str(value))
+    return known[1]
 
 
 def rows_of(g: str, plan_id: str, figures: PlanFigures, members: Iterable[str], position: int) -> list[SummaryRow]:

@@ -668,6 +668,7 @@ class RebuildFold:
         self.texts: dict[str, str] = {}  # one string for each text that comes again and again (periods, values...)
         self.encodes = type(store).dump_json is SqlStore.dump_json  # a row's JSON is orjson's: made once, reused
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
+        self.shared_routes: dict[tuple[str, str], Route] = {}  # (groupement, plan) -> its route, one object
         self.measured_routes: set[str] = set()  # new routes of recorded measures met by the general path (this chunk)
 
     def plain(self, value: Any) -> Any:
@@ -798,7 +799,10 @@ class RebuildFold:
         routes = state.routes
         known = aggregate in routes
         if not known:
-            routes[aggregate] = Route(g, p)
+            route = self.shared_routes.get((g, p))
+            if route is None:
+                route = self.shared_routes[(g, p)] = Route(g, p)
+            routes[aggregate] = route  # (one object per plan: a route is frozen)
         ledger = state.ledgers.get(g)
         if ledger is None:
             ledger = state.ledgers[g] = new_ledger(g)
@@ -946,10 +950,13 @@ class RebuildFold:
         order of its measures in the ledger). A measure's JSON is the one its row was written with when it has not
         changed since (the same bytes orjson makes of it)."""
         docs, dumps = self.docs, orjson.dumps
-        measures: list[bytes] = []
+        parts: list[bytes] = []  # `[plan, measure]` of each, comma first, joined once
         for p, found in by_plan.items():
-            head = b"[" + dumps(p) + b","
-            measures.extend([head + (docs.get(m["id"]) or dumps(m)) + b"]" for m in found])
+            head = b",[" + dumps(p) + b","
+            for m in found:
+                parts += (head, docs.get(m["id"]) or dumps(m), b"]")
+        if parts:
+            parts[0] = parts[0][1:]
         written = self.written
         for m in changed:  # taken: kept only until its row is made (the next checkpoint has it only if it changes)
             if m in written:
@@ -957,7 +964,7 @@ class RebuildFold:
         # in two parts, as `stores.sql.checkpoint_data` stores a delta: the rest, then its measures apart
         rest = b"".join((b'{"', DELTA.encode(), b'":1,"ledger":', dumps(skeleton(ledger)), b',"', SERIES.encode(),
                          b'":', dumps({p: series_state(f) for p, f in figures.items()}), b"}"))
-        return in_two_parts(rest, b"[" + b",".join(measures) + b"]")
+        return in_two_parts(rest, b"".join((b"[", *parts, b"]")))
 
     def corrected_rows(self) -> list[MeasureRow]:
         """The measures changed after their row was written: rewritten with the last batch."""
