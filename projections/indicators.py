@@ -206,6 +206,7 @@ class Tally:
             self.last = point
 
 
+EMPTY: dict[Any, Any] = {}  # (never written to)
 RULES_MEMO, VOLUMES_MEMO = "update:rule_of", "update:volumes"  # what `PlanFigures.update` keeps in its memo
 
 
@@ -268,6 +269,7 @@ class PlanFigures:
         touched: dict[tuple[str, str, str], PeriodAggregate] = {}
         indicators, index, tallies, decimals, spans = plan["indicators"], self.index, self.tallies, self.decimals, \
             self.spans
+        aggregates, ranks = self.aggregates, self.ranks
         for m in changed:
             measure_id = m["id"]
             text, member, start, end = m["value"], m["member_id"], m["period_start"], m["period_end"]
@@ -280,12 +282,14 @@ class PlanFigures:
             else:
                 value = Decimal(text)
             positions = m["positions"]
-            point = Point(member, start, end, value, m["assessment"], m["id"], positions, rules(member, start, end))
+            point = Point(member, start, end, value, m["assessment"], measure_id, positions, rules(member, start, end))
             key, period = m["indicator_key"], (start, end)
             indicator = indicators.get(key)
             # (made, when new, before the index holds the point: from the series' points of the period)
-            aggregate = self._aggregate(plan, indicator, key, period) \
-                if indicator is not None and indicator["kind"] == "quantitative" else None
+            if indicator is None or indicator["kind"] != "quantitative":
+                aggregate = None
+            else:
+                aggregate = aggregates.get(key, EMPTY).get(period) or self._aggregate(plan, indicator, key, period)
             by_member = index.get(key)
             if by_member is None:
                 by_member = index[key] = defaultdict(list)
@@ -306,7 +310,8 @@ class PlanFigures:
                 tallies.pop((key, member), None)
             if aggregate is None:
                 continue  # no series: only the index is kept
-            aggregate.put(point, self._rank(key, member), replaces=at is not None)
+            rank = ranks.get(key, EMPTY).get(member)
+            aggregate.put(point, self._rank(key, member) if rank is None else rank, replaces=at is not None)
             touched[(key, start, end)] = aggregate
         for (key, start, end), aggregate in touched.items():
             place_figure(self.series.setdefault(key, []), aggregate.figure(start, end))
