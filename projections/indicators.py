@@ -273,14 +273,9 @@ class PlanFigures:
         for m in changed:
             measure_id = m["id"]
             text, member, start, end = m["value"], m["member_id"], m["period_start"], m["period_end"]
-            if text is None:
-                value = None
-            elif type(text) is str:
-                value = decimals.get(text)
-                if value is None:
-                    value = decimals[text] = Decimal(text)
-            else:
-                value = Decimal(text)
+            value = None if text is None else decimals.get(text) if type(text) is str else Decimal(text)
+            if value is None and text is not None:
+                value = decimals[text] = Decimal(text)
             positions = m["positions"]
             point = Point(member, start, end, value, m["assessment"], measure_id, positions, rules(member, start, end))
             key, period = m["indicator_key"], (start, end)

@@ -953,8 +953,8 @@ class RebuildFold:
         parts: list[bytes] = []  # `[plan, measure]` of each, comma first, joined once
         for p, found in by_plan.items():
             head = b",[" + dumps(p) + b","
-            for m in found:
-                parts += (head, docs.get(m["id"]) or dumps(m), b"]")
+            for measure in found:
+                parts += (head, docs.get(measure["id"]) or dumps(measure), b"]")
         if parts:
             parts[0] = parts[0][1:]
         written = self.written
