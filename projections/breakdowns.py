@@ -100,9 +100,10 @@ def summary(figures: PlanFigures, member: str) -> dict[str, Any]:
         else:
             seen = sorted({periods.setdefault(span, len(periods)) for span in spans})
             last = (spans, seen)
-        first, final = kept.first, kept.last
-        indicators[key] = [len(points), kept.valued, point(first) if first else None, point(final) if final else None,
-                           point(points[-1]), seen]
+        first, final, latest = kept.first, kept.last, points[-1]
+        latest_point = point(latest)  # (the last valued point is most often the last point: a copy of its list then)
+        final_point = None if final is None else latest_point[:] if final is latest else point(final)
+        indicators[key] = [len(points), kept.valued, point(first) if first else None, final_point, latest_point, seen]
     every = list(range(len(periods)))
     for entry in indicators.values():
         if entry[5] == every:
