@@ -253,16 +253,13 @@ class PlanFigures:
     def update(self, plan: dict[str, Any], ledger: dict[str, Any], measure_ids: Iterable[str]) -> None:
         """The same figures as `of` would make after the batch, when the batch only recorded or corrected these
         measures of the plan (the ledger already holds them)."""
-        # The participation rule and the volumes depend on the plan's structure alone (memberships, parties, volumes:
-        # anything else than a measure makes the figures anew): made once, not per batch (each walks the members).
-        rules = self.memo.get(RULES_MEMO)
-        if rules is None:
-            rules = self.memo[RULES_MEMO] = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
         measures = plan["measures"]
         self.update_with(plan, ledger, [measures[measure_id] for measure_id in measure_ids])
 
     def update_with(self, plan: dict[str, Any], ledger: dict[str, Any], changed: Iterable[dict[str, Any]]) -> None:
         """`update` with the measures themselves (as the plan holds them), in the same order."""
+        # The participation rule and the volumes depend on the plan's structure alone (memberships, parties, volumes:
+        # anything else than a measure makes the figures anew): made once, not per batch (each walks the members).
         rules = self.memo.get(RULES_MEMO)
         if rules is None:
             rules = self.memo[RULES_MEMO] = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
