@@ -75,8 +75,58 @@ def summary_of(index: dict[str, dict[str | None, list[Point]]], member: str) -> 
 _SPAN, _VALUE = itemgetter(1, 2), itemgetter(3)  # a Point's (period_start, period_end), its value
 
 
+def summary(figures: PlanFigures, member: str) -> dict[str, Any]:
+    """`summary_of(figures.index, member)`, from what the figures keep of the member's points per indicator
+    (`PlanFigures.tally`, kept point by point by `update`): its cost is that of the summary's size (the member's
+    periods and indicators), not of all its points (tests/unit/test_plan_figures_update.py holds them equal)."""
+    periods: dict[tuple[str, str], int] = {}
+
+    def point(p: Point) -> list[Any]:
+        value = p.value
+        return [periods[(p.period_start, p.period_end)], None if value is None else text(value), p.assessment,
+                p.positions[0]]
+
+    indicators: dict[str, list[Any]] = {}
+    last: tuple[list[tuple[str, str]], list[int]] | None = None
+    tally = figures.tally
+    for key, by_member in figures.index.items():
+        points = by_member.get(member)
+        if not points:
+            continue
+        kept = tally(key, member)
+        spans = kept.spans
+        if last is not None and spans == last[0]:
+            seen = list(last[1])
+        else:
+            seen = sorted({periods.setdefault(span, len(periods)) for span in spans})
+            last = (spans, seen)
+        first, final, latest = kept.first, kept.last, points[-1]
+        latest_point = point(latest)  # (the last valued point is most often the last point: a copy of its list then)
+        final_point = None if final is None else latest_point[:] if final is latest else point(final)
+        indicators[key] = [len(points), kept.valued, point(first) if first else None, final_point, latest_point, seen]
+    every = list(range(len(periods)))
+    for entry in indicators.values():
+        if entry[5] == every:
+            entry[5] = None
+    return {"periods": [list(p) for p in periods], "indicators": indicators}
+
+
+_TEXTS: dict[int, tuple[Decimal, str]] = {}  # id of a Decimal -> (it, its text): values come again and again
+
+
+def text(value: Decimal) -> str:
+    """`str(value)`, kept for the same object (held here, so its id is its)."""
+    known = _TEXTS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    if len(_TEXTS) >= 4096:
+        _TEXTS.clear()
+    known = _TEXTS[id(value)] = (value, str(value))
+    return known[1]
+
+
 def rows_of(g: str, plan_id: str, figures: PlanFigures, members: Iterable[str], position: int) -> list[SummaryRow]:
-    return [(g, plan_id, m, position, summary_of(figures.index, m)) for m in sorted(members)]
+    return [(g, plan_id, m, position, summary(figures, m)) for m in sorted(members)]
 
 
 def batch_rows(g: str, ledger: dict[str, Any], figures: dict[str, PlanFigures], written: dict[str, tuple[str, str]],

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, getcontext
 from itertools import islice
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from progres.domain import rules
@@ -20,7 +21,7 @@ from progres.projections.aggregation import (
     achievement,
     combine,
 )
-from progres.projections.parties import GROUPEMENT_SCOPE, RuleOf, counts, rule_of
+from progres.projections.parties import COUNTED, GROUPEMENT_SCOPE, RuleOf, counts, rule_of
 
 
 class Point(NamedTuple):
@@ -174,6 +175,38 @@ def finished_at(marche: dict[str, Any] | None, plan: dict[str, Any]) -> bool:
     return bool(marche and marche.get("closed_on"))
 
 
+_SPAN = itemgetter(1, 2)  # a Point's (period_start, period_end)
+
+
+class Tally:
+    """A member's points of one indicator (in period order) as its summary takes them (projections/breakdowns.py):
+    their distinct periods in order, how many have a value, the first and last of those. Made from the points, then
+    kept point by point as points come after the others (`add`); a point corrected or put before another makes it
+    again (`PlanFigures.update` drops it)."""
+
+    __slots__ = ("first", "last", "spans", "valued")
+
+    def __init__(self, points: Sequence[Point], spans: dict[tuple[str, str], tuple[str, str]]) -> None:
+        # (each period one tuple, `spans`, shared by the tallies of a plan: summaries compare their lists)
+        self.spans: list[tuple[str, str]] = [spans.setdefault(span, span) for span in dict.fromkeys(map(_SPAN, points))]
+        numeric = [p for p in points if p.value is not None]
+        self.valued = len(numeric)
+        self.first: Point | None = numeric[0] if numeric else None
+        self.last: Point | None = numeric[-1] if numeric else None
+
+    def add(self, point: Point, span: tuple[str, str]) -> None:
+        """A point after all the others (its period, `span`, not before theirs)."""
+        spans = self.spans
+        if not spans or spans[-1] != span:
+            spans.append(span)
+        if point.value is not None:
+            self.valued += 1
+            if self.first is None:
+                self.first = point
+            self.last = point
+
+
+EMPTY: dict[Any, Any] = {}  # (never written to)
 RULES_MEMO, VOLUMES_MEMO = "update:rule_of", "update:volumes"  # what `PlanFigures.update` keeps in its memo
 
 
@@ -198,6 +231,13 @@ class PlanFigures:
     aggregates: dict[str, dict[tuple[str, str], PeriodAggregate]] = field(default_factory=dict)
     # indicator key -> member -> its rank in the members' order (the order of `index[key]`), kept by `update`
     ranks: dict[str, dict[str | None, int]] = field(default_factory=dict)
+    # (indicator key, member) -> what the member's summary takes of its points of the indicator (`Tally`), made from
+    # its points when first asked (`tally`), then kept by `update` as points come after the member's others, dropped
+    # when a point is corrected or comes before another (made again when asked)
+    tallies: dict[tuple[str, str | None], Tally] = field(default_factory=dict, repr=False, compare=False)
+    # a value's text -> its Decimal (immutable: the same values come again and again); a period -> one tuple of it
+    decimals: dict[str, Decimal] = field(default_factory=dict, repr=False, compare=False)
+    spans: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, plan: dict[str, Any], ledger: dict[str, Any] | None = None) -> PlanFigures:
@@ -213,39 +253,67 @@ class PlanFigures:
     def update(self, plan: dict[str, Any], ledger: dict[str, Any], measure_ids: Iterable[str]) -> None:
         """The same figures as `of` would make after the batch, when the batch only recorded or corrected these
         measures of the plan (the ledger already holds them)."""
+        measures = plan["measures"]
+        self.update_with(plan, ledger, [measures[measure_id] for measure_id in measure_ids])
+
+    def update_with(self, plan: dict[str, Any], ledger: dict[str, Any], changed: Iterable[dict[str, Any]]) -> None:
+        """`update` with the measures themselves (as the plan holds them), in the same order."""
         # The participation rule and the volumes depend on the plan's structure alone (memberships, parties, volumes:
         # anything else than a measure makes the figures anew): made once, not per batch (each walks the members).
         rules = self.memo.get(RULES_MEMO)
         if rules is None:
             rules = self.memo[RULES_MEMO] = rule_of(ledger, ledger["marches"].get(plan["marche_id"]))
         touched: dict[tuple[str, str, str], PeriodAggregate] = {}
-        for measure_id in measure_ids:
-            m = plan["measures"][measure_id]
-            value = Decimal(m["value"]) if m["value"] is not None else None
-            point = Point(m["member_id"], m["period_start"], m["period_end"], value, m["assessment"], m["id"],
-                          m["positions"], rules(m["member_id"], m["period_start"], m["period_end"]))
-            key, period = m["indicator_key"], (m["period_start"], m["period_end"])
-            indicator = plan["indicators"].get(key)
+        indicators, index, tallies, decimals, spans = plan["indicators"], self.index, self.tallies, self.decimals, \
+            self.spans
+        aggregates, ranks = self.aggregates, self.ranks
+        for m in changed:
+            measure_id = m["id"]
+            text, member, start, end = m["value"], m["member_id"], m["period_start"], m["period_end"]
+            value = None if text is None else decimals.get(text) if type(text) is str else Decimal(text)
+            if value is None and text is not None:
+                value = decimals[text] = Decimal(text)
+            positions = m["positions"]
+            point = Point(member, start, end, value, m["assessment"], measure_id, positions, rules(member, start, end))
+            key, period = m["indicator_key"], (start, end)
+            indicator = indicators.get(key)
             # (made, when new, before the index holds the point: from the series' points of the period)
-            aggregate = self._aggregate(plan, indicator, key, period) \
-                if indicator is not None and indicator["kind"] == "quantitative" else None
-            by_member = self.index.setdefault(key, defaultdict(list))
-            points = by_member[m["member_id"]]
+            if indicator is None or indicator["kind"] != "quantitative":
+                aggregate = None
+            else:
+                aggregate = aggregates.get(key, EMPTY).get(period) or self._aggregate(plan, indicator, key, period)
+            by_member = index.get(key)
+            if by_member is None:
+                by_member = index[key] = defaultdict(list)
+            points = by_member[member]
             # a measure never corrected was not held yet (an update takes a measure once per change)
-            at = None if len(m["positions"]) == 1 else next(
+            at = None if len(positions) == 1 else next(
                 (i for i, p in enumerate(points) if p.measure_id == measure_id), None)
             if at is not None:
                 points[at] = point
+                tallies.pop((key, member), None)
             elif not points or (points[-1].period_start, points[-1].period_end) <= period:
                 points.append(point)
+                tally = tallies.get((key, member))
+                if tally is not None:
+                    tally.add(point, spans.setdefault(period, period))
             else:  # after the points of the same period: where a stable sort of the measures in order puts it
                 points.insert(bisect_right([(p.period_start, p.period_end) for p in points], period), point)
+                tallies.pop((key, member), None)
             if aggregate is None:
                 continue  # no series: only the index is kept
-            aggregate.put(point, self._rank(key, point.member_id), replaces=at is not None)
-            touched[(key, *period)] = aggregate
+            rank = ranks.get(key, EMPTY).get(member)
+            aggregate.put(point, self._rank(key, member) if rank is None else rank, replaces=at is not None)
+            touched[(key, start, end)] = aggregate
         for (key, start, end), aggregate in touched.items():
             place_figure(self.series.setdefault(key, []), aggregate.figure(start, end))
+
+    def tally(self, key: str, member: str | None) -> Tally:
+        """What the member's summary takes of its points of the indicator (it has some), kept by `update`."""
+        tally = self.tallies.get((key, member))
+        if tally is None:
+            tally = self.tallies[(key, member)] = Tally(self.index[key][member], self.spans)
+        return tally
 
     def _rank(self, key: str, member: str | None) -> int:
         """The member's rank in the indicator's members' order (a member new to the indicator comes last)."""
@@ -278,6 +346,20 @@ class PlanFigures:
         return aggregate
 
 
+_EXPONENTS: dict[int, tuple[Decimal, int]] = {}  # id of a Decimal -> (it, its exponent): values come again and again
+
+
+def _exponent(term: Decimal) -> int:
+    """A finite Decimal's exponent (`as_tuple().exponent`), kept for the same object (held here, so its id is its)."""
+    known = _EXPONENTS.get(id(term))
+    if known is not None and known[0] is term:
+        return known[1]
+    if len(_EXPONENTS) >= 4096:
+        _EXPONENTS.clear()
+    exponent = _EXPONENTS[id(term)] = (term, int(term.as_tuple().exponent))
+    return exponent[1]
+
+
 EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])  # sums that never round
 
 
@@ -293,7 +375,8 @@ class ExactSum:
         self.exponents: dict[int, int] = {}
         self.unsafe = 0  # terms not finite (or rounded before they came)
 
-    def add(self, term: Decimal, sign: int = 1, rounded: bool = False) -> None:
+    def add(self, term: Decimal, sign: int = 1, rounded: bool = False, shared: bool = False) -> None:
+        """`shared`: a term that comes again and again (a measure's value, a volume; not a product made for it)."""
         if rounded or not term.is_finite():
             self.unsafe += sign
             return
@@ -303,7 +386,7 @@ class ExactSum:
         else:
             self.total = EXACT.subtract(self.total, term)
             self.magnitude = EXACT.subtract(self.magnitude, abs(term))
-        exponent = int(term.as_tuple().exponent)
+        exponent = _exponent(term) if shared else int(term.as_tuple().exponent)
         count = self.exponents.get(exponent, 0) + sign
         if count:
             self.exponents[exponent] = count
@@ -348,13 +431,44 @@ class PeriodAggregate:
         if mine is None:
             mine = self.points[member] = []
             self.rank[member] = rank
-        self._member(member, mine, -1)
         at = next((i for i, p in enumerate(mine) if p.measure_id == point.measure_id), None) if replaces else None
+        if at is None and self._added(member, mine, point):
+            return
+        self._member(member, mine, -1)
         if at is None:
             mine.append(point)
         else:
             mine[at] = point
         self._member(member, mine, 1)
+
+    def _added(self, member: str | None, mine: list[Point], point: Point) -> bool:
+        """A new point put in alone, after the member's others: what `_member` would make of all of them, when the
+        point does not change whether the member is left out (else False, nothing done)."""
+        weighted = self.rule is Aggregation.WEIGHTED_MEAN
+        volume = self.volumes.get(member) if weighted and member is not None else None
+        counted = point.participation in COUNTED or counts(point.participation)
+        left_out = False
+        if weighted and volume is None:
+            left_out = any(counts(p.participation) and p.value is not None for p in mine)
+            if not left_out and counted and point.value is not None:
+                return False  # the member is left out from now on: all its points are taken out
+        rank, k = self.rank[member], len(mine)
+        mine.append(point)
+        if not counted:
+            _sorted_entry(self.excluded, (rank, k, member, point.participation), 1)
+            return True
+        if point.value is not None:
+            self._value(member, rank, k, point.value, 1, None if left_out or not weighted else volume, left_out)
+        if not left_out:
+            self.used += 1
+            if point.positions:
+                placed = self.placed.get(member)
+                if placed is None:
+                    placed = self.placed[member] = []
+                for position in point.positions:
+                    placed.append(position)
+                    insort(self.positions, position)
+        return True
 
     def _member(self, member: str | None, mine: list[Point], sign: int) -> None:
         """Takes a member's points of the period out of the aggregates (sign -1) or puts them in (sign 1)."""
@@ -390,12 +504,12 @@ class PeriodAggregate:
             self.values[(member, k)] = value
         else:
             del self.values[(member, k)]
-        self.sum.add(value, sign)
+        self.sum.add(value, sign, shared=True)
         if left_out:
             _sorted_entry(self.without, (rank, k, member), sign)
         elif volume is not None:
             product = EXACT.multiply(value, volume)
-            self.weights.add(volume, sign)
+            self.weights.add(volume, sign, shared=True)
             self.weighted.add(product, sign, rounded=product != value * volume)
 
     def figure(self, start: str, end: str) -> PeriodFigure:

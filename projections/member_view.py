@@ -48,11 +48,11 @@ def member_part(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
     plan = ledger["plans"][plan_id]
     marche = ledger["marches"].get(plan["marche_id"])
     finished = finished_at(marche, plan)
+    measures = plan["measures"]
     indicators = []
     for indicator in plan["indicators"].values():
         by_member = figures.index.get(indicator["key"], {})
         own = by_member.get(member_id if indicator["scope"] == "member" else None, [])
-        measures = [(plan["measures"][p.measure_id], p.participation) for p in own]
         indicators.append({
             "key": indicator["key"], "name": indicator["name"], "kind": indicator["kind"],
             "scope": indicator["scope"], "unit": indicator.get("unit"), "direction": indicator.get("direction"),
@@ -61,7 +61,8 @@ def member_part(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
                               "assessment": m["assessment"], "source": m["source"], "corrections": m["corrections"],
                               "positions": m["positions"], "recorded_at": m.get("recorded_at"),
                               "declared_on": m.get("declared_on"), "partial": bool(m.get("partial")),
-                              "participation": rule} for m, rule in measures],
+                              "participation": p.participation}
+                             for p in own for m in (measures[p.measure_id],)],
             **indicator_summary(indicator, own, finished),
             "groupement": [],  # series_part
         })

@@ -50,12 +50,17 @@ def figure_rows(g: str, plan: dict[str, Any], figures: PlanFigures, measure_ids:
     """The rows of the periods of these measures of the plan (the ledger holds them), changed since the figures'
     previous position with nothing else, with their figures as `figures` holds them at `position`: each period's row
     at its last change."""
-    last: dict[tuple[str, str, str], int] = {}
     measures = plan.get("measures") or {}
+    return rows_of_measures(g, plan, figures, (m for m in map(measures.get, measure_ids) if m is not None), position)
+
+
+def rows_of_measures(g: str, plan: dict[str, Any], figures: PlanFigures, measures: Iterable[dict[str, Any]],
+                     position: int) -> list[FigureRow]:
+    """`figure_rows` of the measures themselves (as the plan holds them)."""
+    last: dict[tuple[str, str, str], int] = {}
     indicators = plan.get("indicators") or {}
-    for measure_id in measure_ids:
-        m = measures.get(measure_id)
-        if m is None or (indicators.get(m["indicator_key"]) or {}).get("kind") != "quantitative":
+    for m in measures:
+        if (indicators.get(m["indicator_key"]) or {}).get("kind") != "quantitative":
             continue
         key = (m["indicator_key"], m["period_start"], m["period_end"])
         changed = m["positions"][-1] if m["positions"] else position

@@ -395,9 +395,9 @@ class SeriesAtCheckpoints:
         if route is not None and fact.kind not in MEASURE_KINDS:
             self.restructured.add(route.groupement_id)
 
-    def at(self, g: str, ledger: Any, changed: dict[str, str]) -> dict[str, PlanFigures]:
+    def at(self, g: str, ledger: Any, changed: dict[str, list[dict[str, Any]]]) -> dict[str, PlanFigures]:
         """Each plan's figures at the groupement's checkpoint, from the measures changed since its previous one
-        (`changed`: measure -> plan, as the fold knows them)."""
+        (`changed`: plan -> its measures changed, in the order they were recorded, `RebuildFold._by_plan`)."""
         plans = ledger.get("plans") or {}
         anew = g in self.restructured
         self.restructured.discard(g)
@@ -405,11 +405,13 @@ class SeriesAtCheckpoints:
             held = self.figures.get((g, p))
             if anew or held is None:
                 self.figures[(g, p)] = PlanFigures.of(plan, ledger)
-            else:
-                measures = plan["measures"]
-                held.update(plan, ledger, sorted((m for m, q in changed.items() if q == p and m in measures),
-                                                 key=lambda m: measures[m]["positions"][0]))
+            elif p in changed:
+                held.update_with(plan, ledger, changed[p])
         return {p: self.figures[(g, p)] for p in plans}
+
+
+def _first_position(measure: dict[str, Any]) -> int:
+    return measure["positions"][0]  # type: ignore[no-any-return]
 
 
 def next_generation(current: str) -> str:
@@ -668,6 +670,7 @@ class RebuildFold:
         self.texts: dict[str, str] = {}  # one string for each text that comes again and again (periods, values...)
         self.encodes = type(store).dump_json is SqlStore.dump_json  # a row's JSON is orjson's: made once, reused
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
+        self.shared_routes: dict[tuple[str, str], Route] = {}  # (groupement, plan) -> its route, one object
         self.measured_routes: set[str] = set()  # new routes of recorded measures met by the general path (this chunk)
 
     def plain(self, value: Any) -> Any:
@@ -798,7 +801,10 @@ class RebuildFold:
         routes = state.routes
         known = aggregate in routes
         if not known:
-            routes[aggregate] = Route(g, p)
+            route = self.shared_routes.get((g, p))
+            if route is None:
+                route = self.shared_routes[(g, p)] = Route(g, p)
+            routes[aggregate] = route  # (one object per plan: a route is frozen)
         ledger = state.ledgers.get(g)
         if ledger is None:
             ledger = state.ledgers[g] = new_ledger(g)
@@ -893,36 +899,66 @@ class RebuildFold:
         for g, ledger in self.state.ledgers.items():
             if ledger["position"] > position - self.every:
                 changed = self.changed.pop(g, {})
-                figures = self._figures_at(g, ledger, changed, position)
-                self.rows.summaries.extend(breakdowns.checkpoint_rows(g, ledger, figures, changed, position))
-                self.rows.checkpoints.append((g, position, self._delta(ledger, changed, figures)))
+                by_plan = self._by_plan(ledger, changed)
+                figures = self._figures_at(g, ledger, by_plan, position)
+                # the members' summaries (as-of), as `breakdowns.checkpoint_rows` makes them
+                self.rows.summaries.extend(
+                    row for p, found in by_plan.items() if p in figures
+                    for row in breakdowns.rows_of(g, p, figures[p], {m["member_id"] for m in found
+                                                                       if m["member_id"] is not None}, position))
+                self.rows.checkpoints.append((g, position, self._delta(ledger, changed, by_plan, figures)))
 
-    def _figures_at(self, g: str, ledger: Ledger, changed: dict[str, str], position: int) -> dict[str, PlanFigures]:
+    @staticmethod
+    def _by_plan(ledger: Ledger, changed: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+        """The measures changed since the groupement's previous checkpoint (`changed`: measure -> plan) that its ledger
+        holds, by plan in the plans' order, each plan's in the order they were recorded (their first position)."""
+        plans = ledger.get("plans") or {}
+        by_plan: dict[str, list[dict[str, Any]]] = {}
+        for m, p in changed.items():
+            plan = plans.get(p)
+            measure = None if plan is None else plan.get("measures", {}).get(m)
+            if measure is not None:
+                found = by_plan.get(p)
+                if found is None:
+                    found = by_plan[p] = []
+                found.append(measure)
+        for found in by_plan.values():
+            found.sort(key=_first_position)
+        return {p: by_plan[p] for p in plans if p in by_plan}
+
+    def _figures_at(self, g: str, ledger: Ledger, by_plan: dict[str, list[dict[str, Any]]],
+                    position: int) -> dict[str, PlanFigures]:
         """Each plan's figures at a checkpoint of the groupement (`SeriesAtCheckpoints.at`), and the rows of the periods
-        changed since its previous one (as-of: projections/period_figures.py), written with the chunk."""
+        changed since its previous one (as-of: projections/period_figures.py, as its `checkpoint_rows` makes them),
+        written with the chunk."""
         anew = g in self.series.restructured
-        figures = self.series.at(g, ledger, changed)
-        self.rows.figures.extend(period_figures.checkpoint_rows(g, ledger, figures, changed, position, anew))
+        figures = self.series.at(g, ledger, by_plan)
+        if not anew:
+            plans = ledger.get("plans") or {}
+            self.rows.figures.extend(row for p, found in by_plan.items() if p in figures
+                                     for row in period_figures.rows_of_measures(g, plans[p], figures[p], found,
+                                                                                position))
         return figures
 
     def figures_at_end(self, g: str, ledger: Ledger, position: int) -> dict[str, PlanFigures]:
         """Each plan's figures at the end of the fold, from the measures changed since the groupement's last
         checkpoint, and the rows of their periods (in `self.rows`, written with the last batch)."""
-        return self._figures_at(g, ledger, self.changed.pop(g, {}), position)
+        return self._figures_at(g, ledger, self._by_plan(ledger, self.changed.pop(g, {})), position)
 
-    def _delta(self, ledger: Ledger, changed: dict[str, str], figures: dict[str, PlanFigures]) -> bytes:
+    def _delta(self, ledger: Ledger, changed: dict[str, str], by_plan: dict[str, list[dict[str, Any]]],
+               figures: dict[str, PlanFigures]) -> bytes:
         """`stores.sql.checkpoint_data` of `stores.sql.delta` of the ledger since its previous checkpoint, from the
-        measures changed since: in the plans' order, each plan's in the order they were recorded (the order of its
-        measures in the ledger). A measure's JSON is the one its row was written with when it has not changed since
-        (the same bytes orjson makes of it)."""
-        by_plan: dict[str, list[dict[str, Any]]] = {}
-        plans = ledger.get("plans") or {}
-        for m, p in changed.items():
-            if p in plans and m in plans[p].get("measures", {}):
-                by_plan.setdefault(p, []).append(plans[p]["measures"][m])
+        measures changed since (`by_plan`): in the plans' order, each plan's in the order they were recorded (the
+        order of its measures in the ledger). A measure's JSON is the one its row was written with when it has not
+        changed since (the same bytes orjson makes of it)."""
         docs, dumps = self.docs, orjson.dumps
-        measures = [b"[" + dumps(p) + b"," + (docs.get(m["id"]) or dumps(m)) + b"]"
-                    for p in plans if p in by_plan for m in sorted(by_plan[p], key=lambda m: m["positions"][0])]
+        parts: list[bytes] = []  # `[plan, measure]` of each, comma first, joined once
+        for p, found in by_plan.items():
+            head = b",[" + dumps(p) + b","
+            for measure in found:
+                parts += (head, docs.get(measure["id"]) or dumps(measure), b"]")
+        if parts:
+            parts[0] = parts[0][1:]
         written = self.written
         for m in changed:  # taken: kept only until its row is made (the next checkpoint has it only if it changes)
             if m in written:
@@ -930,7 +966,7 @@ class RebuildFold:
         # in two parts, as `stores.sql.checkpoint_data` stores a delta: the rest, then its measures apart
         rest = b"".join((b'{"', DELTA.encode(), b'":1,"ledger":', dumps(skeleton(ledger)), b',"', SERIES.encode(),
                          b'":', dumps({p: series_state(f) for p, f in figures.items()}), b"}"))
-        return in_two_parts(rest, b"[" + b",".join(measures) + b"]")
+        return in_two_parts(rest, b"".join((b"[", *parts, b"]")))
 
     def corrected_rows(self) -> list[MeasureRow]:
         """The measures changed after their row was written: rewritten with the last batch."""

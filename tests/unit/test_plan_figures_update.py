@@ -2,7 +2,8 @@
 afresh from the same plan, over random batches of new measures and corrections: every aggregation rule, members with
 and without a purchase volume (and a volume of 0), members not counted (not a party, left before the period, joined
 after the launch), the groupement's own measures, values that are None and values whose sums would round at 28
-digits (where the figure is made afresh)."""
+digits (where the figure is made afresh); and each member's summary made from what `update` keeps point by point
+(`breakdowns.summary`) equals the one made from all its points (`summary_of`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from progres.projections.breakdowns import summary, summary_of
 from progres.projections.indicators import PlanFigures
 
 MEMBERS = [f"m{i}" for i in range(6)]
@@ -120,6 +122,10 @@ def check(data: Any, batches: list[list[Any]]) -> None:
             return
         figures.update(plan, ledger, list(changed))
         assert shown(figures) == shown(afresh)
+        # each member's summary (projections/breakdowns.py) from what `update` keeps point by point equals the one
+        # made from all its points (asked after every batch: what is kept is then brought up to date by the next)
+        for member in [*MEMBERS, None]:
+            assert summary(figures, member) == summary_of(afresh.index, member), member  # type: ignore[arg-type]
 
 
 def test_a_period_of_many_members_one_measure_more() -> None:
