@@ -130,42 +130,49 @@ def fmt(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def indicator_summary(indicator: dict[str, Any], points: Iterable[Point], finished: bool) -> dict[str, Any]:
+def indicator_summary(indicator: dict[str, Any], points: Iterable[Point], finished: bool,
+                      positions: bool = True) -> dict[str, Any]:
     """First and last values of one series against baseline and target (the target in force for the
-    last measured period); a qualitative indicator gives its latest assessment and never a percentage."""
+    last measured period); a qualitative indicator gives its latest assessment and never a percentage.
+    `positions` False: without the positions behind them (the stored balance keeps them apart)."""
     points = list(points)
     if indicator["kind"] == "qualitative":
-        return qualitative_summary(points[-1] if points else None, len(points))
-    numeric = [p for p in points if p.value is not None]
-    return quantitative_summary(indicator, numeric[0] if numeric else None, numeric[-1] if numeric else None,
-                                len(numeric), finished)
+        summary = qualitative_summary(points[-1] if points else None, len(points), positions)
+    else:
+        numeric = [p for p in points if p.value is not None]
+        summary = quantitative_summary(indicator, numeric[0] if numeric else None, numeric[-1] if numeric else None,
+                                       len(numeric), finished, positions)
+    return summary
 
 
-def qualitative_summary(last: Point | None, count: int) -> dict[str, Any]:
+def qualitative_summary(last: Point | None, count: int, positions: bool = True) -> dict[str, Any]:
     """`indicator_summary` of a qualitative series from its last point and its number of points."""
-    return {"latest_assessment": last.assessment if last else None,
-            "latest_period": last.period_end if last else None, "measures": count,
-            "status": "assessed" if last else "no_data",
-            "positions": {"latest": sorted(last.positions) if last else []}}
+    summary: dict[str, Any] = {"latest_assessment": last.assessment if last else None,
+               "latest_period": last.period_end if last else None, "measures": count,
+               "status": "assessed" if last else "no_data"}
+    if positions:
+        summary["positions"] = {"latest": sorted(last.positions) if last else []}
+    return summary
 
 
 def quantitative_summary(indicator: dict[str, Any], first: Point | None, last: Point | None, count: int,
-                         finished: bool) -> dict[str, Any]:
+                         finished: bool, positions: bool = True) -> dict[str, Any]:
     """`indicator_summary` of a quantitative series from its first and last valued points and how many have a value
     (projections/breakdowns.py makes a member's from its summary row)."""
     baseline = decimal_or_none(indicator.get("baseline"))
     target = target_on(indicator, last.period_end) if last else decimal_or_none(indicator.get("target"))
     last_value = last.value if last else None
-    return {
+    summary: dict[str, Any] = {
         "baseline": fmt(baseline), "target": fmt(target), "first": fmt(first.value) if first else None,
         "first_period": first.period_end if first else None, "last": fmt(last_value),
         "last_period": last.period_end if last else None,
         "achievement": fmt(achievement(baseline, target, last_value)),
         "status": status(indicator, last_value, target, finished), "measures": count,
-        # Where each figure comes from: the log positions of the measures and corrections behind it.
-        "positions": {"first": sorted(first.positions) if first else [],
-                      "last": sorted(last.positions) if last else []},
     }
+    if positions:  # where each figure comes from: the log positions of the measures and corrections behind it
+        summary["positions"] = {"first": sorted(first.positions) if first else [],
+                                "last": sorted(last.positions) if last else []}
+    return summary
 
 
 def finished_at(marche: dict[str, Any] | None, plan: dict[str, Any]) -> bool:

@@ -76,9 +76,22 @@ def member_part(ledger: Ledger, plan_id: str, member_id: str, figures: PlanFigur
         "decisions": [{"review_id": r["id"], "held_on": r["held_on"], **d} for r in plan["reviews"].values()
                       for d in r["decisions"]],
         "avenants": notified_avenants(marche),
-        STAYS: [[m["joined_on"], m["left_on"]] for m in (ledger.get("groupement") or {}).get("memberships", [])
-                if m["organisation_id"] == member_id],
+        STAYS: stays_of(ledger, figures).get(member_id, []),
     }
+
+
+STAYS_MEMO = "views:stays"  # what `stays_of` keeps in `PlanFigures.memo`
+
+
+def stays_of(ledger: Ledger, figures: PlanFigures) -> dict[str, list[list[Any]]]:
+    """Each organisation's stays in the groupement (joined, left), made once per figures (the structure's: a runner
+    keeps them from batch to batch), not by walking the memberships for each member's part."""
+    found: dict[str, list[list[Any]]] | None = figures.memo.get(STAYS_MEMO)
+    if found is None:
+        found = figures.memo[STAYS_MEMO] = {}
+        for m in (ledger.get("groupement") or {}).get("memberships", []):
+            found.setdefault(m["organisation_id"], []).append([m["joined_on"], m["left_on"]])
+    return found
 
 
 def standings_key(plan_id: str) -> str:

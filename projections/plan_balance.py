@@ -80,14 +80,76 @@ def member_part(ledger: Ledger, plan_id: str, figures: PlanFigures, member: str,
             "standing": standings(ledger, plan_id, figures)[member]}
 
 
-def assemble(part: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
-    """The balance from its plan part and its members' rows (any order: the members' order is their rank)."""
+def assemble(part: dict[str, Any], members: list[dict[str, Any]],
+             positions: dict[str, list[int]] | None = None) -> dict[str, Any]:
+    """The balance from its plan part, its members' rows (any order: the members' order is their rank) and the
+    positions behind its indicators' figures (`positions_parts`; a part made with them inline keeps its own)."""
     ordered = sorted(members, key=lambda row: row["rank"])
-    return {**part, "members": {row["member_id"]: row["breakdown"] for row in ordered},
-            "parties": {row["member_id"]: row["standing"] for row in ordered}}
+    balance = {**part, "members": {row["member_id"]: row["breakdown"] for row in ordered},
+               "parties": {row["member_id"]: row["standing"] for row in ordered}}
+    if positions:
+        balance["axes"] = [{**axis, "objectives": [
+            {**objective, "indicators": [with_positions(i, positions) for i in objective["indicators"]]}
+            for objective in axis["objectives"]]} for axis in part["axes"]]
+    return balance
 
 
-def balance_part(ledger: Ledger, plan_id: str, figures: PlanFigures | None = None) -> dict[str, Any]:
+def with_positions(indicator: dict[str, Any], positions: dict[str, list[int]]) -> dict[str, Any]:
+    """An indicator's entry of the balance with the positions behind its figures put back in their place."""
+    if "positions" in indicator:
+        return indicator
+    qualitative = indicator["kind"] == "qualitative"
+    whiches, after = (("latest",), "status") if qualitative else (("first", "last"), "measures")
+    entry: dict[str, Any] = {}
+    for key, value in indicator.items():  # in the place `indicator_summary` gives them
+        entry[key] = value
+        if key == after:
+            entry["positions"] = {which: positions.get(position_key(indicator["key"], which), [])
+                                  for which in whiches}
+    return entry
+
+
+POSITIONS_MEMO = "balance:positions"  # what `positions_parts` keeps in `PlanFigures.memo`: what it made last
+
+
+def position_key(indicator_key: str, which: str) -> str:
+    """The key of a `balance_positions` row: the indicator and which of its figures ("first", "last", "latest")."""
+    return f"{indicator_key}/{which}"
+
+
+def positions_parts(ledger: Ledger, plan_id: str, figures: PlanFigures,
+                    indicators: frozenset[str] | None = None) -> list[tuple[str, list[int]]]:
+    """The log positions behind each indicator's first and last groupement figures (a qualitative indicator's latest
+    assessment), the balance's `positions` apart from its plan part: one row per indicator and figure, made only
+    when that figure's positions changed since this function last made them with these figures (`indicators`: the
+    only ones whose measures changed; None: any may have). The figures of a member indicator hold one position per
+    member's measure: 3,000 at 3,000 members, which the plan part rewrote at each new measure."""
+    made: dict[str, tuple[Any, int]] = figures.memo.setdefault(POSITIONS_MEMO, {})
+    rows = []
+    for indicator in ledger["plans"][plan_id]["indicators"].values():
+        if indicators is not None and indicator["key"] not in indicators:
+            continue
+        points = groupement_points(indicator, figures)
+        if indicator["kind"] == "qualitative":
+            chosen = {"latest": points[-1] if points else None}
+        else:
+            numeric = [p for p in points if p.value is not None]
+            chosen = {"first": numeric[0] if numeric else None, "last": numeric[-1] if numeric else None}
+        for which, point in chosen.items():
+            key = position_key(indicator["key"], which)
+            source = point.positions if point is not None else ()
+            # the same sequence, not lengthened: the same positions (a figure is made again when it changes; a
+            # groupement measure's list is lengthened by its corrections)
+            before = made.get(key)
+            if before is not None and before[0] is source and before[1] == len(source):
+                continue
+            made[key] = (source, len(source))
+            rows.append((key, sorted(source)))
+    return rows
+
+
+def balance_part(ledger: Ledger, plan_id: str, figures: PlanFigures | None = None,
+                 positions: bool = True) -> dict[str, Any]:
     plan = ledger["plans"][plan_id]
     marche = ledger["marches"].get(plan["marche_id"]) or {}
     day = view_day(ledger)
@@ -100,9 +162,9 @@ def balance_part(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
             indicators = []
             for indicator in (i for i in plan["indicators"].values() if i["objective_key"] == objective["key"]):
                 points = groupement_points(indicator, figures)
+                summary = indicator_summary(indicator, points, finished, positions)
                 indicators.append({"key": indicator["key"], "name": indicator["name"], "kind": indicator["kind"],
-                                   "unit": indicator.get("unit"), **indicator_summary(indicator, points, finished),
-                                   **counting(indicator, figures)})
+                                   "unit": indicator.get("unit"), **summary, **counting(indicator, figures)})
             objectives.append({"key": objective["key"], "title": objective["title"], "kind": objective["kind"],
                                "indicators": indicators})
         actions = [a for a in plan["actions"].values() if a["axis_key"] == axis["key"]]

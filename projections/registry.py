@@ -22,6 +22,7 @@ from typing import Any
 
 from progres.domain.groupements import Groupement
 from progres.domain.marches import Marche
+from progres.domain.measures import Measure
 from progres.domain.plans import ProgressPlan
 from progres.projections import member_view, plan_balance
 from progres.projections.indicators import PlanFigures
@@ -65,7 +66,9 @@ class ReadModel:
 
 
 def parties_of(ledger: Ledger) -> dict[str, Any]:
-    """The small document access checks read: who coordinates, who is a member, titulaire or auditor."""
+    """The small document access checks read: who coordinates, who is a member, titulaire or auditor. It holds no
+    position (v2): made from its own events alone, it is written by the batches that fold one of them, not by every
+    batch (3,000 member ids rewritten per new measure at 3,000 members, before)."""
     groupement = ledger["groupement"]
     return {
         "groupement_id": ledger["id"], "coordonnateur_id": groupement["coordonnateur_id"],
@@ -73,7 +76,7 @@ def parties_of(ledger: Ledger) -> dict[str, Any]:
         "titulaire_ids": sorted({t for m in ledger["marches"].values() for t in m["titulaire_ids"]}),
         "auditor_ids": sorted(groupement.get("auditor_ids", [])),
         "shares_member_details": bool(groupement.get("shares_member_details")),
-        "plan_ids": sorted(ledger["plans"]), "position": ledger["position"],
+        "plan_ids": sorted(ledger["plans"]),
     }
 
 
@@ -95,7 +98,8 @@ def _member_view(fetch: Fetch, plan_id: str, member_id: str, position: int, doc:
 def _plan_balance(fetch: Fetch, plan_id: str, member_id: str, position: int, doc: Any) -> tuple[int, Any]:
     if doc.get("members"):  # made whole by a version before the rows (read while the new one is built)
         return position, doc
-    return position, plan_balance.assemble(doc, [part for _, _, part in fetch("balance_members", plan_id)])
+    positions = {key: part["positions"] for key, _, part in fetch("balance_positions", plan_id)}
+    return position, plan_balance.assemble(doc, [part for _, _, part in fetch("balance_members", plan_id)], positions)
 
 
 def _member_views(s: Scope) -> list[Row]:
@@ -116,20 +120,35 @@ def _aggregates(s: Scope) -> list[Row]:
 
 def _balance_members(s: Scope) -> list[Row]:
     assert s.figures is not None
-    chosen = set(s.members)
-    return [(s.plan_id, m, s.ledger["id"], plan_balance.member_part(s.ledger, s.plan_id, s.figures, m, rank))
-            for rank, m in enumerate(plan_balance.balance_members(s.ledger, s.figures)) if m in chosen]
+    ranks = s.figures.memo.get(BALANCE_RANKS_MEMO)
+    if ranks is None:  # (made once per figures: a batch of one measure does not walk the members)
+        ranks = s.figures.memo[BALANCE_RANKS_MEMO] = {
+            m: rank for rank, m in enumerate(plan_balance.balance_members(s.ledger, s.figures))}
+    return [(s.plan_id, m, s.ledger["id"], plan_balance.member_part(s.ledger, s.plan_id, s.figures, m, ranks[m]))
+            for m in sorted((m for m in set(s.members) if m in ranks), key=ranks.__getitem__)]
+
+
+def _balance_positions(s: Scope) -> list[Row]:
+    assert s.figures is not None
+    return [(s.plan_id, key, s.ledger["id"], {"positions": positions})
+            for key, positions in plan_balance.positions_parts(s.ledger, s.plan_id, s.figures, s.indicators)]
 
 
 REGISTRY: tuple[ReadModel, ...] = (
-    ReadModel("groupement_parties", 1, "groupement_parties", PARTIES_EVENTS, False,
+    # v2: no position in the document, written by the batches that fold one of its events only
+    ReadModel("groupement_parties", 2, "groupement_parties", PARTIES_EVENTS, False,
               lambda s: [(s.ledger["id"], "", s.ledger["id"], parties_of(s.ledger))]),
     ReadModel("plan_dashboard", 1, "plan_dashboards", LEDGER_EVENTS, True,
               lambda s: [(s.plan_id, "", s.ledger["id"], plan_dashboard(s.ledger, s.plan_id, s.figures))]),
-    # v2: the members' breakdown and standing moved to balance_members (one row per member)
-    ReadModel("plan_balance", 2, "plan_balances", LEDGER_EVENTS, True,
-              lambda s: [(s.plan_id, "", s.ledger["id"], plan_balance.balance_part(s.ledger, s.plan_id, s.figures))],
-              assemble=_plan_balance, parts=("balance_members",)),
+    # The log positions behind each indicator's first and last groupement figures (one row per indicator and figure,
+    # written when it changed): before plan_balance, whose v3 rows need them (a version switch goes in this order).
+    ReadModel("balance_positions", 1, "balance_positions", LEDGER_EVENTS, True, _balance_positions),
+    # v2: the members' breakdown and standing moved to balance_members (one row per member); v3: the positions behind
+    # the indicators' figures moved to balance_positions (they grow with the members: one per member's measure)
+    ReadModel("plan_balance", 3, "plan_balances", LEDGER_EVENTS, True,
+              lambda s: [(s.plan_id, "", s.ledger["id"],
+                          plan_balance.balance_part(s.ledger, s.plan_id, s.figures, positions=False))],
+              assemble=_plan_balance, parts=("balance_members", "balance_positions")),
     ReadModel("balance_members", 1, "balance_members", LEDGER_EVENTS, True, _balance_members, member_local=True),
     # v2: the day's part and the groupement's series moved to plan_aggregates (one row per plan, one per indicator)
     ReadModel("member_view", 2, "member_views", LEDGER_EVENTS, True, _member_views, member_local=True,
@@ -155,7 +174,9 @@ def read_model(name: str) -> ReadModel:
     raise KeyError(f"no read model named {name!r}")
 
 
-MEMBERS_MEMO, RANKS_MEMO = "views:members", "views:member_ranks"  # what `derived_views` keeps in `PlanFigures.memo`
+MEASURE_EVENTS = frozenset({Measure.Recorded, Measure.Corrected})  # what a batch of `changed` (below) folded alone
+MEMBERS_MEMO, RANKS_MEMO = "views:members", "views:member_ranks"
+BALANCE_RANKS_MEMO = "views:balance_ranks"  # what `derived_views` keeps in `PlanFigures.memo`
 Changed = dict[str, tuple[frozenset[str] | None, frozenset[str]]]  # plan -> (members or None for all, indicators)
 
 
@@ -174,7 +195,8 @@ def derived_views(ledger: Ledger, models: Iterable[ReadModel] | None = None,
         return views
     whole = Scope(ledger)
     for model in chosen:
-        if not model.per_plan:
+        # a batch that only recorded or corrected measures leaves a model fed by other events as it was
+        if not model.per_plan and (changed is None or model.events & MEASURE_EVENTS):
             views[model.table].extend(model.rows(whole))
     if not any(model.per_plan for model in chosen):
         return views

@@ -15,6 +15,7 @@ from progres.projections.plan_balance import plan_balance
 from progres.projections.runner import ProjectionRunner, rebuild
 from progres.projections.stores.sql import DELTA, pack, unpack
 from progres.projections.stores.sqlite import SqliteStore
+from tests.conftest import ADHESION
 from tests.views_stores import views_store
 
 
@@ -141,3 +142,52 @@ def check_ledger_rows(store: Any, world: Any) -> None:
     assert position == ledger["position"]
     assert unpack(state) == {
         **ledger, "plans": {p: {**plan, "measures": {}} for p, plan in ledger["plans"].items()}}
+
+
+def test_a_new_measure_writes_only_the_positions_that_changed_and_leaves_the_parties_as_they_are(world,
+                                                                                                  tmp_path: Path):
+    """The positions behind the balance's figures grow with the members (one per member's measure): a batch writes
+    the row of a figure whose positions changed, not the others; the parties document (every member's id) is written
+    by the events it is made from, not by a measure. What a reader sees is unchanged (the balance equals the
+    reducer's)."""
+    world.measure()
+    world.measure(member_id=world.lycees[1], recorded_by=world.lycees[1], value="40")
+    store = SqliteStore(tmp_path / "views.sqlite3")
+    runner = ProjectionRunner(world.app, store, checkpoint_every=1_000_000)
+    runner.catch_up()
+    tables = ("balance_positions", "groupement_parties", "plan_balances")
+    before = {t: positions(store, t, runner.projection) for t in tables}
+    assert set(before["balance_positions"]) == {(world.plan, "egalim_share/first"), (world.plan, "egalim_share/last"),
+                                                (world.plan, "siqo/latest")}
+    # a later period: the indicator's last figure changes, its first does not
+    written = world.measure(member_id=world.lycees[2], recorded_by=world.lycees[2], value="45",
+                            period_start="2022-07-01", period_end="2022-12-31", declared_on="2023-01-02")
+    runner.catch_up()
+    after = {t: positions(store, t, runner.projection) for t in tables}
+    moved = {t: sorted(k for k, p in rows.items() if p != before[t].get(k)) for t, rows in after.items()}
+    assert moved == {"balance_positions": [(world.plan, "egalim_share/last")], "groupement_parties": [],
+                     "plan_balances": [(world.plan, "")]}
+    ledger = Replay().feed_all(world.app.facts()).ledgers[world.groupement]
+    balance = store.view("plan_balances", runner.projection, world.plan)[1]
+    assert balance == plan_balance(ledger, world.plan)
+    indicator = balance["axes"][0]["objectives"][0]["indicators"][0]
+    assert indicator["positions"] == {"first": sorted(p for m in ledger["plans"][world.plan]["measures"].values()
+                                                      if m["period_end"] == "2022-06-30" for p in m["positions"]),
+                                      "last": [written.position]}
+    # a correction of the first period's measure: the first figure's positions change (and only they)
+    first = next(m for m in ledger["plans"][world.plan]["measures"].values() if m["member_id"] == world.lycees[0])
+    world.app.correct_measure(first["id"], "erreur de saisie", world.lycees[0], "2022-07-15", value="35")
+    runner.catch_up()
+    again = {t: positions(store, t, runner.projection) for t in tables}
+    assert sorted(k for k, p in again["balance_positions"].items() if p != after["balance_positions"][k]) == [
+        (world.plan, "egalim_share/first")]
+    assert again["groupement_parties"] == before["groupement_parties"]
+    ledger = Replay().feed_all(world.app.facts()).ledgers[world.groupement]
+    assert store.view("plan_balances", runner.projection, world.plan)[1] == plan_balance(ledger, world.plan)
+    # an admission (an event of the parties) writes the parties again
+    world.app.admit_member(world.groupement, world.outsider, "2023-01-01", ADHESION, "2022-12-01")
+    runner.catch_up()
+    assert positions(store, "groupement_parties", runner.projection) != before["groupement_parties"]
+    assert store.view("groupement_parties", runner.projection, world.groupement)[1]["member_ids"] == sorted(
+        str(o) for o in (world.region, *world.lycees, world.outsider))
+    store.close()

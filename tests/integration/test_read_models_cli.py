@@ -74,24 +74,24 @@ def test_status_shows_the_declared_and_stored_versions_and_a_rebuild_under_way(t
     models.runner.catch_up()
     status = CliRunner().invoke(cli, ["projections", "status", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
     assert status.exit_code == 0, status.output
-    assert "plan_balance : code v2, dépôt v2 ; table plan_balances" in status.output
+    assert "plan_balance : code v3, dépôt v3 ; table plan_balances" in status.output
     assert "reconstruction" not in status.output
     # The code of plan_balance changes (this process's registry): the runner begins its rebuild, one chunk.
     balance = registry.read_model("plan_balance")
-    monkeypatch.setattr(registry, "REGISTRY", tuple(dataclasses.replace(m, version=3) if m is balance else m
+    monkeypatch.setattr(registry, "REGISTRY", tuple(dataclasses.replace(m, version=4) if m is balance else m
                                                     for m in registry.REGISTRY))
     models.runner.upgrade_chunk = 1
     models.runner.run_batch()
     status = CliRunner().invoke(cli, ["projections", "status", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
     assert status.exit_code == 0, status.output
     total = models.store.model_versions(models.projection)["plan_balance"].total
-    assert "plan_balance : code v3, dépôt v2 ;" in status.output
-    assert (f"reconstruction de v3 à côté de l'actuelle : 1\u00a0groupement sur {total} (les lectures servent "
+    assert "plan_balance : code v4, dépôt v3 ;" in status.output
+    assert (f"reconstruction de v4 à côté de l'actuelle : 1\u00a0groupement sur {total} (les lectures servent "
             "l'actuelle jusqu'à la bascule)") in status.output
     assert "member_view : code v2, dépôt v2 ;" in status.output
     models.runner.upgrade()
     status = CliRunner().invoke(cli, ["projections", "status", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
-    assert "plan_balance : code v3, dépôt v3 ;" in status.output
+    assert "plan_balance : code v4, dépôt v4 ;" in status.output
     assert "reconstruction" not in status.output
     models.close()
     app.close()

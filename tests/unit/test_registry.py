@@ -19,7 +19,7 @@ def test_the_store_creates_and_the_runner_writes_the_tables_of_the_registry(worl
     ledger = Replay().feed_all(world.app.facts()).ledgers[world.groupement]
     views = registry.derived_views(ledger)
     assert tuple(views) == registry.TABLES
-    per_member_or_indicator = ("member_views", "balance_members", "plan_aggregates")
+    per_member_or_indicator = ("member_views", "balance_members", "plan_aggregates", "balance_positions")
     assert {len(rows) for table, rows in views.items() if table not in per_member_or_indicator} == {1}
     assert len(views["member_views"]) == 4  # the coordonnateur and three lycées, for the one plan
     assert len(views["balance_members"]) == 3  # the three lycées (the coordonnateur apart)
@@ -50,7 +50,8 @@ def test_status_lists_the_read_models_with_their_version_and_events(memory_app, 
     models = ReadModels(memory_app, SqliteStore(tmp_path / "views.sqlite3"))
     listed = models.read_models()
     assert [(m["name"], m["version"]) for m in listed] == [
-        ("groupement_parties", 1), ("plan_dashboard", 1), ("plan_balance", 2), ("balance_members", 1),
-        ("member_view", 2), ("plan_aggregates", 1)]  # v2: stored in parts, per member and per indicator
+        ("groupement_parties", 2), ("plan_dashboard", 1), ("balance_positions", 1), ("plan_balance", 3),
+        ("balance_members", 1), ("member_view", 2), ("plan_aggregates", 1)]  # v2: stored in parts, per member and per
+    # indicator; v3 of plan_balance: the positions behind its figures apart; v2 of groupement_parties: no position
     assert "Groupement.MemberLeft" in listed[0]["events"]
     models.close()
