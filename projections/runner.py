@@ -29,8 +29,8 @@ from progres.projections.breakdowns import SummaryRow
 from progres.projections.facts import TRANSCODED, Fact, _untranscode, fact_from_record
 from progres.projections.history import ACTOR_FIELDS, history_row
 from progres.projections.indicators import PlanFigures
-from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route, kind_of, new_ledger
 from progres.projections.late_facts import LateRow, late_rows
+from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route, kind_of, new_ledger
 from progres.projections.period_figures import FigureRow
 from progres.projections.registry import ReadModel, derived_views
 from progres.projections.stores.sql import (

@@ -15,8 +15,8 @@ import orjson
 from progres.projections import registry
 from progres.projections.breakdowns import SummaryRow
 from progres.projections.indicators import PeriodFigure, PlanFigures, fmt
-from progres.projections.ledger import Ledger, Route
 from progres.projections.late_facts import LateRow
+from progres.projections.ledger import Ledger, Route
 from progres.projections.period_figures import FigureRow
 from progres.projections.registry import TABLES
 

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -49,7 +50,7 @@ class Timeline:
     def moments(self) -> list[str]:
         """Every time of the log, and a moment between each two, before the first and after the last."""
         points = sorted(set(self.seconds))
-        between = [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)]
+        between = [(a + b) / 2 for a, b in pairwise(points)]
         return [(START + timedelta(seconds=s)).isoformat()
                 for s in [min(points, default=0) - 1, *points, *between, max(points, default=0) + 1]]
 
