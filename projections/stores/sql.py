@@ -659,17 +659,19 @@ class SqlStore:
             row = cur.fetchone()
             if row is None:
                 return 0
-            found = latest = int(row[0])
-            kept = self._late_kept_after(cur, projection)
+            latest = int(row[0])
+            # (one statement: the marker, and the last late fact after the seek recorded by then; late facts are kept
+            # after the marker only)
+            cur.execute(self.q("SELECT (SELECT min(position) FROM {p}late_facts WHERE projection = ? AND timestamp IS "
+                               "NULL), (SELECT max(position) FROM {p}late_facts WHERE projection = ? AND position > ? "
+                               "AND timestamp <= ?)"), [projection, projection, latest, timestamp])
+            row = cur.fetchone()
+            kept = int(row[0]) if row[0] is not None else None
+            found = max(latest, int(row[1])) if row[1] is not None else latest
             if kept is None or kept > latest:  # the history after the seek, up to where late facts are kept
                 cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND position > ? AND "
                                    "timestamp <= ?" + ("" if kept is None else " AND position <= ?")),
                             [projection, latest, timestamp, *([] if kept is None else [kept])])
-                row = cur.fetchone()
-                found = max(found, int(row[0])) if row and row[0] is not None else found
-            if kept is not None:
-                cur.execute(self.q("SELECT max(position) FROM {p}late_facts WHERE projection = ? AND position > ? "
-                                   "AND timestamp <= ?"), [projection, max(latest, kept), timestamp])
                 row = cur.fetchone()
                 found = max(found, int(row[0])) if row and row[0] is not None else found
         return found
