@@ -46,7 +46,7 @@ from progres.projections.indicators import (
 )
 from progres.projections.ledger import IGNORED_EVENTS, Ledger, Route, apply, kind_of, new_ledger, route_of
 from progres.projections.member_view import member_ids, member_view
-from progres.projections.parties import RuleOf, rule_of
+from progres.projections.parties import RuleOf, rule_of, standings_of
 from progres.projections.period_figures import figure_of_state
 from progres.projections.plan_balance import balance_part, member_breakdown, member_part, standings
 from progres.projections.runner import MEASURE_KINDS, FactSource
@@ -268,7 +268,7 @@ class AsOf:
         member's breakdown is made from its last summary by then and its measures changed since
         (projections/breakdowns.py), not from all its measures."""
         with paused_gc(), self.store.reading():  # (PostgreSQL: the reads in one transaction, see SqlStore.reading)
-            part, pages = self.plan_balance_pages(plan_id, self.position_for(position, timestamp))
+            part, pages = self._pages(plan_id, self.position_for(position, timestamp), first)
             shown = pages.members[:first] if first is not None else pages.members
             found = pages.breakdowns(shown)
             return {**part, "members": {m: found[m] for m in shown}, "parties": {m: part["parties"][m] for m in shown}}
@@ -276,11 +276,20 @@ class AsOf:
     def plan_balance_pages(self, plan_id: str, position: int) -> tuple[dict[str, Any], BalancePages]:
         """The balance without its members' breakdowns (`members` empty, `parties` whole), and what makes the
         breakdowns of the members a page shows (GraphQL's `planBalance(asKnownAt:)` asks for its page only)."""
+        return self._pages(plan_id, position, None)
+
+    def _pages(self, plan_id: str, position: int, first: int | None) -> tuple[dict[str, Any], BalancePages]:
+        """`plan_balance_pages`; with `first`, the standings (`parties`) of the first members only (of 3,000)."""
         with paused_gc(), self.store.reading():
             ledger, figures, summarised = self._plan_figures(plan_id, position, lambda ledger: [])
             members = balance_members_of(ledger)
-            parties = standings(ledger, plan_id, figures)
-            part = {**balance_part(ledger, plan_id, figures), "parties": {m: parties[m] for m in members}}
+            if first is None:
+                parties = standings(ledger, plan_id, figures)
+            else:
+                parties = standings_of(ledger, ledger["marches"].get(ledger["plans"][plan_id]["marche_id"]) or None,
+                                       members[:first])
+            part = {**balance_part(ledger, plan_id, figures),
+                    "parties": {m: parties[m] for m in (members if first is None else members[:first])}}
 
         def breakdowns(shown: list[str]) -> dict[str, Any]:
             with paused_gc(), self.store.reading():

@@ -50,20 +50,25 @@ def rule_of(ledger: dict[str, Any], marche: dict[str, Any] | None) -> RuleOf:
     party_ids, launch, withdrawal = parties(ledger, marche), launched_on(marche), clause(ledger)
     # Each (member, period) once: a plan's measures share few of them, and a member's stays are read from every
     # membership of the groupement (the rule is a pure function of these, made and used with one ledger state).
+    # A member's stays are made the first time it is asked for (as-of asks for a page of 20 members of 3,000).
     known: dict[tuple[str, str, str], str] = {}
-    by_member: dict[str, list[Stay]] = {}
+    raw: dict[str, list[dict[str, Any]]] = {}
     for m in (ledger.get("groupement") or {}).get("memberships", []):
-        by_member.setdefault(m["organisation_id"], []).append(Stay(date.fromisoformat(m["joined_on"]),
-                                                                   _day(m["left_on"])))
+        raw.setdefault(m["organisation_id"], []).append(m)
+    by_member: dict[str, list[Stay]] = {}
 
     def rule(member: str | None, start: str, end: str) -> str:
         if member is None:
             return GROUPEMENT_SCOPE
         found = known.get((member, start, end))
         if found is None:
+            member_stays = by_member.get(member)
+            if member_stays is None:
+                member_stays = by_member[member] = [Stay(date.fromisoformat(m["joined_on"]), _day(m["left_on"]))
+                                                    for m in raw.get(member, ())]
             period = Period(date.fromisoformat(start), date.fromisoformat(end))
-            found = known[(member, start, end)] = participation(by_member.get(member, []), launch,
-                                                                member in party_ids, withdrawal, period).value
+            found = known[(member, start, end)] = participation(member_stays, launch, member in party_ids,
+                                                                withdrawal, period).value
         return found
     return rule
 
@@ -99,10 +104,12 @@ def standings_of(ledger: dict[str, Any], marche: dict[str, Any] | None,
     if marche is None:
         return {m: standing(ledger, marche, m) for m in members}
     launch, party_ids, withdrawal = launched_on(marche), parties(ledger, marche), clause(ledger).value
+    wanted = set(members)  # (as-of asks for a page of them: only their stays are made)
     by_member: dict[str, list[Stay]] = {}
     for m in (ledger.get("groupement") or {}).get("memberships", []):
-        by_member.setdefault(m["organisation_id"], []).append(Stay(date.fromisoformat(m["joined_on"]),
-                                                                   _day(m["left_on"])))
+        if m["organisation_id"] in wanted:
+            by_member.setdefault(m["organisation_id"], []).append(Stay(date.fromisoformat(m["joined_on"]),
+                                                                       _day(m["left_on"])))
     found = {}
     for member in members:
         is_party = member in party_ids

@@ -10,7 +10,7 @@ from progres.domain import rules
 from progres.projections.indicators import PlanFigures, Point, finished_at, fmt, indicator_summary
 from progres.projections.ledger import Ledger
 from progres.projections.member_view import current_amount, member_ids, standings_key, view_day
-from progres.projections.parties import standings_of
+from progres.projections.parties import parties, standings_of
 from progres.projections.plan_dashboard import action_state
 
 NAME = "plan_balance"
@@ -71,6 +71,16 @@ def standings(ledger: Ledger, plan_id: str, figures: PlanFigures) -> dict[str, d
         figures.memo[key] = standings_of(ledger, marche, balance_members(ledger, figures))
     found: dict[str, dict[str, Any]] = figures.memo[key]
     return found
+
+
+def party_members(ledger: Ledger, plan_id: str, figures: PlanFigures) -> list[str]:
+    """The balance's members that are parties of the plan's marché (`standings`' "party", without the rest of each
+    standing: as-of makes the standings of the members of a page only)."""
+    marche = ledger["marches"].get(ledger["plans"][plan_id]["marche_id"]) or None
+    if marche is None:
+        return []
+    ids = parties(ledger, marche)
+    return [m for m in balance_members(ledger, figures) if m in ids]
 
 
 def member_part(ledger: Ledger, plan_id: str, figures: PlanFigures, member: str, rank: int) -> dict[str, Any]:
@@ -181,9 +191,7 @@ def balance_part(ledger: Ledger, plan_id: str, figures: PlanFigures | None = Non
     initial = Decimal(marche["initial_amount"]) if marche else Decimal(0)
     current = current_amount(marche) if marche else initial
     if "gains" not in figures.memo:
-        parties = standings(ledger, plan_id, figures)
-        figures.memo["gains"] = gains(plan, accepted, [m for m in balance_members(ledger, figures)
-                                                       if parties[m]["party"]])
+        figures.memo["gains"] = gains(plan, accepted, party_members(ledger, plan_id, figures))
     return {
         "plan_id": plan_id, "groupement_id": ledger["id"], "title": plan["title"], "position": ledger["position"],
         "as_of_day": day, "final": plan.get("bilan_final") is not None, "bilan_final": plan.get("bilan_final"),

@@ -29,6 +29,7 @@ from progres.projections.breakdowns import SummaryRow
 from progres.projections.facts import TRANSCODED, Fact, _untranscode, fact_from_record
 from progres.projections.history import ACTOR_FIELDS, history_row
 from progres.projections.indicators import PlanFigures
+from progres.projections.late_facts import LateRow, late_rows
 from progres.projections.ledger import DIRECTORY, Ledger, Replay, Route, kind_of, new_ledger
 from progres.projections.period_figures import FigureRow
 from progres.projections.registry import ReadModel, derived_views
@@ -78,6 +79,8 @@ class ProjectionRunner:
     # (groupement, plan) -> the plan's figures at the state's position, kept from batch to batch (see fold)
     _figures: dict[tuple[str, str], PlanFigures] = field(default_factory=dict, repr=False)
     _checkpoints: dict[str, int] = field(default_factory=dict, repr=False)  # groupement -> its last checkpoint
+    # (position, the latest time of the history by then) after the last batch folded (projections/late_facts.py)
+    _latest: tuple[int, str | None] | None = field(default=None, repr=False)
     # One batch at a time per runner: a follower thread and request threads share the in-memory state.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     advanced: threading.Condition = field(default_factory=threading.Condition, repr=False)  # notified per batch
@@ -293,7 +296,21 @@ class ProjectionRunner:
         # a groupement the batch only recorded or corrected measures of: its row's skeleton is unchanged
         moved = frozenset(g for g in ledgers if measures.get(g) is not None)
         return Batch(ledgers, new_routes, views, history, checkpoints, keys, measure_rows, summaries, figure_rows,
-                     moved)
+                     self._late(history, start, end), moved)
+
+    def _late(self, history: list[dict[str, Any]], start: int, end: int) -> list[LateRow]:
+        """The batch's late facts (projections/late_facts.py), from the latest time of the history before it (kept
+        from the previous batch, else read); with the marker when the generation kept none so far."""
+        marker: list[LateRow] = []
+        if self._latest is not None and self._latest[0] == start:
+            latest = self._latest[1]
+        else:
+            latest, kept = self.store.latest_time(self.projection)
+            if not kept:
+                marker = [(start, None)]
+        late, latest = late_rows(((h["position"], h["timestamp"]) for h in history), latest)
+        self._latest = (end, latest)
+        return marker + late
 
     def _checkpointed(self, g: str) -> int:
         """The position of the groupement's last checkpoint (a checkpoint holds the measures changed since)."""
@@ -517,7 +534,7 @@ def _write_chunk(rows: ChunkRows, store: SqlStore, name: str, writers: list[Thre
 def _append_rows(store: SqlStore, name: str, rows: ChunkRows) -> None:
     store.append_rows(name, rows.history, rows.routes, rows.measures,
                       [(g, position, zlib.compress(data, 1)) for g, position, data in rows.checkpoints],
-                      rows.summaries, rows.figures)
+                      rows.summaries, rows.figures, rows.late)
 
 
 VIEW_ROWS = 50  # a view's rows written at once (the 301 member views of 300 members: 50 MB of JSON, in 7 writes)
@@ -537,10 +554,11 @@ class ChunkRows:
     checkpoints: list[tuple[str, int, bytes]] = field(default_factory=list)  # (groupement, position, JSON)
     summaries: list[SummaryRow] = field(default_factory=list)
     figures: list[FigureRow] = field(default_factory=list)  # period figures (projections/period_figures.py)
+    late: list[LateRow] = field(default_factory=list)  # late facts (projections/late_facts.py)
 
     def parts(self) -> list[ChunkRows]:
         """Split for three writers side by side: the history; the routes and what checkpoints write; the measures."""
-        return [ChunkRows(history=self.history),
+        return [ChunkRows(history=self.history, late=self.late),
                 ChunkRows(routes=self.routes, checkpoints=self.checkpoints, summaries=self.summaries,
                           figures=self.figures),
                 ChunkRows(measures=self.measures)]
@@ -672,6 +690,8 @@ class RebuildFold:
         self.ids: dict[str, str] = {}  # hex -> dashed: the same few ids (plans, members, recorders) again and again
         self.shared_routes: dict[tuple[str, str], Route] = {}  # (groupement, plan) -> its route, one object
         self.measured_routes: set[str] = set()  # new routes of recorded measures met by the general path (this chunk)
+        self.latest: str | None = None  # the latest time folded (projections/late_facts.py)
+        self.marked = False  # the late facts' marker written (with the first chunk)
 
     def plain(self, value: Any) -> Any:
         """`facts._untranscode` of a stored value, with the dashed form of each id made once."""
@@ -779,6 +799,10 @@ class RebuildFold:
             self._fold(fact, history, new_routes, recorded)
         rows, self.rows = self.rows, ChunkRows()
         rows.history = history
+        rows.late, self.latest = late_rows(((row[0], row[-1]) for row in history), self.latest)
+        if not self.marked:
+            rows.late.insert(0, (0, None))
+            self.marked = True
         rows.routes = self._routes_rows(new_routes, recorded)
         rows.measures = self._measure_rows(recorded)
         self.written.update(m["id"] for _, _, m in recorded)

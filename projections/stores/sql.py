@@ -15,6 +15,7 @@ import orjson
 from progres.projections import registry
 from progres.projections.breakdowns import SummaryRow
 from progres.projections.indicators import PeriodFigure, PlanFigures, fmt
+from progres.projections.late_facts import LateRow
 from progres.projections.ledger import Ledger, Route
 from progres.projections.period_figures import FigureRow
 from progres.projections.registry import TABLES
@@ -94,6 +95,9 @@ def schema_statements(d: Dialect) -> list[str]:
         "CREATE TABLE IF NOT EXISTS {p}period_figures (projection TEXT, plan_id TEXT, indicator_key TEXT, "
         "period_start TEXT, period_end TEXT, position " + d.bigint + ", groupement_id TEXT, doc " + d.json_type
         + ", PRIMARY KEY (projection, plan_id, indicator_key, period_start, period_end, position))",
+        # as-of by a time (projections/late_facts.py): the facts appended after a fact recorded later
+        "CREATE TABLE IF NOT EXISTS {p}late_facts (projection TEXT, position " + d.bigint + ", timestamp TEXT, "
+        "PRIMARY KEY (projection, position))",
     )]
 
 
@@ -206,12 +210,24 @@ def pack_checkpoint(state: dict[str, Any]) -> bytes:
 
 
 def unpack(data: bytes, measures: bool = True) -> Ledger:
-    """A stored ledger or checkpoint; `measures=False`: a checkpoint in two parts without its measures (none)."""
+    """A stored ledger or checkpoint; `measures=False`: a checkpoint in two parts without its measures (none), which
+    are then not even decompressed (they come last: up to a window's 5,000 measures, most of the blob)."""
+    if not measures:
+        stream = zlib.decompressobj()
+        head = stream.decompress(bytes(data), 9)
+        if head[:1] == PARTS:
+            size = int.from_bytes(head[1:9], "big")
+            rest = stream.decompress(stream.unconsumed_tail, size)
+            while len(rest) < size and stream.unconsumed_tail:
+                rest += stream.decompress(stream.unconsumed_tail, size - len(rest))
+            state: Ledger = orjson.loads(rest)
+            state["measures"] = []
+            return state
     raw = memoryview(zlib.decompress(bytes(data)))
     if raw[:1] != PARTS:
         return orjson.loads(raw)  # type: ignore[no-any-return]
     size = int.from_bytes(raw[1:9], "big")
-    state: Ledger = orjson.loads(raw[9:9 + size])
+    state = orjson.loads(raw[9:9 + size])
     state["measures"] = orjson.loads(raw[9 + size:]) if measures else []
     return state
 
@@ -257,6 +273,7 @@ class Batch:
     measures: list[MeasureRow] | None = None  # the measures the batch changed (None: every measure of the ledgers)
     summaries: list[SummaryRow] = field(default_factory=list)  # members' summaries (projections/breakdowns.py)
     figures: list[FigureRow] = field(default_factory=list)  # period figures (projections/period_figures.py)
+    late: list[LateRow] = field(default_factory=list)  # late facts (projections/late_facts.py), with the history
     # Groupements of `ledgers` whose row holds their state but for the position (the batch only recorded or corrected
     # measures: its skeleton is what the row holds): only the row's position is written, not the whole skeleton again
     moved: frozenset[str] = frozenset()
@@ -358,7 +375,7 @@ class SqlStore:
         self.ensure_tables()
         with self.transaction() as cur:
             for table in ("tracking", "ledgers", "measures", "routes", *registry.tables(), "history", "checkpoints",
-                          "model_versions", "member_summaries", "period_figures"):
+                          "model_versions", "member_summaries", "period_figures", "late_facts"):
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection = ?"), [projection])
             for table in registry.tables():  # the rows of a new version being built beside the old ones
                 cur.execute(self.q(f"DELETE FROM {{p}}{table} WHERE projection LIKE ?"), [building_prefix(projection)
@@ -632,9 +649,10 @@ class SqlStore:
         """The last log position recorded at or before a time: the position of the latest fact recorded by then (one
         seek of the history's time index, `history_by_time`), or a later one recorded by then (concurrent writers can
         append a fact after another recorded later: its time was taken before it waited for its turn; an import of
-        thousands of facts can so come after a command recorded after it). The second query is exact over the whole
-        history after the first's position: the planner reads whichever is shorter, the rows up to the time (its
-        index) or those after that position (the history's key), never both."""
+        thousands of facts can so come after a command recorded after it). Such a fact is late (its time before an
+        earlier fact's): found among the generation's late facts (projections/late_facts.py), a few rows, after the
+        position they are kept from; before it (a generation written before them), in the history after the seek's
+        position (the planner reads whichever is shorter, the rows up to the time or those after that position)."""
         with self.transaction() as cur:
             cur.execute(self.q("SELECT position FROM {p}history WHERE projection = ? AND timestamp <= ? "
                                "ORDER BY timestamp DESC, position DESC LIMIT 1"), [projection, timestamp])
@@ -642,10 +660,38 @@ class SqlStore:
             if row is None:
                 return 0
             latest = int(row[0])
-            cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND position > ? AND "
-                               "timestamp <= ?"), [projection, latest, timestamp])
+            # (one statement: the marker, and the last late fact after the seek recorded by then; late facts are kept
+            # after the marker only)
+            cur.execute(self.q("SELECT (SELECT min(position) FROM {p}late_facts WHERE projection = ? AND timestamp IS "
+                               "NULL), (SELECT max(position) FROM {p}late_facts WHERE projection = ? AND position > ? "
+                               "AND timestamp <= ?)"), [projection, projection, latest, timestamp])
             row = cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else latest
+            kept = int(row[0]) if row[0] is not None else None
+            found = max(latest, int(row[1])) if row[1] is not None else latest
+            if kept is None or kept > latest:  # the history after the seek, up to where late facts are kept
+                cur.execute(self.q("SELECT max(position) FROM {p}history WHERE projection = ? AND position > ? AND "
+                                   "timestamp <= ?" + ("" if kept is None else " AND position <= ?")),
+                            [projection, latest, timestamp, *([] if kept is None else [kept])])
+                row = cur.fetchone()
+                found = max(found, int(row[0])) if row and row[0] is not None else found
+        return found
+
+    def _late_kept_after(self, cur: Cursor, projection: str) -> int | None:
+        """The position after which the generation keeps its late facts (its marker), None when it keeps none."""
+        cur.execute(self.q("SELECT min(position) FROM {p}late_facts WHERE projection = ? AND timestamp IS NULL"),
+                    [projection])
+        row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def latest_time(self, projection: str) -> tuple[str | None, bool]:
+        """The latest time of the generation's history (a seek of its time index), and whether it keeps its late
+        facts (projections/late_facts.py: a runner carrying on a generation written before them marks where it
+        starts keeping them)."""
+        with self.transaction() as cur:
+            cur.execute(self.q("SELECT timestamp FROM {p}history WHERE projection = ? ORDER BY timestamp DESC "
+                               "LIMIT 1"), [projection])
+            row = cur.fetchone()
+            return (str(row[0]) if row else None), self._late_kept_after(cur, projection) is not None
 
     def route(self, projection: str, aggregate_id: str) -> Route | None:
         """The aggregate's route: its routes row, else (a measure) its `measures` row's groupement and plan."""
@@ -980,7 +1026,7 @@ class SqlStore:
                              routes_rows(projection, batch.routes, measures))
             for table, rows in batch.views.items():
                 self._upsert_views(cur, table, batch.keys.get(table, projection), new, rows)
-            self._insert_rows(cur, projection, batch.history, batch.checkpoints)
+            self._insert_rows(cur, projection, batch.history, batch.checkpoints, batch.late)
             self._write_summaries(cur, projection, batch.summaries, fresh=expected == 0)
             self._write_figures(cur, projection, batch.figures, fresh=expected == 0)
         return True
@@ -1017,7 +1063,8 @@ class SqlStore:
         """A live batch (a few facts, a few rows): what `batch_transaction(small=True)` is for."""
         if batch.measures is None:
             return False
-        if len(batch.history) + len(batch.measures) + len(batch.summaries) + len(batch.figures) > cls.SMALL_BATCH_ROWS:
+        if len(batch.history) + len(batch.measures) + len(batch.summaries) + len(batch.figures) + len(batch.late) \
+                > cls.SMALL_BATCH_ROWS:
             return False
         return sum(len(rows) for rows in batch.views.values()) <= cls.SMALL_BATCH_ROWS
 
@@ -1040,13 +1087,14 @@ class SqlStore:
 
     def append_rows(self, projection: str, history: list[tuple[Any, ...]], routes: list[tuple[Any, ...]],
                     measures: list[tuple[Any, ...]], checkpoints: list[tuple[str, int, bytes]],
-                    summaries: list[SummaryRow] | None = None, figures: list[FigureRow] | None = None) -> None:
+                    summaries: list[SummaryRow] | None = None, figures: list[FigureRow] | None = None,
+                    late: list[LateRow] | None = None) -> None:
         """Rows a rebuild writes as it goes, before its last batch, that cannot exist yet: history rows `(position,
         groupement, plan, organisation, aggregate, version, type, timestamp)`, routes `(aggregate, groupement, plan)`,
         measures as `measure_rows` makes them, checkpoints `(groupement, position, packed state)`, members' summaries
         `(groupement, plan, member, position, summary)` (projections/breakdowns.py), period figures
-        (projections/period_figures.py)."""
-        if not (history or routes or measures or checkpoints or summaries or figures):
+        (projections/period_figures.py), late facts `(position, time)` (projections/late_facts.py)."""
+        if not (history or routes or measures or checkpoints or summaries or figures or late):
             return
         with self.transaction() as cur:
             self.unhurried_commit(cur)
@@ -1059,6 +1107,8 @@ class SqlStore:
                              [(projection, *row) for row in checkpoints])
             self._write_summaries(cur, projection, summaries or [], fresh=True)
             self._write_figures(cur, projection, figures or [], fresh=True)
+            self.bulk_insert(cur, "late_facts", ("projection", "position", "timestamp"),
+                             [(projection, position, at) for position, at in late or []])
 
     def append_views(self, projection: str, table: str, position: int,
                      rows: list[tuple[str, str, str, dict[str, Any]]]) -> None:
@@ -1079,10 +1129,12 @@ class SqlStore:
                  m["positions"][0], m["positions"][-1], dump(m)) for g, p, m in measures]
 
     def _insert_rows(self, cur: Cursor, projection: str, history: list[dict[str, Any]],
-                     checkpoints: list[tuple[str, int, bytes]]) -> None:
+                     checkpoints: list[tuple[str, int, bytes]], late: list[LateRow] | None = None) -> None:
         self.bulk_insert(cur, "history", HISTORY_COLUMNS,
                          [(projection, h["position"], h["groupement_id"], h["plan_id"], h["organisation_id"],
                            h["aggregate_id"], h["version"], h["type"], h["timestamp"]) for h in history])
+        self.bulk_insert(cur, "late_facts", ("projection", "position", "timestamp"),
+                         [(projection, position, at) for position, at in late or []])
         self.bulk_insert(cur, "checkpoints", ("projection", "groupement_id", "position", "state"),
                          [(projection, g, position, state) for g, position, state in checkpoints])
 
