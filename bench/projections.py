@@ -37,6 +37,7 @@ Run: .venv/bin/python bench/projections.py [--members 300 --indicators 12 --mont
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import os
@@ -47,6 +48,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -100,13 +102,21 @@ def main() -> None:
         run_sizes(args)
         return
     SIZE["members"] = args.members
+    with throwaway_postgres() as (settings, app, store):
+        run(app, store, settings, args)
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[tuple[Settings, Any, Any]]:
+    """An application and a views store on PostgreSQL (as configured by PROGRES_POSTGRES_*) in schemas of their own,
+    dropped at the end."""
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(store="postgres", postgres_schema=f"bench_events_{suffix}",
                         views_schema=f"bench_views_{suffix}")
     app = bootstrap(settings)
     store = open_store(settings)
     try:
-        run(app, store, settings, args)
+        yield settings, app, store
     finally:
         app.close()
         store.close()

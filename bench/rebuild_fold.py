@@ -27,18 +27,12 @@ import importlib.util
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
-
-from psycopg import sql
 
 from progres.projections.ledger import DIRECTORY
 from progres.projections.registry import derived_views
 from progres.projections.runner import RebuildFold
-from progres.services.bootstrap import bootstrap, postgres_connect
-from progres.services.read_models import open_store
-from progres.services.settings import Settings
 from progres.services.workload import import_months, setup_region
 
 # bench/projections.py's baseline and output, loaded by its path (the repository has a `projections` package)
@@ -81,12 +75,7 @@ def main() -> None:
     parser.add_argument("--profile", metavar="PATH")
     args = parser.parse_args()
     bench.SIZE["members"] = args.members
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(store="postgres", postgres_schema=f"bench_events_{suffix}",
-                        views_schema=f"bench_views_{suffix}")
-    app = bootstrap(settings)
-    store = open_store(settings)
-    try:
+    with bench.throwaway_postgres() as (settings, app, store):
         region, lycees, plan = setup_region(app, args.members, 12, 49, timings={})
         for _ in import_months(app, plan, region, lycees, 12, 48):
             pass
@@ -113,12 +102,6 @@ def main() -> None:
             fold_once(store, chunks, head)
             profile.disable()
             profile.dump_stats(args.profile)
-    finally:
-        app.close()
-        store.close()
-        with postgres_connect(settings, autocommit=True) as connection:
-            for schema in (settings.postgres_schema, settings.views_schema):
-                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from itertools import repeat
 from operator import is_, itemgetter
 from typing import Any
 
-from progres.projections.indicators import PlanFigures, Point, qualitative_summary, quantitative_summary
+from progres.projections.indicators import PerDecimal, PlanFigures, Point, qualitative_summary, quantitative_summary
 from progres.projections.parties import RuleOf
 
 TABLE = "member_summaries"
@@ -111,18 +111,7 @@ def summary(figures: PlanFigures, member: str) -> dict[str, Any]:
     return {"periods": [list(p) for p in periods], "indicators": indicators}
 
 
-_TEXTS: dict[int, tuple[Decimal, str]] = {}  # id of a Decimal -> (it, its text): values come again and again
-
-
-def text(value: Decimal) -> str:
-    """`str(value)`, kept for the same object (held here, so its id is its)."""
-    known = _TEXTS.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1]
-    if len(_TEXTS) >= 4096:
-        _TEXTS.clear()
-    known = _TEXTS[id(value)] = (value, str(value))
-    return known[1]
+text = PerDecimal(str)  # `str(value)`, kept for the same object
 
 
 def rows_of(g: str, plan_id: str, figures: PlanFigures, members: Iterable[str], position: int) -> list[SummaryRow]:
