@@ -132,9 +132,13 @@ def positions_parts(ledger: Ledger, plan_id: str, figures: PlanFigures,
     """The log positions behind each indicator's first and last groupement figures (a qualitative indicator's latest
     assessment), the balance's `positions` apart from its plan part: one row per indicator and figure, made only
     when that figure's positions changed since this function last made them with these figures (`indicators`: the
-    only ones whose measures changed; None: any may have). The figures of a member indicator hold one position per
-    member's measure: 3,000 at 3,000 members, which the plan part rewrote at each new measure."""
-    made: dict[str, tuple[Any, int]] = figures.memo.setdefault(POSITIONS_MEMO, {})
+    only ones whose measures changed; None: any may have; all of them the first time with these figures). The
+    figures of a member indicator hold one position per member's measure: 3,000 at 3,000 members, which the plan
+    part rewrote at each new measure."""
+    made: dict[str, tuple[Any, int]] | None = figures.memo.get(POSITIONS_MEMO)
+    if made is None:  # figures made anew (a runner's state loaded again): every indicator's rows, whatever changed (a
+        made = figures.memo[POSITIONS_MEMO] = {}  # worker of a previous release may have left them as it wrote them)
+        indicators = None
     rows = []
     for indicator in ledger["plans"][plan_id]["indicators"].values():
         if indicators is not None and indicator["key"] not in indicators:

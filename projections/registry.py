@@ -130,11 +130,8 @@ def _balance_members(s: Scope) -> list[Row]:
 
 def _balance_positions(s: Scope) -> list[Row]:
     assert s.figures is not None
-    # Only the changed indicators' rows once these figures have written theirs: figures made anew (a runner's state
-    # loaded again, e.g. after a worker of a previous release led and wrote the positions in its own way) write all.
-    changed = s.indicators if plan_balance.POSITIONS_MEMO in s.figures.memo else None
     return [(s.plan_id, key, s.ledger["id"], {"positions": positions})
-            for key, positions in plan_balance.positions_parts(s.ledger, s.plan_id, s.figures, changed)]
+            for key, positions in plan_balance.positions_parts(s.ledger, s.plan_id, s.figures, s.indicators)]
 
 
 REGISTRY: tuple[ReadModel, ...] = (

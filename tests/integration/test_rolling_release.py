@@ -1,7 +1,7 @@
 """A worker of the previous release (plan_balance v2: the positions behind the figures inside the plan's part; no
 `balance_positions`) leads for a batch after the switch to v3, then this release's runner carries on (a rolling update,
 docs/read-models.md): the balance it serves is still the reducer's. Its first batch after loading its state writes the
-positions of every indicator, not only of those its measures changed (registry._balance_positions)."""
+positions of every indicator, not only of those its measures changed (plan_balance.positions_parts)."""
 
 from __future__ import annotations
 
