@@ -126,12 +126,13 @@ def batch_rows(g: str, ledger: dict[str, Any], figures: dict[str, PlanFigures], 
     return [row for p, found in members.items() if p in figures for row in rows_of(g, p, figures[p], found, position)]
 
 
-def checkpoint_rows(g: str, ledger: dict[str, Any], figures: dict[str, PlanFigures], changed: dict[str, str],
+def checkpoint_rows(g: str, figures: dict[str, PlanFigures], by_plan: dict[str, list[dict[str, Any]]],
                     position: int) -> list[SummaryRow]:
     """The summaries a rebuild writes at a groupement's checkpoint: those of the members whose measures changed since
-    its previous one (`changed`: measure -> plan)."""
-    members = changed_members(ledger, changed.items())
-    return [row for p, found in members.items() if p in figures for row in rows_of(g, p, figures[p], found, position)]
+    its previous one (`by_plan`: plan -> those measures, `RebuildFold._by_plan`)."""
+    return [row for p, found in by_plan.items() if p in figures
+            for row in rows_of(g, p, figures[p], {m["member_id"] for m in found if m["member_id"] is not None},
+                               position)]
 
 
 def changed_members(ledger: dict[str, Any], measures: Iterable[tuple[str, str]]) -> dict[str, set[str]]:

@@ -86,16 +86,13 @@ def batch_rows(g: str, ledger: dict[str, Any], figures: dict[str, PlanFigures],
             for row in figure_rows(g, plans[p], figures[p], ids, position)]
 
 
-def checkpoint_rows(g: str, ledger: dict[str, Any], figures: dict[str, PlanFigures], changed: dict[str, str],
-                    position: int, anew: bool) -> list[FigureRow]:
+def checkpoint_rows(g: str, ledger: dict[str, Any], figures: dict[str, PlanFigures],
+                    by_plan: dict[str, list[dict[str, Any]]], position: int, anew: bool) -> list[FigureRow]:
     """The rows a rebuild writes at a groupement's checkpoint at `position`: the periods of the measures changed since
-    its previous one (`changed`: measure -> plan), unless anything else happened to the groupement meanwhile (`anew`:
-    none)."""
+    its previous one (`by_plan`: plan -> those measures, `RebuildFold._by_plan`), unless anything else happened to the
+    groupement meanwhile (`anew`: none)."""
     if anew:
         return []
     plans = ledger.get("plans") or {}
-    by_plan: dict[str, list[str]] = {}
-    for m, p in changed.items():
-        by_plan.setdefault(p, []).append(m)
-    return [row for p, ids in by_plan.items() if p in plans and p in figures
-            for row in figure_rows(g, plans[p], figures[p], ids, position)]
+    return [row for p, found in by_plan.items() if p in plans and p in figures
+            for row in rows_of_measures(g, plans[p], figures[p], found, position)]

@@ -925,11 +925,7 @@ class RebuildFold:
                 changed = self.changed.pop(g, {})
                 by_plan = self._by_plan(ledger, changed)
                 figures = self._figures_at(g, ledger, by_plan, position)
-                # the members' summaries (as-of), as `breakdowns.checkpoint_rows` makes them
-                self.rows.summaries.extend(
-                    row for p, found in by_plan.items() if p in figures
-                    for row in breakdowns.rows_of(g, p, figures[p], {m["member_id"] for m in found
-                                                                       if m["member_id"] is not None}, position))
+                self.rows.summaries.extend(breakdowns.checkpoint_rows(g, figures, by_plan, position))  # (as-of)
                 self.rows.checkpoints.append((g, position, self._delta(ledger, changed, by_plan, figures)))
 
     @staticmethod
@@ -953,15 +949,10 @@ class RebuildFold:
     def _figures_at(self, g: str, ledger: Ledger, by_plan: dict[str, list[dict[str, Any]]],
                     position: int) -> dict[str, PlanFigures]:
         """Each plan's figures at a checkpoint of the groupement (`SeriesAtCheckpoints.at`), and the rows of the periods
-        changed since its previous one (as-of: projections/period_figures.py, as its `checkpoint_rows` makes them),
-        written with the chunk."""
+        changed since its previous one (as-of: projections/period_figures.py), written with the chunk."""
         anew = g in self.series.restructured
         figures = self.series.at(g, ledger, by_plan)
-        if not anew:
-            plans = ledger.get("plans") or {}
-            self.rows.figures.extend(row for p, found in by_plan.items() if p in figures
-                                     for row in period_figures.rows_of_measures(g, plans[p], figures[p], found,
-                                                                                position))
+        self.rows.figures.extend(period_figures.checkpoint_rows(g, ledger, figures, by_plan, position, anew))
         return figures
 
     def figures_at_end(self, g: str, ledger: Ledger, position: int) -> dict[str, PlanFigures]:
